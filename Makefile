@@ -1,0 +1,127 @@
+# weft: one flat Makefile. `make V=1` shows the commands.
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+BUILD ?= build
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
+	-Iinclude -Iagent -Itests -I$(BUILD) -MMD -MP
+CFLAGS ?=
+LDLIBS := -lbpf -lelf -lz -lyaml
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-Iinclude -Ibpf -I$(BUILD)
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+
+# Agent library: every agent/*.c but the two mains.
+AGENT_MAINS := agent/weftd.c agent/weft.c
+AGENT_SRCS := $(filter-out $(AGENT_MAINS),$(wildcard agent/*.c))
+TEST_SRCS := $(wildcard tests/*.c tests/unit/*.c tests/bpf/*.c tests/e2e/*.c)
+TEST_SRCS := $(filter-out tests/namesrv.c,$(TEST_SRCS))
+
+# Two flavours of every user-space binary: plain ($(BUILD)) and with
+# AddressSanitizer + UBSan ($(BUILD)/san).
+objs = $(patsubst %.c,$(2)/obj/%.o,$(1))
+
+PROGS := weftd weft namesrv weft-test
+
+.PHONY: all san deps test check unit demo bench clean
+all: $(addprefix $(BUILD)/,$(PROGS))
+san: $(addprefix $(BUILD)/san/,$(PROGS))
+
+# --- BPF ---------------------------------------------------------------
+$(BUILD)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/weft.bpf.o: $(BPF_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(BUILD)/weft.skel.h: $(BUILD)/weft.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name weft > $@
+
+# --- user space --------------------------------------------------------
+define flavour
+$(1)/obj/%.o: %.c | $(BUILD)/weft.skel.h
+	$$(call msg,CC,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(CFLAGS_COMMON) $(2) $$(CFLAGS) -c $$< -o $$@
+
+$(1)/weftd: $(call objs,agent/weftd.c $(AGENT_SRCS),$(1))
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
+
+$(1)/weft: $(call objs,agent/weft.c $(AGENT_SRCS),$(1))
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
+
+$(1)/namesrv: $(call objs,tests/namesrv.c agent/util.c,$(1))
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
+
+$(1)/weft-test: $(call objs,$(TEST_SRCS) $(AGENT_SRCS),$(1))
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
+endef
+
+$(eval $(call flavour,$(BUILD),))
+$(eval $(call flavour,$(BUILD)/san,$(SAN_FLAGS)))
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# --- commands ----------------------------------------------------------
+# Every Debian package the project needs: build, tests, demo, bench.
+DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libssl-dev \
+	pkg-config make gcc iproute2 iptables procps psmisc kmod
+DEB_BENCH := sockperf iperf3 haproxy nginx wrk gnuplot-nox prometheus
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "deps: all installed"; fi
+	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+# make test: the whole suite, then the whole suite again under ASan + UBSan.
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(BUILD)/weft-test --bin $(BUILD)
+	$(Q)$(MAKE) --no-print-directory check
+
+check: san
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(BUILD)/san/weft-test --bin $(BUILD)/san
+
+unit: all
+	$(Q)$(BUILD)/weft-test --bin $(BUILD) --layer unit
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)deploy/demo/demo.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

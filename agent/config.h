@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* config: weft.yaml parsed into the desired state (struct weft_config). */
+#ifndef WEFT_CONFIG_H
+#define WEFT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#include "weft/abi.h"
+
+/* An address as weft stores it: 16 bytes, IPv4 v4-mapped (::ffff:a.b.c.d). */
+struct weft_ip {
+	struct in6_addr a;
+};
+
+struct weft_label {
+	char *key;
+	char *value;
+};
+
+struct weft_endpoint {
+	char name[WEFT_NAME_LEN];
+	char ns[WEFT_NAME_LEN];
+	struct weft_ip ip;
+	int family;			/* AF_INET or AF_INET6 */
+	char interface[16];		/* IFNAMSIZ; may be empty */
+	struct weft_label *labels;
+	size_t nlabels;
+	bool redirect;			/* per-endpoint socket redirect, default true */
+	int line;			/* where it was defined in the file, 1-based */
+};
+
+struct weft_port {
+	char name[WEFT_NAME_LEN];	/* may be empty */
+	uint16_t port;			/* service port, host order */
+	uint16_t target_port;		/* host order; defaults to port */
+	uint8_t proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+};
+
+struct weft_backend_cfg {
+	struct weft_ip ip;
+	uint16_t port;			/* host order; 0 = the port's target_port */
+	uint16_t weight;		/* 1..65535, default 1 */
+};
+
+struct weft_service {
+	char name[WEFT_NAME_LEN];
+	char ns[WEFT_NAME_LEN];		/* default "default" */
+	struct weft_ip vip;
+	int family;			/* AF_INET or AF_INET6 */
+	struct weft_port *ports;
+	size_t nports;
+	uint8_t lb;			/* WEFT_LB_*, default WEFT_LB_RANDOM */
+	uint32_t affinity;		/* seconds, 0 = none */
+	struct weft_backend_cfg *backends;
+	size_t nbackends;
+	int line;			/* 1-based line of the service in the file */
+};
+
+struct weft_datapath_cfg {
+	char cgroup[4096];		/* cgroup v2 directory; default: the v2 mount root */
+	char bpffs[4096];		/* pin directory; default /sys/fs/bpf/weft */
+	bool redirect;			/* same-node socket redirect, default true */
+	uint32_t max_services;		/* default WEFT_DEF_MAX_SERVICES */
+	uint32_t max_backends;		/* default WEFT_DEF_MAX_BACKENDS */
+	uint32_t max_slots;		/* default WEFT_DEF_MAX_SLOTS */
+	uint32_t max_affinity;		/* default WEFT_DEF_MAX_AFFINITY */
+	uint32_t max_rev;		/* default WEFT_DEF_MAX_REV */
+};
+
+struct weft_config {
+	char *path;			/* file it came from, or "<string>" */
+	struct weft_datapath_cfg datapath;
+	struct weft_endpoint *endpoints;
+	size_t nendpoints;
+	struct weft_service *services;
+	size_t nservices;
+};
+
+/*
+ * Parse a config file. Returns the config, or NULL with a message for people
+ * in err ("weft.yaml:14:7: services[1].vip: not an IPv4 or IPv6 address").
+ */
+struct weft_config *weft_config_load(const char *path, char *err, size_t errlen);
+
+/* The same for text in memory; name stands in for the file name in errors. */
+struct weft_config *weft_config_parse(const char *text, size_t len, const char *name,
+				      char *err, size_t errlen);
+
+void weft_config_free(struct weft_config *cfg);
+
+/* Implemented in util.c. */
+
+/* Parse "10.0.0.1" or "fd00::1" into a v4-mapped/IPv6 weft_ip; returns the
+ * family (AF_INET, AF_INET6) or 0 if the text is not an address. */
+int weft_ip_parse(const char *text, struct weft_ip *ip);
+
+/* Format an address the way people write it (IPv4 dotted, IPv6 compressed). */
+const char *weft_ip_str(const struct weft_ip *ip, char *buf, size_t len);
+
+/* The cgroup v2 mount point, found in /proc/mounts. 0 or -errno. */
+int weft_cgroup2_root(char *buf, size_t len);
+
+#endif /* WEFT_CONFIG_H */

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* datapath: load, pin, attach and adopt weft's BPF programs and maps. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "datapath.h"
+#include "log.h"
+#include "weft.skel.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+struct weft_datapath {
+	struct weft *skel;
+	struct weft_maps maps;
+	bool fresh[WEFT_M_COUNT];	/* created by this load: pin after attach */
+	struct bpf_link **links;
+	size_t nlinks;
+	char bpffs[4096];
+	char cgroup[4096];
+};
+
+static struct bpf_map *skel_map(struct weft *skel, enum weft_map_id id)
+{
+	return bpf_object__find_map_by_name(skel->obj, weft_map_name(id));
+}
+
+/* The size each map gets from the config (0: keep the compiled size). */
+static uint32_t map_size(const struct weft_datapath_cfg *cfg, enum weft_map_id id)
+{
+	switch (id) {
+	case WEFT_M_SVC:
+	case WEFT_M_META:
+		return cfg->max_services;
+	case WEFT_M_RR:
+		return cfg->max_services + 1;
+	case WEFT_M_BE:
+		return cfg->max_backends;
+	case WEFT_M_SLOT:
+		return cfg->max_slots;
+	case WEFT_M_AFF:
+		return cfg->max_affinity;
+	case WEFT_M_REV:
+		return cfg->max_rev;
+	default:
+		return 0;
+	}
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(buf, 0700) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static int check_bpffs(const char *dir, char *err, size_t errlen)
+{
+	struct statfs sfs;
+	int ret = mkdir_p(dir);
+
+	if (!ret && statfs(dir, &sfs) < 0)
+		ret = -errno;
+	if (ret) {
+		snprintf(err, errlen, "datapath.bpffs: %s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	if (sfs.f_type != BPF_FS_MAGIC) {
+		snprintf(err, errlen, "datapath.bpffs: %s is not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)",
+			 dir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Reuse the pinned map if its layout and size match what this weftd wants;
+ * otherwise leave the map to be created and pinned over the old one. */
+static int reuse_pinned(struct weft_datapath *dp, enum weft_map_id id)
+{
+	struct bpf_map *map = skel_map(dp->skel, id);
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	char path[4200];
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/%s", dp->bpffs, weft_map_name(id));
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		dp->fresh[id] = true;
+		return errno == ENOENT ? 0 : -errno;
+	}
+	ret = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (ret == 0 && info.type == bpf_map__type(map) && info.key_size == bpf_map__key_size(map) &&
+	    info.value_size == bpf_map__value_size(map) &&
+	    info.max_entries == bpf_map__max_entries(map) &&
+	    info.map_flags == bpf_map__map_flags(map)) {
+		ret = bpf_map__reuse_fd(map, fd);
+	} else {
+		weft_log(LOG_WARN, "datapath: %s: pinned map differs (max_entries %u, now %u): replacing it",
+			 weft_map_name(id), info.max_entries, bpf_map__max_entries(map));
+		dp->fresh[id] = true;
+		ret = 0;
+	}
+	close(fd);
+	return ret;
+}
+
+/* libbpf's messages, at our levels: its warnings (a verifier log) are
+ * warnings, the rest is debug detail. */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	enum weft_log_level l = level == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG;
+	char line[1024];
+
+	if (l > weft_log_level)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = 0;
+	weft_log(l, "%s", line);
+	return 0;
+}
+
+struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, char *err,
+					 size_t errlen)
+{
+	struct weft_datapath *dp = calloc(1, sizeof(*dp));
+	int ret = -ENOMEM;
+
+	if (!dp)
+		goto fail;
+	libbpf_set_print(libbpf_log);
+	snprintf(dp->bpffs, sizeof(dp->bpffs), "%s", cfg->bpffs);
+	snprintf(dp->cgroup, sizeof(dp->cgroup), "%s", cfg->cgroup);
+	ret = check_bpffs(dp->bpffs, err, errlen);
+	if (ret)
+		goto fail;
+	dp->skel = weft__open();
+	if (!dp->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "datapath: open BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		struct bpf_map *map = skel_map(dp->skel, id);
+		uint32_t size = map_size(cfg, id);
+
+		if (!map) {
+			ret = -ENOENT;
+			snprintf(err, errlen, "datapath: BPF object has no map %s", weft_map_name(id));
+			goto fail;
+		}
+		if (size)
+			bpf_map__set_max_entries(map, size);
+		ret = reuse_pinned(dp, id);
+		if (ret) {
+			snprintf(err, errlen, "datapath: %s/%s: %s", dp->bpffs, weft_map_name(id),
+				 strerror(-ret));
+			goto fail;
+		}
+	}
+	ret = weft__load(dp->skel);
+	if (ret) {
+		snprintf(err, errlen, "datapath: load BPF programs: %s (is this kernel 5.18+ with BTF?)",
+			 strerror(-ret));
+		goto fail;
+	}
+	for (int id = 0; id < WEFT_M_COUNT; id++)
+		dp->maps.fd[id] = bpf_map__fd(skel_map(dp->skel, id));
+	return dp;
+fail:
+	weft_datapath_close(dp);
+	errno = -ret;
+	return NULL;
+}
+
+const struct weft_maps *weft_datapath_maps(const struct weft_datapath *dp)
+{
+	return &dp->maps;
+}
+
+static uint64_t cgroup_id(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) < 0 ? 0 : st.st_ino;
+}
+
+/* Adopt the link a previous weftd pinned for this program, if it is
+ * attached to the same hook of the same cgroup: swap the program inside
+ * it (atomic for the kernel's users). Otherwise detach it. */
+static struct bpf_link *adopt_link(const char *path, struct bpf_program *prog, uint64_t cgid)
+{
+	struct bpf_link_info info = { 0 };
+	__u32 len = sizeof(info);
+	struct bpf_link *link;
+
+	if (access(path, F_OK) < 0)
+		return NULL;
+	link = bpf_link__open(path);
+	if (!link)
+		return NULL;
+	if (bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) == 0 &&
+	    info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == cgid &&
+	    info.cgroup.attach_type == bpf_program__expected_attach_type(prog) &&
+	    bpf_link__update_program(link, prog) == 0)
+		return link;
+	weft_log(LOG_WARN, "datapath: %s: pinned link is for another cgroup or hook: replacing it", path);
+	bpf_link_detach(bpf_link__fd(link));
+	bpf_link__unpin(link);
+	bpf_link__destroy(link);
+	return NULL;
+}
+
+int weft_datapath_attach(struct weft_datapath *dp, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+	char path[4200];
+	uint64_t cgid;
+	int cgfd, ret = 0;
+
+	cgfd = open(dp->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cgid = cgroup_id(dp->cgroup);
+	if (cgfd < 0 || !cgid) {
+		ret = -errno;
+		snprintf(err, errlen, "datapath.cgroup: %s: %s", dp->cgroup, strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/links", dp->bpffs);
+	ret = mkdir_p(path);
+	if (ret) {
+		snprintf(err, errlen, "datapath.bpffs: %s: %s", path, strerror(-ret));
+		goto out;
+	}
+	bpf_object__for_each_program(prog, dp->skel->obj) {
+		struct bpf_link *link, **links;
+
+		snprintf(path, sizeof(path), "%s/links/%s", dp->bpffs, bpf_program__name(prog));
+		link = adopt_link(path, prog, cgid);
+		if (!link) {
+			link = bpf_program__attach_cgroup(prog, cgfd);
+			if (!link || bpf_link__pin(link, path)) {
+				ret = -errno;
+				snprintf(err, errlen, "datapath: attach %s to %s: %s",
+					 bpf_program__name(prog), dp->cgroup, strerror(errno));
+				bpf_link__destroy(link);
+				goto out;
+			}
+		}
+		links = realloc(dp->links, (dp->nlinks + 1) * sizeof(*links));
+		if (!links) {
+			bpf_link__destroy(link);
+			ret = -ENOMEM;
+			goto out;
+		}
+		dp->links = links;
+		dp->links[dp->nlinks++] = link;
+	}
+	/* Programs now use this load's maps: pin the ones made fresh. */
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		if (!dp->fresh[id])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dp->bpffs, weft_map_name(id));
+		unlink(path);
+		ret = bpf_map__pin(skel_map(dp->skel, id), path);
+		if (ret) {
+			snprintf(err, errlen, "datapath: pin %s: %s", path, strerror(-ret));
+			goto out;
+		}
+		dp->fresh[id] = false;
+	}
+out:
+	if (cgfd >= 0)
+		close(cgfd);
+	return ret;
+}
+
+int weft_datapath_set_info(struct weft_datapath *dp, uint64_t generation, uint64_t nops)
+{
+	struct timespec ts;
+	struct weft_info info = { .abi = WEFT_ABI_VERSION, .pid = getpid() };
+	__u32 key = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	info.generation = generation;
+	info.applied_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	info.last_ops = nops;
+	return bpf_map_update_elem(dp->maps.fd[WEFT_M_INFO], &key, &info, BPF_ANY) ? -errno : 0;
+}
+
+void weft_datapath_close(struct weft_datapath *dp)
+{
+	if (!dp)
+		return;
+	for (size_t i = 0; i < dp->nlinks; i++) {
+		/* Closing our fd leaves the pinned link attached. */
+		bpf_link__disconnect(dp->links[i]);
+		bpf_link__destroy(dp->links[i]);
+	}
+	free(dp->links);
+	weft__destroy(dp->skel);
+	free(dp);
+}
+
+int weft_datapath_cleanup(const struct weft_datapath_cfg *cfg, char *err, size_t errlen)
+{
+	struct weft *skel = weft__open();
+	struct bpf_program *prog;
+	char path[4200];
+	int ret = 0;
+
+	if (!skel) {
+		snprintf(err, errlen, "datapath: open BPF object: %s", strerror(errno));
+		return -errno;
+	}
+	bpf_object__for_each_program(prog, skel->obj) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/links/%s", cfg->bpffs, bpf_program__name(prog));
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (bpf_link_detach(fd) < 0 && errno != EINVAL)
+			weft_log(LOG_WARN, "cleanup: detach %s: %s", path, strerror(errno));
+		close(fd);
+		if (unlink(path) < 0 && !ret) {
+			ret = -errno;
+			snprintf(err, errlen, "cleanup: unpin %s: %s", path, strerror(errno));
+		}
+	}
+	weft__destroy(skel);
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		snprintf(path, sizeof(path), "%s/%s", cfg->bpffs, weft_map_name(id));
+		if (unlink(path) < 0 && errno != ENOENT && !ret) {
+			ret = -errno;
+			snprintf(err, errlen, "cleanup: unpin %s: %s", path, strerror(errno));
+		}
+	}
+	snprintf(path, sizeof(path), "%s/links", cfg->bpffs);
+	rmdir(path);
+	if (rmdir(cfg->bpffs) < 0 && errno != ENOENT && !ret) {
+		ret = -errno;
+		snprintf(err, errlen, "cleanup: %s: %s (not weft's files left there?)", cfg->bpffs,
+			 strerror(errno));
+	}
+	return ret;
+}
+
+int weft_maps_open_pinned(const char *bpffs, struct weft_maps *maps, char *err, size_t errlen)
+{
+	char path[4200];
+
+	for (int id = 0; id < WEFT_M_COUNT; id++)
+		maps->fd[id] = -1;
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		snprintf(path, sizeof(path), "%s/%s", bpffs, weft_map_name(id));
+		maps->fd[id] = bpf_obj_get(path);
+		if (maps->fd[id] < 0) {
+			int ret = -errno;
+
+			snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
+				 errno == ENOENT ? " (weftd has not run here, or wrong --bpffs)"
+				 : errno == EPERM || errno == EACCES ? " (needs root)" : "");
+			weft_maps_close(maps);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void weft_maps_close(struct weft_maps *maps)
+{
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		if (maps->fd[id] >= 0)
+			close(maps->fd[id]);
+		maps->fd[id] = -1;
+	}
+}

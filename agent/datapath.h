@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * datapath: the only module that touches the BPF skeleton. Loads the
+ * programs, reuses the pinned maps a previous weftd left (when their layout
+ * and size still fit), attaches every program through a pinned bpf_link (or
+ * swaps the program inside a link a previous weftd pinned), and removes all
+ * of it on --cleanup. The datapath outlives weftd: nothing here detaches on
+ * exit.
+ */
+#ifndef WEFT_DATAPATH_H
+#define WEFT_DATAPATH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "state.h"
+
+struct weft_datapath;
+
+/* Open and load: maps sized from cfg, pinned maps reused where compatible.
+ * Nothing is attached or pinned yet. NULL with err filled. */
+struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, char *err,
+					 size_t errlen);
+
+/* The map fds (valid until weft_datapath_close). */
+const struct weft_maps *weft_datapath_maps(const struct weft_datapath *dp);
+
+/* Attach (or adopt and update) every program's link and pin the maps that
+ * were created fresh. 0 or -errno with err filled. */
+int weft_datapath_attach(struct weft_datapath *dp, char *err, size_t errlen);
+
+/* Record an apply in weft_info. */
+int weft_datapath_set_info(struct weft_datapath *dp, uint64_t generation, uint64_t nops);
+
+/* Close fds; attached programs and pins stay. Accepts NULL. */
+void weft_datapath_close(struct weft_datapath *dp);
+
+/* Detach every program weft pinned under cfg->bpffs and unpin its maps. */
+int weft_datapath_cleanup(const struct weft_datapath_cfg *cfg, char *err, size_t errlen);
+
+/* Open the pinned maps under a bpffs directory (for the CLI). 0 or -errno;
+ * on error the fds are closed. */
+int weft_maps_open_pinned(const char *bpffs, struct weft_maps *maps, char *err, size_t errlen);
+void weft_maps_close(struct weft_maps *maps);
+
+#endif /* WEFT_DATAPATH_H */

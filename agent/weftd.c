@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * weftd: the node agent. Loads the datapath, keeps the maps equal to the
+ * config, and runs one epoll loop: SIGTERM/SIGINT stop (the datapath stays
+ * pinned and working, exactly as after a crash), SIGHUP reloads.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "datapath.h"
+#include "log.h"
+#include "state.h"
+
+struct weftd {
+	char *config_path;
+	struct weft_config *cfg;	/* the config in force */
+	struct weft_datapath *dp;
+	struct weft_state cur;		/* what the maps hold */
+	uint64_t generation;		/* successful applies */
+	uint64_t last_ops;		/* map writes of the last apply */
+	int epfd;
+	int sigfd;
+};
+
+/* Bring the maps from d->cur to cfg. On success d->cur is the new state;
+ * on failure the maps are re-read so d->cur stays true. */
+static int reconcile(struct weftd *d, const struct weft_config *cfg)
+{
+	const struct weft_maps *maps = weft_datapath_maps(d->dp);
+	struct weft_state want;
+	char err[512];
+	uint64_t nops = 0;
+	int ret;
+
+	ret = weft_state_build(cfg, &d->cur, &want, err, sizeof(err));
+	if (ret) {
+		weft_log(LOG_ERROR, "config: %s: %s", cfg->path, err);
+		return ret;
+	}
+	ret = weft_apply(maps, &d->cur, &want, &nops, err, sizeof(err));
+	if (ret) {
+		weft_log(LOG_ERROR, "apply: %s", err);
+		weft_state_free(&want);
+		weft_state_free(&d->cur);
+		if (weft_state_read(maps, &d->cur, err, sizeof(err)))
+			weft_log(LOG_ERROR, "apply: re-read: %s", err);
+		return ret;
+	}
+	weft_state_free(&d->cur);
+	d->cur = want;
+	d->generation++;
+	d->last_ops = nops;
+	weft_log(LOG_INFO, "apply: %zu service ports, %llu map writes", d->cur.n,
+		 (unsigned long long)nops);
+	return 0;
+}
+
+static int start(struct weftd *d)
+{
+	char err[512];
+	int ret;
+
+	d->dp = weft_datapath_load(&d->cfg->datapath, err, sizeof(err));
+	if (!d->dp) {
+		weft_log(LOG_ERROR, "%s", err);
+		return -errno;
+	}
+	ret = weft_state_read(weft_datapath_maps(d->dp), &d->cur, err, sizeof(err));
+	if (ret) {
+		weft_log(LOG_ERROR, "datapath: adopt: %s", err);
+		return ret;
+	}
+	if (d->cur.n)
+		weft_log(LOG_INFO, "datapath: adopted %zu service ports from %s", d->cur.n,
+			 d->cfg->datapath.bpffs);
+	ret = reconcile(d, d->cfg);
+	if (ret)
+		return ret;
+	ret = weft_datapath_attach(d->dp, err, sizeof(err));
+	if (ret) {
+		weft_log(LOG_ERROR, "%s", err);
+		return ret;
+	}
+	/* weft_info last: a reader that sees this pid sees the links too. */
+	weft_datapath_set_info(d->dp, d->generation, d->last_ops);
+	weft_log(LOG_INFO, "weftd: ready: cgroup %s, pins in %s", d->cfg->datapath.cgroup,
+		 d->cfg->datapath.bpffs);
+	return 0;
+}
+
+/* Settings that only take effect at start. */
+static bool datapath_changed(const struct weft_datapath_cfg *a, const struct weft_datapath_cfg *b)
+{
+	return strcmp(a->cgroup, b->cgroup) || strcmp(a->bpffs, b->bpffs) ||
+	       a->max_services != b->max_services || a->max_backends != b->max_backends ||
+	       a->max_slots != b->max_slots || a->max_affinity != b->max_affinity ||
+	       a->max_rev != b->max_rev;
+}
+
+static void reload(struct weftd *d)
+{
+	struct weft_config *cfg;
+	char err[512];
+
+	cfg = weft_config_load(d->config_path, err, sizeof(err));
+	if (!cfg) {
+		weft_log(LOG_ERROR, "reload: %s: keeping the running state", err);
+		return;
+	}
+	if (datapath_changed(&d->cfg->datapath, &cfg->datapath)) {
+		weft_log(LOG_WARN, "reload: datapath settings change only at restart: keeping the old ones");
+		cfg->datapath = d->cfg->datapath;
+	}
+	if (reconcile(d, cfg)) {
+		weft_log(LOG_ERROR, "reload: keeping the running config");
+		weft_config_free(cfg);
+		return;
+	}
+	weft_config_free(d->cfg);
+	d->cfg = cfg;
+	weft_datapath_set_info(d->dp, d->generation, d->last_ops);
+}
+
+static int loop(struct weftd *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sigfd < 0 || d->epfd < 0)
+		return -errno;
+	ev.data.fd = d->sigfd;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev) < 0)
+		return -errno;
+	for (;;) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(d->epfd, evs, 8, -1);
+
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n; i++) {
+			struct signalfd_siginfo si;
+
+			if (evs[i].data.fd != d->sigfd ||
+			    read(d->sigfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGHUP) {
+				reload(d);
+				continue;
+			}
+			weft_log(LOG_INFO, "weftd: %s: stopping; the datapath stays attached",
+				 strsignal(si.ssi_signo));
+			return 0;
+		}
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: weftd --config FILE [--cleanup] [--log-level error|warn|info|debug]\n"
+		   "  --config FILE  the node's desired state (weft.yaml)\n"
+		   "  --cleanup      detach every program and unpin every map weftd made, then exit\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, 0, 'c' },
+		{ "cleanup", no_argument, 0, 'C' },
+		{ "log-level", required_argument, 0, 'l' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	struct weftd d = { .epfd = -1, .sigfd = -1 };
+	bool cleanup = false;
+	char err[512];
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "c:Cl:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'C':
+			cleanup = true;
+			break;
+		case 'l':
+			if (!strcmp(optarg, "error"))
+				weft_log_level = LOG_ERROR;
+			else if (!strcmp(optarg, "warn"))
+				weft_log_level = LOG_WARN;
+			else if (!strcmp(optarg, "info"))
+				weft_log_level = LOG_INFO;
+			else if (!strcmp(optarg, "debug"))
+				weft_log_level = LOG_DEBUG;
+			else {
+				fprintf(stderr, "weftd: --log-level: unknown level '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!d.config_path || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	d.cfg = weft_config_load(d.config_path, err, sizeof(err));
+	if (!d.cfg) {
+		fprintf(stderr, "weftd: %s\n", err);
+		return 1;
+	}
+	if (!d.cfg->datapath.cgroup[0]) {
+		fprintf(stderr, "weftd: %s: datapath.cgroup: no cgroup v2 mount found in /proc/mounts\n",
+			d.config_path);
+		weft_config_free(d.cfg);
+		return 1;
+	}
+	if (cleanup) {
+		ret = weft_datapath_cleanup(&d.cfg->datapath, err, sizeof(err));
+		if (ret)
+			fprintf(stderr, "weftd: %s\n", err);
+		weft_config_free(d.cfg);
+		return ret ? 1 : 0;
+	}
+	ret = start(&d);
+	if (!ret)
+		ret = loop(&d);
+	if (d.sigfd >= 0)
+		close(d.sigfd);
+	if (d.epfd >= 0)
+		close(d.epfd);
+	weft_state_free(&d.cur);
+	weft_datapath_close(d.dp);
+	weft_config_free(d.cfg);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every map of weft's datapath, declared once. bpf/maps.bpf.c defines
+ * WEFT_DEFINE_MAPS before including this file and so holds the only
+ * definitions; every other .bpf.c gets extern declarations of the identical
+ * type, which `bpftool gen object` resolves when it links the objects into
+ * build/weft.bpf.o. Key and value types come from weft/abi.h. Sizes are
+ * defaults: weftd sets the real ones with bpf_map__set_max_entries().
+ */
+#ifndef WEFT_BPF_MAPS_H
+#define WEFT_BPF_MAPS_H
+
+#include <bpf/bpf_helpers.h>
+
+#include "weft/abi.h"
+
+#ifdef WEFT_DEFINE_MAPS
+#define WEFT_MAP_STORAGE
+#else
+#define WEFT_MAP_STORAGE extern
+#endif
+
+#define WEFT_MAP(name_, type_, key_, value_, max_, flags_)	\
+	WEFT_MAP_STORAGE struct {				\
+		__uint(type, type_);				\
+		__type(key, key_);				\
+		__type(value, value_);				\
+		__uint(max_entries, max_);			\
+		__uint(map_flags, flags_);			\
+	} name_ SEC(".maps")
+
+/* Service frontends: VIP, port, protocol -> id, slot count, algorithm. */
+WEFT_MAP(weft_svc, BPF_MAP_TYPE_HASH, struct weft_svc_key, struct weft_svc_val,
+	 WEFT_DEF_MAX_SERVICES, 0);
+
+/* Backends of each service port, by index: affinity checks a kept backend. */
+WEFT_MAP(weft_be, BPF_MAP_TYPE_HASH, struct weft_be_key, struct weft_backend,
+	 WEFT_DEF_MAX_BACKENDS, BPF_F_NO_PREALLOC);
+
+/* Selection tables: slot -> backend (weights expanded, or a Maglev table). */
+WEFT_MAP(weft_slot, BPF_MAP_TYPE_HASH, struct weft_slot_key, struct weft_backend,
+	 WEFT_DEF_MAX_SLOTS, BPF_F_NO_PREALLOC);
+
+/* Names of each service port; only user space reads it. */
+WEFT_MAP(weft_svc_meta, BPF_MAP_TYPE_HASH, __u32, struct weft_svc_meta,
+	 WEFT_DEF_MAX_SERVICES, BPF_F_NO_PREALLOC);
+
+/* Round-robin counters, indexed by service port id (1..max). */
+WEFT_MAP(weft_rr, BPF_MAP_TYPE_ARRAY, __u32, __u32, WEFT_DEF_MAX_SERVICES + 1, 0);
+
+/* Client affinity: client of a service port -> the backend it keeps. */
+WEFT_MAP(weft_aff, BPF_MAP_TYPE_LRU_HASH, struct weft_aff_key, struct weft_aff_val,
+	 WEFT_DEF_MAX_AFFINITY, 0);
+
+/* Reverse translation: socket and backend -> the VIP it asked for. */
+WEFT_MAP(weft_rev, BPF_MAP_TYPE_LRU_HASH, struct weft_rev_key, struct weft_rev_val,
+	 WEFT_DEF_MAX_REV, 0);
+
+/* Datapath counters, enum weft_stat. */
+WEFT_MAP(weft_stats, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, __u64, WEFT_STAT_MAX, 0);
+
+/* What the agent last applied (struct weft_info at key 0). */
+WEFT_MAP(weft_info, BPF_MAP_TYPE_ARRAY, __u32, struct weft_info, 1, 0);
+
+/* Count one event in weft_stats. */
+static __always_inline void weft_stat_inc(__u32 stat)
+{
+	__u64 *c = bpf_map_lookup_elem(&weft_stats, &stat);
+
+	if (c)
+		*c += 1;
+}
+
+#endif /* WEFT_BPF_MAPS_H */

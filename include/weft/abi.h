@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * weft's kernel/user ABI: every map key, map value and constant that the BPF
+ * programs and the agent share. One definition, used by both sides.
+ *
+ * Rules (see STYLE.md): fixed-width types, explicit zeroed pad fields, byte
+ * order and unit in every comment, a _Static_assert on every size. A pinned
+ * map whose layout changes gets a new name, so an agent never misreads a map
+ * left by an older one.
+ *
+ * Addresses: every address is 16 bytes. An IPv4 address is stored v4-mapped
+ * (::ffff:a.b.c.d), so one key serves connect4, connect6 and IPv4 reached
+ * from a dual-stack IPv6 socket.
+ */
+#ifndef WEFT_ABI_H
+#define WEFT_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define WEFT_ABI_VERSION 1
+
+/* Map names, as pinned under the bpffs directory (15 characters at most). */
+#define WEFT_MAP_SVC "weft_svc"
+#define WEFT_MAP_BE "weft_be"
+#define WEFT_MAP_SLOT "weft_slot"
+#define WEFT_MAP_META "weft_svc_meta"
+#define WEFT_MAP_RR "weft_rr"
+#define WEFT_MAP_AFF "weft_aff"
+#define WEFT_MAP_REV "weft_rev"
+#define WEFT_MAP_STATS "weft_stats"
+#define WEFT_MAP_INFO "weft_info"
+
+/* Compile-time defaults for map sizes; weftd sets the real size at load. */
+#define WEFT_DEF_MAX_SERVICES 65536	 /* service ports (weft_svc, weft_rr, weft_svc_meta) */
+#define WEFT_DEF_MAX_BACKENDS 262144	 /* backends over all service ports (weft_be) */
+#define WEFT_DEF_MAX_SLOTS 1048576	 /* selection slots over all service ports (weft_slot) */
+#define WEFT_DEF_MAX_AFFINITY 65536	 /* client affinity entries (weft_aff, LRU) */
+#define WEFT_DEF_MAX_REV 262144		 /* reverse translations (weft_rev, LRU) */
+
+#define WEFT_NAME_LEN 64	/* Kubernetes names are at most 63 characters */
+#define WEFT_MAX_SLOTS_PER_SVC 65521	/* largest selection table of one service port */
+
+/* Load-balancing algorithm of a service port (weft_svc_val.lb). */
+#define WEFT_LB_RANDOM 0	/* weighted random over the slot table */
+#define WEFT_LB_ROUND_ROBIN 1	/* next slot, one counter per service port */
+#define WEFT_LB_MAGLEV 2	/* slot = hash(client) % nslots, table built by Maglev */
+
+/* Service frontend: what a client connects to. Key of weft_svc. */
+struct weft_svc_key {
+	__be32 addr[4];	/* service address (VIP), IPv4 v4-mapped, network order */
+	__be16 port;	/* service port, network order */
+	__u8 proto;	/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;	/* zero */
+};
+_Static_assert(sizeof(struct weft_svc_key) == 20, "weft_svc_key is ABI");
+
+/* Value of weft_svc. */
+struct weft_svc_val {
+	__u32 id;	/* service port id, 1..max_services: key of the per-service maps */
+	__u32 nslots;	/* entries in weft_slot for this id; 0 = no backends: connect fails */
+	__u8 lb;	/* WEFT_LB_* */
+	__u8 pad[3];	/* zero */
+	__u32 affinity;	/* client affinity timeout in seconds, 0 = none */
+};
+_Static_assert(sizeof(struct weft_svc_val) == 16, "weft_svc_val is ABI");
+
+/* A backend of one service port. Key of weft_be: the backend index is chosen
+ * by the agent, lowest free, and kept while the backend stays. */
+struct weft_be_key {
+	__u32 svc_id;	/* weft_svc_val.id */
+	__u32 idx;	/* backend index within the service port */
+};
+_Static_assert(sizeof(struct weft_be_key) == 8, "weft_be_key is ABI");
+
+/* Value of weft_be, and of weft_slot (a slot carries its backend whole, so a
+ * connect needs one lookup and never sees a half-removed backend). */
+struct weft_backend {
+	__be32 addr[4];	/* backend address, IPv4 v4-mapped, network order */
+	__be16 port;	/* target port, network order */
+	__u16 weight;	/* relative weight, 1..65535 (informational in weft_slot) */
+	__u32 idx;	/* backend index, as in weft_be_key.idx */
+};
+_Static_assert(sizeof(struct weft_backend) == 24, "weft_backend is ABI");
+
+/* Key of weft_slot: one entry of a service port's selection table. */
+struct weft_slot_key {
+	__u32 svc_id;	/* weft_svc_val.id */
+	__u32 slot;	/* 0..nslots-1 */
+};
+_Static_assert(sizeof(struct weft_slot_key) == 8, "weft_slot_key is ABI");
+
+/* Value of weft_svc_meta (key: __u32 service port id). Only user space reads
+ * it: the names the CLI and metrics show. NUL-terminated strings. */
+struct weft_svc_meta {
+	char name[WEFT_NAME_LEN];	/* service name */
+	char ns[WEFT_NAME_LEN];		/* service namespace */
+	char port_name[WEFT_NAME_LEN];	/* port name, may be empty */
+	__be16 target_port;	/* default target port, network order */
+	__u16 pad;		/* zero */
+	__u32 nbackends;	/* backends configured */
+};
+_Static_assert(sizeof(struct weft_svc_meta) == 200, "weft_svc_meta is ABI");
+
+/* Key of weft_aff: one client of one service port. The client is its socket's
+ * bound source address when it has one, else its network namespace. */
+struct weft_aff_key {
+	__u64 netns;	/* netns cookie of the client socket */
+	__be32 addr[4];	/* bound source address, v4-mapped, or all zero */
+	__u32 svc_id;	/* weft_svc_val.id */
+	__u32 pad;	/* zero */
+};
+_Static_assert(sizeof(struct weft_aff_key) == 32, "weft_aff_key is ABI");
+
+/* Value of weft_aff. */
+struct weft_aff_val {
+	__u64 last_ns;		/* bpf_ktime_get_ns() of the last use */
+	struct weft_backend be;	/* the backend the client keeps */
+};
+_Static_assert(sizeof(struct weft_aff_val) == 32, "weft_aff_val is ABI");
+
+/* Key of weft_rev: a socket and the backend it was sent to. Used by recvmsg
+ * and getpeername to show the service address instead of the backend. */
+struct weft_rev_key {
+	__u64 cookie;	/* socket cookie */
+	__be32 addr[4];	/* backend address, v4-mapped, network order */
+	__be16 port;	/* backend port, network order */
+	__u16 pad;	/* zero */
+	__u32 pad2;	/* zero */
+};
+_Static_assert(sizeof(struct weft_rev_key) == 32, "weft_rev_key is ABI");
+
+/* Value of weft_rev. */
+struct weft_rev_val {
+	__be32 addr[4];	/* service address, v4-mapped, network order */
+	__be16 port;	/* service port, network order */
+	__u16 pad;	/* zero */
+};
+_Static_assert(sizeof(struct weft_rev_val) == 20, "weft_rev_val is ABI");
+
+/* Per-CPU datapath counters: index of weft_stats (PERCPU_ARRAY of __u64).
+ * Values are never reused; retired ones stay reserved. */
+enum weft_stat {
+	WEFT_STAT_XLATE = 0,		/* connects/sends translated to a backend */
+	WEFT_STAT_NO_BACKEND = 1,	/* refused: service has no backends */
+	WEFT_STAT_AFFINITY_HIT = 2,	/* backend taken from client affinity */
+	WEFT_STAT_SLOT_MISS = 3,	/* slot lookup failed (table being rewritten) */
+	WEFT_STAT_REV_XLATE = 4,	/* recvmsg/getpeername rewritten to the VIP */
+	WEFT_STAT_REV_MISS = 5,		/* reverse entry missing for a translated socket */
+	WEFT_STAT_FAMILY = 6,		/* IPv6 backend for an IPv4 socket: not translated */
+	WEFT_STAT_MAX = 16,
+};
+
+/* weft_info (ARRAY, one entry, key 0): written by weftd after each apply. */
+struct weft_info {
+	__u32 abi;		/* WEFT_ABI_VERSION of the writer */
+	__u32 pid;		/* weftd's pid */
+	__u64 generation;	/* incremented by every successful apply */
+	__u64 applied_ns;	/* CLOCK_REALTIME of the last apply, ns */
+	__u64 last_ops;		/* map writes and deletes of the last apply */
+	__u64 pad;		/* zero */
+};
+_Static_assert(sizeof(struct weft_info) == 40, "weft_info is ABI");
+
+#endif /* WEFT_ABI_H */

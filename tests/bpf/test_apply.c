@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* apply and read against real maps: what is written reads back the same,
+ * and a full map is an error naming it that loses nothing. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datapath.h"
+#include "harness.h"
+#include "state.h"
+#include "testenv.h"
+
+static struct weft_config *config(const char *text)
+{
+	char err[512] = "";
+	struct weft_config *cfg = weft_config_parse(text, strlen(text), "t.yaml", err, sizeof(err));
+
+	ASSERT_TRUE(cfg != NULL, err);
+	return cfg;
+}
+
+/* Point the config at the test's pins; small maps. */
+static void test_paths(struct weft_config *cfg, uint32_t max_services)
+{
+	snprintf(cfg->datapath.bpffs, sizeof(cfg->datapath.bpffs), "%s", tenv_bpffs());
+	snprintf(cfg->datapath.cgroup, sizeof(cfg->datapath.cgroup), "%s", tenv_cgroup());
+	cfg->datapath.max_services = max_services;
+}
+
+static const char *const three =
+	"services:\n"
+	"  - {name: a, vip: 10.250.100.1, lb: maglev, ports: [{port: 80, target_port: 8080}],\n"
+	"     backends: [{ip: 10.250.0.21}, {ip: 10.250.0.22, weight: 3}]}\n"
+	"  - {name: b, vip: 'fd00:250:100::1', ports: [{port: 53, protocol: udp}],\n"
+	"     backends: [{ip: 'fd00:250::21', port: 5353}]}\n"
+	"  - {name: c, vip: 10.250.100.3, ports: [{port: 1}]}\n";
+
+static int count_op(const struct weft_op *op, void *ctx)
+{
+	(void)op;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+TEST(bpf, apply_then_read_gives_the_same_state)
+{
+	struct weft_state empty = { 0 }, want, got;
+	struct weft_datapath *dp;
+	struct weft_config *cfg;
+	char err[512] = "";
+	uint64_t nops;
+	int n = 0;
+
+	tenv_need_root();
+	cfg = config(three);
+	if (!cfg)
+		return;
+	test_paths(cfg, 16);
+	dp = weft_datapath_load(&cfg->datapath, err, sizeof(err));
+	if (!ASSERT_NOT_NULL(dp, err))
+		goto out_cfg;
+	if (!ASSERT_OK(weft_state_build(cfg, &empty, &want, err, sizeof(err)), err))
+		goto out_dp;
+	ASSERT_OK(weft_apply(weft_datapath_maps(dp), &empty, &want, &nops, err, sizeof(err)), err);
+	ASSERT_TRUE(nops > 251, "maglev table of 251 slots written");
+	if (ASSERT_OK(weft_state_read(weft_datapath_maps(dp), &got, err, sizeof(err)), err)) {
+		ASSERT_EQ(got.n, 3, "three service ports read back");
+		ASSERT_EQ(got.norphans, 0, "no orphans");
+		ASSERT_OK(weft_diff(&got, &want, count_op, &n), "diff");
+		ASSERT_EQ(n, 0, "what was written reads back identical");
+		weft_state_free(&got);
+	}
+	weft_state_free(&want);
+out_dp:
+	weft_datapath_close(dp);
+out_cfg:
+	weft_config_free(cfg);
+}
+
+TEST(bpf, full_map_is_an_error_naming_it_and_loses_nothing)
+{
+	struct weft_state empty = { 0 }, first, bigger, got;
+	struct weft_config *cfg, *cfg2;
+	struct weft_datapath *dp;
+	char err[512] = "";
+	uint64_t nops;
+
+	tenv_need_root();
+	cfg = config(three);
+	cfg2 = config("services:\n"
+		      "  - {name: d, vip: 10.250.100.4, ports: [{port: 1}, {port: 2}, {port: 3}, {port: 4}]}\n");
+	if (!cfg || !cfg2)
+		goto out_cfg;
+	test_paths(cfg, 4);
+	dp = weft_datapath_load(&cfg->datapath, err, sizeof(err));
+	if (!ASSERT_NOT_NULL(dp, err))
+		goto out_cfg;
+	if (!ASSERT_OK(weft_state_build(cfg, &empty, &first, err, sizeof(err)), err))
+		goto out_dp;
+	ASSERT_OK(weft_apply(weft_datapath_maps(dp), &empty, &first, &nops, err, sizeof(err)), err);
+	/* The new state asks for 3 + 4 service ports in a map of 4: build it
+	 * against a config that claims bigger maps, so apply meets the limit. */
+	test_paths(cfg2, 64);
+	if (!ASSERT_OK(weft_state_build(cfg2, &first, &bigger, err, sizeof(err)), err))
+		goto out_first;
+	/* Add the new ones while keeping the old: merge both states. */
+	{
+		struct weft_state both = { 0 };
+		struct weft_sp sp[8];
+
+		memcpy(sp, first.sp, first.n * sizeof(*sp));
+		memcpy(sp + first.n, bigger.sp, bigger.n * sizeof(*sp));
+		both.sp = sp;
+		both.n = first.n + bigger.n;
+		qsort(sp, both.n, sizeof(*sp), weft_sp_cmp);
+		ASSERT_EQ(weft_apply(weft_datapath_maps(dp), &first, &both, &nops, err, sizeof(err)),
+			  -E2BIG, "apply fails when the service maps are full");
+		/* weft_svc_meta, sized like weft_svc, is written first and
+		 * fills first. */
+		ASSERT_TRUE(strstr(err, "map weft_svc_meta is full (4 entries)") &&
+			    strstr(err, "datapath.max_services"), err);
+	}
+	if (ASSERT_OK(weft_state_read(weft_datapath_maps(dp), &got, err, sizeof(err)), err)) {
+		for (size_t i = 0; i < first.n; i++) {
+			const struct weft_sp *sp = weft_state_find(&got, &first.sp[i].key);
+
+			ASSERT_TRUE(sp && sp->nslots == first.sp[i].nslots &&
+				    sp->nbe == first.sp[i].nbe, "old service port intact");
+		}
+		weft_state_free(&got);
+	}
+	weft_state_free(&bigger);
+out_first:
+	weft_state_free(&first);
+out_dp:
+	weft_datapath_close(dp);
+out_cfg:
+	weft_config_free(cfg);
+	weft_config_free(cfg2);
+}

@@ -1,0 +1,472 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * e2e: weftd itself against pods in network namespaces. Each test builds a
+ * node (client pod, backend pods running namesrv), writes a config, runs
+ * build/weftd, and asserts on behaviour: which backend answered, what
+ * getpeername() said, whether a connection survived.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include "harness.h"
+#include "testenv.h"
+#include "weft/abi.h"
+
+#define VIP "10.250.100.1"
+
+struct node {
+	char dir[128];		/* scratch dir for config files */
+	char config[256];
+	pid_t weftd;
+};
+
+static const char *const be_ips[] = { "10.250.0.21", "10.250.0.22", "10.250.0.23", "10.250.0.24" };
+static const char *const be_pods[] = { "be1", "be2", "be3", "be4" };
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* A node: client pod "cli", nbe backend pods serving TCP+UDP on 8080. */
+static bool node_up(struct node *n, int nbe)
+{
+	tenv_need_root();
+	snprintf(n->dir, sizeof(n->dir), "/tmp/weft-test-%d", (int)getpid());
+	mkdir(n->dir, 0700);
+	snprintf(n->config, sizeof(n->config), "%s/weft.yaml", n->dir);
+	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod"))
+		return false;
+	for (int i = 0; i < nbe; i++) {
+		if (!ASSERT_OK(tenv_pod(be_pods[i], be_ips[i], NULL), "backend pod") ||
+		    !ASSERT_TRUE(tenv_namesrv(be_pods[i], be_pods[i], be_ips[i], 8080) > 0,
+				 "namesrv started"))
+			return false;
+	}
+	return true;
+}
+
+/* Write the config: one service "web" (tcp 80 -> 8080, udp 53 -> 8080) with
+ * the given backends line(s), plus "empty" with no backends. */
+static bool write_config2(struct node *n, const char *lb, const char *backends, const char *extra,
+			  const char *more_services)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text),
+		 "datapath:\n"
+		 "  cgroup: %s\n"
+		 "  bpffs: %s\n"
+		 "%s"
+		 "services:\n"
+		 "  - name: web\n"
+		 "    namespace: default\n"
+		 "    vip: " VIP "\n"
+		 "    lb: %s\n"
+		 "    ports:\n"
+		 "      - {name: http, port: 80, target_port: 8080, protocol: tcp}\n"
+		 "      - {name: dns, port: 53, target_port: 8080, protocol: udp}\n"
+		 "    backends:\n%s"
+		 "  - name: empty\n"
+		 "    vip: 10.250.100.2\n"
+		 "    ports: [{port: 80}]\n"
+		 "%s",
+		 tenv_cgroup(), tenv_bpffs(), extra ? extra : "", lb, backends,
+		 more_services ? more_services : "");
+	return ASSERT_OK(tenv_write_file(n->config, text), "write config");
+}
+
+static bool write_config(struct node *n, const char *lb, const char *backends, const char *extra)
+{
+	return write_config2(n, lb, backends, extra, NULL);
+}
+
+static bool read_info(struct weft_info *info)
+{
+	char path[512];
+	__u32 key = 0;
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/" WEFT_MAP_INFO, tenv_bpffs());
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	ret = bpf_map_lookup_elem(fd, &key, info);
+	close(fd);
+	return ret == 0;
+}
+
+/* Wait until weftd (pid) has applied generation >= gen; false on timeout. */
+static bool wait_applied(pid_t pid, uint64_t gen)
+{
+	struct weft_info info;
+
+	for (long long end = now_ms() + 10000; now_ms() < end; usleep(20000)) {
+		if (read_info(&info) && info.pid == (__u32)pid && info.generation >= gen)
+			return true;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return false;
+	}
+	return false;
+}
+
+static uint64_t generation(void)
+{
+	struct weft_info info = { 0 };
+
+	read_info(&info);
+	return info.generation;
+}
+
+static pid_t weftd_start(struct node *n)
+{
+	char bin[512];
+
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	char *argv[] = { bin, "--config", n->config, "--log-level", "warn", NULL };
+	n->weftd = tenv_spawn(NULL, false, false, argv);
+	if (!ASSERT_TRUE(n->weftd > 0, "weftd spawned") ||
+	    !ASSERT_TRUE(wait_applied(n->weftd, 1), "weftd applied its config"))
+		return -1;
+	return n->weftd;
+}
+
+/* Send sig to weftd and wait for it to exit; returns its exit status. */
+static int weftd_stop(struct node *n, int sig)
+{
+	int st = 0;
+
+	kill(n->weftd, sig);
+	waitpid(n->weftd, &st, 0);
+	n->weftd = -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static bool reload(struct node *n)
+{
+	uint64_t gen = generation();
+
+	kill(n->weftd, SIGHUP);
+	return ASSERT_TRUE(wait_applied(n->weftd, gen + 1), "reload applied within 10 s");
+}
+
+/* How many of count connections each backend answered (by pod index). */
+static int spread(int count, int hits[4], const char *bind_addr)
+{
+	char name[64];
+	int fails = 0;
+
+	memset(hits, 0, 4 * sizeof(int));
+	for (int i = 0; i < count; i++) {
+		if (tenv_tcp_ask(VIP, 80, bind_addr, false, name, sizeof(name), NULL, 0)) {
+			fails++;
+			continue;
+		}
+		for (int b = 0; b < 4; b++)
+			if (!strcmp(name, be_pods[b]))
+				hits[b]++;
+	}
+	return fails;
+}
+
+/* A long-lived echo connection through the VIP. */
+static int open_conn(char *backend, size_t len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(80) };
+	struct timeval tv = { .tv_sec = 2 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	size_t got = 0;
+
+	inet_pton(AF_INET, VIP, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	while (got + 1 < len && read(fd, backend + got, 1) == 1 && backend[got] != '\n')
+		got++;
+	backend[got] = 0;
+	return fd;
+}
+
+static bool conn_alive(int fd)
+{
+	char buf[8];
+
+	return write(fd, "ping", 4) == 4 && read(fd, buf, sizeof(buf)) == 4 && !memcmp(buf, "ping", 4);
+}
+
+static int progs_attached(enum bpf_attach_type type)
+{
+	__u32 ids[8], n = 8;
+	int fd = open(tenv_cgroup(), O_RDONLY | O_DIRECTORY);
+	int ret;
+
+	ret = bpf_prog_query(fd, type, 0, NULL, ids, &n);
+	close(fd);
+	return ret ? -1 : (int)n;
+}
+
+#define TWO_BACKENDS "      - {ip: 10.250.0.21}\n      - {ip: 10.250.0.22}\n"
+#define THREE_BACKENDS TWO_BACKENDS "      - {ip: 10.250.0.23}\n"
+
+TEST(e2e, weftd_serves_a_vip_and_the_cli_shows_it)
+{
+	struct node n;
+	char out[8192], name[64], peer[64];
+	int hits[4];
+
+	if (!node_up(&n, 2) || !write_config(&n, "random", TWO_BACKENDS, NULL) ||
+	    weftd_start(&n) < 0 || !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	ASSERT_EQ(spread(200, hits, NULL), 0, "no failed connections");
+	ASSERT_TRUE(hits[0] > 0 && hits[1] > 0 && hits[0] + hits[1] == 200, "both backends answer");
+	ASSERT_OK(tenv_tcp_ask(VIP, 80, NULL, false, name, sizeof(name), peer, sizeof(peer)), "tcp");
+	ASSERT_STR(peer, VIP ":80", "getpeername shows the VIP");
+	ASSERT_OK(tenv_udp_ask(VIP, 53, false, false, name, sizeof(name), peer, sizeof(peer)), "udp");
+	ASSERT_STR(peer, VIP ":53", "UDP replies come from the VIP");
+	ASSERT_EQ(tenv_tcp_ask("10.250.100.2", 80, NULL, false, name, sizeof(name), NULL, 0),
+		  -ECONNREFUSED, "a service without backends refuses");
+
+	ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s services --json",
+			       weft_test_bindir(), tenv_bpffs()), "weft services --json");
+	ASSERT_TRUE(strstr(out, "\"name\": \"web\", \"namespace\": \"default\"") != NULL, out);
+	ASSERT_TRUE(strstr(out, "\"vip\": \"10.250.100.1\", \"port\": 80, \"protocol\": \"tcp\""), out);
+	ASSERT_TRUE(strstr(out, "\"vip\": \"10.250.100.1\", \"port\": 53, \"protocol\": \"udp\""), out);
+	ASSERT_TRUE(strstr(out, "{\"ip\": \"10.250.0.22\", \"port\": 8080, \"weight\": 1}"), out);
+	ASSERT_TRUE(strstr(out, "\"name\": \"empty\"") && strstr(out, "\"backends\": []"), out);
+	ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s services", weft_test_bindir(),
+			       tenv_bpffs()), "weft services");
+	ASSERT_TRUE(strstr(out, "10.250.100.1:80") && strstr(out, "10.250.0.21:8080 (1)"), out);
+	ASSERT_EQ(tenv_capture(out, sizeof(out), "%s/weft --bpffs /nonexistent services 2>&1",
+			       weft_test_bindir()), 1, "weft without pinned maps fails");
+	ASSERT_TRUE(strstr(out, "/nonexistent/weft_svc") != NULL, out);
+}
+
+TEST(e2e, weftd_rejects_a_bad_config_naming_the_place)
+{
+	struct node n;
+	char out[2048];
+
+	if (!node_up(&n, 1) || !write_config(&n, "random", "      - {ip: 10.250.0.21, weight: 0}\n", NULL))
+		return;
+	ASSERT_EQ(tenv_capture(out, sizeof(out), "%s/weftd --config %s 2>&1", weft_test_bindir(),
+			       n.config), 1, "weftd exits 1");
+	ASSERT_TRUE(strstr(out, "weft.yaml:13:") && strstr(out, "weight"), out);
+	ASSERT_EQ(access(tenv_bpffs(), F_OK), -1, "nothing pinned");
+}
+
+TEST(e2e, datapath_survives_kill9_and_restart_adopts_it)
+{
+	struct node n;
+	char be[64], name[64];
+	int hits[4], fd;
+
+	if (!node_up(&n, 3) || !write_config(&n, "random", TWO_BACKENDS, NULL) ||
+	    weftd_start(&n) < 0 || !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	fd = open_conn(be, sizeof(be));
+	if (!ASSERT_TRUE(fd >= 0 && conn_alive(fd), "long-lived connection"))
+		return;
+	weftd_stop(&n, SIGKILL);
+	ASSERT_EQ(spread(50, hits, NULL), 0, "the VIP works with weftd dead");
+	ASSERT_TRUE(conn_alive(fd), "the connection lives on");
+
+	/* Restart with a third backend: adopt, reconcile, no reset. */
+	if (!write_config(&n, "random", THREE_BACKENDS, NULL) || weftd_start(&n) < 0)
+		return;
+	ASSERT_TRUE(conn_alive(fd), "the connection survives the restart");
+	ASSERT_EQ(spread(300, hits, NULL), 0, "no failures after restart");
+	ASSERT_TRUE(hits[2] > 0, "the new backend gets connections");
+	ASSERT_EQ(progs_attached(BPF_CGROUP_INET4_CONNECT), 1, "one connect4 program, not two");
+	ASSERT_EQ(progs_attached(BPF_CGROUP_UDP4_RECVMSG), 1, "one recvmsg4 program");
+	ASSERT_EQ(tenv_tcp_ask("10.250.100.2", 80, NULL, false, name, sizeof(name), NULL, 0),
+		  -ECONNREFUSED, "adopted state still refuses the empty service");
+	close(fd);
+}
+
+TEST(e2e, sigterm_keeps_the_datapath_and_cleanup_removes_it)
+{
+	struct node n;
+	char name[64], out[1024];
+	int hits[4];
+
+	if (!node_up(&n, 2) || !write_config(&n, "random", TWO_BACKENDS, NULL) ||
+	    weftd_start(&n) < 0 || !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	ASSERT_EQ(weftd_stop(&n, SIGTERM), 0, "SIGTERM: clean exit");
+	ASSERT_EQ(spread(20, hits, NULL), 0, "VIP still works after SIGTERM");
+	ASSERT_EQ(progs_attached(BPF_CGROUP_INET4_CONNECT), 1, "still attached");
+
+	ASSERT_EQ(tenv_capture(out, sizeof(out), "%s/weftd --cleanup --config %s 2>&1",
+			       weft_test_bindir(), n.config), 0, "weftd --cleanup");
+	ASSERT_EQ(progs_attached(BPF_CGROUP_INET4_CONNECT), 0, "connect4 detached");
+	ASSERT_EQ(progs_attached(BPF_CGROUP_INET6_GETPEERNAME), 0, "getpeername6 detached");
+	ASSERT_EQ(access(tenv_bpffs(), F_OK), -1, "pin directory removed");
+	ASSERT_TRUE(tenv_tcp_ask(VIP, 80, NULL, false, name, sizeof(name), NULL, 0) != 0,
+		    "the VIP is no longer translated");
+}
+
+TEST(e2e, sighup_applies_only_the_difference)
+{
+	struct node n;
+	char be[64], before[8192], after[8192];
+	struct weft_info info;
+	int hits[4], fd = -1;
+	uint64_t gen;
+
+	if (!node_up(&n, 3) || !write_config(&n, "round_robin", THREE_BACKENDS, "  max_services: 3\n") ||
+	    weftd_start(&n) < 0 || !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	/* A long-lived connection on be3, the backend about to go. */
+	for (int i = 0; i < 6 && fd < 0; i++) {
+		fd = open_conn(be, sizeof(be));
+		if (fd >= 0 && strcmp(be, "be3")) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (!ASSERT_TRUE(fd >= 0, "a connection to be3"))
+		return;
+	if (!write_config(&n, "round_robin", TWO_BACKENDS, "  max_services: 3\n") || !reload(&n))
+		return;
+	ASSERT_TRUE(read_info(&info), "weft_info");
+	/* tcp/80 and udp/53 each: 3 -> 2 slots: svc, 1 slot delete, 1 backend
+	 * delete, slots 0..1 rewritten at most. */
+	ASSERT_LE(info.last_ops, 12, "only the difference is written");
+	ASSERT_GE(info.last_ops, 4, "something was written");
+	ASSERT_EQ(spread(100, hits, NULL), 0, "no failures");
+	ASSERT_EQ(hits[2], 0, "the removed backend gets no new connections");
+	ASSERT_EQ(hits[0], 50, "round robin is even");
+	ASSERT_TRUE(conn_alive(fd), "the existing connection keeps its backend");
+	close(fd);
+
+	/* A bad file, and a file that does not fit the maps, change nothing. */
+	ASSERT_OK(tenv_capture(before, sizeof(before), "%s/weft --bpffs %s services --json",
+			       weft_test_bindir(), tenv_bpffs()), "services before");
+	gen = generation();
+	tenv_write_file(n.config, "services:\n  - name: [oops\n");
+	kill(n.weftd, SIGHUP);
+	usleep(300000);
+	write_config2(&n, "random", TWO_BACKENDS, "  max_services: 3\n",
+		      "  - {name: a, vip: 10.250.100.3, ports: [{port: 1}, {port: 2}]}\n");
+	kill(n.weftd, SIGHUP);
+	usleep(500000);
+	ASSERT_EQ(generation(), gen, "no apply from bad files");
+	ASSERT_OK(tenv_capture(after, sizeof(after), "%s/weft --bpffs %s services --json",
+			       weft_test_bindir(), tenv_bpffs()), "services after");
+	ASSERT_STR(after, before, "the maps are untouched");
+	ASSERT_EQ(spread(20, hits, NULL), 0, "the VIP still works");
+	ASSERT_TRUE(waitpid(n.weftd, NULL, WNOHANG) == 0, "weftd is still running");
+}
+
+TEST_TIMEOUT(e2e, backends_change_under_load_without_a_failed_connection, 180)
+{
+	static const char *const sets[] = {
+		"      - {ip: 10.250.0.21}\n      - {ip: 10.250.0.22}\n",
+		"      - {ip: 10.250.0.22}\n      - {ip: 10.250.0.23, weight: 3}\n",
+		"      - {ip: 10.250.0.23}\n",
+		"      - {ip: 10.250.0.21}\n      - {ip: 10.250.0.23}\n      - {ip: 10.250.0.22}\n",
+	};
+	struct node n;
+	int st, p[2];
+	pid_t client;
+
+	if (!node_up(&n, 3) || !write_config(&n, "random", sets[0], NULL) || weftd_start(&n) < 0)
+		return;
+	if (!ASSERT_OK(pipe(p), "pipe"))
+		return;
+	client = fork();
+	if (client == 0) {
+		/* Connect until told to stop (at most 60 s); exit with failures. */
+		int hits[4], fails = 0;
+		char c;
+
+		close(p[1]);
+		fcntl(p[0], F_SETFL, O_NONBLOCK);
+		if (tenv_enter("cli", true))
+			_exit(255);
+		for (long long end = now_ms() + 60000; now_ms() < end;) {
+			fails += spread(10, hits, NULL);
+			if (read(p[0], &c, 1) == 0)
+				break;
+		}
+		_exit(fails > 254 ? 254 : fails);
+	}
+	close(p[0]);
+	for (int i = 0; i < 30; i++) {
+		if (!write_config(&n, i % 3 ? "random" : "maglev", sets[i % 4], NULL) || !reload(&n))
+			break;
+		usleep(50000);
+	}
+	close(p[1]);
+	waitpid(client, &st, 0);
+	ASSERT_TRUE(WIFEXITED(st), "client finished");
+	ASSERT_EQ(WEXITSTATUS(st), 0, "failed connections while backends changed");
+}
+
+TEST(e2e, maglev_removal_moves_only_the_removed_backends_clients)
+{
+	enum { CLIENTS = 400 };
+	static char first[CLIENTS];
+	char batch[256], addr[32], name[64], node_ns[64], cli_ns[64];
+	int moved_other = 0, moved_gone = 0, on_gone = 0, used[4] = { 0 };
+	FILE *f;
+	struct node n;
+
+	if (!node_up(&n, 4))
+		return;
+	/* 400 client addresses on the client pod, routed back by the node. */
+	snprintf(batch, sizeof(batch), "%s/addrs", n.dir);
+	f = fopen(batch, "w");
+	for (int i = 0; i < CLIENTS; i++)
+		fprintf(f, "addr add 10.250.%d.%d/32 dev eth0\n", 1 + i / 250, 1 + i % 250);
+	fclose(f);
+	tenv_ns("cli", cli_ns, sizeof(cli_ns));
+	tenv_ns("node", node_ns, sizeof(node_ns));
+	if (!ASSERT_OK(tenv_sh("ip -n %s -batch %s && ip -n %s route add 10.250.1.0/24 dev wv-cli && "
+			       "ip -n %s route add 10.250.2.0/24 dev wv-cli",
+			       cli_ns, batch, node_ns, node_ns), "client addresses"))
+		return;
+	if (!write_config(&n, "maglev",
+			  THREE_BACKENDS "      - {ip: 10.250.0.24}\n", NULL) ||
+	    weftd_start(&n) < 0 || !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	for (int i = 0; i < CLIENTS; i++) {
+		snprintf(addr, sizeof(addr), "10.250.%d.%d", 1 + i / 250, 1 + i % 250);
+		if (!ASSERT_OK(tenv_tcp_ask(VIP, 80, addr, false, name, sizeof(name), NULL, 0), addr))
+			return;
+		first[i] = name[2];
+		used[name[2] - '1']++;
+		on_gone += name[2] == '4';
+	}
+	for (int b = 0; b < 4; b++)
+		ASSERT_GE(used[b], CLIENTS / 8, "maglev spreads clients over every backend");
+	if (!write_config(&n, "maglev", THREE_BACKENDS, NULL) || !reload(&n))
+		return;
+	for (int i = 0; i < CLIENTS; i++) {
+		snprintf(addr, sizeof(addr), "10.250.%d.%d", 1 + i / 250, 1 + i % 250);
+		if (!ASSERT_OK(tenv_tcp_ask(VIP, 80, addr, false, name, sizeof(name), NULL, 0), addr))
+			return;
+		if (first[i] == '4')
+			moved_gone += name[2] != '4';
+		else
+			moved_other += name[2] != first[i];
+	}
+	ASSERT_EQ(moved_other, 0, "clients of the remaining backends keep their backend");
+	ASSERT_EQ(moved_gone, on_gone, "clients of the removed backend all moved");
+}

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* testenv: pods in network namespaces, a test cgroup, cleanup by pid. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "harness.h"
+#include "testenv.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+static pid_t self;
+static char cgroup_path[4096];
+static char bpffs_path[256];
+static bool node_made;
+
+void tenv_init(void)
+{
+	self = getpid();
+	cgroup_path[0] = 0;
+	bpffs_path[0] = 0;
+	node_made = false;
+}
+
+static int rm_tree(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	char sub[4096];
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) < 0 ? -errno : 0;
+	d = opendir(path);
+	if (d) {
+		while ((e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+			rm_tree(sub);
+		}
+		closedir(d);
+	}
+	return rmdir(path) < 0 ? -errno : 0;
+}
+
+/* Kill every process in a cgroup, then remove it (children first). */
+static void rm_cgroup(const char *path)
+{
+	char sub[4096], line[64];
+	struct dirent *e;
+	FILE *f;
+	DIR *d = opendir(path);
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_DIR || e->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+		rm_cgroup(sub);
+	}
+	closedir(d);
+	for (int tries = 0; tries < 50; tries++) {
+		bool any = false;
+
+		snprintf(sub, sizeof(sub), "%s/cgroup.procs", path);
+		f = fopen(sub, "r");
+		while (f && fgets(line, sizeof(line), f)) {
+			kill(atoi(line), SIGKILL);
+			any = true;
+		}
+		if (f)
+			fclose(f);
+		if (!any || rmdir(path) == 0)
+			break;
+		usleep(20000);
+	}
+	rmdir(path);
+}
+
+void tenv_sweep(pid_t pid)
+{
+	char prefix[32], path[4096], root[2048];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(prefix, sizeof(prefix), "wt%d-", (int)pid);
+	d = opendir("/run/netns");
+	if (d) {
+		while ((e = readdir(d))) {
+			if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+				continue;
+			snprintf(path, sizeof(path), "/run/netns/%s", e->d_name);
+			umount2(path, MNT_DETACH);
+			unlink(path);
+		}
+		closedir(d);
+	}
+	snprintf(path, sizeof(path), "/sys/fs/bpf/weft-test-%d", (int)pid);
+	rm_tree(path);
+	if (weft_cgroup2_root(root, sizeof(root)) == 0) {
+		snprintf(path, sizeof(path), "%s/weft-test-%d", root, (int)pid);
+		rm_cgroup(path);
+	}
+	snprintf(path, sizeof(path), "/tmp/weft-test-%d", (int)pid);
+	rm_tree(path);
+}
+
+void tenv_need_root(void)
+{
+	struct statfs sfs;
+
+	if (geteuid() != 0)
+		SKIP("needs root");
+	if (statfs("/sys/fs/bpf", &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC) {
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL) < 0)
+			SKIP("bpffs not mounted and cannot mount it: %s", strerror(errno));
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
+		SKIP("kernel has no BTF");
+}
+
+const char *tenv_cgroup(void)
+{
+	char root[2048];
+
+	if (cgroup_path[0])
+		return cgroup_path;
+	if (weft_cgroup2_root(root, sizeof(root)) < 0)
+		SKIP("no cgroup v2 mount");
+	snprintf(cgroup_path, sizeof(cgroup_path), "%s/weft-test-%d", root, (int)self);
+	if (mkdir(cgroup_path, 0755) < 0 && errno != EEXIST)
+		SKIP("cannot create %s: %s", cgroup_path, strerror(errno));
+	return cgroup_path;
+}
+
+const char *tenv_bpffs(void)
+{
+	if (!bpffs_path[0])
+		snprintf(bpffs_path, sizeof(bpffs_path), "/sys/fs/bpf/weft-test-%d", (int)self);
+	return bpffs_path;
+}
+
+const char *tenv_ns(const char *pod, char *buf, size_t len)
+{
+	snprintf(buf, len, "wt%d-%s", (int)self, pod);
+	return buf;
+}
+
+int tenv_sh(const char *fmt, ...)
+{
+	char cmd[4096], full[4096 + 512], out[256];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(out, sizeof(out), "/tmp/weft-test-%d", (int)self);
+	mkdir(out, 0700);
+	snprintf(out, sizeof(out), "/tmp/weft-test-%d/sh.out", (int)self);
+	snprintf(full, sizeof(full), "( %s ) >%s 2>&1", cmd, out);
+	st = system(full);
+	if (st != 0) {
+		char line[512];
+		FILE *f = fopen(out, "r");
+
+		fprintf(stderr, "    $ %s\n", cmd);
+		while (f && fgets(line, sizeof(line), f))
+			fprintf(stderr, "    | %s", line);
+		if (f)
+			fclose(f);
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static int make_node(void)
+{
+	char ns[64];
+
+	if (node_made)
+		return 0;
+	tenv_ns("node", ns, sizeof(ns));
+	/* 169.254.1.1, every pod's gateway, is a local address of the node:
+	 * the node answers ARP for it on every pod's veth. */
+	if (tenv_sh("ip netns add %s && ip -n %s link set lo up && "
+		    "ip -n %s addr add 169.254.1.1/32 dev lo && "
+		    "ip netns exec %s sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1",
+		    ns, ns, ns, ns))
+		return -1;
+	node_made = true;
+	return 0;
+}
+
+int tenv_pod(const char *pod, const char *ip4, const char *ip6)
+{
+	char ns[64], node[64], host_if[16];
+	int err;
+
+	if (make_node())
+		return -1;
+	tenv_ns(pod, ns, sizeof(ns));
+	tenv_ns("node", node, sizeof(node));
+	snprintf(host_if, sizeof(host_if), "wv-%.12s", pod);
+	err = tenv_sh("ip netns add %s && ip -n %s link set lo up && "
+		      "ip netns exec %s sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 && "
+		      "ip -n %s link add eth0 type veth peer name %s netns %s && "
+		      "ip netns exec %s sysctl -qw net.ipv6.conf.%s.accept_dad=0 && "
+		      "ip -n %s addr add fe80::1/64 dev %s nodad && "
+		      "ip -n %s link set %s up && ip -n %s link set eth0 up && "
+		      "ip -n %s route add 169.254.1.1 dev eth0 scope link && "
+		      "ip -n %s route add default via 169.254.1.1 dev eth0 && "
+		      "ip -n %s -6 route add default via fe80::1 dev eth0",
+		      ns, ns, ns, ns, host_if, node, node, host_if, node, host_if, node,
+		      host_if, ns, ns, ns, ns);
+	if (!err && ip4)
+		err = tenv_sh("ip -n %s addr add %s/32 dev eth0 && ip -n %s route add %s/32 dev %s", ns,
+			      ip4, node, ip4, host_if);
+	if (!err && ip6)
+		err = tenv_sh("ip -n %s addr add %s/128 dev eth0 nodad && "
+			      "ip -n %s -6 route add %s/128 dev %s",
+			      ns, ip6, node, ip6, host_if);
+	return err ? -1 : 0;
+}
+
+static int join_cgroup(void)
+{
+	char path[4200];
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", tenv_cgroup());
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, "0", 1);
+	close(fd);
+	return n == 1 ? 0 : -errno;
+}
+
+int tenv_enter(const char *pod, bool cgroup)
+{
+	char ns[64], path[128];
+	int fd, err;
+
+	if (cgroup && (err = join_cgroup()))
+		return err;
+	snprintf(path, sizeof(path), "/run/netns/%s", tenv_ns(pod, ns, sizeof(ns)));
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	err = setns(fd, CLONE_NEWNET) < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+pid_t tenv_spawn(const char *pod, bool cgroup, bool wait_ready, char *const argv[])
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		close(p[0]);
+		if (p[1] != 3) {
+			dup2(p[1], 3);
+			close(p[1]);
+		}
+		if (pod && tenv_enter(pod, cgroup) < 0)
+			_exit(126);
+		if (!pod && cgroup && join_cgroup() < 0)
+			_exit(126);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(p[1]);
+	if (wait_ready) {
+		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
+		char c;
+
+		if (poll(&pfd, 1, 5000) != 1 || read(p[0], &c, 1) != 1) {
+			close(p[0]);
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			return -1;
+		}
+	}
+	close(p[0]);
+	return pid;
+}
+
+pid_t tenv_namesrv(const char *pod, const char *name, const char *addr, uint16_t port)
+{
+	char bin[4096], portstr[16];
+
+	snprintf(bin, sizeof(bin), "%s/namesrv", weft_test_bindir());
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	char *argv[] = { bin, "--name", (char *)name, "--listen", (char *)addr,
+			 "--port", portstr, "--ready-fd", "3", NULL };
+	return tenv_spawn(pod, true, true, argv);
+}
+
+/* Fill a sockaddr for addr:port; v4mapped turns IPv4 into ::ffff:a.b.c.d. */
+static int make_sa(const char *addr, uint16_t port, bool v4mapped, struct sockaddr_storage *ss,
+		   socklen_t *sl)
+{
+	struct weft_ip ip;
+	int fam = weft_ip_parse(addr, &ip);
+
+	memset(ss, 0, sizeof(*ss));
+	if (fam == AF_INET && !v4mapped) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+
+		s->sin_family = AF_INET;
+		s->sin_port = htons(port);
+		memcpy(&s->sin_addr, &ip.a.s6_addr[12], 4);
+		*sl = sizeof(*s);
+		return AF_INET;
+	}
+	if (fam) {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+
+		s->sin6_family = AF_INET6;
+		s->sin6_port = htons(port);
+		s->sin6_addr = ip.a;
+		*sl = sizeof(*s);
+		return AF_INET6;
+	}
+	return -EINVAL;
+}
+
+const char *tenv_sa_str(const void *sa, char *buf, size_t len)
+{
+	const struct sockaddr *s = sa;
+	char a[INET6_ADDRSTRLEN];
+
+	if (s->sa_family == AF_INET) {
+		const struct sockaddr_in *in = sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, ntohs(in->sin_port));
+	} else if (s->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = sa;
+		struct weft_ip ip = { .a = in6->sin6_addr };
+
+		weft_ip_str(&ip, a, sizeof(a));
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			snprintf(buf, len, "%s:%u", a, ntohs(in6->sin6_port));
+		else
+			snprintf(buf, len, "[%s]:%u", a, ntohs(in6->sin6_port));
+	} else {
+		snprintf(buf, len, "?");
+	}
+	return buf;
+}
+
+static void set_timeouts(int fd)
+{
+	struct timeval tv = { .tv_sec = 2 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+int tenv_tcp_ask(const char *addr, uint16_t port, const char *bind_addr, bool v4mapped,
+		 char *out, size_t len, char *peer_out, size_t peer_len)
+{
+	struct sockaddr_storage ss, peer;
+	socklen_t sl, pl = sizeof(peer);
+	size_t got = 0;
+	int fam, fd, err = 0;
+	ssize_t n;
+
+	fam = make_sa(addr, port, v4mapped, &ss, &sl);
+	if (fam < 0)
+		return fam;
+	fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	set_timeouts(fd);
+	if (bind_addr) {
+		struct sockaddr_storage bs;
+		socklen_t bl;
+
+		if (make_sa(bind_addr, 0, v4mapped, &bs, &bl) < 0 ||
+		    bind(fd, (struct sockaddr *)&bs, bl) < 0) {
+			err = errno ? -errno : -EINVAL;
+			goto out;
+		}
+	}
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (peer_out) {
+		if (getpeername(fd, (struct sockaddr *)&peer, &pl) < 0) {
+			err = -errno;
+			goto out;
+		}
+		tenv_sa_str(&peer, peer_out, peer_len);
+	}
+	while (got + 1 < len) {
+		n = read(fd, out + got, 1);
+		if (n < 0) {
+			err = -errno;
+			goto out;
+		}
+		if (n == 0 || out[got] == '\n')
+			break;
+		got++;
+	}
+	out[got] = 0;
+out:
+	close(fd);
+	return err;
+}
+
+int tenv_udp_ask(const char *addr, uint16_t port, bool connected, bool v4mapped, char *out,
+		 size_t len, char *from_out, size_t from_len)
+{
+	struct sockaddr_storage ss, from;
+	socklen_t sl, fl = sizeof(from);
+	int fam, fd, err = 0;
+	ssize_t n;
+
+	fam = make_sa(addr, port, v4mapped, &ss, &sl);
+	if (fam < 0)
+		return fam;
+	fd = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	set_timeouts(fd);
+	if (connected) {
+		if (connect(fd, (struct sockaddr *)&ss, sl) < 0 || send(fd, "?", 1, 0) != 1) {
+			err = -errno;
+			goto out;
+		}
+	} else if (sendto(fd, "?", 1, 0, (struct sockaddr *)&ss, sl) != 1) {
+		err = -errno;
+		goto out;
+	}
+	n = recvfrom(fd, out, len - 1, 0, (struct sockaddr *)&from, &fl);
+	if (n < 0) {
+		err = -errno;
+		goto out;
+	}
+	while (n > 0 && out[n - 1] == '\n')
+		n--;
+	out[n] = 0;
+	if (from_out)
+		tenv_sa_str(&from, from_out, from_len);
+out:
+	close(fd);
+	return err;
+}
+
+int tenv_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) ? -errno : 0;
+}
+
+int tenv_capture(char *out, size_t len, const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+	size_t got = 0;
+	FILE *p;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	fflush(NULL);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (got + 1 < len) {
+		size_t n = fread(out + got, 1, len - 1 - got, p);
+
+		if (n == 0)
+			break;
+		got += n;
+	}
+	out[got] = 0;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}

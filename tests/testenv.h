@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * testenv: a pretend node for kernel and e2e tests, built from names derived
+ * from the test process's pid so the runner can remove everything after the
+ * test, however it ended:
+ *	netns	wt<pid>-<pod>	(and wt<pid>-node, the node's own netns)
+ *	cgroup	<cgroup2 root>/weft-test-<pid>
+ *	bpffs	/sys/fs/bpf/weft-test-<pid>
+ * Pods are network namespaces with eth0 (address/32 and /128) on a veth pair
+ * whose other end, wv-<pod>, sits in the node netns, routed Calico-style. No
+ * test touches the machine's own network namespace or root cgroup.
+ */
+#ifndef WEFT_TESTENV_H
+#define WEFT_TESTENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+void tenv_init(void);
+void tenv_sweep(pid_t pid);
+
+/* Skip the test unless running as root with the kernel features needed. */
+void tenv_need_root(void);
+
+/* The test's cgroup (created on first use) and pin directory. */
+const char *tenv_cgroup(void);
+const char *tenv_bpffs(void);
+
+/* "wt<pid>-<pod>" into buf. */
+const char *tenv_ns(const char *pod, char *buf, size_t len);
+
+/* Run a shell command quietly; returns its exit status (0 = success). Output
+ * is shown only when it fails. */
+int tenv_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Create a pod: netns wt<pid>-<pod>, eth0 with ip4 (/32) and/or ip6 (/128,
+ * either may be NULL), veth peer wv-<pod> in the node netns (created on
+ * first use, forwarding on), routes both ways. Extra addresses may be added
+ * later with tenv_sh("ip -n ... addr add ..."). 0 or -1. */
+int tenv_pod(const char *pod, const char *ip4, const char *ip6);
+
+/* Join the test cgroup (if cgroup) and then the pod's netns, in this
+ * process. 0 or -errno. */
+int tenv_enter(const char *pod, bool cgroup);
+
+/* Fork a child that joins cgroup/netns and execs argv; waits up to 5 s for
+ * the child to write a byte to fd 3 (namesrv --ready-fd 3) if wait_ready.
+ * Returns the pid or -1. */
+pid_t tenv_spawn(const char *pod, bool cgroup, bool wait_ready, char *const argv[]);
+
+/* Start namesrv in a pod, serving TCP and UDP on addr:port, answering name. */
+pid_t tenv_namesrv(const char *pod, const char *name, const char *addr, uint16_t port);
+
+/* Client side, in the current process (after tenv_enter). addr is text.
+ * tcp_ask: connect (from bind_addr if not NULL), read the first line the
+ *	server sends into out (without the newline). peer_out, if not NULL,
+ *	gets what getpeername() says ("addr:port", IPv6 in brackets).
+ * udp_ask: send a datagram, wait for the reply and put its text in out;
+ *	from_out gets the reply's source as recvfrom() shows it. connected:
+ *	connect() the UDP socket first and use send()/recv().
+ * v4mapped: use an AF_INET6 socket and ::ffff:addr for an IPv4 address.
+ * Timeouts: 2 s. Return 0 or -errno. */
+int tenv_tcp_ask(const char *addr, uint16_t port, const char *bind_addr, bool v4mapped,
+		 char *out, size_t len, char *peer_out, size_t peer_len);
+int tenv_udp_ask(const char *addr, uint16_t port, bool connected, bool v4mapped, char *out,
+		 size_t len, char *from_out, size_t from_len);
+
+/* Format a sockaddr as "addr:port" / "[addr]:port" (v4-mapped shown as IPv4). */
+const char *tenv_sa_str(const void *sa, char *buf, size_t len);
+
+/* Run a shell command, its stdout into out (NUL-terminated, cut to len).
+ * Returns the exit status. */
+int tenv_capture(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Write text into a file under the test's bpffs-independent temp dir,
+ * returning its path (static buffer per call site is the caller's). */
+int tenv_write_file(const char *path, const char *text);
+
+#endif /* WEFT_TESTENV_H */
