@@ -93,35 +93,57 @@ static int check_bpffs(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-/* Reuse the pinned map if its layout and size match what this weftd wants;
- * otherwise leave the map to be created and pinned over the old one. */
-static int reuse_pinned(struct weft_datapath *dp, enum weft_map_id id)
+static bool map_fits(int fd, const struct bpf_map *map, struct bpf_map_info *info)
 {
-	struct bpf_map *map = skel_map(dp->skel, id);
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-	char path[4200];
-	int fd, ret;
+	__u32 len = sizeof(*info);
 
-	snprintf(path, sizeof(path), "%s/%s", dp->bpffs, weft_map_name(id));
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		dp->fresh[id] = true;
-		return errno == ENOENT ? 0 : -errno;
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(fd, info, &len) == 0 && info->type == bpf_map__type(map) &&
+	       info->key_size == bpf_map__key_size(map) &&
+	       info->value_size == bpf_map__value_size(map) &&
+	       info->max_entries == bpf_map__max_entries(map) &&
+	       info->map_flags == bpf_map__map_flags(map);
+}
+
+/*
+ * Reuse the maps a previous weftd pinned, so the datapath keeps its state
+ * across restarts. If any pinned map no longer fits (its size changed in the
+ * config, or its layout), the whole set is made anew: the old programs keep
+ * using the old maps until weft_datapath_attach() swaps the programs inside
+ * the links, so no connect ever sees a half-old, half-new set. A map that is
+ * not pinned yet is simply created.
+ */
+static int reuse_pinned(struct weft_datapath *dp)
+{
+	int fds[WEFT_M_COUNT];
+	bool fits = true;
+	int ret = 0;
+
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		struct bpf_map *map = skel_map(dp->skel, id);
+		struct bpf_map_info info;
+		char path[4200];
+
+		snprintf(path, sizeof(path), "%s/%s", dp->bpffs, weft_map_name(id));
+		fds[id] = bpf_obj_get(path);
+		if (fds[id] < 0 && errno != ENOENT) {
+			ret = -errno;
+			weft_log(LOG_ERROR, "datapath: %s: %s", path, strerror(errno));
+		}
+		if (fds[id] >= 0 && fits && !map_fits(fds[id], map, &info)) {
+			weft_log(LOG_WARN, "datapath: %s: pinned map differs (max_entries %u, now %u): "
+				 "making every map anew", weft_map_name(id), info.max_entries,
+				 bpf_map__max_entries(map));
+			fits = false;
+		}
 	}
-	ret = bpf_obj_get_info_by_fd(fd, &info, &len);
-	if (ret == 0 && info.type == bpf_map__type(map) && info.key_size == bpf_map__key_size(map) &&
-	    info.value_size == bpf_map__value_size(map) &&
-	    info.max_entries == bpf_map__max_entries(map) &&
-	    info.map_flags == bpf_map__map_flags(map)) {
-		ret = bpf_map__reuse_fd(map, fd);
-	} else {
-		weft_log(LOG_WARN, "datapath: %s: pinned map differs (max_entries %u, now %u): replacing it",
-			 weft_map_name(id), info.max_entries, bpf_map__max_entries(map));
-		dp->fresh[id] = true;
-		ret = 0;
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		dp->fresh[id] = fds[id] < 0 || !fits;
+		if (!ret && !dp->fresh[id])
+			ret = bpf_map__reuse_fd(skel_map(dp->skel, id), fds[id]);
+		if (fds[id] >= 0)
+			close(fds[id]);
 	}
-	close(fd);
 	return ret;
 }
 
@@ -171,12 +193,12 @@ struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, ch
 		}
 		if (size)
 			bpf_map__set_max_entries(map, size);
-		ret = reuse_pinned(dp, id);
-		if (ret) {
-			snprintf(err, errlen, "datapath: %s/%s: %s", dp->bpffs, weft_map_name(id),
-				 strerror(-ret));
-			goto fail;
-		}
+	}
+	ret = reuse_pinned(dp);
+	if (ret) {
+		snprintf(err, errlen, "datapath: reuse pinned maps in %s: %s", dp->bpffs,
+			 strerror(-ret));
+		goto fail;
 	}
 	ret = weft__load(dp->skel);
 	if (ret) {

@@ -470,3 +470,47 @@ TEST(e2e, maglev_removal_moves_only_the_removed_backends_clients)
 	ASSERT_EQ(moved_other, 0, "clients of the remaining backends keep their backend");
 	ASSERT_EQ(moved_gone, on_gone, "clients of the removed backend all moved");
 }
+
+static uint32_t pinned_max_entries(const char *map)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), map);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.max_entries = 0;
+	close(fd);
+	return info.max_entries;
+}
+
+TEST(e2e, restart_with_resized_maps_replaces_them_without_a_reset)
+{
+	struct node n;
+	char be[64];
+	int hits[4], fd;
+
+	if (!node_up(&n, 2) || !write_config(&n, "random", TWO_BACKENDS, "  max_services: 64\n") ||
+	    weftd_start(&n) < 0 || !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	fd = open_conn(be, sizeof(be));
+	if (!ASSERT_TRUE(fd >= 0 && conn_alive(fd), "long-lived connection"))
+		return;
+	ASSERT_EQ(pinned_max_entries(WEFT_MAP_SVC), 64, "weft_svc sized from the config");
+	weftd_stop(&n, SIGTERM);
+	if (!write_config(&n, "random", TWO_BACKENDS, "  max_services: 128\n  max_backends: 1000\n") ||
+	    weftd_start(&n) < 0)
+		return;
+	ASSERT_EQ(pinned_max_entries(WEFT_MAP_SVC), 128, "weft_svc resized");
+	ASSERT_EQ(pinned_max_entries(WEFT_MAP_BE), 1000, "weft_be resized");
+	ASSERT_EQ(pinned_max_entries(WEFT_MAP_RR), 129, "weft_rr resized");
+	ASSERT_TRUE(conn_alive(fd), "the connection survives");
+	ASSERT_EQ(spread(50, hits, NULL), 0, "the VIP works through the new maps");
+	ASSERT_TRUE(hits[0] > 0 && hits[1] > 0, "both backends");
+	ASSERT_EQ(progs_attached(BPF_CGROUP_INET4_CONNECT), 1, "one connect4 program");
+	close(fd);
+}
