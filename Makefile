@@ -22,7 +22,7 @@ CFLAGS ?=
 LDLIBS := -lbpf -lelf -lz -lyaml
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -Ibpf -I$(BUILD)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)

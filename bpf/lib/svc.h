@@ -110,12 +110,9 @@ static __always_inline __u32 weft_pick_slot(const struct weft_svc_val *svc,
 		rr = bpf_map_lookup_elem(&weft_rr, &id);
 		if (!rr)
 			return 0;
-		/* clang < 16 for -mcpu=v1 cannot use the value of an atomic
-		 * add (BPF_FETCH needs v3): read, then add atomically. Two
-		 * CPUs racing may take the same slot once; the counter still
-		 * advances by two. */
-		v = *rr;
-		__sync_fetch_and_add(rr, 1);
+		/* Atomic fetch-and-add (BPF_FETCH, -mcpu=v3): every connect
+		 * takes its own turn, also when CPUs race. */
+		v = __sync_fetch_and_add(rr, 1);
 		return v % n;
 	case WEFT_LB_MAGLEV:
 		return weft_client_hash(client) % n;
