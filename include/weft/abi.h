@@ -149,7 +149,7 @@ enum weft_stat {
 	WEFT_STAT_REV_XLATE = 4,	/* recvmsg/getpeername rewritten to the VIP */
 	WEFT_STAT_REV_MISS = 5,		/* reverse entry missing for a translated socket */
 	WEFT_STAT_FAMILY = 6,		/* IPv6 backend for an IPv4 socket: not translated */
-	WEFT_STAT_MAX = 16,
+	WEFT_STAT_MAX = 32,
 };
 
 /* weft_info (ARRAY, one entry, key 0): written by weftd after each apply. */
