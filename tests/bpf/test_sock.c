@@ -380,6 +380,24 @@ out:
 	sfx_close(&f);
 }
 
+/* Point every slot of a service at one backend (weft_be untouched). */
+static bool slots_to(struct sfx *f, int id, int be, uint32_t nslots)
+{
+	struct weft_backend b = { .port = htons(8080), .weight = 1, .idx = be };
+	struct weft_ip ip;
+
+	weft_ip_parse(be4[be].ip, &ip);
+	memcpy(b.addr, &ip.a, sizeof(b.addr));
+	for (uint32_t s = 0; s < nslots; s++) {
+		struct weft_slot_key sk = { .svc_id = id, .slot = s };
+
+		if (!ASSERT_OK(bpf_map_update_elem(bpf_map__fd(f->skel->maps.weft_slot), &sk, &b,
+						   BPF_ANY), "rewrite slot"))
+			return false;
+	}
+	return true;
+}
+
 TEST(bpf, sock_affinity)
 {
 	struct sfx_svc sticky = { VIP4, 80, IPPROTO_TCP, WEFT_LB_RANDOM, 300, 0, be4, 2 };
@@ -413,23 +431,44 @@ TEST(bpf, sock_affinity)
 		goto out;
 	{
 		struct weft_be_key bk = { .svc_id = id, .idx = kept };
-		struct weft_backend b = { .port = htons(8080), .weight = 1, .idx = other };
-		struct weft_ip ip;
 
-		weft_ip_parse(be4[other].ip, &ip);
-		memcpy(b.addr, &ip.a, sizeof(b.addr));
-		for (uint32_t s = 0; s < 2; s++) {
-			struct weft_slot_key sk = { .svc_id = id, .slot = s };
-
-			ASSERT_OK(bpf_map_update_elem(bpf_map__fd(f.skel->maps.weft_slot), &sk, &b,
-						      BPF_ANY),
-				  "rewrite slot");
-		}
+		if (!slots_to(&f, id, other, 2))
+			goto out;
 		ASSERT_OK(bpf_map_delete_elem(bpf_map__fd(f.skel->maps.weft_be), &bk),
 			  "remove the kept backend");
 	}
 	ASSERT_EQ(tcp_tally(VIP4, 80, 5, hits), 0, "failed connections after removal");
 	ASSERT_EQ(hits[other + 1], 5, "client moved to the remaining backend");
+out:
+	sfx_close(&f);
+}
+
+TEST(bpf, sock_affinity_expires_after_its_timeout)
+{
+	struct sfx_svc sticky = { VIP4, 80, IPPROTO_TCP, WEFT_LB_RANDOM, 1, 0, be4, 2 };
+	struct sfx f = { .cgfd = -1 };
+	int hits[4], id, kept, other;
+	char name[64];
+
+	if (!setup(&f, 2, tcp_ports, 1))
+		goto out;
+	id = sfx_add_service(&f, &sticky);
+	if (!ASSERT_GE(id, 1, "add service") || !ASSERT_OK(sfx_enter_cli(), "enter the cli pod") ||
+	    !ASSERT_OK(tenv_tcp_ask(VIP4, 80, NULL, false, name, sizeof(name), NULL, 0), "first"))
+		goto out;
+	kept = be_num(name) - 1;
+	other = 1 - kept;
+	/* The table now names only the other backend; the kept one stays a
+	 * backend. Within the timeout the client keeps its backend... */
+	if (!ASSERT_TRUE(kept == 0 || kept == 1, "a backend answered") ||
+	    !slots_to(&f, id, other, 2))
+		goto out;
+	ASSERT_EQ(tcp_tally(VIP4, 80, 5, hits), 0, "connections within the timeout");
+	ASSERT_EQ(hits[kept + 1], 5, "the client keeps its backend within the timeout");
+	/* ...and once it has been idle longer than the timeout, it does not. */
+	usleep(1300 * 1000);
+	ASSERT_EQ(tcp_tally(VIP4, 80, 5, hits), 0, "connections after the timeout");
+	ASSERT_EQ(hits[other + 1], 5, "after the timeout the client is balanced anew");
 out:
 	sfx_close(&f);
 }
