@@ -19,7 +19,7 @@ endif
 CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-Iinclude -Iagent -Itests -I$(BUILD) -MMD -MP
 CFLAGS ?=
-LDLIBS := -lbpf -lelf -lz -lyaml
+LDLIBS := -lbpf -lelf -lz -lyaml -lcurl -ljson-c
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -32,13 +32,13 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 AGENT_MAINS := agent/weftd.c agent/weft.c
 AGENT_SRCS := $(filter-out $(AGENT_MAINS),$(wildcard agent/*.c))
 TEST_SRCS := $(wildcard tests/*.c tests/unit/*.c tests/bpf/*.c tests/e2e/*.c)
-TEST_SRCS := $(filter-out tests/namesrv.c,$(TEST_SRCS))
+TEST_SRCS := $(filter-out tests/namesrv.c tests/k8sapi.c,$(TEST_SRCS))
 
 # Two flavours of every user-space binary: plain ($(BUILD)) and with
 # AddressSanitizer + UBSan ($(BUILD)/san).
 objs = $(patsubst %.c,$(2)/obj/%.o,$(1))
 
-PROGS := weftd weft namesrv weft-test
+PROGS := weftd weft namesrv k8sapi weft-test
 
 .PHONY: all san deps test check unit demo bench clean
 all: $(addprefix $(BUILD)/,$(PROGS))
@@ -82,6 +82,10 @@ $(1)/namesrv: $(call objs,tests/namesrv.c agent/util.c,$(1))
 	$$(call msg,LD,$$@)
 	$$(Q)$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
 
+$(1)/k8sapi: $(call objs,tests/k8sapi.c,$(1))
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CC) $(2) -o $$@ $$^ -lssl -lcrypto -ljson-c
+
 $(1)/weft-test: $(call objs,$(TEST_SRCS) $(AGENT_SRCS),$(1))
 	$$(call msg,LD,$$@)
 	$$(Q)$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
@@ -95,16 +99,21 @@ $(eval $(call flavour,$(BUILD)/san,$(SAN_FLAGS)))
 # --- commands ----------------------------------------------------------
 # Every Debian package the project needs: build, tests, demo, bench.
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libssl-dev \
-	pkg-config make gcc iproute2 iptables procps psmisc kmod
-DEB_BENCH := sockperf iperf3 haproxy nginx wrk gnuplot-nox prometheus
+	pkg-config make gcc iproute2 iptables procps psmisc kmod \
+	libcurl4-openssl-dev libjson-c-dev openssl nodejs
+DEB_BENCH := sockperf iperf3 haproxy nginx wrk gnuplot-nox prometheus python3
 
 deps:
-	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	@missing=$$(for p in $(DEB_PKGS) $(DEB_BENCH); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else echo "deps: all installed"; fi
 	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+	@# the manifest validator (tests/k8s/package-lock.json pins it)
+	@command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+	@[ tests/k8s/node_modules/.package-lock.json -nt tests/k8s/package-lock.json ] || \
+		(cd tests/k8s && npm ci --no-audit --no-fund --loglevel=error)
 
 # make test: the whole suite, then the whole suite again under ASan + UBSan.
 test: deps
@@ -125,3 +134,15 @@ demo: deps
 
 clean:
 	rm -rf $(BUILD)
+
+# --- bench ---------------------------------------------------------------
+# make bench [QUICK=1]: the performance study of issue 6 (tests/bench/bench.sh).
+BENCH_TOOLS := $(BUILD)/wb-connrate
+
+$(BUILD)/wb-connrate: $(call objs,tests/bench/connrate.c,$(BUILD))
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $^
+
+bench: deps all $(BENCH_TOOLS)
+	$(Q)tests/bench/bench.sh --build $(BUILD) $(if $(QUICK),--quick)
+# --- end bench -----------------------------------------------------------

@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "http.h"
 #include "lb.h"
 
 #define MAX_FILE_SIZE (64 << 20)
@@ -914,8 +915,33 @@ static const struct field dp_fields[] = {
 	{ 0 }
 };
 
+/* metrics.listen: "ADDR:PORT" ("[ADDR]:PORT" for IPv6), or "" for no server. */
+static int p_listen(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	const char *s;
+
+	if (n->type == YAML_SCALAR_NODE && !n->data.scalar.length &&
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+		((char *)obj + f->off)[0] = '\0';
+		return 0;
+	}
+	if (scalar(c, n, &s))
+		return -EINVAL;
+	if (strlen(s) >= f->aux || weft_listen_parse(s, NULL, NULL) < 0)
+		return fail(c, n, "\"%s\" is not ADDR:PORT (127.0.0.1:9465, [::1]:9465), or \"\" for no metrics server",
+			    s);
+	strcpy((char *)obj + f->off, s);
+	return 0;
+}
+
+static const struct field metrics_fields[] = {
+	F_BUF("listen", p_listen, struct weft_metrics_cfg, listen),
+	{ 0 }
+};
+
 static const struct field top_fields[] = {
 	F_AT("datapath", p_map, struct weft_config, datapath, .sub = dp_fields),
+	F_AT("metrics", p_map, struct weft_config, metrics, .sub = metrics_fields),
 	F_AT("endpoints", p_seq, struct weft_config, endpoints, .seq = &ep_seq),
 	F_AT("services", p_seq, struct weft_config, services, .seq = &svc_seq),
 	{ 0 }
@@ -943,6 +969,7 @@ static struct weft_config *config_new(const char *name)
 	dp->max_slots = WEFT_DEF_MAX_SLOTS;
 	dp->max_affinity = WEFT_DEF_MAX_AFFINITY;
 	dp->max_rev = WEFT_DEF_MAX_REV;
+	strcpy(cfg->metrics.listen, WEFT_METRICS_LISTEN);
 	return cfg;
 }
 

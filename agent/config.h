@@ -70,9 +70,14 @@ struct weft_datapath_cfg {
 	uint32_t max_rev;		/* default WEFT_DEF_MAX_REV */
 };
 
+struct weft_metrics_cfg {
+	char listen[128];		/* "127.0.0.1:9465", "[::1]:9465"; "" = no server */
+};
+
 struct weft_config {
 	char *path;			/* file it came from, or "<string>" */
 	struct weft_datapath_cfg datapath;
+	struct weft_metrics_cfg metrics;
 	struct weft_endpoint *endpoints;
 	size_t nendpoints;
 	struct weft_service *services;

@@ -25,6 +25,7 @@ struct weft_datapath {
 	struct weft *skel;
 	struct weft_maps maps;
 	bool fresh[WEFT_M_COUNT];	/* created by this load: pin after attach */
+	bool redir;			/* redirect programs loaded (kernel has the features) */
 	struct bpf_link **links;
 	size_t nlinks;
 	char bpffs[4096];
@@ -42,10 +43,12 @@ static uint32_t map_size(const struct weft_datapath_cfg *cfg, enum weft_map_id i
 	switch (id) {
 	case WEFT_M_SVC:
 	case WEFT_M_META:
+	case WEFT_M_SVC_CNT:
 		return cfg->max_services;
 	case WEFT_M_RR:
 		return cfg->max_services + 1;
 	case WEFT_M_BE:
+	case WEFT_M_BE_CNT:
 		return cfg->max_backends;
 	case WEFT_M_SLOT:
 		return cfg->max_slots;
@@ -162,6 +165,83 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
+static bool is_redir_prog(const struct bpf_program *prog)
+{
+	enum bpf_prog_type t = bpf_program__type(prog);
+
+	return t == BPF_PROG_TYPE_SOCK_OPS || t == BPF_PROG_TYPE_SK_MSG;
+}
+
+/* Same-node redirect needs sockops, sk_msg, a sockhash and socket storage.
+ * A kernel without one of them runs without redirect (the stack carries
+ * everything), with the reason logged; weftd itself does not fail. */
+static void redir_probe(struct weft_datapath *dp)
+{
+	const char *missing = NULL;
+	struct bpf_program *prog;
+
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SOCK_OPS, NULL) <= 0)
+		missing = "sockops programs";
+	else if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SK_MSG, NULL) <= 0)
+		missing = "sk_msg programs";
+	else if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SOCKHASH, NULL) <= 0)
+		missing = "sockhash maps";
+	else if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_skc_to_tcp_sock, NULL) <= 0)
+		missing = "bpf_skc_to_tcp_sock in sk_msg";
+	dp->redir = !missing;
+	if (missing)
+		weft_log(LOG_WARN, "datapath: redirect: off: kernel lacks %s", missing);
+	bpf_object__for_each_program(prog, dp->skel->obj)
+		if (is_redir_prog(prog))
+			bpf_program__set_autoload(prog, dp->redir);
+}
+
+/* sk_msg attaches to the sockhash, not to a cgroup: the attachment lives as
+ * long as the pinned map, and a restarted weftd attaches its own program to
+ * the map it reused (replacing the old one; sockets learned before keep the
+ * program they were learned with, which uses the same maps). Done before
+ * sockops is attached, so every socket it learns gets the program. */
+static void redir_attach_msg(struct weft_datapath *dp)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, dp->skel->obj) {
+		if (!dp->redir || bpf_program__type(prog) != BPF_PROG_TYPE_SK_MSG)
+			continue;
+		if (bpf_prog_attach(bpf_program__fd(prog), dp->maps.fd[WEFT_M_SOCK],
+				    BPF_SK_MSG_VERDICT, 0) < 0) {
+			weft_log(LOG_WARN, "datapath: redirect: off: attach %s to %s: %s",
+				 bpf_program__name(prog), WEFT_MAP_SOCK, strerror(errno));
+			dp->redir = false;
+		}
+	}
+}
+
+/* Detach the sk_msg programs attached to the pinned sockhash (--cleanup). */
+static void redir_detach_msg(const char *bpffs)
+{
+	__u32 ids[8], n = 8;
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", bpffs, WEFT_MAP_SOCK);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (bpf_prog_query(fd, BPF_SK_MSG_VERDICT, 0, NULL, ids, &n) == 0) {
+		for (__u32 i = 0; i < n; i++) {
+			int pfd = bpf_prog_get_fd_by_id(ids[i]);
+
+			if (pfd >= 0 && bpf_prog_detach2(pfd, fd, BPF_SK_MSG_VERDICT) < 0)
+				weft_log(LOG_WARN, "cleanup: detach sk_msg from %s: %s", path,
+					 strerror(errno));
+			if (pfd >= 0)
+				close(pfd);
+		}
+	}
+	close(fd);
+}
+
 struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, char *err,
 					 size_t errlen)
 {
@@ -200,6 +280,7 @@ struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, ch
 			 strerror(-ret));
 		goto fail;
 	}
+	redir_probe(dp);
 	ret = weft__load(dp->skel);
 	if (ret) {
 		snprintf(err, errlen, "datapath: load BPF programs: %s (is this kernel 5.18+ with BTF?)",
@@ -273,9 +354,13 @@ int weft_datapath_attach(struct weft_datapath *dp, char *err, size_t errlen)
 		snprintf(err, errlen, "datapath.bpffs: %s: %s", path, strerror(-ret));
 		goto out;
 	}
+	redir_attach_msg(dp);
 	bpf_object__for_each_program(prog, dp->skel->obj) {
 		struct bpf_link *link, **links;
 
+		/* sk_msg is attached to its map above; without it, no sockops. */
+		if (is_redir_prog(prog) && (!dp->redir || bpf_program__type(prog) == BPF_PROG_TYPE_SK_MSG))
+			continue;
 		snprintf(path, sizeof(path), "%s/links/%s", dp->bpffs, bpf_program__name(prog));
 		link = adopt_link(path, prog, cgid);
 		if (!link) {
@@ -314,6 +399,44 @@ out:
 	if (cgfd >= 0)
 		close(cgfd);
 	return ret;
+}
+
+/* Is one of our links attached to this program now? */
+static bool prog_attached(const struct weft_datapath *dp, const struct bpf_program *prog)
+{
+	struct bpf_prog_info pinfo = { 0 };
+	__u32 len = sizeof(pinfo);
+
+	/* sk_msg hangs off the sockhash, not off a link. */
+	if (bpf_program__type(prog) == BPF_PROG_TYPE_SK_MSG)
+		return dp->redir && bpf_program__fd(prog) >= 0;
+	if (bpf_program__fd(prog) < 0 || bpf_obj_get_info_by_fd(bpf_program__fd(prog), &pinfo, &len))
+		return false;
+	for (size_t i = 0; i < dp->nlinks; i++) {
+		struct bpf_link_info info = { 0 };
+
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(bpf_link__fd(dp->links[i]), &info, &len) ||
+		    info.prog_id != pinfo.id)
+			continue;
+		return info.type != BPF_LINK_TYPE_CGROUP || info.cgroup.cgroup_id != 0;
+	}
+	return false;
+}
+
+size_t weft_datapath_programs(const struct weft_datapath *dp, struct weft_prog_status *out,
+			      size_t max)
+{
+	struct bpf_program *prog;
+	size_t n = 0;
+
+	bpf_object__for_each_program(prog, dp->skel->obj) {
+		if (n < max)
+			out[n] = (struct weft_prog_status){ bpf_program__name(prog),
+							    prog_attached(dp, prog) };
+		n++;
+	}
+	return n;
 }
 
 int weft_datapath_set_info(struct weft_datapath *dp, uint64_t generation, uint64_t nops)
@@ -370,6 +493,7 @@ int weft_datapath_cleanup(const struct weft_datapath_cfg *cfg, char *err, size_t
 		}
 	}
 	weft__destroy(skel);
+	redir_detach_msg(cfg->bpffs);
 	for (int id = 0; id < WEFT_M_COUNT; id++) {
 		snprintf(path, sizeof(path), "%s/%s", cfg->bpffs, weft_map_name(id));
 		if (unlink(path) < 0 && errno != ENOENT && !ret) {

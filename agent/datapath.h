@@ -10,6 +10,7 @@
 #ifndef WEFT_DATAPATH_H
 #define WEFT_DATAPATH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,17 @@ const struct weft_maps *weft_datapath_maps(const struct weft_datapath *dp);
 /* Attach (or adopt and update) every program's link and pin the maps that
  * were created fresh. 0 or -errno with err filled. */
 int weft_datapath_attach(struct weft_datapath *dp, char *err, size_t errlen);
+
+/* A program of the datapath and whether a link of this weftd attaches it
+ * now (asked of the kernel: a link detached by --cleanup reads false). */
+struct weft_prog_status {
+	const char *name;	/* valid until weft_datapath_close */
+	bool attached;
+};
+
+/* Fill up to max programs, in load order; returns how many there are. */
+size_t weft_datapath_programs(const struct weft_datapath *dp, struct weft_prog_status *out,
+			      size_t max);
 
 /* Record an apply in weft_info. */
 int weft_datapath_set_info(struct weft_datapath *dp, uint64_t generation, uint64_t nops);

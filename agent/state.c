@@ -16,6 +16,9 @@ static const char *const map_names[WEFT_M_COUNT] = {
 	[WEFT_M_RR] = WEFT_MAP_RR,	[WEFT_M_AFF] = WEFT_MAP_AFF,
 	[WEFT_M_REV] = WEFT_MAP_REV,	[WEFT_M_STATS] = WEFT_MAP_STATS,
 	[WEFT_M_INFO] = WEFT_MAP_INFO,
+	[WEFT_M_SVC_CNT] = WEFT_MAP_SVC_CNT, [WEFT_M_BE_CNT] = WEFT_MAP_BE_CNT,
+	[WEFT_M_SOCK] = WEFT_MAP_SOCK,	[WEFT_M_REDIR_CFG] = WEFT_MAP_REDIR_CFG,
+	[WEFT_M_REDIR_OFF] = WEFT_MAP_REDIR_OFF, [WEFT_M_SK_STATE] = WEFT_MAP_SK_STATE,
 };
 
 const char *weft_map_name(enum weft_map_id id)
@@ -294,11 +297,15 @@ static int diff_remove(const struct weft_sp *sp, bool has_svc, weft_op_fn fn, vo
 	for (size_t i = 0; !err && i < sp->nbe; i++) {
 		op.k.be = (struct weft_be_key){ sp->val.id, sp->be[i].idx };
 		err = emit(fn, ctx, &op, WEFT_M_BE, 1, &op.k.be, NULL);
+		if (!err)
+			err = emit(fn, ctx, &op, WEFT_M_BE_CNT, 1, &op.k.be, NULL);
 	}
 	if (!err) {
 		op.k.id = sp->val.id;
 		err = emit(fn, ctx, &op, WEFT_M_META, 1, &op.k.id, NULL);
 	}
+	if (!err)
+		err = emit(fn, ctx, &op, WEFT_M_SVC_CNT, 1, &op.k.id, NULL);
 	return err;
 }
 
@@ -317,11 +324,18 @@ static int diff_update(const struct weft_sp *c, const struct weft_sp *w, weft_op
 		op.k.id = id;
 		err = emit(fn, ctx, &op, WEFT_M_META, 0, &op.k.id, &w->meta);
 	}
+	if (!err && !c) {
+		op.k.id = id;
+		err = emit(fn, ctx, &op, WEFT_M_SVC_CNT, 0, &op.k.id, NULL);
+	}
 	for (size_t i = 0; !err && i < w->nbe; i++) {
 		if (c && be_same(be_find(c, w->be[i].idx), &w->be[i]))
 			continue;
 		op.k.be = (struct weft_be_key){ id, w->be[i].idx };
-		err = emit(fn, ctx, &op, WEFT_M_BE, 0, &op.k.be, &w->be[i]);
+		if (!c || !be_find(c, w->be[i].idx))
+			err = emit(fn, ctx, &op, WEFT_M_BE_CNT, 0, &op.k.be, NULL);
+		if (!err)
+			err = emit(fn, ctx, &op, WEFT_M_BE, 0, &op.k.be, &w->be[i]);
 	}
 	for (size_t i = 0; !err && i < w->nslots; i++) {
 		const struct weft_backend *be = be_find(w, w->slots[i]);
@@ -345,6 +359,8 @@ static int diff_update(const struct weft_sp *c, const struct weft_sp *w, weft_op
 			continue;
 		op.k.be = (struct weft_be_key){ id, c->be[i].idx };
 		err = emit(fn, ctx, &op, WEFT_M_BE, 1, &op.k.be, NULL);
+		if (!err)
+			err = emit(fn, ctx, &op, WEFT_M_BE_CNT, 1, &op.k.be, NULL);
 	}
 	return err;
 }

@@ -68,6 +68,12 @@ enum weft_map_id {
 	WEFT_M_REV,
 	WEFT_M_STATS,
 	WEFT_M_INFO,
+	WEFT_M_SVC_CNT,
+	WEFT_M_BE_CNT,
+	WEFT_M_SOCK,
+	WEFT_M_REDIR_CFG,
+	WEFT_M_REDIR_OFF,
+	WEFT_M_SK_STATE,
 	WEFT_M_COUNT,
 };
 
@@ -88,7 +94,8 @@ int weft_apply(const struct weft_maps *maps, const struct weft_state *cur,
 	       const struct weft_state *want, uint64_t *nops, char *err, size_t errlen);
 
 /* One map write or delete. key/value point into the states or into op's
- * own buffers; valid only during the callback. */
+ * own buffers; valid only during the callback. value NULL in an update
+ * (the counter maps weft_svc_cnt, weft_be_cnt): write zero on every CPU. */
 struct weft_op {
 	enum weft_map_id map;
 	int del;			/* 1: delete key; 0: update key = value */
@@ -113,7 +120,10 @@ typedef int (*weft_op_fn)(const struct weft_op *op, void *ctx);
  *      (growing tables: new slots before nslots grows; shrinking: nslots
  *      shrinks before the tail is deleted), weft_svc, then removed backends;
  * so every state a connect can see during an apply is a valid service with
- * valid backends. Stops at the first callback error and returns it.
+ * valid backends. Counters: a new service port's and a new backend's are
+ * zeroed before anything points at them (before weft_svc, before the
+ * slots); a removed one's are deleted after it, so a reused id or backend
+ * index starts from zero. Stops at the first callback error and returns it.
  */
 int weft_diff(const struct weft_state *cur, const struct weft_state *want, weft_op_fn fn, void *ctx);
 

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "datapath.h"
+#include "inspect.h"
 #include "lb.h"
 #include "state.h"
 
@@ -149,8 +150,13 @@ static const char *const stat_names[WEFT_STAT_MAX] = {
 	[WEFT_STAT_AFFINITY_HIT] = "affinity_hit",
 	[WEFT_STAT_SLOT_MISS] = "slot_miss",
 	[WEFT_STAT_REV_XLATE] = "reverse_translated",
-	[WEFT_STAT_REV_MISS] = "reverse_miss",
 	[WEFT_STAT_FAMILY] = "family_mismatch",
+	[WEFT_STAT_REDIR_MSGS] = "redirect_msgs",
+	[WEFT_STAT_REDIR_BYTES] = "redirect_bytes",
+	[WEFT_STAT_REDIR_NO_PEER] = "redirect_fb_no_peer",
+	[WEFT_STAT_REDIR_OFF] = "redirect_fb_off",
+	[WEFT_STAT_REDIR_PENDING] = "redirect_fb_order",
+	[WEFT_STAT_REDIR_POLICY] = "redirect_fb_policy",
 };
 
 static int cmd_stats(struct cli *c)
@@ -200,6 +206,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: weft [--bpffs DIR] [--json] COMMAND\n"
 		   "  services   services and their backends, as the maps hold them\n"
 		   "  stats      datapath counters and the last apply\n"
+		   "  status     weftd alive?, last apply, map occupancy, programs attached\n"
+		   "  map list   every pinned map; map dump NAME: its entries, decoded with BTF\n"
 		   "  --bpffs DIR  where weftd pinned its maps (default /sys/fs/bpf/weft)\n"
 		   "  --json       JSON instead of a table\n");
 }
@@ -236,6 +244,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* status and map read whatever is pinned (agent/inspect.c). */
+	if (optind < argc && (!strcmp(argv[optind], "status") || !strcmp(argv[optind], "map")))
+		return weft_inspect_main(c.bpffs, c.json, argc - optind, argv + optind);
 	/* Flags may also follow the command: weft services --json */
 	for (int i = optind + 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {

@@ -17,7 +17,11 @@
 
 #include "config.h"
 #include "datapath.h"
+#include "http.h"
+#include "k8s.h"
 #include "log.h"
+#include "metrics.h"
+#include "redir.h"
 #include "state.h"
 
 struct weftd {
@@ -29,7 +33,35 @@ struct weftd {
 	uint64_t last_ops;		/* map writes of the last apply */
 	int epfd;
 	int sigfd;
+	struct weft_http *http;		/* /metrics, /healthz, /readyz; NULL: none */
+	bool ready;			/* datapath attached and config applied */
+	bool kubernetes;		/* services come from the API server */
+	const char *kubeconfig;		/* NULL: in-cluster */
+	const char *node;		/* --node or NODE_NAME */
+	struct weft_k8s *k8s;
 };
+
+/* The HTTP server's handler: metrics.c answers from weftd's state. */
+static int serve_http(void *ctx, const char *path, struct weft_buf *body, const char **ctype)
+{
+	struct weftd *d = ctx;
+	struct weft_metrics_src src = { d->cfg, &d->cur, d->dp, d->ready && d->generation > 0 };
+
+	return weft_metrics_handle(&src, path, body, ctype);
+}
+
+/* Listen for metrics. A failure is logged, not fatal: the datapath matters
+ * more than its metrics, and /healthz not answering tells a prober. */
+static void http_open(struct weftd *d)
+{
+	char err[512];
+
+	if (!d->cfg->metrics.listen[0])
+		return;
+	d->http = weft_http_open(d->cfg->metrics.listen, serve_http, d, err, sizeof(err));
+	if (!d->http)
+		weft_log(LOG_ERROR, "%s: serving no metrics", err);
+}
 
 /* Bring the maps from d->cur to cfg. On success d->cur is the new state;
  * on failure the maps are re-read so d->cur stays true. */
@@ -57,6 +89,11 @@ static int reconcile(struct weftd *d, const struct weft_config *cfg)
 	}
 	weft_state_free(&d->cur);
 	d->cur = want;
+	ret = weft_redir_apply(maps, cfg, err, sizeof(err));
+	if (ret) {
+		weft_log(LOG_ERROR, "apply: %s", err);
+		return ret;
+	}
 	d->generation++;
 	d->last_ops = nops;
 	weft_log(LOG_INFO, "apply: %zu service ports, %llu map writes", d->cur.n,
@@ -82,7 +119,8 @@ static int start(struct weftd *d)
 	if (d->cur.n)
 		weft_log(LOG_INFO, "datapath: adopted %zu service ports from %s", d->cur.n,
 			 d->cfg->datapath.bpffs);
-	ret = reconcile(d, d->cfg);
+	/* Kubernetes: keep what is adopted until the first list is in. */
+	ret = d->kubernetes ? 0 : reconcile(d, d->cfg);
 	if (ret)
 		return ret;
 	ret = weft_datapath_attach(d->dp, err, sizeof(err));
@@ -92,6 +130,7 @@ static int start(struct weftd *d)
 	}
 	/* weft_info last: a reader that sees this pid sees the links too. */
 	weft_datapath_set_info(d->dp, d->generation, d->last_ops);
+	d->ready = !d->kubernetes;	/* Kubernetes: after the first apply */
 	weft_log(LOG_INFO, "weftd: ready: cgroup %s, pins in %s", d->cfg->datapath.cgroup,
 		 d->cfg->datapath.bpffs);
 	return 0;
@@ -106,11 +145,55 @@ static bool datapath_changed(const struct weft_datapath_cfg *a, const struct wef
 	       a->max_rev != b->max_rev;
 }
 
+/* After a batch of Kubernetes events (and on SIGHUP in that mode): the
+ * cluster's services with the file's datapath, through the one reconcile. */
+static void k8s_changed(struct weft_k8s *k, void *arg)
+{
+	struct weftd *d = arg;
+	struct weft_config *cfg = weft_k8s_config(k, d->cfg);
+
+	if (!cfg) {
+		weft_log(LOG_ERROR, "k8s: translate: %s", strerror(errno));
+		return;
+	}
+	if (!reconcile(d, cfg)) {
+		weft_datapath_set_info(d->dp, d->generation, d->last_ops);
+		d->ready = true;
+	}
+	weft_config_free(cfg);
+}
+
+static int k8s_open(struct weftd *d)
+{
+	struct weft_k8s_conn conn;
+	char err[512];
+	int ret;
+
+	ret = d->kubeconfig ? weft_k8s_kubeconfig(d->kubeconfig, &conn, err, sizeof(err)) :
+			      weft_k8s_incluster(NULL, &conn, err, sizeof(err));
+	if (ret) {
+		weft_log(LOG_ERROR, "k8s: %s", err);
+		return ret;
+	}
+	d->k8s = weft_k8s_new(&conn, d->node, k8s_changed, d);
+	if (!d->k8s) {
+		ret = -errno;
+		weft_log(LOG_ERROR, "k8s: start: %s", strerror(errno));
+		weft_k8s_conn_free(&conn);
+	}
+	return ret;
+}
+
 static void reload(struct weftd *d)
 {
 	struct weft_config *cfg;
 	char err[512];
 
+	if (d->k8s) {
+		if (weft_k8s_synced(d->k8s))
+			k8s_changed(d->k8s, d);
+		return;
+	}
 	cfg = weft_config_load(d->config_path, err, sizeof(err));
 	if (!cfg) {
 		weft_log(LOG_ERROR, "reload: %s: keeping the running state", err);
@@ -119,6 +202,11 @@ static void reload(struct weftd *d)
 	if (datapath_changed(&d->cfg->datapath, &cfg->datapath)) {
 		weft_log(LOG_WARN, "reload: datapath settings change only at restart: keeping the old ones");
 		cfg->datapath = d->cfg->datapath;
+	}
+	if (strcmp(d->cfg->metrics.listen, cfg->metrics.listen)) {
+		weft_log(LOG_WARN, "reload: metrics.listen changes only at restart: keeping %s",
+			 d->cfg->metrics.listen[0] ? d->cfg->metrics.listen : "no server");
+		cfg->metrics = d->cfg->metrics;
 	}
 	if (reconcile(d, cfg)) {
 		weft_log(LOG_ERROR, "reload: keeping the running config");
@@ -148,6 +236,16 @@ static int loop(struct weftd *d)
 	ev.data.fd = d->sigfd;
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sigfd, &ev) < 0)
 		return -errno;
+	if (d->http) {
+		ev.data.fd = weft_http_fd(d->http);
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+			return -errno;
+	}
+	if (d->k8s) {
+		ev.data.fd = weft_k8s_fd(d->k8s);
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+			return -errno;
+	}
 	for (;;) {
 		struct epoll_event evs[8];
 		int n = epoll_wait(d->epfd, evs, 8, -1);
@@ -157,6 +255,14 @@ static int loop(struct weftd *d)
 		for (int i = 0; i < n; i++) {
 			struct signalfd_siginfo si;
 
+			if (d->http && evs[i].data.fd == weft_http_fd(d->http)) {
+				weft_http_run(d->http);
+				continue;
+			}
+			if (d->k8s && evs[i].data.fd == weft_k8s_fd(d->k8s)) {
+				weft_k8s_dispatch(d->k8s);
+				continue;
+			}
 			if (evs[i].data.fd != d->sigfd ||
 			    read(d->sigfd, &si, sizeof(si)) != sizeof(si))
 				continue;
@@ -175,7 +281,12 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: weftd --config FILE [--cleanup] [--log-level error|warn|info|debug]\n"
 		   "  --config FILE  the node's desired state (weft.yaml)\n"
-		   "  --cleanup      detach every program and unpin every map weftd made, then exit\n");
+		   "  --cleanup      detach every program and unpin every map weftd made, then exit\n"
+		   "       weftd --kubernetes [--node NAME] [--kubeconfig FILE] [--config FILE]\n"
+		   "  --kubernetes   services from the API server (in-cluster config by default);\n"
+		   "                 the config file may then hold only datapath: and metrics:\n"
+		   "  --kubeconfig FILE  out-of-cluster credentials (implies --kubernetes)\n"
+		   "  --node NAME    this node's name (default: $NODE_NAME)\n");
 }
 
 int main(int argc, char **argv)
@@ -184,6 +295,9 @@ int main(int argc, char **argv)
 		{ "config", required_argument, 0, 'c' },
 		{ "cleanup", no_argument, 0, 'C' },
 		{ "log-level", required_argument, 0, 'l' },
+		{ "kubernetes", no_argument, 0, 'K' },
+		{ "kubeconfig", required_argument, 0, 'k' },
+		{ "node", required_argument, 0, 'n' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
@@ -192,13 +306,22 @@ int main(int argc, char **argv)
 	char err[512];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "c:Cl:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:Cl:Kk:n:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d.config_path = optarg;
 			break;
 		case 'C':
 			cleanup = true;
+			break;
+		case 'k':
+			d.kubeconfig = optarg;
+			/* fall through */
+		case 'K':
+			d.kubernetes = true;
+			break;
+		case 'n':
+			d.node = optarg;
 			break;
 		case 'l':
 			if (!strcmp(optarg, "error"))
@@ -222,13 +345,22 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!d.config_path || optind != argc) {
+	if ((!d.config_path && !d.kubernetes) || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	d.cfg = weft_config_load(d.config_path, err, sizeof(err));
+	if (d.kubernetes && !d.node)
+		d.node = getenv("NODE_NAME");
+	d.cfg = d.config_path ? weft_config_load(d.config_path, err, sizeof(err)) :
+				weft_config_parse("", 0, "<defaults>", err, sizeof(err));
 	if (!d.cfg) {
 		fprintf(stderr, "weftd: %s\n", err);
+		return 1;
+	}
+	if (d.kubernetes && (d.cfg->nservices || d.cfg->nendpoints)) {
+		fprintf(stderr, "weftd: %s: %s: with --kubernetes they come from the cluster; the file may hold only datapath: and metrics:\n",
+			d.cfg->path, d.cfg->nservices ? "services" : "endpoints");
+		weft_config_free(d.cfg);
 		return 1;
 	}
 	if (!d.cfg->datapath.cgroup[0]) {
@@ -244,13 +376,18 @@ int main(int argc, char **argv)
 		weft_config_free(d.cfg);
 		return ret ? 1 : 0;
 	}
+	http_open(&d);
 	ret = start(&d);
+	if (!ret && d.kubernetes)
+		ret = k8s_open(&d);
 	if (!ret)
 		ret = loop(&d);
 	if (d.sigfd >= 0)
 		close(d.sigfd);
 	if (d.epfd >= 0)
 		close(d.epfd);
+	weft_http_close(d.http);
+	weft_k8s_free(d.k8s);
 	weft_state_free(&d.cur);
 	weft_datapath_close(d.dp);
 	weft_config_free(d.cfg);

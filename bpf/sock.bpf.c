@@ -11,25 +11,25 @@
 SEC("cgroup/connect4")
 int weft_connect4(struct bpf_sock_addr *ctx)
 {
-	return weft_sock_xlate4(ctx);
+	return weft_sock_xlate4(ctx, WEFT_CNT_CONNECT);
 }
 
 SEC("cgroup/connect6")
 int weft_connect6(struct bpf_sock_addr *ctx)
 {
-	return weft_sock_xlate6(ctx);
+	return weft_sock_xlate6(ctx, WEFT_CNT_CONNECT);
 }
 
 SEC("cgroup/sendmsg4")
 int weft_sendmsg4(struct bpf_sock_addr *ctx)
 {
-	return weft_sock_xlate4(ctx);
+	return weft_sock_xlate4(ctx, WEFT_CNT_SEND);
 }
 
 SEC("cgroup/sendmsg6")
 int weft_sendmsg6(struct bpf_sock_addr *ctx)
 {
-	return weft_sock_xlate6(ctx);
+	return weft_sock_xlate6(ctx, WEFT_CNT_SEND);
 }
 
 SEC("cgroup/recvmsg4")

@@ -62,6 +62,32 @@ WEFT_MAP(weft_stats, BPF_MAP_TYPE_PERCPU_ARRAY, __u32, __u64, WEFT_STAT_MAX, 0);
 /* What the agent last applied (struct weft_info at key 0). */
 WEFT_MAP(weft_info, BPF_MAP_TYPE_ARRAY, __u32, struct weft_info, 1, 0);
 
+/* Connections, sends and refusals per service port id and per backend
+ * (struct weft_cnt; not preallocated: per-CPU values on many CPUs add up). */
+WEFT_MAP(weft_svc_cnt, BPF_MAP_TYPE_PERCPU_HASH, __u32, struct weft_cnt,
+	 WEFT_DEF_MAX_SERVICES, BPF_F_NO_PREALLOC);
+WEFT_MAP(weft_be_cnt, BPF_MAP_TYPE_PERCPU_HASH, struct weft_be_key, struct weft_cnt,
+	 WEFT_DEF_MAX_BACKENDS, BPF_F_NO_PREALLOC);
+
+/* Same-node redirect: established local TCP sockets by their own 4-tuple
+ * (sockops adds them; the kernel removes them when they close). The sk_msg
+ * program weft_redir is attached to this map. */
+WEFT_MAP(weft_sock, BPF_MAP_TYPE_SOCKHASH, struct weft_sock_key, __u32, WEFT_DEF_MAX_SOCKS, 0);
+
+/* Redirect switches: the global one (struct weft_redir_cfg at key 0) and the
+ * endpoints with `redirect: false`. */
+WEFT_MAP(weft_redir_cfg, BPF_MAP_TYPE_ARRAY, __u32, struct weft_redir_cfg, 1, 0);
+WEFT_MAP(weft_redir_off, BPF_MAP_TYPE_HASH, struct weft_addr_key, __u32, WEFT_DEF_MAX_REDIR_OFF,
+	 BPF_F_NO_PREALLOC);
+
+/* Per-socket redirect verdict and policy epoch: the seam of issue 4. */
+WEFT_MAP_STORAGE struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__type(key, int);
+	__type(value, struct weft_sk_state);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} weft_sk_state SEC(".maps");
+
 /* Count one event in weft_stats. */
 static __always_inline void weft_stat_inc(__u32 stat)
 {

@@ -20,6 +20,7 @@
 
 #include "weft/abi.h"
 #include "lib/maps.h"
+#include "lib/cnt.h"
 
 #ifndef ECONNREFUSED
 #define ECONNREFUSED 111
@@ -125,12 +126,12 @@ static __always_inline __u32 weft_pick_slot(const struct weft_svc_val *svc,
  * The core of connect/sendmsg: look key up, choose a backend into *be.
  * client->addr holds the socket's bound source (v4-mapped) or zero; the rest
  * of client is filled here. v4_only: the caller can only write an IPv4
- * destination.
+ * destination. kind (enum weft_cnt_kind) says what to count.
  */
 static __always_inline enum weft_verdict weft_svc_select(void *ctx,
 							 const struct weft_svc_key *key,
 							 struct weft_aff_key *client, int v4_only,
-							 struct weft_backend *be)
+							 struct weft_backend *be, __u32 kind)
 {
 	struct weft_slot_key sk = {};
 	struct weft_svc_val *svc;
@@ -144,6 +145,7 @@ static __always_inline enum weft_verdict weft_svc_select(void *ctx,
 		return WEFT_PASS;
 	if (svc->nslots == 0) {
 		weft_stat_inc(WEFT_STAT_NO_BACKEND);
+		weft_cnt_refused(svc->id);
 		return WEFT_REFUSE;
 	}
 	if (svc->affinity || svc->lb == WEFT_LB_MAGLEV) {
@@ -183,6 +185,7 @@ static __always_inline enum weft_verdict weft_svc_select(void *ctx,
 
 		bpf_map_update_elem(&weft_aff, client, &v, BPF_ANY);
 	}
+	weft_cnt_xlate(svc->id, be->idx, kind);
 	return WEFT_XLATE;
 }
 
@@ -209,7 +212,7 @@ static __always_inline int weft_proto_ok(__u32 proto)
 
 /* connect4 and sendmsg4 (also IPv4 sent from an AF_INET6 socket to a
  * v4-mapped address, which the kernel hands to the IPv4 hooks). */
-static __always_inline int weft_sock_xlate4(struct bpf_sock_addr *ctx)
+static __always_inline int weft_sock_xlate4(struct bpf_sock_addr *ctx, __u32 kind)
 {
 	struct weft_aff_key client = {};
 	struct weft_svc_key key = {};
@@ -226,7 +229,7 @@ static __always_inline int weft_sock_xlate4(struct bpf_sock_addr *ctx)
 	if (src)
 		weft_addr_set_v4mapped(client.addr, src);
 
-	switch (weft_svc_select(ctx, &key, &client, 1, &be)) {
+	switch (weft_svc_select(ctx, &key, &client, 1, &be, kind)) {
 	case WEFT_REFUSE:
 		bpf_set_retval(-ECONNREFUSED);
 		return 0;
@@ -241,7 +244,7 @@ static __always_inline int weft_sock_xlate4(struct bpf_sock_addr *ctx)
 }
 
 /* connect6 and sendmsg6. A v4-mapped backend is written v4-mapped. */
-static __always_inline int weft_sock_xlate6(struct bpf_sock_addr *ctx)
+static __always_inline int weft_sock_xlate6(struct bpf_sock_addr *ctx, __u32 kind)
 {
 	struct weft_aff_key client = {};
 	struct weft_svc_key key = {};
@@ -263,7 +266,7 @@ static __always_inline int weft_sock_xlate6(struct bpf_sock_addr *ctx)
 	client.addr[2] = sk->src_ip6[2];
 	client.addr[3] = sk->src_ip6[3];
 
-	switch (weft_svc_select(ctx, &key, &client, 0, &be)) {
+	switch (weft_svc_select(ctx, &key, &client, 0, &be, kind)) {
 	case WEFT_REFUSE:
 		bpf_set_retval(-ECONNREFUSED);
 		return 0;

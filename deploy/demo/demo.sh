@@ -79,6 +79,15 @@ in_pod client "$B/namesrv" --ask 10.250.100.2 --port 80 --count 100
 step "weft stats (per-CPU datapath counters, summed)"
 "$B/weft" --bpffs "$PINS" stats
 
+step "metrics: weftd's /metrics on 127.0.0.1:19465 (Prometheus text), the service series"
+if exec 3<>/dev/tcp/127.0.0.1/19465; then
+	printf 'GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
+	grep -E '^weft_(service|backend)_connections_total|^weft_config_generation' <&3 || true
+	exec 3<&-
+else
+	echo "  (metrics port busy on this machine)"
+fi
+
 step "kill -9 weftd: the datapath stays"
 kill -9 "${PIDS[-1]}"
 wait "${PIDS[-1]}" 2>/dev/null || true

@@ -31,6 +31,12 @@
 #define WEFT_MAP_REV "weft_rev"
 #define WEFT_MAP_STATS "weft_stats"
 #define WEFT_MAP_INFO "weft_info"
+#define WEFT_MAP_SOCK "weft_sock"
+#define WEFT_MAP_REDIR_CFG "weft_redir_cfg"
+#define WEFT_MAP_REDIR_OFF "weft_redir_off"
+#define WEFT_MAP_SK_STATE "weft_sk_state"
+#define WEFT_MAP_SVC_CNT "weft_svc_cnt"
+#define WEFT_MAP_BE_CNT "weft_be_cnt"
 
 /* Compile-time defaults for map sizes; weftd sets the real size at load. */
 #define WEFT_DEF_MAX_SERVICES 65536	 /* service ports (weft_svc, weft_rr, weft_svc_meta) */
@@ -38,6 +44,8 @@
 #define WEFT_DEF_MAX_SLOTS 1048576	 /* selection slots over all service ports (weft_slot) */
 #define WEFT_DEF_MAX_AFFINITY 65536	 /* client affinity entries (weft_aff, LRU) */
 #define WEFT_DEF_MAX_REV 262144		 /* reverse translations (weft_rev, LRU) */
+#define WEFT_DEF_MAX_SOCKS 65536	 /* learned local TCP sockets (weft_sock) */
+#define WEFT_DEF_MAX_REDIR_OFF 4096	 /* endpoints with redirect off (weft_redir_off) */
 
 #define WEFT_NAME_LEN 64	/* Kubernetes names are at most 63 characters */
 #define WEFT_MAX_SLOTS_PER_SVC 65521	/* largest selection table of one service port */
@@ -147,8 +155,17 @@ enum weft_stat {
 	WEFT_STAT_AFFINITY_HIT = 2,	/* backend taken from client affinity */
 	WEFT_STAT_SLOT_MISS = 3,	/* slot lookup failed (table being rewritten) */
 	WEFT_STAT_REV_XLATE = 4,	/* recvmsg/getpeername rewritten to the VIP */
-	WEFT_STAT_REV_MISS = 5,		/* reverse entry missing for a translated socket */
+	/* 5: reserved */
 	WEFT_STAT_FAMILY = 6,		/* IPv6 backend for an IPv4 socket: not translated */
+	/* Same-node socket redirect (sk_msg, weft_redir): every message of a
+	 * learned socket counts once, as redirected or as one fallback reason. */
+	WEFT_STAT_REDIR_MSGS = 7,	/* messages redirected socket to socket */
+	WEFT_STAT_REDIR_BYTES = 8,	/* bytes of those messages */
+	WEFT_STAT_REDIR_NO_PEER = 9,	/* fallback: the peer is not a learned local socket */
+	WEFT_STAT_REDIR_OFF = 10,	/* fallback: redirect off (globally or for an endpoint) */
+	WEFT_STAT_REDIR_PENDING = 11,	/* fallback: this direction already used the stack (order) */
+	WEFT_STAT_REDIR_POLICY = 12,	/* fallback: per-socket verdict not ALLOW (issue 4) */
+	WEFT_STAT_CNT_FULL = 13,	/* a service/backend counter entry could not be made (map full) */
 	WEFT_STAT_MAX = 32,
 };
 
@@ -162,5 +179,72 @@ struct weft_info {
 	__u64 pad;		/* zero */
 };
 _Static_assert(sizeof(struct weft_info) == 40, "weft_info is ABI");
+
+/* What connect/sendmsg did for one service port (weft_svc_cnt, key: __u32
+ * service port id) or one backend (weft_be_cnt, key: struct weft_be_key).
+ * PERCPU_HASH: user space sums the CPUs. Made zero by weftd when the service
+ * port or backend appears, deleted when it goes, so a reused id starts at 0. */
+struct weft_cnt {
+	__u64 connects;	/* connect() sent to a backend: TCP connections, UDP connect() */
+	__u64 sends;	/* datagrams of unconnected UDP sockets sent to a backend */
+	__u64 refused;	/* connects/sends refused: no backends (always 0 per backend) */
+};
+_Static_assert(sizeof(struct weft_cnt) == 24, "weft_cnt is ABI");
+
+/*
+ * Same-node socket redirect. sockops learns every established TCP socket of
+ * the attached cgroup into weft_sock (SOCKHASH) under its own 4-tuple; the
+ * sk_msg program of a sending socket looks up its peer under the swapped
+ * tuple and moves the message into the peer's receive queue.
+ */
+
+/* Key of weft_sock: one TCP socket, seen from itself. */
+struct weft_sock_key {
+	__u64 netns;		/* netns cookie for addresses that repeat in every pod
+				 * (127/8, ::1, fe80::/10); 0 otherwise */
+	__be32 local[4];	/* this socket's address, IPv4 v4-mapped, network order */
+	__be32 remote[4];	/* the peer's address, IPv4 v4-mapped, network order */
+	__be16 lport;		/* this socket's port, network order */
+	__be16 rport;		/* the peer's port, network order */
+	__u32 pad;		/* zero */
+};
+_Static_assert(sizeof(struct weft_sock_key) == 48, "weft_sock_key is ABI");
+
+/* weft_redir_cfg (ARRAY, one entry, key 0): written by weftd at start and on
+ * every reload. Read by sockops (learn or not) and by sk_msg on every message,
+ * so switching off takes effect on established connections at once. */
+struct weft_redir_cfg {
+	__u32 enabled;		/* 1: redirect (datapath.redirect); 0: stack only */
+	__u32 noff;		/* entries in weft_redir_off (0: skip its lookups) */
+	__u64 policy_epoch;	/* issue 4: bumped when policy changes; 0 until then */
+};
+_Static_assert(sizeof(struct weft_redir_cfg) == 16, "weft_redir_cfg is ABI");
+
+/* Key of weft_redir_off (value: __u32, 1): an endpoint with `redirect: false`.
+ * A connection with either end on this address is left to the stack. */
+struct weft_addr_key {
+	__be32 addr[4];		/* endpoint address, IPv4 v4-mapped, network order */
+};
+_Static_assert(sizeof(struct weft_addr_key) == 16, "weft_addr_key is ABI");
+
+/*
+ * Policy seam for issue 4: value of weft_sk_state (SK_STORAGE), one per
+ * learned socket, created by sockops as { WEFT_VERDICT_ALLOW, epoch }.
+ * sk_msg redirects only while verdict is ALLOW; anything else sends the
+ * message down the normal stack, where tc applies policy exactly as for an
+ * unredirected connection (counted WEFT_STAT_REDIR_POLICY). Today nothing
+ * writes a verdict other than ALLOW: weft enforces no policy yet. The policy
+ * issue is to re-evaluate a socket whose epoch is older than
+ * weft_redir_cfg.policy_epoch and store the result here.
+ */
+#define WEFT_VERDICT_ALLOW 0	/* redirect allowed */
+#define WEFT_VERDICT_STACK 1	/* leave this socket's messages to the stack */
+
+struct weft_sk_state {
+	__u32 verdict;		/* WEFT_VERDICT_* */
+	__u32 pad;		/* zero */
+	__u64 epoch;		/* weft_redir_cfg.policy_epoch the verdict was made at */
+};
+_Static_assert(sizeof(struct weft_sk_state) == 16, "weft_sk_state is ABI");
 
 #endif /* WEFT_ABI_H */

@@ -68,6 +68,8 @@ static bool write_config2(struct node *n, const char *lb, const char *backends, 
 	char text[8192];
 
 	snprintf(text, sizeof(text),
+		 "metrics:\n"
+		 "  listen: \"\"\n"
 		 "datapath:\n"
 		 "  cgroup: %s\n"
 		 "  bpffs: %s\n"
@@ -266,7 +268,7 @@ TEST(e2e, weftd_rejects_a_bad_config_naming_the_place)
 		return;
 	ASSERT_EQ(tenv_capture(out, sizeof(out), "%s/weftd --config %s 2>&1", weft_test_bindir(),
 			       n.config), 1, "weftd exits 1");
-	ASSERT_TRUE(strstr(out, "weft.yaml:13:") && strstr(out, "weight"), out);
+	ASSERT_TRUE(strstr(out, "weft.yaml:15:") && strstr(out, "weight"), out);
 	ASSERT_EQ(access(tenv_bpffs(), F_OK), -1, "nothing pinned");
 }
 

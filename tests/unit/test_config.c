@@ -28,8 +28,8 @@ static const struct bad_case bad[] = {
 	{ "bad_utf8", "services:\n  - name: w\xff\n", "t.yaml:2:12: invalid leading UTF-8 octet" },
 	{ "two_documents", "services: []\n---\nservices: []\n", "t.yaml:3:1: a second YAML document" },
 	/* unknown keys, at every level */
-	{ "unknown_top", "metrics: {listen: \"127.0.0.1:9465\"}\n",
-	  "t.yaml:1:1: metrics: unknown key (expected one of: datapath, endpoints, services)" },
+	{ "unknown_top", "telemetry: {listen: \"127.0.0.1:9465\"}\n",
+	  "t.yaml:1:1: telemetry: unknown key (expected one of: datapath, metrics, endpoints, services)" },
 	{ "unknown_datapath", "datapath:\n  bogus: 1\n", "t.yaml:2:3: datapath.bogus: unknown key" },
 	{ "unknown_service", SVC "    color: red\n", "t.yaml:5:5: services[0].color: unknown key" },
 	{ "unknown_port", "services:\n  - name: web\n    vip: 10.0.0.1\n    ports: [{port: 80, tagret_port: 81}]\n",

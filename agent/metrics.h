@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * metrics: what weftd serves on /metrics (Prometheus text format 0.0.4),
+ * /healthz and /readyz. Gathering (reading the maps into a snapshot) is
+ * separate from rendering (a pure function of the snapshot, unit-tested).
+ * Labels are names, never addresses: a backend is named by the endpoint
+ * (workload) that has its address in the config, else "unknown".
+ */
+#ifndef WEFT_METRICS_H
+#define WEFT_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "datapath.h"
+#include "http.h"
+#include "state.h"
+#include "weft/abi.h"
+
+#ifndef WEFT_VERSION
+#define WEFT_VERSION "0.1.0-dev"
+#endif
+
+#define WEFT_METRICS_CTYPE "text/plain; version=0.0.4; charset=utf-8"
+#define WEFT_METRICS_MAX_PROGS 32
+
+struct weft_metrics_svc {
+	char name[WEFT_NAME_LEN];
+	char ns[WEFT_NAME_LEN];
+	char port_name[WEFT_NAME_LEN];
+	uint8_t proto;			/* IPPROTO_TCP, IPPROTO_UDP */
+	struct weft_cnt cnt;		/* summed over CPUs */
+};
+
+struct weft_metrics_be {
+	size_t svc;			/* index into snap.svc */
+	char workload[WEFT_NAME_LEN];	/* endpoint name, or "unknown" */
+	char workload_ns[WEFT_NAME_LEN];	/* endpoint namespace, or "unknown" */
+	struct weft_cnt cnt;
+};
+
+struct weft_metrics_map {
+	const char *name;
+	uint64_t entries;
+	uint64_t capacity;
+};
+
+struct weft_metrics_snap {
+	const char *version;
+	uint64_t generation;		/* successful applies */
+	uint64_t applied_ns;		/* CLOCK_REALTIME of the last apply; 0: none */
+	size_t nservices;		/* services in the config */
+	size_t nports;			/* service ports in the maps */
+	uint64_t stats[WEFT_STAT_MAX];	/* weft_stats summed over CPUs */
+	struct weft_metrics_map maps[WEFT_M_COUNT];
+	size_t nmaps;
+	struct weft_prog_status progs[WEFT_METRICS_MAX_PROGS];
+	size_t nprogs;
+	struct weft_metrics_svc *svc;
+	size_t nsvc;
+	struct weft_metrics_be *be;	/* one per backend; render sums equal label sets */
+	size_t nbe;
+};
+
+/* The name of a weft_stats counter ("translated"), or NULL if unnamed. */
+const char *weft_stat_name(unsigned int stat);
+
+/* Render the snapshot as Prometheus text into out. 0 or -ENOMEM. */
+int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out);
+
+/* A label value escaped for the text format (\\, \", \n), into buf. */
+const char *weft_metrics_escape(const char *s, char *buf, size_t len);
+
+/* Read the maps into a snapshot of cfg's services and st's ports.
+ * dp may be NULL (no program status). 0 or -errno. */
+int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *st,
+			const struct weft_maps *maps, const struct weft_datapath *dp,
+			struct weft_metrics_snap *out);
+void weft_metrics_snap_free(struct weft_metrics_snap *s);
+
+/* Entries in a map (hash maps counted in batches; arrays are full). */
+int weft_map_count(int fd, uint64_t *entries);
+
+/* What weftd's HTTP handler needs. */
+struct weft_metrics_src {
+	const struct weft_config *cfg;
+	const struct weft_state *st;
+	const struct weft_datapath *dp;	/* NULL before the datapath loads */
+	bool ready;			/* datapath attached and config applied */
+};
+
+/* Route /metrics, /healthz, /readyz (a weft_http_fn body). */
+int weft_metrics_handle(const struct weft_metrics_src *src, const char *path,
+			struct weft_buf *body, const char **ctype);
+
+#endif /* WEFT_METRICS_H */

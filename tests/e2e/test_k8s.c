@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * e2e: weftd --kubeconfig against k8sapi (tests/k8sapi.c: TLS, list, chunked
+ * watch streams, bookmarks, 410 both ways, 401) with pods in network
+ * namespaces. After each event: the maps (weft services --json) and real
+ * connections through the VIP.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "harness.h"
+#include "testenv.h"
+#include "weft/abi.h"
+
+#define VIP "10.250.100.1"
+#define WAIT_MS 5000	/* generous bound; the goal is < 1 s (max is printed) */
+
+struct api {
+	pid_t pid;
+	int in, out;	/* its stdin, its stdout */
+	char dir[128];
+	long long max_ms;	/* slowest event to reach the maps */
+	long rv;		/* k8sapi's resourceVersion after the last command */
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static bool read_line(int fd, char *buf, size_t len, int timeout_ms)
+{
+	size_t n = 0;
+
+	while (n + 1 < len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, timeout_ms) != 1 || read(fd, buf + n, 1) != 1)
+			return false;
+		if (buf[n] == '\n')
+			break;
+		n++;
+	}
+	buf[n] = 0;
+	return true;
+}
+
+/* One command to k8sapi; true when it answered "ok". */
+static bool api(struct api *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool api(struct api *a, const char *fmt, ...)
+{
+	char cmd[16384], ans[64];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(cmd, sizeof(cmd) - 1, fmt, ap);
+	va_end(ap);
+	cmd[n++] = '\n';
+	if (write(a->in, cmd, n) != n || !read_line(a->out, ans, sizeof(ans), 5000))
+		return ASSERT_TRUE(false, "k8sapi answers");
+	a->rv = strncmp(ans, "ok ", 3) ? 0 : atol(ans + 3);
+	return ASSERT_TRUE(!strncmp(ans, "ok", 2), cmd);
+}
+
+static bool api_start(struct api *a)
+{
+	char bin[512], port[32], *argv[10];
+	int in[2], out[2];
+
+	snprintf(a->dir, sizeof(a->dir), "/tmp/weft-test-%d", (int)getpid());
+	mkdir(a->dir, 0700);
+	/* A throwaway CA and a server certificate for 127.0.0.1. */
+	if (!ASSERT_OK(tenv_sh("cd %s && "
+			       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+			       "-keyout ca.key -out ca.crt -days 1 -subj /CN=weft-test-ca && "
+			       "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+			       "-keyout srv.key -out srv.csr -subj /CN=k8sapi && "
+			       "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext && "
+			       "openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
+			       "-out srv.crt -days 1 -extfile san.ext && printf 'token-one\\n' > token",
+			       a->dir), "certificates"))
+		return false;
+	if (pipe(in) || pipe(out))
+		return false;
+	snprintf(bin, sizeof(bin), "%s/k8sapi", weft_test_bindir());
+	a->pid = fork();
+	if (a->pid == 0) {
+		char cert[256], key[256], log[256];
+
+		snprintf(cert, sizeof(cert), "%s/srv.crt", a->dir);
+		snprintf(key, sizeof(key), "%s/srv.key", a->dir);
+		snprintf(log, sizeof(log), "%s/requests.log", a->dir);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		argv[0] = bin, argv[1] = "--cert", argv[2] = cert, argv[3] = "--key", argv[4] = key;
+		argv[5] = "--token", argv[6] = "token-one", argv[7] = "--log", argv[8] = log;
+		argv[9] = NULL;
+		execv(bin, argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	a->in = in[1];
+	a->out = out[0];
+	if (!ASSERT_TRUE(read_line(a->out, port, sizeof(port), 5000), "k8sapi port"))
+		return false;
+	/* The kubeconfig: CA as data (base64), token from a file (relative). */
+	return ASSERT_OK(tenv_sh("cd %s && printf '%%s\\n' 'apiVersion: v1' 'kind: Config' "
+				 "'current-context: test' 'clusters:' '- name: c' '  cluster:' "
+				 "'    server: https://127.0.0.1:%s/' "
+				 "\"    certificate-authority-data: $(base64 -w0 ca.crt)\" "
+				 "'contexts:' '- name: other' '  context: {cluster: nope, user: nope}' "
+				 "'- name: test' '  context: {cluster: c, user: u}' "
+				 "'users:' '- name: u' '  user:' '    tokenFile: token' > kubeconfig && "
+				 "printf 'datapath:\\n  cgroup: %s\\n  bpffs: %s\\nmetrics:\\n  listen: \"\"\\n' "
+				 "> weft.yaml", a->dir, port, tenv_cgroup(), tenv_bpffs()),
+			 "kubeconfig and weft.yaml");
+}
+
+static bool read_gen(uint64_t *gen, uint32_t *pid)
+{
+	struct weft_info info;
+	char path[512];
+	__u32 key = 0;
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/" WEFT_MAP_INFO, tenv_bpffs());
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	ret = bpf_map_lookup_elem(fd, &key, &info);
+	close(fd);
+	*gen = info.generation;
+	*pid = info.pid;
+	return ret == 0;
+}
+
+/* The `weft services --json` line of vip:port/proto, "" if absent. */
+static void sp_line(const char *vip, int port, const char *proto, char *out, size_t len)
+{
+	static char all[65536];
+	char needle[128], *p, *e;
+
+	out[0] = 0;
+	if (tenv_capture(all, sizeof(all), "%s/weft --bpffs %s services --json", weft_test_bindir(),
+			 tenv_bpffs()))
+		return;
+	snprintf(needle, sizeof(needle), "\"vip\": \"%s\", \"port\": %d, \"protocol\": \"%s\"", vip,
+		 port, proto);
+	p = strstr(all, needle);
+	if (!p)
+		return;
+	while (p > all && p[-1] != '\n')
+		p--;
+	e = strchr(p, '\n');
+	snprintf(out, len, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
+}
+
+/* Does the line hold exactly these backends ("ip:port ip:port"; "-": the
+ * service port must be absent)? */
+static bool line_is(const char *line, const char *want)
+{
+	char w[512], needle[128];
+	int n = 0, have = 0;
+
+	if (!strcmp(want, "-"))
+		return !line[0];
+	if (!line[0])
+		return false;
+	snprintf(w, sizeof(w), "%s", want);
+	for (char *t = strtok(w, " "); t; t = strtok(NULL, " ")) {
+		char *colon = strrchr(t, ':');
+
+		*colon = 0;
+		snprintf(needle, sizeof(needle), "{\"ip\": \"%s\", \"port\": %s,", t, colon + 1);
+		if (!strstr(line, needle))
+			return false;
+		n++;
+	}
+	for (const char *p = line; (p = strstr(p, "{\"ip\": ")); p++)
+		have++;
+	return have == n;
+}
+
+/* Wait until vip:port/proto holds want; records how long it took. */
+static bool wait_sp(struct api *a, pid_t weftd, const char *vip, int port, const char *proto,
+		    const char *want, const char *what)
+{
+	long long start = now_ms();
+	char line[4096];
+
+	for (;;) {
+		sp_line(vip, port, proto, line, sizeof(line));
+		if (line_is(line, want))
+			break;
+		if (now_ms() - start > WAIT_MS || waitpid(weftd, NULL, WNOHANG) == weftd)
+			return ASSERT_TRUE(false, what) && false;
+		usleep(5000);
+	}
+	if (now_ms() - start > a->max_ms)
+		a->max_ms = now_ms() - start;
+	return true;
+}
+
+static int spread(const char *vip, int count, int hits[4])
+{
+	static const char *const names[] = { "be1", "be2", "be3", "be4" };
+	char name[64];
+	int fails = 0;
+
+	memset(hits, 0, 4 * sizeof(int));
+	for (int i = 0; i < count; i++) {
+		if (tenv_tcp_ask(vip, 80, NULL, false, name, sizeof(name), NULL, 0)) {
+			fails++;
+			continue;
+		}
+		for (int b = 0; b < 4; b++)
+			hits[b] += !strcmp(name, names[b]);
+	}
+	return fails;
+}
+
+static bool logged(struct api *a, const char *what)
+{
+	char out[256];
+
+	return tenv_capture(out, sizeof(out), "grep -c -E -- '%s' %s/requests.log", what, a->dir) == 0;
+}
+
+#define SVC(name, vip, ann, ports)                                                         \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"annotations\":{" ann "},"  \
+	"\"name\":\"" name "\",\"namespace\":\"default\",\"uid\":\"u-" name "\"},\"spec\":{"   \
+	"\"clusterIP\":\"" vip "\",\"clusterIPs\":[\"" vip "\"],\"ipFamilies\":[\"IPv4\"],"     \
+	"\"ipFamilyPolicy\":\"SingleStack\",\"ports\":[" ports "],\"selector\":{\"app\":\"" name "\"}," \
+	"\"sessionAffinity\":\"None\",\"type\":\"ClusterIP\"},\"status\":{\"loadBalancer\":{}}}"
+#define WEB_PORTS                                                                          \
+	"{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":\"http\"},"      \
+	"{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\",\"targetPort\":8080}"
+#define EP(ip, ready, term)                                                                \
+	"{\"addresses\":[\"" ip "\"],\"conditions\":{\"ready\":" ready ",\"serving\":true,"   \
+	"\"terminating\":" term "},\"nodeName\":\"node-1\"}"
+#define SLICE(svc, name, eps, ports)                                                       \
+	"{\"addressType\":\"IPv4\",\"apiVersion\":\"discovery.k8s.io/v1\",\"endpoints\":[" eps "]," \
+	"\"kind\":\"EndpointSlice\",\"metadata\":{\"labels\":{\"kubernetes.io/service-name\":\"" svc \
+	"\"},\"name\":\"" name "\",\"namespace\":\"default\"},\"ports\":[" ports "]}"
+#define P8080 "{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"},{\"name\":\"dns\",\"port\":8080,\"protocol\":\"UDP\"}"
+
+TEST_TIMEOUT(e2e, k8s_weftd_follows_the_api_server, 120)
+{
+	struct api a = { 0 };
+	char bin[512], kc[256], cfg[256], name[64], peer[64], want[256];
+	long es_rv = 0;	/* the endpointslices watch's last version */
+	int hits[4];
+	uint64_t gen = 0;
+	uint32_t wpid = 0;
+	pid_t weftd;
+	long long t;
+
+	tenv_need_root();
+	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod") ||
+	    !ASSERT_OK(tenv_pod("be1", "10.250.0.21", NULL), "be1") ||
+	    !ASSERT_OK(tenv_pod("be2", "10.250.0.22", NULL), "be2") ||
+	    !ASSERT_OK(tenv_pod("be3", "10.250.0.23", NULL), "be3") ||
+	    !ASSERT_TRUE(tenv_namesrv("be1", "be1", "10.250.0.21", 8080) > 0, "namesrv be1") ||
+	    !ASSERT_TRUE(tenv_namesrv("be2", "be2", "10.250.0.22", 8080) > 0, "namesrv be2") ||
+	    !ASSERT_TRUE(tenv_namesrv("be3", "be3", "10.250.0.23", 9090) > 0, "namesrv be3 on 9090") ||
+	    !api_start(&a))
+		return;
+	if (!api(&a, "put services " SVC("web", VIP, "", WEB_PORTS)))
+		return;
+
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", a.dir);
+	snprintf(cfg, sizeof(cfg), "%s/weft.yaml", a.dir);
+	char *argv[] = { bin, "--kubeconfig", kc, "--node", "node-1", "--config", cfg,
+			 "--log-level", "info", NULL };
+	t = now_ms();
+	weftd = tenv_spawn(NULL, false, false, argv);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned"))
+		return;
+	while (now_ms() - t < WAIT_MS && !(read_gen(&gen, &wpid) && wpid == (uint32_t)weftd && gen >= 1))
+		usleep(10000);
+	if (!ASSERT_TRUE(gen >= 1 && wpid == (uint32_t)weftd, "first list applied") ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "", "web:80 without backends") ||
+	    !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	fprintf(stderr, "k8s e2e: start to first apply: %lld ms\n", now_ms() - t);
+	ASSERT_EQ(tenv_tcp_ask(VIP, 80, NULL, false, name, sizeof(name), NULL, 0), -ECONNREFUSED,
+		  "no endpoints: refused");
+
+	/* Endpoints appear. */
+	if (!api(&a, "put endpointslices " SLICE("web", "web-a", EP("10.250.0.21", "true", "false") ","
+					      EP("10.250.0.22", "null", "false"), P8080)) ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.21:8080 10.250.0.22:8080", "endpoints added") ||
+	    !wait_sp(&a, weftd, VIP, 53, "udp", "10.250.0.21:8080 10.250.0.22:8080", "udp endpoints"))
+		return;
+	ASSERT_EQ(spread(VIP, 100, hits), 0, "no failed connections");
+	ASSERT_TRUE(hits[0] > 0 && hits[1] > 0, "be1 and be2 answer");
+	ASSERT_OK(tenv_udp_ask(VIP, 53, false, false, name, sizeof(name), peer, sizeof(peer)), "udp");
+
+	/* Scale up with a second slice whose named port resolves to 9090; the
+	 * event crosses the wire in two chunks. */
+	if (!api(&a, "split on") ||
+	    !api(&a, "put endpointslices " SLICE("web", "web-b", EP("10.250.0.23", "true", "false"),
+						 "{\"name\":\"http\",\"port\":9090,\"protocol\":\"TCP\"}")) ||
+	    !api(&a, "split off") ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.21:8080 10.250.0.22:8080 10.250.0.23:9090",
+		     "scaled to three, be3 on its own port"))
+		return;
+	ASSERT_EQ(spread(VIP, 150, hits), 0, "no failed connections after scaling");
+	ASSERT_TRUE(hits[2] > 0, "be3 answers on 9090");
+	ASSERT_TRUE(wait_sp(&a, weftd, VIP, 53, "udp", "10.250.0.21:8080 10.250.0.22:8080",
+			    "udp: web-b has no dns port"), "udp unchanged");
+
+	/* be1 terminating, and a second service, in one chunk. */
+	if (!api(&a, "begin") ||
+	    !api(&a, "put endpointslices " SLICE("web", "web-a", EP("10.250.0.21", "false", "true") ","
+						 EP("10.250.0.22", "true", "false"), P8080)) ||
+	    !api(&a, "put services " SVC("other", "10.250.100.3", "\"weft.dev/lb\":\"round_robin\"",
+					 "{\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}")) ||
+	    !api(&a, "put endpointslices " SLICE("other", "other-a", EP("10.250.0.21", "true", "false"),
+						 "{\"port\":8080,\"protocol\":\"TCP\"}")) ||
+	    !api(&a, "commit") || !(es_rv = a.rv) ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.22:8080 10.250.0.23:9090", "be1 terminating: out") ||
+	    !wait_sp(&a, weftd, "10.250.100.3", 80, "tcp", "10.250.0.21:8080", "other added"))
+		return;
+	ASSERT_EQ(spread(VIP, 100, hits), 0, "no failures");
+	ASSERT_EQ(hits[0], 0, "the terminating endpoint gets no new connections");
+	ASSERT_EQ(spread("10.250.100.3", 10, hits), 0, "other works");
+	ASSERT_EQ(hits[0], 10, "other -> be1");
+
+	/* A malformed object is skipped; the next good event still lands. */
+	if (!api(&a, "put services " SVC("bad", "banana", "", WEB_PORTS)) ||
+	    !api(&a, "put services " SVC("web", VIP, "\"weft.dev/lb\":\"round_robin\"", WEB_PORTS)))
+		return;
+	t = now_ms();
+	for (char line[4096] = ""; now_ms() - t < WAIT_MS && !strstr(line, "\"round_robin\"");
+	     usleep(5000))
+		sp_line(VIP, 80, "tcp", line, sizeof(line));
+	ASSERT_TRUE(wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.22:8080 10.250.0.23:9090", "web kept"),
+		    "web kept after a malformed object");
+	ASSERT_TRUE(wait_sp(&a, weftd, "10.250.100.3", 80, "tcp", "10.250.0.21:8080", "other kept"),
+		    "other kept");
+	ASSERT_EQ(spread(VIP, 40, hits), 0, "web works");
+	ASSERT_TRUE(hits[1] > 0 && hits[2] > 0, "round robin over be2 and be3");
+
+	/* A bookmark moves the resourceVersion the next watch starts from. */
+	if (!api(&a, "qput endpointslices " SLICE("zzz", "zzz-a", "", "")) ||
+	    !api(&a, "bookmark services") || !api(&a, "drop"))
+		return;
+	snprintf(want, sizeof(want), "^GET /api/v1/services\\?watch=1&allowWatchBookmarks=true&resourceVersion=%ld&.* 200$", a.rv);
+	t = now_ms();
+	while (now_ms() - t < WAIT_MS && !logged(&a, want))
+		usleep(10000);
+	ASSERT_TRUE(logged(&a, want), "the services watch resumed from the bookmark's version");
+
+	/* Changes the watches never see, then 410: as an ERROR event in the
+	 * services stream, as HTTP 410 for endpointslices. Both relist. */
+	if (!api(&a, "qput services " SVC("late", "10.250.100.4", "",
+					  "{\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}")) ||
+	    !api(&a, "qput endpointslices " SLICE("late", "late-a", EP("10.250.0.22", "true", "false"),
+						  "{\"port\":8080,\"protocol\":\"TCP\"}")) ||
+	    !api(&a, "compact services event") || !api(&a, "compact endpointslices http") ||
+	    !wait_sp(&a, weftd, "10.250.100.4", 80, "tcp", "10.250.0.22:8080", "relisted after 410"))
+		return;
+	snprintf(want, sizeof(want), "endpointslices\\?watch=1&allowWatchBookmarks=true&resourceVersion=%ld&.* 410$", es_rv);
+	ASSERT_TRUE(logged(&a, want), "endpointslices re-watched from its old version: HTTP 410");
+	ASSERT_EQ(spread("10.250.100.4", 10, hits), 0, "late works");
+	ASSERT_EQ(hits[1], 10, "late -> be2");
+
+	/* Token rotation: the server takes only the new token and ends the
+	 * streams; weftd gets 401s until the file changes, then carries on. */
+	if (!api(&a, "token token-two") || !api(&a, "drop"))
+		return;
+	t = now_ms();
+	while (now_ms() - t < WAIT_MS && !logged(&a, " 401$"))
+		usleep(10000);
+	ASSERT_TRUE(logged(&a, " 401$"), "401 with the old token");
+	tenv_sh("cd %s && printf 'token-two\\n' > token.new && mv token.new token", a.dir);
+	if (!api(&a, "del endpointslices default/other-a") ||
+	    !wait_sp(&a, weftd, "10.250.100.3", 80, "tcp", "", "event after token rotation"))
+		return;
+	ASSERT_EQ(tenv_tcp_ask("10.250.100.3", 80, NULL, false, name, sizeof(name), NULL, 0),
+		  -ECONNREFUSED, "other without endpoints refuses");
+
+	/* Delete the service. */
+	if (!api(&a, "del services default/web") ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "-", "web deleted") ||
+	    !wait_sp(&a, weftd, VIP, 53, "udp", "-", "web udp deleted"))
+		return;
+	ASSERT_TRUE(tenv_tcp_ask(VIP, 80, NULL, false, name, sizeof(name), NULL, 0) != 0,
+		    "the VIP is no longer translated");
+	ASSERT_TRUE(waitpid(weftd, NULL, WNOHANG) == 0, "weftd still running");
+	fprintf(stderr, "k8s e2e: slowest event to reach the maps: %lld ms\n", a.max_ms);
+	ASSERT_LE(a.max_ms, WAIT_MS, "events reach the maps");
+	kill(weftd, SIGTERM);
+	waitpid(weftd, NULL, 0);
+	kill(a.pid, SIGTERM);
+	waitpid(a.pid, NULL, 0);
+}

@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Unit tests of the Kubernetes translation: objects in the exact shape the
+ * API returns (as recorded from a v1.30 cluster) into weft services. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "harness.h"
+#include "k8s.h"
+#include "log.h"
+#include "testenv.h"
+
+/* A Service as `kubectl get svc web -o json` shows it; %s placeholders:
+ * annotations, clusterIP, clusterIPs, ports, sessionAffinity block. */
+#define SVC_FMT                                                                            \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"annotations\":{%s},"   \
+	"\"creationTimestamp\":\"2024-05-02T10:11:12Z\",\"name\":\"%s\",\"namespace\":\"default\","\
+	"\"resourceVersion\":\"1201\",\"uid\":\"6f1c2f5e-8f0b-4c55-9f3a-0c1d2e3f4a5b\"},"  \
+	"\"spec\":{\"clusterIP\":\"%s\",\"clusterIPs\":[%s],\"internalTrafficPolicy\":\"Cluster\"," \
+	"\"ipFamilies\":[\"IPv4\"],\"ipFamilyPolicy\":\"SingleStack\",\"ports\":[%s],"       \
+	"\"selector\":{\"app\":\"web\"},%s\"type\":\"ClusterIP\"},\"status\":{\"loadBalancer\":{}}}"
+
+#define PORTS_WEB                                                                          \
+	"{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":\"http\"},"      \
+	"{\"name\":\"dns\",\"port\":53,\"protocol\":\"UDP\",\"targetPort\":8080}"
+
+/* An EndpointSlice as the endpointslice controller writes it. */
+#define EP(ip, ready, serving, term)                                                       \
+	"{\"addresses\":[\"" ip "\"],\"conditions\":{\"ready\":" ready ",\"serving\":" serving \
+	",\"terminating\":" term "},\"nodeName\":\"node-1\",\"targetRef\":{\"kind\":\"Pod\","   \
+	"\"name\":\"web-7d4b9c\",\"namespace\":\"default\",\"uid\":\"0a1b2c3d\"},\"zone\":\"z1\"}"
+#define EP_READY(ip) EP(ip, "true", "true", "false")
+#define SLICE_FMT                                                                          \
+	"{\"addressType\":\"%s\",\"apiVersion\":\"discovery.k8s.io/v1\",\"endpoints\":[%s],"  \
+	"\"kind\":\"EndpointSlice\",\"metadata\":{\"generateName\":\"%s-\",\"labels\":{"      \
+	"\"endpointslice.kubernetes.io/managed-by\":\"endpointslice-controller.k8s.io\","     \
+	"\"kubernetes.io/service-name\":\"%s\"},\"name\":\"%s\",\"namespace\":\"default\","   \
+	"\"resourceVersion\":\"1305\",\"uid\":\"9e8d7c6b\"},\"ports\":[%s]}"
+
+struct fx {
+	struct json_object *svcs, *slices;
+	struct weft_config cfg;
+	int n;
+};
+
+static void fx_init(struct fx *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->svcs = json_object_new_object();
+	f->slices = json_object_new_object();
+	weft_log_level = LOG_ERROR + 0;	/* the skipped objects' lines are expected */
+}
+
+static void add(struct json_object *cache, const char *text, int *n)
+{
+	char key[16];
+	struct json_object *o = json_tokener_parse(text);
+
+	snprintf(key, sizeof(key), "%d", (*n)++);
+	if (!o) {
+		fprintf(stderr, "fixture is not JSON: %s\n", text);
+		abort();
+	}
+	json_object_object_add(cache, key, o);
+}
+
+static void svc(struct fx *f, const char *name, const char *ann, const char *ip, const char *ips,
+		const char *ports, const char *aff)
+{
+	char buf[8192];
+
+	snprintf(buf, sizeof(buf), SVC_FMT, ann, name, ip, ips, ports, aff);
+	add(f->svcs, buf, &f->n);
+}
+
+static void slice(struct fx *f, const char *svcname, const char *name, const char *family,
+		  const char *eps, const char *ports)
+{
+	char buf[8192];
+
+	snprintf(buf, sizeof(buf), SLICE_FMT, family, eps, svcname, svcname, name, ports);
+	add(f->slices, buf, &f->n);
+}
+
+static int run(struct fx *f)
+{
+	return weft_k8s_translate(f->svcs, f->slices, &f->cfg);
+}
+
+static void fx_free(struct fx *f)
+{
+	for (size_t i = 0; i < f->cfg.nservices; i++) {
+		free(f->cfg.services[i].ports);
+		free(f->cfg.services[i].backends);
+	}
+	free(f->cfg.services);
+	json_object_put(f->svcs);
+	json_object_put(f->slices);
+}
+
+/* The weft service for name/port/family, or NULL. */
+static const struct weft_service *find(const struct fx *f, const char *name, int port, int family)
+{
+	for (size_t i = 0; i < f->cfg.nservices; i++) {
+		const struct weft_service *s = &f->cfg.services[i];
+
+		if (!strcmp(s->name, name) && s->ports[0].port == port && s->family == family)
+			return s;
+	}
+	return NULL;
+}
+
+/* "ip:port/weight ..." of a service's backends, sorted as built. */
+static const char *bes(const struct weft_service *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; s && i < s->nbackends && o < len; i++) {
+		char ip[64];
+
+		o += snprintf(buf + o, len - o, "%s%s:%u/%u", i ? " " : "",
+			      weft_ip_str(&s->backends[i].ip, ip, sizeof(ip)), s->backends[i].port,
+			      s->backends[i].weight);
+	}
+	return buf;
+}
+
+#define SLICE_PORTS_8080                                                                   \
+	"{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"},{\"name\":\"dns\",\"port\":8080,\"protocol\":\"UDP\"}"
+
+TEST(unit, k8s_named_target_port_resolves_per_endpoint)
+{
+	struct fx f;
+	char buf[512];
+	const struct weft_service *s;
+
+	fx_init(&f);
+	svc(&f, "web", "", "10.96.0.10", "\"10.96.0.10\"", PORTS_WEB, "\"sessionAffinity\":\"None\",");
+	slice(&f, "web", "web-abc12", "IPv4", EP_READY("10.0.0.1") "," EP_READY("10.0.0.2"),
+	      SLICE_PORTS_8080);
+	slice(&f, "web", "web-def34", "IPv4", EP_READY("10.0.0.3"),
+	      "{\"name\":\"http\",\"port\":9090,\"protocol\":\"TCP\"}");
+	if (!ASSERT_OK(run(&f), "translate"))
+		goto out;
+	ASSERT_EQ(f.cfg.nservices, 2, "one weft service per port");
+	s = find(&f, "web", 80, AF_INET);
+	if (!ASSERT_NOT_NULL(s, "web:80"))
+		goto out;
+	ASSERT_EQ(s->nports, 1, "one port");
+	ASSERT_EQ(s->ports[0].proto, IPPROTO_TCP, "tcp");
+	ASSERT_STR(s->ports[0].name, "http", "port name");
+	ASSERT_STR(bes(s, buf, sizeof(buf)), "10.0.0.1:8080/1 10.0.0.2:8080/1 10.0.0.3:9090/1",
+		   "each endpoint with its own port");
+	ASSERT_EQ(s->lb, WEFT_LB_RANDOM, "default lb");
+	ASSERT_EQ(s->affinity, 0, "no affinity");
+	s = find(&f, "web", 53, AF_INET);
+	if (ASSERT_NOT_NULL(s, "web:53")) {
+		ASSERT_EQ(s->ports[0].proto, IPPROTO_UDP, "udp");
+		ASSERT_EQ(s->ports[0].target_port, 8080, "numeric target port");
+		ASSERT_STR(bes(s, buf, sizeof(buf)), "10.0.0.1:8080/1 10.0.0.2:8080/1",
+			   "only the slice with a dns port");
+	}
+out:
+	fx_free(&f);
+}
+
+TEST(unit, k8s_conditions_ready_nil_and_terminating_fallback)
+{
+	struct fx f;
+	char buf[512];
+
+	fx_init(&f);
+	svc(&f, "web", "", "10.96.0.10", "\"10.96.0.10\"", PORTS_WEB, "");
+	slice(&f, "web", "web-1", "IPv4",
+	      EP("10.0.0.1", "null", "null", "null") ","	  /* nil ready: ready */
+	      EP("10.0.0.2", "false", "true", "true") ","	  /* terminating, serving */
+	      EP("10.0.0.3", "false", "false", "false") ","	  /* not ready */
+	      "{\"addresses\":[\"10.0.0.4\"],\"conditions\":{}}", /* no conditions: ready */
+	      SLICE_PORTS_8080);
+	/* Another service whose endpoints are all terminating. */
+	svc(&f, "old", "", "10.96.0.11", "\"10.96.0.11\"", PORTS_WEB, "");
+	slice(&f, "old", "old-1", "IPv4",
+	      EP("10.0.1.1", "false", "true", "true") "," EP("10.0.1.2", "false", "false", "true"),
+	      SLICE_PORTS_8080);
+	if (!ASSERT_OK(run(&f), "translate"))
+		goto out;
+	ASSERT_STR(bes(find(&f, "web", 80, AF_INET), buf, sizeof(buf)),
+		   "10.0.0.1:8080/1 10.0.0.4:8080/1", "ready ones only");
+	ASSERT_STR(bes(find(&f, "old", 80, AF_INET), buf, sizeof(buf)), "10.0.1.1:8080/1",
+		   "no ready endpoint: the serving terminating one");
+out:
+	fx_free(&f);
+}
+
+TEST(unit, k8s_affinity_headless_externalname_sctp)
+{
+	struct fx f;
+
+	fx_init(&f);
+	svc(&f, "aff", "", "10.96.0.12", "\"10.96.0.12\"", PORTS_WEB,
+	    "\"sessionAffinity\":\"ClientIP\",\"sessionAffinityConfig\":{\"clientIP\":{\"timeoutSeconds\":600}},");
+	svc(&f, "affdef", "", "10.96.0.13", "\"10.96.0.13\"",
+	    "{\"port\":80,\"protocol\":\"TCP\",\"targetPort\":80},{\"port\":99,\"protocol\":\"SCTP\",\"targetPort\":99}",
+	    "\"sessionAffinity\":\"ClientIP\",");
+	svc(&f, "headless", "", "None", "\"None\"", PORTS_WEB, "");
+	add(f.svcs,
+	    "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"ext\",\"namespace\":\"default\"},"
+	    "\"spec\":{\"externalName\":\"example.com\",\"sessionAffinity\":\"None\",\"type\":\"ExternalName\"}}",
+	    &f.n);
+	if (!ASSERT_OK(run(&f), "translate"))
+		goto out;
+	ASSERT_EQ(f.cfg.nservices, 3, "aff x2, affdef x1 (SCTP port skipped), no headless, no ExternalName");
+	if (ASSERT_NOT_NULL(find(&f, "aff", 80, AF_INET), "aff"))
+		ASSERT_EQ(find(&f, "aff", 80, AF_INET)->affinity, 600, "timeoutSeconds");
+	if (ASSERT_NOT_NULL(find(&f, "affdef", 80, AF_INET), "affdef"))
+		ASSERT_EQ(find(&f, "affdef", 80, AF_INET)->affinity, WEFT_K8S_DEF_AFFINITY,
+			  "default timeout");
+	ASSERT_TRUE(!find(&f, "affdef", 99, AF_INET), "no SCTP");
+out:
+	fx_free(&f);
+}
+
+TEST(unit, k8s_dual_stack_one_service_per_family)
+{
+	struct fx f;
+	char buf[512];
+
+	fx_init(&f);
+	svc(&f, "ds", "", "10.96.0.14", "\"10.96.0.14\",\"fd00:96::14\"",
+	    "{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}", "");
+	slice(&f, "ds", "ds-v4", "IPv4", EP_READY("10.0.0.1"),
+	      "{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}");
+	slice(&f, "ds", "ds-v6", "IPv6", EP_READY("fd00::1") "," EP_READY("fd00::2"),
+	      "{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}");
+	if (!ASSERT_OK(run(&f), "translate"))
+		goto out;
+	ASSERT_EQ(f.cfg.nservices, 2, "two families");
+	ASSERT_STR(bes(find(&f, "ds", 80, AF_INET), buf, sizeof(buf)), "10.0.0.1:8080/1", "v4 backends");
+	ASSERT_STR(bes(find(&f, "ds", 80, AF_INET6), buf, sizeof(buf)), "fd00::1:8080/1 fd00::2:8080/1",
+		   "v6 backends");
+out:
+	fx_free(&f);
+}
+
+TEST(unit, k8s_annotations_lb_and_weights)
+{
+	struct fx f;
+	char buf[512];
+
+	fx_init(&f);
+	svc(&f, "canary", "\"weft.dev/lb\":\"maglev\",\"weft.dev/weights\":\"{\\\"10.0.0.1\\\": 90, \\\"10.0.0.2\\\": 10}\"",
+	    "10.96.0.15", "\"10.96.0.15\"", PORTS_WEB, "");
+	svc(&f, "rr", "\"weft.dev/lb\":\"round_robin\"", "10.96.0.16", "\"10.96.0.16\"", PORTS_WEB, "");
+	svc(&f, "badlb", "\"weft.dev/lb\":\"fastest\"", "10.96.0.17", "\"10.96.0.17\"", PORTS_WEB, "");
+	svc(&f, "badw", "\"weft.dev/weights\":\"{\\\"10.0.0.1\\\": 0}\"", "10.96.0.18", "\"10.96.0.18\"",
+	    PORTS_WEB, "");
+	slice(&f, "canary", "canary-1", "IPv4", EP_READY("10.0.0.1") "," EP_READY("10.0.0.2"),
+	      SLICE_PORTS_8080);
+	if (!ASSERT_OK(run(&f), "translate"))
+		goto out;
+	ASSERT_EQ(f.cfg.nservices, 4, "canary and rr, not the malformed ones");
+	if (ASSERT_NOT_NULL(find(&f, "canary", 80, AF_INET), "canary"))
+		ASSERT_EQ(find(&f, "canary", 80, AF_INET)->lb, WEFT_LB_MAGLEV, "maglev");
+	ASSERT_STR(bes(find(&f, "canary", 80, AF_INET), buf, sizeof(buf)),
+		   "10.0.0.1:8080/90 10.0.0.2:8080/10", "weights");
+	if (ASSERT_NOT_NULL(find(&f, "rr", 80, AF_INET), "rr"))
+		ASSERT_EQ(find(&f, "rr", 80, AF_INET)->lb, WEFT_LB_ROUND_ROBIN, "round robin");
+out:
+	fx_free(&f);
+}
+
+TEST(unit, k8s_malformed_objects_are_skipped_alone)
+{
+	struct fx f;
+	char buf[512];
+
+	fx_init(&f);
+	svc(&f, "good", "", "10.96.0.20", "\"10.96.0.20\"", PORTS_WEB, "");
+	svc(&f, "badip", "", "banana", "\"banana\"", PORTS_WEB, "");
+	svc(&f, "badport", "", "10.96.0.21", "\"10.96.0.21\"",
+	    "{\"name\":\"http\",\"port\":70000,\"protocol\":\"TCP\"}", "");
+	svc(&f, "badproto", "", "10.96.0.22", "\"10.96.0.22\"", "{\"port\":80,\"protocol\":\"ICMP\"}", "");
+	svc(&f, "dupvip", "", "10.96.0.20", "\"10.96.0.20\"", PORTS_WEB, "");
+	add(f.svcs, "{\"kind\":\"Service\",\"metadata\":{\"name\":\"nospec\",\"namespace\":\"default\"}}", &f.n);
+	add(f.svcs, "{\"kind\":\"Service\",\"metadata\":{\"name\":5},\"spec\":{}}", &f.n);
+	add(f.svcs, "[1,2,3]", &f.n);
+	slice(&f, "good", "good-1", "IPv4", EP_READY("10.0.0.1"), SLICE_PORTS_8080);
+	slice(&f, "good", "good-bad", "IPv4", EP_READY("fd00::1"), SLICE_PORTS_8080);
+	slice(&f, "good", "good-bad2", "IPv4", "{\"addresses\":[7]}", SLICE_PORTS_8080);
+	slice(&f, "good", "good-bad3", "Martian", EP_READY("10.0.0.9"), SLICE_PORTS_8080);
+	if (!ASSERT_OK(run(&f), "translate"))
+		goto out;
+	ASSERT_EQ(f.cfg.nservices, 2, "only good's two ports");
+	ASSERT_STR(bes(find(&f, "good", 80, AF_INET), buf, sizeof(buf)), "10.0.0.1:8080/1",
+		   "the good slice only");
+out:
+	fx_free(&f);
+}
+
+TEST(unit, k8s_no_endpoints_and_no_slices)
+{
+	struct fx f;
+
+	fx_init(&f);
+	svc(&f, "empty", "", "10.96.0.30", "\"10.96.0.30\"",
+	    "{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":\"http\"}", "");
+	if (!ASSERT_OK(run(&f), "translate") || !ASSERT_EQ(f.cfg.nservices, 1, "one"))
+		goto out;
+	ASSERT_EQ(f.cfg.services[0].nbackends, 0, "no backends: refuses");
+	ASSERT_EQ(f.cfg.services[0].ports[0].target_port, 80, "named, unresolved: the port");
+out:
+	fx_free(&f);
+}
+
+/* deploy/k8s against the Kubernetes API's schemas (kubernetes-models, pinned
+ * in tests/k8s/package-lock.json), and a broken manifest that must fail, so
+ * the check cannot pass vacuously. Runs from the repository root. */
+TEST_TIMEOUT(unit, k8s_manifests_validate_against_the_api_schemas, 120)
+{
+	char out[4096];
+
+	if (tenv_capture(out, sizeof(out), "command -v node"))
+		SKIP("node is not installed (make deps installs nodejs)");
+	if (!ASSERT_OK(access("deploy/k8s/daemonset.yaml", R_OK), "run from the repository root"))
+		return;
+	if (access("tests/k8s/node_modules/kubernetes-models", R_OK) &&
+	    !ASSERT_OK(tenv_capture(out, sizeof(out),
+				    "cd tests/k8s && npm ci --no-audit --no-fund --loglevel=error 2>&1"),
+		       out))
+		return;
+	ASSERT_OK(tenv_capture(out, sizeof(out), "node tests/k8s/validate.mjs deploy/k8s/*.yaml 2>&1"),
+		  out);
+	ASSERT_EQ(tenv_capture(out, sizeof(out),
+			       "f=$(mktemp) && sed 's/^      hostNetwork: true/      hostNetwork: yes-please/' "
+			       "deploy/k8s/daemonset.yaml > $f && node tests/k8s/validate.mjs $f 2>&1; "
+			       "r=$?; rm -f $f; exit $r"), 1, "a broken DaemonSet is rejected");
+	ASSERT_TRUE(strstr(out, "hostNetwork") != NULL, out);
+}
+
+/* The ConfigMap's weft.yaml is a valid config for --kubernetes. */
+TEST(unit, k8s_configmap_weft_yaml_parses)
+{
+	char out[4096], err[512];
+	struct weft_config *cfg;
+
+	if (!ASSERT_OK(tenv_capture(out, sizeof(out),
+				    "sed -n '/weft.yaml: |/,$p' deploy/k8s/configmap.yaml | tail -n +2 | "
+				    "sed 's/^    //'"), "extract weft.yaml"))
+		return;
+	cfg = weft_config_parse(out, strlen(out), "configmap.yaml", err, sizeof(err));
+	if (!ASSERT_NOT_NULL(cfg, err))
+		return;
+	ASSERT_EQ(cfg->nservices + cfg->nendpoints, 0, "no services or endpoints");
+	ASSERT_STR(cfg->datapath.bpffs, "/sys/fs/bpf/weft", "bpffs");
+	ASSERT_STR(cfg->metrics.listen, "0.0.0.0:9465", "metrics on the probes' port");
+	weft_config_free(cfg);
+}

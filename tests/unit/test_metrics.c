@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Unit tests of the metrics text, the HTTP request parser, metrics.listen,
+ * and the counter ops of the diff (zeroed on appearance, deleted on removal). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "config.h"
+#include "harness.h"
+#include "http.h"
+#include "metrics.h"
+#include "state.h"
+
+/* --- rendering ----------------------------------------------------------- */
+
+static void snap_fixture(struct weft_metrics_snap *s, struct weft_metrics_svc *svc,
+			 struct weft_metrics_be *be)
+{
+	memset(s, 0, sizeof(*s));
+	s->version = "1.2.3";
+	s->generation = 7;
+	s->applied_ns = 1700000000123456789ull;
+	s->nservices = 1;
+	s->nports = 2;
+	s->stats[WEFT_STAT_XLATE] = 42;
+	s->stats[30] = 5; /* an unnamed counter */
+	memset(svc, 0, 2 * sizeof(*svc));
+	strcpy(svc[0].name, "web");
+	strcpy(svc[0].ns, "default");
+	strcpy(svc[0].port_name, "http");
+	svc[0].proto = IPPROTO_TCP;
+	svc[0].cnt = (struct weft_cnt){ .connects = 30, .refused = 0 };
+	strcpy(svc[1].name, "we\"ird\\");
+	strcpy(svc[1].ns, "n\ns");
+	svc[1].proto = IPPROTO_UDP;
+	svc[1].cnt = (struct weft_cnt){ .sends = 4, .refused = 2 };
+	s->svc = svc;
+	s->nsvc = 2;
+	memset(be, 0, 3 * sizeof(*be));
+	/* Two backends with no known workload: one series, summed. */
+	be[0] = (struct weft_metrics_be){ .svc = 0, .cnt = { .connects = 10 } };
+	be[1] = (struct weft_metrics_be){ .svc = 0, .cnt = { .connects = 15 } };
+	be[2] = (struct weft_metrics_be){ .svc = 0, .cnt = { .connects = 5 } };
+	strcpy(be[0].workload, "unknown");
+	strcpy(be[0].workload_ns, "unknown");
+	strcpy(be[1].workload, "unknown");
+	strcpy(be[1].workload_ns, "unknown");
+	strcpy(be[2].workload, "be1");
+	strcpy(be[2].workload_ns, "shop");
+	s->be = be;
+	s->nbe = 3;
+	s->maps[0] = (struct weft_metrics_map){ "weft_svc", 2, 64 };
+	s->nmaps = 1;
+	s->progs[0] = (struct weft_prog_status){ "weft_connect4", true };
+	s->progs[1] = (struct weft_prog_status){ "weft_sendmsg4", false };
+	s->nprogs = 2;
+}
+
+static int count_lines(const char *text, const char *prefix)
+{
+	int n = 0;
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		n += !strncmp(p, prefix, strlen(prefix));
+	return n;
+}
+
+TEST(unit, metrics_render_families_labels_and_sums)
+{
+	struct weft_metrics_snap s;
+	struct weft_metrics_svc svc[2];
+	struct weft_metrics_be be[3];
+	struct weft_buf out = { 0 };
+	const char *t;
+
+	snap_fixture(&s, svc, be);
+	if (!ASSERT_OK(weft_metrics_render(&s, &out), "render"))
+		goto out;
+	t = out.p;
+	ASSERT_TRUE(strstr(t, "# TYPE weft_build_info gauge\nweft_build_info{version=\"1.2.3\"} 1\n"), t);
+	ASSERT_TRUE(strstr(t, "\nweft_config_generation 7\n"), "generation");
+	ASSERT_TRUE(strstr(t, "\nweft_config_last_apply_timestamp_seconds 1700000000.123\n"), "apply time in seconds");
+	ASSERT_TRUE(strstr(t, "\nweft_datapath_events_total{event=\"translated\"} 42\n"), "named stat");
+	ASSERT_TRUE(strstr(t, "\nweft_datapath_events_total{event=\"stat_30\"} 5\n"), "unnamed stat");
+	ASSERT_TRUE(strstr(t, "\nweft_service_connections_total{destination_service_name=\"web\","
+			   "destination_service_namespace=\"default\",protocol=\"tcp\",port_name=\"http\"} 30\n"),
+		    "service connections");
+	ASSERT_TRUE(strstr(t, "\nweft_service_refused_total{destination_service_name=\"we\\\"ird\\\\\","
+			   "destination_service_namespace=\"n\\ns\",protocol=\"udp\",port_name=\"\"} 2\n"),
+		    "label values escaped");
+	ASSERT_TRUE(strstr(t, "\nweft_service_datagrams_total{destination_service_name=\"we\\\"ird\\\\\""), "datagrams");
+	ASSERT_TRUE(strstr(t, "port_name=\"http\",destination_workload=\"unknown\","
+			   "destination_workload_namespace=\"unknown\"} 25\n"), "equal label sets summed");
+	ASSERT_TRUE(strstr(t, "destination_workload=\"be1\",destination_workload_namespace=\"shop\"} 5\n"), "workload");
+	ASSERT_EQ(count_lines(t, "weft_backend_connections_total{"), 2, "one series per label set");
+	ASSERT_TRUE(strstr(t, "\nweft_map_entries{map=\"weft_svc\"} 2\n") &&
+		    strstr(t, "\nweft_map_capacity{map=\"weft_svc\"} 64\n"), "maps");
+	ASSERT_TRUE(strstr(t, "\nweft_program_attached{program=\"weft_connect4\"} 1\n") &&
+		    strstr(t, "\nweft_program_attached{program=\"weft_sendmsg4\"} 0\n"), "programs");
+	/* Every family has HELP and TYPE, and counters end in _total. */
+	ASSERT_EQ(count_lines(t, "# HELP "), count_lines(t, "# TYPE "), "HELP per TYPE");
+	ASSERT_EQ(count_lines(t, "# TYPE "), 14, "families");
+	for (const char *p = strstr(t, " counter\n"); p; p = strstr(p + 1, " counter\n"))
+		ASSERT_TRUE(!strncmp(p - 6, "_total", 6), "counter named _total");
+	ASSERT_TRUE(strstr(t, "10.250.") == NULL, "no addresses in labels");
+out:
+	weft_buf_free(&out);
+}
+
+TEST(unit, metrics_escape_label_values)
+{
+	char buf[64];
+
+	ASSERT_STR(weft_metrics_escape("a\"b\\c\nd", buf, sizeof(buf)), "a\\\"b\\\\c\\nd", "escape");
+	ASSERT_STR(weft_metrics_escape("\"\"\"\"\"\"", buf, 8), "\\\"\\\"\\\"", "cut on a whole escape");
+}
+
+TEST(unit, metrics_handle_routes_and_readiness)
+{
+	struct weft_metrics_src src = { 0 };
+	struct weft_buf b = { 0 };
+	const char *ctype = "x";
+
+	ASSERT_EQ(weft_metrics_handle(&src, "/healthz", &b, &ctype), 200, "healthz");
+	ASSERT_EQ(weft_metrics_handle(&src, "/readyz", &b, &ctype), 503, "not ready before apply");
+	src.ready = true;
+	ASSERT_EQ(weft_metrics_handle(&src, "/readyz", &b, &ctype), 200, "ready");
+	ASSERT_EQ(weft_metrics_handle(&src, "/metrics", &b, &ctype), 503, "no datapath yet");
+	ASSERT_EQ(weft_metrics_handle(&src, "/", &b, &ctype), 404, "unknown path");
+	weft_buf_free(&b);
+}
+
+/* --- HTTP parsing -------------------------------------------------------- */
+
+TEST(unit, http_parse_requests)
+{
+	static const struct {
+		const char *in;
+		int want;
+		const char *path;
+	} cases[] = {
+		{ "GET /metrics HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n", 0, "/metrics" },
+		{ "GET /metrics?x=1 HTTP/1.0\r\n\r\n", 0, "/metrics" },
+		{ "HEAD /healthz HTTP/1.1\n\n", 0, "/healthz" },
+		{ "GET /metrics HTTP/1.1\r\nHost: a\r\n", -EAGAIN, NULL },
+		{ "GET /met", -EAGAIN, NULL },
+		{ "", -EAGAIN, NULL },
+		{ "POST /metrics HTTP/1.1\r\n\r\n", 405, NULL },
+		{ "get /metrics HTTP/1.1\r\n\r\n", 400, NULL },
+		{ "GET metrics HTTP/1.1\r\n\r\n", 400, NULL },
+		{ "GET /metrics\r\n\r\n", 400, NULL },
+		{ "GET /metrics HTTP/2.0\r\n\r\n", 400, NULL },
+		{ "GET /metrics HTTP/1.9\r\n\r\n", 505, NULL },
+		{ "GET  /metrics HTTP/1.1\r\n\r\n", 400, NULL },
+		{ "GET /metrics HTTP/1.1\r\nno colon\r\n\r\n", 400, NULL },
+		{ "GET /metrics HTTP/1.1\r\nA: \x01\r\n\r\n", 400, NULL },
+		{ "\r\n\r\n", 400, NULL },
+		{ "\x16\x03\x01\x02\x05\x01\x7f\x01\xfc\x03\x03\r\n\r\n", 400, NULL },
+	};
+	struct weft_http_req req;
+	char what[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(what, sizeof(what), "case %zu", i);
+		ASSERT_EQ(weft_http_parse(cases[i].in, strlen(cases[i].in), &req), cases[i].want, what);
+		if (cases[i].path)
+			ASSERT_STR(req.path, cases[i].path, what);
+	}
+	ASSERT_EQ(weft_http_parse("GET / HTTP/1.1\r\n\r\n", 18, &req), 0, "root");
+	ASSERT_EQ(req.head, 0, "GET has a body");
+	ASSERT_EQ(weft_http_parse("GET /\0 HTTP/1.1\r\n\r\n", 19, &req), 400, "NUL byte");
+}
+
+TEST(unit, http_parse_bounds_the_request)
+{
+	struct weft_http_req req;
+	size_t n = WEFT_HTTP_MAX_REQUEST + 10;
+	char *big = malloc(n);
+	char path[400];
+
+	if (!ASSERT_NOT_NULL(big, "malloc"))
+		return;
+	memcpy(big, "GET / HTTP/1.1\r\nX: ", 19);
+	memset(big + 19, 'a', n - 19);
+	ASSERT_EQ(weft_http_parse(big, WEFT_HTTP_MAX_REQUEST, &req), 431, "endless header");
+	ASSERT_EQ(weft_http_parse(big, WEFT_HTTP_MAX_REQUEST - 1, &req), -EAGAIN, "not yet");
+	free(big);
+	memset(path, 'p', sizeof(path));
+	memcpy(path, "GET /", 5);
+	memcpy(path + sizeof(path) - 15, " HTTP/1.1\r\n\r\n", 13);
+	ASSERT_EQ(weft_http_parse(path, sizeof(path) - 2, &req), 414, "long target");
+}
+
+TEST(unit, listen_parse_and_config)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct weft_config *cfg;
+	char err[512];
+
+	ASSERT_OK(weft_listen_parse("127.0.0.1:9465", &ss, &len), "ipv4");
+	ASSERT_EQ(ntohs(((struct sockaddr_in *)&ss)->sin_port), 9465, "port");
+	ASSERT_OK(weft_listen_parse("[::1]:80", &ss, &len), "ipv6");
+	ASSERT_EQ(ss.ss_family, AF_INET6, "family");
+	ASSERT_EQ(weft_listen_parse("127.0.0.1", NULL, NULL), -EINVAL, "no port");
+	ASSERT_EQ(weft_listen_parse("127.0.0.1:0", NULL, NULL), -EINVAL, "port 0");
+	ASSERT_EQ(weft_listen_parse("127.0.0.1:65536", NULL, NULL), -EINVAL, "port too big");
+	ASSERT_EQ(weft_listen_parse("::1:80", NULL, NULL), -EINVAL, "bare ipv6");
+	ASSERT_EQ(weft_listen_parse("localhost:80", NULL, NULL), -EINVAL, "names are not resolved");
+
+	cfg = weft_config_parse("services: []\n", 13, "w.yaml", err, sizeof(err));
+	if (ASSERT_NOT_NULL(cfg, err))
+		ASSERT_STR(cfg->metrics.listen, "127.0.0.1:9465", "default listen");
+	weft_config_free(cfg);
+	cfg = weft_config_parse("metrics:\n  listen: \"\"\n", 22, "w.yaml", err, sizeof(err));
+	if (ASSERT_NOT_NULL(cfg, err))
+		ASSERT_STR(cfg->metrics.listen, "", "\"\" disables");
+	weft_config_free(cfg);
+	cfg = weft_config_parse("metrics:\n  listen: \"[::1]:9000\"\n", 32, "w.yaml", err, sizeof(err));
+	if (ASSERT_NOT_NULL(cfg, err))
+		ASSERT_STR(cfg->metrics.listen, "[::1]:9000", "ipv6 listen");
+	weft_config_free(cfg);
+	cfg = weft_config_parse("metrics:\n  listen: 9465\n", 24, "w.yaml", err, sizeof(err));
+	ASSERT_TRUE(cfg == NULL, "a bare port is refused");
+	ASSERT_TRUE(strstr(err, "w.yaml:2:11: metrics.listen: \"9465\" is not ADDR:PORT") != NULL, err);
+	weft_config_free(cfg);
+	cfg = weft_config_parse("metrics:\n  lisen: x\n", 20, "w.yaml", err, sizeof(err));
+	ASSERT_TRUE(cfg == NULL && strstr(err, "w.yaml:2:3:") != NULL, err);
+	weft_config_free(cfg);
+}
+
+/* --- counter ops of the diff --------------------------------------------- */
+
+struct cnt_rec {
+	size_t n;
+	struct {
+		enum weft_map_id map;
+		int del;
+		uint32_t id, idx;
+		int zero;	/* update with a NULL value: zero */
+	} op[128];
+};
+
+static int cnt_record(const struct weft_op *op, void *ctx)
+{
+	struct cnt_rec *r = ctx;
+	const uint32_t *k = op->key;
+
+	if (r->n == 128)
+		return -E2BIG;
+	r->op[r->n].map = op->map;
+	r->op[r->n].del = op->del;
+	r->op[r->n].id = op->map == WEFT_M_SVC ? 0 : k[0];
+	r->op[r->n].idx = op->map == WEFT_M_BE || op->map == WEFT_M_BE_CNT ? k[1] : 0;
+	if (op->map == WEFT_M_SVC && !op->del)
+		r->op[r->n].id = ((const struct weft_svc_val *)op->value)->id;
+	r->op[r->n].zero = !op->del && !op->value;
+	r->n++;
+	return 0;
+}
+
+static int cnt_find(const struct cnt_rec *r, enum weft_map_id map, int del, uint32_t idx)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->op[i].map == map && r->op[i].del == del && r->op[i].idx == idx)
+			return i;
+	return -1;
+}
+
+static int cnt_count(const struct cnt_rec *r, enum weft_map_id map, int del)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < r->n; i++)
+		n += r->op[i].map == map && r->op[i].del == del;
+	return n;
+}
+
+/* One service "web" on 10.250.100.1:80 with nbe backends 10.250.0.21... */
+struct cfx {
+	struct weft_config cfg;
+	struct weft_service svc[2];
+	struct weft_port port;
+	struct weft_backend_cfg be[4];
+};
+
+static void cfx_init(struct cfx *f, size_t nsvc, size_t nbe)
+{
+	memset(f, 0, sizeof(*f));
+	f->cfg.path = "test";
+	f->cfg.datapath.max_services = 16;
+	f->cfg.datapath.max_backends = 64;
+	f->cfg.datapath.max_slots = 1024;
+	f->cfg.services = f->svc;
+	f->cfg.nservices = nsvc;
+	f->port = (struct weft_port){ .port = 80, .target_port = 8080, .proto = IPPROTO_TCP };
+	for (size_t i = 0; i < 2; i++) {
+		char vip[32];
+
+		snprintf(f->svc[i].name, sizeof(f->svc[i].name), "s%zu", i);
+		strcpy(f->svc[i].ns, "default");
+		snprintf(vip, sizeof(vip), "10.250.100.%zu", i + 1);
+		f->svc[i].family = weft_ip_parse(vip, &f->svc[i].vip);
+		f->svc[i].ports = &f->port;
+		f->svc[i].nports = 1;
+		f->svc[i].backends = f->be;
+		f->svc[i].nbackends = nbe;
+	}
+	for (size_t j = 0; j < 4; j++) {
+		char ip[32];
+
+		snprintf(ip, sizeof(ip), "10.250.0.%zu", 21 + j);
+		weft_ip_parse(ip, &f->be[j].ip);
+		f->be[j].weight = 1;
+	}
+}
+
+static bool cbuild(const struct cfx *f, const struct weft_state *cur, struct weft_state *out)
+{
+	char err[256] = "";
+	int ret = weft_state_build(&f->cfg, cur, out, err, sizeof(err));
+
+	return ASSERT_OK(ret, err[0] ? err : "build");
+}
+
+TEST(unit, diff_zeroes_counters_of_new_services_and_backends_first)
+{
+	struct weft_state empty = { 0 }, a;
+	struct cfx f;
+	struct cnt_rec r = { 0 };
+	int svc, cnt, be1, bcnt1, slot;
+
+	cfx_init(&f, 1, 2);
+	if (!cbuild(&f, &empty, &a))
+		return;
+	ASSERT_OK(weft_diff(&empty, &a, cnt_record, &r), "diff");
+	svc = cnt_find(&r, WEFT_M_SVC, 0, 0);
+	cnt = cnt_find(&r, WEFT_M_SVC_CNT, 0, 0);
+	be1 = cnt_find(&r, WEFT_M_BE, 0, 1);
+	bcnt1 = cnt_find(&r, WEFT_M_BE_CNT, 0, 1);
+	slot = cnt_find(&r, WEFT_M_SLOT, 0, 0);
+	ASSERT_TRUE(cnt >= 0 && r.op[cnt].zero && r.op[cnt].id == a.sp[0].val.id, "service counter zeroed");
+	ASSERT_TRUE(cnt < svc, "before the service can be found");
+	ASSERT_TRUE(bcnt1 >= 0 && r.op[bcnt1].zero && bcnt1 < be1, "backend counter zeroed before the backend");
+	ASSERT_TRUE(slot < 0 || bcnt1 < slot, "before any slot points at it");
+	ASSERT_EQ(cnt_count(&r, WEFT_M_BE_CNT, 0), 2, "one per backend");
+	weft_state_free(&a);
+}
+
+TEST(unit, diff_keeps_counters_of_kept_backends_and_drops_removed_ones)
+{
+	struct weft_state empty = { 0 }, a, b, c;
+	struct cnt_rec r = { 0 };
+	struct cfx f;
+
+	cfx_init(&f, 2, 3);
+	if (!cbuild(&f, &empty, &a))
+		return;
+	/* A weight change keeps the counters; nothing to zero. */
+	f.be[0].weight = 5;
+	if (!cbuild(&f, &a, &b))
+		goto out_a;
+	ASSERT_OK(weft_diff(&a, &b, cnt_record, &r), "diff weight");
+	ASSERT_EQ(cnt_count(&r, WEFT_M_BE_CNT, 0) + cnt_count(&r, WEFT_M_SVC_CNT, 0), 0,
+		  "a changed weight keeps the counts");
+	/* Remove backend 10.250.0.23 (idx 2) and service s1. */
+	r.n = 0;
+	f.svc[0].nbackends = 2;
+	f.cfg.nservices = 1;
+	if (!cbuild(&f, &b, &c))
+		goto out_b;
+	ASSERT_OK(weft_diff(&b, &c, cnt_record, &r), "diff removal");
+	ASSERT_EQ(cnt_count(&r, WEFT_M_SVC_CNT, 1), 1, "removed service's counter deleted");
+	ASSERT_EQ(cnt_count(&r, WEFT_M_BE_CNT, 1), 1 + 3, "removed backend's and s1's backends' counters deleted");
+	ASSERT_TRUE(cnt_find(&r, WEFT_M_BE_CNT, 1, 2) > cnt_find(&r, WEFT_M_BE, 1, 2),
+		    "deleted after the backend");
+	ASSERT_EQ(cnt_count(&r, WEFT_M_BE_CNT, 0), 0, "nothing zeroed");
+	weft_state_free(&c);
+out_b:
+	weft_state_free(&b);
+out_a:
+	weft_state_free(&a);
+}
