@@ -16,7 +16,7 @@
 #define ENOTSUPP 524	/* the kernel's "operation not supported" */
 #endif
 
-/* The same names as `weft stats` (agent/weft.c): keep the two equal. */
+/* Names of the datapath counters, for /metrics and `weft stats`. */
 static const char *const stat_names[WEFT_STAT_MAX] = {
 	[WEFT_STAT_XLATE] = "translated",
 	[WEFT_STAT_NO_BACKEND] = "refused_no_backend",
@@ -28,7 +28,7 @@ static const char *const stat_names[WEFT_STAT_MAX] = {
 	[WEFT_STAT_REDIR_BYTES] = "redirect_bytes",
 	[WEFT_STAT_REDIR_NO_PEER] = "redirect_fb_no_peer",
 	[WEFT_STAT_REDIR_OFF] = "redirect_fb_off",
-	[WEFT_STAT_REDIR_PENDING] = "redirect_fb_pending",
+	[WEFT_STAT_REDIR_PENDING] = "redirect_fb_order",
 	[WEFT_STAT_REDIR_POLICY] = "redirect_fb_policy",
 	[WEFT_STAT_CNT_FULL] = "counter_map_full",
 };
@@ -36,6 +36,27 @@ static const char *const stat_names[WEFT_STAT_MAX] = {
 const char *weft_stat_name(unsigned int stat)
 {
 	return stat < WEFT_STAT_MAX ? stat_names[stat] : NULL;
+}
+
+int weft_stats_read(const struct weft_maps *maps, uint64_t sums[WEFT_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+
+	memset(sums, 0, WEFT_STAT_MAX * sizeof(*sums));
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 key = 0; key < WEFT_STAT_MAX; key++) {
+		if (bpf_map_lookup_elem(maps->fd[WEFT_M_STATS], &key, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sums[key] += vals[c];
+	}
+	free(vals);
+	return 0;
 }
 
 /* --- render --------------------------------------------------------------- */
@@ -380,12 +401,7 @@ int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *
 		weft_metrics_snap_free(out);
 		return -ENOMEM;
 	}
-	for (key = 0; key < WEFT_STAT_MAX; key++) {
-		if (bpf_map_lookup_elem(maps->fd[WEFT_M_STATS], &key, vals))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			out->stats[key] += vals[c];
-	}
+	weft_stats_read(maps, out->stats);
 	for (size_t i = 0; i < st->n; i++) {
 		const struct weft_sp *sp = &st->sp[i];
 		struct weft_metrics_svc *s = &out->svc[out->nsvc];

@@ -67,6 +67,9 @@ struct weft_metrics_snap {
 /* The name of a weft_stats counter ("translated"), or NULL if unnamed. */
 const char *weft_stat_name(unsigned int stat);
 
+/* Sum every datapath counter (weft_stats) over the CPUs. 0 or -errno. */
+int weft_stats_read(const struct weft_maps *maps, uint64_t sums[WEFT_STAT_MAX]);
+
 /* Render the snapshot as Prometheus text into out. 0 or -ENOMEM. */
 int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out);
 

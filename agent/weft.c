@@ -21,6 +21,7 @@
 #include "datapath.h"
 #include "inspect.h"
 #include "lb.h"
+#include "metrics.h"
 #include "state.h"
 
 struct cli {
@@ -144,34 +145,17 @@ static int cmd_services(struct cli *c)
 	return 0;
 }
 
-static const char *const stat_names[WEFT_STAT_MAX] = {
-	[WEFT_STAT_XLATE] = "translated",
-	[WEFT_STAT_NO_BACKEND] = "refused_no_backend",
-	[WEFT_STAT_AFFINITY_HIT] = "affinity_hit",
-	[WEFT_STAT_SLOT_MISS] = "slot_miss",
-	[WEFT_STAT_REV_XLATE] = "reverse_translated",
-	[WEFT_STAT_FAMILY] = "family_mismatch",
-	[WEFT_STAT_REDIR_MSGS] = "redirect_msgs",
-	[WEFT_STAT_REDIR_BYTES] = "redirect_bytes",
-	[WEFT_STAT_REDIR_NO_PEER] = "redirect_fb_no_peer",
-	[WEFT_STAT_REDIR_OFF] = "redirect_fb_off",
-	[WEFT_STAT_REDIR_PENDING] = "redirect_fb_order",
-	[WEFT_STAT_REDIR_POLICY] = "redirect_fb_policy",
-};
-
 static int cmd_stats(struct cli *c)
 {
-	int ncpu = libbpf_num_possible_cpus();
 	struct weft_info info = { 0 };
-	__u64 *vals;
-	__u32 key = 0;
+	uint64_t sums[WEFT_STAT_MAX];
 	bool first = true;
+	__u32 key = 0;
 
-	if (ncpu <= 0)
+	if (weft_stats_read(&c->maps, sums)) {
+		fprintf(stderr, "weft: %s: cannot read\n", WEFT_MAP_STATS);
 		return 1;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return 1;
+	}
 	bpf_map_lookup_elem(c->maps.fd[WEFT_M_INFO], &key, &info);
 	if (c->json)
 		printf("{\"generation\": %llu, \"weftd_pid\": %u, \"last_apply_ops\": %llu, \"counters\": {",
@@ -181,23 +165,19 @@ static int cmd_stats(struct cli *c)
 		printf("generation %llu (weftd pid %u, last apply %llu map writes)\n",
 		       (unsigned long long)info.generation, info.pid,
 		       (unsigned long long)info.last_ops);
-	for (key = 0; key < WEFT_STAT_MAX; key++) {
-		unsigned long long sum = 0;
+	for (unsigned int i = 0; i < WEFT_STAT_MAX; i++) {
+		const char *name = weft_stat_name(i);
 
-		if (!stat_names[key])
+		if (!name)
 			continue;
-		if (bpf_map_lookup_elem(c->maps.fd[WEFT_M_STATS], &key, vals) == 0)
-			for (int i = 0; i < ncpu; i++)
-				sum += vals[i];
 		if (c->json)
-			printf("%s\"%s\": %llu", first ? "" : ", ", stat_names[key], sum);
+			printf("%s\"%s\": %llu", first ? "" : ", ", name, (unsigned long long)sums[i]);
 		else
-			printf("%-22s %llu\n", stat_names[key], sum);
+			printf("%-22s %llu\n", name, (unsigned long long)sums[i]);
 		first = false;
 	}
 	if (c->json)
 		printf("}}\n");
-	free(vals);
 	return 0;
 }
 
