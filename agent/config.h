@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "weft/abi.h"
 
@@ -104,6 +105,12 @@ int weft_ip_parse(const char *text, struct weft_ip *ip);
 
 /* Format an address the way people write it (IPv4 dotted, IPv6 compressed). */
 const char *weft_ip_str(const struct weft_ip *ip, char *buf, size_t len);
+
+/* Fill a socket address for text:port (port in host order). v4mapped turns
+ * an IPv4 address into ::ffff:a.b.c.d for an AF_INET6 socket. Returns the
+ * family or -EINVAL. */
+int weft_sockaddr(const char *text, uint16_t port, bool v4mapped, struct sockaddr_storage *ss,
+		  socklen_t *len);
 
 /* The cgroup v2 mount point, found in /proc/mounts. 0 or -errno. */
 int weft_cgroup2_root(char *buf, size_t len);

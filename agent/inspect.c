@@ -19,7 +19,7 @@
 #include "state.h"
 #include "weft/abi.h"
 
-static void json_str(const char *s)
+void weft_json_str(const char *s)
 {
 	putchar('"');
 	for (; *s; s++) {
@@ -198,7 +198,7 @@ static int cmd_status(const char *bpffs, bool json)
 	for (int i = 0; i < nlinks; i++) {
 		if (json) {
 			printf("%s{\"name\": ", i ? ", " : "");
-			json_str(links[i].name);
+			weft_json_str(links[i].name);
 			printf(", \"attached\": %s}", links[i].attached ? "true" : "false");
 		} else {
 			printf("%-20s %s\n", links[i].name, links[i].attached ? "yes" : "NO");
@@ -263,7 +263,7 @@ static int cmd_map_list(const char *bpffs, bool json)
 		type = libbpf_bpf_map_type_str(mi.type);
 		if (json) {
 			printf("%s\n  {\"name\": ", first ? "" : ",");
-			json_str(de->d_name);
+			weft_json_str(de->d_name);
 			printf(", \"type\": \"%s\", \"key_size\": %u, \"value_size\": %u, \"entries\": %llu, "
 			       "\"capacity\": %u, \"btf\": %s}", type ? type : "unknown", mi.key_size,
 			       mi.value_size, (unsigned long long)entries, mi.max_entries,
@@ -360,7 +360,7 @@ static void json_btf(const struct btf *btf, __u32 id, const unsigned char *data,
 
 			memcpy(s, data, n);
 			s[n] = 0;
-			json_str(s);
+			weft_json_str(s);
 			return;
 		}
 		printf("[");
@@ -381,7 +381,7 @@ static void json_btf(const struct btf *btf, __u32 id, const unsigned char *data,
 			const char *name = btf__name_by_offset(btf, m->name_off);
 
 			printf("%s", i ? ", " : "");
-			json_str(name && *name ? name : "?");
+			weft_json_str(name && *name ? name : "?");
 			printf(": ");
 			if (bits) {
 				uint64_t v = 0;

@@ -13,6 +13,10 @@
 
 #include <stdbool.h>
 
+/* Print s as a JSON string to stdout: quoted, escaped, bytes outside
+ * printable ASCII as \u00XX (names are ASCII; output stays valid JSON). */
+void weft_json_str(const char *s);
+
 /* argv[0] is "status" or "map". */
 int weft_inspect_main(const char *bpffs, bool json, int argc, char **argv);
 

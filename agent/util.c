@@ -36,6 +36,34 @@ const char *weft_ip_str(const struct weft_ip *ip, char *buf, size_t len)
 	return buf;
 }
 
+int weft_sockaddr(const char *text, uint16_t port, bool v4mapped, struct sockaddr_storage *ss,
+		  socklen_t *len)
+{
+	struct weft_ip ip;
+	int fam = weft_ip_parse(text, &ip);
+
+	memset(ss, 0, sizeof(*ss));
+	if (fam == AF_INET && !v4mapped) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+
+		s->sin_family = AF_INET;
+		s->sin_port = htons(port);
+		memcpy(&s->sin_addr, &ip.a.s6_addr[12], 4);
+		*len = sizeof(*s);
+		return AF_INET;
+	}
+	if (fam) {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+
+		s->sin6_family = AF_INET6;
+		s->sin6_port = htons(port);
+		s->sin6_addr = ip.a;
+		*len = sizeof(*s);
+		return AF_INET6;
+	}
+	return -EINVAL;
+}
+
 int weft_cgroup2_root(char *buf, size_t len)
 {
 	struct mntent *m;

@@ -30,23 +30,6 @@ struct cli {
 	struct weft_maps maps;
 };
 
-/* A JSON string: quotes, escapes, control characters as \u00XX. */
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static const char *proto_name(uint8_t proto)
 {
 	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
@@ -82,11 +65,11 @@ static void services_json(const struct weft_state *st)
 		const char *lb = weft_lb_name(sp->val.lb);
 
 		printf("%s\n  {\"name\": ", i ? "," : "");
-		json_str(sp->meta.name);
+		weft_json_str(sp->meta.name);
 		printf(", \"namespace\": ");
-		json_str(sp->meta.ns);
+		weft_json_str(sp->meta.ns);
 		printf(", \"port_name\": ");
-		json_str(sp->meta.port_name);
+		weft_json_str(sp->meta.port_name);
 		printf(", \"vip\": \"%s\", \"port\": %u, \"protocol\": \"%s\", \"id\": %u,"
 		       " \"lb\": \"%s\", \"affinity_timeout\": %u, \"slots\": %u, \"backends\": [",
 		       addr_str(sp->key.addr, a, sizeof(a)), ntohs(sp->key.port),

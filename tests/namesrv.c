@@ -30,32 +30,6 @@ struct tally {
 	unsigned int n, failed;
 };
 
-static int make_sa(const char *addr, unsigned int port, struct sockaddr_storage *ss, socklen_t *sl)
-{
-	struct weft_ip ip;
-	int fam = weft_ip_parse(addr, &ip);
-
-	memset(ss, 0, sizeof(*ss));
-	if (fam == AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_port = htons(port);
-		memcpy(&s->sin_addr, &ip.a.s6_addr[12], 4);
-		*sl = sizeof(*s);
-	} else if (fam == AF_INET6) {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
-
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(port);
-		s->sin6_addr = ip.a;
-		*sl = sizeof(*s);
-	} else {
-		return -EINVAL;
-	}
-	return fam;
-}
-
 static int listen_on(int type, const struct sockaddr_storage *ss, socklen_t sl)
 {
 	int one = 1, fd = socket(ss->ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -80,7 +54,7 @@ static int serve(const char *name, const char *addr, unsigned int port, int read
 	int tfd, ufd, ep;
 	socklen_t sl;
 
-	if (make_sa(addr, port, &ss, &sl) < 0) {
+	if (weft_sockaddr(addr, port, false, &ss, &sl) < 0) {
 		fprintf(stderr, "namesrv: %s: not an address\n", addr);
 		return 2;
 	}
@@ -179,7 +153,7 @@ static int ask(const char *addr, unsigned int port, bool udp, unsigned int count
 	char name[128];
 	socklen_t sl;
 
-	if (make_sa(addr, port, &ss, &sl) < 0) {
+	if (weft_sockaddr(addr, port, false, &ss, &sl) < 0) {
 		fprintf(stderr, "namesrv: %s: not an address\n", addr);
 		return 2;
 	}

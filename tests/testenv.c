@@ -324,35 +324,6 @@ pid_t tenv_namesrv(const char *pod, const char *name, const char *addr, uint16_t
 	return tenv_spawn(pod, true, true, argv);
 }
 
-/* Fill a sockaddr for addr:port; v4mapped turns IPv4 into ::ffff:a.b.c.d. */
-static int make_sa(const char *addr, uint16_t port, bool v4mapped, struct sockaddr_storage *ss,
-		   socklen_t *sl)
-{
-	struct weft_ip ip;
-	int fam = weft_ip_parse(addr, &ip);
-
-	memset(ss, 0, sizeof(*ss));
-	if (fam == AF_INET && !v4mapped) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_port = htons(port);
-		memcpy(&s->sin_addr, &ip.a.s6_addr[12], 4);
-		*sl = sizeof(*s);
-		return AF_INET;
-	}
-	if (fam) {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
-
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(port);
-		s->sin6_addr = ip.a;
-		*sl = sizeof(*s);
-		return AF_INET6;
-	}
-	return -EINVAL;
-}
-
 const char *tenv_sa_str(const void *sa, char *buf, size_t len)
 {
 	const struct sockaddr *s = sa;
@@ -395,7 +366,7 @@ int tenv_tcp_ask(const char *addr, uint16_t port, const char *bind_addr, bool v4
 	int fam, fd, err = 0;
 	ssize_t n;
 
-	fam = make_sa(addr, port, v4mapped, &ss, &sl);
+	fam = weft_sockaddr(addr, port, v4mapped, &ss, &sl);
 	if (fam < 0)
 		return fam;
 	fd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -406,7 +377,7 @@ int tenv_tcp_ask(const char *addr, uint16_t port, const char *bind_addr, bool v4
 		struct sockaddr_storage bs;
 		socklen_t bl;
 
-		if (make_sa(bind_addr, 0, v4mapped, &bs, &bl) < 0 ||
+		if (weft_sockaddr(bind_addr, 0, v4mapped, &bs, &bl) < 0 ||
 		    bind(fd, (struct sockaddr *)&bs, bl) < 0) {
 			err = errno ? -errno : -EINVAL;
 			goto out;
@@ -447,7 +418,7 @@ int tenv_udp_ask(const char *addr, uint16_t port, bool connected, bool v4mapped,
 	int fam, fd, err = 0;
 	ssize_t n;
 
-	fam = make_sa(addr, port, v4mapped, &ss, &sl);
+	fam = weft_sockaddr(addr, port, v4mapped, &ss, &sl);
 	if (fam < 0)
 		return fam;
 	fd = socket(fam, SOCK_DGRAM | SOCK_CLOEXEC, 0);

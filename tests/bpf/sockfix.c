@@ -35,30 +35,39 @@ static bool sfx_is_sock_prog(struct weft *skel, const struct bpf_program *p)
 	return false;
 }
 
-int sfx_open(struct sfx *f)
+int sfx_load(struct weft **skel, bool (*wanted)(struct weft *, const struct bpf_program *))
 {
 	struct bpf_program *p;
+	int err;
+
+	*skel = weft__open();
+	if (!*skel)
+		return -errno;
+	/* One program family at a time: the other hooks are not loaded. */
+	bpf_object__for_each_program(p, (*skel)->obj)
+		bpf_program__set_autoload(p, wanted(*skel, p));
+	bpf_map__set_max_entries((*skel)->maps.weft_svc, 64);
+	bpf_map__set_max_entries((*skel)->maps.weft_be, 256);
+	bpf_map__set_max_entries((*skel)->maps.weft_slot, 4096);
+	bpf_map__set_max_entries((*skel)->maps.weft_svc_meta, 64);
+	bpf_map__set_max_entries((*skel)->maps.weft_rr, 65);
+	bpf_map__set_max_entries((*skel)->maps.weft_aff, 1024);
+	bpf_map__set_max_entries((*skel)->maps.weft_rev, 16384);
+	bpf_map__set_max_entries((*skel)->maps.weft_sock, 8192);
+	err = weft__load(*skel);
+	return err > 0 ? -EINVAL : err;
+}
+
+int sfx_open(struct sfx *f)
+{
 	int err;
 
 	memset(f, 0, sizeof(*f));
 	f->cgfd = -1;
 	f->next_id = 1;
-	f->skel = weft__open();
-	if (!f->skel)
-		return -errno;
-	/* One program family at a time: the other hooks are not loaded. */
-	bpf_object__for_each_program(p, f->skel->obj)
-		bpf_program__set_autoload(p, sfx_is_sock_prog(f->skel, p));
-	bpf_map__set_max_entries(f->skel->maps.weft_svc, 64);
-	bpf_map__set_max_entries(f->skel->maps.weft_be, 256);
-	bpf_map__set_max_entries(f->skel->maps.weft_slot, 4096);
-	bpf_map__set_max_entries(f->skel->maps.weft_svc_meta, 64);
-	bpf_map__set_max_entries(f->skel->maps.weft_rr, 65);
-	bpf_map__set_max_entries(f->skel->maps.weft_aff, 1024);
-	bpf_map__set_max_entries(f->skel->maps.weft_rev, 16384);
-	err = weft__load(f->skel);
+	err = sfx_load(&f->skel, sfx_is_sock_prog);
 	if (err)
-		return err < 0 ? err : -EINVAL;
+		return err;
 	f->cgfd = open(tenv_cgroup(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f->cgfd < 0)
 		return -errno;

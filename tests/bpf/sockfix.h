@@ -8,6 +8,7 @@
 #ifndef WEFT_TESTS_SOCKFIX_H
 #define WEFT_TESTS_SOCKFIX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,6 +46,10 @@ struct sfx_svc {
 
 /* Open and load the skeleton (socket programs only, small maps), attach the
  * 8 socket programs to tenv_cgroup(). 0 or -errno. */
+/* Open the skeleton, load only the programs wanted() picks, with small
+ * maps. 0 or -errno; *skel is set even on failure (weft__destroy it). */
+int sfx_load(struct weft **skel, bool (*wanted)(struct weft *, const struct bpf_program *));
+
 int sfx_open(struct sfx *f);
 void sfx_close(struct sfx *f);
 

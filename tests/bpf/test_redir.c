@@ -110,22 +110,9 @@ static int rfx_open(struct rfx *f)
 
 	memset(f, 0, sizeof(*f));
 	f->cgfd = -1;
-	f->skel = weft__open();
-	if (!f->skel)
-		return -errno;
-	bpf_object__for_each_program(p, f->skel->obj)
-		bpf_program__set_autoload(p, rfx_wanted(f->skel, p));
-	bpf_map__set_max_entries(f->skel->maps.weft_svc, 64);
-	bpf_map__set_max_entries(f->skel->maps.weft_be, 256);
-	bpf_map__set_max_entries(f->skel->maps.weft_slot, 4096);
-	bpf_map__set_max_entries(f->skel->maps.weft_svc_meta, 64);
-	bpf_map__set_max_entries(f->skel->maps.weft_rr, 65);
-	bpf_map__set_max_entries(f->skel->maps.weft_aff, 1024);
-	bpf_map__set_max_entries(f->skel->maps.weft_rev, 16384);
-	bpf_map__set_max_entries(f->skel->maps.weft_sock, 8192);
-	err = weft__load(f->skel);
+	err = sfx_load(&f->skel, rfx_wanted);
 	if (err)
-		return err < 0 ? err : -EINVAL;
+		return err;
 	if (rfx_set(f, 1))
 		return -errno;
 	/* sk_msg on the sockhash first, then the cgroup programs. */
@@ -402,34 +389,6 @@ static int run_ends(struct end *ends, int n, long long deadline_ms, bool *timed_
 	return ok;
 }
 
-static int make_sa(const char *addr, uint16_t port, bool v4mapped, struct sockaddr_storage *ss,
-		   socklen_t *sl)
-{
-	struct weft_ip ip;
-	int fam = weft_ip_parse(addr, &ip);
-
-	memset(ss, 0, sizeof(*ss));
-	if (fam == AF_INET && !v4mapped) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_port = htons(port);
-		memcpy(&s->sin_addr, &ip.a.s6_addr[12], 4);
-		*sl = sizeof(*s);
-		return AF_INET;
-	}
-	if (fam) {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
-
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(port);
-		s->sin6_addr = ip.a;
-		*sl = sizeof(*s);
-		return AF_INET6;
-	}
-	return -EINVAL;
-}
-
 static int read_full(int fd, void *buf, size_t len, long long deadline)
 {
 	size_t got = 0;
@@ -478,7 +437,7 @@ static pid_t server(const char *pod, bool cgroup, const char *listen_addr, uint1
 		close(p[0]);
 		if (tenv_enter(pod, cgroup))
 			_exit(251);
-		fam = make_sa(listen_addr, port, false, &ss, &sl);
+		fam = weft_sockaddr(listen_addr, port, false, &ss, &sl);
 		lfd = socket(fam, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (lfd < 0 || bind(lfd, (struct sockaddr *)&ss, sl) || listen(lfd, 4096))
@@ -574,7 +533,7 @@ static int client(const struct run *r, long long deadline)
 	socklen_t sl;
 	bool to;
 
-	fam = make_sa(r->addr, r->port, r->v4mapped, &ss, &sl);
+	fam = weft_sockaddr(r->addr, r->port, r->v4mapped, &ss, &sl);
 	if (r->up.style == W_SENDFILE) {
 		uint8_t *buf = malloc(r->up.bytes);
 
@@ -598,7 +557,7 @@ static int client(const struct run *r, long long deadline)
 			socklen_t bl;
 			int one = 1;
 
-			make_sa(r->addr, r->src_port + i, r->v4mapped, &bs, &bl);
+			weft_sockaddr(r->addr, r->src_port + i, r->v4mapped, &bs, &bl);
 			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 			if (bind(fd, (struct sockaddr *)&bs, bl))
 				fprintf(stderr, "    bind %d: %s\n", i, strerror(errno));
@@ -878,7 +837,7 @@ TEST_TIMEOUT(bpf, redir_rst_kill_and_simultaneous_close, 120)
 			socklen_t sl;
 			bool to;
 
-			make_sa(SRV_IP, r.port, false, &ss, &sl);
+			weft_sockaddr(SRV_IP, r.port, false, &ss, &sl);
 			for (int i = 0; i < r.nconn; i++) {
 				int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -1123,7 +1082,7 @@ TEST(bpf, redir_switch_on_never_overtakes_unread_stack_bytes)
 	if (!setup(&f))
 		return;
 	order = rfx_stat(&f, WEFT_STAT_REDIR_PENDING);
-	make_sa("::", 7800, false, &ss, &sl);
+	weft_sockaddr("::", 7800, false, &ss, &sl);
 	if (!ASSERT_OK(tenv_enter("srv", true), "enter server pod"))
 		return;
 	lfd = socket(AF_INET6, SOCK_STREAM, 0);
@@ -1131,7 +1090,7 @@ TEST(bpf, redir_switch_on_never_overtakes_unread_stack_bytes)
 	if (!ASSERT_OK(bind(lfd, (struct sockaddr *)&ss, sl) || listen(lfd, 8), "listen") ||
 	    !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
 		return;
-	make_sa(SRV_IP, 7800, false, &ss, &sl);
+	weft_sockaddr(SRV_IP, 7800, false, &ss, &sl);
 	cfd = socket(AF_INET, SOCK_STREAM, 0);
 	if (!ASSERT_OK(connect(cfd, (struct sockaddr *)&ss, sl), "connect"))
 		return;
