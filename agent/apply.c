@@ -42,7 +42,6 @@ static uint32_t map_capacity(int fd)
 
 struct apply_ctx {
 	const struct weft_maps *maps;
-	const void *zero;	/* a zero value for every CPU (counter maps) */
 	uint64_t nops;
 	char *err;
 	size_t errlen;
@@ -56,7 +55,7 @@ static int apply_op(const struct weft_op *op, void *vctx)
 	if (op->del) {
 		if (bpf_map_delete_elem(fd, op->key) < 0 && errno != ENOENT)
 			err = -errno;
-	} else if (bpf_map_update_elem(fd, op->key, op->value ? op->value : ctx->zero,
+	} else if (bpf_map_update_elem(fd, op->key, op->value,
 				       BPF_ANY) < 0) {
 		err = -errno;
 	}
@@ -77,19 +76,8 @@ int weft_apply(const struct weft_maps *maps, const struct weft_state *cur,
 	       const struct weft_state *want, uint64_t *nops, char *err, size_t errlen)
 {
 	struct apply_ctx ctx = { .maps = maps, .err = err, .errlen = errlen };
-	int ncpu = libbpf_num_possible_cpus();
-	void *zero = calloc(ncpu > 0 ? ncpu : 1, sizeof(struct weft_cnt));
-	int ret;
+	int ret = weft_diff(cur, want, apply_op, &ctx);
 
-	*nops = 0;
-	if (!zero || ncpu <= 0) {
-		free(zero);
-		snprintf(err, errlen, "apply: %s", ncpu <= 0 ? "cannot count CPUs" : strerror(ENOMEM));
-		return ncpu <= 0 ? ncpu : -ENOMEM;
-	}
-	ctx.zero = zero;
-	ret = weft_diff(cur, want, apply_op, &ctx);
-	free(zero);
 	*nops = ctx.nops;
 	return ret;
 }

@@ -324,16 +324,20 @@ static int diff_update(const struct weft_sp *c, const struct weft_sp *w, weft_op
 		op.k.id = id;
 		err = emit(fn, ctx, &op, WEFT_M_META, 0, &op.k.id, &w->meta);
 	}
+	/* Counters of a new service port or backend start absent (= zero):
+	 * clear what an id's previous owner may have left; the datapath
+	 * makes the entry on first use. A delete of a missing key is cheap,
+	 * unlike making 100,000 per-CPU entries up front. */
 	if (!err && !c) {
 		op.k.id = id;
-		err = emit(fn, ctx, &op, WEFT_M_SVC_CNT, 0, &op.k.id, NULL);
+		err = emit(fn, ctx, &op, WEFT_M_SVC_CNT, 1, &op.k.id, NULL);
 	}
 	for (size_t i = 0; !err && i < w->nbe; i++) {
 		if (c && be_same(be_find(c, w->be[i].idx), &w->be[i]))
 			continue;
 		op.k.be = (struct weft_be_key){ id, w->be[i].idx };
 		if (!c || !be_find(c, w->be[i].idx))
-			err = emit(fn, ctx, &op, WEFT_M_BE_CNT, 0, &op.k.be, NULL);
+			err = emit(fn, ctx, &op, WEFT_M_BE_CNT, 1, &op.k.be, NULL);
 		if (!err)
 			err = emit(fn, ctx, &op, WEFT_M_BE, 0, &op.k.be, &w->be[i]);
 	}

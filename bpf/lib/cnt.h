@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Per service port and per backend counters (weft_svc_cnt, weft_be_cnt).
- * weftd makes each entry zero when the service port or backend appears;
- * an entry missing anyway (maps adopted from an older weftd, or an apply
- * racing a connect) is made here. If the map is full, WEFT_STAT_CNT_FULL.
+ * weftd deletes an id's entries when the service port or backend appears
+ * and when it goes, so a reused id starts at zero; the entry is made here on
+ * first use. If the map is full, WEFT_STAT_CNT_FULL.
  */
 #ifndef WEFT_BPF_CNT_H
 #define WEFT_BPF_CNT_H

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Unit tests of the metrics text, the HTTP request parser, metrics.listen,
- * and the counter ops of the diff (zeroed on appearance, deleted on removal). */
+ * and the counter ops of the diff (cleared on appearance and on removal). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -240,7 +240,6 @@ struct cnt_rec {
 		enum weft_map_id map;
 		int del;
 		uint32_t id, idx;
-		int zero;	/* update with a NULL value: zero */
 	} op[128];
 };
 
@@ -257,7 +256,6 @@ static int cnt_record(const struct weft_op *op, void *ctx)
 	r->op[r->n].idx = op->map == WEFT_M_BE || op->map == WEFT_M_BE_CNT ? k[1] : 0;
 	if (op->map == WEFT_M_SVC && !op->del)
 		r->op[r->n].id = ((const struct weft_svc_val *)op->value)->id;
-	r->op[r->n].zero = !op->del && !op->value;
 	r->n++;
 	return 0;
 }
@@ -326,7 +324,7 @@ static bool cbuild(const struct cfx *f, const struct weft_state *cur, struct wef
 	return ASSERT_OK(ret, err[0] ? err : "build");
 }
 
-TEST(unit, diff_zeroes_counters_of_new_services_and_backends_first)
+TEST(unit, diff_clears_counters_of_new_services_and_backends_first)
 {
 	struct weft_state empty = { 0 }, a;
 	struct cfx f;
@@ -338,15 +336,17 @@ TEST(unit, diff_zeroes_counters_of_new_services_and_backends_first)
 		return;
 	ASSERT_OK(weft_diff(&empty, &a, cnt_record, &r), "diff");
 	svc = cnt_find(&r, WEFT_M_SVC, 0, 0);
-	cnt = cnt_find(&r, WEFT_M_SVC_CNT, 0, 0);
+	cnt = cnt_find(&r, WEFT_M_SVC_CNT, 1, 0);
 	be1 = cnt_find(&r, WEFT_M_BE, 0, 1);
-	bcnt1 = cnt_find(&r, WEFT_M_BE_CNT, 0, 1);
+	bcnt1 = cnt_find(&r, WEFT_M_BE_CNT, 1, 1);
 	slot = cnt_find(&r, WEFT_M_SLOT, 0, 0);
-	ASSERT_TRUE(cnt >= 0 && r.op[cnt].zero && r.op[cnt].id == a.sp[0].val.id, "service counter zeroed");
+	ASSERT_TRUE(cnt >= 0 && r.op[cnt].id == a.sp[0].val.id, "service counter cleared");
 	ASSERT_TRUE(cnt < svc, "before the service can be found");
-	ASSERT_TRUE(bcnt1 >= 0 && r.op[bcnt1].zero && bcnt1 < be1, "backend counter zeroed before the backend");
+	ASSERT_TRUE(bcnt1 >= 0 && bcnt1 < be1, "backend counter cleared before the backend");
 	ASSERT_TRUE(slot < 0 || bcnt1 < slot, "before any slot points at it");
-	ASSERT_EQ(cnt_count(&r, WEFT_M_BE_CNT, 0), 2, "one per backend");
+	ASSERT_EQ(cnt_count(&r, WEFT_M_BE_CNT, 1), 2, "one per backend");
+	ASSERT_EQ(cnt_count(&r, WEFT_M_BE_CNT, 0) + cnt_count(&r, WEFT_M_SVC_CNT, 0), 0,
+		  "no counter entry is made up front");
 	weft_state_free(&a);
 }
 
@@ -359,12 +359,12 @@ TEST(unit, diff_keeps_counters_of_kept_backends_and_drops_removed_ones)
 	cfx_init(&f, 2, 3);
 	if (!cbuild(&f, &empty, &a))
 		return;
-	/* A weight change keeps the counters; nothing to zero. */
+	/* A weight change keeps the counters: nothing cleared. */
 	f.be[0].weight = 5;
 	if (!cbuild(&f, &a, &b))
 		goto out_a;
 	ASSERT_OK(weft_diff(&a, &b, cnt_record, &r), "diff weight");
-	ASSERT_EQ(cnt_count(&r, WEFT_M_BE_CNT, 0) + cnt_count(&r, WEFT_M_SVC_CNT, 0), 0,
+	ASSERT_EQ(cnt_count(&r, WEFT_M_BE_CNT, 1) + cnt_count(&r, WEFT_M_SVC_CNT, 1), 0,
 		  "a changed weight keeps the counts");
 	/* Remove backend 10.250.0.23 (idx 2) and service s1. */
 	r.n = 0;
@@ -377,7 +377,7 @@ TEST(unit, diff_keeps_counters_of_kept_backends_and_drops_removed_ones)
 	ASSERT_EQ(cnt_count(&r, WEFT_M_BE_CNT, 1), 1 + 3, "removed backend's and s1's backends' counters deleted");
 	ASSERT_TRUE(cnt_find(&r, WEFT_M_BE_CNT, 1, 2) > cnt_find(&r, WEFT_M_BE, 1, 2),
 		    "deleted after the backend");
-	ASSERT_EQ(cnt_count(&r, WEFT_M_BE_CNT, 0), 0, "nothing zeroed");
+	ASSERT_EQ(cnt_count(&r, WEFT_M_BE_CNT, 0), 0, "no counter entry made");
 	weft_state_free(&c);
 out_b:
 	weft_state_free(&b);
