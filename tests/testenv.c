@@ -16,7 +16,10 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "config.h"
 #include "harness.h"
@@ -484,4 +487,59 @@ int tenv_capture(char *out, size_t len, const char *fmt, ...)
 	out[got] = 0;
 	st = pclose(p);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+long long tenv_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+bool tenv_info(struct weft_info *info)
+{
+	char path[512];
+	__u32 key = 0;
+	int fd, ret;
+
+	memset(info, 0, sizeof(*info));
+	snprintf(path, sizeof(path), "%s/" WEFT_MAP_INFO, tenv_bpffs());
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	ret = bpf_map_lookup_elem(fd, &key, info);
+	close(fd);
+	return ret == 0;
+}
+
+bool tenv_wait_applied(pid_t pid, uint64_t gen)
+{
+	struct weft_info info;
+
+	for (long long end = tenv_now_ms() + 10000; tenv_now_ms() < end; usleep(20000)) {
+		if (tenv_info(&info) && (!pid || info.pid == (__u32)pid) && info.generation >= gen)
+			return true;
+		if (pid && waitpid(pid, NULL, WNOHANG) == pid)
+			return false;
+	}
+	return false;
+}
+
+int tenv_spread(const char *addr, uint16_t port, const char *bind_addr, int count,
+		const char *const *names, int nnames, int *hits)
+{
+	char name[64];
+	int fails = 0;
+
+	memset(hits, 0, nnames * sizeof(*hits));
+	for (int i = 0; i < count; i++) {
+		if (tenv_tcp_ask(addr, port, bind_addr, false, name, sizeof(name), NULL, 0)) {
+			fails++;
+			continue;
+		}
+		for (int b = 0; b < nnames; b++)
+			hits[b] += !strcmp(name, names[b]);
+	}
+	return fails;
 }

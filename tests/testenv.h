@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "weft/abi.h"
+
 void tenv_init(void);
 void tenv_sweep(pid_t pid);
 
@@ -69,6 +71,23 @@ int tenv_udp_ask(const char *addr, uint16_t port, bool connected, bool v4mapped,
 
 /* Format a sockaddr as "addr:port" / "[addr]:port" (v4-mapped shown as IPv4). */
 const char *tenv_sa_str(const void *sa, char *buf, size_t len);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+long long tenv_now_ms(void);
+
+/* weft_info as weftd last wrote it under tenv_bpffs(); false if not there. */
+bool tenv_info(struct weft_info *info);
+
+/* Wait (10 s at most) until weft_info names weftd pid (0: any) with a
+ * generation of at least gen, i.e. it attached and applied. False on
+ * timeout, or at once if that weftd exited. */
+bool tenv_wait_applied(pid_t pid, uint64_t gen);
+
+/* count TCP connections to addr:port (from bind_addr if not NULL), each
+ * reading the first line the server sends; hits[i] counts answers equal to
+ * names[i]. Returns the number of failed connections. */
+int tenv_spread(const char *addr, uint16_t port, const char *bind_addr, int count,
+		const char *const *names, int nnames, int *hits);
 
 /* Run a shell command, its stdout into out (NUL-terminated, cut to len).
  * Returns the exit status. */

@@ -33,14 +33,6 @@ struct api {
 	long rv;		/* k8sapi's resourceVersion after the last command */
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static bool read_line(int fd, char *buf, size_t len, int timeout_ms)
 {
 	size_t n = 0;
@@ -131,24 +123,6 @@ static bool api_start(struct api *a)
 			 "kubeconfig and weft.yaml");
 }
 
-static bool read_gen(uint64_t *gen, uint32_t *pid)
-{
-	struct weft_info info;
-	char path[512];
-	__u32 key = 0;
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "%s/" WEFT_MAP_INFO, tenv_bpffs());
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return false;
-	ret = bpf_map_lookup_elem(fd, &key, &info);
-	close(fd);
-	*gen = info.generation;
-	*pid = info.pid;
-	return ret == 0;
-}
-
 /* The `weft services --json` line of vip:port/proto, "" if absent. */
 static void sp_line(const char *vip, int port, const char *proto, char *out, size_t len)
 {
@@ -200,38 +174,27 @@ static bool line_is(const char *line, const char *want)
 static bool wait_sp(struct api *a, pid_t weftd, const char *vip, int port, const char *proto,
 		    const char *want, const char *what)
 {
-	long long start = now_ms();
+	long long start = tenv_now_ms();
 	char line[4096];
 
 	for (;;) {
 		sp_line(vip, port, proto, line, sizeof(line));
 		if (line_is(line, want))
 			break;
-		if (now_ms() - start > WAIT_MS || waitpid(weftd, NULL, WNOHANG) == weftd)
+		if (tenv_now_ms() - start > WAIT_MS || waitpid(weftd, NULL, WNOHANG) == weftd)
 			return ASSERT_TRUE(false, what) && false;
 		usleep(5000);
 	}
-	if (now_ms() - start > a->max_ms)
-		a->max_ms = now_ms() - start;
+	if (tenv_now_ms() - start > a->max_ms)
+		a->max_ms = tenv_now_ms() - start;
 	return true;
 }
 
 static int spread(const char *vip, int count, int hits[4])
 {
 	static const char *const names[] = { "be1", "be2", "be3", "be4" };
-	char name[64];
-	int fails = 0;
 
-	memset(hits, 0, 4 * sizeof(int));
-	for (int i = 0; i < count; i++) {
-		if (tenv_tcp_ask(vip, 80, NULL, false, name, sizeof(name), NULL, 0)) {
-			fails++;
-			continue;
-		}
-		for (int b = 0; b < 4; b++)
-			hits[b] += !strcmp(name, names[b]);
-	}
-	return fails;
+	return tenv_spread(vip, 80, NULL, count, names, 4, hits);
 }
 
 static bool logged(struct api *a, const char *what)
@@ -265,8 +228,6 @@ TEST_TIMEOUT(e2e, k8s_weftd_follows_the_api_server, 120)
 	char bin[512], kc[256], cfg[256], name[64], peer[64], want[256];
 	long es_rv = 0;	/* the endpointslices watch's last version */
 	int hits[4];
-	uint64_t gen = 0;
-	uint32_t wpid = 0;
 	pid_t weftd;
 	long long t;
 
@@ -288,17 +249,15 @@ TEST_TIMEOUT(e2e, k8s_weftd_follows_the_api_server, 120)
 	snprintf(cfg, sizeof(cfg), "%s/weft.yaml", a.dir);
 	char *argv[] = { bin, "--kubeconfig", kc, "--node", "node-1", "--config", cfg,
 			 "--log-level", "info", NULL };
-	t = now_ms();
+	t = tenv_now_ms();
 	weftd = tenv_spawn(NULL, false, false, argv);
 	if (!ASSERT_TRUE(weftd > 0, "weftd spawned"))
 		return;
-	while (now_ms() - t < WAIT_MS && !(read_gen(&gen, &wpid) && wpid == (uint32_t)weftd && gen >= 1))
-		usleep(10000);
-	if (!ASSERT_TRUE(gen >= 1 && wpid == (uint32_t)weftd, "first list applied") ||
+	if (!ASSERT_TRUE(tenv_wait_applied(weftd, 1), "first list applied") ||
 	    !wait_sp(&a, weftd, VIP, 80, "tcp", "", "web:80 without backends") ||
 	    !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
 		return;
-	fprintf(stderr, "k8s e2e: start to first apply: %lld ms\n", now_ms() - t);
+	fprintf(stderr, "k8s e2e: start to first apply: %lld ms\n", tenv_now_ms() - t);
 	ASSERT_EQ(tenv_tcp_ask(VIP, 80, NULL, false, name, sizeof(name), NULL, 0), -ECONNREFUSED,
 		  "no endpoints: refused");
 
@@ -347,8 +306,8 @@ TEST_TIMEOUT(e2e, k8s_weftd_follows_the_api_server, 120)
 	if (!api(&a, "put services " SVC("bad", "banana", "", WEB_PORTS)) ||
 	    !api(&a, "put services " SVC("web", VIP, "\"weft.dev/lb\":\"round_robin\"", WEB_PORTS)))
 		return;
-	t = now_ms();
-	for (char line[4096] = ""; now_ms() - t < WAIT_MS && !strstr(line, "\"round_robin\"");
+	t = tenv_now_ms();
+	for (char line[4096] = ""; tenv_now_ms() - t < WAIT_MS && !strstr(line, "\"round_robin\"");
 	     usleep(5000))
 		sp_line(VIP, 80, "tcp", line, sizeof(line));
 	ASSERT_TRUE(wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.22:8080 10.250.0.23:9090", "web kept"),
@@ -363,8 +322,8 @@ TEST_TIMEOUT(e2e, k8s_weftd_follows_the_api_server, 120)
 	    !api(&a, "bookmark services") || !api(&a, "drop"))
 		return;
 	snprintf(want, sizeof(want), "^GET /api/v1/services\\?watch=1&allowWatchBookmarks=true&resourceVersion=%ld&.* 200$", a.rv);
-	t = now_ms();
-	while (now_ms() - t < WAIT_MS && !logged(&a, want))
+	t = tenv_now_ms();
+	while (tenv_now_ms() - t < WAIT_MS && !logged(&a, want))
 		usleep(10000);
 	ASSERT_TRUE(logged(&a, want), "the services watch resumed from the bookmark's version");
 
@@ -386,8 +345,8 @@ TEST_TIMEOUT(e2e, k8s_weftd_follows_the_api_server, 120)
 	 * streams; weftd gets 401s until the file changes, then carries on. */
 	if (!api(&a, "token token-two") || !api(&a, "drop"))
 		return;
-	t = now_ms();
-	while (now_ms() - t < WAIT_MS && !logged(&a, " 401$"))
+	t = tenv_now_ms();
+	while (tenv_now_ms() - t < WAIT_MS && !logged(&a, " 401$"))
 		usleep(10000);
 	ASSERT_TRUE(logged(&a, " 401$"), "401 with the old token");
 	tenv_sh("cd %s && printf 'token-two\\n' > token.new && mv token.new token", a.dir);

@@ -24,14 +24,6 @@
 
 #define VIP "10.250.100.1"
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* A TCP port on 127.0.0.1 that nothing listens on right now. */
 static int free_port(void)
 {
@@ -243,7 +235,7 @@ static bool mnode_up(struct mnode *n)
 	n->weftd = tenv_spawn(NULL, false, false, argv);
 	if (!ASSERT_TRUE(n->weftd > 0, "weftd spawned"))
 		return false;
-	for (long long end = now_ms() + 10000; now_ms() < end; usleep(50000)) {
+	for (long long end = tenv_now_ms() + 10000; tenv_now_ms() < end; usleep(50000)) {
 		if (http_get(n->port, "/readyz", NULL, 0) == 200)
 			return true;
 		if (waitpid(n->weftd, NULL, WNOHANG) == n->weftd)
@@ -335,7 +327,7 @@ TEST_TIMEOUT(e2e, metrics_count_known_traffic_and_prometheus_scrapes_them, 120)
 	if (!ASSERT_TRUE(prom > 0, "prometheus started"))
 		return;
 	snprintf(q, sizeof(q), "weft_service_connections_total{destination_service_name=\"web\",port_name=\"http\"}");
-	for (long long end = now_ms() + 40000; now_ms() < end && v != 30; usleep(250000))
+	for (long long end = tenv_now_ms() + 40000; tenv_now_ms() < end && v != 30; usleep(250000))
 		v = prom_query(pport, q);
 	ASSERT_EQ(v, 30, "Prometheus sees the 30 connections (within 40 s)");
 	ASSERT_EQ(prom_query(pport, "weft_service_datagrams_total{port_name=\"dns\"}"), 5, "datagrams");
@@ -396,9 +388,9 @@ TEST(e2e, metrics_server_survives_garbage_and_idle_clients)
 	ASSERT_TRUE(strstr(body, "# TYPE weft_service_connections_total counter") != NULL, "a real scrape");
 	ASSERT_EQ(http_get(n.port, "/healthz", NULL, 0), 200, "/healthz");
 	/* The idle client is cut off after the request timeout (5 s). */
-	t0 = now_ms();
+	t0 = tenv_now_ms();
 	ASSERT_EQ(read(idle, &c, 1), 0, "the idle connection is closed by weftd");
-	ASSERT_LE(now_ms() - t0, 7000, "within the timeout");
+	ASSERT_LE(tenv_now_ms() - t0, 7000, "within the timeout");
 	close(idle);
 	ASSERT_EQ(waitpid(n.weftd, &st, WNOHANG), 0, "weftd is still running");
 }
@@ -424,7 +416,7 @@ TEST(e2e, metrics_listen_empty_disables_the_server)
 		n.weftd = tenv_spawn(NULL, false, false, argv);
 	}
 	/* Wait for the apply that removes the services (weft services shows none). */
-	for (long long end = now_ms() + 10000; now_ms() < end; usleep(50000)) {
+	for (long long end = tenv_now_ms() + 10000; tenv_now_ms() < end; usleep(50000)) {
 		char out[4096];
 
 		if (tenv_capture(out, sizeof(out), "%s/weft --bpffs %s services --json",

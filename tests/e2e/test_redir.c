@@ -35,14 +35,6 @@ struct rnode {
 	pid_t weftd;
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static uint64_t stat_sum(enum weft_stat stat)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -60,52 +52,6 @@ static uint64_t stat_sum(enum weft_stat stat)
 			sum += v[i];
 	close(fd);
 	return sum;
-}
-
-static uint64_t generation(void)
-{
-	struct weft_info info = { 0 };
-	char path[512];
-	__u32 key = 0;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/" WEFT_MAP_INFO, tenv_bpffs());
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		bpf_map_lookup_elem(fd, &key, &info);
-		close(fd);
-	}
-	return info.generation;
-}
-
-/* weft_info's pid, once the given weftd wrote it (after attaching). */
-static bool wait_pid(pid_t pid)
-{
-	struct weft_info info;
-	char path[512];
-	__u32 key = 0;
-
-	snprintf(path, sizeof(path), "%s/" WEFT_MAP_INFO, tenv_bpffs());
-	for (long long end = now_ms() + 10000; now_ms() < end; usleep(20000)) {
-		int fd = bpf_obj_get(path);
-
-		memset(&info, 0, sizeof(info));
-		if (fd >= 0) {
-			bpf_map_lookup_elem(fd, &key, &info);
-			close(fd);
-		}
-		if (info.pid == (__u32)pid)
-			return true;
-	}
-	return false;
-}
-
-static bool wait_gen(uint64_t gen)
-{
-	for (long long end = now_ms() + 10000; now_ms() < end; usleep(20000))
-		if (generation() >= gen)
-			return true;
-	return false;
 }
 
 /* Config: service "bench" on the VIP, ports 80 -> 8080 (nginx), 5201
@@ -156,7 +102,7 @@ static bool node_up(struct rnode *n, bool redirect)
 	char *argv[] = { bin, "--config", n->config, "--log-level", "warn", NULL };
 	n->weftd = tenv_spawn(NULL, false, false, argv);
 	return ASSERT_TRUE(n->weftd > 0, "weftd spawned") &&
-	       ASSERT_TRUE(wait_pid(n->weftd), "weftd applied and attached");
+	       ASSERT_TRUE(tenv_wait_applied(n->weftd, 0), "weftd applied and attached");
 }
 
 /* Wait until something accepts on addr:port in the pod (bounded). */
@@ -325,7 +271,7 @@ TEST_TIMEOUT(e2e, redir_reload_switches_off_without_breaking_connections, 90)
 	if (!write_cfg(&n, false, true))
 		return;
 	kill(n.weftd, SIGHUP);
-	ASSERT_TRUE(wait_gen(2), "reload applied");
+	ASSERT_TRUE(tenv_wait_applied(0, 2), "reload applied");
 	m = stat_sum(WEFT_STAT_REDIR_MSGS);
 	off = stat_sum(WEFT_STAT_REDIR_OFF);
 	for (unsigned int i = 0; i < 10; i++)
@@ -340,7 +286,7 @@ TEST_TIMEOUT(e2e, redir_reload_switches_off_without_breaking_connections, 90)
 	if (!write_cfg(&n, true, false))
 		return;
 	kill(n.weftd, SIGHUP);
-	ASSERT_TRUE(wait_gen(3), "reload applied");
+	ASSERT_TRUE(tenv_wait_applied(0, 3), "reload applied");
 	m = stat_sum(WEFT_STAT_REDIR_MSGS);
 	fd2 = echo_open();
 	ASSERT_TRUE(fd2 >= 0 && echo_ok(fd2, 3) && echo_ok(fd, 4), "endpoint off: echo works");
@@ -351,7 +297,7 @@ TEST_TIMEOUT(e2e, redir_reload_switches_off_without_breaking_connections, 90)
 	if (!write_cfg(&n, true, true))
 		return;
 	kill(n.weftd, SIGHUP);
-	ASSERT_TRUE(wait_gen(4), "reload applied");
+	ASSERT_TRUE(tenv_wait_applied(0, 4), "reload applied");
 	m = stat_sum(WEFT_STAT_REDIR_MSGS);
 	fd2 = echo_open();
 	ASSERT_TRUE(fd2 >= 0 && echo_ok(fd2, 5), "echo");
@@ -409,7 +355,7 @@ TEST_TIMEOUT(e2e, redir_survives_kill9_restart_and_cleanup_detaches, 90)
 	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
 	char *argv[] = { bin, "--config", n.config, "--log-level", "warn", NULL };
 	n.weftd = tenv_spawn(NULL, false, false, argv);
-	ASSERT_TRUE(n.weftd > 0 && wait_pid(n.weftd), "restarted weftd applied and attached");
+	ASSERT_TRUE(n.weftd > 0 && tenv_wait_applied(n.weftd, 0), "restarted weftd applied and attached");
 	ASSERT_EQ(msg_progs_on_sockhash(), 1, "one sk_msg program after restart, not two");
 	ASSERT_EQ(sockops_attached(), 1, "one sockops program after restart");
 	m = stat_sum(WEFT_STAT_REDIR_MSGS);

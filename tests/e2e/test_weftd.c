@@ -34,14 +34,6 @@ struct node {
 static const char *const be_ips[] = { "10.250.0.21", "10.250.0.22", "10.250.0.23", "10.250.0.24" };
 static const char *const be_pods[] = { "be1", "be2", "be3", "be4" };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* A node: client pod "cli", nbe backend pods serving TCP+UDP on 8080. */
 static bool node_up(struct node *n, int nbe)
 {
@@ -97,40 +89,11 @@ static bool write_config(struct node *n, const char *lb, const char *backends, c
 	return write_config2(n, lb, backends, extra, NULL);
 }
 
-static bool read_info(struct weft_info *info)
-{
-	char path[512];
-	__u32 key = 0;
-	int fd, ret;
-
-	snprintf(path, sizeof(path), "%s/" WEFT_MAP_INFO, tenv_bpffs());
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return false;
-	ret = bpf_map_lookup_elem(fd, &key, info);
-	close(fd);
-	return ret == 0;
-}
-
-/* Wait until weftd (pid) has applied generation >= gen; false on timeout. */
-static bool wait_applied(pid_t pid, uint64_t gen)
+static uint64_t generation(void)
 {
 	struct weft_info info;
 
-	for (long long end = now_ms() + 10000; now_ms() < end; usleep(20000)) {
-		if (read_info(&info) && info.pid == (__u32)pid && info.generation >= gen)
-			return true;
-		if (waitpid(pid, NULL, WNOHANG) == pid)
-			return false;
-	}
-	return false;
-}
-
-static uint64_t generation(void)
-{
-	struct weft_info info = { 0 };
-
-	read_info(&info);
+	tenv_info(&info);
 	return info.generation;
 }
 
@@ -142,7 +105,7 @@ static pid_t weftd_start(struct node *n)
 	char *argv[] = { bin, "--config", n->config, "--log-level", "warn", NULL };
 	n->weftd = tenv_spawn(NULL, false, false, argv);
 	if (!ASSERT_TRUE(n->weftd > 0, "weftd spawned") ||
-	    !ASSERT_TRUE(wait_applied(n->weftd, 1), "weftd applied its config"))
+	    !ASSERT_TRUE(tenv_wait_applied(n->weftd, 1), "weftd applied its config"))
 		return -1;
 	return n->weftd;
 }
@@ -163,26 +126,13 @@ static bool reload(struct node *n)
 	uint64_t gen = generation();
 
 	kill(n->weftd, SIGHUP);
-	return ASSERT_TRUE(wait_applied(n->weftd, gen + 1), "reload applied within 10 s");
+	return ASSERT_TRUE(tenv_wait_applied(n->weftd, gen + 1), "reload applied within 10 s");
 }
 
 /* How many of count connections each backend answered (by pod index). */
 static int spread(int count, int hits[4], const char *bind_addr)
 {
-	char name[64];
-	int fails = 0;
-
-	memset(hits, 0, 4 * sizeof(int));
-	for (int i = 0; i < count; i++) {
-		if (tenv_tcp_ask(VIP, 80, bind_addr, false, name, sizeof(name), NULL, 0)) {
-			fails++;
-			continue;
-		}
-		for (int b = 0; b < 4; b++)
-			if (!strcmp(name, be_pods[b]))
-				hits[b]++;
-	}
-	return fails;
+	return tenv_spread(VIP, 80, bind_addr, count, be_pods, 4, hits);
 }
 
 /* A long-lived echo connection through the VIP. */
@@ -346,7 +296,7 @@ TEST(e2e, sighup_applies_only_the_difference)
 		return;
 	if (!write_config(&n, "round_robin", TWO_BACKENDS, "  max_services: 3\n") || !reload(&n))
 		return;
-	ASSERT_TRUE(read_info(&info), "weft_info");
+	ASSERT_TRUE(tenv_info(&info), "weft_info");
 	/* tcp/80 and udp/53 each: 3 -> 2 slots: svc, 1 slot delete, 1 backend
 	 * delete, slots 0..1 rewritten at most. */
 	ASSERT_LE(info.last_ops, 12, "only the difference is written");
@@ -402,7 +352,7 @@ TEST_TIMEOUT(e2e, backends_change_under_load_without_a_failed_connection, 180)
 		fcntl(p[0], F_SETFL, O_NONBLOCK);
 		if (tenv_enter("cli", true))
 			_exit(255);
-		for (long long end = now_ms() + 60000; now_ms() < end;) {
+		for (long long end = tenv_now_ms() + 60000; tenv_now_ms() < end;) {
 			fails += spread(10, hits, NULL);
 			if (read(p[0], &c, 1) == 0)
 				break;
