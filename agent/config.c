@@ -374,21 +374,22 @@ static int p_proto(struct ctx *c, yaml_node_t *n, const struct field *f, void *o
 }
 
 /* Labels: a mapping of strings to strings (a null value is ""). */
+/* f->off: the struct weft_label * member; f->aux: the size_t count member. */
 static int p_labels(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
 {
-	struct weft_endpoint *ep = obj;
+	struct weft_label **labels = (struct weft_label **)((char *)obj + f->off);
+	size_t *nlabels = (size_t *)((char *)obj + f->aux);
 	yaml_node_pair_t *p;
 	size_t i;
 	int err;
 
-	(void)f;
 	if (is_null(n))
 		return 0;
 	if (n->type != YAML_MAPPING_NODE)
 		return fail(c, n, "expected a mapping, got %s", kind(n));
-	ep->nlabels = n->data.mapping.pairs.top - n->data.mapping.pairs.start;
-	ep->labels = calloc(ep->nlabels ? ep->nlabels : 1, sizeof(*ep->labels));
-	if (!ep->labels)
+	*nlabels = n->data.mapping.pairs.top - n->data.mapping.pairs.start;
+	*labels = calloc(*nlabels ? *nlabels : 1, sizeof(**labels));
+	if (!*labels)
 		return oom(c);
 	for (p = n->data.mapping.pairs.start, i = 0; p < n->data.mapping.pairs.top; p++, i++) {
 		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
@@ -400,14 +401,14 @@ static int p_labels(struct ctx *c, yaml_node_t *n, const struct field *f, void *
 			return err;
 		len = push_key(c, ks);
 		for (size_t j = 0; j < i; j++)
-			if (!strcmp(ep->labels[j].key, ks))
+			if (!strcmp((*labels)[j].key, ks))
 				return fail(c, k, "duplicate key");
 		if (!is_null(v) && (err = scalar(c, v, &vs)))
 			return err;
 		pop(c, len);
-		ep->labels[i].key = strdup(ks);
-		ep->labels[i].value = strdup(vs);
-		if (!ep->labels[i].key || !ep->labels[i].value)
+		(*labels)[i].key = strdup(ks);
+		(*labels)[i].value = strdup(vs);
+		if (!(*labels)[i].key || !(*labels)[i].value)
 			return oom(c);
 	}
 	return 0;
@@ -580,7 +581,8 @@ static const struct field ep_fields[] = {
 	F_BUF("namespace", p_name, struct weft_endpoint, ns),
 	F_IP("ip", struct weft_endpoint, ip, offsetof(struct weft_endpoint, family), REQUIRED),
 	F_BUF("interface", p_ifname, struct weft_endpoint, interface),
-	F_AT("labels", p_labels, struct weft_endpoint, labels),
+	F_AT("labels", p_labels, struct weft_endpoint, labels,
+	     .aux = offsetof(struct weft_endpoint, nlabels)),
 	F_AT("redirect", p_bool, struct weft_endpoint, redirect),
 	{ 0 }
 };
@@ -891,6 +893,234 @@ static int svc_check(struct ctx *c, yaml_node_t *seq, void *parent)
 	return err ? err : fe_check(c, seq, cfg);
 }
 
+/* Policies. */
+
+/* A CIDR (f->off: struct weft_cidr). */
+static int p_cidr(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	struct weft_cidr *cidr = (struct weft_cidr *)((char *)obj + f->off);
+	const char *s;
+	int err = scalar(c, n, &s);
+
+	if (err)
+		return err;
+	err = weft_cidr_parse(s, cidr);
+	if (err == -EDOM)
+		return fail(c, n, "\"%s\" has host bits set beyond the prefix length", s);
+	if (err)
+		return fail(c, n, "\"%s\" is not a CIDR (10.0.0.0/8, fd00::/64)", s);
+	return 0;
+}
+
+/* A bool that says the key was there (for keys whose presence matters). */
+#define F_PRESENT(k, fn, t, m, flag, ...) \
+	{ .key = k, .parse = fn, .off = offsetof(t, m), .aux = offsetof(t, flag), __VA_ARGS__ }
+
+static int except_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	static const struct field f = { .off = 0 };
+
+	(void)parent;
+	return p_cidr(c, n, &f, elem);
+}
+
+static const struct seqdef except_seq = {
+	sizeof(struct weft_cidr), offsetof(struct weft_peer, nexcept), 0, 0, except_elem, NULL
+};
+
+static int p_selector(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	struct weft_peer *peer = obj;
+
+	peer->has_selector = true;
+	return p_labels(c, n, f, obj);
+}
+
+static int p_peer_cidr(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	((struct weft_peer *)obj)->has_cidr = true;
+	return p_cidr(c, n, f, obj);
+}
+
+static const struct field peer_fields[] = {
+	F_AT("selector", p_selector, struct weft_peer, labels,
+	     .aux = offsetof(struct weft_peer, nlabels)),
+	F_AT("cidr", p_peer_cidr, struct weft_peer, cidr),
+	F_AT("except", p_seq, struct weft_peer, except, .seq = &except_seq),
+	{ 0 }
+};
+
+static int peer_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	struct weft_peer *peer = elem;
+	int err;
+
+	(void)parent;
+	err = walk_map(c, n, peer_fields, peer);
+	if (err)
+		return err;
+	if (peer->has_selector == peer->has_cidr)
+		return fail(c, n, "needs exactly one of \"selector\" and \"cidr\"");
+	if (peer->nexcept && !peer->has_cidr)
+		return fail(c, n, "\"except\" needs \"cidr\"");
+	for (size_t i = 0; i < peer->nexcept; i++) {
+		if (peer->except[i].family != peer->cidr.family ||
+		    !weft_cidr_within(&peer->except[i], &peer->cidr)) {
+			push(c, ".except[%zu]", i);
+			return fail(c, item(c, get(c, n, "except"), i), "not within the cidr");
+		}
+	}
+	return 0;
+}
+
+static const struct seqdef peer_seq = {
+	sizeof(struct weft_peer), 0, 0, 0, peer_elem, NULL
+};
+
+static const struct field pport_fields[] = {
+	F_INT("port", struct weft_pol_port, port, 1, 65535),
+	F_INT("end_port", struct weft_pol_port, end_port, 1, 65535),
+	F_AT("protocol", p_proto, struct weft_pol_port, proto),
+	{ 0 }
+};
+
+static int pport_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	struct weft_pol_port *p = elem;
+	int err;
+
+	(void)parent;
+	p->proto = IPPROTO_TCP;
+	err = walk_map(c, n, pport_fields, p);
+	if (err)
+		return err;
+	if (p->end_port && !p->port)
+		return fail(c, n, "\"end_port\" needs \"port\"");
+	if (p->end_port && p->end_port < p->port) {
+		push_key(c, "end_port");
+		return fail(c, get(c, n, "end_port"), "%u is below port %u", p->end_port, p->port);
+	}
+	return 0;
+}
+
+static const struct seqdef pport_seq = {
+	sizeof(struct weft_pol_port), offsetof(struct weft_rule, nports), 0, 0, pport_elem, NULL
+};
+
+/* from/to: a sequence of peers; the flag says the key was there. */
+static int p_peers(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	struct seqdef d = peer_seq;
+	struct field g = *f;
+
+	*(bool *)((char *)obj + f->aux) = true;
+	/* the count sits right after the array pointer (struct weft_rule) */
+	d.count_off = f->off + sizeof(struct weft_peer *);
+	g.seq = &d;
+	return p_seq(c, n, &g, obj);
+}
+
+static const struct field ingress_fields[] = {
+	F_PRESENT("from", p_peers, struct weft_rule, from, has_from),
+	F_AT("ports", p_seq, struct weft_rule, ports, .seq = &pport_seq),
+	{ 0 }
+};
+
+static const struct field egress_fields[] = {
+	F_PRESENT("to", p_peers, struct weft_rule, to, has_to),
+	F_AT("ports", p_seq, struct weft_rule, ports, .seq = &pport_seq),
+	{ 0 }
+};
+
+static const struct field deny_fields[] = {
+	F_PRESENT("from", p_peers, struct weft_rule, from, has_from),
+	F_PRESENT("to", p_peers, struct weft_rule, to, has_to),
+	F_AT("ports", p_seq, struct weft_rule, ports, .seq = &pport_seq),
+	{ 0 }
+};
+
+static int ingress_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	(void)parent;
+	return walk_map(c, n, ingress_fields, elem);
+}
+
+static int egress_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	(void)parent;
+	return walk_map(c, n, egress_fields, elem);
+}
+
+static int deny_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	struct weft_rule *r = elem;
+	int err = walk_map(c, n, deny_fields, r);
+
+	(void)parent;
+	if (!err && r->has_from == r->has_to)
+		err = fail(c, n, "needs exactly one of \"from\" (ingress) and \"to\" (egress)");
+	return err;
+}
+
+static const struct seqdef ingress_seq = {
+	sizeof(struct weft_rule), offsetof(struct weft_policy, ningress), 0, 0, ingress_elem, NULL
+};
+static const struct seqdef egress_seq = {
+	sizeof(struct weft_rule), offsetof(struct weft_policy, negress), 0, 0, egress_elem, NULL
+};
+static const struct seqdef deny_seq = {
+	sizeof(struct weft_rule), offsetof(struct weft_policy, ndeny), 0, 0, deny_elem, NULL
+};
+
+static int p_rules(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	if (f->aux)
+		*(bool *)((char *)obj + f->aux) = true;
+	return p_seq(c, n, f, obj);
+}
+
+static const struct field pol_fields[] = {
+	F_BUF("name", p_name, struct weft_policy, name, REQUIRED),
+	F_BUF("namespace", p_name, struct weft_policy, ns),
+	F_AT("selector", p_labels, struct weft_policy, labels,
+	     .aux = offsetof(struct weft_policy, nlabels)),
+	F_PRESENT("ingress", p_rules, struct weft_policy, ingress, has_ingress, .seq = &ingress_seq),
+	F_PRESENT("egress", p_rules, struct weft_policy, egress, has_egress, .seq = &egress_seq),
+	F_AT("deny", p_rules, struct weft_policy, deny, .seq = &deny_seq),
+	F_AT("audit", p_bool, struct weft_policy, audit),
+	{ 0 }
+};
+
+static int pol_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	struct weft_policy *pol = elem;
+
+	(void)parent;
+	strcpy(pol->ns, "default");
+	pol->line = n->start_mark.line + 1;
+	return walk_map(c, n, pol_fields, pol);
+}
+
+static int pol_name_cmp(const void *a, const void *b)
+{
+	const struct weft_policy *x = a, *y = b;
+	int r = strcmp(x->ns, y->ns);
+
+	return r ? r : strcmp(x->name, y->name);
+}
+
+static int pol_check(struct ctx *c, yaml_node_t *seq, void *parent)
+{
+	struct weft_config *cfg = parent;
+
+	return check_dup(c, seq, cfg->policies, cfg->npolicies, sizeof(*cfg->policies),
+			 pol_name_cmp, "name", "policy namespace/name");
+}
+
+static const struct seqdef pol_seq = {
+	sizeof(struct weft_policy), offsetof(struct weft_config, npolicies), 0, 0, pol_elem, pol_check
+};
+
 /* The file. */
 
 static const struct seqdef ep_seq = {
@@ -912,6 +1142,8 @@ static const struct field dp_fields[] = {
 	DP_MAX("max_slots", max_slots),
 	DP_MAX("max_affinity", max_affinity),
 	DP_MAX("max_rev", max_rev),
+	DP_MAX("max_policy", max_policy),
+	DP_MAX("max_idents", max_idents),
 	{ 0 }
 };
 
@@ -944,6 +1176,7 @@ static const struct field top_fields[] = {
 	F_AT("metrics", p_map, struct weft_config, metrics, .sub = metrics_fields),
 	F_AT("endpoints", p_seq, struct weft_config, endpoints, .seq = &ep_seq),
 	F_AT("services", p_seq, struct weft_config, services, .seq = &svc_seq),
+	F_AT("policies", p_seq, struct weft_config, policies, .seq = &pol_seq),
 	{ 0 }
 };
 
@@ -969,6 +1202,8 @@ static struct weft_config *config_new(const char *name)
 	dp->max_slots = WEFT_DEF_MAX_SLOTS;
 	dp->max_affinity = WEFT_DEF_MAX_AFFINITY;
 	dp->max_rev = WEFT_DEF_MAX_REV;
+	dp->max_policy = WEFT_DEF_MAX_POLICY;
+	dp->max_idents = WEFT_DEF_MAX_IDENTS;
 	strcpy(cfg->metrics.listen, WEFT_METRICS_LISTEN);
 	return cfg;
 }
@@ -1118,6 +1353,41 @@ struct weft_config *weft_config_load(const char *path, char *err, size_t errlen)
 	return cfg;
 }
 
+static void labels_free(struct weft_label *l, size_t n)
+{
+	for (size_t i = 0; i < n && l; i++) {
+		free(l[i].key);
+		free(l[i].value);
+	}
+	free(l);
+}
+
+static void rules_free(struct weft_rule *r, size_t n)
+{
+	for (size_t i = 0; i < n && r; i++) {
+		for (size_t j = 0; j < r[i].nfrom && r[i].from; j++) {
+			labels_free(r[i].from[j].labels, r[i].from[j].nlabels);
+			free(r[i].from[j].except);
+		}
+		for (size_t j = 0; j < r[i].nto && r[i].to; j++) {
+			labels_free(r[i].to[j].labels, r[i].to[j].nlabels);
+			free(r[i].to[j].except);
+		}
+		free(r[i].from);
+		free(r[i].to);
+		free(r[i].ports);
+	}
+	free(r);
+}
+
+static void policy_free(struct weft_policy *p)
+{
+	labels_free(p->labels, p->nlabels);
+	rules_free(p->ingress, p->ningress);
+	rules_free(p->egress, p->negress);
+	rules_free(p->deny, p->ndeny);
+}
+
 void weft_config_free(struct weft_config *cfg)
 {
 	if (!cfg)
@@ -1135,6 +1405,9 @@ void weft_config_free(struct weft_config *cfg)
 		free(cfg->services[i].backends);
 	}
 	free(cfg->services);
+	for (size_t i = 0; i < cfg->npolicies; i++)
+		policy_free(&cfg->policies[i]);
+	free(cfg->policies);
 	free(cfg->path);
 	free(cfg);
 }

@@ -60,6 +60,66 @@ struct weft_service {
 	int line;			/* 1-based line of the service in the file */
 };
 
+/* A prefix: addr with the first plen bits (of 128; IPv4 is v4-mapped, so
+ * 10.0.0.0/8 is plen 104) significant, the others zero. */
+struct weft_cidr {
+	struct weft_ip net;
+	uint8_t plen;			/* 0..128, in the 16-byte form */
+	int family;			/* AF_INET or AF_INET6 */
+};
+
+/* One peer of a rule: a label selector (endpoints of the policy's
+ * namespace) or a CIDR with exceptions. */
+struct weft_peer {
+	bool has_selector;
+	struct weft_label *labels;	/* selector: all must match; none = every endpoint */
+	size_t nlabels;
+	bool has_cidr;
+	struct weft_cidr cidr;
+	struct weft_cidr *except;
+	size_t nexcept;
+};
+
+struct weft_pol_port {
+	uint16_t port;			/* host order; 0 = every port */
+	uint16_t end_port;		/* host order; 0 = just port */
+	uint8_t proto;			/* IPPROTO_TCP (default) or IPPROTO_UDP */
+};
+
+/* A rule. Ingress rules have `from`, egress rules `to`, deny rules one of
+ * the two (which says the direction). No peers = every peer; no ports =
+ * every port of TCP and UDP. */
+struct weft_rule {
+	struct weft_peer *from;
+	size_t nfrom;
+	bool has_from;
+	struct weft_peer *to;
+	size_t nto;
+	bool has_to;
+	struct weft_pol_port *ports;
+	size_t nports;
+};
+
+/* A policy. An endpoint it selects is default-deny in each direction whose
+ * key (`ingress`, `egress`) is present, even empty; deny rules alone select
+ * nothing. */
+struct weft_policy {
+	char name[WEFT_NAME_LEN];
+	char ns[WEFT_NAME_LEN];		/* default "default" */
+	struct weft_label *labels;	/* selector; none = every endpoint of ns */
+	size_t nlabels;
+	struct weft_rule *ingress;
+	size_t ningress;
+	bool has_ingress;
+	struct weft_rule *egress;
+	size_t negress;
+	bool has_egress;
+	struct weft_rule *deny;
+	size_t ndeny;
+	bool audit;			/* count would-be drops, drop nothing */
+	int line;
+};
+
 struct weft_datapath_cfg {
 	char cgroup[4096];		/* cgroup v2 directory; default: the v2 mount root */
 	char bpffs[4096];		/* pin directory; default /sys/fs/bpf/weft */
@@ -69,6 +129,8 @@ struct weft_datapath_cfg {
 	uint32_t max_slots;		/* default WEFT_DEF_MAX_SLOTS */
 	uint32_t max_affinity;		/* default WEFT_DEF_MAX_AFFINITY */
 	uint32_t max_rev;		/* default WEFT_DEF_MAX_REV */
+	uint32_t max_policy;		/* default WEFT_DEF_MAX_POLICY (two epochs) */
+	uint32_t max_idents;		/* default WEFT_DEF_MAX_IDENTS (two epochs) */
 };
 
 struct weft_metrics_cfg {
@@ -83,6 +145,8 @@ struct weft_config {
 	size_t nendpoints;
 	struct weft_service *services;
 	size_t nservices;
+	struct weft_policy *policies;
+	size_t npolicies;
 };
 
 /*
@@ -102,6 +166,13 @@ void weft_config_free(struct weft_config *cfg);
 /* Parse "10.0.0.1" or "fd00::1" into a v4-mapped/IPv6 weft_ip; returns the
  * family (AF_INET, AF_INET6) or 0 if the text is not an address. */
 int weft_ip_parse(const char *text, struct weft_ip *ip);
+
+/* Parse "10.0.0.0/8" or "fd00::/64" (a bare address is /32 or /128). 0, or
+ * -EINVAL (not a prefix), -EDOM (host bits set). */
+int weft_cidr_parse(const char *text, struct weft_cidr *c);
+
+/* Whether inner lies within outer (same or longer prefix). */
+bool weft_cidr_within(const struct weft_cidr *inner, const struct weft_cidr *outer);
 
 /* Format an address the way people write it (IPv4 dotted, IPv6 compressed). */
 const char *weft_ip_str(const struct weft_ip *ip, char *buf, size_t len);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* datapath: load, pin, attach and adopt weft's BPF programs and maps. */
 #include <errno.h>
+#include <net/if.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ struct weft_datapath {
 	struct weft_maps maps;
 	bool fresh[WEFT_M_COUNT];	/* created by this load: pin after attach */
 	bool redir;			/* redirect programs loaded (kernel has the features) */
+	size_t ntc;			/* interfaces the tc programs are attached to */
 	struct bpf_link **links;
 	size_t nlinks;
 	char bpffs[4096];
@@ -56,6 +58,11 @@ static uint32_t map_size(const struct weft_datapath_cfg *cfg, enum weft_map_id i
 		return cfg->max_affinity;
 	case WEFT_M_REV:
 		return cfg->max_rev;
+	case WEFT_M_POL:
+	case WEFT_M_POL_CNT:
+		return cfg->max_policy;
+	case WEFT_M_POL_ID:
+		return cfg->max_idents;
 	default:
 		return 0;
 	}
@@ -163,6 +170,11 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	line[strcspn(line, "\n")] = 0;
 	weft_log(l, "%s", line);
 	return 0;
+}
+
+static bool is_tc_prog(const struct bpf_program *prog)
+{
+	return bpf_program__type(prog) == BPF_PROG_TYPE_SCHED_CLS;
 }
 
 static bool is_redir_prog(const struct bpf_program *prog)
@@ -358,8 +370,10 @@ int weft_datapath_attach(struct weft_datapath *dp, char *err, size_t errlen)
 	bpf_object__for_each_program(prog, dp->skel->obj) {
 		struct bpf_link *link, **links;
 
-		/* sk_msg is attached to its map above; without it, no sockops. */
-		if (is_redir_prog(prog) && (!dp->redir || bpf_program__type(prog) == BPF_PROG_TYPE_SK_MSG))
+		/* sk_msg is attached to its map above; without it, no sockops.
+		 * tc programs go on interfaces (weft_datapath_tc_sync). */
+		if (is_tc_prog(prog) ||
+		    (is_redir_prog(prog) && (!dp->redir || bpf_program__type(prog) == BPF_PROG_TYPE_SK_MSG)))
 			continue;
 		snprintf(path, sizeof(path), "%s/links/%s", dp->bpffs, bpf_program__name(prog));
 		link = adopt_link(path, prog, cgid);
@@ -407,9 +421,12 @@ static bool prog_attached(const struct weft_datapath *dp, const struct bpf_progr
 	struct bpf_prog_info pinfo = { 0 };
 	__u32 len = sizeof(pinfo);
 
-	/* sk_msg hangs off the sockhash, not off a link. */
+	/* sk_msg hangs off the sockhash, not off a link; tc programs off
+	 * endpoint interfaces. */
 	if (bpf_program__type(prog) == BPF_PROG_TYPE_SK_MSG)
 		return dp->redir && bpf_program__fd(prog) >= 0;
+	if (is_tc_prog(prog))
+		return dp->ntc > 0;
 	if (bpf_program__fd(prog) < 0 || bpf_obj_get_info_by_fd(bpf_program__fd(prog), &pinfo, &len))
 		return false;
 	for (size_t i = 0; i < dp->nlinks; i++) {
@@ -539,5 +556,97 @@ void weft_maps_close(struct weft_maps *maps)
 		if (maps->fd[id] >= 0)
 			close(maps->fd[id]);
 		maps->fd[id] = -1;
+	}
+}
+
+/* tc: netlink filters, not links (libbpf 1.1 has no tcx). Ours carry a fixed
+ * handle and priority, so a restarted weftd replaces them in place and
+ * --cleanup finds them. */
+#define WEFT_TC_HANDLE 0x57ef
+#define WEFT_TC_PRIO 1
+
+static int tc_detach_one(int ifindex, enum bpf_tc_attach_point point)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = WEFT_TC_HANDLE, .priority = WEFT_TC_PRIO);
+	int ret = bpf_tc_detach(&hook, &opts);
+
+	return ret == -ENOENT || ret == -EINVAL || ret == -ENODEV ? 0 : ret;
+}
+
+static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point, int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = WEFT_TC_HANDLE, .priority = WEFT_TC_PRIO,
+			    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	int ret = bpf_tc_attach(&hook, &opts);
+
+	/* The clsact qdisc only when it is missing: creating an existing one
+	 * fails loudly (the kernel's exclusivity message, on every reload). */
+	if (ret == -EINVAL || ret == -ENOENT) {
+		ret = bpf_tc_hook_create(&hook);
+		if (ret && ret != -EEXIST)
+			return ret;
+		ret = bpf_tc_attach(&hook, &opts);
+	}
+	return ret;
+}
+
+static bool has_iface(const struct weft_config *cfg, const char *name)
+{
+	for (size_t i = 0; cfg && cfg->npolicies && i < cfg->nendpoints; i++)
+		if (!strcmp(cfg->endpoints[i].interface, name))
+			return true;
+	return false;
+}
+
+int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_config *old,
+			  const struct weft_config *cfg, char *err, size_t errlen)
+{
+	int to = bpf_program__fd(dp->skel->progs.weft_to_pod);
+	int from = bpf_program__fd(dp->skel->progs.weft_from_pod);
+	size_t n = 0;
+	int ret;
+
+	/* Interfaces that no longer carry a policed endpoint. */
+	for (size_t i = 0; old && i < old->nendpoints; i++) {
+		const char *name = old->endpoints[i].interface;
+		int ifindex = name[0] ? (int)if_nametoindex(name) : 0;
+
+		if (!ifindex || has_iface(cfg, name))
+			continue;
+		tc_detach_one(ifindex, BPF_TC_EGRESS);
+		tc_detach_one(ifindex, BPF_TC_INGRESS);
+	}
+	for (size_t i = 0; cfg->npolicies && i < cfg->nendpoints; i++) {
+		const char *name = cfg->endpoints[i].interface;
+		int ifindex = name[0] ? (int)if_nametoindex(name) : 0;
+
+		if (!ifindex)
+			continue;	/* not there (yet): attached on a later reload */
+		ret = tc_attach_one(ifindex, BPF_TC_EGRESS, to);
+		if (!ret)
+			ret = tc_attach_one(ifindex, BPF_TC_INGRESS, from);
+		if (ret) {
+			snprintf(err, errlen, "datapath: attach tc policy to %s (endpoints[%zu]): %s",
+				 name, i, strerror(-ret));
+			return ret;
+		}
+		n++;
+	}
+	dp->ntc = n;
+	return 0;
+}
+
+void weft_datapath_tc_detach(const struct weft_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nendpoints; i++) {
+		const char *name = cfg->endpoints[i].interface;
+		int ifindex = name[0] ? (int)if_nametoindex(name) : 0;
+
+		if (!ifindex)
+			continue;
+		tc_detach_one(ifindex, BPF_TC_EGRESS);
+		tc_detach_one(ifindex, BPF_TC_INGRESS);
 	}
 }

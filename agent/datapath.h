@@ -45,6 +45,16 @@ size_t weft_datapath_programs(const struct weft_datapath *dp, struct weft_prog_s
 /* Record an apply in weft_info. */
 int weft_datapath_set_info(struct weft_datapath *dp, uint64_t generation, uint64_t nops);
 
+/* Attach the tc policy programs to the host-side interface of every
+ * endpoint of cfg that exists now (only when cfg has policies), and detach
+ * them from interfaces of old (may be NULL) that no longer need them.
+ * Interfaces that do not exist are skipped. 0 or -errno (err filled). */
+int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_config *old,
+			  const struct weft_config *cfg, char *err, size_t errlen);
+
+/* Detach weft's tc programs from every endpoint interface of cfg (--cleanup). */
+void weft_datapath_tc_detach(const struct weft_config *cfg);
+
 /* Close fds; attached programs and pins stay. Accepts NULL. */
 void weft_datapath_close(struct weft_datapath *dp);
 

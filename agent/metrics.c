@@ -31,6 +31,12 @@ static const char *const stat_names[WEFT_STAT_MAX] = {
 	[WEFT_STAT_REDIR_PENDING] = "redirect_fb_order",
 	[WEFT_STAT_REDIR_POLICY] = "redirect_fb_policy",
 	[WEFT_STAT_CNT_FULL] = "counter_map_full",
+	[WEFT_STAT_POL_EGRESS_DENY] = "policy_egress_denied",
+	[WEFT_STAT_POL_AUDIT] = "policy_audit",
+	[WEFT_STAT_POL_TC_INGRESS_DENY] = "policy_tc_ingress_denied",
+	[WEFT_STAT_POL_TC_EGRESS_DENY] = "policy_tc_egress_denied",
+	[WEFT_STAT_POL_MALFORMED] = "policy_malformed_dropped",
+	[WEFT_STAT_POL_REVOKED] = "policy_revoked_dropped",
 };
 
 const char *weft_stat_name(unsigned int stat)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <mntent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -84,4 +85,50 @@ int weft_cgroup2_root(char *buf, size_t len)
 	}
 	endmntent(f);
 	return err;
+}
+
+static bool cidr_bit(const struct weft_ip *ip, unsigned int i)
+{
+	return ip->a.s6_addr[i / 8] & (0x80 >> (i % 8));
+}
+
+int weft_cidr_parse(const char *text, struct weft_cidr *c)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *slash, *end;
+	unsigned int bits;
+	long n;
+
+	memset(c, 0, sizeof(*c));
+	if (strlen(text) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, text);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	c->family = weft_ip_parse(buf, &c->net);
+	if (!c->family || (c->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&c->net.a)))
+		return -EINVAL;
+	bits = c->family == AF_INET ? 32 : 128;
+	n = bits;
+	if (slash) {
+		errno = 0;
+		n = strtol(slash + 1, &end, 10);
+		if (!slash[1] || *end || errno || n < 0 || n > (long)bits)
+			return -EINVAL;
+	}
+	c->plen = (uint8_t)(n + (128 - bits));
+	for (unsigned int i = c->plen; i < 128; i++)
+		if (cidr_bit(&c->net, i))
+			return -EDOM;
+	return 0;
+}
+
+bool weft_cidr_within(const struct weft_cidr *inner, const struct weft_cidr *outer)
+{
+	if (inner->plen < outer->plen)
+		return false;
+	for (unsigned int i = 0; i < outer->plen; i++)
+		if (cidr_bit(&inner->net, i) != cidr_bit(&outer->net, i))
+			return false;
+	return true;
 }

@@ -22,6 +22,7 @@
 #include "k8s.h"
 #include "log.h"
 #include "metrics.h"
+#include "policy.h"
 #include "redir.h"
 #include "state.h"
 
@@ -30,6 +31,7 @@ struct weftd {
 	struct weft_config *cfg;	/* the config in force */
 	struct weft_datapath *dp;
 	struct weft_state cur;		/* what the maps hold */
+	struct weft_pol_state pol;	/* the policy generation the maps hold */
 	uint64_t generation;		/* successful applies */
 	uint64_t last_ops;		/* map writes of the last apply */
 	int epfd;
@@ -69,9 +71,10 @@ static void http_open(struct weftd *d)
 static int reconcile(struct weftd *d, const struct weft_config *cfg)
 {
 	const struct weft_maps *maps = weft_datapath_maps(d->dp);
+	struct weft_pol_state pwant;
 	struct weft_state want;
+	uint64_t nops = 0, pops = 0;
 	char err[512];
-	uint64_t nops = 0;
 	int ret;
 
 	ret = weft_state_build(cfg, &d->cur, &want, err, sizeof(err));
@@ -79,10 +82,17 @@ static int reconcile(struct weftd *d, const struct weft_config *cfg)
 		weft_log(LOG_ERROR, "config: %s: %s", cfg->path, err);
 		return ret;
 	}
+	ret = weft_pol_build(cfg, &d->pol, &pwant, err, sizeof(err));
+	if (ret) {
+		weft_log(LOG_ERROR, "config: %s: %s", cfg->path, err);
+		weft_state_free(&want);
+		return ret;
+	}
 	ret = weft_apply(maps, &d->cur, &want, &nops, err, sizeof(err));
 	if (ret) {
 		weft_log(LOG_ERROR, "apply: %s", err);
 		weft_state_free(&want);
+		weft_pol_free(&pwant);
 		weft_state_free(&d->cur);
 		if (weft_state_read(maps, &d->cur, err, sizeof(err)))
 			weft_log(LOG_ERROR, "apply: re-read: %s", err);
@@ -91,6 +101,25 @@ static int reconcile(struct weftd *d, const struct weft_config *cfg)
 	weft_state_free(&d->cur);
 	d->cur = want;
 	ret = weft_redir_apply(maps, cfg, err, sizeof(err));
+	if (ret) {
+		weft_log(LOG_ERROR, "apply: %s", err);
+		weft_pol_free(&pwant);
+		return ret;
+	}
+	/* Policy last: the new generation, the epoch flip, the old one gone. */
+	ret = weft_pol_apply(maps, &d->pol, &pwant, &pops, err, sizeof(err));
+	weft_pol_free(&d->pol);
+	if (ret) {
+		weft_log(LOG_ERROR, "apply: policy: %s", err);
+		weft_pol_free(&pwant);
+		if (weft_pol_read(maps, &d->pol, err, sizeof(err)))
+			weft_log(LOG_ERROR, "apply: re-read policy: %s", err);
+		return ret;
+	}
+	d->pol = pwant;
+	nops += pops;
+	/* tc on the endpoints' interfaces: after the maps hold the policy. */
+	ret = weft_datapath_tc_sync(d->dp, d->cfg == cfg ? NULL : d->cfg, cfg, err, sizeof(err));
 	if (ret) {
 		weft_log(LOG_ERROR, "apply: %s", err);
 		return ret;
@@ -116,6 +145,8 @@ static int start(struct weftd *d)
 		return -errno;
 	}
 	ret = weft_state_read(weft_datapath_maps(d->dp), &d->cur, err, sizeof(err));
+	if (!ret)
+		ret = weft_pol_read(weft_datapath_maps(d->dp), &d->pol, err, sizeof(err));
 	if (ret) {
 		weft_log(LOG_ERROR, "datapath: adopt: %s", err);
 		return ret;
@@ -146,7 +177,8 @@ static bool datapath_changed(const struct weft_datapath_cfg *a, const struct wef
 	return strcmp(a->cgroup, b->cgroup) || strcmp(a->bpffs, b->bpffs) ||
 	       a->max_services != b->max_services || a->max_backends != b->max_backends ||
 	       a->max_slots != b->max_slots || a->max_affinity != b->max_affinity ||
-	       a->max_rev != b->max_rev;
+	       a->max_rev != b->max_rev || a->max_policy != b->max_policy ||
+	       a->max_idents != b->max_idents;
 }
 
 /* After a batch of Kubernetes events (and on SIGHUP in that mode): the
@@ -374,6 +406,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (cleanup) {
+		weft_datapath_tc_detach(d.cfg);
 		ret = weft_datapath_cleanup(&d.cfg->datapath, err, sizeof(err));
 		if (ret)
 			fprintf(stderr, "weftd: %s\n", err);
@@ -393,6 +426,7 @@ int main(int argc, char **argv)
 	weft_http_close(d.http);
 	weft_k8s_free(d.k8s);
 	weft_state_free(&d.cur);
+	weft_pol_free(&d.pol);
 	weft_datapath_close(d.dp);
 	weft_config_free(d.cfg);
 	return ret ? 1 : 0;

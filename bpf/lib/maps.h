@@ -80,6 +80,20 @@ WEFT_MAP(weft_redir_cfg, BPF_MAP_TYPE_ARRAY, __u32, struct weft_redir_cfg, 1, 0)
 WEFT_MAP(weft_redir_off, BPF_MAP_TYPE_HASH, struct weft_addr_key, __u32, WEFT_DEF_MAX_REDIR_OFF,
 	 BPF_F_NO_PREALLOC);
 
+/* L4 policy of the active epoch (see abi.h): address -> identity, and
+ * {subject, peer, port, proto, direction} -> allow/deny/selected. */
+WEFT_MAP(weft_pol_id, BPF_MAP_TYPE_LPM_TRIE, struct weft_pol_id_key, struct weft_pol_id_val,
+	 WEFT_DEF_MAX_IDENTS, BPF_F_NO_PREALLOC);
+WEFT_MAP(weft_pol, BPF_MAP_TYPE_HASH, struct weft_pol_key, struct weft_pol_val,
+	 WEFT_DEF_MAX_POLICY, BPF_F_NO_PREALLOC);
+
+/* Policy decisions per rule (struct weft_pol_cnt_key), per CPU. */
+WEFT_MAP(weft_pol_cnt, BPF_MAP_TYPE_PERCPU_HASH, struct weft_pol_cnt_key, __u64,
+	 WEFT_DEF_MAX_POLICY, BPF_F_NO_PREALLOC);
+
+/* Flows the tc programs allowed (struct weft_ct_key in abi.h). */
+WEFT_MAP(weft_ct, BPF_MAP_TYPE_LRU_HASH, struct weft_ct_key, struct weft_ct_val, WEFT_DEF_MAX_CT, 0);
+
 /* Per-socket redirect verdict and policy epoch: the seam of issue 4. */
 WEFT_MAP_STORAGE struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);

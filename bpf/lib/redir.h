@@ -29,6 +29,7 @@
 
 #include "weft/abi.h"
 #include "lib/maps.h"
+#include "lib/policy.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -127,6 +128,26 @@ static __always_inline void weft_stat_add(__u32 stat, __u64 n)
 		*c += n;
 }
 
+/* The policy verdict of a connection seen from one end (k): the client's
+ * egress and the server's ingress, on the server's port. */
+static __always_inline __u32 weft_redir_verdict(__u32 epoch, const struct weft_sock_key *k,
+						__u32 active)
+{
+	const __be32 *cli = active ? k->local : k->remote;
+	const __be32 *srv = active ? k->remote : k->local;
+	__be16 port = active ? k->rport : k->lport;
+	__u32 c, s;
+
+	if (!epoch)
+		return WEFT_VERDICT_ALLOW;
+	c = weft_pol_ident(epoch, cli);
+	s = weft_pol_ident(epoch, srv);
+	if (weft_pol_decide(epoch, c, s, IPPROTO_TCP, port, WEFT_DIR_EGRESS) == WEFT_PV_DENY ||
+	    weft_pol_decide(epoch, s, c, IPPROTO_TCP, port, WEFT_DIR_INGRESS) == WEFT_PV_DENY)
+		return WEFT_VERDICT_STACK;
+	return WEFT_VERDICT_ALLOW;
+}
+
 /* sockops, on ACTIVE/PASSIVE_ESTABLISHED: learn the socket. */
 static __always_inline void weft_redir_learn(struct bpf_sock_ops *ctx)
 {
@@ -147,12 +168,11 @@ static __always_inline void weft_redir_learn(struct bpf_sock_ops *ctx)
 		return;
 	st = bpf_sk_storage_get(&weft_sk_state, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (st) {
-		struct weft_redir_cfg *cfg;
-		__u32 zero = 0;
+		__u32 epoch = weft_pol_epoch();
 
-		cfg = bpf_map_lookup_elem(&weft_redir_cfg, &zero);
-		st->verdict = WEFT_VERDICT_ALLOW;
-		st->epoch = cfg ? cfg->policy_epoch : 0;
+		st->active = ctx->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB;
+		st->verdict = weft_redir_verdict(epoch, &k, st->active);
+		st->epoch = epoch;
 	}
 	bpf_sock_hash_update(ctx, &weft_sock, &k, BPF_ANY);
 }
@@ -183,8 +203,16 @@ static __always_inline int weft_redir_msg(struct sk_msg_md *msg)
 		weft_stat_inc(WEFT_STAT_REDIR_OFF);
 		return SK_PASS;
 	}
-	/* Policy seam (issue 4): ALLOW unless a verdict says otherwise. */
+	/* Policy: judged again when the epoch moved since the last verdict. */
 	st = bpf_sk_storage_get(&weft_sk_state, sk, 0, 0);
+	if (st) {
+		__u32 epoch = weft_pol_epoch();
+
+		if (st->epoch != epoch) {
+			st->verdict = weft_redir_verdict(epoch, &k, st->active);
+			st->epoch = epoch;
+		}
+	}
 	if (st && st->verdict != WEFT_VERDICT_ALLOW) {
 		weft_stat_inc(WEFT_STAT_REDIR_POLICY);
 		return SK_PASS;

@@ -21,6 +21,7 @@
 #include "weft/abi.h"
 #include "lib/maps.h"
 #include "lib/cnt.h"
+#include "lib/policy.h"
 
 #ifndef ECONNREFUSED
 #define ECONNREFUSED 111
@@ -220,7 +221,7 @@ static __always_inline int weft_sock_xlate4(struct bpf_sock_addr *ctx, __u32 kin
 	__u32 src;
 
 	if (!weft_proto_ok(ctx->protocol))
-		return 1;
+		return 1;	/* policy covers TCP and UDP only */
 	weft_addr_set_v4mapped(key.addr, ctx->user_ip4);
 	key.port = (__be16)ctx->user_port;
 	key.proto = ctx->protocol;
@@ -234,12 +235,15 @@ static __always_inline int weft_sock_xlate4(struct bpf_sock_addr *ctx, __u32 kin
 		bpf_set_retval(-ECONNREFUSED);
 		return 0;
 	case WEFT_XLATE:
+		/* Policy judges the real backend, after translation. */
+		if (!weft_pol_connect(client.addr, be.addr, key.proto, be.port))
+			return 0;
 		ctx->user_ip4 = be.addr[3];
 		ctx->user_port = be.port;
 		weft_rev_record(ctx, &key, &be);
 		return 1;
 	default:
-		return 1;
+		return weft_pol_connect(client.addr, key.addr, key.proto, key.port);
 	}
 }
 
@@ -271,6 +275,8 @@ static __always_inline int weft_sock_xlate6(struct bpf_sock_addr *ctx, __u32 kin
 		bpf_set_retval(-ECONNREFUSED);
 		return 0;
 	case WEFT_XLATE:
+		if (!weft_pol_connect(client.addr, be.addr, key.proto, be.port))
+			return 0;
 		ctx->user_ip6[0] = be.addr[0];
 		ctx->user_ip6[1] = be.addr[1];
 		ctx->user_ip6[2] = be.addr[2];
@@ -279,7 +285,7 @@ static __always_inline int weft_sock_xlate6(struct bpf_sock_addr *ctx, __u32 kin
 		weft_rev_record(ctx, &key, &be);
 		return 1;
 	default:
-		return 1;
+		return weft_pol_connect(client.addr, key.addr, key.proto, key.port);
 	}
 }
 

@@ -37,6 +37,10 @@
 #define WEFT_MAP_SK_STATE "weft_sk_state"
 #define WEFT_MAP_SVC_CNT "weft_svc_cnt"
 #define WEFT_MAP_BE_CNT "weft_be_cnt"
+#define WEFT_MAP_POL "weft_pol"
+#define WEFT_MAP_POL_ID "weft_pol_id"
+#define WEFT_MAP_CT "weft_ct"
+#define WEFT_MAP_POL_CNT "weft_pol_cnt"
 
 /* Compile-time defaults for map sizes; weftd sets the real size at load. */
 #define WEFT_DEF_MAX_SERVICES 65536	 /* service ports (weft_svc, weft_rr, weft_svc_meta) */
@@ -46,6 +50,9 @@
 #define WEFT_DEF_MAX_REV 262144		 /* reverse translations (weft_rev, LRU) */
 #define WEFT_DEF_MAX_SOCKS 65536	 /* learned local TCP sockets (weft_sock) */
 #define WEFT_DEF_MAX_REDIR_OFF 4096	 /* endpoints with redirect off (weft_redir_off) */
+#define WEFT_DEF_MAX_POLICY 262144	 /* policy entries, two epochs (weft_pol) */
+#define WEFT_DEF_MAX_IDENTS 65536	 /* address prefixes, two epochs (weft_pol_id) */
+#define WEFT_DEF_MAX_CT 262144		 /* flows the tc programs track (weft_ct, LRU) */
 
 #define WEFT_NAME_LEN 64	/* Kubernetes names are at most 63 characters */
 #define WEFT_MAX_SLOTS_PER_SVC 65521	/* largest selection table of one service port */
@@ -166,6 +173,14 @@ enum weft_stat {
 	WEFT_STAT_REDIR_PENDING = 11,	/* fallback: this direction already used the stack (order) */
 	WEFT_STAT_REDIR_POLICY = 12,	/* fallback: per-socket verdict not ALLOW (issue 4) */
 	WEFT_STAT_CNT_FULL = 13,	/* a service/backend counter entry could not be made (map full) */
+	/* L4 policy (lib/policy.h): one count per decision that was not a
+	 * plain allow. */
+	WEFT_STAT_POL_EGRESS_DENY = 14,	/* connect/sendmsg refused (EPERM): egress policy */
+	WEFT_STAT_POL_AUDIT = 15,	/* would have been denied, allowed by audit mode */
+	WEFT_STAT_POL_TC_INGRESS_DENY = 16, /* tc: packet to an endpoint dropped (its ingress policy) */
+	WEFT_STAT_POL_TC_EGRESS_DENY = 17, /* tc: packet from an endpoint dropped (its egress policy) */
+	WEFT_STAT_POL_MALFORMED = 18,	/* tc: truncated IP/L4 header to/from a policed endpoint: dropped */
+	WEFT_STAT_POL_REVOKED = 19,	/* tc: a tracked flow denied after a policy change: dropped */
 	WEFT_STAT_MAX = 32,
 };
 
@@ -228,23 +243,138 @@ struct weft_addr_key {
 _Static_assert(sizeof(struct weft_addr_key) == 16, "weft_addr_key is ABI");
 
 /*
- * Policy seam for issue 4: value of weft_sk_state (SK_STORAGE), one per
- * learned socket, created by sockops as { WEFT_VERDICT_ALLOW, epoch }.
- * sk_msg redirects only while verdict is ALLOW; anything else sends the
- * message down the normal stack, where tc applies policy exactly as for an
- * unredirected connection (counted WEFT_STAT_REDIR_POLICY). Today nothing
- * writes a verdict other than ALLOW: weft enforces no policy yet. The policy
- * issue is to re-evaluate a socket whose epoch is older than
- * weft_redir_cfg.policy_epoch and store the result here.
+ * Policy of a redirected connection: value of weft_sk_state (SK_STORAGE),
+ * one per learned socket. sockops judges the connection when it is
+ * established (the client's egress and the server's ingress policy, on the
+ * server's port) and stores { verdict, epoch }. sk_msg redirects only while
+ * verdict is ALLOW; when weft_redir_cfg.policy_epoch has moved since, it
+ * judges the connection again first. Anything but ALLOW sends the message
+ * down the normal stack, where the tc programs apply policy exactly as for
+ * an unredirected connection (counted WEFT_STAT_REDIR_POLICY).
  */
 #define WEFT_VERDICT_ALLOW 0	/* redirect allowed */
 #define WEFT_VERDICT_STACK 1	/* leave this socket's messages to the stack */
 
 struct weft_sk_state {
 	__u32 verdict;		/* WEFT_VERDICT_* */
-	__u32 pad;		/* zero */
+	__u32 active;		/* 1: this end connected (client); 0: accepted (server) */
 	__u64 epoch;		/* weft_redir_cfg.policy_epoch the verdict was made at */
 };
 _Static_assert(sizeof(struct weft_sk_state) == 16, "weft_sk_state is ABI");
+
+/*
+ * L4 policy (issue 4). The agent compiles `policies:` into two maps, both
+ * keyed by a policy epoch; the datapath reads only the entries of the active
+ * epoch, weft_redir_cfg.policy_epoch (low 32 bits). An update writes the
+ * whole new generation under epoch + 1, then flips policy_epoch with one map
+ * write, then deletes the old generation: every decision sees exactly the
+ * old or exactly the new policy (and needs both to fit: sizes are for two
+ * epochs). Epoch 0 has no entries: no policy, everything allowed.
+ *
+ * Identities (__u32): 0 is "any peer" in a weft_pol_key; WEFT_ID_WORLD is an
+ * address that matches no prefix; endpoint label sets get ids in
+ * [WEFT_ID_EP_MIN, WEFT_ID_CIDR); every distinct CIDR of the policies (and
+ * of their except lists) gets an id with WEFT_ID_CIDR set. An endpoint's own
+ * address (/32, /128) is more specific than any CIDR, so CIDR peers match
+ * addresses that are not local endpoints; endpoints are matched by selectors.
+ */
+#define WEFT_ID_ANY 0		/* weft_pol_key.peer: every peer */
+#define WEFT_ID_WORLD 2		/* an address no prefix covers */
+#define WEFT_ID_EP_MIN 256	/* first endpoint identity */
+#define WEFT_ID_CIDR 0x01000000	/* flag of CIDR identities */
+
+/* Key of weft_pol_id (LPM_TRIE): a prefix of one epoch. The epoch is part of
+ * the matched prefix, so prefixlen = 32 + address bits (IPv4: 32 + 96 + n). */
+struct weft_pol_id_key {
+	__u32 prefixlen;	/* 32 + bits of addr that match */
+	__be32 epoch;		/* policy epoch, network order (matched bytewise) */
+	__be32 addr[4];		/* address, IPv4 v4-mapped, network order */
+};
+_Static_assert(sizeof(struct weft_pol_id_key) == 24, "weft_pol_id_key is ABI");
+
+/* Value of weft_pol_id. */
+struct weft_pol_id_val {
+	__u32 id;		/* identity of the addresses under the prefix */
+	__u32 pad;		/* zero */
+};
+_Static_assert(sizeof(struct weft_pol_id_val) == 8, "weft_pol_id_val is ABI");
+
+#define WEFT_DIR_INGRESS 0	/* weft_pol_key.dir: traffic to the subject */
+#define WEFT_DIR_EGRESS 1	/* traffic from the subject */
+
+/* Key of weft_pol (HASH). proto 0 with peer 0 and port 0 is the marker of a
+ * subject selected by some policy in that direction (default deny). */
+struct weft_pol_key {
+	__u32 epoch;		/* policy epoch (low 32 bits) */
+	__u32 subject;		/* identity of the local endpoint the rule protects */
+	__u32 peer;		/* identity of the other end, WEFT_ID_ANY = every peer */
+	__be16 port;		/* destination port, network order; 0 = every port */
+	__u8 proto;		/* IPPROTO_TCP, IPPROTO_UDP; 0 = the selected marker */
+	__u8 dir;		/* WEFT_DIR_* */
+};
+_Static_assert(sizeof(struct weft_pol_key) == 16, "weft_pol_key is ABI");
+
+#define WEFT_POL_ALLOW 1	/* weft_pol_val.action: allow */
+#define WEFT_POL_DENY 2		/* deny; wins over any allow */
+#define WEFT_POL_SELECTED 3	/* the marker: default deny in this direction */
+
+/* Value of weft_pol. */
+struct weft_pol_val {
+	__u8 action;		/* WEFT_POL_* */
+	__u8 audit;		/* 1: a deny by this entry is only counted (audit mode) */
+	__u16 pad;		/* zero */
+	__u32 rule;		/* policies[] index << 16 | rule index in its list
+				 * (ingress, egress or deny, told apart by dir and
+				 * action); WEFT_RULE_DEFAULT: the selected marker */
+};
+_Static_assert(sizeof(struct weft_pol_val) == 8, "weft_pol_val is ABI");
+
+#define WEFT_RULE_DEFAULT 0xffff	/* low 16 bits of rule: default deny of a policy */
+#define WEFT_RULE_NONE 0xffffffff	/* no rule decided (not counted) */
+
+/* Verdicts counted in weft_pol_cnt (key field verdict). */
+#define WEFT_PV_CNT_ALLOW 1	/* allowed by the rule */
+#define WEFT_PV_CNT_DENY 2	/* denied by the rule (or its policy's default deny) */
+#define WEFT_PV_CNT_AUDIT 3	/* would have been denied; audit mode let it pass */
+
+/* Key of weft_pol_cnt (PERCPU_HASH of __u64): decisions per rule, counted
+ * where a decision is made (connect/sendmsg, the first packet of a flow in
+ * tc). Keyed by epoch: weftd deletes the counters of other epochs after a
+ * flip, so they count since the policy last changed. */
+struct weft_pol_cnt_key {
+	__u32 epoch;		/* policy epoch of the decision */
+	__u32 subject;		/* identity of the endpoint judged */
+	__u32 rule;		/* weft_pol_val.rule of the deciding entry */
+	__u8 dir;		/* WEFT_DIR_* */
+	__u8 verdict;		/* WEFT_PV_CNT_* */
+	__u16 pad;		/* zero */
+};
+_Static_assert(sizeof(struct weft_pol_cnt_key) == 16, "weft_pol_cnt_key is ABI");
+
+/*
+ * Flow tracking of the tc programs (weft_ct, LRU_HASH): a flow allowed by
+ * one side's policy, keyed in the direction of its first packet and by the
+ * direction it was judged in (WEFT_DIR_INGRESS at the endpoint's "to pod"
+ * side, WEFT_DIR_EGRESS at its "from pod" side). Packets of a tracked flow,
+ * and its replies, pass without a decision while the epoch is the active
+ * one; after a policy change the flow is judged again and dropped (and
+ * forgotten) if the new policy denies it.
+ */
+struct weft_ct_key {
+	__be32 saddr[4];	/* first packet's source, v4-mapped, network order */
+	__be32 daddr[4];	/* first packet's destination */
+	__be16 sport;		/* network order; 0 for protocols without ports */
+	__be16 dport;		/* network order */
+	__u8 proto;		/* IPPROTO_* */
+	__u8 dir;		/* WEFT_DIR_* it was judged in */
+	__u16 pad;		/* zero */
+};
+_Static_assert(sizeof(struct weft_ct_key) == 40, "weft_ct_key is ABI");
+
+struct weft_ct_val {
+	__u32 epoch;		/* policy epoch of the decision */
+	__u32 pad;		/* zero */
+};
+_Static_assert(sizeof(struct weft_ct_val) == 8, "weft_ct_val is ABI");
 
 #endif /* WEFT_ABI_H */

@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "config.h"
+#include "policy.h"
 #include "sockfix.h"
 #include "testenv.h"
 #include "weft.skel.h"
@@ -54,6 +55,9 @@ int sfx_load(struct weft **skel, bool (*wanted)(struct weft *, const struct bpf_
 	bpf_map__set_max_entries((*skel)->maps.weft_aff, 1024);
 	bpf_map__set_max_entries((*skel)->maps.weft_rev, 16384);
 	bpf_map__set_max_entries((*skel)->maps.weft_sock, 8192);
+	bpf_map__set_max_entries((*skel)->maps.weft_pol, 4096);
+	bpf_map__set_max_entries((*skel)->maps.weft_pol_id, 1024);
+	bpf_map__set_max_entries((*skel)->maps.weft_ct, 4096);
 	err = weft__load(*skel);
 	return err > 0 ? -EINVAL : err;
 }
@@ -197,4 +201,31 @@ int sfx_pods(int nbe, const uint16_t *ports, int nports)
 int sfx_enter_cli(void)
 {
 	return tenv_enter("cli", true);
+}
+
+int sfx_policy(struct weft *skel, struct weft_pol_state *cur, const char *yaml, char *err,
+	       size_t errlen)
+{
+	struct weft_config *cfg = weft_config_parse(yaml, strlen(yaml), "t.yaml", err, errlen);
+	struct weft_pol_state want;
+	struct weft_maps maps;
+	int ret;
+
+	if (!cfg)
+		return -EINVAL;
+	for (int i = 0; i < WEFT_M_COUNT; i++)
+		maps.fd[i] = -1;
+	maps.fd[WEFT_M_POL] = bpf_map__fd(skel->maps.weft_pol);
+	maps.fd[WEFT_M_POL_ID] = bpf_map__fd(skel->maps.weft_pol_id);
+	maps.fd[WEFT_M_REDIR_CFG] = bpf_map__fd(skel->maps.weft_redir_cfg);
+	cfg->datapath.max_policy = 4096;
+	cfg->datapath.max_idents = 1024;
+	ret = weft_pol_build(cfg, cur, &want, err, errlen);
+	if (!ret) {
+		ret = weft_pol_apply(&maps, cur, &want, NULL, err, errlen);
+		weft_pol_free(cur);
+		*cur = want;
+	}
+	weft_config_free(cfg);
+	return ret;
 }

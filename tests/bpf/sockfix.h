@@ -18,6 +18,7 @@
 
 struct weft;
 struct bpf_link;
+struct weft_pol_state;
 
 struct sfx {
 	struct weft *skel;
@@ -66,5 +67,11 @@ int sfx_pods(int nbe, const uint16_t *ports, int nports);
 
 /* The client: join the test cgroup and the cli pod. 0 or -errno. */
 int sfx_enter_cli(void);
+
+/* Compile yaml's policies and write them into skel's maps as weftd does
+ * (weft_pol_build + weft_pol_apply); *cur becomes the new state. 0 or
+ * -errno (err filled). */
+int sfx_policy(struct weft *skel, struct weft_pol_state *cur, const char *yaml, char *err,
+	       size_t errlen);
 
 #endif /* WEFT_TESTS_SOCKFIX_H */

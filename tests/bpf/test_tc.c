@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The tc policy programs (bpf/tc.bpf.c, lib/tc.h) through BPF_PROG_TEST_RUN:
+ * crafted packets, in order, against a policy compiled by the agent, each
+ * with its verdict and the counter it moves. Packets share flow state
+ * (weft_ct), so the order of the table matters and is part of the test.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "config.h"
+#include "harness.h"
+#include "policy.h"
+#include "sockfix.h"
+#include "testenv.h"
+#include "weft.skel.h"
+
+#define EPS                                                                      \
+	"endpoints:\n"                                                           \
+	"  - {name: cli, ip: 10.250.0.10, labels: {app: client}}\n"             \
+	"  - {name: cli6, ip: 'fd00:250::10', labels: {app: client}}\n"         \
+	"  - {name: web, ip: 10.250.0.21, labels: {app: web}}\n"                \
+	"  - {name: web6, ip: 'fd00:250::21', labels: {app: web}}\n"
+
+/* web: from clients on TCP 8080 and UDP 53 only; no egress of its own
+ * (its replies pass as replies of tracked flows). */
+#define WEB_POLICY                                                               \
+	"policies:\n"                                                            \
+	"  - name: web\n"                                                        \
+	"    selector: {app: web}\n"                                             \
+	"    ingress:\n"                                                         \
+	"      - from: [{selector: {app: client}}]\n"                            \
+	"        ports: [{port: 8080}, {port: 53, protocol: udp}]\n"             \
+	"    egress: []\n"
+
+/* After a change: nobody may reach web. */
+#define WEB_CLOSED                                                               \
+	"policies:\n"                                                            \
+	"  - {name: web, selector: {app: web}, ingress: [], egress: []}\n"
+
+#define OK 0	/* TC_ACT_OK */
+#define DROP 2	/* TC_ACT_SHOT */
+
+enum kind { K_TCP, K_UDP, K_ICMP, K_ARP };
+
+struct pkt_spec {
+	const char *name;
+	int to_pod;		/* 1: weft_to_pod, 0: weft_from_pod */
+	enum kind kind;
+	const char *src, *dst;
+	uint16_t sport, dport;
+	uint8_t tcp_flags;	/* 0x02 SYN, 0x10 ACK */
+	uint8_t icmp_type;
+	uint16_t frag_off;	/* IPv4: fragment offset in 8-byte units; IPv6: a fragment header */
+	int hbh;		/* IPv6: a hop-by-hop options header first */
+	int cut;		/* > 0: bytes cut from the end of the packet;
+				 * < 0: IPv4 header length field -cut (the
+				 * kernel's test run refuses a packet shorter
+				 * than an IPv4 header: a bad ihl stands in) */
+	int want;
+	enum weft_stat stat;	/* counter that must move by one; WEFT_STAT_MAX: none */
+};
+
+#define SYN 0x02
+#define ACK 0x10
+#define NONE WEFT_STAT_MAX
+
+static size_t put(uint8_t *b, size_t off, const void *p, size_t n)
+{
+	memcpy(b + off, p, n);
+	return off + n;
+}
+
+/* The bytes of a packet. Returns the length. */
+static size_t build(const struct pkt_spec *s, uint8_t *b)
+{
+	struct weft_ip src, dst;
+	int fam = weft_ip_parse(s->src, &src);
+	uint8_t proto = s->kind == K_TCP ? IPPROTO_TCP : s->kind == K_UDP ? IPPROTO_UDP :
+			fam == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	uint8_t l4[20] = { 0 };
+	size_t l4len = s->kind == K_TCP ? 20 : 8, off = 12, n;
+	uint16_t et;
+
+	weft_ip_parse(s->dst, &dst);
+	memset(b, 0, 256);
+	if (s->kind == K_ARP) {
+		et = htons(0x0806);
+		put(b, 12, &et, 2);
+		return 14 + 28;
+	}
+	if (s->kind == K_ICMP) {
+		l4[0] = s->icmp_type;
+	} else {
+		uint16_t sp = htons(s->sport), dp = htons(s->dport);
+
+		memcpy(l4, &sp, 2);
+		memcpy(l4 + 2, &dp, 2);
+		if (s->kind == K_TCP) {
+			l4[12] = 5 << 4;
+			l4[13] = s->tcp_flags;
+		} else {
+			uint16_t ul = htons(8);
+
+			memcpy(l4 + 4, &ul, 2);
+		}
+	}
+	if (fam == AF_INET) {
+		uint8_t ip[20] = { (uint8_t)(0x40 | (s->cut < 0 ? -s->cut : 5)) };
+		uint16_t tot = htons(20 + l4len), fo = htons(s->frag_off);
+
+		et = htons(0x0800);
+		off = put(b, off, &et, 2);
+		memcpy(ip + 2, &tot, 2);
+		memcpy(ip + 6, &fo, 2);
+		ip[8] = 64;
+		ip[9] = proto;
+		memcpy(ip + 12, &src.a.s6_addr[12], 4);
+		memcpy(ip + 16, &dst.a.s6_addr[12], 4);
+		off = put(b, off, ip, 20);
+	} else {
+		uint8_t ip[40] = { 0x60 };
+		uint16_t pl = htons(l4len + (s->hbh ? 8 : 0) + (s->frag_off ? 8 : 0));
+
+		et = htons(0x86DD);
+		off = put(b, off, &et, 2);
+		memcpy(ip + 4, &pl, 2);
+		ip[6] = s->hbh ? 0 : s->frag_off ? 44 : proto;
+		ip[7] = 64;
+		memcpy(ip + 8, &src.a, 16);
+		memcpy(ip + 24, &dst.a, 16);
+		off = put(b, off, ip, 40);
+		if (s->hbh) {
+			uint8_t h[8] = { (uint8_t)(s->frag_off ? 44 : proto), 0, 1, 4 };	/* PadN */
+
+			off = put(b, off, h, 8);
+		}
+		if (s->frag_off) {
+			uint8_t h[8] = { proto };
+			uint16_t fo = htons(s->frag_off << 3);
+
+			memcpy(h + 2, &fo, 2);
+			off = put(b, off, h, 8);
+		}
+	}
+	if (!(fam == AF_INET && (s->frag_off & 0x1fff)) && !(fam == AF_INET6 && s->frag_off))
+		off = put(b, off, l4, l4len);
+	else
+		off = put(b, off, l4, 8);	/* fragment payload: not an L4 header */
+	n = off - (s->cut > 0 ? s->cut : 0);
+	return n;
+}
+
+static const char *const stat_name[] = {
+	[WEFT_STAT_POL_TC_INGRESS_DENY] = "ingress denied", [WEFT_STAT_POL_TC_EGRESS_DENY] = "egress denied",
+	[WEFT_STAT_POL_MALFORMED] = "malformed", [WEFT_STAT_POL_REVOKED] = "revoked",
+};
+
+/* Run each packet; check verdict and counter. */
+static void run(struct sfx *f, const struct pkt_spec *cases, size_t n)
+{
+	int to = bpf_program__fd(f->skel->progs.weft_to_pod);
+	int from = bpf_program__fd(f->skel->progs.weft_from_pod);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct pkt_spec *s = &cases[i];
+		uint8_t buf[256];
+		size_t len = build(s, buf);
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf, .data_size_in = len, .repeat = 1);
+		uint64_t before = s->stat < NONE ? sfx_stat(f, s->stat) : 0;
+
+		if (!ASSERT_OK(bpf_prog_test_run_opts(s->to_pod ? to : from, &o), s->name))
+			continue;
+		ASSERT_EQ(o.retval, s->want, s->name);
+		if (s->stat < NONE)
+			weft_assert(sfx_stat(f, s->stat) == before + 1, __FILE__, __LINE__,
+				    "%s: counter %s did not move by one", s->name, stat_name[s->stat]);
+	}
+}
+
+static bool is_tc(struct weft *skel, const struct bpf_program *p)
+{
+	return p == skel->progs.weft_to_pod || p == skel->progs.weft_from_pod;
+}
+
+#define C4 "10.250.0.10"
+#define W4 "10.250.0.21"
+#define C6 "fd00:250::10"
+#define W6 "fd00:250::21"
+#define WORLD "10.9.9.9"
+
+TEST(bpf, tc_policy_packets)
+{
+	static const struct pkt_spec no_policy[] = {
+		{ "no policy: SYN to a closed port passes", 1, K_TCP, WORLD, W4, 1000, 9090, SYN, 0, 0, 0, 0, OK, NONE },
+	};
+	static const struct pkt_spec cases[] = {
+		{ "allowed TCP SYN", 1, K_TCP, C4, W4, 40000, 8080, SYN, 0, 0, 0, 0, OK, NONE },
+		{ "established packet of the allowed flow", 1, K_TCP, C4, W4, 40000, 8080, ACK, 0, 0, 0, 0, OK, NONE },
+		{ "reply of the allowed flow (web has no egress)", 0, K_TCP, W4, C4, 8080, 40000, SYN | ACK, 0, 0, 0, 0, OK, NONE },
+		{ "SYN to a port not allowed", 1, K_TCP, C4, W4, 40001, 9090, SYN, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
+		{ "SYN from the world", 1, K_TCP, WORLD, W4, 40002, 8080, SYN, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
+		{ "ACK of an untracked denied flow", 1, K_TCP, WORLD, W4, 40003, 8080, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
+		{ "web opens a connection: egress denied", 0, K_TCP, W4, C4, 41000, 8080, SYN, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_EGRESS_DENY },
+		{ "allowed UDP", 1, K_UDP, C4, W4, 5000, 53, 0, 0, 0, 0, 0, OK, NONE },
+		{ "UDP to another port", 1, K_UDP, C4, W4, 5000, 54, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
+		{ "UDP reply", 0, K_UDP, W4, C4, 53, 5000, 0, 0, 0, 0, 0, OK, NONE },
+		{ "IPv4 header length below 20", 1, K_TCP, C4, W4, 40000, 8080, SYN, 0, 0, 0, -4, DROP, WEFT_STAT_POL_MALFORMED },
+		{ "IPv4 header longer than the packet", 1, K_TCP, C4, W4, 40000, 8080, SYN, 0, 0, 0, -15, DROP, WEFT_STAT_POL_MALFORMED },
+		{ "truncated TCP ports", 1, K_TCP, C4, W4, 40000, 8080, SYN, 0, 0, 0, 17, DROP, WEFT_STAT_POL_MALFORMED },
+		{ "non-first IPv4 fragment (client not allowed every port)", 1, K_TCP, C4, W4, 0, 0, 0, 0, 100, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
+		{ "IPv6 SYN behind hop-by-hop options", 1, K_TCP, C6, W6, 40000, 8080, SYN, 0, 0, 1, 0, OK, NONE },
+		{ "IPv6 SYN behind hop-by-hop options, port not allowed", 1, K_TCP, C6, W6, 40001, 9090, SYN, 0, 0, 1, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
+		{ "IPv6 non-first fragment", 1, K_TCP, C6, W6, 0, 0, 0, 0, 100, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
+		{ "truncated IPv6 extension header", 1, K_TCP, C6, W6, 40000, 8080, SYN, 0, 0, 1, 24, DROP, WEFT_STAT_POL_MALFORMED },
+		{ "ICMP error from the world", 1, K_ICMP, WORLD, W4, 0, 0, 0, 3, 0, 0, 0, OK, NONE },
+		{ "ICMP echo from a client", 1, K_ICMP, C4, W4, 0, 0, 0, 8, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
+		{ "ICMPv6 neighbour solicitation", 1, K_ICMP, C6, W6, 0, 0, 0, 135, 0, 0, 0, OK, NONE },
+		{ "non-IP (ARP)", 1, K_ARP, C4, W4, 0, 0, 0, 0, 0, 0, 0, OK, NONE },
+	};
+	static const struct pkt_spec after_revoke[] = {
+		{ "tracked flow after the policy closed web", 1, K_TCP, C4, W4, 40000, 8080, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_REVOKED },
+		{ "and it stays dropped", 1, K_TCP, C4, W4, 40000, 8080, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
+	};
+	struct weft_pol_state cur = { 0 };
+	struct sfx f = { .cgfd = -1 };
+	char err[512] = "";
+
+	tenv_need_root();
+	if (!ASSERT_OK(sfx_load(&f.skel, is_tc), "load the tc programs"))
+		goto out;
+	run(&f, no_policy, sizeof(no_policy) / sizeof(no_policy[0]));
+	if (!ASSERT_OK(sfx_policy(f.skel, &cur, EPS WEB_POLICY, err, sizeof(err)), err))
+		goto out;
+	run(&f, cases, sizeof(cases) / sizeof(cases[0]));
+	if (!ASSERT_OK(sfx_policy(f.skel, &cur, EPS WEB_CLOSED, err, sizeof(err)), err))
+		goto out;
+	run(&f, after_revoke, sizeof(after_revoke) / sizeof(after_revoke[0]));
+out:
+	weft_pol_free(&cur);
+	weft__destroy(f.skel);
+}

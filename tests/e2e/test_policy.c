@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * e2e: L4 policy with weftd itself. Pods cli (app: client), be1 (app: web)
+ * and be2 (app: db) with echo servers; weftd runs in the node netns so it
+ * can put its tc programs on the pods' host-side veths. A table of
+ * {source, destination (pod or VIP), bound or not, policy, redirect} ->
+ * allowed or denied, with real connections; then a policy change that
+ * revokes a live, redirected connection: no byte reaches the server after.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+
+#include "config.h"
+#include "harness.h"
+#include "testenv.h"
+#include "weft/abi.h"
+
+#define CLI "10.250.0.10"
+#define BE1 "10.250.0.21"
+#define BE2 "10.250.0.22"
+#define VIP_WEB "10.250.100.1"
+#define VIP_DB "10.250.100.2"
+#define ECHO 8081
+
+/* web takes clients on the echo port; db takes only web. */
+#define P_WEB_DB                                                                 \
+	"  - name: web\n"                                                        \
+	"    selector: {app: web}\n"                                             \
+	"    ingress: [{from: [{selector: {app: client}}], ports: [{port: 8081}]}]\n" \
+	"  - name: db\n"                                                         \
+	"    selector: {app: db}\n"                                              \
+	"    ingress: [{from: [{selector: {app: web}}]}]\n"
+
+/* The client may only talk to web. */
+#define P_CLI_EGRESS                                                             \
+	"  - name: cli\n"                                                        \
+	"    selector: {app: client}\n"                                          \
+	"    egress: [{to: [{selector: {app: web}}]}]\n"
+
+/* web takes nobody. */
+#define P_WEB_CLOSED                                                             \
+	"  - {name: web, selector: {app: web}, ingress: []}\n"
+
+struct pnode {
+	char dir[128];
+	char config[256];
+	pid_t weftd;
+	uint64_t gen;
+};
+
+static uint64_t stat_sum(enum weft_stat stat)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	char path[512];
+	__u32 key = stat;
+	uint64_t sum = 0, v[1024];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/" WEFT_MAP_STATS, tenv_bpffs());
+	fd = bpf_obj_get(path);
+	if (fd < 0 || ncpu <= 0 || ncpu > 1024)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &key, v) == 0)
+		for (int i = 0; i < ncpu; i++)
+			sum += v[i];
+	close(fd);
+	return sum;
+}
+
+static bool write_cfg(struct pnode *n, bool redirect, const char *policies)
+{
+	char text[8192];
+
+	snprintf(text, sizeof(text),
+		 "datapath: {cgroup: %s, bpffs: %s, redirect: %s}\n"
+		 "metrics: {listen: \"\"}\n"
+		 "endpoints:\n"
+		 "  - {name: cli, ip: " CLI ", interface: wv-cli, labels: {app: client}}\n"
+		 "  - {name: be1, ip: " BE1 ", interface: wv-be1, labels: {app: web}}\n"
+		 "  - {name: be2, ip: " BE2 ", interface: wv-be2, labels: {app: db}}\n"
+		 "services:\n"
+		 "  - {name: web, vip: " VIP_WEB ", ports: [{port: 7, target_port: 8081}], backends: [{ip: " BE1 "}]}\n"
+		 "  - {name: db, vip: " VIP_DB ", ports: [{port: 7, target_port: 8081}], backends: [{ip: " BE2 "}]}\n"
+		 "%s%s",
+		 tenv_cgroup(), tenv_bpffs(), redirect ? "true" : "false",
+		 policies ? "policies:\n" : "", policies ? policies : "");
+	return ASSERT_OK(tenv_write_file(n->config, text), "write config");
+}
+
+/* Write the config and make weftd apply it (start or SIGHUP). */
+static bool apply(struct pnode *n, bool redirect, const char *policies)
+{
+	if (!write_cfg(n, redirect, policies))
+		return false;
+	if (!n->weftd) {
+		char bin[512];
+
+		snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+		char *argv[] = { bin, "--config", n->config, "--log-level", "warn", NULL };
+		/* In the node netns: the pods' host-side veths are there. */
+		n->weftd = tenv_spawn("node", false, false, argv);
+		n->gen = 1;
+		return ASSERT_TRUE(n->weftd > 0, "weftd spawned") &&
+		       ASSERT_TRUE(tenv_wait_applied(n->weftd, 1), "weftd applied");
+	}
+	kill(n->weftd, SIGHUP);
+	n->gen++;
+	return ASSERT_TRUE(tenv_wait_applied(n->weftd, n->gen), "reload applied");
+}
+
+static bool node_up(struct pnode *n)
+{
+	tenv_need_root();
+	signal(SIGPIPE, SIG_IGN);
+	memset(n, 0, sizeof(*n));
+	snprintf(n->dir, sizeof(n->dir), "/tmp/weft-test-%d", (int)getpid());
+	mkdir(n->dir, 0700);
+	snprintf(n->config, sizeof(n->config), "%s/weft.yaml", n->dir);
+	return ASSERT_OK(tenv_pod("cli", CLI, NULL), "client pod") &&
+	       ASSERT_OK(tenv_pod("be1", BE1, NULL), "web pod") &&
+	       ASSERT_OK(tenv_pod("be2", BE2, NULL), "db pod") &&
+	       ASSERT_TRUE(tenv_namesrv("be1", "be1", "::", ECHO) > 0, "web echo server") &&
+	       ASSERT_TRUE(tenv_namesrv("be2", "be2", "::", ECHO) > 0, "db echo server");
+}
+
+/* Connect (from bind if not NULL), read the name line: fd or -errno. */
+static int conn(const char *addr, uint16_t port, const char *bind_addr)
+{
+	struct sockaddr_storage sa, ba;
+	struct timeval tv = { .tv_sec = 2 };
+	socklen_t sl, bl;
+	int fd, ret;
+	char c;
+
+	if (weft_sockaddr(addr, port, false, &sa, &sl) < 0)
+		return -EINVAL;
+	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (bind_addr && (weft_sockaddr(bind_addr, 0, false, &ba, &bl) < 0 ||
+			  bind(fd, (struct sockaddr *)&ba, bl) < 0))
+		goto fail;
+	if (connect(fd, (struct sockaddr *)&sa, sl) < 0)
+		goto fail;
+	while ((ret = read(fd, &c, 1)) == 1 && c != '\n')
+		;
+	if (ret != 1)
+		goto fail;
+	return fd;
+fail:
+	ret = errno ? -errno : -EIO;
+	close(fd);
+	return ret;
+}
+
+/* One round trip of n bytes: true if it comes back whole within 1.5 s. */
+static bool echo(int fd, size_t n, unsigned int seed)
+{
+	static unsigned char out[16384], in[16384];
+	size_t got = 0;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = (unsigned char)((i * 2654435761u + seed) >> 13);
+	if (write(fd, out, n) != (ssize_t)n)
+		return false;
+	while (got < n) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&p, 1, 1500) != 1)
+			return false;
+		r = read(fd, in + got, n - got);
+		if (r <= 0)
+			return false;
+		got += r;
+	}
+	return memcmp(in, out, n) == 0;
+}
+
+struct pcase {
+	const char *policies;
+	const char *dst;
+	uint16_t port;
+	const char *bind;	/* NULL: unbound (judged by tc); else judged at connect */
+	int want;		/* 0 allowed; -EPERM refused at connect; 1 no answer (tc drops) */
+	const char *what;
+};
+
+#define DENIED_TC 1
+
+TEST_TIMEOUT(e2e, policy_matrix_with_and_without_redirect, 150)
+{
+	static const struct pcase cases[] = {
+		{ P_WEB_DB, BE1, ECHO, NULL, 0, "cli -> web pod: allowed" },
+		{ P_WEB_DB, VIP_WEB, 7, NULL, 0, "cli -> web VIP: allowed on the backend" },
+		{ P_WEB_DB, BE2, ECHO, NULL, DENIED_TC, "cli -> db pod: db's ingress drops the SYN" },
+		{ P_WEB_DB, VIP_DB, 7, NULL, DENIED_TC, "cli -> db VIP: judged on the backend" },
+		{ P_WEB_DB P_CLI_EGRESS, BE1, ECHO, CLI, 0, "bound cli -> web: allowed" },
+		{ P_WEB_DB P_CLI_EGRESS, VIP_DB, 7, CLI, -EPERM, "bound cli -> db VIP: EPERM at connect" },
+		{ P_WEB_DB P_CLI_EGRESS, BE2, ECHO, NULL, DENIED_TC, "unbound cli -> db: cli's egress in tc" },
+		{ NULL, BE2, ECHO, NULL, 0, "no policy: allowed" },
+	};
+	struct pnode n;
+
+	if (!node_up(&n) || !apply(&n, true, NULL) ||
+	    !ASSERT_OK(tenv_enter("cli", true), "enter the client pod"))
+		return;
+	for (int redirect = 1; redirect >= 0; redirect--) {
+		const char *applied = "";
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const struct pcase *c = &cases[i];
+			char what[256];
+			uint64_t m = stat_sum(WEFT_STAT_REDIR_MSGS);
+			int fd;
+
+			snprintf(what, sizeof(what), "%s (redirect %s)", c->what, redirect ? "on" : "off");
+			if ((c->policies ? c->policies : "") != applied &&
+			    !apply(&n, redirect, c->policies))
+				return;
+			applied = c->policies ? c->policies : "";
+			fd = conn(c->dst, c->port, c->bind);
+			if (c->want == 0) {
+				if (ASSERT_TRUE(fd >= 0, what)) {
+					ASSERT_TRUE(echo(fd, 4096, (unsigned int)i), what);
+					if (redirect)
+						ASSERT_GE(stat_sum(WEFT_STAT_REDIR_MSGS) - m, 2, what);
+				}
+			} else if (c->want == -EPERM) {
+				ASSERT_EQ(fd, -EPERM, what);
+			} else {
+				weft_assert(fd < 0 && fd != -EPERM, __FILE__, __LINE__,
+					    "%s: connect gave %d, want no answer", what, fd);
+			}
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	ASSERT_GE(stat_sum(WEFT_STAT_POL_TC_INGRESS_DENY), 1, "tc ingress drops counted");
+	ASSERT_GE(stat_sum(WEFT_STAT_POL_TC_EGRESS_DENY), 1, "tc egress drops counted");
+	ASSERT_GE(stat_sum(WEFT_STAT_POL_EGRESS_DENY), 2, "connect refusals counted");
+}
+
+/* `weft policy --json`: the rule of web's ingress on 8081 and its count. */
+static long long web_rule_count(void)
+{
+	static char out[65536];
+	struct json_object *root, *eps;
+	long long count = -1;
+
+	if (!ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s policy --json",
+				    weft_test_bindir(), tenv_bpffs()), "weft policy --json"))
+		return -1;
+	root = json_tokener_parse(out);
+	if (!ASSERT_NOT_NULL(root, out))
+		return -1;
+	if (json_object_object_get_ex(root, "endpoints", &eps)) {
+		for (size_t i = 0; i < json_object_array_length(eps); i++) {
+			struct json_object *ep = json_object_array_get_idx(eps, i), *rules, *addrs;
+
+			if (!json_object_object_get_ex(ep, "addresses", &addrs) ||
+			    !strstr(json_object_to_json_string(addrs), BE1) ||
+			    !json_object_object_get_ex(ep, "rules", &rules))
+				continue;
+			for (size_t j = 0; j < json_object_array_length(rules); j++) {
+				struct json_object *r = json_object_array_get_idx(rules, j), *v;
+				const char *dir = "", *act = "", *ports = "";
+
+				if (json_object_object_get_ex(r, "direction", &v))
+					dir = json_object_get_string(v);
+				if (json_object_object_get_ex(r, "action", &v))
+					act = json_object_get_string(v);
+				if (json_object_object_get_ex(r, "ports", &v))
+					ports = json_object_get_string(v);
+				if (!strcmp(dir, "ingress") && !strcmp(act, "allow") &&
+				    !strcmp(ports, "8081") && json_object_object_get_ex(r, "count", &v))
+					count = json_object_get_int64(v);
+			}
+		}
+	}
+	json_object_put(root);
+	return count;
+}
+
+TEST_TIMEOUT(e2e, policy_revoke_stops_a_redirected_connection, 60)
+{
+	struct pnode n;
+	uint64_t pol, rev;
+	int fd;
+
+	if (!node_up(&n) || !apply(&n, true, P_WEB_DB) ||
+	    !ASSERT_OK(tenv_enter("cli", true), "enter the client pod"))
+		return;
+	fd = conn(VIP_WEB, 7, NULL);
+	if (!ASSERT_TRUE(fd >= 0, "connection to web"))
+		return;
+	rev = stat_sum(WEFT_STAT_REDIR_MSGS);
+	ASSERT_TRUE(echo(fd, 4096, 1), "echo while allowed");
+	ASSERT_GE(stat_sum(WEFT_STAT_REDIR_MSGS) - rev, 2, "redirected while allowed");
+	ASSERT_GE(web_rule_count(), 1, "weft policy shows web's ingress rule, counted in tc");
+
+	if (!apply(&n, true, P_WEB_CLOSED))
+		goto out;
+	pol = stat_sum(WEFT_STAT_REDIR_POLICY);
+	rev = stat_sum(WEFT_STAT_POL_REVOKED);
+	ASSERT_FALSE(echo(fd, 100, 2), "revoked: nothing comes back");
+	ASSERT_GE(stat_sum(WEFT_STAT_REDIR_POLICY) - pol, 1, "sk_msg left it to the stack");
+	ASSERT_GE(stat_sum(WEFT_STAT_POL_REVOKED) - rev, 1, "where tc dropped the tracked flow");
+	ASSERT_TRUE(conn(VIP_WEB, 7, NULL) < 0, "a new connection is not answered either");
+out:
+	close(fd);
+}
+
+/* Whether weft's tc program is on an interface of the node netns. */
+static bool tc_on(const char *dev, const char *dir, const char *prog)
+{
+	char ns[64], out[4096] = "";
+
+	tenv_ns("node", ns, sizeof(ns));
+	tenv_capture(out, sizeof(out), "nsenter --net=/run/netns/%s tc filter show dev %s %s", ns,
+		     dev, dir);
+	return strstr(out, prog) != NULL;
+}
+
+TEST_TIMEOUT(e2e, policy_tc_attach_follows_policies_and_cleanup, 60)
+{
+	char out[1024], ns[64];
+	struct pnode n;
+
+	if (!node_up(&n) || !apply(&n, false, NULL))
+		return;
+	ASSERT_FALSE(tc_on("wv-be1", "egress", "weft_to_pod"), "no policies: no tc programs");
+	if (!apply(&n, false, P_WEB_DB))
+		return;
+	ASSERT_TRUE(tc_on("wv-be1", "egress", "weft_to_pod"), "to-pod program on clsact egress");
+	ASSERT_TRUE(tc_on("wv-be1", "ingress", "weft_from_pod"), "from-pod program on clsact ingress");
+	ASSERT_TRUE(tc_on("wv-cli", "egress", "weft_to_pod"), "on every endpoint's interface");
+	if (!apply(&n, false, NULL))
+		return;
+	ASSERT_FALSE(tc_on("wv-be1", "egress", "weft_to_pod"), "policies gone: detached");
+	if (!apply(&n, false, P_WEB_DB))
+		return;
+	kill(n.weftd, SIGTERM);
+	waitpid(n.weftd, NULL, 0);
+	ASSERT_TRUE(tc_on("wv-be1", "egress", "weft_to_pod"), "stays attached after weftd stops");
+	tenv_ns("node", ns, sizeof(ns));
+	ASSERT_EQ(tenv_capture(out, sizeof(out), "nsenter --net=/run/netns/%s %s/weftd --cleanup --config %s 2>&1",
+			       ns, weft_test_bindir(), n.config), 0, "weftd --cleanup");
+	ASSERT_FALSE(tc_on("wv-be1", "egress", "weft_to_pod"), "--cleanup detaches tc");
+	ASSERT_FALSE(tc_on("wv-be1", "ingress", "weft_from_pod"), "both directions");
+}
