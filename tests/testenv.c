@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "config.h"
 #include "harness.h"
@@ -542,4 +543,23 @@ int tenv_spread(const char *addr, uint16_t port, const char *bind_addr, int coun
 			hits[b] += !strcmp(name, names[b]);
 	}
 	return fails;
+}
+
+uint64_t tenv_stat(enum weft_stat stat)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	char path[512];
+	__u32 key = stat;
+	uint64_t sum = 0, v[1024];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/" WEFT_MAP_STATS, tenv_bpffs());
+	fd = bpf_obj_get(path);
+	if (fd < 0 || ncpu <= 0 || ncpu > 1024)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &key, v) == 0)
+		for (int i = 0; i < ncpu; i++)
+			sum += v[i];
+	close(fd);
+	return sum;
 }

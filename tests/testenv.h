@@ -72,6 +72,10 @@ int tenv_udp_ask(const char *addr, uint16_t port, bool connected, bool v4mapped,
 /* Format a sockaddr as "addr:port" / "[addr]:port" (v4-mapped shown as IPv4). */
 const char *tenv_sa_str(const void *sa, char *buf, size_t len);
 
+/* A datapath counter (weft_stats under tenv_bpffs()), summed over CPUs;
+ * 0 if not pinned. */
+uint64_t tenv_stat(enum weft_stat stat);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 long long tenv_now_ms(void);
 

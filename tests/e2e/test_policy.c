@@ -60,25 +60,6 @@ struct pnode {
 	uint64_t gen;
 };
 
-static uint64_t stat_sum(enum weft_stat stat)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	char path[512];
-	__u32 key = stat;
-	uint64_t sum = 0, v[1024];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/" WEFT_MAP_STATS, tenv_bpffs());
-	fd = bpf_obj_get(path);
-	if (fd < 0 || ncpu <= 0 || ncpu > 1024)
-		return 0;
-	if (bpf_map_lookup_elem(fd, &key, v) == 0)
-		for (int i = 0; i < ncpu; i++)
-			sum += v[i];
-	close(fd);
-	return sum;
-}
-
 static bool write_cfg(struct pnode *n, bool redirect, const char *policies)
 {
 	char text[8192];
@@ -225,7 +206,7 @@ TEST_TIMEOUT(e2e, policy_matrix_with_and_without_redirect, 150)
 		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 			const struct pcase *c = &cases[i];
 			char what[256];
-			uint64_t m = stat_sum(WEFT_STAT_REDIR_MSGS);
+			uint64_t m = tenv_stat(WEFT_STAT_REDIR_MSGS);
 			int fd;
 
 			snprintf(what, sizeof(what), "%s (redirect %s)", c->what, redirect ? "on" : "off");
@@ -238,7 +219,7 @@ TEST_TIMEOUT(e2e, policy_matrix_with_and_without_redirect, 150)
 				if (ASSERT_TRUE(fd >= 0, what)) {
 					ASSERT_TRUE(echo(fd, 4096, (unsigned int)i), what);
 					if (redirect)
-						ASSERT_GE(stat_sum(WEFT_STAT_REDIR_MSGS) - m, 2, what);
+						ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_MSGS) - m, 2, what);
 				}
 			} else if (c->want == -EPERM) {
 				ASSERT_EQ(fd, -EPERM, what);
@@ -250,9 +231,9 @@ TEST_TIMEOUT(e2e, policy_matrix_with_and_without_redirect, 150)
 				close(fd);
 		}
 	}
-	ASSERT_GE(stat_sum(WEFT_STAT_POL_TC_INGRESS_DENY), 1, "tc ingress drops counted");
-	ASSERT_GE(stat_sum(WEFT_STAT_POL_TC_EGRESS_DENY), 1, "tc egress drops counted");
-	ASSERT_GE(stat_sum(WEFT_STAT_POL_EGRESS_DENY), 2, "connect refusals counted");
+	ASSERT_GE(tenv_stat(WEFT_STAT_POL_TC_INGRESS_DENY), 1, "tc ingress drops counted");
+	ASSERT_GE(tenv_stat(WEFT_STAT_POL_TC_EGRESS_DENY), 1, "tc egress drops counted");
+	ASSERT_GE(tenv_stat(WEFT_STAT_POL_EGRESS_DENY), 2, "connect refusals counted");
 }
 
 /* `weft policy --json`: the rule of web's ingress on 8081 and its count. */
@@ -308,18 +289,18 @@ TEST_TIMEOUT(e2e, policy_revoke_stops_a_redirected_connection, 60)
 	fd = conn(VIP_WEB, 7, NULL);
 	if (!ASSERT_TRUE(fd >= 0, "connection to web"))
 		return;
-	rev = stat_sum(WEFT_STAT_REDIR_MSGS);
+	rev = tenv_stat(WEFT_STAT_REDIR_MSGS);
 	ASSERT_TRUE(echo(fd, 4096, 1), "echo while allowed");
-	ASSERT_GE(stat_sum(WEFT_STAT_REDIR_MSGS) - rev, 2, "redirected while allowed");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_MSGS) - rev, 2, "redirected while allowed");
 	ASSERT_GE(web_rule_count(), 1, "weft policy shows web's ingress rule, counted in tc");
 
 	if (!apply(&n, true, P_WEB_CLOSED))
 		goto out;
-	pol = stat_sum(WEFT_STAT_REDIR_POLICY);
-	rev = stat_sum(WEFT_STAT_POL_REVOKED);
+	pol = tenv_stat(WEFT_STAT_REDIR_POLICY);
+	rev = tenv_stat(WEFT_STAT_POL_REVOKED);
 	ASSERT_FALSE(echo(fd, 100, 2), "revoked: nothing comes back");
-	ASSERT_GE(stat_sum(WEFT_STAT_REDIR_POLICY) - pol, 1, "sk_msg left it to the stack");
-	ASSERT_GE(stat_sum(WEFT_STAT_POL_REVOKED) - rev, 1, "where tc dropped the tracked flow");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_POLICY) - pol, 1, "sk_msg left it to the stack");
+	ASSERT_GE(tenv_stat(WEFT_STAT_POL_REVOKED) - rev, 1, "where tc dropped the tracked flow");
 	ASSERT_TRUE(conn(VIP_WEB, 7, NULL) < 0, "a new connection is not answered either");
 out:
 	close(fd);

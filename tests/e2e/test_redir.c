@@ -35,25 +35,6 @@ struct rnode {
 	pid_t weftd;
 };
 
-static uint64_t stat_sum(enum weft_stat stat)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	char path[512];
-	__u32 key = stat;
-	uint64_t sum = 0, v[1024];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/" WEFT_MAP_STATS, tenv_bpffs());
-	fd = bpf_obj_get(path);
-	if (fd < 0 || ncpu <= 0 || ncpu > 1024)
-		return 0;
-	if (bpf_map_lookup_elem(fd, &key, v) == 0)
-		for (int i = 0; i < ncpu; i++)
-			sum += v[i];
-	close(fd);
-	return sum;
-}
-
 /* Config: service "bench" on the VIP, ports 80 -> 8080 (nginx), 5201
  * (iperf3), 11111 (sockperf), 7 -> 8081 (echo); endpoint be1 with the
  * given redirect switch; datapath.redirect as given. */
@@ -189,25 +170,25 @@ TEST_TIMEOUT(e2e, redir_real_programs_through_a_vip, 120)
 	    !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
 		return;
 
-	m0 = stat_sum(WEFT_STAT_REDIR_MSGS);
-	b0 = stat_sum(WEFT_STAT_REDIR_BYTES);
+	m0 = tenv_stat(WEFT_STAT_REDIR_MSGS);
+	b0 = tenv_stat(WEFT_STAT_REDIR_BYTES);
 	if (ASSERT_OK(run(out, sizeof(out), "wrk -t1 -c8 -d2s http://" VIP "/index.html"), "wrk")) {
 		ASSERT_TRUE(strstr(out, "requests in") && !strstr(out, "Non-2xx") &&
 			    !strstr(out, "Socket errors"), out);
 	}
-	ASSERT_GE(stat_sum(WEFT_STAT_REDIR_MSGS) - m0, 1000, "wrk: messages redirected");
-	ASSERT_GE(stat_sum(WEFT_STAT_REDIR_BYTES) - b0, 1000 * 16384ull, "wrk: bytes redirected");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_MSGS) - m0, 1000, "wrk: messages redirected");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_BYTES) - b0, 1000 * 16384ull, "wrk: bytes redirected");
 
-	b0 = stat_sum(WEFT_STAT_REDIR_BYTES);
+	b0 = tenv_stat(WEFT_STAT_REDIR_BYTES);
 	if (ASSERT_OK(run(out, sizeof(out), "iperf3 -c " VIP " -p 5201 -t 2 -f m"), "iperf3"))
 		ASSERT_TRUE(strstr(out, "receiver") != NULL, out);
-	ASSERT_GE(stat_sum(WEFT_STAT_REDIR_BYTES) - b0, 100ull << 20, "iperf3: bytes redirected");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_BYTES) - b0, 100ull << 20, "iperf3: bytes redirected");
 
-	m0 = stat_sum(WEFT_STAT_REDIR_MSGS);
+	m0 = tenv_stat(WEFT_STAT_REDIR_MSGS);
 	if (ASSERT_OK(run(out, sizeof(out), "sockperf pp --tcp -i " VIP " -p 11111 -t 2 -m 64"),
 		      "sockperf"))
 		ASSERT_TRUE(strstr(out, "avg-latency") || strstr(out, "avg-lat"), out);
-	ASSERT_GE(stat_sum(WEFT_STAT_REDIR_MSGS) - m0, 2000, "sockperf: messages redirected");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_MSGS) - m0, 2000, "sockperf: messages redirected");
 	ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s stats", weft_test_bindir(),
 			       tenv_bpffs()), "weft stats");
 	ASSERT_TRUE(strstr(out, "redirect_msgs") && strstr(out, "redirect_fb_no_peer"), out);
@@ -263,23 +244,23 @@ TEST_TIMEOUT(e2e, redir_reload_switches_off_without_breaking_connections, 90)
 	fd = echo_open();
 	if (!ASSERT_TRUE(fd >= 0, "echo connection"))
 		return;
-	m = stat_sum(WEFT_STAT_REDIR_MSGS);
+	m = tenv_stat(WEFT_STAT_REDIR_MSGS);
 	ASSERT_TRUE(echo_ok(fd, 1), "echo, redirected");
-	ASSERT_GE(stat_sum(WEFT_STAT_REDIR_MSGS) - m, 2, "redirected both ways");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_MSGS) - m, 2, "redirected both ways");
 
 	/* Global off on reload: the live connection keeps working, on the stack. */
 	if (!write_cfg(&n, false, true))
 		return;
 	kill(n.weftd, SIGHUP);
 	ASSERT_TRUE(tenv_wait_applied(0, 2), "reload applied");
-	m = stat_sum(WEFT_STAT_REDIR_MSGS);
-	off = stat_sum(WEFT_STAT_REDIR_OFF);
+	m = tenv_stat(WEFT_STAT_REDIR_MSGS);
+	off = tenv_stat(WEFT_STAT_REDIR_OFF);
 	for (unsigned int i = 0; i < 10; i++)
 		ASSERT_TRUE(echo_ok(fd, 10 + i), "echo across the switch");
 	fd2 = echo_open();
 	ASSERT_TRUE(fd2 >= 0 && echo_ok(fd2, 2), "a new connection while off");
-	ASSERT_EQ(stat_sum(WEFT_STAT_REDIR_MSGS) - m, 0, "nothing redirected while off");
-	ASSERT_GE(stat_sum(WEFT_STAT_REDIR_OFF) - off, 10, "the live connection took the stack");
+	ASSERT_EQ(tenv_stat(WEFT_STAT_REDIR_MSGS) - m, 0, "nothing redirected while off");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_OFF) - off, 10, "the live connection took the stack");
 	close(fd2);
 
 	/* On again, but be1 off: new connections to be1 are not redirected. */
@@ -287,10 +268,10 @@ TEST_TIMEOUT(e2e, redir_reload_switches_off_without_breaking_connections, 90)
 		return;
 	kill(n.weftd, SIGHUP);
 	ASSERT_TRUE(tenv_wait_applied(0, 3), "reload applied");
-	m = stat_sum(WEFT_STAT_REDIR_MSGS);
+	m = tenv_stat(WEFT_STAT_REDIR_MSGS);
 	fd2 = echo_open();
 	ASSERT_TRUE(fd2 >= 0 && echo_ok(fd2, 3) && echo_ok(fd, 4), "endpoint off: echo works");
-	ASSERT_EQ(stat_sum(WEFT_STAT_REDIR_MSGS) - m, 0, "nothing redirected to be1");
+	ASSERT_EQ(tenv_stat(WEFT_STAT_REDIR_MSGS) - m, 0, "nothing redirected to be1");
 	close(fd2);
 
 	/* be1 on again: a new connection is redirected. */
@@ -298,10 +279,10 @@ TEST_TIMEOUT(e2e, redir_reload_switches_off_without_breaking_connections, 90)
 		return;
 	kill(n.weftd, SIGHUP);
 	ASSERT_TRUE(tenv_wait_applied(0, 4), "reload applied");
-	m = stat_sum(WEFT_STAT_REDIR_MSGS);
+	m = tenv_stat(WEFT_STAT_REDIR_MSGS);
 	fd2 = echo_open();
 	ASSERT_TRUE(fd2 >= 0 && echo_ok(fd2, 5), "echo");
-	ASSERT_GE(stat_sum(WEFT_STAT_REDIR_MSGS) - m, 2, "redirected again");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_MSGS) - m, 2, "redirected again");
 	ASSERT_TRUE(echo_ok(fd, 6), "the first connection is still fine");
 	close(fd2);
 	close(fd);
@@ -348,9 +329,9 @@ TEST_TIMEOUT(e2e, redir_survives_kill9_restart_and_cleanup_detaches, 90)
 		return;
 	kill(n.weftd, SIGKILL);
 	waitpid(n.weftd, NULL, 0);
-	m = stat_sum(WEFT_STAT_REDIR_MSGS);
+	m = tenv_stat(WEFT_STAT_REDIR_MSGS);
 	ASSERT_TRUE(echo_ok(fd, 2), "redirected connection with weftd dead");
-	ASSERT_GE(stat_sum(WEFT_STAT_REDIR_MSGS) - m, 2, "still redirected");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_MSGS) - m, 2, "still redirected");
 
 	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
 	char *argv[] = { bin, "--config", n.config, "--log-level", "warn", NULL };
@@ -358,10 +339,10 @@ TEST_TIMEOUT(e2e, redir_survives_kill9_restart_and_cleanup_detaches, 90)
 	ASSERT_TRUE(n.weftd > 0 && tenv_wait_applied(n.weftd, 0), "restarted weftd applied and attached");
 	ASSERT_EQ(msg_progs_on_sockhash(), 1, "one sk_msg program after restart, not two");
 	ASSERT_EQ(sockops_attached(), 1, "one sockops program after restart");
-	m = stat_sum(WEFT_STAT_REDIR_MSGS);
+	m = tenv_stat(WEFT_STAT_REDIR_MSGS);
 	fd2 = echo_open();
 	ASSERT_TRUE(fd2 >= 0 && echo_ok(fd2, 3) && echo_ok(fd, 4), "old and new connections");
-	ASSERT_GE(stat_sum(WEFT_STAT_REDIR_MSGS) - m, 4, "both redirected");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_MSGS) - m, 4, "both redirected");
 
 	kill(n.weftd, SIGTERM);
 	waitpid(n.weftd, NULL, 0);
