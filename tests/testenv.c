@@ -165,6 +165,15 @@ const char *tenv_bpffs(void)
 	return bpffs_path;
 }
 
+const char *tenv_dir(void)
+{
+	static char dir[64];
+
+	snprintf(dir, sizeof(dir), "/tmp/weft-test-%d", (int)self);
+	mkdir(dir, 0700);
+	return dir;
+}
+
 const char *tenv_ns(const char *pod, char *buf, size_t len)
 {
 	snprintf(buf, len, "wt%d-%s", (int)self, pod);
@@ -180,9 +189,7 @@ int tenv_sh(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	snprintf(out, sizeof(out), "/tmp/weft-test-%d", (int)self);
-	mkdir(out, 0700);
-	snprintf(out, sizeof(out), "/tmp/weft-test-%d/sh.out", (int)self);
+	snprintf(out, sizeof(out), "%s/sh.out", tenv_dir());
 	snprintf(full, sizeof(full), "( %s ) >%s 2>&1", cmd, out);
 	st = system(full);
 	if (st != 0) {
@@ -302,19 +309,24 @@ pid_t tenv_spawn(const char *pod, bool cgroup, bool wait_ready, char *const argv
 		_exit(127);
 	}
 	close(p[1]);
-	if (wait_ready) {
-		struct pollfd pfd = { .fd = p[0], .events = POLLIN };
-		char c;
-
-		if (poll(&pfd, 1, 5000) != 1 || read(p[0], &c, 1) != 1) {
-			close(p[0]);
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			return -1;
-		}
-	}
+	if (wait_ready)
+		return tenv_wait_ready(p[0], pid);
 	close(p[0]);
 	return pid;
+}
+
+pid_t tenv_wait_ready(int fd, pid_t pid)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char c;
+	bool ready = poll(&pfd, 1, 5000) == 1 && read(fd, &c, 1) == 1;
+
+	close(fd);
+	if (ready)
+		return pid;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
 }
 
 pid_t tenv_namesrv(const char *pod, const char *name, const char *addr, uint16_t port)

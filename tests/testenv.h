@@ -30,6 +30,10 @@ void tenv_need_root(void);
 const char *tenv_cgroup(void);
 const char *tenv_bpffs(void);
 
+/* The test's scratch directory, /tmp/weft-test-<pid> (made on first use,
+ * removed by the runner). */
+const char *tenv_dir(void);
+
 /* "wt<pid>-<pod>" into buf. */
 const char *tenv_ns(const char *pod, char *buf, size_t len);
 
@@ -51,6 +55,10 @@ int tenv_enter(const char *pod, bool cgroup);
  * the child to write a byte to fd 3 (namesrv --ready-fd 3) if wait_ready.
  * Returns the pid or -1. */
 pid_t tenv_spawn(const char *pod, bool cgroup, bool wait_ready, char *const argv[]);
+
+/* Wait up to 5 s for a byte on fd (a child's readiness pipe; closed here).
+ * Returns pid, or -1 after killing and reaping the child. */
+pid_t tenv_wait_ready(int fd, pid_t pid);
 
 /* Start namesrv in a pod, serving TCP and UDP on addr:port, answering name. */
 pid_t tenv_namesrv(const char *pod, const char *name, const char *addr, uint16_t port);

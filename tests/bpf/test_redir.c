@@ -478,19 +478,7 @@ static pid_t server(const char *pod, bool cgroup, const char *listen_addr, uint1
 		_exit(nconn - ok > 250 ? 250 : nconn - ok);
 	}
 	close(p[1]);
-	{
-		struct pollfd pf = { .fd = p[0], .events = POLLIN };
-		char c;
-
-		if (poll(&pf, 1, 5000) != 1 || read(p[0], &c, 1) != 1) {
-			close(p[0]);
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			return -1;
-		}
-	}
-	close(p[0]);
-	return pid;
+	return tenv_wait_ready(p[0], pid);
 }
 
 /* Exit status of the server (its failed connections), waiting up to ms. */

@@ -311,9 +311,7 @@ static int add_client_addrs(void)
 	char ns[64], node[64], path[128], line[96];
 	FILE *fp;
 
-	snprintf(path, sizeof(path), "/tmp/weft-test-%d", (int)getpid());
-	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "/tmp/weft-test-%d/cli-addrs", (int)getpid());
+	snprintf(path, sizeof(path), "%s/cli-addrs", tenv_dir());
 	fp = fopen(path, "w");
 	if (!fp)
 		return -1;

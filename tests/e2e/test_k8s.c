@@ -73,8 +73,7 @@ static bool api_start(struct api *a)
 	char bin[512], port[32], *argv[10];
 	int in[2], out[2];
 
-	snprintf(a->dir, sizeof(a->dir), "/tmp/weft-test-%d", (int)getpid());
-	mkdir(a->dir, 0700);
+	snprintf(a->dir, sizeof(a->dir), "%s", tenv_dir());
 	/* A throwaway CA and a server certificate for 127.0.0.1. */
 	if (!ASSERT_OK(tenv_sh("cd %s && "
 			       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "

@@ -203,8 +203,7 @@ static bool mnode_up(struct mnode *n)
 	char text[4096], bin[512];
 
 	tenv_need_root();
-	snprintf(n->dir, sizeof(n->dir), "/tmp/weft-test-%d", (int)getpid());
-	mkdir(n->dir, 0700);
+	snprintf(n->dir, sizeof(n->dir), "%s", tenv_dir());
 	snprintf(n->config, sizeof(n->config), "%s/weft.yaml", n->dir);
 	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod"))
 		return false;

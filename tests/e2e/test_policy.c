@@ -106,8 +106,7 @@ static bool node_up(struct pnode *n)
 	tenv_need_root();
 	signal(SIGPIPE, SIG_IGN);
 	memset(n, 0, sizeof(*n));
-	snprintf(n->dir, sizeof(n->dir), "/tmp/weft-test-%d", (int)getpid());
-	mkdir(n->dir, 0700);
+	snprintf(n->dir, sizeof(n->dir), "%s", tenv_dir());
 	snprintf(n->config, sizeof(n->config), "%s/weft.yaml", n->dir);
 	return ASSERT_OK(tenv_pod("cli", CLI, NULL), "client pod") &&
 	       ASSERT_OK(tenv_pod("be1", BE1, NULL), "web pod") &&

@@ -71,8 +71,7 @@ static bool node_up(struct rnode *n, bool redirect)
 
 	tenv_need_root();
 	signal(SIGPIPE, SIG_IGN);
-	snprintf(n->dir, sizeof(n->dir), "/tmp/weft-test-%d", (int)getpid());
-	mkdir(n->dir, 0700);
+	snprintf(n->dir, sizeof(n->dir), "%s", tenv_dir());
 	snprintf(n->config, sizeof(n->config), "%s/weft.yaml", n->dir);
 	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod") ||
 	    !ASSERT_OK(tenv_pod("be1", BE_IP, NULL), "backend pod") ||

@@ -38,8 +38,7 @@ static const char *const be_pods[] = { "be1", "be2", "be3", "be4" };
 static bool node_up(struct node *n, int nbe)
 {
 	tenv_need_root();
-	snprintf(n->dir, sizeof(n->dir), "/tmp/weft-test-%d", (int)getpid());
-	mkdir(n->dir, 0700);
+	snprintf(n->dir, sizeof(n->dir), "%s", tenv_dir());
 	snprintf(n->config, sizeof(n->config), "%s/weft.yaml", n->dir);
 	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod"))
 		return false;
