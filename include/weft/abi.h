@@ -41,6 +41,13 @@
 #define WEFT_MAP_POL_ID "weft_pol_id"
 #define WEFT_MAP_CT "weft_ct"
 #define WEFT_MAP_POL_CNT "weft_pol_cnt"
+#define WEFT_MAP_EP "weft_ep"
+#define WEFT_MAP_FLOW "weft_flow"
+#define WEFT_MAP_EDGE "weft_edge"
+#define WEFT_MAP_HIST "weft_hist"
+#define WEFT_MAP_EVENTS "weft_events"
+#define WEFT_MAP_OBS_CFG "weft_obs_cfg"
+#define WEFT_MAP_SK_OBS "weft_sk_obs"
 
 /* Compile-time defaults for map sizes; weftd sets the real size at load. */
 #define WEFT_DEF_MAX_SERVICES 65536	 /* service ports (weft_svc, weft_rr, weft_svc_meta) */
@@ -53,6 +60,11 @@
 #define WEFT_DEF_MAX_POLICY 262144	 /* policy entries, two epochs (weft_pol) */
 #define WEFT_DEF_MAX_IDENTS 65536	 /* address prefixes, two epochs (weft_pol_id) */
 #define WEFT_DEF_MAX_CT 262144		 /* flows the tc programs track (weft_ct, LRU) */
+#define WEFT_DEF_MAX_ENDPOINTS 16384	 /* local endpoints (weft_ep) */
+#define WEFT_DEF_MAX_FLOWS 262144	 /* live TCP sockets observed (weft_flow, LRU) */
+#define WEFT_DEF_MAX_EDGES 65536	 /* {reporter, client, server, service} totals (weft_edge) */
+#define WEFT_DEF_MAX_HISTS 16384	 /* latency histograms (weft_hist) */
+#define WEFT_DEF_EVENTS_BYTES (1u << 20) /* ring buffer of weft_events, bytes */
 
 #define WEFT_NAME_LEN 64	/* Kubernetes names are at most 63 characters */
 #define WEFT_MAX_SLOTS_PER_SVC 65521	/* largest selection table of one service port */
@@ -181,6 +193,12 @@ enum weft_stat {
 	WEFT_STAT_POL_TC_EGRESS_DENY = 17, /* tc: packet from an endpoint dropped (its egress policy) */
 	WEFT_STAT_POL_MALFORMED = 18,	/* tc: truncated IP/L4 header to/from a policed endpoint: dropped */
 	WEFT_STAT_POL_REVOKED = 19,	/* tc: a tracked flow denied after a policy change: dropped */
+	/* Observability (issue 5). */
+	WEFT_STAT_FLOW_MISSING = 20,	/* a socket closed whose weft_flow entry was gone
+					 * (evicted from the LRU): its bytes are lost */
+	WEFT_STAT_EDGE_FULL = 21,	/* a weft_edge entry could not be made (map full) */
+	WEFT_STAT_HIST_FULL = 22,	/* a weft_hist entry could not be made (map full) */
+	WEFT_STAT_EVENTS_LOST = 23,	/* an event for `weft observe` did not fit the ring buffer */
 	WEFT_STAT_MAX = 32,
 };
 
@@ -376,5 +394,164 @@ struct weft_ct_val {
 	__u32 pad;		/* zero */
 };
 _Static_assert(sizeof(struct weft_ct_val) == 8, "weft_ct_val is ABI");
+
+/*
+ * Observability (issue 5).
+ *
+ * Local endpoints by address (weft_ep): written by weftd from the config or
+ * from Kubernetes pods, so the CLI and /metrics can name both ends of a flow
+ * (Istio's workload labels) even while weftd is down.
+ */
+#define WEFT_EP_REDIRECT_OFF 0x1	/* weft_ep_val.flags: `redirect: false` */
+#define WEFT_EP_INGRESS_POLICED 0x2	/* selected by an ingress policy (default deny) */
+#define WEFT_EP_EGRESS_POLICED 0x4	/* selected by an egress policy (default deny) */
+
+/* Value of weft_ep (HASH, key: struct weft_addr_key, the endpoint's address). */
+struct weft_ep_val {
+	char name[WEFT_NAME_LEN];	/* endpoint (pod) name, NUL-terminated */
+	char ns[WEFT_NAME_LEN];		/* namespace */
+	char workload[WEFT_NAME_LEN];	/* workload (Deployment, ...); `workload:`, else
+					 * label app.kubernetes.io/name, else app, else name */
+	__u32 identity;			/* policy identity of its labels (weft_pol_id) */
+	__u32 ifindex;			/* host-side interface, 0 = none */
+	__u32 flags;			/* WEFT_EP_* */
+	__u32 pad;			/* zero */
+};
+_Static_assert(sizeof(struct weft_ep_val) == 208, "weft_ep_val is ABI");
+
+/*
+ * Flows: one weft_flow entry (LRU_HASH, key: struct weft_sock_key, the
+ * socket's own 4-tuple as in weft_sock) per live TCP socket of the attached
+ * cgroup, made by sockops when the socket is established (both ends, when
+ * both are local) and deleted when it closes, after its totals are added to
+ * its weft_edge entry. Bytes count both paths: the stack (tcp_sock
+ * bytes_acked / bytes_received, sampled by sockops) and the socket redirect
+ * (sk_msg adds every redirected message to the sender's redir_sent and to
+ * the receiver's redir_received).
+ */
+#define WEFT_FLOW_ACTIVE 0x1		/* this end connected (client); else accepted */
+#define WEFT_FLOW_REDIRECTED 0x2	/* at least one message went socket to socket */
+#define WEFT_FLOW_SERVICE 0x4		/* connected through a service VIP (svc_id set) */
+
+#define WEFT_REPORTER_SOURCE 1		/* counted at the client socket (Istio reporter=source) */
+#define WEFT_REPORTER_DESTINATION 2	/* counted at the server socket (reporter=destination) */
+
+struct weft_flow {
+	__u64 start_ns;		/* bpf_ktime_get_ns() of connect() (client) or of the
+				 * established callback (server) */
+	__u64 established_ns;	/* bpf_ktime_get_ns() when established */
+	__u64 bytes_acked;	/* stack: bytes this socket sent that the peer acked */
+	__u64 bytes_received;	/* stack: bytes this socket received */
+	__u64 redir_sent;	/* redirect: bytes this socket sent socket to socket */
+	__u64 redir_received;	/* redirect: bytes redirected into this socket */
+	__u64 segs_out;		/* stack: segments sent (tcp_sock segs_out) */
+	__u64 segs_in;		/* stack: segments received */
+	__be32 vip[4];		/* service address the client asked for (FLOW_SERVICE) */
+	__be16 vport;		/* service port, network order */
+	__u16 flags;		/* WEFT_FLOW_* */
+	__u32 svc_id;		/* service port id (weft_svc_val.id); 0 = none */
+	__u32 srtt_us;		/* last smoothed RTT, microseconds (already >> 3) */
+	__u32 retrans;		/* total retransmitted segments */
+	__u64 netns;		/* netns cookie of the socket */
+};
+_Static_assert(sizeof(struct weft_flow) == 104, "weft_flow is ABI");
+
+/* Key of weft_edge (HASH): who talked to whom, seen by one reporter. client
+ * and server are the connection's ends after translation (server is the
+ * backend for a service connection). */
+struct weft_edge_key {
+	__be32 client[4];	/* client address, v4-mapped, network order */
+	__be32 server[4];	/* server address (the backend), v4-mapped */
+	__u32 svc_id;		/* service port id the client asked for; 0 = direct */
+	__be16 server_port;	/* server port, network order */
+	__u8 reporter;		/* WEFT_REPORTER_* */
+	__u8 proto;		/* IPPROTO_TCP */
+};
+_Static_assert(sizeof(struct weft_edge_key) == 40, "weft_edge_key is ABI");
+
+/* Value of weft_edge: totals of closed connections (opened counts at
+ * establishment). A scrape adds the live weft_flow entries of the edge to
+ * the byte totals. Updated with atomic adds. Istio's L4 meaning: received =
+ * client to server, sent = server to client. */
+struct weft_edge_val {
+	__u64 opened;		/* connections established */
+	__u64 closed;		/* established connections closed */
+	__u64 failed;		/* connects that never established (client only) */
+	__u64 reset;		/* closed by a reset (sk_err ECONNRESET) */
+	__u64 received_bytes;	/* client to server, closed connections */
+	__u64 sent_bytes;	/* server to client, closed connections */
+	__u64 redirected;	/* closed connections that used the socket redirect */
+	__u64 pad;		/* zero */
+};
+_Static_assert(sizeof(struct weft_edge_val) == 64, "weft_edge_val is ABI");
+
+/*
+ * Latency histograms (weft_hist, PERCPU_HASH): log-linear buckets of a
+ * value in microseconds, two per power of two. Bucket 0: v == 0; bucket 1:
+ * v == 1; for v >= 2 with k = floor(log2 v): bucket 2k holds
+ * [2^k, 1.5 * 2^k), bucket 2k + 1 holds [1.5 * 2^k, 2^(k+1)). The last
+ * bucket also takes everything above it. /metrics exposes the power-of-two
+ * bounds (le = 2^(k+1) us, cumulative up to bucket 2k + 1): exact, since
+ * sub-buckets nest.
+ */
+#define WEFT_HIST_BUCKETS 56		/* up to 2^28 us (268 s) */
+#define WEFT_HIST_RTT 1			/* smoothed RTT of an established socket, per sample */
+#define WEFT_HIST_CONNECT 2		/* connect() to established (client sockets) */
+
+struct weft_hist_key {
+	__be32 server[4];	/* server address (the backend), v4-mapped */
+	__u32 svc_id;		/* service port id; 0 = direct */
+	__u8 kind;		/* WEFT_HIST_* */
+	__u8 reporter;		/* WEFT_REPORTER_* */
+	__u16 pad;		/* zero */
+};
+_Static_assert(sizeof(struct weft_hist_key) == 24, "weft_hist_key is ABI");
+
+struct weft_hist {
+	__u64 bucket[WEFT_HIST_BUCKETS];	/* samples per bucket (not cumulative) */
+	__u64 sum_us;				/* sum of the samples, microseconds */
+	__u64 count;				/* samples */
+};
+_Static_assert(sizeof(struct weft_hist) == 464, "weft_hist is ABI");
+
+/* weft_obs_cfg (ARRAY, one entry, key 0). */
+struct weft_obs_cfg {
+	__u32 observers;	/* > 0: emit weft_events (set by `weft observe`) */
+	__u32 flags;		/* zero */
+};
+_Static_assert(sizeof(struct weft_obs_cfg) == 8, "weft_obs_cfg is ABI");
+
+/* Events of weft_events (RINGBUF), for `weft observe`; emitted only while
+ * weft_obs_cfg.observers > 0, and counted WEFT_STAT_EVENTS_LOST when the
+ * ring is full. */
+#define WEFT_EV_OPEN 1		/* connection established (one per local socket) */
+#define WEFT_EV_CLOSE 2		/* connection closed; bytes are its totals */
+#define WEFT_EV_FAIL 3		/* connect never established */
+#define WEFT_EV_DROP 4		/* refused or dropped; reason is a WEFT_STAT_* */
+
+struct weft_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u8 type;		/* WEFT_EV_* */
+	__u8 proto;		/* IPPROTO_* */
+	__u8 reporter;		/* WEFT_REPORTER_*, 0 for drops */
+	__u8 dir;		/* drops: WEFT_DIR_* of the policy; else 0 */
+	__u32 reason;		/* drops: enum weft_stat; close: sk_err */
+	__be32 saddr[4];	/* source (client), v4-mapped, network order */
+	__be32 daddr[4];	/* destination (server, after translation) */
+	__be16 sport;		/* network order */
+	__be16 dport;		/* network order */
+	__u32 svc_id;		/* service port id; 0 = none */
+	__u64 received_bytes;	/* close: client to server */
+	__u64 sent_bytes;	/* close: server to client */
+	__u64 duration_ns;	/* close: established to close; open: connect time */
+};
+_Static_assert(sizeof(struct weft_event) == 80, "weft_event is ABI");
+
+/* Connect start of a client socket, kept in weft_sk_obs (SK_STORAGE) from
+ * BPF_SOCK_OPS_TCP_CONNECT_CB until it is established or fails. */
+struct weft_sk_obs {
+	__u64 connect_ns;	/* bpf_ktime_get_ns() at the SYN */
+};
+_Static_assert(sizeof(struct weft_sk_obs) == 8, "weft_sk_obs is ABI");
 
 #endif /* WEFT_ABI_H */
