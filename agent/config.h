@@ -24,6 +24,9 @@ struct weft_label {
 struct weft_endpoint {
 	char name[WEFT_NAME_LEN];
 	char ns[WEFT_NAME_LEN];
+	char workload[WEFT_NAME_LEN];	/* `workload:` (Kubernetes: the owning Deployment,
+					 * StatefulSet, ...); empty = derived from labels
+					 * (see struct weft_ep_val) */
 	struct weft_ip ip;
 	int family;			/* AF_INET or AF_INET6 */
 	char interface[16];		/* IFNAMSIZ; may be empty */
