@@ -942,9 +942,19 @@ static int p_peer_cidr(struct ctx *c, yaml_node_t *n, const struct field *f, voi
 	return p_cidr(c, n, f, obj);
 }
 
+static int p_ns_selector(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	struct weft_peer *peer = obj;
+
+	peer->has_ns_selector = true;
+	return p_labels(c, n, f, obj);
+}
+
 static const struct field peer_fields[] = {
 	F_AT("selector", p_selector, struct weft_peer, labels,
 	     .aux = offsetof(struct weft_peer, nlabels)),
+	F_AT("namespace_selector", p_ns_selector, struct weft_peer, ns_labels,
+	     .aux = offsetof(struct weft_peer, ns_nlabels)),
 	F_AT("cidr", p_peer_cidr, struct weft_peer, cidr),
 	F_AT("except", p_seq, struct weft_peer, except, .seq = &except_seq),
 	{ 0 }
@@ -959,8 +969,8 @@ static int peer_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
 	err = walk_map(c, n, peer_fields, peer);
 	if (err)
 		return err;
-	if (peer->has_selector == peer->has_cidr)
-		return fail(c, n, "needs exactly one of \"selector\" and \"cidr\"");
+	if ((peer->has_selector || peer->has_ns_selector) == peer->has_cidr)
+		return fail(c, n, "needs exactly one of \"selector\" and \"cidr\" (\"namespace_selector\" counts as a selector)");
 	if (peer->nexcept && !peer->has_cidr)
 		return fail(c, n, "\"except\" needs \"cidr\"");
 	for (size_t i = 0; i < peer->nexcept; i++) {
@@ -1121,6 +1131,43 @@ static const struct seqdef pol_seq = {
 	sizeof(struct weft_policy), offsetof(struct weft_config, npolicies), 0, 0, pol_elem, pol_check
 };
 
+/* Namespaces. */
+
+static const struct field ns_fields[] = {
+	F_BUF("name", p_name, struct weft_namespace, name, REQUIRED),
+	F_AT("labels", p_labels, struct weft_namespace, labels,
+	     .aux = offsetof(struct weft_namespace, nlabels)),
+	{ 0 }
+};
+
+static int ns_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	struct weft_namespace *ns = elem;
+
+	(void)parent;
+	ns->line = n->start_mark.line + 1;
+	return walk_map(c, n, ns_fields, ns);
+}
+
+static int ns_name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct weft_namespace *)a)->name,
+		      ((const struct weft_namespace *)b)->name);
+}
+
+static int ns_check(struct ctx *c, yaml_node_t *seq, void *parent)
+{
+	struct weft_config *cfg = parent;
+
+	return check_dup(c, seq, cfg->namespaces, cfg->nnamespaces, sizeof(*cfg->namespaces),
+			 ns_name_cmp, "name", "namespace name");
+}
+
+static const struct seqdef ns_seq = {
+	sizeof(struct weft_namespace), offsetof(struct weft_config, nnamespaces), 0, 0, ns_elem,
+	ns_check
+};
+
 /* The file. */
 
 static const struct seqdef ep_seq = {
@@ -1174,6 +1221,7 @@ static const struct field metrics_fields[] = {
 static const struct field top_fields[] = {
 	F_AT("datapath", p_map, struct weft_config, datapath, .sub = dp_fields),
 	F_AT("metrics", p_map, struct weft_config, metrics, .sub = metrics_fields),
+	F_AT("namespaces", p_seq, struct weft_config, namespaces, .seq = &ns_seq),
 	F_AT("endpoints", p_seq, struct weft_config, endpoints, .seq = &ep_seq),
 	F_AT("services", p_seq, struct weft_config, services, .seq = &svc_seq),
 	F_AT("policies", p_seq, struct weft_config, policies, .seq = &pol_seq),
@@ -1367,10 +1415,12 @@ static void rules_free(struct weft_rule *r, size_t n)
 	for (size_t i = 0; i < n && r; i++) {
 		for (size_t j = 0; j < r[i].nfrom && r[i].from; j++) {
 			labels_free(r[i].from[j].labels, r[i].from[j].nlabels);
+			labels_free(r[i].from[j].ns_labels, r[i].from[j].ns_nlabels);
 			free(r[i].from[j].except);
 		}
 		for (size_t j = 0; j < r[i].nto && r[i].to; j++) {
 			labels_free(r[i].to[j].labels, r[i].to[j].nlabels);
+			labels_free(r[i].to[j].ns_labels, r[i].to[j].ns_nlabels);
 			free(r[i].to[j].except);
 		}
 		free(r[i].from);
@@ -1400,6 +1450,9 @@ void weft_config_free(struct weft_config *cfg)
 		free(cfg->endpoints[i].labels);
 	}
 	free(cfg->endpoints);
+	for (size_t i = 0; i < cfg->nnamespaces; i++)
+		labels_free(cfg->namespaces[i].labels, cfg->namespaces[i].nlabels);
+	free(cfg->namespaces);
 	for (size_t i = 0; i < cfg->nservices; i++) {
 		free(cfg->services[i].ports);
 		free(cfg->services[i].backends);

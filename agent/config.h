@@ -71,12 +71,30 @@ struct weft_cidr {
 	int family;			/* AF_INET or AF_INET6 */
 };
 
-/* One peer of a rule: a label selector (endpoints of the policy's
- * namespace) or a CIDR with exceptions. */
+/* A namespace's labels (`namespaces:`), for namespace selectors. Every
+ * namespace also carries kubernetes.io/metadata.name=<name>, as in
+ * Kubernetes; a namespace not listed has only that label. */
+struct weft_namespace {
+	char name[WEFT_NAME_LEN];
+	struct weft_label *labels;
+	size_t nlabels;
+	int line;			/* 1-based line in the file */
+};
+
+#define WEFT_NS_NAME_LABEL "kubernetes.io/metadata.name"
+
+/* One peer of a rule: endpoints chosen by label selectors, or a CIDR with
+ * exceptions. Kubernetes semantics: `selector` alone = the endpoints of the
+ * policy's namespace whose labels match; `namespace_selector` alone = every
+ * endpoint of the namespaces whose labels match ({} = every namespace);
+ * both = matching endpoints of matching namespaces. */
 struct weft_peer {
 	bool has_selector;
 	struct weft_label *labels;	/* selector: all must match; none = every endpoint */
 	size_t nlabels;
+	bool has_ns_selector;
+	struct weft_label *ns_labels;	/* namespace_selector: all must match; none = all */
+	size_t ns_nlabels;
 	bool has_cidr;
 	struct weft_cidr cidr;
 	struct weft_cidr *except;
@@ -144,6 +162,8 @@ struct weft_config {
 	char *path;			/* file it came from, or "<string>" */
 	struct weft_datapath_cfg datapath;
 	struct weft_metrics_cfg metrics;
+	struct weft_namespace *namespaces;
+	size_t nnamespaces;
 	struct weft_endpoint *endpoints;
 	size_t nendpoints;
 	struct weft_service *services;

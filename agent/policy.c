@@ -302,6 +302,29 @@ static bool labels_match(const struct weft_label *sel, size_t nsel, const struct
 	return true;
 }
 
+/* Whether namespace ns has every label of a peer's namespace_selector.
+ * Every namespace has kubernetes.io/metadata.name=<its name>, as in
+ * Kubernetes; one not in `namespaces:` has no other label. */
+static bool ns_match(const struct weft_config *cfg, const struct weft_peer *p, const char *ns)
+{
+	const struct weft_namespace *n = NULL;
+
+	for (size_t i = 0; i < cfg->nnamespaces && !n; i++)
+		if (!strcmp(cfg->namespaces[i].name, ns))
+			n = &cfg->namespaces[i];
+	for (size_t i = 0; i < p->ns_nlabels; i++) {
+		const struct weft_label *sel = &p->ns_labels[i];
+		bool found = !strcmp(sel->key, WEFT_NS_NAME_LABEL) && !strcmp(sel->value, ns);
+
+		for (size_t j = 0; !found && n && j < n->nlabels; j++)
+			found = !strcmp(sel->key, n->labels[j].key) &&
+				!strcmp(sel->value, n->labels[j].value);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 static int add_ent(struct comp *c, uint32_t subject, uint32_t peer, uint16_t port, uint8_t proto,
 		   uint8_t dir, uint8_t action, bool audit, uint32_t rule)
 {
@@ -402,14 +425,17 @@ static int peer_ids(struct comp *c, const char *ns, const struct weft_peer *peer
 	for (size_t i = 0; !ret && i < n; i++) {
 		const struct weft_peer *p = &peers[i];
 
-		if (!p->has_selector) {
+		if (p->has_cidr) {
 			ret = cidr_peer_ids(c, p, &ids, &k, &cap);
 			continue;
 		}
-		for (size_t e = 0; !ret && e < cfg->nendpoints; e++)
-			if (!strcmp(cfg->endpoints[e].ns, ns) &&
-			    labels_match(p->labels, p->nlabels, &cfg->endpoints[e]))
+		for (size_t e = 0; !ret && e < cfg->nendpoints; e++) {
+			const struct weft_endpoint *ep = &cfg->endpoints[e];
+
+			if ((p->has_ns_selector ? ns_match(cfg, p, ep->ns) : !strcmp(ep->ns, ns)) &&
+			    labels_match(p->labels, p->nlabels, ep))
 				ret = push_id(&ids, &k, &cap, c->ep_id[e]);
+		}
 	}
 	if (ret) {
 		free(ids);

@@ -30,6 +30,7 @@
 #define CLI "10.250.0.10"
 #define BE1 "10.250.0.21"
 #define BE2 "10.250.0.22"
+#define BE3 "10.250.0.23"	/* app: web too, but in namespace other */
 #define VIP_WEB "10.250.100.1"
 #define VIP_DB "10.250.100.2"
 #define ECHO 8081
@@ -49,6 +50,13 @@
 	"    selector: {app: client}\n"                                          \
 	"    egress: [{to: [{selector: {app: web}}]}]\n"
 
+/* The client may talk to web pods of team-a namespaces only: be1, not be3
+ * (equal labels, namespace other). */
+#define P_CLI_NS                                                                 \
+	"  - name: cli-ns\n"                                                     \
+	"    selector: {app: client}\n"                                          \
+	"    egress: [{to: [{namespace_selector: {team: a}, selector: {app: web}}]}]\n"
+
 /* web takes nobody. */
 #define P_WEB_CLOSED                                                             \
 	"  - {name: web, selector: {app: web}, ingress: []}\n"
@@ -67,10 +75,12 @@ static bool write_cfg(struct pnode *n, bool redirect, const char *policies)
 	snprintf(text, sizeof(text),
 		 "datapath: {cgroup: %s, bpffs: %s, redirect: %s}\n"
 		 "metrics: {listen: \"\"}\n"
+		 "namespaces: [{name: default, labels: {team: a}}, {name: other, labels: {team: b}}]\n"
 		 "endpoints:\n"
 		 "  - {name: cli, ip: " CLI ", interface: wv-cli, labels: {app: client}}\n"
 		 "  - {name: be1, ip: " BE1 ", interface: wv-be1, labels: {app: web}}\n"
 		 "  - {name: be2, ip: " BE2 ", interface: wv-be2, labels: {app: db}}\n"
+		 "  - {name: be3, namespace: other, ip: " BE3 ", interface: wv-be3, labels: {app: web}}\n"
 		 "services:\n"
 		 "  - {name: web, vip: " VIP_WEB ", ports: [{port: 7, target_port: 8081}], backends: [{ip: " BE1 "}]}\n"
 		 "  - {name: db, vip: " VIP_DB ", ports: [{port: 7, target_port: 8081}], backends: [{ip: " BE2 "}]}\n"
@@ -111,8 +121,10 @@ static bool node_up(struct pnode *n)
 	return ASSERT_OK(tenv_pod("cli", CLI, NULL), "client pod") &&
 	       ASSERT_OK(tenv_pod("be1", BE1, NULL), "web pod") &&
 	       ASSERT_OK(tenv_pod("be2", BE2, NULL), "db pod") &&
+	       ASSERT_OK(tenv_pod("be3", BE3, NULL), "web pod of namespace other") &&
 	       ASSERT_TRUE(tenv_namesrv("be1", "be1", "::", ECHO) > 0, "web echo server") &&
-	       ASSERT_TRUE(tenv_namesrv("be2", "be2", "::", ECHO) > 0, "db echo server");
+	       ASSERT_TRUE(tenv_namesrv("be2", "be2", "::", ECHO) > 0, "db echo server") &&
+	       ASSERT_TRUE(tenv_namesrv("be3", "be3", "::", ECHO) > 0, "other web echo server");
 }
 
 /* Connect (from bind if not NULL), read the name line: fd or -errno. */
@@ -192,7 +204,12 @@ TEST_TIMEOUT(e2e, policy_matrix_with_and_without_redirect, 150)
 		{ P_WEB_DB P_CLI_EGRESS, BE1, ECHO, CLI, 0, "bound cli -> web: allowed" },
 		{ P_WEB_DB P_CLI_EGRESS, VIP_DB, 7, CLI, -EPERM, "bound cli -> db VIP: EPERM at connect" },
 		{ P_WEB_DB P_CLI_EGRESS, BE2, ECHO, NULL, DENIED_TC, "unbound cli -> db: cli's egress in tc" },
+		{ P_CLI_NS, BE1, ECHO, CLI, 0, "namespace selector: web of team a allowed" },
+		{ P_CLI_NS, BE3, ECHO, CLI, -EPERM, "namespace selector: equal labels, team b: EPERM" },
+		{ P_CLI_NS, BE3, ECHO, NULL, DENIED_TC, "namespace selector, unbound: tc drops" },
+		{ P_CLI_NS, BE1, ECHO, NULL, 0, "namespace selector, unbound: web of team a" },
 		{ NULL, BE2, ECHO, NULL, 0, "no policy: allowed" },
+		{ NULL, BE3, ECHO, NULL, 0, "no policy: be3 answers" },
 	};
 	struct pnode n;
 

@@ -29,7 +29,7 @@ static const struct bad_case bad[] = {
 	{ "two_documents", "services: []\n---\nservices: []\n", "t.yaml:3:1: a second YAML document" },
 	/* unknown keys, at every level */
 	{ "unknown_top", "telemetry: {listen: \"127.0.0.1:9465\"}\n",
-	  "t.yaml:1:1: telemetry: unknown key (expected one of: datapath, metrics, endpoints, services, policies)" },
+	  "t.yaml:1:1: telemetry: unknown key (expected one of: datapath, metrics, namespaces, endpoints, services, policies)" },
 	{ "unknown_datapath", "datapath:\n  bogus: 1\n", "t.yaml:2:3: datapath.bogus: unknown key" },
 	{ "unknown_service", SVC "    color: red\n", "t.yaml:5:5: services[0].color: unknown key" },
 	{ "unknown_port", "services:\n  - name: web\n    vip: 10.0.0.1\n    ports: [{port: 80, tagret_port: 81}]\n",

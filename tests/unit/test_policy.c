@@ -69,6 +69,18 @@ static const struct bad_case bad[] = {
 	  "policies[0].egress[0].ports[0].protocol: unknown protocol \"icmp\"" },
 	{ "deny_no_dir", "policies:\n  - name: p\n    deny: [{ports: [{port: 1}]}]\n",
 	  "t.yaml:3:12: policies[0].deny[0]: needs exactly one of \"from\" (ingress) and \"to\" (egress)" },
+	{ "ns_dup", "namespaces:\n  - {name: a}\n  - {name: a}\n",
+	  "t.yaml:3:12: namespaces[1].name: duplicate namespace name" },
+	{ "ns_labels_not_map", "namespaces:\n  - {name: a, labels: [x]}\n",
+	  "t.yaml:2:23: namespaces[0].labels: expected a mapping, got a sequence" },
+	{ "ns_no_name", "namespaces:\n  - {labels: {a: b}}\n",
+	  "t.yaml:2:5: namespaces[0]: missing required key \"name\"" },
+	{ "ns_selector_and_cidr",
+	  "policies:\n  - name: p\n    ingress: [{from: [{cidr: 10.0.0.0/8, namespace_selector: {}}]}]\n",
+	  "t.yaml:3:23: policies[0].ingress[0].from[0]: needs exactly one of \"selector\" and \"cidr\"" },
+	{ "ns_selector_not_map",
+	  "policies:\n  - name: p\n    egress: [{to: [{namespace_selector: [a]}]}]\n",
+	  "t.yaml:3:41: policies[0].egress[0].to[0].namespace_selector: expected a mapping" },
 	{ "audit_not_bool", "policies:\n  - {name: p, audit: maybe}\n",
 	  "t.yaml:2:22: policies[0].audit: \"maybe\" is not a boolean" },
 };
@@ -223,6 +235,78 @@ TEST(unit, policy_compile)
 	}
 	weft_pol_free(&st);
 out_cfg:
+	weft_config_free(cfg);
+}
+
+/* Namespace selectors: alone, with a pod selector, {} and the implicit
+ * kubernetes.io/metadata.name label; equal labels in two namespaces. */
+TEST(unit, policy_namespace_selectors)
+{
+	static const char yaml[] =
+		"namespaces:\n"
+		"  - {name: prod, labels: {team: a}}\n"
+		"  - {name: default, labels: {team: b}}\n"
+		EPS
+		"  - {name: prod-web, namespace: prod, ip: 10.250.0.41, labels: {app: web}}\n"
+		"  - {name: stage-cli, namespace: stage, ip: 10.250.0.50, labels: {app: client}}\n"
+		"policies:\n"
+		"  - name: web\n"
+		"    selector: {app: web}\n"
+		"    ingress:\n"
+		"      - from: [{namespace_selector: {team: a}, selector: {app: client}}]\n"
+		"        ports: [{port: 80}]\n"
+		"      - from: [{namespace_selector: {}}]\n"
+		"        ports: [{port: 90}]\n"
+		"      - from: [{namespace_selector: {kubernetes.io/metadata.name: stage}}]\n"
+		"        ports: [{port: 91}]\n"
+		"  - name: db\n"
+		"    selector: {app: db}\n"
+		"    ingress: [{from: [{namespace_selector: {team: a}}]}]\n";
+	static const struct {
+		const char *src, *dst;
+		uint16_t port;
+		int want;
+		const char *what;
+	} cases[] = {
+		{ "10.250.0.40", "10.250.0.21", 80, A, "client of a team-a namespace" },
+		{ "10.250.0.10", "10.250.0.21", 80, D, "equal labels in a team-b namespace" },
+		{ "10.250.0.50", "10.250.0.21", 80, D, "equal labels in an unlabelled namespace" },
+		{ "10.250.0.41", "10.250.0.21", 80, D, "team-a namespace, labels do not match" },
+		{ "10.250.0.30", "10.250.0.21", 90, A, "{}: every namespace" },
+		{ "10.250.0.50", "10.250.0.21", 90, A, "{}: also a namespace not listed" },
+		{ "10.252.0.1", "10.250.0.21", 90, D, "{}: endpoints only, not the world" },
+		{ "10.250.0.50", "10.250.0.21", 91, A, "kubernetes.io/metadata.name is implicit" },
+		{ "10.250.0.40", "10.250.0.21", 91, D, "metadata.name of another namespace" },
+		{ "10.250.0.41", "10.250.0.30", 5432, A, "namespace selector alone: every pod" },
+		{ "10.250.0.40", "10.250.0.30", 1, A, "namespace selector alone: any labels" },
+		{ "10.250.0.10", "10.250.0.30", 5432, D, "another namespace" },
+		{ "10.250.0.40", "10.250.0.41", 80, A, "prod-web is not selected (its namespace)" },
+	};
+	char err[512] = "";
+	struct weft_config *cfg = weft_config_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
+	struct weft_pol_state cur = { 0 }, st;
+
+	if (!ASSERT_NOT_NULL(cfg, err))
+		return;
+	ASSERT_EQ(cfg->nnamespaces, 2, "two namespaces");
+	ASSERT_STR(cfg->namespaces[0].labels[0].value, "a", "namespace labels");
+	ASSERT_TRUE(cfg->policies[0].ingress[0].from[0].has_ns_selector &&
+		    cfg->policies[0].ingress[0].from[0].has_selector, "both selectors");
+	ASSERT_TRUE(cfg->policies[0].ingress[1].from[0].has_ns_selector &&
+		    !cfg->policies[0].ingress[1].from[0].has_selector, "namespace selector alone");
+	if (!ASSERT_OK(weft_pol_build(cfg, &cur, &st, err, sizeof(err)), err))
+		goto out;
+	ASSERT_TRUE(weft_pol_ident(&st, &cfg->endpoints[0].ip) !=
+			    weft_pol_ident(&st, &cfg->endpoints[5].ip),
+		    "web in default and web in prod: two identities");
+	ASSERT_EQ(weft_pol_ident(&st, &cfg->endpoints[0].ip),
+		  weft_pol_ident(&st, &cfg->endpoints[1].ip), "one identity per (namespace, labels)");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ASSERT_EQ(decide(&st, cases[i].src, cases[i].dst, cases[i].port, IPPROTO_TCP,
+				 WEFT_DIR_INGRESS),
+			  cases[i].want, cases[i].what);
+	weft_pol_free(&st);
+out:
 	weft_config_free(cfg);
 }
 
