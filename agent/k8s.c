@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * k8s: list then watch Services and EndpointSlices.
+ * k8s: list then watch Services, EndpointSlices, this node's Pods
+ * (fieldSelector spec.nodeName), Namespaces and NetworkPolicies.
  *
  * Each resource is a small state machine: LIST (paged with limit/continue)
  * fills a fresh cache that replaces the old one when the last page is in,
@@ -21,11 +22,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <yaml.h>
@@ -40,9 +45,13 @@
 
 enum res_state { R_IDLE, R_LIST, R_WATCH };
 
+/* The resources, in k->res. */
+enum { RES_SVC, RES_SLICE, RES_POD, RES_NS, RES_NETPOL, NRES };
+
 struct res {
 	const char *kind;		/* for people: "Service" */
 	const char *path;		/* collection URL path */
+	char *select;			/* "fieldSelector=..." for every request, or NULL */
 	struct json_object *cache;	/* "ns/name" -> object */
 	struct json_object *next;	/* a list in progress */
 	char rv[128];
@@ -64,7 +73,7 @@ struct weft_k8s {
 	char *node;
 	int epfd, curl_tfd, retry_tfd;
 	CURLM *multi;
-	struct res res[2];
+	struct res res[NRES];
 	char *token;
 	struct stat token_st;
 	unsigned int seed;
@@ -330,6 +339,80 @@ int weft_k8s_incluster(const char *dir, struct weft_k8s_conn *out, char *err, si
 	return 0;
 }
 
+/* --- routes ---------------------------------------------------------- */
+
+int weft_k8s_route_ifname(const struct weft_ip *ip, char *name, size_t len)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct rtmsg rt;
+		char attrs[64];
+	} req;
+	bool v4 = IN6_IS_ADDR_V4MAPPED(&ip->a);
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct timeval tv = { .tv_sec = 1 };
+	char buf[8192], ifn[IF_NAMESIZE];
+	struct rtattr *rta;
+	int fd, ret = -ENOENT, oif = 0;
+	bool gw = false;
+	ssize_t n;
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	req.nh.nlmsg_type = RTM_GETROUTE;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	req.nh.nlmsg_seq = 1;
+	req.rt.rtm_family = v4 ? AF_INET : AF_INET6;
+	req.rt.rtm_dst_len = v4 ? 32 : 128;
+	rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
+	rta->rta_type = RTA_DST;
+	rta->rta_len = RTA_LENGTH(v4 ? 4 : 16);
+	memcpy(RTA_DATA(rta), v4 ? &ip->a.s6_addr[12] : ip->a.s6_addr, v4 ? 4 : 16);
+	req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n < 0) {
+		ret = -errno;
+		goto out;
+	}
+	for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
+	     nh = NLMSG_NEXT(nh, n)) {
+		struct rtmsg *rt = NLMSG_DATA(nh);
+		int alen;
+
+		if (nh->nlmsg_type == NLMSG_ERROR) {
+			ret = ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
+			ret = ret ? ret : -ENOENT;
+			goto out;
+		}
+		if (nh->nlmsg_type != RTM_NEWROUTE)
+			continue;
+		alen = RTM_PAYLOAD(nh);
+		for (rta = RTM_RTA(rt); RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen)) {
+			if (rta->rta_type == RTA_OIF)
+				oif = *(int *)RTA_DATA(rta);
+			else if (rta->rta_type == RTA_GATEWAY || rta->rta_type == RTA_VIA)
+				gw = true;
+		}
+		break;
+	}
+	if (oif > 0 && !gw && if_indextoname((unsigned int)oif, ifn)) {
+		snprintf(name, len, "%s", ifn);
+		ret = 0;
+	}
+out:
+	close(fd);
+	return ret;
+}
+
 /* --- token ---------------------------------------------------------- */
 
 /* Re-read the token file if it changed (or force). */
@@ -517,14 +600,16 @@ static int start_request(struct weft_k8s *k, struct res *r)
 			json_object_put(r->next);
 			r->next = json_object_new_object();
 		}
-		snprintf(url, sizeof(url), "%s%s?limit=%d%s%s", c->server, r->path, LIST_LIMIT,
+		snprintf(url, sizeof(url), "%s%s?%s%slimit=%d%s%s", c->server, r->path,
+			 r->select ? r->select : "", r->select ? "&" : "", LIST_LIMIT,
 			 cont ? "&continue=" : "", cont ? cont : "");
 		curl_free(cont);
 	} else {
 		r->st = R_WATCH;
 		snprintf(url, sizeof(url),
-			 "%s%s?watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%d",
-			 c->server, r->path, r->rv, 240 + (int)(rand_r(&k->seed) % 120));
+			 "%s%s?%s%swatch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%d",
+			 c->server, r->path, r->select ? r->select : "", r->select ? "&" : "", r->rv,
+			 240 + (int)(rand_r(&k->seed) % 120));
 	}
 	e = r->easy = curl_easy_init();
 	if (!e)
@@ -603,7 +688,7 @@ static void schedule_retry(struct weft_k8s *k)
 	struct itimerspec its = { 0 };
 	long long first = 0, now = now_ms();
 
-	for (size_t i = 0; i < 2; i++)
+	for (size_t i = 0; i < NRES; i++)
 		if (k->res[i].retry_at && (!first || k->res[i].retry_at < first))
 			first = k->res[i].retry_at;
 	if (first) {
@@ -763,7 +848,10 @@ static int on_timer(CURLM *m, long ms, void *userp)
 
 bool weft_k8s_synced(const struct weft_k8s *k)
 {
-	return k->res[0].synced && k->res[1].synced;
+	for (size_t i = 0; i < NRES; i++)
+		if (!k->res[i].synced)
+			return false;
+	return true;
 }
 
 void weft_k8s_dispatch(struct weft_k8s *k)
@@ -785,7 +873,7 @@ void weft_k8s_dispatch(struct weft_k8s *k)
 
 			if (read(fd, &x, sizeof(x)) != sizeof(x))
 				continue;
-			for (size_t j = 0; j < 2; j++)
+			for (size_t j = 0; j < NRES; j++)
 				if (k->res[j].retry_at && k->res[j].retry_at <= now + 1)
 					start_or_backoff(k, &k->res[j]);
 			schedule_retry(k);
@@ -800,7 +888,7 @@ void weft_k8s_dispatch(struct weft_k8s *k)
 	while ((msg = curl_multi_info_read(k->multi, &n))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
-		for (size_t j = 0; j < 2; j++) {
+		for (size_t j = 0; j < NRES; j++) {
 			if (k->res[j].easy == msg->easy_handle) {
 				on_done(k, &k->res[j], msg->data.result);
 				break;
@@ -829,7 +917,13 @@ struct weft_config *weft_k8s_config(struct weft_k8s *k, const struct weft_config
 		return NULL;
 	}
 	cfg->datapath = base->datapath;
-	ret = weft_k8s_translate(k->res[0].cache, k->res[1].cache, cfg);
+	ret = weft_k8s_translate(k->res[RES_SVC].cache, k->res[RES_SLICE].cache, cfg);
+	if (!ret)
+		ret = weft_k8s_translate_pods(k->res[RES_POD].cache, weft_k8s_route_ifname, cfg);
+	if (!ret)
+		ret = weft_k8s_translate_namespaces(k->res[RES_NS].cache, cfg);
+	if (!ret)
+		ret = weft_k8s_translate_netpols(k->res[RES_NETPOL].cache, k->res[RES_POD].cache, cfg);
 	if (ret) {
 		weft_config_free(cfg);
 		errno = -ret;
@@ -842,11 +936,12 @@ void weft_k8s_free(struct weft_k8s *k)
 {
 	if (!k)
 		return;
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < NRES; i++) {
 		struct res *r = &k->res[i];
 
 		if (k->multi)
 			finish(k, r);
+		free(r->select);
 		json_object_put(r->cache);
 		json_object_put(r->next);
 		free(r->buf);
@@ -881,15 +976,32 @@ struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
 	k->fn = fn;
 	k->arg = arg;
 	k->seed = (unsigned int)getpid() ^ (unsigned int)now_ms();
-	k->res[0] = (struct res){ .kind = "Service", .path = "/api/v1/services" };
-	k->res[1] = (struct res){ .kind = "EndpointSlice",
-				  .path = "/apis/discovery.k8s.io/v1/endpointslices" };
+	k->res[RES_SVC] = (struct res){ .kind = "Service", .path = "/api/v1/services" };
+	k->res[RES_SLICE] = (struct res){ .kind = "EndpointSlice",
+					  .path = "/apis/discovery.k8s.io/v1/endpointslices" };
+	k->res[RES_POD] = (struct res){ .kind = "Pod", .path = "/api/v1/pods" };
+	k->res[RES_NS] = (struct res){ .kind = "Namespace", .path = "/api/v1/namespaces" };
+	k->res[RES_NETPOL] = (struct res){ .kind = "NetworkPolicy",
+					   .path = "/apis/networking.k8s.io/v1/networkpolicies" };
 	k->node = node ? strdup(node) : NULL;
-	k->res[0].cache = json_object_new_object();
-	k->res[1].cache = json_object_new_object();
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) || (node && !k->node) || !k->res[0].cache ||
-	    !k->res[1].cache)
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) || (node && !k->node))
 		goto fail;
+	for (size_t i = 0; i < NRES; i++)
+		if (!(k->res[i].cache = json_object_new_object()))
+			goto fail;
+	if (node) {	/* this node's pods only */
+		char *n = curl_easy_escape(NULL, node, 0);
+
+		if (!n || asprintf(&k->res[RES_POD].select, "fieldSelector=spec.nodeName%%3D%s", n) < 0) {
+			curl_free(n);
+			k->res[RES_POD].select = NULL;
+			goto fail;
+		}
+		curl_free(n);
+	} else {	/* without a node name no pod is known to be local */
+		weft_log(LOG_WARN, "k8s: no node name (--node, NODE_NAME): pods are not watched, no endpoints");
+		k->res[RES_POD].synced = true;
+	}
 	k->epfd = epoll_create1(EPOLL_CLOEXEC);
 	k->curl_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	k->retry_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -908,8 +1020,9 @@ struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
 	curl_multi_setopt(k->multi, CURLMOPT_SOCKETDATA, k);
 	curl_multi_setopt(k->multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	curl_multi_setopt(k->multi, CURLMOPT_TIMERDATA, k);
-	for (size_t i = 0; i < 2; i++)
-		start_or_backoff(k, &k->res[i]);
+	for (size_t i = 0; i < NRES; i++)
+		if (i != RES_POD || node)
+			start_or_backoff(k, &k->res[i]);
 	weft_log(LOG_INFO, "k8s: watching %s as node %s", k->conn.server, node ? node : "?");
 	return k;
 fail:

@@ -38,6 +38,48 @@ struct json_object;
 int weft_k8s_translate(struct json_object *services, struct json_object *slices,
 		       struct weft_config *cfg);
 
+/* The host-side interface of a pod address (name filled, 0), or -errno. */
+typedef int (*weft_k8s_ifname_fn)(const struct weft_ip *ip, char *name, size_t len);
+
+/* The node's route to ip (netlink RTM_GETROUTE in this network namespace):
+ * its output interface, unless the route goes through a gateway (then
+ * -ENOENT: not a pod of this node). */
+int weft_k8s_route_ifname(const struct weft_ip *ip, char *name, size_t len);
+
+/*
+ * Pods (this node's, as the API returns them) into cfg->endpoints
+ * (appended, then sorted by namespace/name): every Running pod that is not
+ * hostNetwork, one endpoint per address of status.podIPs, with its labels,
+ * namespace and workload (the controller in ownerReferences: a ReplicaSet's
+ * name without its pod-template-hash, i.e. the Deployment; StatefulSet,
+ * DaemonSet, Job as named; else the pod's name), and the interface ifname
+ * finds (empty if NULL or not found). A malformed pod, or a second pod
+ * with an address already taken, is logged and skipped. 0 or -ENOMEM.
+ */
+int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
+			    struct weft_config *cfg);
+
+/* Namespaces into cfg->namespaces (their labels, for namespace selectors). */
+int weft_k8s_translate_namespaces(struct json_object *namespaces, struct weft_config *cfg);
+
+/*
+ * NetworkPolicies (networking.k8s.io/v1) into cfg->policies, sorted by
+ * namespace/name: podSelector and peer selectors from matchLabels and
+ * matchExpressions "In" with one value (other expressions: the object is
+ * logged and skipped); policyTypes as written, else Ingress plus Egress if
+ * there are egress rules; peers podSelector, namespaceSelector, both, or
+ * ipBlock with except; ports TCP/UDP/SCTP, numeric with endPort, or named.
+ * A named port of an ingress rule resolves to the containerPorts of that
+ * name and protocol of the selected pods in pods (this node's; several
+ * numbers if pods differ); a named port of an egress rule is logged and
+ * skipped (the peers' containers are not known on this node). A rule whose
+ * ports were all names that resolve to nothing allows nothing. A malformed
+ * object is logged ("k8s: NetworkPolicy ns/name: ...") and skipped whole.
+ * 0 or -ENOMEM.
+ */
+int weft_k8s_translate_netpols(struct json_object *netpols, struct json_object *pods,
+			       struct weft_config *cfg);
+
 /* Where the API server is and how to authenticate. */
 struct weft_k8s_conn {
 	char *server;		/* https://host:port, no trailing slash */

@@ -540,3 +540,774 @@ int weft_k8s_translate(struct json_object *services, struct json_object *slices,
 	free(sl);
 	return ret;
 }
+
+/* --- Pods, Namespaces, NetworkPolicies ------------------------------ */
+
+static void labels_free(struct weft_label *l, size_t n)
+{
+	for (size_t i = 0; l && i < n; i++) {
+		free(l[i].key);
+		free(l[i].value);
+	}
+	free(l);
+}
+
+/* Append key=value to a label array. 0 or -ENOMEM. */
+static int label_add(struct weft_label **l, size_t *n, const char *key, const char *value)
+{
+	struct weft_label *p = realloc(*l, (*n + 1) * sizeof(**l));
+
+	if (!p)
+		return -ENOMEM;
+	*l = p;
+	p[*n].key = strdup(key);
+	p[*n].value = strdup(value);
+	if (!p[*n].key || !p[*n].value) {
+		free(p[*n].key);
+		free(p[*n].value);
+		return -ENOMEM;
+	}
+	(*n)++;
+	return 0;
+}
+
+/* metadata.labels (or matchLabels): an object of strings. 0, -1 (not
+ * one), -ENOMEM. An absent object is no labels. */
+static int jlabels(struct json_object *o, struct weft_label **l, size_t *n)
+{
+	*l = NULL;
+	*n = 0;
+	if (!o)
+		return 0;
+	if (!json_object_is_type(o, json_type_object))
+		return -1;
+	json_object_object_foreach(o, k, v) {
+		int r;
+
+		if (!json_object_is_type(v, json_type_string)) {
+			r = -1;
+		} else {
+			r = label_add(l, n, k, json_object_get_string(v));
+		}
+		if (r) {
+			labels_free(*l, *n);
+			*l = NULL;
+			*n = 0;
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * A LabelSelector into a weft label set (all must match): matchLabels, and
+ * matchExpressions of the form {key, operator: In, values: [one]} (the same
+ * thing). Other expressions (In with several values, NotIn, Exists,
+ * DoesNotExist) have no weft form yet: -1 with why filled, as for a
+ * malformed selector. 0 or -ENOMEM otherwise.
+ */
+static int jselector(struct json_object *sel, struct weft_label **l, size_t *n, char *why,
+		     size_t len)
+{
+	struct json_object *ml = jget(sel, "matchLabels"), *me = jget(sel, "matchExpressions");
+	int r;
+
+	*l = NULL;
+	*n = 0;
+	if (sel && !json_object_is_type(sel, json_type_object)) {
+		snprintf(why, len, "not an object");
+		return -1;
+	}
+	r = jlabels(ml, l, n);
+	if (r == -1)
+		snprintf(why, len, "matchLabels: not an object of strings");
+	if (r)
+		return r;
+	if (me && !json_object_is_type(me, json_type_array)) {
+		snprintf(why, len, "matchExpressions: not a list");
+		goto bad;
+	}
+	for (size_t i = 0; me && i < json_object_array_length(me); i++) {
+		struct json_object *e = json_object_array_get_idx(me, i), *vals = jget(e, "values");
+		bool bad = false;
+		const char *key = jstr(e, "key", &bad), *op = jstr(e, "operator", &bad);
+
+		if (bad || !key || !op) {
+			snprintf(why, len, "matchExpressions[%zu]: key and operator must be strings", i);
+			goto bad;
+		}
+		if (strcmp(op, "In") || !vals || !json_object_is_type(vals, json_type_array) ||
+		    json_object_array_length(vals) != 1 ||
+		    !json_object_is_type(json_object_array_get_idx(vals, 0), json_type_string)) {
+			snprintf(why, len,
+				 "matchExpressions[%zu]: %s %s: weft compiles only \"In\" with one value",
+				 i, key, op);
+			goto bad;
+		}
+		r = label_add(l, n, key, json_object_get_string(json_object_array_get_idx(vals, 0)));
+		if (r)
+			goto fail;
+	}
+	return 0;
+bad:
+	r = -1;
+fail:
+	labels_free(*l, *n);
+	*l = NULL;
+	*n = 0;
+	return r;
+}
+
+/* The workload of a pod: its controller's name, a ReplicaSet's without the
+ * pod-template-hash (the Deployment's name). */
+static void pod_workload(struct json_object *pod, const char *name, char *out, size_t len)
+{
+	struct json_object *md = jget(pod, "metadata"), *refs = jget(md, "ownerReferences");
+	struct json_object *owner = NULL;
+	const char *kind, *oname, *hash;
+	bool bad = false;
+
+	for (size_t i = 0; refs && json_object_is_type(refs, json_type_array) &&
+			   i < json_object_array_length(refs); i++) {
+		struct json_object *r = json_object_array_get_idx(refs, i);
+
+		if (!owner || cond(r, "controller", false))
+			owner = r;
+	}
+	kind = jstr(owner, "kind", &bad);
+	oname = jstr(owner, "name", &bad);
+	if (bad || !kind || !oname || !*oname) {
+		snprintf(out, len, "%s", name);
+		return;
+	}
+	if (!strcmp(kind, "ReplicaSet")) {
+		size_t n = strlen(oname);
+		const char *dash = strrchr(oname, '-');
+
+		hash = jstr(jget(md, "labels"), "pod-template-hash", &bad);
+		if (hash && !bad && n > strlen(hash) + 1 && oname[n - strlen(hash) - 1] == '-' &&
+		    !strcmp(oname + n - strlen(hash), hash))
+			n -= strlen(hash) + 1;
+		else if (dash && dash > oname)
+			n = dash - oname;
+		snprintf(out, len, "%.*s", (int)n, oname);
+	} else if (!strcmp(kind, "StatefulSet") || !strcmp(kind, "DaemonSet") ||
+		   !strcmp(kind, "Job") || !strcmp(kind, "Deployment")) {
+		snprintf(out, len, "%s", oname);
+	} else {
+		snprintf(out, len, "%s", name);
+	}
+}
+
+static bool ip_taken(const struct weft_config *cfg, const struct weft_ip *ip, size_t *at)
+{
+	for (size_t i = 0; i < cfg->nendpoints; i++)
+		if (!memcmp(&cfg->endpoints[i].ip, ip, sizeof(*ip))) {
+			*at = i;
+			return true;
+		}
+	return false;
+}
+
+static int ep_cmp(const void *a, const void *b)
+{
+	const struct weft_endpoint *x = a, *y = b;
+	int r = strcmp(x->ns, y->ns);
+
+	if (!r)
+		r = strcmp(x->name, y->name);
+	return r ? r : memcmp(&x->ip, &y->ip, sizeof(x->ip));
+}
+
+int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
+			    struct weft_config *cfg)
+{
+	size_t cap = cfg->nendpoints;
+
+	if (!pods)
+		return 0;
+	json_object_object_foreach(pods, key, pod) {
+		struct json_object *spec = jget(pod, "spec"), *status = jget(pod, "status"), *ips;
+		struct weft_label *labels = NULL;
+		const char *ns, *name, *phase, *one;
+		struct weft_ip ip[2];
+		int family[2];
+		size_t nip = 0, at;
+		bool bad = false;
+		char wl[WEFT_NAME_LEN];
+		int r;
+
+		(void)key;
+		if (!meta_names(pod, "Pod", &ns, &name))
+			continue;
+#define BAD(...) do { bad_obj("Pod", ns, name, __VA_ARGS__); goto next; } while (0)
+		if (jget(spec, "hostNetwork") && json_object_get_boolean(jget(spec, "hostNetwork")))
+			continue;	/* the node's addresses, not an endpoint */
+		phase = jstr(status, "phase", &bad);
+		if (bad)
+			BAD("status.phase: not a string");
+		if (!phase || strcmp(phase, "Running"))
+			continue;
+		ips = jget(status, "podIPs");
+		one = jstr(status, "podIP", &bad);
+		if (bad || (ips && !json_object_is_type(ips, json_type_array)))
+			BAD("status.podIP(s): not a string or a list");
+		for (size_t i = 0; i < (ips ? json_object_array_length(ips) : one ? 1 : 0); i++) {
+			const char *t = ips ? jstr(json_object_array_get_idx(ips, i), "ip", &bad) : one;
+
+			if (bad || !t)
+				BAD("status.podIPs[%zu].ip: not a string", i);
+			if (nip == 2)
+				BAD("status.podIPs: more than two addresses");
+			family[nip] = weft_ip_parse(t, &ip[nip]);
+			if (!family[nip])
+				BAD("status.podIPs[%zu]: '%s' is not an IPv4 or IPv6 address", i, t);
+			nip++;
+		}
+		for (size_t i = 0; i < nip; i++) {
+			if (ip_taken(cfg, &ip[i], &at)) {
+				char b[INET6_ADDRSTRLEN];
+
+				BAD("address %s is also Pod %s/%s's", weft_ip_str(&ip[i], b, sizeof(b)),
+				    cfg->endpoints[at].ns, cfg->endpoints[at].name);
+			}
+		}
+		r = jlabels(jget(jget(pod, "metadata"), "labels"), &labels, &at);
+		if (r == -1)
+			BAD("metadata.labels: not an object of strings");
+		if (r)
+			return r;
+		pod_workload(pod, name, wl, sizeof(wl));
+		for (size_t i = 0; i < nip; i++) {
+			struct weft_endpoint *ep;
+			size_t nl = at;
+
+			if (cfg->nendpoints == cap) {
+				void *p = realloc(cfg->endpoints, (cap = cap * 2 + 16) * sizeof(*ep));
+
+				if (!p) {
+					labels_free(labels, nl);
+					return -ENOMEM;
+				}
+				cfg->endpoints = p;
+			}
+			ep = &cfg->endpoints[cfg->nendpoints];
+			memset(ep, 0, sizeof(*ep));
+			snprintf(ep->name, sizeof(ep->name), "%s", name);
+			snprintf(ep->ns, sizeof(ep->ns), "%s", ns);
+			memcpy(ep->workload, wl, sizeof(ep->workload));
+			ep->ip = ip[i];
+			ep->family = family[i];
+			ep->redirect = true;
+			if (ifname && ifname(&ip[i], ep->interface, sizeof(ep->interface)))
+				ep->interface[0] = 0;
+			if (i + 1 < nip) {	/* each endpoint owns its labels */
+				ep->labels = calloc(nl ? nl : 1, sizeof(*ep->labels));
+				for (size_t j = 0; ep->labels && j < nl; j++) {
+					ep->labels[j].key = strdup(labels[j].key);
+					ep->labels[j].value = strdup(labels[j].value);
+					if (!ep->labels[j].key || !ep->labels[j].value) {
+						ep->nlabels = j + 1;
+						cfg->nendpoints++;
+						labels_free(labels, nl);
+						return -ENOMEM;
+					}
+				}
+				if (!ep->labels) {
+					labels_free(labels, nl);
+					return -ENOMEM;
+				}
+			} else {
+				ep->labels = labels;
+			}
+			ep->nlabels = nl;
+			cfg->nendpoints++;
+		}
+		if (!nip)
+			labels_free(labels, at);
+next:;
+#undef BAD
+	}
+	if (cfg->nendpoints > 1)
+		qsort(cfg->endpoints, cfg->nendpoints, sizeof(*cfg->endpoints), ep_cmp);
+	return 0;
+}
+
+static int ns_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct weft_namespace *)a)->name,
+		      ((const struct weft_namespace *)b)->name);
+}
+
+int weft_k8s_translate_namespaces(struct json_object *nss, struct weft_config *cfg)
+{
+	size_t cap = cfg->nnamespaces;
+
+	if (!nss)
+		return 0;
+	json_object_object_foreach(nss, key, o) {
+		struct json_object *md = jget(o, "metadata");
+		struct weft_namespace *n;
+		bool bad = false;
+		const char *name = jstr(md, "name", &bad);
+		int r;
+
+		(void)key;
+		if (bad || !name || !*name || strlen(name) >= WEFT_NAME_LEN) {
+			bad_obj("Namespace", "", name, "metadata.name: missing, not a string or too long");
+			continue;
+		}
+		if (cfg->nnamespaces == cap) {
+			void *p = realloc(cfg->namespaces, (cap = cap * 2 + 16) * sizeof(*n));
+
+			if (!p)
+				return -ENOMEM;
+			cfg->namespaces = p;
+		}
+		n = &cfg->namespaces[cfg->nnamespaces];
+		memset(n, 0, sizeof(*n));
+		snprintf(n->name, sizeof(n->name), "%s", name);
+		r = jlabels(jget(md, "labels"), &n->labels, &n->nlabels);
+		if (r == -1) {
+			bad_obj("Namespace", "", name, "metadata.labels: not an object of strings");
+			continue;
+		}
+		if (r)
+			return r;
+		cfg->nnamespaces++;
+	}
+	if (cfg->nnamespaces > 1)
+		qsort(cfg->namespaces, cfg->nnamespaces, sizeof(*cfg->namespaces), ns_cmp);
+	return 0;
+}
+
+/* Free what a rule holds (not the rule). */
+static void rule_clear(struct weft_rule *r)
+{
+	struct weft_peer *sides[2] = { r->from, r->to };
+	size_t ns[2] = { r->nfrom, r->nto };
+
+	for (int s = 0; s < 2; s++) {
+		for (size_t j = 0; sides[s] && j < ns[s]; j++) {
+			labels_free(sides[s][j].labels, sides[s][j].nlabels);
+			labels_free(sides[s][j].ns_labels, sides[s][j].ns_nlabels);
+			free(sides[s][j].except);
+		}
+		free(sides[s]);
+	}
+	free(r->ports);
+	memset(r, 0, sizeof(*r));
+}
+
+static void rules_free(struct weft_rule *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++)
+		rule_clear(&r[i]);
+	free(r);
+}
+
+/* What a NetworkPolicy is being turned into, and where it went wrong. */
+struct npctx {
+	const char *ns, *name;
+	struct json_object *pods;	/* for named ports */
+	const struct weft_label *sel;	/* the policy's podSelector */
+	size_t nsel;
+	char why[384];
+};
+
+static bool pod_selected(struct json_object *pod, const char *ns, const struct weft_label *sel,
+			 size_t nsel)
+{
+	struct json_object *md = jget(pod, "metadata"), *labels = jget(md, "labels");
+	bool bad = false;
+	const char *pns = jstr(md, "namespace", &bad);
+
+	if (bad || !pns || strcmp(pns, ns))
+		return false;
+	for (size_t i = 0; i < nsel; i++) {
+		const char *v = jstr(labels, sel[i].key, &bad);
+
+		if (bad || !v || strcmp(v, sel[i].value))
+			return false;
+	}
+	return true;
+}
+
+static int port_add(struct weft_pol_port **ports, size_t *n, uint16_t port, uint16_t end,
+		    uint8_t proto)
+{
+	struct weft_pol_port *p;
+
+	for (size_t i = 0; i < *n; i++)
+		if ((*ports)[i].port == port && (*ports)[i].end_port == end && (*ports)[i].proto == proto)
+			return 0;
+	p = realloc(*ports, (*n + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*ports = p;
+	p[(*n)++] = (struct weft_pol_port){ .port = port, .end_port = end, .proto = proto };
+	return 0;
+}
+
+/* A named port of an ingress rule: the containerPorts of that name and
+ * protocol of the pods the policy selects (on this node). Pods that name it
+ * differently each add their number. 0 (maybe none found) or -ENOMEM. */
+static int named_port(struct npctx *c, const char *pname, uint8_t proto,
+		      struct weft_pol_port **ports, size_t *n)
+{
+	json_object_object_foreach(c->pods, key, pod) {
+		struct json_object *ctrs = jget(jget(pod, "spec"), "containers");
+
+		(void)key;
+		if (!pod_selected(pod, c->ns, c->sel, c->nsel) || !ctrs ||
+		    !json_object_is_type(ctrs, json_type_array))
+			continue;
+		for (size_t i = 0; i < json_object_array_length(ctrs); i++) {
+			struct json_object *cp = jget(json_object_array_get_idx(ctrs, i), "ports");
+
+			for (size_t j = 0; cp && json_object_is_type(cp, json_type_array) &&
+					   j < json_object_array_length(cp); j++) {
+				struct json_object *p = json_object_array_get_idx(cp, j);
+				bool bad = false;
+				const char *nm = jstr(p, "name", &bad);
+				uint8_t pr = 0;
+				long num;
+
+				if (bad || !nm || strcmp(nm, pname) ||
+				    !jint(jget(p, "containerPort"), 1, 65535, &num))
+					continue;
+				if (proto_of(jstr(p, "protocol", &bad), &pr) == 0)
+					pr = IPPROTO_SCTP;
+				if (bad || pr != proto)
+					continue;
+				if (port_add(ports, n, (uint16_t)num, 0, proto))
+					return -ENOMEM;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ports of one rule. -1: malformed (why); 0; 1: every port it names is a
+ * name that resolves to nothing, so the rule allows nothing; -ENOMEM. */
+static int np_ports(struct npctx *c, struct json_object *ports, bool ingress, const char *where,
+		    struct weft_rule *r)
+{
+	size_t named = 0, unresolved = 0;
+
+	if (!ports)
+		return 0;
+	if (!json_object_is_type(ports, json_type_array)) {
+		snprintf(c->why, sizeof(c->why), "%s.ports: not a list", where);
+		return -1;
+	}
+	for (size_t i = 0; i < json_object_array_length(ports); i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i), *port = jget(p, "port");
+		bool bad = false;
+		const char *proto = jstr(p, "protocol", &bad);
+		uint8_t pr = 0;
+		long num = 0, end = 0;
+		size_t before = r->nports;
+		int ret;
+
+		if (bad || !json_object_is_type(p, json_type_object)) {
+			snprintf(c->why, sizeof(c->why), "%s.ports[%zu]: not an object with a string protocol",
+				 where, i);
+			return -1;
+		}
+		ret = proto_of(proto, &pr);
+		if (ret < 0) {
+			snprintf(c->why, sizeof(c->why), "%s.ports[%zu].protocol: '%s' (TCP, UDP or SCTP)",
+				 where, i, proto);
+			return -1;
+		}
+		if (ret == 0)
+			pr = IPPROTO_SCTP;
+		if (jget(p, "endPort") && (!jint(jget(p, "endPort"), 1, 65535, &end) ||
+					   !port || !json_object_is_type(port, json_type_int))) {
+			snprintf(c->why, sizeof(c->why),
+				 "%s.ports[%zu].endPort: needs a numeric port and 1..65535", where, i);
+			return -1;
+		}
+		if (port && json_object_is_type(port, json_type_string)) {
+			named++;
+			if (!ingress) {
+				weft_log(LOG_ERROR,
+					 "k8s: NetworkPolicy %s/%s: %s.ports[%zu].port: named port '%s' in an egress rule: the peers' containers are not known on this node; this port is skipped",
+					 c->ns, c->name, where, i, json_object_get_string(port));
+				unresolved++;
+				continue;
+			}
+			if (named_port(c, json_object_get_string(port), pr, &r->ports, &r->nports))
+				return -ENOMEM;
+			if (r->nports == before)
+				unresolved++;
+			continue;
+		}
+		if (port && !jint(port, 1, 65535, &num)) {
+			snprintf(c->why, sizeof(c->why), "%s.ports[%zu].port: not 1..65535 or a name",
+				 where, i);
+			return -1;
+		}
+		if (end && end < num) {
+			snprintf(c->why, sizeof(c->why), "%s.ports[%zu].endPort: %ld is below port %ld",
+				 where, i, end, num);
+			return -1;
+		}
+		if (port_add(&r->ports, &r->nports, (uint16_t)num, end == num ? 0 : (uint16_t)end, pr))
+			return -ENOMEM;
+	}
+	/* Ports were named and none remains: the rule must not become "every
+	 * port" (no ports); it allows nothing. */
+	return named && unresolved && !r->nports ? 1 : 0;
+}
+
+/* from/to peers of one rule. -1 (why), 0, -ENOMEM. */
+static int np_peers(struct npctx *c, struct json_object *peers, const char *where,
+		    struct weft_peer **out, size_t *nout)
+{
+	size_t n;
+
+	if (!peers)
+		return 0;
+	if (!json_object_is_type(peers, json_type_array)) {
+		snprintf(c->why, sizeof(c->why), "%s: not a list", where);
+		return -1;
+	}
+	n = json_object_array_length(peers);
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *p = json_object_array_get_idx(peers, i);
+		struct json_object *ps = jget(p, "podSelector"), *nsel = jget(p, "namespaceSelector");
+		struct json_object *ipb = jget(p, "ipBlock");
+		struct weft_peer *w = &(*out)[i];
+		char why[256];
+		int r;
+
+		*nout = i + 1;
+		if (!ps && !nsel && !ipb) {
+			snprintf(c->why, sizeof(c->why), "%s[%zu]: needs podSelector, namespaceSelector or ipBlock", where, i);
+			return -1;
+		}
+		if (ipb && (ps || nsel)) {
+			snprintf(c->why, sizeof(c->why), "%s[%zu]: ipBlock goes alone", where, i);
+			return -1;
+		}
+		if (ipb) {
+			struct json_object *ex = jget(ipb, "except");
+			bool bad = false;
+			const char *cidr = jstr(ipb, "cidr", &bad);
+
+			if (bad || !cidr || weft_cidr_parse(cidr, &w->cidr)) {
+				snprintf(c->why, sizeof(c->why), "%s[%zu].ipBlock.cidr: '%s' is not a CIDR with no host bits",
+					 where, i, cidr ? cidr : "");
+				return -1;
+			}
+			w->has_cidr = true;
+			if (ex && !json_object_is_type(ex, json_type_array)) {
+				snprintf(c->why, sizeof(c->why), "%s[%zu].ipBlock.except: not a list", where, i);
+				return -1;
+			}
+			w->except = calloc(ex ? json_object_array_length(ex) + 1 : 1, sizeof(*w->except));
+			if (!w->except)
+				return -ENOMEM;
+			for (size_t j = 0; ex && j < json_object_array_length(ex); j++) {
+				struct json_object *e = json_object_array_get_idx(ex, j);
+				struct weft_cidr *x = &w->except[w->nexcept];
+
+				if (!json_object_is_type(e, json_type_string) ||
+				    weft_cidr_parse(json_object_get_string(e), x) ||
+				    x->family != w->cidr.family || !weft_cidr_within(x, &w->cidr)) {
+					snprintf(c->why, sizeof(c->why),
+						 "%s[%zu].ipBlock.except[%zu]: not a CIDR within %s", where, i,
+						 j, cidr);
+					return -1;
+				}
+				w->nexcept++;
+			}
+			continue;
+		}
+		if (ps) {
+			r = jselector(ps, &w->labels, &w->nlabels, why, sizeof(why));
+			w->has_selector = true;
+			if (r == -1)
+				snprintf(c->why, sizeof(c->why), "%s[%zu].podSelector: %s", where, i, why);
+			if (r)
+				return r;
+		}
+		if (nsel) {
+			r = jselector(nsel, &w->ns_labels, &w->ns_nlabels, why, sizeof(why));
+			w->has_ns_selector = true;
+			if (r == -1)
+				snprintf(c->why, sizeof(c->why), "%s[%zu].namespaceSelector: %s", where, i, why);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* ingress or egress rules. -1 (why), 0, -ENOMEM. */
+static int np_rules(struct npctx *c, struct json_object *rules, bool ingress,
+		    struct weft_rule **out, size_t *nout)
+{
+	const char *dir = ingress ? "ingress" : "egress";
+	size_t n;
+
+	if (!rules)
+		return 0;
+	if (!json_object_is_type(rules, json_type_array)) {
+		snprintf(c->why, sizeof(c->why), "spec.%s: not a list", dir);
+		return -1;
+	}
+	n = json_object_array_length(rules);
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *jr = json_object_array_get_idx(rules, i);
+		struct weft_rule *r = &(*out)[*nout];
+		char where[64];
+		int ret;
+
+		if (!json_object_is_type(jr, json_type_object)) {
+			snprintf(c->why, sizeof(c->why), "spec.%s[%zu]: not an object", dir, i);
+			return -1;
+		}
+		(*nout)++;
+		snprintf(where, sizeof(where), "spec.%s[%zu].%s", dir, i, ingress ? "from" : "to");
+		ret = ingress ? np_peers(c, jget(jr, "from"), where, &r->from, &r->nfrom) :
+				np_peers(c, jget(jr, "to"), where, &r->to, &r->nto);
+		if (ingress)
+			r->has_from = true;
+		else
+			r->has_to = true;
+		if (ret)
+			return ret;
+		snprintf(where, sizeof(where), "spec.%s[%zu]", dir, i);
+		ret = np_ports(c, jget(jr, "ports"), ingress, where, r);
+		if (ret < 0)
+			return ret;
+		if (ret == 1) {	/* allows nothing: drop the rule */
+			rule_clear(r);
+			(*nout)--;
+		}
+	}
+	return 0;
+}
+
+static int pol_cmp(const void *a, const void *b)
+{
+	const struct weft_policy *x = a, *y = b;
+	int r = strcmp(x->ns, y->ns);
+
+	return r ? r : strcmp(x->name, y->name);
+}
+
+/* Whether a policyTypes list holds t. -1: malformed. */
+static int has_type(struct json_object *types, const char *t)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < json_object_array_length(types); i++) {
+		struct json_object *v = json_object_array_get_idx(types, i);
+
+		if (!json_object_is_type(v, json_type_string) ||
+		    (strcmp(json_object_get_string(v), "Ingress") &&
+		     strcmp(json_object_get_string(v), "Egress")))
+			return -1;
+		if (!strcmp(json_object_get_string(v), t))
+			found = 1;
+	}
+	return found;
+}
+
+int weft_k8s_translate_netpols(struct json_object *pols, struct json_object *pods,
+			       struct weft_config *cfg)
+{
+	size_t cap = cfg->npolicies;
+	struct json_object *empty = NULL;
+	int ret = 0;
+
+	if (!pols)
+		return 0;
+	if (!pods)
+		pods = empty = json_object_new_object();
+	if (!pods)
+		return -ENOMEM;
+	json_object_object_foreach(pols, key, o) {
+		struct json_object *spec = jget(o, "spec"), *types = jget(spec, "policyTypes");
+		struct npctx c = { .pods = pods };
+		struct weft_policy p = { 0 };
+		int in, eg, r;
+
+		(void)key;
+		if (!meta_names(o, "NetworkPolicy", &c.ns, &c.name))
+			continue;
+		if (!spec || !json_object_is_type(spec, json_type_object)) {
+			snprintf(c.why, sizeof(c.why), "spec: missing");
+			r = -1;
+			goto done;
+		}
+		snprintf(p.name, sizeof(p.name), "%s", c.name);
+		snprintf(p.ns, sizeof(p.ns), "%s", c.ns);
+		strcpy(c.why, "spec.podSelector: ");
+		r = jselector(jget(spec, "podSelector"), &p.labels, &p.nlabels, c.why + strlen(c.why),
+			      sizeof(c.why) - strlen(c.why));
+		if (r)
+			goto done;
+		c.sel = p.labels;
+		c.nsel = p.nlabels;
+		/* policyTypes: as written; else Ingress, and Egress if there are
+		 * egress rules (the API server fills them in; older objects). */
+		if (types && !json_object_is_type(types, json_type_array)) {
+			snprintf(c.why, sizeof(c.why), "spec.policyTypes: not a list");
+			r = -1;
+			goto done;
+		}
+		in = types ? has_type(types, "Ingress") : 1;
+		eg = types ? has_type(types, "Egress") :
+			     jget(spec, "egress") && json_object_is_type(jget(spec, "egress"), json_type_array) &&
+				     json_object_array_length(jget(spec, "egress")) > 0;
+		if (in < 0 || eg < 0) {
+			snprintf(c.why, sizeof(c.why), "spec.policyTypes: Ingress and Egress only");
+			r = -1;
+			goto done;
+		}
+		p.has_ingress = in;
+		p.has_egress = eg;
+		if (in)
+			r = np_rules(&c, jget(spec, "ingress"), true, &p.ingress, &p.ningress);
+		if (!r && eg)
+			r = np_rules(&c, jget(spec, "egress"), false, &p.egress, &p.negress);
+		if (r)
+			goto done;
+		if (cfg->npolicies == cap) {
+			void *np = realloc(cfg->policies, (cap = cap * 2 + 16) * sizeof(p));
+
+			if (!np) {
+				r = -ENOMEM;
+				goto done;
+			}
+			cfg->policies = np;
+		}
+		cfg->policies[cfg->npolicies++] = p;
+		continue;
+done:
+		if (r == -1)
+			bad_obj("NetworkPolicy", c.ns, c.name, "%s", c.why);
+		labels_free(p.labels, p.nlabels);
+		rules_free(p.ingress, p.ningress);
+		rules_free(p.egress, p.negress);
+		if (r != -1) {
+			ret = r;
+			break;
+		}
+	}
+	json_object_put(empty);
+	if (!ret && cfg->npolicies > 1)
+		qsort(cfg->policies, cfg->npolicies, sizeof(*cfg->policies), pol_cmp);
+	return ret;
+}

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Unit tests of the Kubernetes translation of Pods, Namespaces and
+ * NetworkPolicies, from objects in the exact shape the API returns them
+ * (`kubectl get ... -o json` of a v1.30 cluster), into weft endpoints,
+ * namespaces and policies; then compiled, to see the verdicts they give. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "harness.h"
+#include "k8s.h"
+#include "log.h"
+#include "policy.h"
+
+/* A Pod; placeholders: name, namespace, labels, ownerReferences, containers'
+ * ports, hostNetwork, phase, podIPs. */
+#define POD_FMT                                                                             \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"creationTimestamp\":"        \
+	"\"2024-05-02T10:11:12Z\",\"generateName\":\"%s-\",\"labels\":{%s},\"name\":\"%s\","  \
+	"\"namespace\":\"%s\",\"ownerReferences\":[%s],\"resourceVersion\":\"4711\","          \
+	"\"uid\":\"5b0e9f1a-1c2d-4e3f-8a9b-0c1d2e3f4a5b\"},\"spec\":{\"containers\":[{\"image\":" \
+	"\"nginx:1.27\",\"imagePullPolicy\":\"IfNotPresent\",\"name\":\"web\",\"ports\":[%s],"  \
+	"\"resources\":{},\"terminationMessagePath\":\"/dev/termination-log\"}],"               \
+	"\"dnsPolicy\":\"ClusterFirst\",\"enableServiceLinks\":true,\"hostNetwork\":%s,"       \
+	"\"nodeName\":\"node-1\",\"restartPolicy\":\"Always\",\"schedulerName\":"              \
+	"\"default-scheduler\",\"serviceAccountName\":\"default\"},\"status\":{\"conditions\":" \
+	"[{\"lastTransitionTime\":\"2024-05-02T10:11:14Z\",\"status\":\"True\",\"type\":\"Ready\"}]," \
+	"\"hostIP\":\"192.168.1.10\",\"hostIPs\":[{\"ip\":\"192.168.1.10\"}],\"phase\":\"%s\","  \
+	"\"podIP\":\"%s\",\"podIPs\":[%s],\"qosClass\":\"BestEffort\",\"startTime\":"           \
+	"\"2024-05-02T10:11:12Z\"}}"
+
+#define OWNER(kind, name)                                                                   \
+	"{\"apiVersion\":\"apps/v1\",\"blockOwnerDeletion\":true,\"controller\":true,"        \
+	"\"kind\":\"" kind "\",\"name\":\"" name "\",\"uid\":\"0a1b2c3d-aaaa-bbbb-cccc-0123456789ab\"}"
+#define CPORT(name, port, proto)                                                            \
+	"{\"containerPort\":" #port ",\"name\":\"" name "\",\"protocol\":\"" proto "\"}"
+
+#define NS_FMT                                                                              \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"creationTimestamp\":"  \
+	"\"2024-05-02T09:00:00Z\",\"labels\":{\"kubernetes.io/metadata.name\":\"%s\"%s},"      \
+	"\"name\":\"%s\",\"resourceVersion\":\"17\",\"uid\":\"7c6b5a49-3827-4165-9abc-def012345678\"}," \
+	"\"spec\":{\"finalizers\":[\"kubernetes\"]},\"status\":{\"phase\":\"Active\"}}"
+
+/* A NetworkPolicy; placeholders: name, namespace, spec (inside braces). */
+#define NP_FMT                                                                              \
+	"{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{"   \
+	"\"creationTimestamp\":\"2024-05-02T10:20:00Z\",\"generation\":1,\"name\":\"%s\","      \
+	"\"namespace\":\"%s\",\"resourceVersion\":\"5120\",\"uid\":\"3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7\"}," \
+	"\"spec\":{%s}}"
+
+struct fx {
+	struct json_object *pods, *nss, *pols;
+	struct weft_config *cfg;
+	int n;
+};
+
+static void add(struct json_object *cache, const char *text, int *n)
+{
+	struct json_object *o = json_tokener_parse(text);
+	char key[16];
+
+	snprintf(key, sizeof(key), "%d", (*n)++);
+	if (!o) {
+		fprintf(stderr, "fixture is not JSON: %s\n", text);
+		abort();
+	}
+	json_object_object_add(cache, key, o);
+}
+
+static void fx_init(struct fx *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->pods = json_object_new_object();
+	f->nss = json_object_new_object();
+	f->pols = json_object_new_object();
+	f->cfg = weft_config_parse("", 0, "<k8s>", NULL, 0);
+	weft_log_level = LOG_ERROR + 0;	/* the skipped objects' lines are expected */
+}
+
+static void fx_free(struct fx *f)
+{
+	json_object_put(f->pods);
+	json_object_put(f->nss);
+	json_object_put(f->pols);
+	weft_config_free(f->cfg);
+}
+
+static void pod(struct fx *f, const char *name, const char *ns, const char *labels,
+		const char *owner, const char *ports, const char *hostnet, const char *phase,
+		const char *ip, const char *ips)
+{
+	char buf[8192];
+
+	snprintf(buf, sizeof(buf), POD_FMT, name, labels, name, ns, owner, ports, hostnet, phase, ip,
+		 ips);
+	add(f->pods, buf, &f->n);
+}
+
+static void ns(struct fx *f, const char *name, const char *labels)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), NS_FMT, name, labels, name);
+	add(f->nss, buf, &f->n);
+}
+
+static void np(struct fx *f, const char *name, const char *nsname, const char *spec)
+{
+	char buf[8192];
+
+	snprintf(buf, sizeof(buf), NP_FMT, name, nsname, spec);
+	add(f->pols, buf, &f->n);
+}
+
+static int run(struct fx *f)
+{
+	int ret = weft_k8s_translate_pods(f->pods, weft_k8s_route_ifname, f->cfg);
+
+	if (!ret)
+		ret = weft_k8s_translate_namespaces(f->nss, f->cfg);
+	return ret ? ret : weft_k8s_translate_netpols(f->pols, f->pods, f->cfg);
+}
+
+static const struct weft_endpoint *ep_at(const struct fx *f, const char *addr)
+{
+	struct weft_ip ip;
+
+	weft_ip_parse(addr, &ip);
+	for (size_t i = 0; i < f->cfg->nendpoints; i++)
+		if (!memcmp(&f->cfg->endpoints[i].ip, &ip, sizeof(ip)))
+			return &f->cfg->endpoints[i];
+	return NULL;
+}
+
+static const char *label(const struct weft_label *l, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(l[i].key, key))
+			return l[i].value;
+	return NULL;
+}
+
+static const struct weft_policy *pol(const struct fx *f, const char *name)
+{
+	for (size_t i = 0; i < f->cfg->npolicies; i++)
+		if (!strcmp(f->cfg->policies[i].name, name))
+			return &f->cfg->policies[i];
+	return NULL;
+}
+
+#define WEB_LABELS "\"app\":\"web\",\"pod-template-hash\":\"7d4b9c5f6\""
+
+TEST(unit, k8s_pods_become_endpoints)
+{
+	const struct weft_endpoint *e, *e6;
+	struct fx f;
+
+	fx_init(&f);
+	/* A Deployment's dual-stack pod; on loopback, so the route lookup
+	 * (real netlink, this netns) finds "lo". */
+	pod(&f, "web-7d4b9c5f6-x2x9q", "shop", WEB_LABELS, OWNER("ReplicaSet", "web-7d4b9c5f6"),
+	    CPORT("http", 8080, "TCP"), "false", "Running", "127.0.0.5",
+	    "{\"ip\":\"127.0.0.5\"},{\"ip\":\"fd00:10::5\"}");
+	pod(&f, "db-0", "shop", "\"app\":\"db\"", OWNER("StatefulSet", "db"), "", "false", "Running",
+	    "10.244.1.7", "{\"ip\":\"10.244.1.7\"}");
+	pod(&f, "agent-x7k2p", "kube-system", "\"app\":\"agent\"", OWNER("DaemonSet", "agent"), "",
+	    "false", "Running", "10.244.1.8", "{\"ip\":\"10.244.1.8\"}");
+	pod(&f, "migrate-4kq9z", "shop", "\"job-name\":\"migrate\"", OWNER("Job", "migrate"), "",
+	    "false", "Running", "10.244.1.9", "{\"ip\":\"10.244.1.9\"}");
+	pod(&f, "rs-no-hash-abcde", "shop", "\"app\":\"x\"", OWNER("ReplicaSet", "legacy-5f9c8"), "",
+	    "false", "Running", "10.244.1.10", "{\"ip\":\"10.244.1.10\"}");
+	pod(&f, "bare", "shop", "\"app\":\"bare\"", "", "", "false", "Running", "10.244.1.11",
+	    "{\"ip\":\"10.244.1.11\"}");
+	pod(&f, "pending", "shop", "\"app\":\"web\"", "", "", "false", "Pending", "", "");
+	pod(&f, "done", "shop", "\"app\":\"web\"", "", "", "false", "Succeeded", "10.244.1.12",
+	    "{\"ip\":\"10.244.1.12\"}");
+	pod(&f, "kube-proxy-abcde", "kube-system", "\"k8s-app\":\"kube-proxy\"",
+	    OWNER("DaemonSet", "kube-proxy"), "", "true", "Running", "192.168.1.10",
+	    "{\"ip\":\"192.168.1.10\"}");
+	pod(&f, "badip", "shop", "\"app\":\"web\"", "", "", "false", "Running", "10.244.1.300",
+	    "{\"ip\":\"10.244.1.300\"}");
+	pod(&f, "thief", "shop", "\"app\":\"web\"", "", "", "false", "Running", "10.244.1.7",
+	    "{\"ip\":\"10.244.1.7\"}");
+	add(f.pods, "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"badlabels\",\"namespace\":\"shop\","
+		    "\"labels\":{\"a\":1}},\"status\":{\"phase\":\"Running\",\"podIP\":\"10.244.1.13\"}}",
+	    &f.n);
+	if (!ASSERT_NOT_NULL(f.cfg, "config") || !ASSERT_OK(run(&f), "translate"))
+		goto out;
+	ASSERT_EQ(f.cfg->nendpoints, 7, "two for web (dual stack), one each for db, agent, migrate, legacy, bare");
+	e = ep_at(&f, "127.0.0.5");
+	e6 = ep_at(&f, "fd00:10::5");
+	if (ASSERT_NOT_NULL(e, "web's IPv4 endpoint") && ASSERT_NOT_NULL(e6, "web's IPv6 endpoint")) {
+		ASSERT_STR(e->name, "web-7d4b9c5f6-x2x9q", "name");
+		ASSERT_STR(e->ns, "shop", "namespace");
+		ASSERT_STR(e->workload, "web", "a ReplicaSet's pod: the Deployment");
+		ASSERT_EQ(e->family, AF_INET, "family");
+		ASSERT_EQ(e6->family, AF_INET6, "family 6");
+		ASSERT_STR(label(e->labels, e->nlabels, "app"), "web", "labels");
+		ASSERT_STR(label(e6->labels, e6->nlabels, "app"), "web", "labels on both");
+		ASSERT_STR(e->interface, "lo", "interface from the node's route");
+		ASSERT_TRUE(e->redirect, "redirect on");
+	}
+	if (ASSERT_NOT_NULL((e = ep_at(&f, "10.244.1.7")), "db"))
+		ASSERT_STR(e->workload, "db", "StatefulSet");
+	if (ASSERT_NOT_NULL((e = ep_at(&f, "10.244.1.8")), "agent"))
+		ASSERT_STR(e->workload, "agent", "DaemonSet");
+	if (ASSERT_NOT_NULL((e = ep_at(&f, "10.244.1.9")), "migrate"))
+		ASSERT_STR(e->workload, "migrate", "Job");
+	if (ASSERT_NOT_NULL((e = ep_at(&f, "10.244.1.10")), "legacy"))
+		ASSERT_STR(e->workload, "legacy", "ReplicaSet without the hash label: up to the last dash");
+	if (ASSERT_NOT_NULL((e = ep_at(&f, "10.244.1.11")), "bare"))
+		ASSERT_STR(e->workload, "bare", "no owner: the pod");
+	ASSERT_TRUE(!ep_at(&f, "10.244.1.12"), "a finished pod is no endpoint");
+	ASSERT_TRUE(!ep_at(&f, "192.168.1.10"), "a hostNetwork pod is no endpoint");
+	if (ASSERT_NOT_NULL((e = ep_at(&f, "10.244.1.7")), "db kept its address"))
+		ASSERT_STR(e->name, "db-0", "the first pod keeps a contested address");
+	for (size_t i = 1; i < f.cfg->nendpoints; i++)
+		ASSERT_TRUE(strcmp(f.cfg->endpoints[i - 1].ns, f.cfg->endpoints[i].ns) <= 0,
+			    "sorted by namespace");
+out:
+	fx_free(&f);
+}
+
+/* Every feature of a NetworkPolicy, and malformed ones skipped alone. */
+TEST(unit, k8s_network_policies_become_policies)
+{
+	const struct weft_policy *p;
+	const struct weft_rule *r;
+	struct fx f;
+
+	fx_init(&f);
+	ns(&f, "shop", ",\"team\":\"a\"");
+	pod(&f, "web-1", "shop", WEB_LABELS, OWNER("ReplicaSet", "web-7d4b9c5f6"),
+	    CPORT("http", 8080, "TCP") "," CPORT("metrics", 9100, "TCP"), "false", "Running",
+	    "10.244.1.5", "{\"ip\":\"10.244.1.5\"}");
+	pod(&f, "web-2", "shop", WEB_LABELS, OWNER("ReplicaSet", "web-7d4b9c5f6"),
+	    CPORT("http", 8081, "TCP"), "false", "Running", "10.244.1.6", "{\"ip\":\"10.244.1.6\"}");
+	np(&f, "web", "shop",
+	   "\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"policyTypes\":[\"Ingress\",\"Egress\"],"
+	   "\"ingress\":[{\"from\":[{\"podSelector\":{\"matchLabels\":{\"app\":\"client\"}}},"
+	   "{\"namespaceSelector\":{\"matchLabels\":{\"team\":\"a\"}}},"
+	   "{\"namespaceSelector\":{\"matchLabels\":{\"team\":\"b\"}},\"podSelector\":{\"matchExpressions\":"
+	   "[{\"key\":\"app\",\"operator\":\"In\",\"values\":[\"client\"]}]}},"
+	   "{\"ipBlock\":{\"cidr\":\"10.251.0.0/16\",\"except\":[\"10.251.1.0/24\"]}}],"
+	   "\"ports\":[{\"port\":80,\"protocol\":\"TCP\"},{\"port\":\"http\",\"protocol\":\"TCP\"},"
+	   "{\"port\":53,\"protocol\":\"UDP\"},{\"port\":9000,\"endPort\":9010,\"protocol\":\"SCTP\"},"
+	   "{\"protocol\":\"UDP\"}]},"
+	   "{\"from\":[{\"podSelector\":{}}],\"ports\":[{\"port\":\"nope\",\"protocol\":\"TCP\"}]}],"
+	   "\"egress\":[{\"to\":[{\"podSelector\":{\"matchLabels\":{\"app\":\"db\"}}}],"
+	   "\"ports\":[{\"port\":5432,\"protocol\":\"TCP\"},{\"port\":\"pg\",\"protocol\":\"TCP\"}]},"
+	   "{\"to\":[{\"namespaceSelector\":{}}],\"ports\":[{\"port\":\"dns\",\"protocol\":\"UDP\"}]}]");
+	np(&f, "deny-all", "shop", "\"podSelector\":{},\"policyTypes\":[\"Ingress\"]");
+	np(&f, "allow-all", "shop", "\"podSelector\":{},\"ingress\":[{}]");
+	np(&f, "implied-egress", "shop",
+	   "\"podSelector\":{\"matchLabels\":{\"app\":\"db\"}},\"egress\":[{\"to\":[{\"ipBlock\":"
+	   "{\"cidr\":\"0.0.0.0/0\"}}]}]");
+	np(&f, "egress-only", "shop",
+	   "\"podSelector\":{},\"policyTypes\":[\"Egress\"],\"ingress\":[{}]");
+	/* Skipped, each alone: */
+	np(&f, "bad-cidr", "shop", "\"podSelector\":{},\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"banana\"}}]}]");
+	np(&f, "bad-except", "shop",
+	   "\"podSelector\":{},\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\",\"except\":[\"11.0.0.0/8\"]}}]}]");
+	np(&f, "notin", "shop",
+	   "\"podSelector\":{\"matchExpressions\":[{\"key\":\"app\",\"operator\":\"NotIn\",\"values\":[\"x\"]}]}");
+	np(&f, "bad-proto", "shop", "\"podSelector\":{},\"ingress\":[{\"ports\":[{\"port\":1,\"protocol\":\"ICMP\"}]}]");
+	np(&f, "bad-type", "shop", "\"podSelector\":{},\"policyTypes\":[\"Sideways\"]");
+	np(&f, "bad-endport", "shop", "\"podSelector\":{},\"ingress\":[{\"ports\":[{\"port\":90,\"endPort\":80}]}]");
+	np(&f, "empty-peer", "shop", "\"podSelector\":{},\"ingress\":[{\"from\":[{}]}]");
+	add(f.pols, "{\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"nospec\",\"namespace\":\"shop\"}}", &f.n);
+	if (!ASSERT_NOT_NULL(f.cfg, "config") || !ASSERT_OK(run(&f), "translate"))
+		goto out;
+	ASSERT_EQ(f.cfg->npolicies, 5, "five good policies, eight skipped");
+	ASSERT_EQ(f.cfg->nnamespaces, 1, "the namespace");
+	ASSERT_STR(label(f.cfg->namespaces[0].labels, f.cfg->namespaces[0].nlabels, "team"), "a",
+		   "namespace labels");
+
+	p = pol(&f, "web");
+	if (!ASSERT_NOT_NULL(p, "web"))
+		goto out;
+	ASSERT_STR(p->ns, "shop", "namespace");
+	ASSERT_STR(label(p->labels, p->nlabels, "app"), "web", "podSelector");
+	ASSERT_TRUE(p->has_ingress && p->has_egress, "both types");
+	ASSERT_EQ(p->ningress, 1, "the rule of unresolvable named ports is dropped, not opened");
+	r = &p->ingress[0];
+	if (ASSERT_EQ(r->nfrom, 4, "four peers")) {
+		ASSERT_TRUE(r->from[0].has_selector && !r->from[0].has_ns_selector, "podSelector alone");
+		ASSERT_TRUE(!r->from[1].has_selector && r->from[1].has_ns_selector, "namespaceSelector alone");
+		ASSERT_STR(label(r->from[1].ns_labels, r->from[1].ns_nlabels, "team"), "a", "ns labels");
+		ASSERT_TRUE(r->from[2].has_selector && r->from[2].has_ns_selector, "both");
+		ASSERT_STR(label(r->from[2].labels, r->from[2].nlabels, "app"), "client",
+			   "In with one value is a label");
+		ASSERT_TRUE(r->from[3].has_cidr && r->from[3].nexcept == 1, "ipBlock with except");
+		ASSERT_EQ(r->from[3].cidr.plen, 96 + 16, "/16");
+	}
+	/* 80/tcp, http -> 8080 (web-1) and 8081 (web-2), 53/udp, 9000-9010/sctp, all udp */
+	if (ASSERT_EQ(r->nports, 6, "ports")) {
+		ASSERT_TRUE(r->ports[0].port == 80 && r->ports[0].proto == IPPROTO_TCP, "80/tcp");
+		ASSERT_TRUE(r->ports[1].port == 8080 && r->ports[2].port == 8081,
+			    "named port: each selected pod's number");
+		ASSERT_TRUE(r->ports[3].port == 53 && r->ports[3].proto == IPPROTO_UDP, "53/udp");
+		ASSERT_TRUE(r->ports[4].port == 9000 && r->ports[4].end_port == 9010 &&
+				    r->ports[4].proto == IPPROTO_SCTP, "SCTP range");
+		ASSERT_TRUE(r->ports[5].port == 0 && r->ports[5].proto == IPPROTO_UDP, "every UDP port");
+	}
+	if (ASSERT_EQ(p->negress, 1, "egress: the named-port-only rule allows nothing")) {
+		ASSERT_EQ(p->egress[0].nports, 1, "egress named port skipped, 5432 kept");
+		ASSERT_EQ(p->egress[0].ports[0].port, 5432, "5432");
+	}
+
+	p = pol(&f, "deny-all");
+	if (ASSERT_NOT_NULL(p, "deny-all"))
+		ASSERT_TRUE(p->has_ingress && !p->ningress && !p->has_egress && !p->nlabels,
+			    "every pod, ingress, no rule: deny all");
+	p = pol(&f, "allow-all");
+	if (ASSERT_NOT_NULL(p, "allow-all"))
+		ASSERT_TRUE(p->has_ingress && p->ningress == 1 && !p->ingress[0].nfrom &&
+				    !p->ingress[0].nports && !p->has_egress,
+			    "ingress [{}]: one rule of every peer and port; egress not implied");
+	p = pol(&f, "implied-egress");
+	if (ASSERT_NOT_NULL(p, "implied-egress"))
+		ASSERT_TRUE(p->has_ingress && p->has_egress && !p->ningress && p->negress == 1,
+			    "no policyTypes: Ingress, and Egress from the egress rules");
+	p = pol(&f, "egress-only");
+	if (ASSERT_NOT_NULL(p, "egress-only"))
+		ASSERT_TRUE(!p->has_ingress && p->has_egress && !p->ningress,
+			    "policyTypes [Egress]: its ingress rules are ignored");
+out:
+	fx_free(&f);
+}
+
+/* Translated, then compiled: what the datapath would decide. */
+TEST(unit, k8s_network_policy_verdicts)
+{
+	struct weft_pol_state cur = { 0 }, st;
+	struct weft_ip web, cli, other, db;
+	char err[512] = "";
+	uint32_t id_web, id_cli, id_other;
+	struct fx f;
+	bool cli_ok = false, other_ok = false;
+
+	fx_init(&f);
+	ns(&f, "shop", ",\"team\":\"a\"");
+	ns(&f, "lab", ",\"team\":\"b\"");
+	pod(&f, "web-1", "shop", "\"app\":\"web\"", "", CPORT("http", 8080, "TCP"), "false", "Running",
+	    "10.244.1.5", "{\"ip\":\"10.244.1.5\"}");
+	pod(&f, "cli-1", "shop", "\"app\":\"client\"", "", "", "false", "Running", "10.244.1.6",
+	    "{\"ip\":\"10.244.1.6\"}");
+	pod(&f, "cli-2", "lab", "\"app\":\"client\"", "", "", "false", "Running", "10.244.1.7",
+	    "{\"ip\":\"10.244.1.7\"}");
+	pod(&f, "db-1", "lab", "\"app\":\"db\"", "", "", "false", "Running", "10.244.1.8",
+	    "{\"ip\":\"10.244.1.8\"}");
+	np(&f, "web", "shop",
+	   "\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"ingress\":[{\"from\":[{"
+	   "\"namespaceSelector\":{\"matchLabels\":{\"team\":\"a\"}},\"podSelector\":{\"matchLabels\":"
+	   "{\"app\":\"client\"}}}],\"ports\":[{\"port\":\"http\",\"protocol\":\"TCP\"}]}]");
+	if (!ASSERT_NOT_NULL(f.cfg, "config") || !ASSERT_OK(run(&f), "translate") ||
+	    !ASSERT_OK(weft_pol_build(f.cfg, &cur, &st, err, sizeof(err)), err))
+		goto out;
+	weft_ip_parse("10.244.1.5", &web);
+	weft_ip_parse("10.244.1.6", &cli);
+	weft_ip_parse("10.244.1.7", &other);
+	weft_ip_parse("10.244.1.8", &db);
+	id_web = weft_pol_ident(&st, &web);
+	id_cli = weft_pol_ident(&st, &cli);
+	id_other = weft_pol_ident(&st, &other);
+	ASSERT_TRUE(id_cli != id_other, "equal labels in two namespaces: two identities");
+	for (size_t i = 0; i < st.nents; i++) {
+		const struct weft_pol_key *k = &st.ents[i].k;
+
+		if (k->subject != id_web || k->dir != WEFT_DIR_INGRESS ||
+		    st.ents[i].v.action != WEFT_POL_ALLOW)
+			continue;
+		ASSERT_EQ(ntohs(k->port), 8080, "the named port, resolved");
+		cli_ok |= k->peer == id_cli;
+		other_ok |= k->peer == id_other;
+	}
+	ASSERT_TRUE(cli_ok, "the client of team a's namespace is allowed");
+	ASSERT_FALSE(other_ok, "the client of team b's namespace is not");
+	ASSERT_TRUE(weft_pol_ident(&st, &db) != id_web, "db has its own identity");
+	weft_pol_free(&st);
+out:
+	fx_free(&f);
+}
