@@ -5,7 +5,10 @@
  *	k8sapi --cert FILE --key FILE --token TOKEN [--log FILE]
  *
  * TLS on 127.0.0.1 (port printed as the first line of stdout). Serves
- * /api/v1/services and /apis/discovery.k8s.io/v1/endpointslices: list
+ * /api/v1/services, /apis/discovery.k8s.io/v1/endpointslices, /api/v1/pods
+ * (honouring fieldSelector=spec.nodeName=NODE in lists and watches),
+ * /api/v1/namespaces (cluster-scoped: keyed by name alone) and
+ * /apis/networking.k8s.io/v1/networkpolicies: list
  * (paged with limit/continue, metadata.resourceVersion) and watch
  * (Transfer-Encoding: chunked, one JSON event per line, replayed from the
  * requested resourceVersion, bookmarks). A wrong bearer token gets 401.
@@ -24,7 +27,8 @@
  *	token TOKEN		the token to accept from now on
  *	split on|off		write each event as two chunks 30 ms apart
  *	begin / commit		events in between go out as one chunk
- * RES is "services" or "endpointslices".
+ * RES is "services", "endpointslices", "pods", "namespaces" or
+ * "networkpolicies"; NS/NAME of a namespace is its name alone.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -55,7 +59,7 @@ struct hist {
 };
 
 struct res {
-	const char *name, *path, *list_kind;
+	const char *name, *path, *list_kind, *kind, *api_version;
 	struct obj *objs;
 	size_t nobjs;
 	struct hist *hist;
@@ -68,14 +72,25 @@ struct watch {
 	SSL *ssl;
 	int fd;
 	struct res *res;
+	char node[256];		/* fieldSelector spec.nodeName, or "" */
 	char *pending;		/* begin..commit */
 	size_t plen;
 };
 
-static struct res res[2] = {
-	{ .name = "services", .path = "/api/v1/services", .list_kind = "ServiceList" },
+#define NRES 5
+static struct res res[NRES] = {
+	{ .name = "services", .path = "/api/v1/services", .list_kind = "ServiceList",
+	  .kind = "Service", .api_version = "v1" },
 	{ .name = "endpointslices", .path = "/apis/discovery.k8s.io/v1/endpointslices",
-	  .list_kind = "EndpointSliceList" },
+	  .list_kind = "EndpointSliceList", .kind = "EndpointSlice",
+	  .api_version = "discovery.k8s.io/v1" },
+	{ .name = "pods", .path = "/api/v1/pods", .list_kind = "PodList", .kind = "Pod",
+	  .api_version = "v1" },
+	{ .name = "namespaces", .path = "/api/v1/namespaces", .list_kind = "NamespaceList",
+	  .kind = "Namespace", .api_version = "v1" },
+	{ .name = "networkpolicies", .path = "/apis/networking.k8s.io/v1/networkpolicies",
+	  .list_kind = "NetworkPolicyList", .kind = "NetworkPolicy",
+	  .api_version = "networking.k8s.io/v1" },
 };
 static struct watch w[MAX_WATCH];
 static long rv = 100;
@@ -85,7 +100,7 @@ static FILE *reqlog;
 
 static struct res *res_by_name(const char *n)
 {
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < NRES; i++)
 		if (!strcmp(res[i].name, n))
 			return &res[i];
 	return NULL;
@@ -147,6 +162,33 @@ static void watch_send(struct watch *x, const char *line)
 	chunk(x->ssl, line, n);
 }
 
+/* Whether o passes a watch's or list's node selector ("" passes all). */
+static bool on_node(struct json_object *o, const char *node)
+{
+	struct json_object *spec, *n;
+
+	if (!node[0])
+		return true;
+	return json_object_object_get_ex(o, "spec", &spec) &&
+	       json_object_object_get_ex(spec, "nodeName", &n) &&
+	       !strcmp(json_object_get_string(n), node);
+}
+
+/* The node of an event line's object (history is kept as lines). */
+static bool line_on_node(const char *line, const char *node)
+{
+	struct json_object *ev, *o;
+	bool ok;
+
+	if (!node[0])
+		return true;
+	ev = json_tokener_parse(line);
+	ok = ev && json_object_object_get_ex(ev, "object", &o) &&
+	     (on_node(o, node) || !json_object_object_get_ex(o, "spec", &o));
+	json_object_put(ev);
+	return ok;
+}
+
 static void emit(struct res *r, const char *type, struct json_object *o, bool record)
 {
 	struct json_object *ev = json_object_new_object();
@@ -162,7 +204,8 @@ static void emit(struct res *r, const char *type, struct json_object *o, bool re
 		r->hist[r->nhist++] = (struct hist){ rv, strdup(line) };
 	}
 	for (int i = 0; i < MAX_WATCH; i++)
-		if (w[i].ssl && w[i].res == r)
+		if (w[i].ssl && w[i].res == r && (!o || !json_object_object_get_ex(o, "spec", NULL) ||
+						  on_node(o, w[i].node)))
 			watch_send(&w[i], line);
 	free(line);
 }
@@ -173,9 +216,10 @@ static char *key_of(struct json_object *o)
 	char *k;
 
 	if (!json_object_object_get_ex(o, "metadata", &md) ||
-	    !json_object_object_get_ex(md, "namespace", &ns) ||
 	    !json_object_object_get_ex(md, "name", &name))
 		return NULL;
+	if (!json_object_object_get_ex(md, "namespace", &ns))	/* cluster-scoped */
+		return strdup(json_object_get_string(name));
 	if (asprintf(&k, "%s/%s", json_object_get_string(ns), json_object_get_string(name)) < 0)
 		return NULL;
 	return k;
@@ -283,7 +327,7 @@ static void command(char *line)
 
 		snprintf(buf, sizeof(buf), "%ld", rv);
 		json_object_object_add(md, "resourceVersion", json_object_new_string(buf));
-		json_object_object_add(o, "kind", json_object_new_string(r == &res[0] ? "Service" : "EndpointSlice"));
+		json_object_object_add(o, "kind", json_object_new_string(r->kind));
 		json_object_object_add(o, "metadata", md);
 		emit(r, "BOOKMARK", o, false);
 		json_object_put(o);
@@ -362,7 +406,7 @@ static const char *qarg(const char *query, const char *key, char *buf, size_t le
 /* Serve one request; returns true if the connection became a watch. */
 static bool serve(SSL *ssl, int fd)
 {
-	char req[8192] = "", target[4096], path[4096], v[256], *q, *auth;
+	char req[8192] = "", target[4096], path[4096], v[256], node[256], *q, *auth;
 	size_t n = 0;
 	struct res *r = NULL;
 	int code = 200;
@@ -382,9 +426,16 @@ static bool serve(SSL *ssl, int fd)
 	if (q)
 		*q++ = 0;
 	auth = strcasestr(req, "\r\nAuthorization: Bearer ");
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < NRES; i++)
 		if (!strcmp(path, res[i].path))
 			r = &res[i];
+	node[0] = 0;
+	if (qarg(q, "fieldSelector", v, sizeof(v))) {
+		if (strncmp(v, "spec.nodeName%3D", 16) && strncmp(v, "spec.nodeName=", 14))
+			r = NULL;	/* the only field selector served */
+		else
+			snprintf(node, sizeof(node), "%s", strchr(v, '=') ? strchr(v, '=') + 1 : v + 16);
+	}
 	if (!auth || strncmp(auth + 24, token, strlen(token)) || auth[24 + strlen(token)] != '\r') {
 		struct json_object *s = status(401, "Unauthorized", "Unauthorized");
 
@@ -418,14 +469,15 @@ static bool serve(SSL *ssl, int fd)
 			return false;
 		fprintf(reqlog, "GET %s 200\n", target);
 		fflush(reqlog);
-		w[slot] = (struct watch){ ssl, fd, r, NULL, 0 };
+		w[slot] = (struct watch){ .ssl = ssl, .fd = fd, .res = r };
+		snprintf(w[slot].node, sizeof(w[slot].node), "%s", node);
 		if (from < r->compacted - 1) {
 			gone_event(&w[slot]);
 			watch_close(&w[slot]);
 			return true;
 		}
 		for (size_t i = 0; i < r->nhist; i++)
-			if (r->hist[i].rv > from)
+			if (r->hist[i].rv > from && line_on_node(r->hist[i].line, node))
 				chunk(ssl, r->hist[i].line, strlen(r->hist[i].line));
 		return true;
 	} else {
@@ -443,10 +495,11 @@ static bool serve(SSL *ssl, int fd)
 			json_object_object_add(md, "continue", json_object_new_string(buf));
 		}
 		for (size_t i = off; i < end; i++)
-			json_object_array_add(items, json_object_get(r->objs[i].o));
+			if (on_node(r->objs[i].o, node))
+				json_object_array_add(items, json_object_get(r->objs[i].o));
 		json_object_object_add(list, "kind", json_object_new_string(r->list_kind));
 		json_object_object_add(list, "apiVersion",
-				       json_object_new_string(r == &res[0] ? "v1" : "discovery.k8s.io/v1"));
+				       json_object_new_string(r->api_version));
 		json_object_object_add(list, "metadata", md);
 		json_object_object_add(list, "items", items);
 		respond(ssl, 200, "OK", list);

@@ -68,7 +68,9 @@ static bool api(struct api *a, const char *fmt, ...)
 	return ASSERT_TRUE(!strncmp(ans, "ok", 2), cmd);
 }
 
-static bool api_start(struct api *a)
+/* k8sapi in the test's netns, or in the node's (in_node: with a weftd that
+ * runs there to reach the pods' host-side veths). */
+static bool api_start(struct api *a, bool in_node)
 {
 	char bin[512], port[32], *argv[10];
 	int in[2], out[2];
@@ -97,6 +99,8 @@ static bool api_start(struct api *a)
 		snprintf(log, sizeof(log), "%s/requests.log", a->dir);
 		dup2(in[0], 0);
 		dup2(out[1], 1);
+		if (in_node && tenv_enter("node", false))
+			_exit(126);
 		argv[0] = bin, argv[1] = "--cert", argv[2] = cert, argv[3] = "--key", argv[4] = key;
 		argv[5] = "--token", argv[6] = "token-one", argv[7] = "--log", argv[8] = log;
 		argv[9] = NULL;
@@ -238,7 +242,7 @@ TEST_TIMEOUT(e2e, k8s_weftd_follows_the_api_server, 120)
 	    !ASSERT_TRUE(tenv_namesrv("be1", "be1", "10.250.0.21", 8080) > 0, "namesrv be1") ||
 	    !ASSERT_TRUE(tenv_namesrv("be2", "be2", "10.250.0.22", 8080) > 0, "namesrv be2") ||
 	    !ASSERT_TRUE(tenv_namesrv("be3", "be3", "10.250.0.23", 9090) > 0, "namesrv be3 on 9090") ||
-	    !api_start(&a))
+	    !api_start(&a, false))
 		return;
 	if (!api(&a, "put services " SVC("web", VIP, "", WEB_PORTS)))
 		return;
@@ -365,6 +369,149 @@ TEST_TIMEOUT(e2e, k8s_weftd_follows_the_api_server, 120)
 	ASSERT_TRUE(waitpid(weftd, NULL, WNOHANG) == 0, "weftd still running");
 	fprintf(stderr, "k8s e2e: slowest event to reach the maps: %lld ms\n", a.max_ms);
 	ASSERT_LE(a.max_ms, WAIT_MS, "events reach the maps");
+	kill(weftd, SIGTERM);
+	waitpid(weftd, NULL, 0);
+	kill(a.pid, SIGTERM);
+	waitpid(a.pid, NULL, 0);
+}
+
+/* A Pod as the API returns it (trimmed of status details weft does not read). */
+#define POD(name, ns, node, labels, ip)                                                    \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"labels\":{" labels "},"      \
+	"\"name\":\"" name "\",\"namespace\":\"" ns "\",\"ownerReferences\":[{\"apiVersion\":" \
+	"\"apps/v1\",\"blockOwnerDeletion\":true,\"controller\":true,\"kind\":\"ReplicaSet\","  \
+	"\"name\":\"" name "-5d8f7c9b4\",\"uid\":\"u-rs-" name "\"}],\"uid\":\"u-" name "\"},"  \
+	"\"spec\":{\"containers\":[{\"image\":\"nginx:1.27\",\"name\":\"c\",\"ports\":[{"       \
+	"\"containerPort\":8080,\"name\":\"http\",\"protocol\":\"TCP\"}]}],\"nodeName\":\""   \
+	node "\",\"restartPolicy\":\"Always\"},\"status\":{\"hostIP\":\"192.168.1.10\","       \
+	"\"phase\":\"Running\",\"podIP\":\"" ip "\",\"podIPs\":[{\"ip\":\"" ip "\"}]}}"
+#define NAMESPACE(name, team)                                                              \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"labels\":{"           \
+	"\"kubernetes.io/metadata.name\":\"" name "\",\"team\":\"" team "\"},\"name\":\"" name \
+	"\",\"uid\":\"u-ns-" name "\"},\"spec\":{\"finalizers\":[\"kubernetes\"]},"            \
+	"\"status\":{\"phase\":\"Active\"}}"
+/* web in shop takes clients of the namespaces nsel selects, on its port
+ * named http. */
+#define NETPOL(nsel)                                                                       \
+	"{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{"  \
+	"\"name\":\"web\",\"namespace\":\"shop\",\"uid\":\"u-np-web\"},\"spec\":{"             \
+	"\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"policyTypes\":[\"Ingress\"],"    \
+	"\"ingress\":[{\"from\":[{\"namespaceSelector\":" nsel ",\"podSelector\":{"           \
+	"\"matchLabels\":{\"app\":\"client\"}}}],\"ports\":[{\"port\":\"http\","              \
+	"\"protocol\":\"TCP\"}]}]}}"
+
+/* `weft policy --json` into buf. */
+static bool policy_json(char *buf, size_t len)
+{
+	return tenv_capture(buf, len, "%s/weft --bpffs %s policy --json", weft_test_bindir(),
+			    tenv_bpffs()) == 0;
+}
+
+/* Wait until `weft policy --json` has (or lacks) text; ms it took, or -1. */
+static long long wait_policy(const char *text, bool present)
+{
+	static char out[65536];
+	long long start = tenv_now_ms();
+
+	while (tenv_now_ms() - start < WAIT_MS) {
+		if (policy_json(out, sizeof(out)) && !!strstr(out, text) == present)
+			return tenv_now_ms() - start;
+		usleep(5000);
+	}
+	return -1;
+}
+
+/* From pod (its netns, the test cgroup): does web answer on 8080? */
+static bool web_answers(const char *pod)
+{
+	char name[64] = "";
+
+	return !ASSERT_OK(tenv_enter(pod, true), "enter the client pod") ? false :
+	       tenv_tcp_ask("10.250.0.21", 8080, NULL, false, name, sizeof(name), NULL, 0) == 0 &&
+		       !strcmp(name, "web");
+}
+
+/*
+ * Pods, Namespaces and a NetworkPolicy from the API server: weftd (in the
+ * node netns, where the pods' veths and routes are) makes this node's pods
+ * endpoints, finds their interfaces from the routes and enforces the policy
+ * with real connections: a namespace selector lets the client of one
+ * namespace in and not its twin (equal labels) of another. A MODIFIED
+ * policy changes the verdict within a second; a deleted pod's endpoint goes.
+ */
+TEST_TIMEOUT(e2e, k8s_pods_namespaces_and_network_policies, 120)
+{
+	static char out[65536];
+	struct api a = { 0 };
+	char bin[512], kc[256], cfg[256];
+	long long ms;
+	pid_t weftd;
+
+	tenv_need_root();
+	if (!ASSERT_OK(tenv_pod("cli-a", "10.250.0.10", NULL), "client pod of shop") ||
+	    !ASSERT_OK(tenv_pod("cli-b", "10.250.0.11", NULL), "client pod of lab") ||
+	    !ASSERT_OK(tenv_pod("web", "10.250.0.21", NULL), "web pod") ||
+	    !ASSERT_TRUE(tenv_namesrv("web", "web", "10.250.0.21", 8080) > 0, "web server") ||
+	    !api_start(&a, true))
+		return;
+	if (!api(&a, "put namespaces " NAMESPACE("shop", "a")) ||
+	    !api(&a, "put namespaces " NAMESPACE("lab", "b")) ||
+	    !api(&a, "put pods " POD("cli-a", "shop", "node-1", "\"app\":\"client\"", "10.250.0.10")) ||
+	    !api(&a, "put pods " POD("cli-b", "lab", "node-1", "\"app\":\"client\"", "10.250.0.11")) ||
+	    !api(&a, "put pods " POD("web", "shop", "node-1", "\"app\":\"web\"", "10.250.0.21")) ||
+	    !api(&a, "put pods " POD("far", "shop", "node-2", "\"app\":\"client\"", "10.250.0.99")) ||
+	    !api(&a, "put networkpolicies " NETPOL("{\"matchLabels\":{\"team\":\"a\"}}")))
+		return;
+
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", a.dir);
+	snprintf(cfg, sizeof(cfg), "%s/weft.yaml", a.dir);
+	char *argv[] = { bin, "--kubeconfig", kc, "--node", "node-1", "--config", cfg,
+			 "--log-level", "info", NULL };
+	weftd = tenv_spawn("node", false, false, argv);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned") ||
+	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "first list applied") ||
+	    !ASSERT_TRUE(wait_policy("10.250.0.10", true) >= 0, "cli-a is web's allowed peer"))
+		goto out;
+	ASSERT_TRUE(logged(&a, "^GET /api/v1/pods\\?fieldSelector=spec.nodeName%3Dnode-1&.* 200$"),
+		    "pods listed and watched with the node's field selector");
+	ASSERT_TRUE(policy_json(out, sizeof(out)) && !strstr(out, "10.250.0.99"),
+		    "a pod of another node is no endpoint");
+	ASSERT_TRUE(strstr(out, "\"ports\": \"8080\"") != NULL, "the named port resolved to 8080");
+	ASSERT_TRUE(web_answers("cli-a"), "cli-a (shop, team a) -> web: allowed");
+	ASSERT_FALSE(web_answers("cli-b"), "cli-b (lab, team b, equal labels) -> web: dropped in tc");
+	ASSERT_GE(tenv_stat(WEFT_STAT_POL_TC_INGRESS_DENY), 1, "the drop was web's ingress in tc");
+
+	/* The policy changes: every namespace's clients. */
+	if (!api(&a, "put networkpolicies " NETPOL("{}")))
+		goto out;
+	ms = wait_policy("10.250.0.11", true);
+	ASSERT_TRUE(ms >= 0, "cli-b became web's allowed peer");
+	fprintf(stderr, "k8s e2e: policy change to the maps: %lld ms\n", ms);
+	ASSERT_LE(ms, 1000, "a policy event reaches the maps within a second");
+	ASSERT_TRUE(web_answers("cli-b"), "cli-b -> web: allowed now");
+	ASSERT_TRUE(web_answers("cli-a"), "cli-a -> web: still allowed");
+
+	/* cli-a goes away: its endpoint (and identity) with it. */
+	if (!api(&a, "del pods shop/cli-a"))
+		goto out;
+	ms = wait_policy("10.250.0.10", false);
+	ASSERT_TRUE(ms >= 0, "the deleted pod's address left the maps");
+	ASSERT_LE(ms, 1000, "a pod deletion reaches the maps within a second");
+	ASSERT_FALSE(web_answers("cli-a"), "its address is nobody now: web drops it");
+	ASSERT_TRUE(web_answers("cli-b"), "cli-b unaffected");
+
+	/* A malformed NetworkPolicy is skipped; the good one stays. */
+	if (!api(&a, "put networkpolicies {\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":"
+		     "\"NetworkPolicy\",\"metadata\":{\"name\":\"bad\",\"namespace\":\"shop\"},"
+		     "\"spec\":{\"podSelector\":{},\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":"
+		     "\"banana\"}}]}]}}") ||
+	    !api(&a, "put pods " POD("cli-c", "lab", "node-1", "\"app\":\"other\"", "10.250.0.12")))
+		goto out;
+	ASSERT_TRUE(wait_policy("10.250.0.12", true) >= 0, "later events still land");
+	ASSERT_TRUE(web_answers("cli-b"), "the good policy is still enforced as it was");
+	ASSERT_TRUE(waitpid(weftd, NULL, WNOHANG) == 0, "weftd still running");
+out:
 	kill(weftd, SIGTERM);
 	waitpid(weftd, NULL, 0);
 	kill(a.pid, SIGTERM);
