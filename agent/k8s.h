@@ -2,11 +2,14 @@
 /*
  * k8s: the node's desired state from the Kubernetes API server.
  *
- * k8s.c lists then watches Services (v1) and EndpointSlices
- * (discovery.k8s.io/v1) through libcurl's multi interface; its sockets and
- * timer sit behind one epoll fd that weftd's loop watches. The objects are
- * cached as they came (json-c); after each batch of events the cache is
- * translated (k8s_translate.c, pure) into the services of a weft_config and
+ * k8s.c lists then watches Services (v1), EndpointSlices
+ * (discovery.k8s.io/v1), the Pods of its node (fieldSelector
+ * spec.nodeName), Namespaces and NetworkPolicies (networking.k8s.io/v1)
+ * through libcurl's multi interface; its sockets and timer sit behind one
+ * epoll fd that weftd's loop watches. The objects are cached as they came
+ * (json-c); after each batch of events the cache is translated
+ * (k8s_translate.c, pure but for the route lookup of pod interfaces) into
+ * the services, endpoints, namespaces and policies of a weft_config and
  * handed to weftd's reconcile, which writes only the difference.
  */
 #ifndef WEFT_K8S_H
@@ -118,8 +121,8 @@ void weft_k8s_free(struct weft_k8s *k);
 int weft_k8s_fd(const struct weft_k8s *k);
 void weft_k8s_dispatch(struct weft_k8s *k);
 
-/* The wanted config now: base's datapath plus the cluster's services.
- * NULL with errno. */
+/* The wanted config now: base's datapath plus the cluster's services,
+ * endpoints, namespaces and policies. NULL with errno. */
 struct weft_config *weft_k8s_config(struct weft_k8s *k, const struct weft_config *base);
 
 /* Every resource listed at least once. */

@@ -393,9 +393,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "weftd: %s\n", err);
 		return 1;
 	}
-	if (d.kubernetes && (d.cfg->nservices || d.cfg->nendpoints)) {
+	if (d.kubernetes &&
+	    (d.cfg->nservices || d.cfg->nendpoints || d.cfg->npolicies || d.cfg->nnamespaces)) {
 		fprintf(stderr, "weftd: %s: %s: with --kubernetes they come from the cluster; the file may hold only datapath: and metrics:\n",
-			d.cfg->path, d.cfg->nservices ? "services" : "endpoints");
+			d.cfg->path, d.cfg->nservices ? "services" : d.cfg->nendpoints ? "endpoints" :
+				     d.cfg->npolicies ? "policies" : "namespaces");
 		weft_config_free(d.cfg);
 		return 1;
 	}
