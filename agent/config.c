@@ -942,6 +942,95 @@ static int p_peer_cidr(struct ctx *c, yaml_node_t *n, const struct field *f, voi
 	return p_cidr(c, n, f, obj);
 }
 
+/* match_expressions: [{key, operator: In|NotIn|Exists|DoesNotExist, values}] */
+static int p_op(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	static const char *const ops[] = { "", "In", "NotIn", "Exists", "DoesNotExist" };
+	const char *s;
+	int err = scalar(c, n, &s);
+
+	if (err)
+		return err;
+	for (int i = WEFT_SEL_IN; i <= WEFT_SEL_NOT_EXISTS; i++) {
+		if (!strcmp(s, ops[i])) {
+			*(int *)((char *)obj + f->off) = i;
+			return 0;
+		}
+	}
+	return fail(c, n, "unknown operator \"%s\" (In, NotIn, Exists or DoesNotExist)", s);
+}
+
+static int p_str(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	char **out = (char **)((char *)obj + f->off);
+	const char *s;
+	int err = scalar(c, n, &s);
+
+	if (err)
+		return err;
+	*out = strdup(s);
+	return *out ? 0 : oom(c);
+}
+
+static int value_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	static const struct field f = { .off = 0 };
+
+	(void)parent;
+	return p_str(c, n, &f, elem);
+}
+
+static const struct seqdef value_seq = {
+	sizeof(char *), offsetof(struct weft_label_expr, nvalues), 0, 0, value_elem, NULL
+};
+
+static const struct field expr_fields[] = {
+	F_AT("key", p_str, struct weft_label_expr, key, REQUIRED),
+	F_AT("operator", p_op, struct weft_label_expr, op, REQUIRED),
+	F_AT("values", p_seq, struct weft_label_expr, values, .seq = &value_seq),
+	{ 0 }
+};
+
+static int expr_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	struct weft_label_expr *x = elem;
+	int err;
+
+	(void)parent;
+	err = walk_map(c, n, expr_fields, x);
+	if (err)
+		return err;
+	if ((x->op == WEFT_SEL_IN || x->op == WEFT_SEL_NOT_IN) && !x->nvalues)
+		return fail(c, n, "operator In and NotIn need values");
+	if ((x->op == WEFT_SEL_EXISTS || x->op == WEFT_SEL_NOT_EXISTS) && x->nvalues)
+		return fail(c, n, "operator Exists and DoesNotExist take no values");
+	return 0;
+}
+
+/* The count sits right after the array pointer in every struct that has
+ * expressions (weft_peer, weft_policy). */
+static int p_exprs(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	struct seqdef d = { sizeof(struct weft_label_expr), f->off + sizeof(void *), 0, 0,
+			    expr_elem, NULL };
+	struct field g = *f;
+
+	g.seq = &d;
+	return p_seq(c, n, &g, obj);
+}
+
+static int p_peer_exprs(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	((struct weft_peer *)obj)->has_selector = true;
+	return p_exprs(c, n, f, obj);
+}
+
+static int p_peer_ns_exprs(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	((struct weft_peer *)obj)->has_ns_selector = true;
+	return p_exprs(c, n, f, obj);
+}
+
 static int p_ns_selector(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
 {
 	struct weft_peer *peer = obj;
@@ -955,6 +1044,8 @@ static const struct field peer_fields[] = {
 	     .aux = offsetof(struct weft_peer, nlabels)),
 	F_AT("namespace_selector", p_ns_selector, struct weft_peer, ns_labels,
 	     .aux = offsetof(struct weft_peer, ns_nlabels)),
+	F_AT("match_expressions", p_peer_exprs, struct weft_peer, exprs),
+	F_AT("namespace_match_expressions", p_peer_ns_exprs, struct weft_peer, ns_exprs),
 	F_AT("cidr", p_peer_cidr, struct weft_peer, cidr),
 	F_AT("except", p_seq, struct weft_peer, except, .seq = &except_seq),
 	{ 0 }
@@ -1094,6 +1185,7 @@ static const struct field pol_fields[] = {
 	F_BUF("namespace", p_name, struct weft_policy, ns),
 	F_AT("selector", p_labels, struct weft_policy, labels,
 	     .aux = offsetof(struct weft_policy, nlabels)),
+	F_AT("match_expressions", p_exprs, struct weft_policy, exprs),
 	F_PRESENT("ingress", p_rules, struct weft_policy, ingress, has_ingress, .seq = &ingress_seq),
 	F_PRESENT("egress", p_rules, struct weft_policy, egress, has_egress, .seq = &egress_seq),
 	F_AT("deny", p_rules, struct weft_policy, deny, .seq = &deny_seq),
@@ -1410,17 +1502,32 @@ static void labels_free(struct weft_label *l, size_t n)
 	free(l);
 }
 
+static void exprs_free(struct weft_label_expr *x, size_t n)
+{
+	for (size_t i = 0; i < n && x; i++) {
+		free(x[i].key);
+		for (size_t j = 0; j < x[i].nvalues && x[i].values; j++)
+			free(x[i].values[j]);
+		free(x[i].values);
+	}
+	free(x);
+}
+
 static void rules_free(struct weft_rule *r, size_t n)
 {
 	for (size_t i = 0; i < n && r; i++) {
 		for (size_t j = 0; j < r[i].nfrom && r[i].from; j++) {
 			labels_free(r[i].from[j].labels, r[i].from[j].nlabels);
 			labels_free(r[i].from[j].ns_labels, r[i].from[j].ns_nlabels);
+			exprs_free(r[i].from[j].exprs, r[i].from[j].nexprs);
+			exprs_free(r[i].from[j].ns_exprs, r[i].from[j].ns_nexprs);
 			free(r[i].from[j].except);
 		}
 		for (size_t j = 0; j < r[i].nto && r[i].to; j++) {
 			labels_free(r[i].to[j].labels, r[i].to[j].nlabels);
 			labels_free(r[i].to[j].ns_labels, r[i].to[j].ns_nlabels);
+			exprs_free(r[i].to[j].exprs, r[i].to[j].nexprs);
+			exprs_free(r[i].to[j].ns_exprs, r[i].to[j].ns_nexprs);
 			free(r[i].to[j].except);
 		}
 		free(r[i].from);
@@ -1433,6 +1540,7 @@ static void rules_free(struct weft_rule *r, size_t n)
 static void policy_free(struct weft_policy *p)
 {
 	labels_free(p->labels, p->nlabels);
+	exprs_free(p->exprs, p->nexprs);
 	rules_free(p->ingress, p->ningress);
 	rules_free(p->egress, p->negress);
 	rules_free(p->deny, p->ndeny);

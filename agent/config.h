@@ -71,6 +71,22 @@ struct weft_cidr {
 	int family;			/* AF_INET or AF_INET6 */
 };
 
+/* A set-based requirement of a selector (Kubernetes matchExpressions):
+ * In (the label is one of values), NotIn (absent, or none of values),
+ * Exists, DoesNotExist. A selector matches when all its labels and all its
+ * requirements do. */
+#define WEFT_SEL_IN 1
+#define WEFT_SEL_NOT_IN 2
+#define WEFT_SEL_EXISTS 3
+#define WEFT_SEL_NOT_EXISTS 4
+
+struct weft_label_expr {
+	char *key;
+	int op;				/* WEFT_SEL_* */
+	char **values;			/* In, NotIn: at least one; else none */
+	size_t nvalues;
+};
+
 /* A namespace's labels (`namespaces:`), for namespace selectors. Every
  * namespace also carries kubernetes.io/metadata.name=<name>, as in
  * Kubernetes; a namespace not listed has only that label. */
@@ -92,9 +108,13 @@ struct weft_peer {
 	bool has_selector;
 	struct weft_label *labels;	/* selector: all must match; none = every endpoint */
 	size_t nlabels;
+	struct weft_label_expr *exprs;	/* match_expressions (a selector too) */
+	size_t nexprs;
 	bool has_ns_selector;
 	struct weft_label *ns_labels;	/* namespace_selector: all must match; none = all */
 	size_t ns_nlabels;
+	struct weft_label_expr *ns_exprs; /* namespace_match_expressions */
+	size_t ns_nexprs;
 	bool has_cidr;
 	struct weft_cidr cidr;
 	struct weft_cidr *except;
@@ -129,6 +149,8 @@ struct weft_policy {
 	char ns[WEFT_NAME_LEN];		/* default "default" */
 	struct weft_label *labels;	/* selector; none = every endpoint of ns */
 	size_t nlabels;
+	struct weft_label_expr *exprs;	/* match_expressions of the selector */
+	size_t nexprs;
 	struct weft_rule *ingress;
 	size_t ningress;
 	bool has_ingress;

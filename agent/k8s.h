@@ -68,8 +68,7 @@ int weft_k8s_translate_namespaces(struct json_object *namespaces, struct weft_co
 /*
  * NetworkPolicies (networking.k8s.io/v1) into cfg->policies, sorted by
  * namespace/name: podSelector and peer selectors from matchLabels and
- * matchExpressions "In" with one value (other expressions: the object is
- * logged and skipped); policyTypes as written, else Ingress plus Egress if
+ * matchExpressions (In, NotIn, Exists, DoesNotExist); policyTypes as written, else Ingress plus Egress if
  * there are egress rules; peers podSelector, namespaceSelector, both, or
  * ipBlock with except; ports TCP/UDP/SCTP, numeric with endPort, or named.
  * A named port of an ingress rule resolves to the containerPorts of that

@@ -599,21 +599,81 @@ static int jlabels(struct json_object *o, struct weft_label **l, size_t *n)
 	return 0;
 }
 
+static void exprs_free(struct weft_label_expr *x, size_t n)
+{
+	for (size_t i = 0; x && i < n; i++) {
+		free(x[i].key);
+		for (size_t j = 0; x[i].values && j < x[i].nvalues; j++)
+			free(x[i].values[j]);
+		free(x[i].values);
+	}
+	free(x);
+}
+
+/* One matchExpressions entry. -1 (why), 0, -ENOMEM. */
+static int jexpr(struct json_object *e, struct weft_label_expr *x, char *why, size_t len)
+{
+	static const char *const ops[] = { "", "In", "NotIn", "Exists", "DoesNotExist" };
+	struct json_object *vals = jget(e, "values");
+	bool bad = false;
+	const char *key = jstr(e, "key", &bad), *op = jstr(e, "operator", &bad);
+	size_t n;
+
+	if (bad || !key || !op) {
+		snprintf(why, len, "key and operator must be strings");
+		return -1;
+	}
+	for (int i = WEFT_SEL_IN; i <= WEFT_SEL_NOT_EXISTS && !x->op; i++)
+		if (!strcmp(op, ops[i]))
+			x->op = i;
+	if (!x->op) {
+		snprintf(why, len, "operator '%s' (In, NotIn, Exists or DoesNotExist)", op);
+		return -1;
+	}
+	if (vals && !json_object_is_type(vals, json_type_array)) {
+		snprintf(why, len, "values: not a list");
+		return -1;
+	}
+	n = vals ? json_object_array_length(vals) : 0;
+	if ((x->op <= WEFT_SEL_NOT_IN) != (n > 0)) {
+		snprintf(why, len, "%s: %s", op,
+			 n ? "takes no values" : "needs at least one value");
+		return -1;
+	}
+	x->key = strdup(key);
+	x->values = calloc(n ? n : 1, sizeof(*x->values));
+	if (!x->key || !x->values)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *v = json_object_array_get_idx(vals, i);
+
+		if (!json_object_is_type(v, json_type_string)) {
+			snprintf(why, len, "values[%zu]: not a string", i);
+			return -1;
+		}
+		if (!(x->values[i] = strdup(json_object_get_string(v))))
+			return -ENOMEM;
+		x->nvalues = i + 1;
+	}
+	return 0;
+}
+
 /*
- * A LabelSelector into a weft label set (all must match): matchLabels, and
- * matchExpressions of the form {key, operator: In, values: [one]} (the same
- * thing). Other expressions (In with several values, NotIn, Exists,
- * DoesNotExist) have no weft form yet: -1 with why filled, as for a
- * malformed selector. 0 or -ENOMEM otherwise.
+ * A LabelSelector into weft's form (all must match): matchLabels as labels,
+ * matchExpressions (In, NotIn, Exists, DoesNotExist) as requirements.
+ * 0; -1 malformed (why filled); -ENOMEM. On failure nothing is kept.
  */
-static int jselector(struct json_object *sel, struct weft_label **l, size_t *n, char *why,
-		     size_t len)
+static int jselector(struct json_object *sel, struct weft_label **l, size_t *n,
+		     struct weft_label_expr **x, size_t *nx, char *why, size_t len)
 {
 	struct json_object *ml = jget(sel, "matchLabels"), *me = jget(sel, "matchExpressions");
+	size_t cnt;
 	int r;
 
 	*l = NULL;
 	*n = 0;
+	*x = NULL;
+	*nx = 0;
 	if (sel && !json_object_is_type(sel, json_type_object)) {
 		snprintf(why, len, "not an object");
 		return -1;
@@ -625,36 +685,33 @@ static int jselector(struct json_object *sel, struct weft_label **l, size_t *n, 
 		return r;
 	if (me && !json_object_is_type(me, json_type_array)) {
 		snprintf(why, len, "matchExpressions: not a list");
-		goto bad;
+		r = -1;
+		goto fail;
 	}
-	for (size_t i = 0; me && i < json_object_array_length(me); i++) {
-		struct json_object *e = json_object_array_get_idx(me, i), *vals = jget(e, "values");
-		bool bad = false;
-		const char *key = jstr(e, "key", &bad), *op = jstr(e, "operator", &bad);
+	cnt = me ? json_object_array_length(me) : 0;
+	*x = calloc(cnt ? cnt : 1, sizeof(**x));
+	if (!*x) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		char w[192];
 
-		if (bad || !key || !op) {
-			snprintf(why, len, "matchExpressions[%zu]: key and operator must be strings", i);
-			goto bad;
-		}
-		if (strcmp(op, "In") || !vals || !json_object_is_type(vals, json_type_array) ||
-		    json_object_array_length(vals) != 1 ||
-		    !json_object_is_type(json_object_array_get_idx(vals, 0), json_type_string)) {
-			snprintf(why, len,
-				 "matchExpressions[%zu]: %s %s: weft compiles only \"In\" with one value",
-				 i, key, op);
-			goto bad;
-		}
-		r = label_add(l, n, key, json_object_get_string(json_object_array_get_idx(vals, 0)));
+		*nx = i + 1;
+		r = jexpr(json_object_array_get_idx(me, i), &(*x)[i], w, sizeof(w));
+		if (r == -1)
+			snprintf(why, len, "matchExpressions[%zu]: %s", i, w);
 		if (r)
 			goto fail;
 	}
 	return 0;
-bad:
-	r = -1;
 fail:
 	labels_free(*l, *n);
+	exprs_free(*x, *nx);
 	*l = NULL;
 	*n = 0;
+	*x = NULL;
+	*nx = 0;
 	return r;
 }
 
@@ -891,6 +948,8 @@ static void rule_clear(struct weft_rule *r)
 		for (size_t j = 0; sides[s] && j < ns[s]; j++) {
 			labels_free(sides[s][j].labels, sides[s][j].nlabels);
 			labels_free(sides[s][j].ns_labels, sides[s][j].ns_nlabels);
+			exprs_free(sides[s][j].exprs, sides[s][j].nexprs);
+			exprs_free(sides[s][j].ns_exprs, sides[s][j].ns_nexprs);
 			free(sides[s][j].except);
 		}
 		free(sides[s]);
@@ -910,24 +969,34 @@ static void rules_free(struct weft_rule *r, size_t n)
 struct npctx {
 	const char *ns, *name;
 	struct json_object *pods;	/* for named ports */
-	const struct weft_label *sel;	/* the policy's podSelector */
-	size_t nsel;
+	const struct weft_policy *pol;	/* its podSelector selects the pods */
 	char why[384];
 };
 
-static bool pod_selected(struct json_object *pod, const char *ns, const struct weft_label *sel,
-			 size_t nsel)
+/* Whether a pod (JSON) is one a policy selects: its namespace, its labels. */
+static bool pod_selected(struct json_object *pod, const struct weft_policy *p)
 {
 	struct json_object *md = jget(pod, "metadata"), *labels = jget(md, "labels");
 	bool bad = false;
 	const char *pns = jstr(md, "namespace", &bad);
 
-	if (bad || !pns || strcmp(pns, ns))
+	if (bad || !pns || strcmp(pns, p->ns))
 		return false;
-	for (size_t i = 0; i < nsel; i++) {
-		const char *v = jstr(labels, sel[i].key, &bad);
+	for (size_t i = 0; i < p->nlabels; i++) {
+		const char *v = jstr(labels, p->labels[i].key, &bad);
 
-		if (bad || !v || strcmp(v, sel[i].value))
+		if (bad || !v || strcmp(v, p->labels[i].value))
+			return false;
+	}
+	for (size_t i = 0; i < p->nexprs; i++) {
+		const struct weft_label_expr *x = &p->exprs[i];
+		const char *v = jstr(labels, x->key, &bad);
+		bool in = false;
+
+		for (size_t j = 0; !bad && v && j < x->nvalues; j++)
+			in = in || !strcmp(v, x->values[j]);
+		if (bad || (x->op == WEFT_SEL_IN && !in) || (x->op == WEFT_SEL_NOT_IN && in) ||
+		    (x->op == WEFT_SEL_EXISTS && !v) || (x->op == WEFT_SEL_NOT_EXISTS && v))
 			return false;
 	}
 	return true;
@@ -959,7 +1028,7 @@ static int named_port(struct npctx *c, const char *pname, uint8_t proto,
 		struct json_object *ctrs = jget(jget(pod, "spec"), "containers");
 
 		(void)key;
-		if (!pod_selected(pod, c->ns, c->sel, c->nsel) || !ctrs ||
+		if (!pod_selected(pod, c->pol) || !ctrs ||
 		    !json_object_is_type(ctrs, json_type_array))
 			continue;
 		for (size_t i = 0; i < json_object_array_length(ctrs); i++) {
@@ -1130,7 +1199,8 @@ static int np_peers(struct npctx *c, struct json_object *peers, const char *wher
 			continue;
 		}
 		if (ps) {
-			r = jselector(ps, &w->labels, &w->nlabels, why, sizeof(why));
+			r = jselector(ps, &w->labels, &w->nlabels, &w->exprs, &w->nexprs, why,
+				      sizeof(why));
 			w->has_selector = true;
 			if (r == -1)
 				snprintf(c->why, sizeof(c->why), "%s[%zu].podSelector: %s", where, i, why);
@@ -1138,7 +1208,8 @@ static int np_peers(struct npctx *c, struct json_object *peers, const char *wher
 				return r;
 		}
 		if (nsel) {
-			r = jselector(nsel, &w->ns_labels, &w->ns_nlabels, why, sizeof(why));
+			r = jselector(nsel, &w->ns_labels, &w->ns_nlabels, &w->ns_exprs,
+				      &w->ns_nexprs, why, sizeof(why));
 			w->has_ns_selector = true;
 			if (r == -1)
 				snprintf(c->why, sizeof(c->why), "%s[%zu].namespaceSelector: %s", where, i, why);
@@ -1254,12 +1325,11 @@ int weft_k8s_translate_netpols(struct json_object *pols, struct json_object *pod
 		snprintf(p.name, sizeof(p.name), "%s", c.name);
 		snprintf(p.ns, sizeof(p.ns), "%s", c.ns);
 		strcpy(c.why, "spec.podSelector: ");
-		r = jselector(jget(spec, "podSelector"), &p.labels, &p.nlabels, c.why + strlen(c.why),
-			      sizeof(c.why) - strlen(c.why));
+		r = jselector(jget(spec, "podSelector"), &p.labels, &p.nlabels, &p.exprs, &p.nexprs,
+			      c.why + strlen(c.why), sizeof(c.why) - strlen(c.why));
 		if (r)
 			goto done;
-		c.sel = p.labels;
-		c.nsel = p.nlabels;
+		c.pol = &p;
 		/* policyTypes: as written; else Ingress, and Egress if there are
 		 * egress rules (the API server fills them in; older objects). */
 		if (types && !json_object_is_type(types, json_type_array)) {
@@ -1299,6 +1369,7 @@ done:
 		if (r == -1)
 			bad_obj("NetworkPolicy", c.ns, c.name, "%s", c.why);
 		labels_free(p.labels, p.nlabels);
+		exprs_free(p.exprs, p.nexprs);
 		rules_free(p.ingress, p.ningress);
 		rules_free(p.egress, p.negress);
 		if (r != -1) {

@@ -258,12 +258,19 @@ TEST(unit, k8s_network_policies_become_policies)
 	   "{\"cidr\":\"0.0.0.0/0\"}}]}]");
 	np(&f, "egress-only", "shop",
 	   "\"podSelector\":{},\"policyTypes\":[\"Egress\"],\"ingress\":[{}]");
+	np(&f, "exprs", "shop",
+	   "\"podSelector\":{\"matchExpressions\":[{\"key\":\"app\",\"operator\":\"NotIn\","
+	   "\"values\":[\"x\",\"y\"]},{\"key\":\"canary\",\"operator\":\"DoesNotExist\"}]},"
+	   "\"ingress\":[{\"from\":[{\"namespaceSelector\":{\"matchExpressions\":[{\"key\":"
+	   "\"team\",\"operator\":\"Exists\"}]}}]}]");
 	/* Skipped, each alone: */
 	np(&f, "bad-cidr", "shop", "\"podSelector\":{},\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"banana\"}}]}]");
 	np(&f, "bad-except", "shop",
 	   "\"podSelector\":{},\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\",\"except\":[\"11.0.0.0/8\"]}}]}]");
-	np(&f, "notin", "shop",
-	   "\"podSelector\":{\"matchExpressions\":[{\"key\":\"app\",\"operator\":\"NotIn\",\"values\":[\"x\"]}]}");
+	np(&f, "bad-op", "shop",
+	   "\"podSelector\":{\"matchExpressions\":[{\"key\":\"app\",\"operator\":\"Near\",\"values\":[\"x\"]}]}");
+	np(&f, "bad-exists", "shop",
+	   "\"podSelector\":{\"matchExpressions\":[{\"key\":\"app\",\"operator\":\"Exists\",\"values\":[\"x\"]}]}");
 	np(&f, "bad-proto", "shop", "\"podSelector\":{},\"ingress\":[{\"ports\":[{\"port\":1,\"protocol\":\"ICMP\"}]}]");
 	np(&f, "bad-type", "shop", "\"podSelector\":{},\"policyTypes\":[\"Sideways\"]");
 	np(&f, "bad-endport", "shop", "\"podSelector\":{},\"ingress\":[{\"ports\":[{\"port\":90,\"endPort\":80}]}]");
@@ -271,7 +278,7 @@ TEST(unit, k8s_network_policies_become_policies)
 	add(f.pols, "{\"kind\":\"NetworkPolicy\",\"metadata\":{\"name\":\"nospec\",\"namespace\":\"shop\"}}", &f.n);
 	if (!ASSERT_NOT_NULL(f.cfg, "config") || !ASSERT_OK(run(&f), "translate"))
 		goto out;
-	ASSERT_EQ(f.cfg->npolicies, 5, "five good policies, eight skipped");
+	ASSERT_EQ(f.cfg->npolicies, 6, "six good policies, nine skipped");
 	ASSERT_EQ(f.cfg->nnamespaces, 1, "the namespace");
 	ASSERT_STR(label(f.cfg->namespaces[0].labels, f.cfg->namespaces[0].nlabels, "team"), "a",
 		   "namespace labels");
@@ -289,8 +296,9 @@ TEST(unit, k8s_network_policies_become_policies)
 		ASSERT_TRUE(!r->from[1].has_selector && r->from[1].has_ns_selector, "namespaceSelector alone");
 		ASSERT_STR(label(r->from[1].ns_labels, r->from[1].ns_nlabels, "team"), "a", "ns labels");
 		ASSERT_TRUE(r->from[2].has_selector && r->from[2].has_ns_selector, "both");
-		ASSERT_STR(label(r->from[2].labels, r->from[2].nlabels, "app"), "client",
-			   "In with one value is a label");
+		ASSERT_TRUE(r->from[2].nexprs == 1 && r->from[2].exprs[0].op == WEFT_SEL_IN &&
+				    !strcmp(r->from[2].exprs[0].values[0], "client"),
+			    "matchExpressions In");
 		ASSERT_TRUE(r->from[3].has_cidr && r->from[3].nexcept == 1, "ipBlock with except");
 		ASSERT_EQ(r->from[3].cidr.plen, 96 + 16, "/16");
 	}
@@ -322,6 +330,16 @@ TEST(unit, k8s_network_policies_become_policies)
 	if (ASSERT_NOT_NULL(p, "implied-egress"))
 		ASSERT_TRUE(p->has_ingress && p->has_egress && !p->ningress && p->negress == 1,
 			    "no policyTypes: Ingress, and Egress from the egress rules");
+	p = pol(&f, "exprs");
+	if (ASSERT_NOT_NULL(p, "exprs") && ASSERT_EQ(p->nexprs, 2, "two requirements")) {
+		ASSERT_TRUE(p->exprs[0].op == WEFT_SEL_NOT_IN && p->exprs[0].nvalues == 2, "NotIn x, y");
+		ASSERT_TRUE(p->exprs[1].op == WEFT_SEL_NOT_EXISTS && !p->exprs[1].nvalues,
+			    "DoesNotExist");
+		ASSERT_TRUE(p->ningress == 1 && p->ingress[0].from[0].has_ns_selector &&
+				    p->ingress[0].from[0].ns_nexprs == 1 &&
+				    p->ingress[0].from[0].ns_exprs[0].op == WEFT_SEL_EXISTS,
+			    "namespaceSelector Exists");
+	}
 	p = pol(&f, "egress-only");
 	if (ASSERT_NOT_NULL(p, "egress-only"))
 		ASSERT_TRUE(!p->has_ingress && p->has_egress && !p->ningress,
@@ -353,8 +371,10 @@ TEST(unit, k8s_network_policy_verdicts)
 	    "{\"ip\":\"10.244.1.8\"}");
 	np(&f, "web", "shop",
 	   "\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"ingress\":[{\"from\":[{"
-	   "\"namespaceSelector\":{\"matchLabels\":{\"team\":\"a\"}},\"podSelector\":{\"matchLabels\":"
-	   "{\"app\":\"client\"}}}],\"ports\":[{\"port\":\"http\",\"protocol\":\"TCP\"}]}]");
+	   "\"namespaceSelector\":{\"matchExpressions\":[{\"key\":\"team\",\"operator\":\"In\","
+	   "\"values\":[\"a\",\"c\"]}]},\"podSelector\":{\"matchExpressions\":[{\"key\":\"app\","
+	   "\"operator\":\"NotIn\",\"values\":[\"db\",\"web\"]}]}}],\"ports\":[{\"port\":\"http\","
+	   "\"protocol\":\"TCP\"}]}]");
 	if (!ASSERT_NOT_NULL(f.cfg, "config") || !ASSERT_OK(run(&f), "translate") ||
 	    !ASSERT_OK(weft_pol_build(f.cfg, &cur, &st, err, sizeof(err)), err))
 		goto out;

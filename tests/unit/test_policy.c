@@ -81,6 +81,18 @@ static const struct bad_case bad[] = {
 	{ "ns_selector_not_map",
 	  "policies:\n  - name: p\n    egress: [{to: [{namespace_selector: [a]}]}]\n",
 	  "t.yaml:3:41: policies[0].egress[0].to[0].namespace_selector: expected a mapping" },
+	{ "expr_bad_op",
+	  "policies:\n  - name: p\n    match_expressions: [{key: a, operator: Near, values: [b]}]\n",
+	  "t.yaml:3:44: policies[0].match_expressions[0].operator: unknown operator \"Near\"" },
+	{ "expr_in_no_values",
+	  "policies:\n  - name: p\n    match_expressions: [{key: a, operator: In}]\n",
+	  "t.yaml:3:25: policies[0].match_expressions[0]: operator In and NotIn need values" },
+	{ "expr_exists_values",
+	  "policies:\n  - name: p\n    ingress: [{from: [{match_expressions: [{key: a, operator: Exists, values: [b]}]}]}]\n",
+	  "policies[0].ingress[0].from[0].match_expressions[0]: operator Exists and DoesNotExist take no values" },
+	{ "expr_no_key",
+	  "policies:\n  - name: p\n    match_expressions: [{operator: Exists}]\n",
+	  "policies[0].match_expressions[0]: missing required key \"key\"" },
 	{ "audit_not_bool", "policies:\n  - {name: p, audit: maybe}\n",
 	  "t.yaml:2:22: policies[0].audit: \"maybe\" is not a boolean" },
 };
@@ -301,6 +313,65 @@ TEST(unit, policy_namespace_selectors)
 		    "web in default and web in prod: two identities");
 	ASSERT_EQ(weft_pol_ident(&st, &cfg->endpoints[0].ip),
 		  weft_pol_ident(&st, &cfg->endpoints[1].ip), "one identity per (namespace, labels)");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ASSERT_EQ(decide(&st, cases[i].src, cases[i].dst, cases[i].port, IPPROTO_TCP,
+				 WEFT_DIR_INGRESS),
+			  cases[i].want, cases[i].what);
+	weft_pol_free(&st);
+out:
+	weft_config_free(cfg);
+}
+
+/* match_expressions (In, NotIn, Exists, DoesNotExist) on the policy's
+ * selector, a peer's and a peer's namespace selector. */
+TEST(unit, policy_match_expressions)
+{
+	static const char yaml[] =
+		"namespaces: [{name: prod, labels: {team: a}}]\n"
+		EPS
+		"  - {name: canary, ip: 10.250.0.23, labels: {app: web, track: canary}}\n"
+		"  - {name: tool, ip: 10.250.0.11, labels: {app: tool, tier: x}}\n"
+		"policies:\n"
+		"  - name: web\n"
+		"    match_expressions: [{key: app, operator: In, values: [web, api]},\n"
+		"                        {key: track, operator: DoesNotExist}]\n"
+		"    ingress:\n"
+		"      - from: [{match_expressions: [{key: app, operator: NotIn, values: [db]}]}]\n"
+		"        ports: [{port: 80}]\n"
+		"      - from: [{namespace_match_expressions: [{key: team, operator: Exists}]}]\n"
+		"        ports: [{port: 90}]\n"
+		"      - from: [{match_expressions: [{key: tier, operator: Exists}]}]\n"
+		"        ports: [{port: 91}]\n";
+	static const struct {
+		const char *src, *dst;
+		uint16_t port;
+		int want;
+		const char *what;
+	} cases[] = {
+		{ "10.250.0.10", "10.250.0.21", 80, A, "NotIn db: client" },
+		{ "10.250.0.30", "10.250.0.21", 80, D, "NotIn db: db is out" },
+		{ "10.250.0.11", "10.250.0.21", 80, A, "NotIn: another app" },
+		{ "10.250.0.40", "10.250.0.21", 80, D, "a peer selector is the policy's namespace" },
+		{ "10.250.0.40", "10.250.0.21", 90, A, "namespace with a team label" },
+		{ "10.250.0.10", "10.250.0.21", 90, D, "namespace without one" },
+		{ "10.250.0.11", "10.250.0.21", 91, A, "Exists tier" },
+		{ "10.250.0.10", "10.250.0.21", 91, D, "no tier label" },
+		{ "10.250.0.30", "10.250.0.23", 80, A, "canary is not selected (DoesNotExist)" },
+		{ "10.250.0.30", "10.250.0.11", 80, A, "tool is not selected (In)" },
+	};
+	char err[512] = "";
+	struct weft_config *cfg = parse(yaml, err, sizeof(err));
+	struct weft_pol_state cur = { 0 }, st;
+
+	if (!ASSERT_NOT_NULL(cfg, err))
+		return;
+	ASSERT_EQ(cfg->policies[0].nexprs, 2, "policy requirements");
+	ASSERT_EQ(cfg->policies[0].exprs[0].nvalues, 2, "In values");
+	ASSERT_TRUE(cfg->policies[0].ingress[0].from[0].has_selector, "match_expressions is a selector");
+	ASSERT_TRUE(cfg->policies[0].ingress[1].from[0].has_ns_selector,
+		    "namespace_match_expressions is a namespace selector");
+	if (!ASSERT_OK(weft_pol_build(cfg, &cur, &st, err, sizeof(err)), err))
+		goto out;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		ASSERT_EQ(decide(&st, cases[i].src, cases[i].dst, cases[i].port, IPPROTO_TCP,
 				 WEFT_DIR_INGRESS),
