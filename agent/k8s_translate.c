@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * k8s_translate: Services and EndpointSlices (as the API returns them) into
- * the services of a weft_config. Pure: no I/O but the log line naming a
- * malformed object.
+ * the services of a weft_config; Pods, Namespaces and NetworkPolicies into
+ * its endpoints, namespaces and policies (below). Pure: no I/O but the log
+ * line naming a malformed object (and the interface lookup k8s.c
+ * passes in for pods).
  *
  * One weft service per Service port and IP family. Its backends are the
  * endpoints of the EndpointSlices labelled kubernetes.io/service-name with
@@ -785,7 +787,7 @@ int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
 		return 0;
 	json_object_object_foreach(pods, key, pod) {
 		struct json_object *spec = jget(pod, "spec"), *status = jget(pod, "status"), *ips;
-		struct weft_label *labels = NULL;
+		struct weft_label *labels;
 		const char *ns, *name, *phase, *one;
 		struct weft_ip ip[2];
 		int family[2];
@@ -830,6 +832,7 @@ int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
 			}
 		}
 		r = jlabels(jget(jget(pod, "metadata"), "labels"), &labels, &at);
+		labels_free(labels, at);	/* checked; each endpoint gets its own copy */
 		if (r == -1)
 			BAD("metadata.labels: not an object of strings");
 		if (r)
@@ -837,19 +840,19 @@ int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
 		pod_workload(pod, name, wl, sizeof(wl));
 		for (size_t i = 0; i < nip; i++) {
 			struct weft_endpoint *ep;
-			size_t nl = at;
 
 			if (cfg->nendpoints == cap) {
 				void *p = realloc(cfg->endpoints, (cap = cap * 2 + 16) * sizeof(*ep));
 
-				if (!p) {
-					labels_free(labels, nl);
+				if (!p)
 					return -ENOMEM;
-				}
 				cfg->endpoints = p;
 			}
 			ep = &cfg->endpoints[cfg->nendpoints];
 			memset(ep, 0, sizeof(*ep));
+			if (jlabels(jget(jget(pod, "metadata"), "labels"), &ep->labels, &ep->nlabels))
+				return -ENOMEM;
+			cfg->nendpoints++;
 			snprintf(ep->name, sizeof(ep->name), "%s", name);
 			snprintf(ep->ns, sizeof(ep->ns), "%s", ns);
 			memcpy(ep->workload, wl, sizeof(ep->workload));
@@ -858,30 +861,7 @@ int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
 			ep->redirect = true;
 			if (ifname && ifname(&ip[i], ep->interface, sizeof(ep->interface)))
 				ep->interface[0] = 0;
-			if (i + 1 < nip) {	/* each endpoint owns its labels */
-				ep->labels = calloc(nl ? nl : 1, sizeof(*ep->labels));
-				for (size_t j = 0; ep->labels && j < nl; j++) {
-					ep->labels[j].key = strdup(labels[j].key);
-					ep->labels[j].value = strdup(labels[j].value);
-					if (!ep->labels[j].key || !ep->labels[j].value) {
-						ep->nlabels = j + 1;
-						cfg->nendpoints++;
-						labels_free(labels, nl);
-						return -ENOMEM;
-					}
-				}
-				if (!ep->labels) {
-					labels_free(labels, nl);
-					return -ENOMEM;
-				}
-			} else {
-				ep->labels = labels;
-			}
-			ep->nlabels = nl;
-			cfg->nendpoints++;
 		}
-		if (!nip)
-			labels_free(labels, at);
 next:;
 #undef BAD
 	}
