@@ -74,6 +74,7 @@ struct weft_k8s {
 	int epfd, curl_tfd, retry_tfd;
 	CURLM *multi;
 	struct res res[NRES];
+	struct json_object *np_good;	/* last good NetworkPolicy per key */
 	char *token;
 	struct stat token_st;
 	unsigned int seed;
@@ -923,7 +924,8 @@ struct weft_config *weft_k8s_config(struct weft_k8s *k, const struct weft_config
 	if (!ret)
 		ret = weft_k8s_translate_namespaces(k->res[RES_NS].cache, cfg);
 	if (!ret)
-		ret = weft_k8s_translate_netpols(k->res[RES_NETPOL].cache, k->res[RES_POD].cache, cfg);
+		ret = weft_k8s_translate_netpols(k->res[RES_NETPOL].cache, k->res[RES_POD].cache,
+						 k->np_good, cfg);
 	if (ret) {
 		weft_config_free(cfg);
 		errno = -ret;
@@ -947,6 +949,7 @@ void weft_k8s_free(struct weft_k8s *k)
 		free(r->buf);
 		free(r->cont);
 	}
+	json_object_put(k->np_good);
 	if (k->multi)
 		curl_multi_cleanup(k->multi);
 	if (k->epfd >= 0)
@@ -984,7 +987,8 @@ struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
 	k->res[RES_NETPOL] = (struct res){ .kind = "NetworkPolicy",
 					   .path = "/apis/networking.k8s.io/v1/networkpolicies" };
 	k->node = node ? strdup(node) : NULL;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) || (node && !k->node))
+	k->np_good = json_object_new_object();
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) || (node && !k->node) || !k->np_good)
 		goto fail;
 	for (size_t i = 0; i < NRES; i++)
 		if (!(k->res[i].cache = json_object_new_object()))

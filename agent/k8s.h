@@ -75,12 +75,15 @@ int weft_k8s_translate_namespaces(struct json_object *namespaces, struct weft_co
  * name and protocol of the selected pods in pods (this node's; several
  * numbers if pods differ); a named port of an egress rule is logged and
  * skipped (the peers' containers are not known on this node). A rule whose
- * ports were all names that resolve to nothing allows nothing. A malformed
- * object is logged ("k8s: NetworkPolicy ns/name: ...") and skipped whole.
- * 0 or -ENOMEM.
+ * ports were all names that resolve to nothing allows nothing. An ipBlock
+ * CIDR with host bits means its network, as in Kubernetes. A malformed
+ * object is logged ("k8s: NetworkPolicy ns/name: ...") and skipped whole,
+ * unless last_good (NULL: none kept) holds an earlier good version under
+ * the same key: a bad update leaves the running policy as it was. Good
+ * objects are recorded in last_good, deleted ones forgotten. 0 or -ENOMEM.
  */
 int weft_k8s_translate_netpols(struct json_object *netpols, struct json_object *pods,
-			       struct weft_config *cfg);
+			       struct json_object *last_good, struct weft_config *cfg);
 
 /* Where the API server is and how to authenticate. */
 struct weft_k8s_conn {

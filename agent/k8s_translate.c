@@ -1111,6 +1111,19 @@ static int np_ports(struct npctx *c, struct json_object *ports, bool ingress, co
 	return named && unresolved && !r->nports ? 1 : 0;
 }
 
+/* An ipBlock CIDR as Kubernetes reads it: host bits past the prefix are
+ * allowed and mean the network (10.0.0.1/24 is 10.0.0.0/24). 0 or -EINVAL. */
+static int k8s_cidr(const char *text, struct weft_cidr *c)
+{
+	int r = weft_cidr_parse(text, c);
+
+	if (r != -EDOM)
+		return r;
+	for (unsigned int i = c->plen; i < 128; i++)
+		c->net.a.s6_addr[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+	return 0;
+}
+
 /* from/to peers of one rule. -1 (why), 0, -ENOMEM. */
 static int np_peers(struct npctx *c, struct json_object *peers, const char *where,
 		    struct weft_peer **out, size_t *nout)
@@ -1149,8 +1162,8 @@ static int np_peers(struct npctx *c, struct json_object *peers, const char *wher
 			bool bad = false;
 			const char *cidr = jstr(ipb, "cidr", &bad);
 
-			if (bad || !cidr || weft_cidr_parse(cidr, &w->cidr)) {
-				snprintf(c->why, sizeof(c->why), "%s[%zu].ipBlock.cidr: '%s' is not a CIDR with no host bits",
+			if (bad || !cidr || k8s_cidr(cidr, &w->cidr)) {
+				snprintf(c->why, sizeof(c->why), "%s[%zu].ipBlock.cidr: '%s' is not a CIDR",
 					 where, i, cidr ? cidr : "");
 				return -1;
 			}
@@ -1167,7 +1180,7 @@ static int np_peers(struct npctx *c, struct json_object *peers, const char *wher
 				struct weft_cidr *x = &w->except[w->nexcept];
 
 				if (!json_object_is_type(e, json_type_string) ||
-				    weft_cidr_parse(json_object_get_string(e), x) ||
+				    k8s_cidr(json_object_get_string(e), x) ||
 				    x->family != w->cidr.family || !weft_cidr_within(x, &w->cidr)) {
 					snprintf(c->why, sizeof(c->why),
 						 "%s[%zu].ipBlock.except[%zu]: not a CIDR within %s", where, i,
@@ -1275,8 +1288,69 @@ static int has_type(struct json_object *types, const char *t)
 	return found;
 }
 
+static void policy_clear(struct weft_policy *p)
+{
+	labels_free(p->labels, p->nlabels);
+	exprs_free(p->exprs, p->nexprs);
+	rules_free(p->ingress, p->ningress);
+	rules_free(p->egress, p->negress);
+	memset(p, 0, sizeof(*p));
+}
+
+/* One NetworkPolicy into p. 0; -1 malformed (logged, p empty); -ENOMEM. */
+static int np_one(struct json_object *o, struct json_object *pods, struct weft_policy *p)
+{
+	struct json_object *spec = jget(o, "spec"), *types = jget(spec, "policyTypes");
+	struct npctx c = { .pods = pods, .pol = p };
+	int in, eg, r;
+
+	memset(p, 0, sizeof(*p));
+	if (!meta_names(o, "NetworkPolicy", &c.ns, &c.name))
+		return -1;
+	if (!spec || !json_object_is_type(spec, json_type_object)) {
+		snprintf(c.why, sizeof(c.why), "spec: missing");
+		r = -1;
+		goto done;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", c.name);
+	snprintf(p->ns, sizeof(p->ns), "%s", c.ns);
+	strcpy(c.why, "spec.podSelector: ");
+	r = jselector(jget(spec, "podSelector"), &p->labels, &p->nlabels, &p->exprs, &p->nexprs,
+		      c.why + strlen(c.why), sizeof(c.why) - strlen(c.why));
+	if (r)
+		goto done;
+	/* policyTypes: as written; else Ingress, and Egress if there are
+	 * egress rules (the API server fills them in; older objects). */
+	if (types && !json_object_is_type(types, json_type_array)) {
+		snprintf(c.why, sizeof(c.why), "spec.policyTypes: not a list");
+		r = -1;
+		goto done;
+	}
+	in = types ? has_type(types, "Ingress") : 1;
+	eg = types ? has_type(types, "Egress") :
+		     jget(spec, "egress") && json_object_is_type(jget(spec, "egress"), json_type_array) &&
+			     json_object_array_length(jget(spec, "egress")) > 0;
+	if (in < 0 || eg < 0) {
+		snprintf(c.why, sizeof(c.why), "spec.policyTypes: Ingress and Egress only");
+		r = -1;
+		goto done;
+	}
+	p->has_ingress = in;
+	p->has_egress = eg;
+	if (in)
+		r = np_rules(&c, jget(spec, "ingress"), true, &p->ingress, &p->ningress);
+	if (!r && eg)
+		r = np_rules(&c, jget(spec, "egress"), false, &p->egress, &p->negress);
+done:
+	if (r == -1)
+		bad_obj("NetworkPolicy", c.ns, c.name, "%s", c.why);
+	if (r)
+		policy_clear(p);
+	return r;
+}
+
 int weft_k8s_translate_netpols(struct json_object *pols, struct json_object *pods,
-			       struct weft_config *cfg)
+			       struct json_object *last_good, struct weft_config *cfg)
 {
 	size_t cap = cfg->npolicies;
 	struct json_object *empty = NULL;
@@ -1289,72 +1363,40 @@ int weft_k8s_translate_netpols(struct json_object *pols, struct json_object *pod
 	if (!pods)
 		return -ENOMEM;
 	json_object_object_foreach(pols, key, o) {
-		struct json_object *spec = jget(o, "spec"), *types = jget(spec, "policyTypes");
-		struct npctx c = { .pods = pods };
-		struct weft_policy p = { 0 };
-		int in, eg, r;
+		struct json_object *prev = last_good ? jget(last_good, key) : NULL;
+		struct weft_policy p;
+		int r = np_one(o, pods, &p);
 
-		(void)key;
-		if (!meta_names(o, "NetworkPolicy", &c.ns, &c.name))
+		if (r == -1 && prev && prev != o) {
+			/* A bad update leaves the running policy as it was. */
+			weft_log(LOG_ERROR, "k8s: NetworkPolicy %s: keeping its last good version", key);
+			r = np_one(prev, pods, &p);
+		} else if (!r && last_good && prev != o) {
+			json_object_object_add(last_good, key, json_object_get(o));
+		}
+		if (r == -1)
 			continue;
-		if (!spec || !json_object_is_type(spec, json_type_object)) {
-			snprintf(c.why, sizeof(c.why), "spec: missing");
-			r = -1;
-			goto done;
-		}
-		snprintf(p.name, sizeof(p.name), "%s", c.name);
-		snprintf(p.ns, sizeof(p.ns), "%s", c.ns);
-		strcpy(c.why, "spec.podSelector: ");
-		r = jselector(jget(spec, "podSelector"), &p.labels, &p.nlabels, &p.exprs, &p.nexprs,
-			      c.why + strlen(c.why), sizeof(c.why) - strlen(c.why));
-		if (r)
-			goto done;
-		c.pol = &p;
-		/* policyTypes: as written; else Ingress, and Egress if there are
-		 * egress rules (the API server fills them in; older objects). */
-		if (types && !json_object_is_type(types, json_type_array)) {
-			snprintf(c.why, sizeof(c.why), "spec.policyTypes: not a list");
-			r = -1;
-			goto done;
-		}
-		in = types ? has_type(types, "Ingress") : 1;
-		eg = types ? has_type(types, "Egress") :
-			     jget(spec, "egress") && json_object_is_type(jget(spec, "egress"), json_type_array) &&
-				     json_object_array_length(jget(spec, "egress")) > 0;
-		if (in < 0 || eg < 0) {
-			snprintf(c.why, sizeof(c.why), "spec.policyTypes: Ingress and Egress only");
-			r = -1;
-			goto done;
-		}
-		p.has_ingress = in;
-		p.has_egress = eg;
-		if (in)
-			r = np_rules(&c, jget(spec, "ingress"), true, &p.ingress, &p.ningress);
-		if (!r && eg)
-			r = np_rules(&c, jget(spec, "egress"), false, &p.egress, &p.negress);
-		if (r)
-			goto done;
-		if (cfg->npolicies == cap) {
+		if (!r && cfg->npolicies == cap) {
 			void *np = realloc(cfg->policies, (cap = cap * 2 + 16) * sizeof(p));
 
-			if (!np) {
+			if (!np)
 				r = -ENOMEM;
-				goto done;
-			}
-			cfg->policies = np;
+			else
+				cfg->policies = np;
 		}
-		cfg->policies[cfg->npolicies++] = p;
-		continue;
-done:
-		if (r == -1)
-			bad_obj("NetworkPolicy", c.ns, c.name, "%s", c.why);
-		labels_free(p.labels, p.nlabels);
-		exprs_free(p.exprs, p.nexprs);
-		rules_free(p.ingress, p.ningress);
-		rules_free(p.egress, p.negress);
-		if (r != -1) {
+		if (r) {
+			policy_clear(&p);
 			ret = r;
 			break;
+		}
+		cfg->policies[cfg->npolicies++] = p;
+	}
+	/* Forget the last good versions of deleted objects. */
+	if (!ret && last_good) {
+		json_object_object_foreach(last_good, key, o) {
+			(void)o;
+			if (!jget(pols, key))
+				json_object_object_del(last_good, key);
 		}
 	}
 	json_object_put(empty);

@@ -510,6 +510,17 @@ TEST_TIMEOUT(e2e, k8s_pods_namespaces_and_network_policies, 120)
 		goto out;
 	ASSERT_TRUE(wait_policy("10.250.0.12", true) >= 0, "later events still land");
 	ASSERT_TRUE(web_answers("cli-b"), "the good policy is still enforced as it was");
+
+	/* web's own policy updated into something malformed: its last good
+	 * version stays (dropping it would let everybody in). */
+	if (!api(&a, "put networkpolicies {\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":"
+		     "\"NetworkPolicy\",\"metadata\":{\"name\":\"web\",\"namespace\":\"shop\"},"
+		     "\"spec\":{\"podSelector\":{},\"policyTypes\":[\"Sideways\"]}}") ||
+	    !api(&a, "put pods " POD("cli-d", "lab", "node-1", "\"app\":\"other\"", "10.250.0.13")))
+		goto out;
+	ASSERT_TRUE(wait_policy("10.250.0.13", true) >= 0, "the next event lands");
+	ASSERT_FALSE(web_answers("cli-a"), "a bad update keeps web's policy: nobody's address still dropped");
+	ASSERT_TRUE(web_answers("cli-b"), "and cli-b still allowed");
 	ASSERT_TRUE(waitpid(weftd, NULL, WNOHANG) == 0, "weftd still running");
 out:
 	kill(weftd, SIGTERM);

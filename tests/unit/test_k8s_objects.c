@@ -120,7 +120,7 @@ static int run(struct fx *f)
 
 	if (!ret)
 		ret = weft_k8s_translate_namespaces(f->nss, f->cfg);
-	return ret ? ret : weft_k8s_translate_netpols(f->pols, f->pods, f->cfg);
+	return ret ? ret : weft_k8s_translate_netpols(f->pols, f->pods, NULL, f->cfg);
 }
 
 static const struct weft_endpoint *ep_at(const struct fx *f, const char *addr)
@@ -401,5 +401,59 @@ TEST(unit, k8s_network_policy_verdicts)
 	ASSERT_TRUE(weft_pol_ident(&st, &db) != id_web, "db has its own identity");
 	weft_pol_free(&st);
 out:
+	fx_free(&f);
+}
+
+/* A bad update of a NetworkPolicy keeps its last good version (a bad update
+ * leaves running state untouched); a deletion forgets it. Host bits of an
+ * ipBlock mean its network, as in Kubernetes. */
+TEST(unit, k8s_network_policy_bad_update_keeps_the_last_good)
+{
+	struct json_object *good = json_object_new_object();
+	struct weft_config *cfg;
+	struct fx f;
+
+	fx_init(&f);
+	np(&f, "web", "shop",
+	   "\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"ingress\":[{\"from\":[{\"ipBlock\":"
+	   "{\"cidr\":\"10.251.7.9/16\"}}]}]");
+	if (!ASSERT_NOT_NULL(f.cfg, "config") ||
+	    !ASSERT_OK(weft_k8s_translate_netpols(f.pols, f.pods, good, f.cfg), "translate"))
+		goto out;
+	if (ASSERT_EQ(f.cfg->npolicies, 1, "the policy")) {
+		char b[64];
+
+		ASSERT_STR(weft_ip_str(&f.cfg->policies[0].ingress[0].from[0].cidr.net, b, sizeof(b)),
+			   "10.251.0.0", "host bits cleared");
+	}
+	ASSERT_EQ(json_object_object_length(good), 1, "recorded as good");
+
+	/* The same key, now malformed. */
+	json_object_object_del(f.pols, "0");
+	f.n = 0;
+	np(&f, "web", "shop", "\"podSelector\":{},\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"banana\"}}]}]");
+	cfg = weft_config_parse("", 0, "<k8s>", NULL, 0);
+	if (ASSERT_NOT_NULL(cfg, "config") &&
+	    ASSERT_OK(weft_k8s_translate_netpols(f.pols, f.pods, good, cfg), "translate again") &&
+	    ASSERT_EQ(cfg->npolicies, 1, "the last good version stays"))
+		ASSERT_STR(cfg->policies[0].labels[0].value, "web", "the old selector");
+	weft_config_free(cfg);
+	cfg = weft_config_parse("", 0, "<k8s>", NULL, 0);
+	if (ASSERT_NOT_NULL(cfg, "config") &&
+	    ASSERT_OK(weft_k8s_translate_netpols(f.pols, f.pods, NULL, cfg), "without a record"))
+		ASSERT_EQ(cfg->npolicies, 0, "without a last good version it is skipped");
+	weft_config_free(cfg);
+
+	/* Deleted: forgotten. */
+	json_object_object_del(f.pols, "0");
+	cfg = weft_config_parse("", 0, "<k8s>", NULL, 0);
+	if (ASSERT_NOT_NULL(cfg, "config") &&
+	    ASSERT_OK(weft_k8s_translate_netpols(f.pols, f.pods, good, cfg), "after the delete")) {
+		ASSERT_EQ(cfg->npolicies, 0, "no policy");
+		ASSERT_EQ(json_object_object_length(good), 0, "the record is gone");
+	}
+	weft_config_free(cfg);
+out:
+	json_object_put(good);
 	fx_free(&f);
 }
