@@ -508,7 +508,9 @@ TEST_TIMEOUT(e2e, k8s_pods_namespaces_and_network_policies, 120)
 		     "\"banana\"}}]}]}}") ||
 	    !api(&a, "put pods " POD("cli-c", "lab", "node-1", "\"app\":\"other\"", "10.250.0.12")))
 		goto out;
-	ASSERT_TRUE(wait_policy("10.250.0.12", true) >= 0, "later events still land");
+	ms = wait_policy("10.250.0.12", true);
+	ASSERT_TRUE(ms >= 0, "later events still land");
+	ASSERT_LE(ms, 1000, "a new pod reaches the maps within a second");
 	ASSERT_TRUE(web_answers("cli-b"), "the good policy is still enforced as it was");
 
 	/* web's own policy updated into something malformed: its last good
