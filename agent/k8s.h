@@ -71,10 +71,12 @@ int weft_k8s_translate_namespaces(struct json_object *namespaces, struct weft_co
  * matchExpressions (In, NotIn, Exists, DoesNotExist); policyTypes as written, else Ingress plus Egress if
  * there are egress rules; peers podSelector, namespaceSelector, both, or
  * ipBlock with except; ports TCP/UDP/SCTP, numeric with endPort, or named.
- * A named port of an ingress rule resolves to the containerPorts of that
- * name and protocol of the selected pods in pods (this node's; several
- * numbers if pods differ); a named port of an egress rule is logged and
- * skipped (the peers' containers are not known on this node). A rule whose
+ * A named port resolves to the containerPorts of that name and protocol of
+ * this node's pods (pods, and cfg's endpoints and namespaces, translated
+ * first): for an ingress rule the pods the policy selects, for an egress
+ * rule those its peers select (all if none; an ipBlock selects none);
+ * several numbers if pods differ; a name that resolves to nothing is logged
+ * and skipped. A rule whose
  * ports were all names that resolve to nothing allows nothing. An ipBlock
  * CIDR with host bits means its network, as in Kubernetes. A malformed
  * object is logged ("k8s: NetworkPolicy ns/name: ...") and skipped whole,

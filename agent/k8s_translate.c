@@ -25,6 +25,7 @@
 #include "k8s.h"
 #include "lb.h"
 #include "log.h"
+#include "policy.h"
 
 #define SVC_LABEL "kubernetes.io/service-name"
 
@@ -950,6 +951,7 @@ struct npctx {
 	const char *ns, *name;
 	struct json_object *pods;	/* for named ports */
 	const struct weft_policy *pol;	/* its podSelector selects the pods */
+	const struct weft_config *cfg;	/* endpoints and namespaces, for named ports */
 	char why[384];
 };
 
@@ -998,41 +1000,79 @@ static int port_add(struct weft_pol_port **ports, size_t *n, uint16_t port, uint
 	return 0;
 }
 
-/* A named port of an ingress rule: the containerPorts of that name and
- * protocol of the pods the policy selects (on this node). Pods that name it
- * differently each add their number. 0 (maybe none found) or -ENOMEM. */
-static int named_port(struct npctx *c, const char *pname, uint8_t proto,
-		      struct weft_pol_port **ports, size_t *n)
+/* The containerPorts of a pod named pname with protocol proto, into ports.
+ * 0 or -ENOMEM. */
+static int pod_ports(struct json_object *pod, const char *pname, uint8_t proto,
+		     struct weft_pol_port **ports, size_t *n)
 {
-	json_object_object_foreach(c->pods, key, pod) {
-		struct json_object *ctrs = jget(jget(pod, "spec"), "containers");
+	struct json_object *ctrs = jget(jget(pod, "spec"), "containers");
+
+	for (size_t i = 0; ctrs && json_object_is_type(ctrs, json_type_array) &&
+			   i < json_object_array_length(ctrs); i++) {
+		struct json_object *cp = jget(json_object_array_get_idx(ctrs, i), "ports");
+
+		for (size_t j = 0; cp && json_object_is_type(cp, json_type_array) &&
+				   j < json_object_array_length(cp); j++) {
+			struct json_object *p = json_object_array_get_idx(cp, j);
+			bool bad = false;
+			const char *nm = jstr(p, "name", &bad);
+			uint8_t pr = 0;
+			long num;
+
+			if (bad || !nm || strcmp(nm, pname) ||
+			    !jint(jget(p, "containerPort"), 1, 65535, &num))
+				continue;
+			if (proto_of(jstr(p, "protocol", &bad), &pr) == 0)
+				pr = IPPROTO_SCTP;
+			if (!bad && pr == proto && port_add(ports, n, (uint16_t)num, 0, proto))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The pod (JSON) an endpoint came from, NULL if none. */
+static struct json_object *pod_of(struct json_object *pods, const struct weft_endpoint *ep)
+{
+	json_object_object_foreach(pods, key, pod) {
+		struct json_object *md = jget(pod, "metadata");
+		bool bad = false;
+		const char *ns = jstr(md, "namespace", &bad), *name = jstr(md, "name", &bad);
 
 		(void)key;
-		if (!pod_selected(pod, c->pol) || !ctrs ||
-		    !json_object_is_type(ctrs, json_type_array))
-			continue;
-		for (size_t i = 0; i < json_object_array_length(ctrs); i++) {
-			struct json_object *cp = jget(json_object_array_get_idx(ctrs, i), "ports");
+		if (!bad && ns && name && !strcmp(ns, ep->ns) && !strcmp(name, ep->name))
+			return pod;
+	}
+	return NULL;
+}
 
-			for (size_t j = 0; cp && json_object_is_type(cp, json_type_array) &&
-					   j < json_object_array_length(cp); j++) {
-				struct json_object *p = json_object_array_get_idx(cp, j);
-				bool bad = false;
-				const char *nm = jstr(p, "name", &bad);
-				uint8_t pr = 0;
-				long num;
-
-				if (bad || !nm || strcmp(nm, pname) ||
-				    !jint(jget(p, "containerPort"), 1, 65535, &num))
-					continue;
-				if (proto_of(jstr(p, "protocol", &bad), &pr) == 0)
-					pr = IPPROTO_SCTP;
-				if (bad || pr != proto)
-					continue;
-				if (port_add(ports, n, (uint16_t)num, 0, proto))
-					return -ENOMEM;
-			}
+/*
+ * A named port, resolved on this node's pods: for an ingress rule, on the
+ * pods the policy selects (they are the destination); for an egress rule,
+ * on the endpoints its peers select (every endpoint if it has none; an
+ * ipBlock selects none). Pods that number the name differently each add
+ * their number. 0 (maybe none found) or -ENOMEM.
+ */
+static int named_port(struct npctx *c, const struct weft_rule *r, bool ingress, const char *pname,
+		      uint8_t proto, struct weft_pol_port **ports, size_t *n)
+{
+	if (ingress) {
+		json_object_object_foreach(c->pods, key, pod) {
+			(void)key;
+			if (pod_selected(pod, c->pol) && pod_ports(pod, pname, proto, ports, n))
+				return -ENOMEM;
 		}
+		return 0;
+	}
+	for (size_t e = 0; c->cfg && e < c->cfg->nendpoints; e++) {
+		const struct weft_endpoint *ep = &c->cfg->endpoints[e];
+		struct json_object *pod;
+		bool sel = !r->nto;
+
+		for (size_t i = 0; !sel && i < r->nto; i++)
+			sel = weft_pol_peer_selects(c->cfg, c->ns, &r->to[i], ep);
+		if (sel && (pod = pod_of(c->pods, ep)) && pod_ports(pod, pname, proto, ports, n))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -1080,17 +1120,17 @@ static int np_ports(struct npctx *c, struct json_object *ports, bool ingress, co
 		}
 		if (port && json_object_is_type(port, json_type_string)) {
 			named++;
-			if (!ingress) {
-				weft_log(LOG_ERROR,
-					 "k8s: NetworkPolicy %s/%s: %s.ports[%zu].port: named port '%s' in an egress rule: the peers' containers are not known on this node; this port is skipped",
-					 c->ns, c->name, where, i, json_object_get_string(port));
-				unresolved++;
-				continue;
-			}
-			if (named_port(c, json_object_get_string(port), pr, &r->ports, &r->nports))
+			if (named_port(c, r, ingress, json_object_get_string(port), pr, &r->ports,
+				       &r->nports))
 				return -ENOMEM;
-			if (r->nports == before)
+			if (r->nports == before) {
+				weft_log(LOG_WARN,
+					 "k8s: NetworkPolicy %s/%s: %s.ports[%zu].port: no pod of this node %s names a port '%s'; this port is skipped",
+					 c->ns, c->name, where, i,
+					 ingress ? "that the policy selects" : "that the rule's peers select",
+					 json_object_get_string(port));
 				unresolved++;
+			}
 			continue;
 		}
 		if (port && !jint(port, 1, 65535, &num)) {
@@ -1298,10 +1338,11 @@ static void policy_clear(struct weft_policy *p)
 }
 
 /* One NetworkPolicy into p. 0; -1 malformed (logged, p empty); -ENOMEM. */
-static int np_one(struct json_object *o, struct json_object *pods, struct weft_policy *p)
+static int np_one(struct json_object *o, struct json_object *pods, const struct weft_config *cfg,
+		  struct weft_policy *p)
 {
 	struct json_object *spec = jget(o, "spec"), *types = jget(spec, "policyTypes");
-	struct npctx c = { .pods = pods, .pol = p };
+	struct npctx c = { .pods = pods, .pol = p, .cfg = cfg };
 	int in, eg, r;
 
 	memset(p, 0, sizeof(*p));
@@ -1365,12 +1406,12 @@ int weft_k8s_translate_netpols(struct json_object *pols, struct json_object *pod
 	json_object_object_foreach(pols, key, o) {
 		struct json_object *prev = last_good ? jget(last_good, key) : NULL;
 		struct weft_policy p;
-		int r = np_one(o, pods, &p);
+		int r = np_one(o, pods, cfg, &p);
 
 		if (r == -1 && prev && prev != o) {
 			/* A bad update leaves the running policy as it was. */
 			weft_log(LOG_ERROR, "k8s: NetworkPolicy %s: keeping its last good version", key);
-			r = np_one(prev, pods, &p);
+			r = np_one(prev, pods, cfg, &p);
 		} else if (!r && last_good && prev != o) {
 			json_object_object_add(last_good, key, json_object_get(o));
 		}

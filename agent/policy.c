@@ -343,6 +343,15 @@ static bool ns_match(const struct weft_config *cfg, const struct weft_peer *p, c
 			      n ? n->labels : NULL, n ? n->nlabels : 0, WEFT_NS_NAME_LABEL, ns);
 }
 
+bool weft_pol_peer_selects(const struct weft_config *cfg, const char *ns,
+			   const struct weft_peer *p, const struct weft_endpoint *ep)
+{
+	if (p->has_cidr)
+		return false;
+	return (p->has_ns_selector ? ns_match(cfg, p, ep->ns) : !strcmp(ep->ns, ns)) &&
+	       labels_match(p->labels, p->nlabels, p->exprs, p->nexprs, ep);
+}
+
 static int add_ent(struct comp *c, uint32_t subject, uint32_t peer, uint16_t port, uint8_t proto,
 		   uint8_t dir, uint8_t action, bool audit, uint32_t rule)
 {
@@ -447,13 +456,9 @@ static int peer_ids(struct comp *c, const char *ns, const struct weft_peer *peer
 			ret = cidr_peer_ids(c, p, &ids, &k, &cap);
 			continue;
 		}
-		for (size_t e = 0; !ret && e < cfg->nendpoints; e++) {
-			const struct weft_endpoint *ep = &cfg->endpoints[e];
-
-			if ((p->has_ns_selector ? ns_match(cfg, p, ep->ns) : !strcmp(ep->ns, ns)) &&
-			    labels_match(p->labels, p->nlabels, p->exprs, p->nexprs, ep))
+		for (size_t e = 0; !ret && e < cfg->nendpoints; e++)
+			if (weft_pol_peer_selects(cfg, ns, p, &cfg->endpoints[e]))
 				ret = push_id(&ids, &k, &cap, c->ep_id[e]);
-		}
 	}
 	if (ret) {
 		free(ids);

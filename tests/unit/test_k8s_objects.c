@@ -237,6 +237,11 @@ TEST(unit, k8s_network_policies_become_policies)
 	    "10.244.1.5", "{\"ip\":\"10.244.1.5\"}");
 	pod(&f, "web-2", "shop", WEB_LABELS, OWNER("ReplicaSet", "web-7d4b9c5f6"),
 	    CPORT("http", 8081, "TCP"), "false", "Running", "10.244.1.6", "{\"ip\":\"10.244.1.6\"}");
+	pod(&f, "db-0", "shop", "\"app\":\"db\"", OWNER("StatefulSet", "db"), CPORT("pg", 6432, "TCP"),
+	    "false", "Running", "10.244.1.7", "{\"ip\":\"10.244.1.7\"}");
+	pod(&f, "coredns-7db6d8ff4d-abcde", "kube-system", "\"k8s-app\":\"kube-dns\"",
+	    OWNER("ReplicaSet", "coredns-7db6d8ff4d"), CPORT("dns", 53, "UDP") "," CPORT("dns-tcp", 53, "TCP"),
+	    "false", "Running", "10.244.1.8", "{\"ip\":\"10.244.1.8\"}");
 	np(&f, "web", "shop",
 	   "\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"policyTypes\":[\"Ingress\",\"Egress\"],"
 	   "\"ingress\":[{\"from\":[{\"podSelector\":{\"matchLabels\":{\"app\":\"client\"}}},"
@@ -250,7 +255,8 @@ TEST(unit, k8s_network_policies_become_policies)
 	   "{\"from\":[{\"podSelector\":{}}],\"ports\":[{\"port\":\"nope\",\"protocol\":\"TCP\"}]}],"
 	   "\"egress\":[{\"to\":[{\"podSelector\":{\"matchLabels\":{\"app\":\"db\"}}}],"
 	   "\"ports\":[{\"port\":5432,\"protocol\":\"TCP\"},{\"port\":\"pg\",\"protocol\":\"TCP\"}]},"
-	   "{\"to\":[{\"namespaceSelector\":{}}],\"ports\":[{\"port\":\"dns\",\"protocol\":\"UDP\"}]}]");
+	   "{\"to\":[{\"namespaceSelector\":{}}],\"ports\":[{\"port\":\"dns\",\"protocol\":\"UDP\"}]},"
+	   "{\"to\":[{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\"}}],\"ports\":[{\"port\":\"pg\",\"protocol\":\"TCP\"}]}]");
 	np(&f, "deny-all", "shop", "\"podSelector\":{},\"policyTypes\":[\"Ingress\"]");
 	np(&f, "allow-all", "shop", "\"podSelector\":{},\"ingress\":[{}]");
 	np(&f, "implied-egress", "shop",
@@ -312,9 +318,13 @@ TEST(unit, k8s_network_policies_become_policies)
 				    r->ports[4].proto == IPPROTO_SCTP, "SCTP range");
 		ASSERT_TRUE(r->ports[5].port == 0 && r->ports[5].proto == IPPROTO_UDP, "every UDP port");
 	}
-	if (ASSERT_EQ(p->negress, 1, "egress: the named-port-only rule allows nothing")) {
-		ASSERT_EQ(p->egress[0].nports, 1, "egress named port skipped, 5432 kept");
+	if (ASSERT_EQ(p->negress, 2, "egress: the rule of an unresolvable named port allows nothing") &&
+	    ASSERT_EQ(p->egress[0].nports, 2, "5432 and pg")) {
 		ASSERT_EQ(p->egress[0].ports[0].port, 5432, "5432");
+		ASSERT_EQ(p->egress[0].ports[1].port, 6432, "pg: the db pod the peer selects names 6432");
+		ASSERT_TRUE(p->egress[1].nports == 1 && p->egress[1].ports[0].port == 53 &&
+				    p->egress[1].ports[0].proto == IPPROTO_UDP,
+			    "dns/UDP: coredns of another namespace ({} selects every namespace)");
 	}
 
 	p = pol(&f, "deny-all");
