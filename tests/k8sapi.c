@@ -183,8 +183,9 @@ static bool line_on_node(const char *line, const char *node)
 	if (!node[0])
 		return true;
 	ev = json_tokener_parse(line);
+	/* objects without a spec (bookmarks) pass */
 	ok = ev && json_object_object_get_ex(ev, "object", &o) &&
-	     (on_node(o, node) || !json_object_object_get_ex(o, "spec", &o));
+	     (!json_object_object_get_ex(o, "spec", NULL) || on_node(o, node));
 	json_object_put(ev);
 	return ok;
 }
