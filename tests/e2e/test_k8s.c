@@ -454,8 +454,8 @@ TEST_TIMEOUT(e2e, k8s_pods_namespaces_and_network_policies, 120)
 	    !ASSERT_TRUE(tenv_namesrv("web", "web", "10.250.0.21", 8080) > 0, "web server") ||
 	    !api_start(&a, true))
 		return;
-	if (!api(&a, "put namespaces " NAMESPACE("shop", "a")) ||
-	    !api(&a, "put namespaces " NAMESPACE("lab", "b")) ||
+	if (!api(&a, "put namespaces " NAMESPACE("shop", "b")) ||
+	    !api(&a, "put namespaces " NAMESPACE("lab", "a")) ||
 	    !api(&a, "put pods " POD("cli-a", "shop", "node-1", "\"app\":\"client\"", "10.250.0.10")) ||
 	    !api(&a, "put pods " POD("cli-b", "lab", "node-1", "\"app\":\"client\"", "10.250.0.11")) ||
 	    !api(&a, "put pods " POD("web", "shop", "node-1", "\"app\":\"web\"", "10.250.0.21")) ||
@@ -471,26 +471,27 @@ TEST_TIMEOUT(e2e, k8s_pods_namespaces_and_network_policies, 120)
 	weftd = tenv_spawn("node", false, false, argv);
 	if (!ASSERT_TRUE(weftd > 0, "weftd spawned") ||
 	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "first list applied") ||
-	    !ASSERT_TRUE(wait_policy("10.250.0.10", true) >= 0, "cli-a is web's allowed peer"))
+	    !ASSERT_TRUE(wait_policy("10.250.0.11", true) >= 0, "cli-b is web's allowed peer"))
 		goto out;
 	ASSERT_TRUE(logged(&a, "^GET /api/v1/pods\\?fieldSelector=spec.nodeName%3Dnode-1&.* 200$"),
 		    "pods listed and watched with the node's field selector");
 	ASSERT_TRUE(policy_json(out, sizeof(out)) && !strstr(out, "10.250.0.99"),
 		    "a pod of another node is no endpoint");
 	ASSERT_TRUE(strstr(out, "\"ports\": \"8080\"") != NULL, "the named port resolved to 8080");
-	ASSERT_TRUE(web_answers("cli-a"), "cli-a (shop, team a) -> web: allowed");
-	ASSERT_FALSE(web_answers("cli-b"), "cli-b (lab, team b, equal labels) -> web: dropped in tc");
+	ASSERT_TRUE(web_answers("cli-b"), "cli-b (lab, team a) -> web: allowed");
+	ASSERT_FALSE(web_answers("cli-a"),
+		     "cli-a (web's own namespace, team b, equal labels) -> web: dropped in tc");
 	ASSERT_GE(tenv_stat(WEFT_STAT_POL_TC_INGRESS_DENY), 1, "the drop was web's ingress in tc");
 
 	/* The policy changes: every namespace's clients. */
 	if (!api(&a, "put networkpolicies " NETPOL("{}")))
 		goto out;
-	ms = wait_policy("10.250.0.11", true);
-	ASSERT_TRUE(ms >= 0, "cli-b became web's allowed peer");
+	ms = wait_policy("10.250.0.10", true);
+	ASSERT_TRUE(ms >= 0, "cli-a became web's allowed peer");
 	fprintf(stderr, "k8s e2e: policy change to the maps: %lld ms\n", ms);
 	ASSERT_LE(ms, 1000, "a policy event reaches the maps within a second");
-	ASSERT_TRUE(web_answers("cli-b"), "cli-b -> web: allowed now");
-	ASSERT_TRUE(web_answers("cli-a"), "cli-a -> web: still allowed");
+	ASSERT_TRUE(web_answers("cli-a"), "cli-a -> web: allowed now");
+	ASSERT_TRUE(web_answers("cli-b"), "cli-b -> web: still allowed");
 
 	/* cli-a goes away: its endpoint (and identity) with it. */
 	if (!api(&a, "del pods shop/cli-a"))

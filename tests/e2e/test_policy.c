@@ -30,7 +30,7 @@
 #define CLI "10.250.0.10"
 #define BE1 "10.250.0.21"
 #define BE2 "10.250.0.22"
-#define BE3 "10.250.0.23"	/* app: web too, but in namespace other */
+#define BE3 "10.250.0.23"	/* app: web too, but in namespace other (team a) */
 #define VIP_WEB "10.250.100.1"
 #define VIP_DB "10.250.100.2"
 #define ECHO 8081
@@ -50,8 +50,9 @@
 	"    selector: {app: client}\n"                                          \
 	"    egress: [{to: [{selector: {app: web}}]}]\n"
 
-/* The client may talk to web pods of team-a namespaces only: be1, not be3
- * (equal labels, namespace other). */
+/* The client (namespace default, team b) may talk to web pods of team-a
+ * namespaces only: be3 (namespace other), not be1 (equal labels, its own
+ * namespace, which a plain selector would have chosen). */
 #define P_CLI_NS                                                                 \
 	"  - name: cli-ns\n"                                                     \
 	"    selector: {app: client}\n"                                          \
@@ -75,7 +76,7 @@ static bool write_cfg(struct pnode *n, bool redirect, const char *policies)
 	snprintf(text, sizeof(text),
 		 "datapath: {cgroup: %s, bpffs: %s, redirect: %s}\n"
 		 "metrics: {listen: \"\"}\n"
-		 "namespaces: [{name: default, labels: {team: a}}, {name: other, labels: {team: b}}]\n"
+		 "namespaces: [{name: default, labels: {team: b}}, {name: other, labels: {team: a}}]\n"
 		 "endpoints:\n"
 		 "  - {name: cli, ip: " CLI ", interface: wv-cli, labels: {app: client}}\n"
 		 "  - {name: be1, ip: " BE1 ", interface: wv-be1, labels: {app: web}}\n"
@@ -204,10 +205,10 @@ TEST_TIMEOUT(e2e, policy_matrix_with_and_without_redirect, 150)
 		{ P_WEB_DB P_CLI_EGRESS, BE1, ECHO, CLI, 0, "bound cli -> web: allowed" },
 		{ P_WEB_DB P_CLI_EGRESS, VIP_DB, 7, CLI, -EPERM, "bound cli -> db VIP: EPERM at connect" },
 		{ P_WEB_DB P_CLI_EGRESS, BE2, ECHO, NULL, DENIED_TC, "unbound cli -> db: cli's egress in tc" },
-		{ P_CLI_NS, BE1, ECHO, CLI, 0, "namespace selector: web of team a allowed" },
-		{ P_CLI_NS, BE3, ECHO, CLI, -EPERM, "namespace selector: equal labels, team b: EPERM" },
-		{ P_CLI_NS, BE3, ECHO, NULL, DENIED_TC, "namespace selector, unbound: tc drops" },
-		{ P_CLI_NS, BE1, ECHO, NULL, 0, "namespace selector, unbound: web of team a" },
+		{ P_CLI_NS, BE3, ECHO, CLI, 0, "namespace selector: web of team a allowed" },
+		{ P_CLI_NS, BE1, ECHO, CLI, -EPERM, "namespace selector: equal labels, team b: EPERM" },
+		{ P_CLI_NS, BE1, ECHO, NULL, DENIED_TC, "namespace selector, unbound: tc drops" },
+		{ P_CLI_NS, BE3, ECHO, NULL, 0, "namespace selector, unbound: web of team a" },
 		{ NULL, BE2, ECHO, NULL, 0, "no policy: allowed" },
 		{ NULL, BE3, ECHO, NULL, 0, "no policy: be3 answers" },
 	};

@@ -382,7 +382,7 @@ TEST(unit, k8s_network_policy_verdicts)
 	np(&f, "web", "shop",
 	   "\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"ingress\":[{\"from\":[{"
 	   "\"namespaceSelector\":{\"matchExpressions\":[{\"key\":\"team\",\"operator\":\"In\","
-	   "\"values\":[\"a\",\"c\"]}]},\"podSelector\":{\"matchExpressions\":[{\"key\":\"app\","
+	   "\"values\":[\"b\",\"c\"]}]},\"podSelector\":{\"matchExpressions\":[{\"key\":\"app\","
 	   "\"operator\":\"NotIn\",\"values\":[\"db\",\"web\"]}]}}],\"ports\":[{\"port\":\"http\","
 	   "\"protocol\":\"TCP\"}]}]");
 	if (!ASSERT_NOT_NULL(f.cfg, "config") || !ASSERT_OK(run(&f), "translate") ||
@@ -406,8 +406,8 @@ TEST(unit, k8s_network_policy_verdicts)
 		cli_ok |= k->peer == id_cli;
 		other_ok |= k->peer == id_other;
 	}
-	ASSERT_TRUE(cli_ok, "the client of team a's namespace is allowed");
-	ASSERT_FALSE(other_ok, "the client of team b's namespace is not");
+	ASSERT_TRUE(other_ok, "the client of team b's namespace (not the policy's) is allowed");
+	ASSERT_FALSE(cli_ok, "the client of the policy's own namespace (team a) is not");
 	ASSERT_TRUE(weft_pol_ident(&st, &db) != id_web, "db has its own identity");
 	weft_pol_free(&st);
 out:
