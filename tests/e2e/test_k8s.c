@@ -459,7 +459,7 @@ TEST_TIMEOUT(e2e, k8s_pods_namespaces_and_network_policies, 120)
 	    !api(&a, "put pods " POD("cli-a", "shop", "node-1", "\"app\":\"client\"", "10.250.0.10")) ||
 	    !api(&a, "put pods " POD("cli-b", "lab", "node-1", "\"app\":\"client\"", "10.250.0.11")) ||
 	    !api(&a, "put pods " POD("web", "shop", "node-1", "\"app\":\"web\"", "10.250.0.21")) ||
-	    !api(&a, "put pods " POD("far", "shop", "node-2", "\"app\":\"client\"", "10.250.0.99")) ||
+	    !api(&a, "put pods " POD("far", "lab", "node-2", "\"app\":\"client\"", "10.250.0.99")) ||
 	    !api(&a, "put networkpolicies " NETPOL("{\"matchLabels\":{\"team\":\"a\"}}")))
 		return;
 
