@@ -937,9 +937,15 @@ int weft_cmd_observe(const struct weft_cli_opts *o)
 			ret = WEFT_EXIT_ERROR;
 			break;
 		}
-		for (int i = 0; i < n; i++)
-			if (evs[i].data.u32 == 1)
-				ob.done = true; /* a signal */
+		for (int i = 0; i < n; i++) {
+			struct signalfd_siginfo si;
+
+			if (evs[i].data.u32 != 1)
+				continue;
+			/* a signal: take it, or unblocking it later kills us */
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				ob.done = true;
+		}
 		if (!ob.done || n)
 			ring_buffer__consume(rb); /* what is there, also before stopping */
 	}
