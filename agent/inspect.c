@@ -631,6 +631,17 @@ int weft_inspect_main(const char *bpffs, bool json, int argc, char **argv)
 		return cmd_map_list(bpffs, json);
 	if (!strcmp(argv[0], "map") && nargs == 2 && !strcmp(args[0], "dump"))
 		return cmd_map_dump(bpffs, args[1], json);
+	if (!strcmp(argv[0], "status"))
+		fprintf(stderr, "weft: status: unexpected argument '%s'\n", args[0]);
+	else if (!nargs)
+		fprintf(stderr, "weft: map: list or dump NAME?\n");
+	else if (strcmp(args[0], "list") && strcmp(args[0], "dump"))
+		fprintf(stderr, "weft: map: unknown subcommand '%s'\n", args[0]);
+	else if (!strcmp(args[0], "dump") && nargs == 1)
+		fprintf(stderr, "weft: map dump: which map? (weft map list names them)\n");
+	else
+		fprintf(stderr, "weft: map %s: unexpected argument '%s'\n", args[0],
+			nargs > 3 ? argv[argc - 1] : args[nargs - 1]);
 	fprintf(stderr, "usage: weft [--bpffs DIR] status [--json]\n"
 			"       weft [--bpffs DIR] map list [--json]\n"
 			"       weft [--bpffs DIR] map dump NAME [--json]\n");

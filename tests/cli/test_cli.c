@@ -639,6 +639,8 @@ TEST(e2e, cli_errors_name_the_cause_with_their_exit_codes)
 		{ "observe --timeout -1", "--timeout" },
 		{ "endpoints stray", "'stray'" },
 		{ "frobnicate", "'frobnicate'" },
+		{ "status --sort bytes", "'--sort'" },
+		{ "map frob", "'frob'" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ASSERT_EQ(weft(true, bad[i].args), 2, bad[i].args);
