@@ -913,24 +913,49 @@ out:
 	fx_close(&f);
 }
 
-TEST(e2e, cli_observe_restores_observers_on_sigterm_and_sigint)
+TEST(e2e, cli_observe_restores_observers_on_signals_and_a_closed_pipe)
 {
 	const int sigs[] = { SIGTERM, SIGINT };
-	char file[256];
+	char file[256], cmd[1024];
+	struct gen g = { 0 };
+	long long t0;
 	struct fx f;
+	pid_t pid;
 
-	if (!ASSERT_OK(fx_open(&f), "fixture"))
+	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(names_put(&f), "names") ||
+	    !ASSERT_OK(gen_open(&f, &g), "evgen"))
 		goto out;
 	snprintf(file, sizeof(file), "%s/sig.txt", tenv_dir());
 	for (size_t i = 0; i < 2; i++) {
-		pid_t pid = observe_start(&f, "", file, 1);
-
+		pid = observe_start(&f, "", file, 1);
 		if (!ASSERT_TRUE(pid > 0, "observer counted"))
-			break;
+			goto out;
 		kill(pid, sigs[i]);
 		ASSERT_EQ(observe_wait(pid, 5000), 0, strsignal(sigs[i]));
 		ASSERT_EQ(observers(&f), 0, "observers restored");
 	}
+	/* `weft observe | head -n 1`: the write after head is gone fails, and
+	 * weft stops and gives its count back. */
+	snprintf(cmd, sizeof(cmd), "%s/weft --bpffs %s observe --json | head -n 1 > %s",
+		 weft_test_bindir(), tenv_bpffs(), file);
+	pid = fork();
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	for (t0 = tenv_now_ms(); observers(&f) != 1 && tenv_now_ms() - t0 < 5000;)
+		usleep(10000);
+	if (!ASSERT_EQ(observers(&f), 1, "observer counted")) {
+		observe_wait(pid, 0);
+		goto out;
+	}
+	for (int i = 0; i < 50 && observers(&f); i++) {
+		emit(&g, WEFT_EV_OPEN, WEB, 40000 + i, DB, 5432, DB_ID, 0);
+		usleep(20000);
+	}
+	ASSERT_EQ(observe_wait(pid, 5000), 0, "the pipeline ends");
+	ASSERT_EQ(observers(&f), 0, "observers restored after EPIPE");
 out:
+	evgen__destroy(g.skel);
 	fx_close(&f);
 }
