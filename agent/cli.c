@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,25 +142,38 @@ static void json_str_or_null(const char *s)
 
 /* --- names ------------------------------------------------------------------ */
 
-/* Maps that give addresses and service ids their names. */
+/* Maps that give addresses and service ids their names, and for commands
+ * that name many rows, their whole contents, read once (sorted by key). */
+struct ep_ent {
+	struct weft_addr_key k;
+	struct weft_ep_val v;
+};
+
+struct meta_ent {
+	__u32 id;
+	struct weft_svc_meta m;
+};
+
 struct names {
-	int ep;		/* weft_ep */
-	int meta;	/* weft_svc_meta */
+	int ep;			/* weft_ep */
+	int meta;		/* weft_svc_meta */
+	struct ep_ent *eps;	/* NULL: look up each address */
+	size_t neps;
+	struct meta_ent *metas;
+	size_t nmetas;
 };
 
 /* One end of a connection and the endpoint at its address, if local. */
 struct end {
 	__be32 addr[4];
 	__be16 port;
-	bool known;
-	struct weft_ep_val ep;
+	const struct weft_ep_val *ep;	/* NULL: not a local endpoint */
 };
 
 /* The service a connection asked for. */
 struct svc {
-	uint32_t id;		/* 0: none */
-	bool known;		/* meta found */
-	struct weft_svc_meta meta;
+	uint32_t id;			/* 0: none */
+	const struct weft_svc_meta *meta;	/* NULL: none, or no names for the id */
 	__be32 vip[4];
 	__be16 vport;
 	bool has_vip;
@@ -171,6 +185,9 @@ static void names_close(struct names *n)
 		close(n->ep);
 	if (n->meta >= 0)
 		close(n->meta);
+	free(n->eps);
+	free(n->metas);
+	memset(n, 0, sizeof(*n));
 	n->ep = n->meta = -1;
 }
 
@@ -179,6 +196,7 @@ static int names_open(const char *bpffs, struct names *n)
 {
 	int ret = weft_cli_check(bpffs);
 
+	memset(n, 0, sizeof(*n));
 	n->ep = n->meta = -1;
 	if (ret)
 		return ret;
@@ -195,25 +213,113 @@ static int names_open(const char *bpffs, struct names *n)
 	return 0;
 }
 
-static void end_fill(const struct names *n, struct end *e, const __be32 addr[4], __be16 port)
+static int ep_ent_cmp(const void *a, const void *b)
 {
-	struct weft_addr_key k;
+	return memcmp(a, b, sizeof(struct weft_addr_key));
+}
+
+static int meta_ent_cmp(const void *a, const void *b)
+{
+	__u32 x = ((const struct meta_ent *)a)->id, y = ((const struct meta_ent *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Read a whole hash map of (key, value) records of rec bytes, the value at
+ * voff, into *out (malloc'ed). 0 or -errno. */
+static int read_all(int fd, size_t ksize, size_t voff, size_t rec, void **out, size_t *n)
+{
+	char *recs = NULL, *r, prev[64];
+	bool first = true;
+	size_t cap = 0;
+
+	*n = 0;
+	if (ksize > sizeof(prev))
+		return -EINVAL;
+	for (;;) {
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			r = realloc(recs, cap * rec);
+			if (!r) {
+				free(recs);
+				return -ENOMEM;
+			}
+			recs = r;
+		}
+		r = recs + *n * rec;
+		if (bpf_map_get_next_key(fd, first ? NULL : prev, r))
+			break;
+		memcpy(prev, r, ksize);
+		first = false;
+		if (bpf_map_lookup_elem(fd, r, r + voff) == 0)
+			(*n)++; /* else deleted while we walked */
+	}
+	*out = recs;
+	return 0;
+}
+
+/* Read weft_ep and weft_svc_meta whole (for commands that name many rows).
+ * 0 or a WEFT_EXIT_*. */
+static int names_load(struct names *n)
+{
+	void *p;
+
+	if (read_all(n->ep, sizeof(struct weft_addr_key), offsetof(struct ep_ent, v),
+		     sizeof(struct ep_ent), &p, &n->neps))
+		goto nomem;
+	n->eps = p;
+	if (read_all(n->meta, sizeof(__u32), offsetof(struct meta_ent, m), sizeof(struct meta_ent),
+		     &p, &n->nmetas))
+		goto nomem;
+	n->metas = p;
+	for (size_t i = 0; i < n->neps; i++) {
+		n->eps[i].v.name[WEFT_NAME_LEN - 1] = 0;
+		n->eps[i].v.ns[WEFT_NAME_LEN - 1] = 0;
+		n->eps[i].v.workload[WEFT_NAME_LEN - 1] = 0;
+	}
+	for (size_t i = 0; i < n->nmetas; i++) {
+		n->metas[i].m.name[WEFT_NAME_LEN - 1] = 0;
+		n->metas[i].m.ns[WEFT_NAME_LEN - 1] = 0;
+		n->metas[i].m.port_name[WEFT_NAME_LEN - 1] = 0;
+	}
+	if (n->neps)
+		qsort(n->eps, n->neps, sizeof(*n->eps), ep_ent_cmp);
+	if (n->nmetas)
+		qsort(n->metas, n->nmetas, sizeof(*n->metas), meta_ent_cmp);
+	return 0;
+nomem:
+	fprintf(stderr, "weft: out of memory\n");
+	return WEFT_EXIT_ERROR;
+}
+
+/* Name an end: from the loaded names, else by a lookup into *scratch. */
+static void end_fill(const struct names *n, struct end *e, const __be32 addr[4], __be16 port,
+		     struct weft_ep_val *scratch)
+{
+	struct ep_ent probe;
+	const struct ep_ent *hit;
 
 	memset(e, 0, sizeof(*e));
 	memcpy(e->addr, addr, 16);
-	memcpy(k.addr, addr, 16);
 	e->port = port;
-	e->known = bpf_map_lookup_elem(n->ep, &k, &e->ep) == 0;
-	if (e->known) {
-		e->ep.name[WEFT_NAME_LEN - 1] = 0;
-		e->ep.ns[WEFT_NAME_LEN - 1] = 0;
-		e->ep.workload[WEFT_NAME_LEN - 1] = 0;
+	memcpy(probe.k.addr, addr, 16);
+	if (n->eps) {
+		hit = n->neps ? bsearch(&probe, n->eps, n->neps, sizeof(*n->eps), ep_ent_cmp) : NULL;
+		e->ep = hit ? &hit->v : NULL;
+	} else if (scratch && bpf_map_lookup_elem(n->ep, &probe.k, scratch) == 0) {
+		scratch->name[WEFT_NAME_LEN - 1] = 0;
+		scratch->ns[WEFT_NAME_LEN - 1] = 0;
+		scratch->workload[WEFT_NAME_LEN - 1] = 0;
+		e->ep = scratch;
 	}
 }
 
 static void svc_fill(const struct names *n, struct svc *s, uint32_t id, const __be32 vip[4],
-		     __be16 vport)
+		     __be16 vport, struct weft_svc_meta *scratch)
 {
+	struct meta_ent probe = { .id = id };
+	const struct meta_ent *hit;
+
 	memset(s, 0, sizeof(*s));
 	s->id = id;
 	if (vip && vport) {
@@ -223,11 +329,15 @@ static void svc_fill(const struct names *n, struct svc *s, uint32_t id, const __
 	}
 	if (!id)
 		return;
-	s->known = bpf_map_lookup_elem(n->meta, &id, &s->meta) == 0;
-	if (s->known) {
-		s->meta.name[WEFT_NAME_LEN - 1] = 0;
-		s->meta.ns[WEFT_NAME_LEN - 1] = 0;
-		s->meta.port_name[WEFT_NAME_LEN - 1] = 0;
+	if (n->metas) {
+		hit = n->nmetas ? bsearch(&probe, n->metas, n->nmetas, sizeof(*n->metas), meta_ent_cmp)
+				: NULL;
+		s->meta = hit ? &hit->m : NULL;
+	} else if (scratch && bpf_map_lookup_elem(n->meta, &id, scratch) == 0) {
+		scratch->name[WEFT_NAME_LEN - 1] = 0;
+		scratch->ns[WEFT_NAME_LEN - 1] = 0;
+		scratch->port_name[WEFT_NAME_LEN - 1] = 0;
+		s->meta = scratch;
 	}
 }
 
@@ -244,12 +354,12 @@ static bool name_match(const char *pat, const char *name, const char *ns)
 
 static bool end_match(const char *pat, const struct end *e)
 {
-	return e->known && name_match(pat, e->ep.name, e->ep.ns);
+	return e->ep && name_match(pat, e->ep->name, e->ep->ns);
 }
 
 static bool svc_match(const char *pat, const struct svc *s)
 {
-	return s->known && name_match(pat, s->meta.name, s->meta.ns);
+	return s->meta && name_match(pat, s->meta->name, s->meta->ns);
 }
 
 /* {"address", "port", "name", "namespace", "workload"} */
@@ -259,11 +369,11 @@ static void json_end(const struct end *e)
 
 	printf("{\"address\": \"%s\", \"port\": %u, \"name\": ", weft_addr_str(e->addr, a, sizeof(a)),
 	       ntohs(e->port));
-	json_str_or_null(e->known ? e->ep.name : NULL);
+	json_str_or_null(e->ep ? e->ep->name : NULL);
 	printf(", \"namespace\": ");
-	json_str_or_null(e->known ? e->ep.ns : NULL);
+	json_str_or_null(e->ep ? e->ep->ns : NULL);
 	printf(", \"workload\": ");
-	json_str_or_null(e->known ? e->ep.workload : NULL);
+	json_str_or_null(e->ep ? e->ep->workload : NULL);
 	printf("}");
 }
 
@@ -277,11 +387,11 @@ static void json_svc(const struct svc *s)
 		return;
 	}
 	printf("{\"id\": %u, \"name\": ", s->id);
-	json_str_or_null(s->known ? s->meta.name : NULL);
+	json_str_or_null(s->meta ? s->meta->name : NULL);
 	printf(", \"namespace\": ");
-	json_str_or_null(s->known ? s->meta.ns : NULL);
+	json_str_or_null(s->meta ? s->meta->ns : NULL);
 	printf(", \"port_name\": ");
-	json_str_or_null(s->known ? s->meta.port_name : NULL);
+	json_str_or_null(s->meta ? s->meta->port_name : NULL);
 	if (s->has_vip)
 		printf(", \"vip\": \"%s\", \"port\": %u}", weft_addr_str(s->vip, a, sizeof(a)),
 		       ntohs(s->vport));
@@ -294,8 +404,8 @@ static const char *end_text(const struct end *e, size_t width, char *buf, size_t
 {
 	char hp[80];
 
-	if (e->known)
-		return weft_fit(e->ep.name, width, buf, len);
+	if (e->ep)
+		return weft_fit(e->ep->name, width, buf, len);
 	return weft_fit(weft_hostport(e->addr, e->port, hp, sizeof(hp)), width, buf, len);
 }
 
@@ -306,23 +416,19 @@ static const char *svc_text(const struct svc *s, size_t width, char *buf, size_t
 
 	if (!s->id)
 		snprintf(t, sizeof(t), "-");
-	else if (!s->known)
+	else if (!s->meta)
 		snprintf(t, sizeof(t), "#%u", s->id);
 	else
-		snprintf(t, sizeof(t), "%s/%s", s->meta.ns, s->meta.name);
+		snprintf(t, sizeof(t), "%s/%s", s->meta->ns, s->meta->name);
 	return weft_fit(t, width, buf, len);
 }
 
 /* --- weft endpoints ---------------------------------------------------------- */
 
-struct ep_row {
-	struct weft_addr_key k;
-	struct weft_ep_val v;
-};
-
+/* Endpoints in the order of the table: namespace, name, address. */
 static int ep_row_cmp(const void *a, const void *b)
 {
-	const struct ep_row *x = a, *y = b;
+	const struct ep_ent *x = a, *y = b;
 	int c = strcmp(x->v.ns, y->v.ns);
 
 	if (!c)
@@ -342,33 +448,17 @@ static const struct {
 int weft_cmd_endpoints(const struct weft_cli_opts *o)
 {
 	struct names n;
-	struct ep_row *rows = NULL, *r;
-	struct weft_addr_key k, *prev = NULL;
-	size_t nrows = 0, cap = 0;
+	struct ep_ent *rows;
+	size_t nrows;
 	int ret = names_open(o->bpffs, &n);
 
+	if (!ret)
+		ret = names_load(&n);
 	if (ret)
-		return ret;
-	while (bpf_map_get_next_key(n.ep, prev, &k) == 0) {
-		if (nrows == cap) {
-			cap = cap ? 2 * cap : 64;
-			r = realloc(rows, cap * sizeof(*rows));
-			if (!r) {
-				fprintf(stderr, "weft: out of memory\n");
-				ret = WEFT_EXIT_ERROR;
-				goto out;
-			}
-			rows = r;
-		}
-		rows[nrows].k = k;
-		prev = &rows[nrows].k;
-		if (bpf_map_lookup_elem(n.ep, &k, &rows[nrows].v))
-			continue; /* deleted while we walked */
-		rows[nrows].v.name[WEFT_NAME_LEN - 1] = 0;
-		rows[nrows].v.ns[WEFT_NAME_LEN - 1] = 0;
-		rows[nrows].v.workload[WEFT_NAME_LEN - 1] = 0;
-		nrows++;
-	}
+		goto out;
+	/* n's lookups are not used from here: sort for the table */
+	rows = n.eps;
+	nrows = n.neps;
 	if (nrows)
 		qsort(rows, nrows, sizeof(*rows), ep_row_cmp);
 	if (o->json)
@@ -421,7 +511,6 @@ int weft_cmd_endpoints(const struct weft_cli_opts *o)
 	else if (!nrows)
 		printf("(no endpoints)\n");
 out:
-	free(rows);
 	names_close(&n);
 	return ret;
 }
@@ -447,13 +536,14 @@ static void flow_fill(const struct names *n, struct flow_row *r, uint64_t now)
 	uint64_t sent = f->bytes_acked + f->redir_sent, recv = f->bytes_received + f->redir_received;
 
 	if (active) {
-		end_fill(n, &r->client, r->k.local, r->k.lport);
-		end_fill(n, &r->server, r->k.remote, r->k.rport);
+		end_fill(n, &r->client, r->k.local, r->k.lport, NULL);
+		end_fill(n, &r->server, r->k.remote, r->k.rport, NULL);
 	} else {
-		end_fill(n, &r->client, r->k.remote, r->k.rport);
-		end_fill(n, &r->server, r->k.local, r->k.lport);
+		end_fill(n, &r->client, r->k.remote, r->k.rport, NULL);
+		end_fill(n, &r->server, r->k.local, r->k.lport, NULL);
 	}
-	svc_fill(n, &r->svc, f->svc_id, (f->flags & WEFT_FLOW_SERVICE) ? f->vip : NULL, f->vport);
+	svc_fill(n, &r->svc, f->svc_id, (f->flags & WEFT_FLOW_SERVICE) ? f->vip : NULL, f->vport,
+		 NULL);
 	r->to_server = active ? sent : recv;
 	r->to_client = active ? recv : sent;
 	r->redirected = f->redir_sent + f->redir_received;
@@ -526,38 +616,90 @@ static int flow_cmp_client(const void *a, const void *b)
 	return flow_cmp_key(a, b);
 }
 
-/* Read every weft_flow entry, named; *rows is malloc'ed. 0 or WEFT_EXIT_*. */
-static int flows_read(int fd, const struct names *n, struct flow_row **rows, size_t *nrows)
+#define FLOW_BATCH 4096
+
+/* Append one flow to *rows if it passes the filters. 0 or -ENOMEM. */
+static int flow_add(const struct weft_cli_opts *o, const struct names *n, struct flow_row **rows,
+		    size_t *nrows, size_t *cap, const struct weft_sock_key *k,
+		    const struct weft_flow *f, uint64_t now)
 {
-	struct weft_sock_key k, prev;
 	struct flow_row *r;
+
+	if (*nrows == *cap) {
+		*cap = *cap ? 2 * *cap : 256;
+		r = realloc(*rows, *cap * sizeof(**rows));
+		if (!r)
+			return -ENOMEM;
+		*rows = r;
+	}
+	r = &(*rows)[*nrows];
+	memset(r, 0, sizeof(*r));
+	r->k = *k;
+	r->f = *f;
+	flow_fill(n, r, now);
+	if (o->service && !svc_match(o->service, &r->svc))
+		return 0;
+	if (o->endpoint && !end_match(o->endpoint, &r->client) && !end_match(o->endpoint, &r->server))
+		return 0;
+	(*nrows)++;
+	return 0;
+}
+
+/* Read the weft_flow entries that pass the filters, named, into *rows
+ * (malloc'ed; *total counts all of them): in batches, or key by key where
+ * the kernel has no batch lookups. 0 or WEFT_EXIT_*. */
+static int flows_read(const struct weft_cli_opts *o, int fd, const struct names *n,
+		      struct flow_row **rows, size_t *nrows, size_t *total)
+{
+	struct weft_sock_key *keys = malloc(FLOW_BATCH * sizeof(*keys)), k, prev;
+	struct weft_flow *vals = malloc(FLOW_BATCH * sizeof(*vals)), f;
+	__u32 count, batch = 0;
 	size_t cap = 0;
 	bool first = true;
 	uint64_t now = mono_ns();
+	int ret = 0, err;
 
 	*rows = NULL;
-	*nrows = 0;
+	*nrows = *total = 0;
+	if (!keys || !vals)
+		goto nomem;
+	for (;;) {
+		count = FLOW_BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count, NULL);
+		if (err && errno != ENOENT) {
+			if (first && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP))
+				goto walk;
+			fprintf(stderr, "weft: %s: cannot read: %s\n", WEFT_MAP_FLOW, strerror(errno));
+			ret = WEFT_EXIT_ERROR;
+			goto out;
+		}
+		for (__u32 i = 0; i < count; i++)
+			if (flow_add(o, n, rows, nrows, &cap, &keys[i], &vals[i], now))
+				goto nomem;
+		*total += count;
+		first = false;
+		if (err)
+			goto out; /* ENOENT: that was the last batch */
+	}
+walk:
+	first = true;
 	while (bpf_map_get_next_key(fd, first ? NULL : &prev, &k) == 0) {
 		prev = k;
 		first = false;
-		if (*nrows == cap) {
-			cap = cap ? 2 * cap : 256;
-			r = realloc(*rows, cap * sizeof(**rows));
-			if (!r) {
-				fprintf(stderr, "weft: out of memory\n");
-				return WEFT_EXIT_ERROR;
-			}
-			*rows = r;
-		}
-		r = &(*rows)[*nrows];
-		memset(r, 0, sizeof(*r));
-		r->k = k;
-		if (bpf_map_lookup_elem(fd, &k, &r->f))
+		if (bpf_map_lookup_elem(fd, &k, &f))
 			continue; /* closed while we walked */
-		flow_fill(n, r, now);
-		(*nrows)++;
+		(*total)++;
+		if (flow_add(o, n, rows, nrows, &cap, &k, &f, now))
+			goto nomem;
 	}
-	return 0;
+	goto out;
+nomem:
+	fprintf(stderr, "weft: out of memory\n");
+	ret = WEFT_EXIT_ERROR;
+out:
+	free(keys);
+	free(vals);
+	return ret;
 }
 
 int weft_cmd_flows(const struct weft_cli_opts *o)
@@ -565,17 +707,19 @@ int weft_cmd_flows(const struct weft_cli_opts *o)
 	int (*cmp)(const void *, const void *) = flow_cmp_client;
 	struct flow_row *rows = NULL;
 	struct names n;
-	size_t nrows = 0, shown = 0;
+	size_t nrows = 0, total = 0, shown = 0;
 	int fd = -1, ret = names_open(o->bpffs, &n);
 
+	if (!ret)
+		ret = names_load(&n);
 	if (ret)
-		return ret;
+		goto out;
 	fd = weft_cli_open(o->bpffs, WEFT_MAP_FLOW);
 	if (fd < 0) {
 		ret = -fd;
 		goto out;
 	}
-	ret = flows_read(fd, &n, &rows, &nrows);
+	ret = flows_read(o, fd, &n, &rows, &nrows, &total);
 	if (ret)
 		goto out;
 	if (o->sort && !strcmp(o->sort, "bytes"))
@@ -597,11 +741,6 @@ int weft_cmd_flows(const struct weft_cli_opts *o)
 
 		if (o->top > 0 && shown >= (size_t)o->top)
 			break;
-		if (o->service && !svc_match(o->service, &r->svc))
-			continue;
-		if (o->endpoint && !end_match(o->endpoint, &r->client) &&
-		    !end_match(o->endpoint, &r->server))
-			continue;
 		if (o->json) {
 			printf("%s\n  {", shown ? "," : "");
 			json_flow_fields(r);
@@ -622,10 +761,10 @@ int weft_cmd_flows(const struct weft_cli_opts *o)
 	if (o->json)
 		printf("%s]\n", shown ? "\n" : "");
 	else if (!shown)
-		printf("(no flows%s)\n", nrows ? " match" : "");
+		printf("(no flows%s)\n", total ? " match" : "");
 	else
 		printf("(%zu of %zu flows; REP src/dst: seen at the client/server socket; "
-		       "R: redirected socket to socket)\n", shown, nrows);
+		       "R: redirected socket to socket)\n", shown, total);
 out:
 	if (fd >= 0)
 		close(fd);
@@ -649,8 +788,10 @@ int weft_cmd_sockets(const struct weft_cli_opts *o)
 	int sfd = -1, ffd = -1, ret = names_open(o->bpffs, &n);
 	uint64_t now = mono_ns();
 
+	if (!ret)
+		ret = names_load(&n);
 	if (ret)
-		return ret;
+		goto out;
 	sfd = weft_cli_open(o->bpffs, WEFT_MAP_SOCK);
 	if (sfd < 0) {
 		ret = -sfd;
@@ -689,8 +830,8 @@ int weft_cmd_sockets(const struct weft_cli_opts *o)
 
 		if (has_flow)
 			flow_fill(&n, &r, now);
-		end_fill(&n, &local, keys[i].local, keys[i].lport);
-		end_fill(&n, &remote, keys[i].remote, keys[i].rport);
+		end_fill(&n, &local, keys[i].local, keys[i].lport, NULL);
+		end_fill(&n, &remote, keys[i].remote, keys[i].rport, NULL);
 		if (o->json) {
 			printf("%s\n  {\"local\": ", i ? "," : "");
 			json_end(&local);
@@ -767,6 +908,8 @@ static int on_event(void *ctx, void *data, size_t len)
 {
 	struct observe *ob = ctx;
 	const struct weft_cli_opts *o = ob->o;
+	struct weft_ep_val cl_ep, sv_ep;
+	struct weft_svc_meta meta;
 	struct weft_event ev;
 	struct end cl, sv;
 	struct svc s;
@@ -779,9 +922,10 @@ static int on_event(void *ctx, void *data, size_t len)
 		return 0;
 	if (o->types && !(o->types & (1u << ev.type)))
 		return 0;
-	end_fill(&ob->n, &cl, ev.saddr, ev.sport);
-	end_fill(&ob->n, &sv, ev.daddr, ev.dport);
-	svc_fill(&ob->n, &s, ev.svc_id, NULL, 0);
+	/* looked up per event: endpoints come and go while we watch */
+	end_fill(&ob->n, &cl, ev.saddr, ev.sport, &cl_ep);
+	end_fill(&ob->n, &sv, ev.daddr, ev.dport, &sv_ep);
+	svc_fill(&ob->n, &s, ev.svc_id, NULL, 0, &meta);
 	if (o->service && !svc_match(o->service, &s))
 		return 0;
 	if (o->endpoint && !end_match(o->endpoint, &cl) && !end_match(o->endpoint, &sv))
