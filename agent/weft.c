@@ -66,9 +66,14 @@ static void services_json(const struct weft_state *st)
 	printf("%s]\n", st->n ? "\n" : "");
 }
 
+/* The table of services: 120 columns; names cut with '~', backends wrapped
+ * under their column. */
+#define SVC_BE_COL 91
+#define SVC_WIDTH 120
+
 static void services_table(const struct weft_state *st)
 {
-	char vip[80], be[80];
+	char vip[80], be[96], f[3][64];
 
 	printf("%-12s %-20s %-28s %-5s %-11s %-8s %s\n", "NAMESPACE", "NAME", "SERVICE", "PROTO",
 	       "LB", "AFFINITY", "BACKENDS (weight)");
@@ -76,18 +81,32 @@ static void services_table(const struct weft_state *st)
 		const struct weft_sp *sp = &st->sp[i];
 		const char *lb = weft_lb_name(sp->val.lb);
 		char aff[16] = "-";
+		size_t col = SVC_BE_COL;
 
 		if (sp->val.affinity)
 			snprintf(aff, sizeof(aff), "%us", sp->val.affinity);
-		printf("%-12s %-20s %-28s %-5s %-11s %-8s", sp->meta.ns, sp->meta.name,
-		       weft_hostport(sp->key.addr, sp->key.port, vip, sizeof(vip)),
+		printf("%-12s %-20s %-28s %-5s %-11s %-8s", weft_fit(sp->meta.ns, 12, f[0], 64),
+		       weft_fit(sp->meta.name, 20, f[1], 64),
+		       weft_fit(weft_hostport(sp->key.addr, sp->key.port, vip, sizeof(vip)), 28, f[2], 64),
 		       weft_proto_name(sp->key.proto), lb ? lb : "?", aff);
 		if (!sp->nbe)
 			printf(" (none: connects refused)");
-		for (size_t j = 0; j < sp->nbe; j++)
-			printf("%s%s (%u)", j ? ", " : " ",
-			       weft_hostport(sp->be[j].addr, sp->be[j].port, be, sizeof(be)),
-			       sp->be[j].weight);
+		for (size_t j = 0; j < sp->nbe; j++) {
+			char hp[80];
+			int n = snprintf(be, sizeof(be), "%s (%u)",
+					 weft_hostport(sp->be[j].addr, sp->be[j].port, hp, sizeof(hp)),
+					 sp->be[j].weight);
+
+			if (j && col + 2 + n > SVC_WIDTH) {
+				printf(",\n%*s", SVC_BE_COL, "");
+				col = SVC_BE_COL;
+			} else if (j) {
+				printf(",");
+				col++;
+			}
+			printf(" %s", be);
+			col += 1 + n;
+		}
 		printf("\n");
 	}
 }
@@ -204,11 +223,14 @@ static const char *rule_name(uint32_t rule, uint8_t dir, uint8_t action, char *b
 	return buf;
 }
 
-/* The prefixes of an identity, comma separated ("any" for WEFT_ID_ANY). */
-static void pol_addrs(const struct weft_pol_state *st, uint32_t id, bool json)
+/* The prefixes of an identity, comma separated ("any" for WEFT_ID_ANY). In
+ * a table the list starts at column col and wraps under it before column
+ * end. */
+static void pol_addrs(const struct weft_pol_state *st, uint32_t id, bool json, int col, int end)
 {
 	bool first = true;
-	char a[64];
+	char a[64], item[96];
+	int at = col;
 
 	if (id == WEFT_ID_ANY) {
 		printf(json ? "[\"any\"]" : "any");
@@ -217,12 +239,23 @@ static void pol_addrs(const struct weft_pol_state *st, uint32_t id, bool json)
 	if (json)
 		printf("[");
 	for (size_t i = 0; i < st->nids; i++) {
+		int n;
+
 		if (st->ids[i].v.id != id)
 			continue;
 		weft_addr_str(st->ids[i].k.addr, a, sizeof(a));
-		printf(json ? "%s\"%s/%u\"" : "%s%s/%u", first ? "" : (json ? ", " : ","), a,
-		       st->ids[i].k.prefixlen - 32 -
-			       (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)st->ids[i].k.addr) ? 96 : 0));
+		n = snprintf(item, sizeof(item), json ? "\"%s/%u\"" : "%s/%u", a,
+			     st->ids[i].k.prefixlen - 32 -
+				     (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)st->ids[i].k.addr) ? 96 : 0));
+		if (json) {
+			printf("%s%s", first ? "" : ", ", item);
+		} else if (!first && at + 1 + n > end) {
+			printf(",\n%*s%s", col, "", item);
+			at = col + n;
+		} else {
+			printf("%s%s", first ? "" : ",", item);
+			at += n + !first;
+		}
 		first = false;
 	}
 	if (json)
@@ -280,11 +313,12 @@ static int cmd_policy(struct cli *c)
 		}
 		if (c->json) {
 			printf("%s\n  {\"identity\": %u, \"addresses\": ", first_subject ? "" : ",", subj);
-			pol_addrs(&st, subj, true);
+			pol_addrs(&st, subj, true, 0, 0);
 			printf(", \"rules\": [");
 		} else {
-			printf("\nendpoint identity %u: ", subj);
-			pol_addrs(&st, subj, false);
+			int col = printf("\nendpoint identity %u: ", subj) - 1;
+
+			pol_addrs(&st, subj, false, col, 120);
 			printf("\n  %-8s %-13s %-5s %-11s %-32s %-10s %s\n", "DIR", "ACTION", "PROTO",
 			       "PORTS", "RULE", "COUNT", "PEER");
 		}
@@ -309,17 +343,20 @@ static int cmd_policy(struct cli *c)
 				printf("%s\n    {\"direction\": \"%s\", \"action\": \"%s\", \"audit\": %s, "
 				       "\"peer_identity\": %u, \"peer\": ",
 				       first ? "" : ",", dir, act, l->audit ? "true" : "false", l->peer);
-				pol_addrs(&st, l->peer, true);
+				pol_addrs(&st, l->peer, true, 0, 0);
 				printf(", \"protocol\": \"%s\", \"ports\": \"%s\", \"rule\": \"%s\", "
 				       "\"count\": %llu, \"audit_count\": %llu}",
 				       l->action == WEFT_POL_SELECTED ? "any" : weft_proto_name(l->proto), ports, rn,
 				       (unsigned long long)cnt, (unsigned long long)audit);
 			} else {
-				printf("  %-8s %-12s%s %-5s %-11s %-32s %-10llu ", dir, act,
-				       l->audit ? "*" : " ",
-				       l->action == WEFT_POL_SELECTED ? "any" : weft_proto_name(l->proto), ports,
-				       rn, (unsigned long long)cnt);
-				pol_addrs(&st, l->peer, false);
+				int col = printf("  %-8s %-12s%s %-5s %-11s %-32s %-10llu ", dir, act,
+						 l->audit ? "*" : " ",
+						 l->action == WEFT_POL_SELECTED ? "any"
+						 : weft_proto_name(l->proto), ports, rn,
+						 (unsigned long long)cnt);
+
+				/* room for " (id N)" after the last line */
+				pol_addrs(&st, l->peer, false, col, 120 - 14);
 				if (l->peer != WEFT_ID_ANY)
 					printf(" (id %u)", l->peer);
 				if (audit)

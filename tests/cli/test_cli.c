@@ -31,6 +31,7 @@
 #include "config.h"
 #include "evgen.skel.h"
 #include "harness.h"
+#include "policy.h"
 #include "bpf/sockfix.h"
 #include "testenv.h"
 #include "weft.skel.h"
@@ -1118,5 +1119,72 @@ out:
 		kill(weftd, SIGTERM);
 		waitpid(weftd, NULL, 0);
 	}
+	fx_close(&f);
+}
+
+TEST(e2e, cli_services_table_fits_120_columns)
+{
+	struct sfx_be be[12];
+	char ips[12][32];
+	struct sfx s = { .next_id = 1 };
+	struct json_object *j;
+	struct fx f;
+	int id;
+
+	if (!ASSERT_OK(fx_open(&f), "fixture"))
+		goto out;
+	for (int i = 0; i < 12; i++) {
+		snprintf(ips[i], sizeof(ips[i]), "10.250.0.%d", 100 + i);
+		be[i] = (struct sfx_be){ ips[i], 8080, 1 + i };
+	}
+	s.skel = f.skel;
+	id = sfx_add_service(&s, &(struct sfx_svc){ VIP, 80, IPPROTO_TCP, WEFT_LB_RANDOM, 0, 0, be, 12 });
+	if (!ASSERT_GE(id, 1, "service written"))
+		goto out;
+	ASSERT_OK(meta_put(&f, id, "a-service-name-longer-than-its-column", "default", "http"), "meta");
+	if (ASSERT_OK(weft(false, "services"), "weft services")) {
+		ASSERT_TRUE(fits(out, 120), out);
+		ASSERT_TRUE(strstr(out, "a-service-name-long~") && strstr(out, "10.250.0.100:8080 (1)") &&
+			    strstr(out, "10.250.0.111:8080 (12)"), out);
+	}
+	if (ASSERT_OK(weft(false, "services --json"), "weft services --json")) {
+		j = json_tokener_parse(out);
+		ASSERT_STR(jstr(j, "0.name"), "a-service-name-longer-than-its-column", "whole in JSON");
+		ASSERT_EQ(jlen(jp(j, "0.backends")), 12, "backends");
+		json_object_put(j);
+	}
+out:
+	fx_close(&f);
+}
+
+TEST(e2e, cli_policy_table_wraps_long_peer_lists)
+{
+	struct weft_pol_state cur = { 0 };
+	char yaml[4096], err[512];
+	size_t off;
+	struct fx f;
+
+	if (!ASSERT_OK(fx_open(&f), "fixture"))
+		goto out;
+	/* twelve clients with one label set: one identity of twelve addresses */
+	off = snprintf(yaml, sizeof(yaml), "endpoints:\n"
+		       "  - {name: web, ip: 10.250.0.21, labels: {app: web}}\n");
+	for (int i = 0; i < 12; i++)
+		off += snprintf(yaml + off, sizeof(yaml) - off,
+				"  - {name: cli-%d, ip: 10.250.1.%d, labels: {app: client}}\n", i, 100 + i);
+	snprintf(yaml + off, sizeof(yaml) - off,
+		 "policies:\n"
+		 "  - name: web\n"
+		 "    selector: {app: web}\n"
+		 "    ingress: [{from: [{selector: {app: client}}], ports: [{port: 8080}]}]\n");
+	if (!ASSERT_OK(sfx_policy(f.skel, &cur, yaml, err, sizeof(err)), err))
+		goto out;
+	if (ASSERT_OK(weft(false, "policy"), "weft policy")) {
+		ASSERT_TRUE(fits(out, 120), out);
+		ASSERT_TRUE(strstr(out, "10.250.1.100/32") && strstr(out, "10.250.1.111/32") &&
+			    strstr(out, "policies[0].ingress[0]"), out);
+	}
+out:
+	weft_pol_free(&cur);
 	fx_close(&f);
 }
