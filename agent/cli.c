@@ -951,27 +951,27 @@ static int on_event(void *ctx, void *data, size_t len)
 	} else {
 		time_t t = (time_t)(((int64_t)ev.ts_ns + ob->real_off_ns) / 1000000000);
 		long ms = (long)(((int64_t)ev.ts_ns + ob->real_off_ns) / 1000000 % 1000);
-		char when[32], c[48], sname[48], v[48], b1[16], b2[16], d[16];
+		char when[32], c[32], sname[32], v[32], b1[16], b2[16], d[16], detail[64] = "";
 		struct tm tm;
 
 		strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&t, &tm));
-		printf("%s.%03ld %-5s %-3s %-3s %s -> %s %s", when, ms, ev_names[ev.type],
+		if (ev.type == WEFT_EV_CLOSE)
+			snprintf(detail, sizeof(detail), "%s/%s %s%s%.0u",
+				 human(ev.received_bytes, b1, sizeof(b1)),
+				 human(ev.sent_bytes, b2, sizeof(b2)),
+				 dur_us(ev.duration_ns / 1000, d, sizeof(d)), ev.reason ? " err " : "",
+				 ev.reason);
+		else if (ev.type == WEFT_EV_OPEN)
+			snprintf(detail, sizeof(detail), "connect %s",
+				 dur_us(ev.duration_ns / 1000, d, sizeof(d)));
+		else if (ev.type == WEFT_EV_DROP)
+			snprintf(detail, sizeof(detail), "%s", drop_reason(ev.reason, rb, sizeof(rb)));
+		printf("%s.%03ld %-5s %-5s %-3s %-22s %-22s %-20s %s\n", when, ms, ev_names[ev.type],
 		       weft_proto_name(ev.proto),
 		       ev.reporter == WEFT_REPORTER_SOURCE ? "src"
 		       : ev.reporter == WEFT_REPORTER_DESTINATION ? "dst" : "-",
-		       end_text(&cl, 32, c, sizeof(c)), end_text(&sv, 32, sname, sizeof(sname)),
-		       svc_text(&s, 40, v, sizeof(v)));
-		if (ev.type == WEFT_EV_CLOSE)
-			printf(" to-srv %s to-cli %s after %s%s%s", human(ev.received_bytes, b1, sizeof(b1)),
-			       human(ev.sent_bytes, b2, sizeof(b2)),
-			       dur_us(ev.duration_ns / 1000, d, sizeof(d)), ev.reason ? " error " : "",
-			       ev.reason ? strerror(ev.reason) : "");
-		else if (ev.type == WEFT_EV_OPEN)
-			printf(" connect %s", dur_us(ev.duration_ns / 1000, d, sizeof(d)));
-		else if (ev.type == WEFT_EV_DROP)
-			printf(" %s (%s)", drop_reason(ev.reason, rb, sizeof(rb)),
-			       ev.dir == WEFT_DIR_INGRESS ? "ingress" : "egress");
-		printf("\n");
+		       end_text(&cl, 22, c, sizeof(c)), end_text(&sv, 22, sname, sizeof(sname)),
+		       svc_text(&s, 20, v, sizeof(v)), detail);
 	}
 	if (fflush(stdout) == EOF) {
 		ob->done = true; /* the reader went away */
@@ -1061,6 +1061,11 @@ int weft_cmd_observe(const struct weft_cli_opts *o)
 		goto out_sig;
 	}
 	counted = true;
+	if (!o->json) {
+		printf("%-12s %-5s %-5s %-3s %-22s %-22s %-20s %s\n", "TIME", "TYPE", "PROTO", "REP",
+		       "CLIENT", "SERVER", "SERVICE", "DETAIL");
+		fflush(stdout);
+	}
 	if (o->timeout > 0)
 		deadline = mono_ns() + (uint64_t)(o->timeout * 1e9);
 	while (!ob.done) {

@@ -907,8 +907,10 @@ TEST(e2e, cli_observe_filters_and_timeout)
 		text[fread(text, 1, sizeof(text) - 1, fp)] = 0;
 		fclose(fp);
 	}
-	ASSERT_TRUE(strstr(text, "close") && strstr(text, "web-1 -> db-0 data/db") &&
-		    strstr(text, "1.5K") && !strstr(text, "default/web"), text);
+	ASSERT_TRUE(strstr(text, "TIME") && strstr(text, " close tcp   src web-1") &&
+		    strstr(text, " db-0 ") && strstr(text, " data/db ") && strstr(text, "1.5K/300 2.00s") &&
+		    !strstr(text, "default/web"), text);
+	ASSERT_TRUE(fits(text, 120), text);
 out:
 	evgen__destroy(g.skel);
 	fx_close(&f);
