@@ -1060,14 +1060,14 @@ TEST_TIMEOUT(e2e, cli_live_weftd_endpoints_flows_and_observe, 60)
 
 	/* observe one real connection: open and close at the client socket */
 	snprintf(file, sizeof(file), "%s/live.json", tenv_dir());
-	obs = observe_start(&f, "--json --type open,close --endpoint be1 --timeout 8", file, 1);
+	obs = observe_start(&f, "--json --type open,close --endpoint be1 --count 4 --timeout 8", file, 1);
 	if (!ASSERT_TRUE(obs > 0, "observer counted") || !ASSERT_OK(pipe(ready), "pipe"))
 		goto out;
 	cli = live_client(ready[1], -1);
 	ASSERT_EQ(read(ready[0], &c, 1), 1, "the client got an answer");
 	ASSERT_EQ(observe_wait(cli, 5000), 0, "client done");
 	cli = -1;
-	ASSERT_EQ(observe_wait(obs, 12000), 0, "observe ends at its timeout");
+	ASSERT_EQ(observe_wait(obs, 12000), 0, "observe ends after 4 events or its timeout");
 	n = read_lines(file, ev, 8);
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(jstr(ev[i], "reporter"), "source"))
