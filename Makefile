@@ -31,8 +31,10 @@ BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 # Agent library: every agent/*.c but the two mains.
 AGENT_MAINS := agent/weftd.c agent/weft.c
 AGENT_SRCS := $(filter-out $(AGENT_MAINS),$(wildcard agent/*.c))
-TEST_SRCS := $(wildcard tests/*.c tests/unit/*.c tests/bpf/*.c tests/e2e/*.c)
-TEST_SRCS := $(filter-out tests/namesrv.c tests/k8sapi.c,$(TEST_SRCS))
+TEST_SRCS := $(wildcard tests/*.c tests/unit/*.c tests/bpf/*.c tests/e2e/*.c tests/cli/*.c)
+# BPF programs only tests load (tests/*/NAME.bpf.c -> $(BUILD)/NAME.skel.h).
+TEST_SKELS := $(patsubst %.bpf.c,$(BUILD)/%.skel.h,$(notdir $(wildcard tests/*/*.bpf.c)))
+TEST_SRCS := $(filter-out tests/namesrv.c tests/k8sapi.c %.bpf.c,$(TEST_SRCS))
 
 # Two flavours of every user-space binary: plain ($(BUILD)) and with
 # AddressSanitizer + UBSan ($(BUILD)/san).
@@ -63,9 +65,18 @@ $(BUILD)/weft.skel.h: $(BUILD)/weft.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name weft > $@
 
+$(BUILD)/tests/%.bpf.o: tests/*/%.bpf.c $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(TEST_SKELS): $(BUILD)/%.skel.h: $(BUILD)/tests/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $* > $@
+
 # --- user space --------------------------------------------------------
 define flavour
-$(1)/obj/%.o: %.c | $(BUILD)/weft.skel.h
+$(1)/obj/%.o: %.c | $(BUILD)/weft.skel.h $(TEST_SKELS)
 	$$(call msg,CC,$$@)
 	$$(Q)mkdir -p $$(@D)
 	$$(Q)$$(CC) $$(CFLAGS_COMMON) $(2) $$(CFLAGS) -c $$< -o $$@

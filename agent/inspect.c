@@ -35,7 +35,7 @@ void weft_json_str(const char *s)
 	putchar('"');
 }
 
-/* Open a pin, explaining the usual failures. -errno. */
+/* Open a pin, explaining the usual failures. fd, or -WEFT_EXIT_*. */
 static int open_pin(const char *path, char *err, size_t errlen)
 {
 	int fd = bpf_obj_get(path);
@@ -44,8 +44,91 @@ static int open_pin(const char *path, char *err, size_t errlen)
 		return fd;
 	snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
 		 errno == ENOENT ? " (weftd has not run here, or wrong --bpffs)"
-		 : errno == EPERM || errno == EACCES ? " (needs root)" : "");
-	return -errno;
+		 : errno == EPERM || errno == EACCES ? " (weft needs root)" : "");
+	return errno == EPERM || errno == EACCES ? -WEFT_EXIT_PERM : -WEFT_EXIT_ERROR;
+}
+
+int weft_cli_check(const char *bpffs)
+{
+	char path[4200];
+	struct weft_info info = { 0 };
+	struct stat st;
+	__u32 key = 0;
+	int fd;
+
+	if (stat(bpffs, &st) < 0 && (errno == EPERM || errno == EACCES)) {
+		fprintf(stderr, "weft: %s: %s (weft needs root)\n", bpffs, strerror(errno));
+		return WEFT_EXIT_PERM;
+	}
+	snprintf(path, sizeof(path), "%s/" WEFT_MAP_INFO, bpffs);
+	fd = bpf_obj_get(path);
+	if (fd < 0 && (errno == EPERM || errno == EACCES)) {
+		fprintf(stderr, "weft: %s: %s (weft needs root)\n", path, strerror(errno));
+		return WEFT_EXIT_PERM;
+	}
+	if (fd < 0) {
+		fprintf(stderr, "weft: %s: %s: no pinned maps in %s: weftd has never run here "
+			"(or wrong --bpffs)\n", path, strerror(errno), bpffs);
+		return WEFT_EXIT_NO_PINS;
+	}
+	if (bpf_map_lookup_elem(fd, &key, &info)) {
+		fprintf(stderr, "weft: %s: cannot read: %s\n", path, strerror(errno));
+		close(fd);
+		return errno == EPERM || errno == EACCES ? WEFT_EXIT_PERM : WEFT_EXIT_ERROR;
+	}
+	close(fd);
+	if (info.abi > WEFT_ABI_VERSION) {
+		fprintf(stderr, "weft: weftd is newer than this weft: its datapath ABI is %u, this "
+			"weft reads ABI %u (%s); use the weft of weftd's release\n", info.abi,
+			WEFT_ABI_VERSION, path);
+		return WEFT_EXIT_NEW_WEFTD;
+	}
+	return 0;
+}
+
+int weft_cli_open(const char *bpffs, const char *name)
+{
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", bpffs, name);
+	fd = bpf_obj_get(path);
+	if (fd >= 0)
+		return fd;
+	if (errno == EPERM || errno == EACCES) {
+		fprintf(stderr, "weft: %s: %s (weft needs root)\n", path, strerror(errno));
+		return -WEFT_EXIT_PERM;
+	}
+	if (errno == ENOENT) {
+		fprintf(stderr, "weft: map %s is not pinned in %s: weftd is older than this weft "
+			"(restart weftd from the same release)\n", name, bpffs);
+		return -WEFT_EXIT_OLD_WEFTD;
+	}
+	fprintf(stderr, "weft: %s: %s\n", path, strerror(errno));
+	return -WEFT_EXIT_ERROR;
+}
+
+/* The observability maps (issue 5), opened by name. */
+static const char *const obs_maps[] = {
+	WEFT_MAP_EP, WEFT_MAP_FLOW, WEFT_MAP_EDGE, WEFT_MAP_HIST, WEFT_MAP_EVENTS,
+	WEFT_MAP_OBS_CFG, WEFT_MAP_SK_OBS,
+};
+
+size_t weft_cli_map_names(const char **out, size_t max)
+{
+	size_t n = 0;
+
+	for (int id = 0; id < WEFT_M_COUNT && n < max; id++)
+		out[n++] = weft_map_name(id);
+	for (size_t i = 0; i < sizeof(obs_maps) / sizeof(obs_maps[0]) && n < max; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < n && !dup; j++)
+			dup = !strcmp(out[j], obs_maps[i]);
+		if (!dup)
+			out[n++] = obs_maps[i];
+	}
+	return n;
 }
 
 /* Is fd a map? (/proc/self/fdinfo says map_type for maps.) */
@@ -138,14 +221,16 @@ static int cmd_status(const char *bpffs, bool json)
 	struct weft_info info = { 0 };
 	char path[4200], err[4400], when[64] = "never";
 	__u32 key = 0;
-	bool alive, first = true;
-	int fd, nlinks;
+	bool alive;
+	int fd, nlinks, ret = weft_cli_check(bpffs);
 
+	if (ret)
+		return ret;
 	snprintf(path, sizeof(path), "%s/" WEFT_MAP_INFO, bpffs);
 	fd = open_pin(path, err, sizeof(err));
 	if (fd < 0) {
 		fprintf(stderr, "weft: %s\n", err);
-		return 1;
+		return -fd;
 	}
 	bpf_map_lookup_elem(fd, &key, &info);
 	close(fd);
@@ -160,39 +245,16 @@ static int cmd_status(const char *bpffs, bool json)
 	if (json)
 		printf("{\"weftd\": {\"pid\": %u, \"alive\": %s}, \"abi\": %u, \"generation\": %llu, "
 		       "\"last_apply\": \"%s\", \"last_apply_unix_ns\": %llu, \"last_apply_ops\": %llu, "
-		       "\"maps\": [", info.pid, alive ? "true" : "false", info.abi,
+		       "\"maps\": ", info.pid, alive ? "true" : "false", info.abi,
 		       (unsigned long long)info.generation, when,
 		       (unsigned long long)info.applied_ns, (unsigned long long)info.last_ops);
 	else
-		printf("weftd        pid %u, %s\ngeneration   %llu (last apply %s, %llu map writes)\n\n"
-		       "%-16s %12s %12s %6s\n", info.pid, alive ? "running" : "NOT RUNNING",
-		       (unsigned long long)info.generation, when, (unsigned long long)info.last_ops,
-		       "MAP", "ENTRIES", "CAPACITY", "USE");
-	for (int id = 0; id < WEFT_M_COUNT; id++) {
-		struct bpf_map_info mi = { 0 };
-		__u32 len = sizeof(mi);
-		uint64_t n = 0;
-
-		snprintf(path, sizeof(path), "%s/%s", bpffs, weft_map_name(id));
-		fd = bpf_obj_get(path);
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &mi, &len) || weft_map_count(fd, &n)) {
-			if (!json)
-				printf("%-16s %12s\n", weft_map_name(id), "not pinned");
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		close(fd);
-		if (json)
-			printf("%s{\"name\": \"%s\", \"entries\": %llu, \"capacity\": %u}", first ? "" : ", ",
-			       weft_map_name(id), (unsigned long long)n, mi.max_entries);
-		else
-			printf("%-16s %12llu %12u %5.1f%%\n", weft_map_name(id), (unsigned long long)n,
-			       mi.max_entries, mi.max_entries ? 100.0 * n / mi.max_entries : 0.0);
-		first = false;
-	}
+		printf("weftd        pid %u, %s\ngeneration   %llu (last apply %s, %llu map writes)\n\n",
+		       info.pid, alive ? "running" : "NOT RUNNING",
+		       (unsigned long long)info.generation, when, (unsigned long long)info.last_ops);
+	weft_cli_print_maps(bpffs, json);
 	if (json)
-		printf("], \"programs\": [");
+		printf(", \"programs\": [");
 	else
 		printf("\n%-20s %s\n", "PROGRAM", "ATTACHED");
 	for (int i = 0; i < nlinks; i++) {
@@ -211,6 +273,53 @@ static int cmd_status(const char *bpffs, bool json)
 	return 0;
 }
 
+void weft_cli_print_maps(const char *bpffs, bool json)
+{
+	const char *names[64];
+	size_t n = weft_cli_map_names(names, 64);
+	char path[4200];
+	bool first = true;
+
+	if (json)
+		printf("[");
+	else
+		printf("%-16s %12s %12s %6s\n", "MAP", "ENTRIES", "CAPACITY", "USE");
+	for (size_t i = 0; i < n; i++) {
+		struct bpf_map_info mi = { 0 };
+		__u32 len = sizeof(mi);
+		uint64_t cnt = 0;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", bpffs, names[i]);
+		fd = bpf_obj_get(path);
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &mi, &len)) {
+			if (!json)
+				printf("%-16s %12s\n", names[i], "not pinned");
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (mi.type == BPF_MAP_TYPE_RINGBUF || mi.type == BPF_MAP_TYPE_SK_STORAGE ||
+		    weft_map_count(fd, &cnt)) {
+			close(fd);
+			if (!json)
+				printf("%-16s %12s %12s\n", names[i], "-",
+				       mi.type == BPF_MAP_TYPE_RINGBUF ? "(ring)" : "(per socket)");
+			continue;
+		}
+		close(fd);
+		if (json)
+			printf("%s{\"name\": \"%s\", \"entries\": %llu, \"capacity\": %u}",
+			       first ? "" : ", ", names[i], (unsigned long long)cnt, mi.max_entries);
+		else
+			printf("%-16s %12llu %12u %5.1f%%\n", names[i], (unsigned long long)cnt,
+			       mi.max_entries, mi.max_entries ? 100.0 * cnt / mi.max_entries : 0.0);
+		first = false;
+	}
+	if (json)
+		printf("]");
+}
+
 /* --- weft map list --------------------------------------------------------- */
 
 static int cmd_map_list(const char *bpffs, bool json)
@@ -222,10 +331,13 @@ static int cmd_map_list(const char *bpffs, bool json)
 	DIR *d = opendir(bpffs);
 
 	if (!d) {
-		fprintf(stderr, "weft: %s: %s%s\n", bpffs, strerror(errno),
-			errno == ENOENT ? " (weftd has not run here, or wrong --bpffs)"
-			: errno == EACCES ? " (needs root)" : "");
-		return 1;
+		int e = errno;
+
+		fprintf(stderr, "weft: %s: %s%s\n", bpffs, strerror(e),
+			e == ENOENT ? ": no pinned maps, weftd has never run here (or wrong --bpffs)"
+			: e == EACCES || e == EPERM ? " (weft needs root)" : "");
+		return e == ENOENT ? WEFT_EXIT_NO_PINS
+		       : e == EACCES || e == EPERM ? WEFT_EXIT_PERM : WEFT_EXIT_ERROR;
 	}
 	if (json)
 		printf("[");
@@ -248,9 +360,9 @@ static int cmd_map_list(const char *bpffs, bool json)
 		fd = bpf_obj_get(path);
 		if (fd < 0) {
 			if (errno == EPERM || errno == EACCES) {
-				fprintf(stderr, "weft: %s: %s (needs root)\n", path, strerror(errno));
+				fprintf(stderr, "weft: %s: %s (weft needs root)\n", path, strerror(errno));
 				closedir(d);
-				return 1;
+				return WEFT_EXIT_PERM;
 			}
 			continue; /* a directory (links/) or not a BPF object */
 		}
@@ -435,12 +547,12 @@ static int cmd_map_dump(const char *bpffs, const char *name, bool json)
 	fd = open_pin(path, err, sizeof(err));
 	if (fd < 0) {
 		fprintf(stderr, "weft: %s\n", err);
-		return 1;
+		return -fd;
 	}
 	if (!fd_is_map(fd) || bpf_obj_get_info_by_fd(fd, &mi, &len)) {
 		fprintf(stderr, "weft: %s: not a BPF map\n", path);
 		close(fd);
-		return 1;
+		return WEFT_EXIT_ERROR;
 	}
 	percpu = mi.type == BPF_MAP_TYPE_PERCPU_HASH || mi.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
 		 mi.type == BPF_MAP_TYPE_LRU_PERCPU_HASH || mi.type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
@@ -454,7 +566,7 @@ static int cmd_map_dump(const char *bpffs, const char *name, bool json)
 	val = calloc(ncpu > 0 ? ncpu : 1, vstride + 8);
 	if (!key || !next || !val || ncpu <= 0) {
 		fprintf(stderr, "weft: out of memory\n");
-		ret = 1;
+		ret = WEFT_EXIT_ERROR;
 		goto out;
 	}
 	if (json)
@@ -519,8 +631,19 @@ int weft_inspect_main(const char *bpffs, bool json, int argc, char **argv)
 		return cmd_map_list(bpffs, json);
 	if (!strcmp(argv[0], "map") && nargs == 2 && !strcmp(args[0], "dump"))
 		return cmd_map_dump(bpffs, args[1], json);
+	if (!strcmp(argv[0], "status"))
+		fprintf(stderr, "weft: status: unexpected argument '%s'\n", args[0]);
+	else if (!nargs)
+		fprintf(stderr, "weft: map: list or dump NAME?\n");
+	else if (strcmp(args[0], "list") && strcmp(args[0], "dump"))
+		fprintf(stderr, "weft: map: unknown subcommand '%s'\n", args[0]);
+	else if (!strcmp(args[0], "dump") && nargs == 1)
+		fprintf(stderr, "weft: map dump: which map? (weft map list names them)\n");
+	else
+		fprintf(stderr, "weft: map %s: unexpected argument '%s'\n", args[0],
+			nargs > 3 ? argv[argc - 1] : args[nargs - 1]);
 	fprintf(stderr, "usage: weft [--bpffs DIR] status [--json]\n"
 			"       weft [--bpffs DIR] map list [--json]\n"
 			"       weft [--bpffs DIR] map dump NAME [--json]\n");
-	return 2;
+	return WEFT_EXIT_USAGE;
 }

@@ -297,7 +297,7 @@ TEST_TIMEOUT(e2e, metrics_count_known_traffic_and_prometheus_scrapes_them, 120)
 			       weft_test_bindir(), tenv_bpffs()), "weft map dump");
 	ASSERT_TRUE(strstr(out, "key: {\"svc_id\": ") && strstr(out, "cpu0: {\"connects\": "), out);
 	ASSERT_EQ(tenv_capture(out, sizeof(out), "%s/weft --bpffs /nonexistent status 2>&1",
-			       weft_test_bindir()), 1, "no pins: exit 1");
+			       weft_test_bindir()), 4, "no pins: exit 4 (WEFT_EXIT_NO_PINS)");
 	ASSERT_TRUE(strstr(out, "/nonexistent/weft_info") && strstr(out, "wrong --bpffs"), out);
 	ASSERT_EQ(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s map dump weft_nope 2>&1",
 			       weft_test_bindir(), tenv_bpffs()), 1, "unknown map: exit 1");
