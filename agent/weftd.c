@@ -178,7 +178,9 @@ static bool datapath_changed(const struct weft_datapath_cfg *a, const struct wef
 	       a->max_services != b->max_services || a->max_backends != b->max_backends ||
 	       a->max_slots != b->max_slots || a->max_affinity != b->max_affinity ||
 	       a->max_rev != b->max_rev || a->max_policy != b->max_policy ||
-	       a->max_idents != b->max_idents;
+	       a->max_idents != b->max_idents || a->max_endpoints != b->max_endpoints ||
+	       a->max_flows != b->max_flows || a->max_edges != b->max_edges ||
+	       a->max_hists != b->max_hists;
 }
 
 /* After a batch of Kubernetes events (and on SIGHUP in that mode): the
