@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "harness.h"
+#include "obs.h"
 #include "sockfix.h"
 #include "testenv.h"
 #include "weft.skel.h"
@@ -526,4 +527,71 @@ TEST(bpf, obs_latency_histograms)
 		ASSERT_GE(h.count, 5, "server side samples, under the service the client asked for");
 out:
 	ofx_close(&f);
+}
+
+/* weft_ep against a real map: the first apply writes every endpoint, an
+ * unchanged config writes nothing, a change writes one entry, a removed
+ * endpoint is deleted. */
+static int ep_apply_yaml(int fd, const char *yaml, uint64_t *nops)
+{
+	char err[512] = "";
+	struct weft_config *cfg = weft_config_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
+	struct weft_maps maps;
+	struct weft_ep_ent *e = NULL;
+	size_t n = 0;
+	int ret;
+
+	if (!cfg)
+		return -EINVAL;
+	for (int i = 0; i < WEFT_M_COUNT; i++)
+		maps.fd[i] = -1;
+	maps.fd[WEFT_M_EP] = fd;
+	ret = weft_ep_build(cfg, NULL, &e, &n);
+	if (!ret)
+		ret = weft_ep_apply(&maps, e, n, nops, err, sizeof(err));
+	free(e);
+	weft_config_free(cfg);
+	return ret;
+}
+
+TEST(bpf, obs_endpoints_diffed_into_the_map)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	static const char two[] = "endpoints:\n"
+				  "  - {name: a, namespace: shop, ip: 10.0.0.1, workload: api}\n"
+				  "  - {name: b, namespace: shop, ip: 10.0.0.2, interface: lo}\n";
+	static const char changed[] = "endpoints:\n"
+				      "  - {name: a, namespace: shop, ip: 10.0.0.1, workload: api-v2}\n"
+				      "  - {name: b, namespace: shop, ip: 10.0.0.2, interface: lo}\n";
+	static const char one[] = "endpoints:\n"
+				  "  - {name: a, namespace: shop, ip: 10.0.0.1, workload: api-v2}\n";
+	struct weft_addr_key k = { 0 };
+	struct weft_ep_val v;
+	uint64_t nops = 99;
+	int fd;
+
+	tenv_need_root();
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, WEFT_MAP_EP, sizeof(struct weft_addr_key),
+			    sizeof(struct weft_ep_val), 16, &opts);
+	if (!ASSERT_TRUE(fd >= 0, "weft_ep made"))
+		return;
+	v4(k.addr, "10.0.0.2");
+	if (ASSERT_OK(ep_apply_yaml(fd, two, &nops), "first apply") && ASSERT_EQ(nops, 2, "both written") &&
+	    ASSERT_OK(bpf_map_lookup_elem(fd, &k, &v), "b is there")) {
+		ASSERT_STR(v.name, "b", "name");
+		ASSERT_STR(v.workload, "b", "workload: the name");
+		ASSERT_EQ(v.ifindex, 1, "ifindex of lo");
+	}
+	if (ASSERT_OK(ep_apply_yaml(fd, two, &nops), "same again"))
+		ASSERT_EQ(nops, 0, "an unchanged config writes nothing");
+	if (ASSERT_OK(ep_apply_yaml(fd, changed, &nops), "one workload changed"))
+		ASSERT_EQ(nops, 1, "one write");
+	v4(k.addr, "10.0.0.1");
+	if (ASSERT_OK(bpf_map_lookup_elem(fd, &k, &v), "a is there"))
+		ASSERT_STR(v.workload, "api-v2", "the new workload");
+	if (ASSERT_OK(ep_apply_yaml(fd, one, &nops), "b removed"))
+		ASSERT_EQ(nops, 1, "one delete");
+	v4(k.addr, "10.0.0.2");
+	ASSERT_EQ(bpf_map_lookup_elem(fd, &k, &v), -ENOENT, "b is gone");
+	close(fd);
 }
