@@ -214,6 +214,193 @@ static void be_family(struct weft_buf *out, const struct weft_metrics_snap *s, e
 	fam_print(out, &fam, name, "counter", help);
 }
 
+static const char *reporter_name(uint8_t r)
+{
+	return r == WEFT_REPORTER_SOURCE ? "source" :
+	       r == WEFT_REPORTER_DESTINATION ? "destination" : "unknown";
+}
+
+/* Istio's TCP labels of one entry, into buf. */
+static void tcp_labels(const struct weft_metrics_tcp *t, char *buf, size_t len)
+{
+	char sw[3 * WEFT_NAME_LEN], sn[3 * WEFT_NAME_LEN], dw[3 * WEFT_NAME_LEN];
+	char dn[3 * WEFT_NAME_LEN], sv[3 * WEFT_NAME_LEN], svn[3 * WEFT_NAME_LEN];
+	char fq[2 * 3 * WEFT_NAME_LEN + 32];
+
+	ESC(t->svc, sv);
+	ESC(t->svc_ns, svn);
+	if (!strcmp(t->svc, "unknown"))
+		strcpy(fq, "unknown");
+	else
+		snprintf(fq, sizeof(fq), "%s.%s.svc.cluster.local", sv, svn);
+	snprintf(buf, len,
+		 "reporter=\"%s\",source_workload=\"%s\",source_workload_namespace=\"%s\","
+		 "destination_workload=\"%s\",destination_workload_namespace=\"%s\","
+		 "destination_service=\"%s\",destination_service_name=\"%s\","
+		 "destination_service_namespace=\"%s\",request_protocol=\"tcp\"",
+		 reporter_name(t->reporter), ESC(t->src_wl, sw), ESC(t->src_ns, sn),
+		 ESC(t->dst_wl, dw), ESC(t->dst_ns, dn), fq, sv, svn);
+}
+
+enum tcp_field { TCP_OPENED, TCP_CLOSED, TCP_FAILED, TCP_RESET, TCP_RECEIVED, TCP_SENT, TCP_ACTIVE };
+
+static uint64_t tcp_get(const struct weft_metrics_tcp *t, enum tcp_field f)
+{
+	switch (f) {
+	case TCP_OPENED:
+		return t->v.opened;
+	case TCP_CLOSED:
+		return t->v.closed;
+	case TCP_FAILED:
+		return t->v.failed;
+	case TCP_RESET:
+		return t->v.reset;
+	case TCP_RECEIVED:
+		return t->v.received_bytes;
+	case TCP_SENT:
+		return t->v.sent_bytes;
+	default:
+		return t->active;
+	}
+}
+
+static void tcp_family(struct weft_buf *out, const struct weft_metrics_snap *s, char **labels,
+		       enum tcp_field f, const char *name, const char *type, const char *help)
+{
+	struct family fam = { 0 };
+
+	for (size_t i = 0; i < s->ntcp; i++)
+		fam_add(&fam, tcp_get(&s->tcp[i], f), "%s", labels[i]);
+	fam_print(out, &fam, name, type, help);
+}
+
+static void tcp_families(struct weft_buf *out, const struct weft_metrics_snap *s)
+{
+	char **labels = calloc(s->ntcp + 1, sizeof(*labels));
+	char l[2048];
+
+	for (size_t i = 0; labels && i < s->ntcp; i++) {
+		tcp_labels(&s->tcp[i], l, sizeof(l));
+		if (!(labels[i] = strdup(l))) {
+			out->err = -ENOMEM;
+			break;
+		}
+	}
+	if (!labels) {
+		out->err = -ENOMEM;
+		return;
+	}
+	if (!out->err) {
+		tcp_family(out, s, labels, TCP_OPENED, "weft_tcp_connections_opened_total", "counter",
+			   "TCP connections established (Istio istio_tcp_connections_opened_total).");
+		tcp_family(out, s, labels, TCP_CLOSED, "weft_tcp_connections_closed_total", "counter",
+			   "TCP connections closed after they were established.");
+		tcp_family(out, s, labels, TCP_FAILED, "weft_tcp_connections_failed_total", "counter",
+			   "TCP connects that never established (reset, refused or timed out), by the client.");
+		tcp_family(out, s, labels, TCP_RESET, "weft_tcp_connections_reset_total", "counter",
+			   "Established TCP connections that ended by a reset from the peer.");
+		tcp_family(out, s, labels, TCP_RECEIVED, "weft_tcp_received_bytes_total", "counter",
+			   "Payload bytes from client to server (Istio's received), open connections included.");
+		tcp_family(out, s, labels, TCP_SENT, "weft_tcp_sent_bytes_total", "counter",
+			   "Payload bytes from server to client (Istio's sent), open connections included.");
+		tcp_family(out, s, labels, TCP_ACTIVE, "weft_tcp_connections_active", "gauge",
+			   "TCP connections open now.");
+	}
+	for (size_t i = 0; i < s->ntcp; i++)
+		free(labels[i]);
+	free(labels);
+}
+
+/* Seconds from microseconds, exactly ("0.000002"). */
+static const char *us_seconds(uint64_t us, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu.%06llu", (unsigned long long)(us / 1000000),
+		 (unsigned long long)(us % 1000000));
+	return buf;
+}
+
+struct hrow {
+	char *labels;
+	const struct weft_hist *h;
+};
+
+static int hrow_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct hrow *)a)->labels, ((const struct hrow *)b)->labels);
+}
+
+/* The power-of-two bounds exposed: le = 2^(k+1) us holds buckets 0..2k+1.
+ * The last pair also takes everything above it, so it shows only as +Inf. */
+#define WEFT_HIST_LE (WEFT_HIST_BUCKETS / 2 - 1)
+
+static void hist_print(struct weft_buf *out, const char *name, const char *labels,
+		       const struct weft_hist *h)
+{
+	uint64_t cum = 0;
+	char le[64];
+
+	for (int k = 0; k < WEFT_HIST_LE; k++) {
+		cum += h->bucket[2 * k] + h->bucket[2 * k + 1];
+		weft_buf_printf(out, "%s_bucket{%s,le=\"%s\"} %llu\n", name, labels,
+				us_seconds(1ull << (k + 1), le, sizeof(le)), (unsigned long long)cum);
+	}
+	for (int b = 2 * WEFT_HIST_LE; b < WEFT_HIST_BUCKETS; b++)
+		cum += h->bucket[b];
+	weft_buf_printf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n%s_sum{%s} %s\n%s_count{%s} %llu\n",
+			name, labels, (unsigned long long)cum, name, labels,
+			us_seconds(h->sum_us, le, sizeof(le)), name, labels, (unsigned long long)cum);
+}
+
+/* One histogram family of one kind; equal label sets summed. */
+static void hist_family(struct weft_buf *out, const struct weft_metrics_snap *s, uint8_t kind,
+			const char *name, const char *help)
+{
+	char dw[3 * WEFT_NAME_LEN], dn[3 * WEFT_NAME_LEN], sv[3 * WEFT_NAME_LEN];
+	char svn[3 * WEFT_NAME_LEN], l[1024];
+	struct hrow *rows = calloc(s->nhist + 1, sizeof(*rows));
+	size_t n = 0;
+
+	weft_buf_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	if (!rows) {
+		out->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < s->nhist; i++) {
+		const struct weft_metrics_hist *h = &s->hist[i];
+
+		if (h->kind != kind)
+			continue;
+		snprintf(l, sizeof(l),
+			 "reporter=\"%s\",destination_workload=\"%s\",destination_workload_namespace=\"%s\","
+			 "destination_service_name=\"%s\",destination_service_namespace=\"%s\"",
+			 reporter_name(h->reporter), ESC(h->dst_wl, dw), ESC(h->dst_ns, dn),
+			 ESC(h->svc, sv), ESC(h->svc_ns, svn));
+		rows[n].h = &h->h;
+		if (!(rows[n++].labels = strdup(l))) {
+			out->err = -ENOMEM;
+			n--;
+			break;
+		}
+	}
+	qsort(rows, n, sizeof(*rows), hrow_cmp);
+	for (size_t i = 0; i < n;) {
+		struct weft_hist acc = *rows[i].h;
+		size_t j = i + 1;
+
+		for (; j < n && !strcmp(rows[i].labels, rows[j].labels); j++) {
+			for (int b = 0; b < WEFT_HIST_BUCKETS; b++)
+				acc.bucket[b] += rows[j].h->bucket[b];
+			acc.sum_us += rows[j].h->sum_us;
+			acc.count += rows[j].h->count;
+		}
+		hist_print(out, name, rows[i].labels, &acc);
+		i = j;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].labels);
+	free(rows);
+}
+
 static void gauge1(struct weft_buf *out, const char *name, const char *help, const char *value)
 {
 	weft_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", name, help, name, name, value);
@@ -258,6 +445,14 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 		  "connect() calls sent to a backend of the service port, by the backend's workload.");
 	be_family(out, s, CNT_SENDS, "weft_backend_datagrams_total",
 		  "Datagrams of unconnected UDP sockets sent to a backend, by the backend's workload.");
+
+	tcp_families(out, s);
+	hist_family(out, s, WEFT_HIST_RTT, "weft_tcp_rtt_seconds",
+		    "Smoothed TCP round-trip time, sampled by the kernel on every RTT update.");
+	hist_family(out, s, WEFT_HIST_CONNECT, "weft_tcp_connect_duration_seconds",
+		    "Time from connect() to established, by the client.");
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)s->flows);
+	gauge1(out, "weft_flows", "Live entries in weft_flow (TCP sockets observed).", v);
 
 	for (size_t i = 0; i < s->nmaps; i++)
 		fam_add(&fam, s->maps[i].entries, "map=\"%s\"", ESC(s->maps[i].name, e));
@@ -375,6 +570,315 @@ static uint32_t map_capacity(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
 }
 
+/*
+ * Every key and value of a hash map, in batches of 1024 (a walk with
+ * get_next_key where batches are not supported). vsize: the value as the
+ * syscall returns it (per-CPU maps: rounded to 8, times the CPUs). 0 or
+ * -errno; *keys and *vals are the caller's to free.
+ */
+static int map_dump(int fd, size_t ksize, size_t vsize, char **keys, char **vals, size_t *n)
+{
+	size_t cap = 0, got = 0;
+	__u64 batch[8];
+	bool first = true;
+	char *k = NULL, *v = NULL;
+	int ret = 0;
+
+	for (;;) {
+		__u32 count = 1024;
+
+		if (got + count > cap) {
+			size_t ncap = cap ? 2 * cap : 4096;
+			char *nk = realloc(k, ncap * ksize), *nv;
+
+			if (nk)
+				k = nk;
+			nv = nk ? realloc(v, ncap * vsize) : NULL;
+			if (!nv) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		if (bpf_map_lookup_batch(fd, first ? NULL : batch, batch, k + got * ksize,
+					 v + got * vsize, &count, NULL) == 0) {
+			got += count;
+			first = false;
+			continue;
+		}
+		if (errno == ENOENT) {
+			got += count;
+			goto out;
+		}
+		if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP && errno != ENOSPC) {
+			ret = -errno;
+			goto out;
+		}
+		break;
+	}
+	/* No batches here (or a bucket larger than a batch): walk. */
+	got = 0;
+	while (bpf_map_get_next_key(fd, got ? k + (got - 1) * ksize : NULL, k + got * ksize) == 0) {
+		/* A key gone meanwhile is skipped: go on from the previous one. */
+		if (bpf_map_lookup_elem(fd, k + got * ksize, v + got * vsize) == 0)
+			got++;
+		if (got == cap) {
+			size_t ncap = 2 * cap;
+			char *nk = realloc(k, ncap * ksize), *nv;
+
+			if (nk)
+				k = nk;
+			nv = nk ? realloc(v, ncap * vsize) : NULL;
+			if (!nv) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+	}
+out:
+	if (ret) {
+		free(k);
+		free(v);
+		k = v = NULL;
+		got = 0;
+	}
+	*keys = k;
+	*vals = v;
+	*n = got;
+	return ret;
+}
+
+/* Names of the addresses (weft_ep) and of the service ports (by id). */
+struct names {
+	struct weft_addr_key *addr;	/* sorted */
+	struct weft_ep_val *ep;		/* same order as addr */
+	size_t nep;
+	struct svc_name {
+		uint32_t id;
+		const struct weft_svc_meta *meta;
+	} *svc;				/* sorted by id */
+	size_t nsvc;
+};
+
+static int addr_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct weft_addr_key));
+}
+
+static int svc_name_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct svc_name *)a)->id, y = ((const struct svc_name *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static int names_load(struct names *nm, const struct weft_maps *maps, const struct weft_state *st)
+{
+	struct weft_addr_key *k;
+	struct weft_ep_val *v;
+	size_t *idx;
+	char *kb, *vb;
+	int ret;
+
+	memset(nm, 0, sizeof(*nm));
+	ret = map_dump(maps->fd[WEFT_M_EP], sizeof(*k), sizeof(*v), &kb, &vb, &nm->nep);
+	if (ret)
+		return ret;
+	k = (struct weft_addr_key *)kb;
+	v = (struct weft_ep_val *)vb;
+	/* Sort the keys and their values together: through an index. */
+	idx = calloc(nm->nep + 1, sizeof(*idx));
+	nm->addr = calloc(nm->nep + 1, sizeof(*nm->addr));
+	nm->ep = calloc(nm->nep + 1, sizeof(*nm->ep));
+	nm->svc = calloc(st->n + 1, sizeof(*nm->svc));
+	if (!idx || !nm->addr || !nm->ep || !nm->svc) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	memcpy(nm->addr, k, nm->nep * sizeof(*k));
+	qsort(nm->addr, nm->nep, sizeof(*k), addr_cmp);
+	for (size_t i = 0; i < nm->nep; i++) {
+		struct weft_addr_key *at = bsearch(&k[i], nm->addr, nm->nep, sizeof(*k), addr_cmp);
+
+		nm->ep[at - nm->addr] = v[i];
+		nm->ep[at - nm->addr].name[WEFT_NAME_LEN - 1] = 0;
+		nm->ep[at - nm->addr].ns[WEFT_NAME_LEN - 1] = 0;
+		nm->ep[at - nm->addr].workload[WEFT_NAME_LEN - 1] = 0;
+	}
+	for (size_t i = 0; i < st->n; i++)
+		nm->svc[nm->nsvc++] = (struct svc_name){ st->sp[i].val.id, &st->sp[i].meta };
+	qsort(nm->svc, nm->nsvc, sizeof(*nm->svc), svc_name_cmp);
+out:
+	free(idx);
+	free(kb);
+	free(vb);
+	return ret;
+}
+
+static void names_free(struct names *nm)
+{
+	free(nm->addr);
+	free(nm->ep);
+	free(nm->svc);
+}
+
+/* The workload and namespace of an address, "unknown" for a stranger. */
+static void name_ep(const struct names *nm, const __be32 *addr, char *wl, char *ns)
+{
+	struct weft_addr_key *at = bsearch(addr, nm->addr, nm->nep, sizeof(*nm->addr), addr_cmp);
+	const struct weft_ep_val *ep = at ? &nm->ep[at - nm->addr] : NULL;
+
+	snprintf(wl, WEFT_NAME_LEN, "%s", ep && ep->workload[0] ? ep->workload : "unknown");
+	snprintf(ns, WEFT_NAME_LEN, "%s", ep && ep->ns[0] ? ep->ns : "unknown");
+}
+
+static void name_svc(const struct names *nm, uint32_t id, char *name, char *ns)
+{
+	struct svc_name key = { id, NULL }, *at;
+
+	at = id ? bsearch(&key, nm->svc, nm->nsvc, sizeof(*nm->svc), svc_name_cmp) : NULL;
+	snprintf(name, WEFT_NAME_LEN, "%.*s", WEFT_NAME_LEN - 1,
+		 at && at->meta->name[0] ? at->meta->name : "unknown");
+	snprintf(ns, WEFT_NAME_LEN, "%.*s", WEFT_NAME_LEN - 1,
+		 at && at->meta->ns[0] ? at->meta->ns : "unknown");
+}
+
+/* An edge's totals, or a live flow's bytes, under the edge's key. */
+struct agg {
+	struct weft_edge_key k;
+	struct weft_edge_val v;
+	uint64_t active;
+};
+
+static int agg_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct agg *)a)->k, &((const struct agg *)b)->k,
+		      sizeof(struct weft_edge_key));
+}
+
+/* The edge a live flow belongs to and its bytes so far (as lib/obs.h
+ * folds them at close). */
+static void flow_agg(const struct weft_sock_key *k, const struct weft_flow *f, struct agg *a)
+{
+	bool active = f->flags & WEFT_FLOW_ACTIVE;
+	uint64_t out = f->bytes_acked + f->redir_sent, in = f->bytes_received + f->redir_received;
+
+	memset(a, 0, sizeof(*a));
+	memcpy(a->k.client, active ? k->local : k->remote, 16);
+	memcpy(a->k.server, active ? k->remote : k->local, 16);
+	a->k.server_port = active ? k->rport : k->lport;
+	a->k.reporter = active ? WEFT_REPORTER_SOURCE : WEFT_REPORTER_DESTINATION;
+	a->k.svc_id = f->svc_id;
+	a->k.proto = IPPROTO_TCP;
+	a->v.received_bytes = active ? out : in;
+	a->v.sent_bytes = active ? in : out;
+	a->active = 1;
+}
+
+/* weft_edge + weft_flow into out->tcp, weft_hist into out->hist. */
+static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st, int ncpu,
+		      struct weft_metrics_snap *out, uint64_t counts[3])
+{
+	size_t nedge = 0, nflow = 0, nhist = 0, n = 0, hvsize = sizeof(struct weft_hist);
+	char *ek = NULL, *ev = NULL, *fk = NULL, *fv = NULL, *hk = NULL, *hv = NULL;
+	struct agg *a = NULL;
+	struct names nm;
+	int ret;
+
+	ret = names_load(&nm, maps, st);
+	if (ret)
+		return ret;
+	ret = map_dump(maps->fd[WEFT_M_EDGE], sizeof(struct weft_edge_key),
+		       sizeof(struct weft_edge_val), &ek, &ev, &nedge);
+	if (!ret)
+		ret = map_dump(maps->fd[WEFT_M_FLOW], sizeof(struct weft_sock_key),
+			       sizeof(struct weft_flow), &fk, &fv, &nflow);
+	if (!ret)
+		ret = map_dump(maps->fd[WEFT_M_HIST], sizeof(struct weft_hist_key), hvsize * ncpu,
+			       &hk, &hv, &nhist);
+	if (ret)
+		goto out;
+	counts[0] = nedge;
+	counts[1] = nflow;
+	counts[2] = nhist;
+	out->flows = nflow;
+	a = calloc(nedge + nflow + 1, sizeof(*a));
+	out->hist = calloc(nhist + 1, sizeof(*out->hist));
+	if (!a || !out->hist) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nedge; i++, n++) {
+		memcpy(&a[n].k, ek + i * sizeof(struct weft_edge_key), sizeof(a[n].k));
+		memcpy(&a[n].v, ev + i * sizeof(struct weft_edge_val), sizeof(a[n].v));
+	}
+	for (size_t i = 0; i < nflow; i++, n++) {
+		struct weft_sock_key k;
+		struct weft_flow f;
+
+		memcpy(&k, fk + i * sizeof(k), sizeof(k));
+		memcpy(&f, fv + i * sizeof(f), sizeof(f));
+		flow_agg(&k, &f, &a[n]);
+	}
+	qsort(a, n, sizeof(*a), agg_cmp);
+	out->tcp = calloc(n + 1, sizeof(*out->tcp));
+	if (!out->tcp) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n;) {
+		struct weft_metrics_tcp *t = &out->tcp[out->ntcp++];
+		size_t j = i;
+
+		t->reporter = a[i].k.reporter;
+		name_ep(&nm, a[i].k.client, t->src_wl, t->src_ns);
+		name_ep(&nm, a[i].k.server, t->dst_wl, t->dst_ns);
+		name_svc(&nm, a[i].k.svc_id, t->svc, t->svc_ns);
+		for (; j < n && !agg_cmp(&a[i], &a[j]); j++) {
+			t->v.opened += a[j].v.opened;
+			t->v.closed += a[j].v.closed;
+			t->v.failed += a[j].v.failed;
+			t->v.reset += a[j].v.reset;
+			t->v.received_bytes += a[j].v.received_bytes;
+			t->v.sent_bytes += a[j].v.sent_bytes;
+			t->v.redirected += a[j].v.redirected;
+			t->active += a[j].active;
+		}
+		i = j;
+	}
+	for (size_t i = 0; i < nhist; i++) {
+		struct weft_metrics_hist *h = &out->hist[out->nhist++];
+		struct weft_hist_key key;
+
+		memcpy(&key, hk + i * sizeof(key), sizeof(key));
+		h->reporter = key.reporter;
+		h->kind = key.kind;
+		name_ep(&nm, key.server, h->dst_wl, h->dst_ns);
+		name_svc(&nm, key.svc_id, h->svc, h->svc_ns);
+		for (int c = 0; c < ncpu; c++) {
+			const struct weft_hist *pc = (const void *)(hv + (i * ncpu + c) * hvsize);
+
+			for (int b = 0; b < WEFT_HIST_BUCKETS; b++)
+				h->h.bucket[b] += pc->bucket[b];
+			h->h.sum_us += pc->sum_us;
+			h->h.count += pc->count;
+		}
+	}
+out:
+	names_free(&nm);
+	free(a);
+	free(ek);
+	free(ev);
+	free(fk);
+	free(fv);
+	free(hk);
+	free(hv);
+	return ret;
+}
+
 int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *st,
 			const struct weft_maps *maps, const struct weft_datapath *dp,
 			struct weft_metrics_snap *out)
@@ -382,9 +886,11 @@ int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *
 	int ncpu = libbpf_num_possible_cpus();
 	struct weft_info info = { 0 };
 	struct weft_cnt *pc;
+	uint64_t tcp_counts[3] = { 0 };
 	size_t nbe = 0;
 	__u32 key = 0;
 	__u64 *vals;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (ncpu <= 0)
@@ -435,6 +941,11 @@ int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *
 		out->nsvc++;
 	}
 	free(vals);
+	ret = gather_tcp(maps, st, ncpu, out, tcp_counts);
+	if (ret) {
+		weft_metrics_snap_free(out);
+		return ret;
+	}
 	for (int id = 0; id < WEFT_M_COUNT; id++) {
 		struct weft_metrics_map *m = &out->maps[out->nmaps++];
 
@@ -453,6 +964,20 @@ int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *
 			for (size_t i = 0; i < st->n; i++)
 				m->entries += st->sp[i].nslots;
 			break;
+		/* Just read whole. */
+		case WEFT_M_EDGE:
+			m->entries = tcp_counts[0];
+			break;
+		case WEFT_M_FLOW:
+			m->entries = tcp_counts[1];
+			break;
+		case WEFT_M_HIST:
+			m->entries = tcp_counts[2];
+			break;
+		/* No entries to count (a ring buffer, socket storage). */
+		case WEFT_M_EVENTS:
+		case WEFT_M_SK_OBS:
+			break;
 		default:
 			weft_map_count(maps->fd[id], &m->entries);
 		}
@@ -470,6 +995,8 @@ void weft_metrics_snap_free(struct weft_metrics_snap *s)
 		return;
 	free(s->svc);
 	free(s->be);
+	free(s->tcp);
+	free(s->hist);
 	memset(s, 0, sizeof(*s));
 }
 
