@@ -2,6 +2,7 @@
 /* metrics: snapshot the maps, render Prometheus text, route the HTTP paths. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -778,6 +779,13 @@ static void flow_agg(const struct weft_sock_key *k, const struct weft_flow *f, s
 	a->active = 1;
 }
 
+/* Order of TCP entries by their label values (the name fields are
+ * zero-padded: compared whole). */
+static int tcp_names_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, offsetof(struct weft_metrics_tcp, v));
+}
+
 /* weft_edge + weft_flow into out->tcp, weft_hist into out->hist. */
 static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st, int ncpu,
 		      struct weft_metrics_snap *out, uint64_t counts[3])
@@ -848,6 +856,28 @@ static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st,
 			t->active += a[j].active;
 		}
 		i = j;
+	}
+	/* Edges with equal names are one series: merge them here, so render
+	 * formats each label set once (100,000 flows: 40,000 edges, 4,000
+	 * series). */
+	qsort(out->tcp, out->ntcp, sizeof(*out->tcp), tcp_names_cmp);
+	for (size_t i = 0, w = 0; i < out->ntcp; i++) {
+		if (w && !tcp_names_cmp(&out->tcp[w - 1], &out->tcp[i])) {
+			struct weft_metrics_tcp *t = &out->tcp[w - 1];
+
+			t->v.opened += out->tcp[i].v.opened;
+			t->v.closed += out->tcp[i].v.closed;
+			t->v.failed += out->tcp[i].v.failed;
+			t->v.reset += out->tcp[i].v.reset;
+			t->v.received_bytes += out->tcp[i].v.received_bytes;
+			t->v.sent_bytes += out->tcp[i].v.sent_bytes;
+			t->v.redirected += out->tcp[i].v.redirected;
+			t->active += out->tcp[i].active;
+		} else {
+			out->tcp[w++] = out->tcp[i];
+		}
+		if (i + 1 == out->ntcp)
+			out->ntcp = w;
 	}
 	for (size_t i = 0; i < nhist; i++) {
 		struct weft_metrics_hist *h = &out->hist[out->nhist++];
