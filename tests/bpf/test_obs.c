@@ -26,6 +26,7 @@
 #include "config.h"
 #include "harness.h"
 #include "obs.h"
+#include "policy.h"
 #include "sockfix.h"
 #include "testenv.h"
 #include "weft.skel.h"
@@ -594,4 +595,133 @@ TEST(bpf, obs_endpoints_diffed_into_the_map)
 	v4(k.addr, "10.0.0.2");
 	ASSERT_EQ(bpf_map_lookup_elem(fd, &k, &v), -ENOENT, "b is gone");
 	close(fd);
+}
+
+/* ---- events for `weft observe` ------------------------------------------ */
+
+struct evs {
+	struct weft_event ev[64];
+	int n;
+};
+
+static int ev_collect(void *ctx, void *data, size_t len)
+{
+	struct evs *e = ctx;
+
+	if (len == sizeof(struct weft_event) && e->n < 64)
+		memcpy(&e->ev[e->n++], data, len);
+	return 0;
+}
+
+static int ev_count(const struct evs *e, uint8_t type, uint8_t reporter)
+{
+	int n = 0;
+
+	for (int i = 0; i < e->n; i++)
+		n += e->ev[i].type == type && (!reporter || e->ev[i].reporter == reporter);
+	return n;
+}
+
+static const struct weft_event *ev_find(const struct evs *e, uint8_t type, uint8_t reporter)
+{
+	for (int i = 0; i < e->n; i++)
+		if (e->ev[i].type == type && e->ev[i].reporter == reporter)
+			return &e->ev[i];
+	return NULL;
+}
+
+/* No observer: no event. One observer: open and close of both ends (close
+ * with the connection's bytes), a failed connect, a connect refused by
+ * policy (a drop, with its reason and direction). */
+TEST(bpf, obs_events_only_while_observed)
+{
+	static const char policy[] =
+		"endpoints:\n"
+		"  - {name: cli, ip: " CLI_IP ", labels: {app: client}}\n"
+		"  - {name: srv, ip: " SRV_IP ", labels: {app: web}}\n"
+		"policies:\n"
+		"  - name: cli-to-web\n"
+		"    selector: {app: client}\n"
+		"    egress: [{to: [{selector: {app: web}}], ports: [{port: 7120}]}]\n";
+	struct weft_obs_cfg on = { .observers = 1 };
+	struct weft_pol_state pol = { 0 };
+	struct sockaddr_storage ss, bs;
+	const struct weft_event *e;
+	struct ring_buffer *rb = NULL;
+	struct evs got = { .n = 0 };
+	char err[512] = "";
+	socklen_t sl, bl;
+	struct ofx f;
+	__u32 zero = 0;
+	int fd, rc;
+	pid_t srv;
+
+	if (!setup(&f, false))
+		goto out;
+	rb = ring_buffer__new(bpf_map__fd(f.sfx.skel->maps.weft_events), ev_collect, &got, NULL);
+	if (!ASSERT_NOT_NULL(rb, "ring buffer") || !ASSERT_OK(tenv_enter("cli", true), "enter cli"))
+		goto out;
+	/* Not observed: nothing. */
+	weft_sockaddr(SRV_IP, 7121, false, &ss, &sl);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	connect(fd, (struct sockaddr *)&ss, sl);
+	close(fd);
+	ring_buffer__consume(rb);
+	ASSERT_EQ(got.n, 0, "no event without an observer");
+
+	if (!ASSERT_OK(bpf_map_update_elem(bpf_map__fd(f.sfx.skel->maps.weft_obs_cfg), &zero, &on,
+					   BPF_ANY), "one observer"))
+		goto out;
+	srv = obs_server(7120, 1, 300, 500);
+	if (!ASSERT_TRUE(srv > 0, "server"))
+		goto out;
+	fd = obs_client(SRV_IP, 7120, 300, 500);
+	if (!ASSERT_TRUE(fd >= 0, "exchange"))
+		goto out;
+	close(fd);
+	server_wait(srv);
+	/* A refused connect: failed. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	rc = connect(fd, (struct sockaddr *)&ss, sl) ? errno : 0;
+	close(fd);
+	ASSERT_EQ(rc, ECONNREFUSED, "nobody on 7121");
+	/* A connect the client's egress policy forbids (bound source: the
+	 * connect hook knows the client). */
+	if (!ASSERT_OK(sfx_policy(f.sfx.skel, &pol, policy, err, sizeof(err)), err))
+		goto out;
+	weft_sockaddr(CLI_IP, 0, false, &bs, &bl);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bind(fd, (struct sockaddr *)&bs, bl);
+	rc = connect(fd, (struct sockaddr *)&ss, sl) ? errno : 0;
+	close(fd);
+	ASSERT_EQ(rc, EPERM, "egress policy refuses port 7121");
+	for (long long end = now_ms() + 2000; now_ms() < end && ev_count(&got, WEFT_EV_CLOSE, 0) < 2;
+	     usleep(10000))
+		ring_buffer__consume(rb);
+	ring_buffer__consume(rb);
+	ASSERT_EQ(ev_count(&got, WEFT_EV_OPEN, WEFT_REPORTER_SOURCE), 1, "client open");
+	ASSERT_EQ(ev_count(&got, WEFT_EV_OPEN, WEFT_REPORTER_DESTINATION), 1, "server open");
+	ASSERT_EQ(ev_count(&got, WEFT_EV_CLOSE, 0), 2, "a close per end");
+	ASSERT_EQ(ev_count(&got, WEFT_EV_FAIL, WEFT_REPORTER_SOURCE), 1, "the refused connect failed");
+	ASSERT_EQ(ev_count(&got, WEFT_EV_DROP, 0), 1, "the policy refusal");
+	if ((e = ev_find(&got, WEFT_EV_CLOSE, WEFT_REPORTER_DESTINATION))) {
+		ASSERT_EQ(e->received_bytes, 300, "close: client to server");
+		ASSERT_EQ(e->sent_bytes, 500, "close: server to client");
+		ASSERT_EQ(e->dport, htons(7120), "close: server port");
+		ASSERT_TRUE(e->duration_ns > 0, "close: how long it was open");
+	}
+	if ((e = ev_find(&got, WEFT_EV_OPEN, WEFT_REPORTER_SOURCE)))
+		ASSERT_TRUE(e->duration_ns > 0, "open: the connect time");
+	if ((e = ev_find(&got, WEFT_EV_FAIL, WEFT_REPORTER_SOURCE)))
+		ASSERT_EQ(e->reason, ECONNREFUSED, "fail: sk_err");
+	if ((e = ev_find(&got, WEFT_EV_DROP, 0))) {
+		ASSERT_EQ(e->reason, WEFT_STAT_POL_EGRESS_DENY, "drop: its counter");
+		ASSERT_EQ(e->dir, WEFT_DIR_EGRESS, "drop: egress policy");
+		ASSERT_EQ(e->dport, htons(7121), "drop: the port");
+		ASSERT_EQ(e->proto, IPPROTO_TCP, "drop: TCP");
+	}
+out:
+	ring_buffer__free(rb);
+	weft_pol_free(&pol);
+	ofx_close(&f);
 }
