@@ -38,6 +38,10 @@ static const char *const stat_names[WEFT_STAT_MAX] = {
 	[WEFT_STAT_POL_TC_EGRESS_DENY] = "policy_tc_egress_denied",
 	[WEFT_STAT_POL_MALFORMED] = "policy_malformed_dropped",
 	[WEFT_STAT_POL_REVOKED] = "policy_revoked_dropped",
+	[WEFT_STAT_FLOW_MISSING] = "flow_missing",
+	[WEFT_STAT_EDGE_FULL] = "edge_map_full",
+	[WEFT_STAT_HIST_FULL] = "hist_map_full",
+	[WEFT_STAT_EVENTS_LOST] = "events_lost",
 };
 
 const char *weft_stat_name(unsigned int stat)

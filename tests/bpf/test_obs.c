@@ -725,3 +725,83 @@ out:
 	weft_pol_free(&pol);
 	ofx_close(&f);
 }
+
+static bool is_tc(struct weft *s, const struct bpf_program *p)
+{
+	return p == s->progs.weft_to_pod || p == s->progs.weft_from_pod;
+}
+
+/* An Ethernet + IPv4 + TCP SYN, into b; returns its length. */
+static size_t syn4(uint8_t *b, const char *src, const char *dst, uint16_t sport, uint16_t dport)
+{
+	uint16_t et = htons(0x0800), tot = htons(40), sp = htons(sport), dp = htons(dport);
+
+	memset(b, 0, 54);
+	memcpy(b + 12, &et, 2);
+	b[14] = 0x45;
+	memcpy(b + 16, &tot, 2);
+	b[22] = 64;
+	b[23] = IPPROTO_TCP;
+	inet_pton(AF_INET, src, b + 26);
+	inet_pton(AF_INET, dst, b + 30);
+	memcpy(b + 34, &sp, 2);
+	memcpy(b + 36, &dp, 2);
+	b[46] = 5 << 4;
+	b[47] = 0x02;
+	return 54;
+}
+
+/* A packet tc drops by policy is an event while observed. */
+TEST(bpf, obs_tc_drop_event)
+{
+	static const char policy[] =
+		"endpoints:\n"
+		"  - {name: cli, ip: " CLI_IP ", labels: {app: client}}\n"
+		"  - {name: srv, ip: " SRV_IP ", labels: {app: web}}\n"
+		"policies:\n"
+		"  - name: web-in\n"
+		"    selector: {app: web}\n"
+		"    ingress: [{from: [{selector: {app: client}}], ports: [{port: 8080}]}]\n";
+	struct weft_obs_cfg on = { .observers = 1 };
+	struct weft_pol_state pol = { 0 };
+	struct ring_buffer *rb = NULL;
+	struct evs got = { .n = 0 };
+	struct weft *skel = NULL;
+	const struct weft_event *e;
+	char err[512] = "";
+	uint8_t pkt[64];
+	__u32 zero = 0;
+
+	tenv_need_root();
+	if (!ASSERT_OK(sfx_load(&skel, is_tc), "load the tc programs") ||
+	    !ASSERT_OK(sfx_policy(skel, &pol, policy, err, sizeof(err)), err))
+		goto out;
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.weft_events), ev_collect, &got, NULL);
+	if (!ASSERT_NOT_NULL(rb, "ring buffer") ||
+	    !ASSERT_OK(bpf_map_update_elem(bpf_map__fd(skel->maps.weft_obs_cfg), &zero, &on, BPF_ANY),
+		       "one observer"))
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .repeat = 1);
+
+		/* 8080 is allowed, 9090 is not. */
+		o.data_size_in = syn4(pkt, CLI_IP, SRV_IP, 40000 + i, i ? 9090 : 8080);
+		if (!ASSERT_OK(bpf_prog_test_run_opts(bpf_program__fd(skel->progs.weft_to_pod), &o),
+			       "test run"))
+			goto out;
+		ASSERT_EQ(o.retval, i ? 2 : 0, "verdict (TC_ACT_SHOT for 9090)");
+	}
+	ring_buffer__consume(rb);
+	if (!ASSERT_EQ(got.n, 1, "one event: the drop") || !(e = &got.ev[0]))
+		goto out;
+	ASSERT_EQ(e->type, WEFT_EV_DROP, "a drop");
+	ASSERT_EQ(e->reason, WEFT_STAT_POL_TC_INGRESS_DENY, "its counter");
+	ASSERT_EQ(e->dir, WEFT_DIR_INGRESS, "ingress policy");
+	ASSERT_EQ(e->sport, htons(40001), "source port");
+	ASSERT_EQ(e->dport, htons(9090), "destination port");
+	ASSERT_EQ(e->daddr[3], inet_addr(SRV_IP), "destination");
+out:
+	ring_buffer__free(rb);
+	weft_pol_free(&pol);
+	weft__destroy(skel);
+}
