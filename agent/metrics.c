@@ -680,11 +680,17 @@ static int svc_name_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void names_free(struct names *nm)
+{
+	free(nm->addr);
+	free(nm->ep);
+	free(nm->svc);
+}
+
 static int names_load(struct names *nm, const struct weft_maps *maps, const struct weft_state *st)
 {
 	struct weft_addr_key *k;
 	struct weft_ep_val *v;
-	size_t *idx;
 	char *kb, *vb;
 	int ret;
 
@@ -694,12 +700,11 @@ static int names_load(struct names *nm, const struct weft_maps *maps, const stru
 		return ret;
 	k = (struct weft_addr_key *)kb;
 	v = (struct weft_ep_val *)vb;
-	/* Sort the keys and their values together: through an index. */
-	idx = calloc(nm->nep + 1, sizeof(*idx));
+	/* Sort the keys, then put each value at its key's place. */
 	nm->addr = calloc(nm->nep + 1, sizeof(*nm->addr));
 	nm->ep = calloc(nm->nep + 1, sizeof(*nm->ep));
 	nm->svc = calloc(st->n + 1, sizeof(*nm->svc));
-	if (!idx || !nm->addr || !nm->ep || !nm->svc) {
+	if (!nm->addr || !nm->ep || !nm->svc) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -717,17 +722,11 @@ static int names_load(struct names *nm, const struct weft_maps *maps, const stru
 		nm->svc[nm->nsvc++] = (struct svc_name){ st->sp[i].val.id, &st->sp[i].meta };
 	qsort(nm->svc, nm->nsvc, sizeof(*nm->svc), svc_name_cmp);
 out:
-	free(idx);
 	free(kb);
 	free(vb);
+	if (ret)
+		names_free(nm);
 	return ret;
-}
-
-static void names_free(struct names *nm)
-{
-	free(nm->addr);
-	free(nm->ep);
-	free(nm->svc);
 }
 
 /* The workload and namespace of an address, "unknown" for a stranger. */
@@ -794,7 +793,7 @@ static int tcp_names_cmp(const void *a, const void *b)
 static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st, int ncpu,
 		      struct weft_metrics_snap *out, uint64_t counts[3])
 {
-	size_t nedge = 0, nflow = 0, nhist = 0, n = 0, hvsize = sizeof(struct weft_hist);
+	size_t nedge = 0, nflow = 0, nhist = 0, n = 0, w = 0, hvsize = sizeof(struct weft_hist);
 	char *ek = NULL, *ev = NULL, *fk = NULL, *fv = NULL, *hk = NULL, *hv = NULL;
 	struct agg *a = NULL;
 	struct names nm;
@@ -865,7 +864,7 @@ static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st,
 	 * formats each label set once (100,000 flows: 40,000 edges, 4,000
 	 * series). */
 	qsort(out->tcp, out->ntcp, sizeof(*out->tcp), tcp_names_cmp);
-	for (size_t i = 0, w = 0; i < out->ntcp; i++) {
+	for (size_t i = 0; i < out->ntcp; i++) {
 		if (w && !tcp_names_cmp(&out->tcp[w - 1], &out->tcp[i])) {
 			struct weft_metrics_tcp *t = &out->tcp[w - 1];
 
@@ -880,9 +879,8 @@ static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st,
 		} else {
 			out->tcp[w++] = out->tcp[i];
 		}
-		if (i + 1 == out->ntcp)
-			out->ntcp = w;
 	}
+	out->ntcp = w;
 	for (size_t i = 0; i < nhist; i++) {
 		struct weft_metrics_hist *h = &out->hist[out->nhist++];
 		struct weft_hist_key key;
