@@ -660,12 +660,16 @@ out:
 struct names {
 	struct weft_addr_key *addr;	/* sorted */
 	struct weft_ep_val *ep;		/* same order as addr */
+	uint32_t *wid;			/* same order: id of (workload, ns), 1.., 0 = unknown */
 	size_t nep;
 	struct svc_name {
 		uint32_t id;
+		uint32_t nid;		/* id of (name, ns), 1.. */
 		const struct weft_svc_meta *meta;
 	} *svc;				/* sorted by id */
 	size_t nsvc;
+	const struct weft_ep_val **wl;	/* wl[wid - 1]: an endpoint with those names */
+	const struct weft_svc_meta **sn;	/* sn[nid - 1] */
 };
 
 static int addr_cmp(const void *a, const void *b)
@@ -684,7 +688,63 @@ static void names_free(struct names *nm)
 {
 	free(nm->addr);
 	free(nm->ep);
+	free(nm->wid);
 	free(nm->svc);
+	free(nm->wl);
+	free(nm->sn);
+}
+
+static int ep_names_cmp(const void *a, const void *b, void *arg)
+{
+	const struct weft_ep_val *ep = arg, *x = &ep[*(const size_t *)a], *y = &ep[*(const size_t *)b];
+	int r = strcmp(x->workload, y->workload);
+
+	return r ? r : strcmp(x->ns, y->ns);
+}
+
+static int svc_names_cmp(const void *a, const void *b, void *arg)
+{
+	const struct svc_name *sv = arg, *x = &sv[*(const size_t *)a], *y = &sv[*(const size_t *)b];
+	int r = strcmp(x->meta->name, y->meta->name);
+
+	return r ? r : strcmp(x->meta->ns, y->meta->ns);
+}
+
+/* Equal names get one id: a series is a set of ids, so aggregating needs
+ * no string work per flow. */
+static int names_intern(struct names *nm)
+{
+	size_t n = nm->nep > nm->nsvc ? nm->nep : nm->nsvc, *idx = calloc(n + 1, sizeof(*idx));
+	uint32_t next = 0;
+
+	nm->wid = calloc(nm->nep + 1, sizeof(*nm->wid));
+	nm->wl = calloc(nm->nep + 1, sizeof(*nm->wl));
+	nm->sn = calloc(nm->nsvc + 1, sizeof(*nm->sn));
+	if (!idx || !nm->wid || !nm->wl || !nm->sn) {
+		free(idx);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nm->nep; i++)
+		idx[i] = i;
+	qsort_r(idx, nm->nep, sizeof(*idx), ep_names_cmp, nm->ep);
+	for (size_t i = 0; i < nm->nep; i++) {
+		if (!nm->ep[idx[i]].workload[0])
+			continue;	/* no name: unknown */
+		if (!next || ep_names_cmp(&idx[i], &idx[i - 1], nm->ep))
+			nm->wl[next++] = &nm->ep[idx[i]];
+		nm->wid[idx[i]] = next;
+	}
+	next = 0;
+	for (size_t i = 0; i < nm->nsvc; i++)
+		idx[i] = i;
+	qsort_r(idx, nm->nsvc, sizeof(*idx), svc_names_cmp, nm->svc);
+	for (size_t i = 0; i < nm->nsvc; i++) {
+		if (!next || svc_names_cmp(&idx[i], &idx[i - 1], nm->svc))
+			nm->sn[next++] = nm->svc[idx[i]].meta;
+		nm->svc[idx[i]].nid = next;
+	}
+	free(idx);
+	return 0;
 }
 
 static int names_load(struct names *nm, const struct weft_maps *maps, const struct weft_state *st)
@@ -719,8 +779,9 @@ static int names_load(struct names *nm, const struct weft_maps *maps, const stru
 		nm->ep[at - nm->addr].workload[WEFT_NAME_LEN - 1] = 0;
 	}
 	for (size_t i = 0; i < st->n; i++)
-		nm->svc[nm->nsvc++] = (struct svc_name){ st->sp[i].val.id, &st->sp[i].meta };
+		nm->svc[nm->nsvc++] = (struct svc_name){ st->sp[i].val.id, 0, &st->sp[i].meta };
 	qsort(nm->svc, nm->nsvc, sizeof(*nm->svc), svc_name_cmp);
+	ret = names_intern(nm);
 out:
 	free(kb);
 	free(vb);
@@ -729,73 +790,122 @@ out:
 	return ret;
 }
 
-/* The workload and namespace of an address, "unknown" for a stranger. */
-static void name_ep(const struct names *nm, const __be32 *addr, char *wl, char *ns)
+/* The (workload, namespace) id of an address; 0 for a stranger. */
+static uint32_t ep_wid(const struct names *nm, const __be32 *addr)
 {
 	struct weft_addr_key *at = bsearch(addr, nm->addr, nm->nep, sizeof(*nm->addr), addr_cmp);
-	const struct weft_ep_val *ep = at ? &nm->ep[at - nm->addr] : NULL;
 
-	snprintf(wl, WEFT_NAME_LEN, "%s", ep && ep->workload[0] ? ep->workload : "unknown");
+	return at ? nm->wid[at - nm->addr] : 0;
+}
+
+/* The (name, namespace) id of a service port; 0 for none. */
+static uint32_t svc_nid(const struct names *nm, uint32_t id)
+{
+	struct svc_name key = { id, 0, NULL }, *at;
+
+	at = id ? bsearch(&key, nm->svc, nm->nsvc, sizeof(*nm->svc), svc_name_cmp) : NULL;
+	return at ? at->nid : 0;
+}
+
+static void wid_names(const struct names *nm, uint32_t wid, char *wl, char *ns)
+{
+	const struct weft_ep_val *ep = wid ? nm->wl[wid - 1] : NULL;
+
+	snprintf(wl, WEFT_NAME_LEN, "%s", ep ? ep->workload : "unknown");
 	snprintf(ns, WEFT_NAME_LEN, "%s", ep && ep->ns[0] ? ep->ns : "unknown");
 }
 
-static void name_svc(const struct names *nm, uint32_t id, char *name, char *ns)
+static void nid_names(const struct names *nm, uint32_t nid, char *name, char *ns)
 {
-	struct svc_name key = { id, NULL }, *at;
+	const struct weft_svc_meta *m = nid ? nm->sn[nid - 1] : NULL;
 
-	at = id ? bsearch(&key, nm->svc, nm->nsvc, sizeof(*nm->svc), svc_name_cmp) : NULL;
-	snprintf(name, WEFT_NAME_LEN, "%.*s", WEFT_NAME_LEN - 1,
-		 at && at->meta->name[0] ? at->meta->name : "unknown");
-	snprintf(ns, WEFT_NAME_LEN, "%.*s", WEFT_NAME_LEN - 1,
-		 at && at->meta->ns[0] ? at->meta->ns : "unknown");
+	snprintf(name, WEFT_NAME_LEN, "%.*s", WEFT_NAME_LEN - 1, m && m->name[0] ? m->name : "unknown");
+	snprintf(ns, WEFT_NAME_LEN, "%.*s", WEFT_NAME_LEN - 1, m && m->ns[0] ? m->ns : "unknown");
 }
 
-/* An edge's totals, or a live flow's bytes, under the edge's key. */
-struct agg {
-	struct weft_edge_key k;
+/* One series of the TCP families: its name ids and what it adds up. */
+struct lkey {
+	uint32_t reporter, src, dst, svc;
+};
+
+struct lent {
+	struct lkey k;
 	struct weft_edge_val v;
 	uint64_t active;
 };
 
-static int agg_cmp(const void *a, const void *b)
+/* Open addressing: slot holds 1 + the index of its entry, 0 = free. */
+struct ltab {
+	uint32_t *slot;
+	size_t mask;
+	struct lent *ent;
+	size_t n;
+};
+
+static struct lent *ltab_get(struct ltab *t, const struct lkey *k)
 {
-	return memcmp(&((const struct agg *)a)->k, &((const struct agg *)b)->k,
-		      sizeof(struct weft_edge_key));
+	uint64_t h = (((uint64_t)k->src << 32) | k->dst) * 0x9e3779b97f4a7c15ull ^
+		     (((uint64_t)k->svc << 8) | k->reporter) * 0xc2b2ae3d27d4eb4full;
+
+	for (size_t i = (h ^ h >> 29) & t->mask;; i = (i + 1) & t->mask) {
+		struct lent *e;
+
+		if (!t->slot[i]) {
+			e = &t->ent[t->n++];
+			e->k = *k;
+			t->slot[i] = t->n;
+			return e;
+		}
+		e = &t->ent[t->slot[i] - 1];
+		if (!memcmp(&e->k, k, sizeof(*k)))
+			return e;
+	}
+}
+
+static void lent_add(struct ltab *t, const struct names *nm, const struct weft_edge_key *k,
+		     const struct weft_edge_val *v, uint64_t active)
+{
+	struct lkey lk = { k->reporter, ep_wid(nm, k->client), ep_wid(nm, k->server),
+			   svc_nid(nm, k->svc_id) };
+	struct lent *e = ltab_get(t, &lk);
+
+	e->v.opened += v->opened;
+	e->v.closed += v->closed;
+	e->v.failed += v->failed;
+	e->v.reset += v->reset;
+	e->v.received_bytes += v->received_bytes;
+	e->v.sent_bytes += v->sent_bytes;
+	e->v.redirected += v->redirected;
+	e->active += active;
 }
 
 /* The edge a live flow belongs to and its bytes so far (as lib/obs.h
  * folds them at close). */
-static void flow_agg(const struct weft_sock_key *k, const struct weft_flow *f, struct agg *a)
+static void flow_edge(const struct weft_sock_key *k, const struct weft_flow *f,
+		      struct weft_edge_key *ek, struct weft_edge_val *v)
 {
 	bool active = f->flags & WEFT_FLOW_ACTIVE;
 	uint64_t out = f->bytes_acked + f->redir_sent, in = f->bytes_received + f->redir_received;
 
-	memset(a, 0, sizeof(*a));
-	memcpy(a->k.client, active ? k->local : k->remote, 16);
-	memcpy(a->k.server, active ? k->remote : k->local, 16);
-	a->k.server_port = active ? k->rport : k->lport;
-	a->k.reporter = active ? WEFT_REPORTER_SOURCE : WEFT_REPORTER_DESTINATION;
-	a->k.svc_id = f->svc_id;
-	a->k.proto = IPPROTO_TCP;
-	a->v.received_bytes = active ? out : in;
-	a->v.sent_bytes = active ? in : out;
-	a->active = 1;
-}
-
-/* Order of TCP entries by their label values (the name fields are
- * zero-padded: compared whole). */
-static int tcp_names_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, offsetof(struct weft_metrics_tcp, v));
+	memset(ek, 0, sizeof(*ek));
+	memset(v, 0, sizeof(*v));
+	memcpy(ek->client, active ? k->local : k->remote, 16);
+	memcpy(ek->server, active ? k->remote : k->local, 16);
+	ek->server_port = active ? k->rport : k->lport;
+	ek->reporter = active ? WEFT_REPORTER_SOURCE : WEFT_REPORTER_DESTINATION;
+	ek->svc_id = f->svc_id;
+	ek->proto = IPPROTO_TCP;
+	v->received_bytes = active ? out : in;
+	v->sent_bytes = active ? in : out;
 }
 
 /* weft_edge + weft_flow into out->tcp, weft_hist into out->hist. */
 static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st, int ncpu,
 		      struct weft_metrics_snap *out, uint64_t counts[3])
 {
-	size_t nedge = 0, nflow = 0, nhist = 0, n = 0, w = 0, hvsize = sizeof(struct weft_hist);
+	size_t nedge = 0, nflow = 0, nhist = 0, cap, hvsize = sizeof(struct weft_hist);
 	char *ek = NULL, *ev = NULL, *fk = NULL, *fv = NULL, *hk = NULL, *hv = NULL;
-	struct agg *a = NULL;
+	struct ltab t = { 0 };
 	struct names nm;
 	int ret;
 
@@ -816,71 +926,51 @@ static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st,
 	counts[1] = nflow;
 	counts[2] = nhist;
 	out->flows = nflow;
-	a = calloc(nedge + nflow + 1, sizeof(*a));
+	/* One entry per series; the table at most half full. */
+	for (cap = 16; cap < 2 * (nedge + nflow); cap *= 2)
+		;
+	t.slot = calloc(cap, sizeof(*t.slot));
+	t.ent = calloc(nedge + nflow + 1, sizeof(*t.ent));
+	t.mask = cap - 1;
 	out->hist = calloc(nhist + 1, sizeof(*out->hist));
-	if (!a || !out->hist) {
+	if (!t.slot || !t.ent || !out->hist) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < nedge; i++, n++) {
-		memcpy(&a[n].k, ek + i * sizeof(struct weft_edge_key), sizeof(a[n].k));
-		memcpy(&a[n].v, ev + i * sizeof(struct weft_edge_val), sizeof(a[n].v));
+	for (size_t i = 0; i < nedge; i++) {
+		struct weft_edge_key k;
+		struct weft_edge_val v;
+
+		memcpy(&k, ek + i * sizeof(k), sizeof(k));
+		memcpy(&v, ev + i * sizeof(v), sizeof(v));
+		lent_add(&t, &nm, &k, &v, 0);
 	}
-	for (size_t i = 0; i < nflow; i++, n++) {
+	for (size_t i = 0; i < nflow; i++) {
 		struct weft_sock_key k;
+		struct weft_edge_key fek;
+		struct weft_edge_val v;
 		struct weft_flow f;
 
 		memcpy(&k, fk + i * sizeof(k), sizeof(k));
 		memcpy(&f, fv + i * sizeof(f), sizeof(f));
-		flow_agg(&k, &f, &a[n]);
+		flow_edge(&k, &f, &fek, &v);
+		lent_add(&t, &nm, &fek, &v, 1);
 	}
-	qsort(a, n, sizeof(*a), agg_cmp);
-	out->tcp = calloc(n + 1, sizeof(*out->tcp));
+	out->tcp = calloc(t.n + 1, sizeof(*out->tcp));
 	if (!out->tcp) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n;) {
-		struct weft_metrics_tcp *t = &out->tcp[out->ntcp++];
-		size_t j = i;
+	for (size_t i = 0; i < t.n; i++) {
+		struct weft_metrics_tcp *m = &out->tcp[out->ntcp++];
 
-		t->reporter = a[i].k.reporter;
-		name_ep(&nm, a[i].k.client, t->src_wl, t->src_ns);
-		name_ep(&nm, a[i].k.server, t->dst_wl, t->dst_ns);
-		name_svc(&nm, a[i].k.svc_id, t->svc, t->svc_ns);
-		for (; j < n && !agg_cmp(&a[i], &a[j]); j++) {
-			t->v.opened += a[j].v.opened;
-			t->v.closed += a[j].v.closed;
-			t->v.failed += a[j].v.failed;
-			t->v.reset += a[j].v.reset;
-			t->v.received_bytes += a[j].v.received_bytes;
-			t->v.sent_bytes += a[j].v.sent_bytes;
-			t->v.redirected += a[j].v.redirected;
-			t->active += a[j].active;
-		}
-		i = j;
+		m->reporter = t.ent[i].k.reporter;
+		wid_names(&nm, t.ent[i].k.src, m->src_wl, m->src_ns);
+		wid_names(&nm, t.ent[i].k.dst, m->dst_wl, m->dst_ns);
+		nid_names(&nm, t.ent[i].k.svc, m->svc, m->svc_ns);
+		m->v = t.ent[i].v;
+		m->active = t.ent[i].active;
 	}
-	/* Edges with equal names are one series: merge them here, so render
-	 * formats each label set once (100,000 flows: 40,000 edges, 4,000
-	 * series). */
-	qsort(out->tcp, out->ntcp, sizeof(*out->tcp), tcp_names_cmp);
-	for (size_t i = 0; i < out->ntcp; i++) {
-		if (w && !tcp_names_cmp(&out->tcp[w - 1], &out->tcp[i])) {
-			struct weft_metrics_tcp *t = &out->tcp[w - 1];
-
-			t->v.opened += out->tcp[i].v.opened;
-			t->v.closed += out->tcp[i].v.closed;
-			t->v.failed += out->tcp[i].v.failed;
-			t->v.reset += out->tcp[i].v.reset;
-			t->v.received_bytes += out->tcp[i].v.received_bytes;
-			t->v.sent_bytes += out->tcp[i].v.sent_bytes;
-			t->v.redirected += out->tcp[i].v.redirected;
-			t->active += out->tcp[i].active;
-		} else {
-			out->tcp[w++] = out->tcp[i];
-		}
-	}
-	out->ntcp = w;
 	for (size_t i = 0; i < nhist; i++) {
 		struct weft_metrics_hist *h = &out->hist[out->nhist++];
 		struct weft_hist_key key;
@@ -888,8 +978,8 @@ static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st,
 		memcpy(&key, hk + i * sizeof(key), sizeof(key));
 		h->reporter = key.reporter;
 		h->kind = key.kind;
-		name_ep(&nm, key.server, h->dst_wl, h->dst_ns);
-		name_svc(&nm, key.svc_id, h->svc, h->svc_ns);
+		wid_names(&nm, ep_wid(&nm, key.server), h->dst_wl, h->dst_ns);
+		nid_names(&nm, svc_nid(&nm, key.svc_id), h->svc, h->svc_ns);
 		for (int c = 0; c < ncpu; c++) {
 			const struct weft_hist *pc = (const void *)(hv + (i * ncpu + c) * hvsize);
 
@@ -901,7 +991,8 @@ static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st,
 	}
 out:
 	names_free(&nm);
-	free(a);
+	free(t.slot);
+	free(t.ent);
 	free(ek);
 	free(ev);
 	free(fk);
