@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "harness.h"
+#include "metrics.h"
 #include "obs.h"
 #include "policy.h"
 #include "sockfix.h"
@@ -804,4 +805,102 @@ out:
 	ring_buffer__free(rb);
 	weft_pol_free(&pol);
 	weft__destroy(skel);
+}
+
+/* ---- /metrics from the maps the kernel filled --------------------------- */
+
+static void skel_maps(struct weft *skel, struct weft_maps *maps)
+{
+	for (int id = 0; id < WEFT_M_COUNT; id++)
+		maps->fd[id] = bpf_map__fd(bpf_object__find_map_by_name(skel->obj, weft_map_name(id)));
+}
+
+static int ep_put(struct weft *skel, const char *ip, const char *workload)
+{
+	struct weft_addr_key k;
+	struct weft_ep_val v = { 0 };
+
+	v4(k.addr, ip);
+	snprintf(v.name, sizeof(v.name), "%s-0", workload);
+	snprintf(v.ns, sizeof(v.ns), "shop");
+	snprintf(v.workload, sizeof(v.workload), "%s", workload);
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.weft_ep), &k, &v, BPF_ANY);
+}
+
+static const struct weft_metrics_tcp *tcp_series(const struct weft_metrics_snap *s, uint8_t reporter)
+{
+	for (size_t i = 0; i < s->ntcp; i++)
+		if (s->tcp[i].reporter == reporter && !strcmp(s->tcp[i].src_wl, "shop-web") &&
+		    !strcmp(s->tcp[i].dst_wl, "shop-api") && !strcmp(s->tcp[i].svc, "api") &&
+		    !strcmp(s->tcp[i].svc_ns, "shop"))
+			return &s->tcp[i];
+	return NULL;
+}
+
+/* While a redirected connection through a VIP is open, the scrape shows it
+ * (opened, active, the bytes so far); after it closed, the exact totals. */
+TEST(bpf, obs_metrics_from_live_flows_and_edges)
+{
+	const size_t up = 4000, down = 9000;
+	struct sfx_be be = { SRV_IP, 7130, 1 };
+	struct sfx_svc svc = { VIP, 7130, IPPROTO_TCP, WEFT_LB_RANDOM, 0, 0, &be, 1 };
+	struct weft_sp sp = { 0 };
+	struct weft_state st = { .sp = &sp, .n = 1 };
+	struct weft_metrics_snap snap = { 0 };
+	const struct weft_metrics_tcp *t;
+	struct weft_edge_val src, dst;
+	struct weft_maps maps;
+	struct ofx f;
+	int id, fd;
+	pid_t srv;
+
+	if (!setup(&f, true))
+		goto out;
+	id = sfx_add_service(&f.sfx, &svc);
+	if (!ASSERT_TRUE(id > 0, "service") || !ASSERT_OK(ep_put(f.sfx.skel, CLI_IP, "shop-web"), "cli ep") ||
+	    !ASSERT_OK(ep_put(f.sfx.skel, SRV_IP, "shop-api"), "srv ep"))
+		goto out;
+	sp.val.id = id;
+	strcpy(sp.meta.name, "api");
+	strcpy(sp.meta.ns, "shop");
+	skel_maps(f.sfx.skel, &maps);
+	srv = obs_server(7130, 1, up, down);
+	if (!ASSERT_TRUE(srv > 0, "server") || !ASSERT_OK(tenv_enter("cli", true), "enter cli"))
+		goto out;
+	fd = obs_client(VIP, 7130, up, down);
+	if (!ASSERT_TRUE(fd >= 0, "exchange"))
+		goto out;
+	if (ASSERT_OK(weft_metrics_gather(NULL, &st, &maps, NULL, &snap), "scrape while open")) {
+		ASSERT_EQ(snap.flows, 2, "two live flows");
+		if (ASSERT_NOT_NULL(t = tcp_series(&snap, WEFT_REPORTER_SOURCE), "source series, named")) {
+			ASSERT_EQ(t->v.opened, 1, "opened while open");
+			ASSERT_EQ(t->active, 1, "active");
+			ASSERT_EQ(t->v.closed, 0, "not closed yet");
+			ASSERT_EQ(t->v.sent_bytes, down, "the reply's bytes, live");
+			ASSERT_STR(t->src_ns, "shop", "source namespace");
+		}
+		if (ASSERT_NOT_NULL(t = tcp_series(&snap, WEFT_REPORTER_DESTINATION), "destination series"))
+			ASSERT_EQ(t->v.sent_bytes, down, "destination: the reply's bytes, live");
+	}
+	weft_metrics_snap_free(&snap);
+	close(fd);
+	server_wait(srv);
+	if (!ASSERT_TRUE(edges_closed(&f, id, 7130, 1, &src, &dst), "closed"))
+		goto out;
+	if (ASSERT_OK(weft_metrics_gather(NULL, &st, &maps, NULL, &snap), "scrape after close")) {
+		ASSERT_EQ(snap.flows, 0, "no live flow");
+		for (uint8_t r = WEFT_REPORTER_SOURCE; r <= WEFT_REPORTER_DESTINATION; r++) {
+			if (!ASSERT_NOT_NULL(t = tcp_series(&snap, r), "series after close"))
+				continue;
+			ASSERT_EQ(t->v.opened, 1, "opened");
+			ASSERT_EQ(t->v.closed, 1, "closed");
+			ASSERT_EQ(t->active, 0, "not active");
+			ASSERT_EQ(t->v.received_bytes, up, "received = client to server");
+			ASSERT_EQ(t->v.sent_bytes, down, "sent = server to client");
+		}
+		ASSERT_GE(snap.nhist, 2, "RTT and connect histograms");
+	}
+	weft_metrics_snap_free(&snap);
+out:
+	ofx_close(&f);
 }
