@@ -34,6 +34,11 @@
 
 #define CLI_IP "10.250.0.10"
 #define SRV_IP "10.250.0.21"
+#define CLI_IP6 "fd00:250::10"
+#define SRV_IP6 "fd00:250::21"
+
+/* The addresses of the bytes scenarios (IPv4 unless a test says IPv6). */
+static const char *g_cli = CLI_IP, *g_srv = SRV_IP;
 #define VIP "10.250.100.7"
 
 struct ofx {
@@ -116,8 +121,8 @@ static bool setup(struct ofx *f, bool redirect)
 	f->cgfd = -1;
 	tenv_need_root();
 	signal(SIGPIPE, SIG_IGN);
-	if (!ASSERT_OK(tenv_pod("cli", CLI_IP, NULL), "client pod") ||
-	    !ASSERT_OK(tenv_pod("srv", SRV_IP, NULL), "server pod"))
+	if (!ASSERT_OK(tenv_pod("cli", CLI_IP, CLI_IP6), "client pod") ||
+	    !ASSERT_OK(tenv_pod("srv", SRV_IP, SRV_IP6), "server pod"))
 		return false;
 	err = ofx_open(f, redirect);
 	if (err == -EOPNOTSUPP || err == -EINVAL)
@@ -131,6 +136,15 @@ static void v4(__be32 *a, const char *ip)
 	a[1] = 0;
 	a[2] = htonl(0xffff);
 	inet_pton(AF_INET, ip, &a[3]);
+}
+
+/* Any address in the 16-byte form (IPv4 v4-mapped). */
+static void addr16(__be32 *a, const char *ip)
+{
+	struct weft_ip w;
+
+	weft_ip_parse(ip, &w);
+	memcpy(a, &w.a, 16);
 }
 
 static long long now_ms(void)
@@ -163,8 +177,7 @@ static pid_t obs_server(uint16_t port, int nconn, size_t up, size_t down)
 		close(p[0]);
 		if (!buf || tenv_enter("srv", true))
 			_exit(251);
-		weft_sockaddr(SRV_IP, port, false, &ss, &sl);
-		lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		lfd = socket(weft_sockaddr(g_srv, port, false, &ss, &sl), SOCK_STREAM | SOCK_CLOEXEC, 0);
 		setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 		if (lfd < 0 || bind(lfd, (struct sockaddr *)&ss, sl) || listen(lfd, 64))
 			_exit(251);
@@ -221,8 +234,7 @@ static int obs_client(const char *addr, uint16_t port, size_t up, size_t down)
 	ssize_t n;
 	int fd;
 
-	weft_sockaddr(addr, port, false, &ss, &sl);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(weft_sockaddr(addr, port, false, &ss, &sl), SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (!buf || fd < 0)
 		goto fail;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -248,8 +260,8 @@ fail:
 static void edge_key(struct weft_edge_key *k, uint8_t reporter, uint32_t svc_id, uint16_t port)
 {
 	memset(k, 0, sizeof(*k));
-	v4(k->client, CLI_IP);
-	v4(k->server, SRV_IP);
+	addr16(k->client, g_cli);
+	addr16(k->server, g_srv);
 	k->svc_id = svc_id;
 	k->server_port = htons(port);
 	k->reporter = reporter;
@@ -343,7 +355,7 @@ static uint16_t local_port(int fd)
 static void bytes_scenario(bool redirect, bool via_vip, uint16_t port)
 {
 	const size_t up = 70001, down = 123457;
-	struct sfx_be be = { SRV_IP, port, 1 };
+	struct sfx_be be = { g_srv, port, 1 };
 	struct sfx_svc svc = { VIP, port, IPPROTO_TCP, WEFT_LB_RANDOM, 0, 0, &be, 1 };
 	struct weft_edge_val src, dst;
 	struct weft_flow cf = { 0 }, sf = { 0 };
@@ -363,7 +375,7 @@ static void bytes_scenario(bool redirect, bool via_vip, uint16_t port)
 	srv = obs_server(port, 1, up, down);
 	if (!ASSERT_TRUE(srv > 0, "server started") || !ASSERT_OK(tenv_enter("cli", true), "enter cli"))
 		goto out;
-	fd = obs_client(via_vip ? VIP : SRV_IP, port, up, down);
+	fd = obs_client(via_vip ? VIP : g_srv, port, up, down);
 	if (!ASSERT_TRUE(fd >= 0, "exchange up/down bytes"))
 		goto out;
 	/* Open: both ends have a flow. */
@@ -423,6 +435,21 @@ TEST(bpf, obs_bytes_direct_redirect)
 TEST(bpf, obs_bytes_vip_redirect)
 {
 	bytes_scenario(true, true, 7104);
+}
+
+/* IPv6 ends (16-byte keys as they are). */
+TEST(bpf, obs_bytes_ipv6_stack)
+{
+	g_cli = CLI_IP6;
+	g_srv = SRV_IP6;
+	bytes_scenario(false, false, 7105);
+}
+
+TEST(bpf, obs_bytes_ipv6_redirect)
+{
+	g_cli = CLI_IP6;
+	g_srv = SRV_IP6;
+	bytes_scenario(true, false, 7106);
 }
 
 /* A connect to a port nobody listens on: one `failed` at the source. */
