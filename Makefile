@@ -148,11 +148,16 @@ clean:
 
 # --- bench ---------------------------------------------------------------
 # make bench [QUICK=1]: the performance study of issue 6 (tests/bench/bench.sh).
-BENCH_TOOLS := $(BUILD)/wb-connrate
+BENCH_TOOLS := $(BUILD)/wb-connrate $(BUILD)/wb-scrape
 
 $(BUILD)/wb-connrate: $(call objs,tests/bench/connrate.c,$(BUILD))
 	$(call msg,LD,$@)
 	$(Q)$(CC) -o $@ $^
+
+# A /metrics scrape with 100,000 flows in the maps (tests/bench/scrape.c).
+$(BUILD)/wb-scrape: $(call objs,tests/bench/scrape.c $(AGENT_SRCS),$(BUILD))
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDLIBS)
 
 bench: deps all $(BENCH_TOOLS)
 	$(Q)tests/bench/bench.sh --build $(BUILD) $(if $(QUICK),--quick)

@@ -579,6 +579,7 @@ static int ip_cmp(const struct weft_ip *a, const struct weft_ip *b)
 static const struct field ep_fields[] = {
 	F_BUF("name", p_name, struct weft_endpoint, name, REQUIRED),
 	F_BUF("namespace", p_name, struct weft_endpoint, ns),
+	F_BUF("workload", p_name, struct weft_endpoint, workload),
 	F_IP("ip", struct weft_endpoint, ip, offsetof(struct weft_endpoint, family), REQUIRED),
 	F_BUF("interface", p_ifname, struct weft_endpoint, interface),
 	F_AT("labels", p_labels, struct weft_endpoint, labels,
@@ -1283,6 +1284,10 @@ static const struct field dp_fields[] = {
 	DP_MAX("max_rev", max_rev),
 	DP_MAX("max_policy", max_policy),
 	DP_MAX("max_idents", max_idents),
+	DP_MAX("max_endpoints", max_endpoints),
+	DP_MAX("max_flows", max_flows),
+	DP_MAX("max_edges", max_edges),
+	DP_MAX("max_hists", max_hists),
 	{ 0 }
 };
 
@@ -1344,6 +1349,10 @@ static struct weft_config *config_new(const char *name)
 	dp->max_rev = WEFT_DEF_MAX_REV;
 	dp->max_policy = WEFT_DEF_MAX_POLICY;
 	dp->max_idents = WEFT_DEF_MAX_IDENTS;
+	dp->max_endpoints = WEFT_DEF_MAX_ENDPOINTS;
+	dp->max_flows = WEFT_DEF_MAX_FLOWS;
+	dp->max_edges = WEFT_DEF_MAX_EDGES;
+	dp->max_hists = WEFT_DEF_MAX_HISTS;
 	strcpy(cfg->metrics.listen, WEFT_METRICS_LISTEN);
 	return cfg;
 }

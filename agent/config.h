@@ -174,6 +174,10 @@ struct weft_datapath_cfg {
 	uint32_t max_rev;		/* default WEFT_DEF_MAX_REV */
 	uint32_t max_policy;		/* default WEFT_DEF_MAX_POLICY (two epochs) */
 	uint32_t max_idents;		/* default WEFT_DEF_MAX_IDENTS (two epochs) */
+	uint32_t max_endpoints;		/* default WEFT_DEF_MAX_ENDPOINTS (weft_ep) */
+	uint32_t max_flows;		/* default WEFT_DEF_MAX_FLOWS (weft_flow, LRU) */
+	uint32_t max_edges;		/* default WEFT_DEF_MAX_EDGES (weft_edge) */
+	uint32_t max_hists;		/* default WEFT_DEF_MAX_HISTS (weft_hist) */
 };
 
 struct weft_metrics_cfg {

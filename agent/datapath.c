@@ -63,6 +63,14 @@ static uint32_t map_size(const struct weft_datapath_cfg *cfg, enum weft_map_id i
 		return cfg->max_policy;
 	case WEFT_M_POL_ID:
 		return cfg->max_idents;
+	case WEFT_M_EP:
+		return cfg->max_endpoints;
+	case WEFT_M_FLOW:
+		return cfg->max_flows;
+	case WEFT_M_EDGE:
+		return cfg->max_edges;
+	case WEFT_M_HIST:
+		return cfg->max_hists;
 	default:
 		return 0;
 	}

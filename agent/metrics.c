@@ -2,6 +2,7 @@
 /* metrics: snapshot the maps, render Prometheus text, route the HTTP paths. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,10 @@ static const char *const stat_names[WEFT_STAT_MAX] = {
 	[WEFT_STAT_POL_TC_EGRESS_DENY] = "policy_tc_egress_denied",
 	[WEFT_STAT_POL_MALFORMED] = "policy_malformed_dropped",
 	[WEFT_STAT_POL_REVOKED] = "policy_revoked_dropped",
+	[WEFT_STAT_FLOW_MISSING] = "flow_missing",
+	[WEFT_STAT_EDGE_FULL] = "edge_map_full",
+	[WEFT_STAT_HIST_FULL] = "hist_map_full",
+	[WEFT_STAT_EVENTS_LOST] = "events_lost",
 };
 
 const char *weft_stat_name(unsigned int stat)
@@ -214,6 +219,193 @@ static void be_family(struct weft_buf *out, const struct weft_metrics_snap *s, e
 	fam_print(out, &fam, name, "counter", help);
 }
 
+static const char *reporter_name(uint8_t r)
+{
+	return r == WEFT_REPORTER_SOURCE ? "source" :
+	       r == WEFT_REPORTER_DESTINATION ? "destination" : "unknown";
+}
+
+/* Istio's TCP labels of one entry, into buf. */
+static void tcp_labels(const struct weft_metrics_tcp *t, char *buf, size_t len)
+{
+	char sw[3 * WEFT_NAME_LEN], sn[3 * WEFT_NAME_LEN], dw[3 * WEFT_NAME_LEN];
+	char dn[3 * WEFT_NAME_LEN], sv[3 * WEFT_NAME_LEN], svn[3 * WEFT_NAME_LEN];
+	char fq[2 * 3 * WEFT_NAME_LEN + 32];
+
+	ESC(t->svc, sv);
+	ESC(t->svc_ns, svn);
+	if (!strcmp(t->svc, "unknown"))
+		strcpy(fq, "unknown");
+	else
+		snprintf(fq, sizeof(fq), "%s.%s.svc.cluster.local", sv, svn);
+	snprintf(buf, len,
+		 "reporter=\"%s\",source_workload=\"%s\",source_workload_namespace=\"%s\","
+		 "destination_workload=\"%s\",destination_workload_namespace=\"%s\","
+		 "destination_service=\"%s\",destination_service_name=\"%s\","
+		 "destination_service_namespace=\"%s\",request_protocol=\"tcp\"",
+		 reporter_name(t->reporter), ESC(t->src_wl, sw), ESC(t->src_ns, sn),
+		 ESC(t->dst_wl, dw), ESC(t->dst_ns, dn), fq, sv, svn);
+}
+
+enum tcp_field { TCP_OPENED, TCP_CLOSED, TCP_FAILED, TCP_RESET, TCP_RECEIVED, TCP_SENT, TCP_ACTIVE };
+
+static uint64_t tcp_get(const struct weft_metrics_tcp *t, enum tcp_field f)
+{
+	switch (f) {
+	case TCP_OPENED:
+		return t->v.opened;
+	case TCP_CLOSED:
+		return t->v.closed;
+	case TCP_FAILED:
+		return t->v.failed;
+	case TCP_RESET:
+		return t->v.reset;
+	case TCP_RECEIVED:
+		return t->v.received_bytes;
+	case TCP_SENT:
+		return t->v.sent_bytes;
+	default:
+		return t->active;
+	}
+}
+
+static void tcp_family(struct weft_buf *out, const struct weft_metrics_snap *s, char **labels,
+		       enum tcp_field f, const char *name, const char *type, const char *help)
+{
+	struct family fam = { 0 };
+
+	for (size_t i = 0; i < s->ntcp; i++)
+		fam_add(&fam, tcp_get(&s->tcp[i], f), "%s", labels[i]);
+	fam_print(out, &fam, name, type, help);
+}
+
+static void tcp_families(struct weft_buf *out, const struct weft_metrics_snap *s)
+{
+	char **labels = calloc(s->ntcp + 1, sizeof(*labels));
+	char l[2048];
+
+	for (size_t i = 0; labels && i < s->ntcp; i++) {
+		tcp_labels(&s->tcp[i], l, sizeof(l));
+		if (!(labels[i] = strdup(l))) {
+			out->err = -ENOMEM;
+			break;
+		}
+	}
+	if (!labels) {
+		out->err = -ENOMEM;
+		return;
+	}
+	if (!out->err) {
+		tcp_family(out, s, labels, TCP_OPENED, "weft_tcp_connections_opened_total", "counter",
+			   "TCP connections established (Istio istio_tcp_connections_opened_total).");
+		tcp_family(out, s, labels, TCP_CLOSED, "weft_tcp_connections_closed_total", "counter",
+			   "TCP connections closed after they were established.");
+		tcp_family(out, s, labels, TCP_FAILED, "weft_tcp_connections_failed_total", "counter",
+			   "TCP connects that never established (reset, refused or timed out), by the client.");
+		tcp_family(out, s, labels, TCP_RESET, "weft_tcp_connections_reset_total", "counter",
+			   "Established TCP connections that ended by a reset from the peer.");
+		tcp_family(out, s, labels, TCP_RECEIVED, "weft_tcp_received_bytes_total", "counter",
+			   "Payload bytes from client to server (Istio's received), open connections included.");
+		tcp_family(out, s, labels, TCP_SENT, "weft_tcp_sent_bytes_total", "counter",
+			   "Payload bytes from server to client (Istio's sent), open connections included.");
+		tcp_family(out, s, labels, TCP_ACTIVE, "weft_tcp_connections_active", "gauge",
+			   "TCP connections open now.");
+	}
+	for (size_t i = 0; i < s->ntcp; i++)
+		free(labels[i]);
+	free(labels);
+}
+
+/* Seconds from microseconds, exactly ("0.000002"). */
+static const char *us_seconds(uint64_t us, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu.%06llu", (unsigned long long)(us / 1000000),
+		 (unsigned long long)(us % 1000000));
+	return buf;
+}
+
+struct hrow {
+	char *labels;
+	const struct weft_hist *h;
+};
+
+static int hrow_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct hrow *)a)->labels, ((const struct hrow *)b)->labels);
+}
+
+/* The power-of-two bounds exposed: le = 2^(k+1) us holds buckets 0..2k+1.
+ * The last pair also takes everything above it, so it shows only as +Inf. */
+#define WEFT_HIST_LE (WEFT_HIST_BUCKETS / 2 - 1)
+
+static void hist_print(struct weft_buf *out, const char *name, const char *labels,
+		       const struct weft_hist *h)
+{
+	uint64_t cum = 0;
+	char le[64];
+
+	for (int k = 0; k < WEFT_HIST_LE; k++) {
+		cum += h->bucket[2 * k] + h->bucket[2 * k + 1];
+		weft_buf_printf(out, "%s_bucket{%s,le=\"%s\"} %llu\n", name, labels,
+				us_seconds(1ull << (k + 1), le, sizeof(le)), (unsigned long long)cum);
+	}
+	for (int b = 2 * WEFT_HIST_LE; b < WEFT_HIST_BUCKETS; b++)
+		cum += h->bucket[b];
+	weft_buf_printf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n%s_sum{%s} %s\n%s_count{%s} %llu\n",
+			name, labels, (unsigned long long)cum, name, labels,
+			us_seconds(h->sum_us, le, sizeof(le)), name, labels, (unsigned long long)cum);
+}
+
+/* One histogram family of one kind; equal label sets summed. */
+static void hist_family(struct weft_buf *out, const struct weft_metrics_snap *s, uint8_t kind,
+			const char *name, const char *help)
+{
+	char dw[3 * WEFT_NAME_LEN], dn[3 * WEFT_NAME_LEN], sv[3 * WEFT_NAME_LEN];
+	char svn[3 * WEFT_NAME_LEN], l[1024];
+	struct hrow *rows = calloc(s->nhist + 1, sizeof(*rows));
+	size_t n = 0;
+
+	weft_buf_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	if (!rows) {
+		out->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < s->nhist; i++) {
+		const struct weft_metrics_hist *h = &s->hist[i];
+
+		if (h->kind != kind)
+			continue;
+		snprintf(l, sizeof(l),
+			 "reporter=\"%s\",destination_workload=\"%s\",destination_workload_namespace=\"%s\","
+			 "destination_service_name=\"%s\",destination_service_namespace=\"%s\"",
+			 reporter_name(h->reporter), ESC(h->dst_wl, dw), ESC(h->dst_ns, dn),
+			 ESC(h->svc, sv), ESC(h->svc_ns, svn));
+		rows[n].h = &h->h;
+		if (!(rows[n++].labels = strdup(l))) {
+			out->err = -ENOMEM;
+			n--;
+			break;
+		}
+	}
+	qsort(rows, n, sizeof(*rows), hrow_cmp);
+	for (size_t i = 0; i < n;) {
+		struct weft_hist acc = *rows[i].h;
+		size_t j = i + 1;
+
+		for (; j < n && !strcmp(rows[i].labels, rows[j].labels); j++) {
+			for (int b = 0; b < WEFT_HIST_BUCKETS; b++)
+				acc.bucket[b] += rows[j].h->bucket[b];
+			acc.sum_us += rows[j].h->sum_us;
+			acc.count += rows[j].h->count;
+		}
+		hist_print(out, name, rows[i].labels, &acc);
+		i = j;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].labels);
+	free(rows);
+}
+
 static void gauge1(struct weft_buf *out, const char *name, const char *help, const char *value)
 {
 	weft_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", name, help, name, name, value);
@@ -258,6 +450,14 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 		  "connect() calls sent to a backend of the service port, by the backend's workload.");
 	be_family(out, s, CNT_SENDS, "weft_backend_datagrams_total",
 		  "Datagrams of unconnected UDP sockets sent to a backend, by the backend's workload.");
+
+	tcp_families(out, s);
+	hist_family(out, s, WEFT_HIST_RTT, "weft_tcp_rtt_seconds",
+		    "Smoothed TCP round-trip time, sampled by the kernel on every RTT update.");
+	hist_family(out, s, WEFT_HIST_CONNECT, "weft_tcp_connect_duration_seconds",
+		    "Time from connect() to established, by the client.");
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)s->flows);
+	gauge1(out, "weft_flows", "Live entries in weft_flow (TCP sockets observed).", v);
 
 	for (size_t i = 0; i < s->nmaps; i++)
 		fam_add(&fam, s->maps[i].entries, "map=\"%s\"", ESC(s->maps[i].name, e));
@@ -375,6 +575,433 @@ static uint32_t map_capacity(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
 }
 
+/*
+ * Every key and value of a hash map, in batches of 1024 (a walk with
+ * get_next_key where batches are not supported). vsize: the value as the
+ * syscall returns it (per-CPU maps: rounded to 8, times the CPUs). 0 or
+ * -errno; *keys and *vals are the caller's to free.
+ */
+static int map_dump(int fd, size_t ksize, size_t vsize, char **keys, char **vals, size_t *n)
+{
+	size_t cap = 0, got = 0;
+	__u64 batch[8];
+	bool first = true;
+	char *k = NULL, *v = NULL;
+	int ret = 0;
+
+	for (;;) {
+		__u32 count = 1024;
+
+		if (got + count > cap) {
+			size_t ncap = cap ? 2 * cap : 4096;
+			char *nk = realloc(k, ncap * ksize), *nv;
+
+			if (nk)
+				k = nk;
+			nv = nk ? realloc(v, ncap * vsize) : NULL;
+			if (!nv) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		if (bpf_map_lookup_batch(fd, first ? NULL : batch, batch, k + got * ksize,
+					 v + got * vsize, &count, NULL) == 0) {
+			got += count;
+			first = false;
+			continue;
+		}
+		if (errno == ENOENT) {
+			got += count;
+			goto out;
+		}
+		if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP && errno != ENOSPC) {
+			ret = -errno;
+			goto out;
+		}
+		break;
+	}
+	/* No batches here (or a bucket larger than a batch): walk. */
+	got = 0;
+	while (bpf_map_get_next_key(fd, got ? k + (got - 1) * ksize : NULL, k + got * ksize) == 0) {
+		/* A key gone meanwhile is skipped: go on from the previous one. */
+		if (bpf_map_lookup_elem(fd, k + got * ksize, v + got * vsize) == 0)
+			got++;
+		if (got == cap) {
+			size_t ncap = 2 * cap;
+			char *nk = realloc(k, ncap * ksize), *nv;
+
+			if (nk)
+				k = nk;
+			nv = nk ? realloc(v, ncap * vsize) : NULL;
+			if (!nv) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+			cap = ncap;
+		}
+	}
+out:
+	if (ret) {
+		free(k);
+		free(v);
+		k = v = NULL;
+		got = 0;
+	}
+	*keys = k;
+	*vals = v;
+	*n = got;
+	return ret;
+}
+
+/* Names of the addresses (weft_ep) and of the service ports (by id). */
+struct names {
+	struct weft_addr_key *addr;	/* sorted */
+	struct weft_ep_val *ep;		/* same order as addr */
+	uint32_t *wid;			/* same order: id of (workload, ns), 1.., 0 = unknown */
+	size_t nep;
+	struct svc_name {
+		uint32_t id;
+		uint32_t nid;		/* id of (name, ns), 1.. */
+		const struct weft_svc_meta *meta;
+	} *svc;				/* sorted by id */
+	size_t nsvc;
+	const struct weft_ep_val **wl;	/* wl[wid - 1]: an endpoint with those names */
+	const struct weft_svc_meta **sn;	/* sn[nid - 1] */
+};
+
+static int addr_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct weft_addr_key));
+}
+
+static int svc_name_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct svc_name *)a)->id, y = ((const struct svc_name *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static void names_free(struct names *nm)
+{
+	free(nm->addr);
+	free(nm->ep);
+	free(nm->wid);
+	free(nm->svc);
+	free(nm->wl);
+	free(nm->sn);
+}
+
+static int ep_names_cmp(const void *a, const void *b, void *arg)
+{
+	const struct weft_ep_val *ep = arg, *x = &ep[*(const size_t *)a], *y = &ep[*(const size_t *)b];
+	int r = strcmp(x->workload, y->workload);
+
+	return r ? r : strcmp(x->ns, y->ns);
+}
+
+static int svc_names_cmp(const void *a, const void *b, void *arg)
+{
+	const struct svc_name *sv = arg, *x = &sv[*(const size_t *)a], *y = &sv[*(const size_t *)b];
+	int r = strcmp(x->meta->name, y->meta->name);
+
+	return r ? r : strcmp(x->meta->ns, y->meta->ns);
+}
+
+/* Equal names get one id: a series is a set of ids, so aggregating needs
+ * no string work per flow. */
+static int names_intern(struct names *nm)
+{
+	size_t n = nm->nep > nm->nsvc ? nm->nep : nm->nsvc, *idx = calloc(n + 1, sizeof(*idx));
+	uint32_t next = 0;
+
+	nm->wid = calloc(nm->nep + 1, sizeof(*nm->wid));
+	nm->wl = calloc(nm->nep + 1, sizeof(*nm->wl));
+	nm->sn = calloc(nm->nsvc + 1, sizeof(*nm->sn));
+	if (!idx || !nm->wid || !nm->wl || !nm->sn) {
+		free(idx);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nm->nep; i++)
+		idx[i] = i;
+	qsort_r(idx, nm->nep, sizeof(*idx), ep_names_cmp, nm->ep);
+	for (size_t i = 0; i < nm->nep; i++) {
+		if (!nm->ep[idx[i]].workload[0])
+			continue;	/* no name: unknown */
+		if (!next || ep_names_cmp(&idx[i], &idx[i - 1], nm->ep))
+			nm->wl[next++] = &nm->ep[idx[i]];
+		nm->wid[idx[i]] = next;
+	}
+	next = 0;
+	for (size_t i = 0; i < nm->nsvc; i++)
+		idx[i] = i;
+	qsort_r(idx, nm->nsvc, sizeof(*idx), svc_names_cmp, nm->svc);
+	for (size_t i = 0; i < nm->nsvc; i++) {
+		if (!next || svc_names_cmp(&idx[i], &idx[i - 1], nm->svc))
+			nm->sn[next++] = nm->svc[idx[i]].meta;
+		nm->svc[idx[i]].nid = next;
+	}
+	free(idx);
+	return 0;
+}
+
+static int names_load(struct names *nm, const struct weft_maps *maps, const struct weft_state *st)
+{
+	struct weft_addr_key *k;
+	struct weft_ep_val *v;
+	char *kb, *vb;
+	int ret;
+
+	memset(nm, 0, sizeof(*nm));
+	ret = map_dump(maps->fd[WEFT_M_EP], sizeof(*k), sizeof(*v), &kb, &vb, &nm->nep);
+	if (ret)
+		return ret;
+	k = (struct weft_addr_key *)kb;
+	v = (struct weft_ep_val *)vb;
+	/* Sort the keys, then put each value at its key's place. */
+	nm->addr = calloc(nm->nep + 1, sizeof(*nm->addr));
+	nm->ep = calloc(nm->nep + 1, sizeof(*nm->ep));
+	nm->svc = calloc(st->n + 1, sizeof(*nm->svc));
+	if (!nm->addr || !nm->ep || !nm->svc) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	memcpy(nm->addr, k, nm->nep * sizeof(*k));
+	qsort(nm->addr, nm->nep, sizeof(*k), addr_cmp);
+	for (size_t i = 0; i < nm->nep; i++) {
+		struct weft_addr_key *at = bsearch(&k[i], nm->addr, nm->nep, sizeof(*k), addr_cmp);
+
+		nm->ep[at - nm->addr] = v[i];
+		nm->ep[at - nm->addr].name[WEFT_NAME_LEN - 1] = 0;
+		nm->ep[at - nm->addr].ns[WEFT_NAME_LEN - 1] = 0;
+		nm->ep[at - nm->addr].workload[WEFT_NAME_LEN - 1] = 0;
+	}
+	for (size_t i = 0; i < st->n; i++)
+		nm->svc[nm->nsvc++] = (struct svc_name){ st->sp[i].val.id, 0, &st->sp[i].meta };
+	qsort(nm->svc, nm->nsvc, sizeof(*nm->svc), svc_name_cmp);
+	ret = names_intern(nm);
+out:
+	free(kb);
+	free(vb);
+	if (ret)
+		names_free(nm);
+	return ret;
+}
+
+/* The (workload, namespace) id of an address; 0 for a stranger. */
+static uint32_t ep_wid(const struct names *nm, const __be32 *addr)
+{
+	struct weft_addr_key *at = bsearch(addr, nm->addr, nm->nep, sizeof(*nm->addr), addr_cmp);
+
+	return at ? nm->wid[at - nm->addr] : 0;
+}
+
+/* The (name, namespace) id of a service port; 0 for none. */
+static uint32_t svc_nid(const struct names *nm, uint32_t id)
+{
+	struct svc_name key = { id, 0, NULL }, *at;
+
+	at = id ? bsearch(&key, nm->svc, nm->nsvc, sizeof(*nm->svc), svc_name_cmp) : NULL;
+	return at ? at->nid : 0;
+}
+
+static void wid_names(const struct names *nm, uint32_t wid, char *wl, char *ns)
+{
+	const struct weft_ep_val *ep = wid ? nm->wl[wid - 1] : NULL;
+
+	snprintf(wl, WEFT_NAME_LEN, "%s", ep ? ep->workload : "unknown");
+	snprintf(ns, WEFT_NAME_LEN, "%s", ep && ep->ns[0] ? ep->ns : "unknown");
+}
+
+static void nid_names(const struct names *nm, uint32_t nid, char *name, char *ns)
+{
+	const struct weft_svc_meta *m = nid ? nm->sn[nid - 1] : NULL;
+
+	snprintf(name, WEFT_NAME_LEN, "%.*s", WEFT_NAME_LEN - 1, m && m->name[0] ? m->name : "unknown");
+	snprintf(ns, WEFT_NAME_LEN, "%.*s", WEFT_NAME_LEN - 1, m && m->ns[0] ? m->ns : "unknown");
+}
+
+/* One series of the TCP families: its name ids and what it adds up. */
+struct lkey {
+	uint32_t reporter, src, dst, svc;
+};
+
+struct lent {
+	struct lkey k;
+	struct weft_edge_val v;
+	uint64_t active;
+};
+
+/* Open addressing: slot holds 1 + the index of its entry, 0 = free. */
+struct ltab {
+	uint32_t *slot;
+	size_t mask;
+	struct lent *ent;
+	size_t n;
+};
+
+static struct lent *ltab_get(struct ltab *t, const struct lkey *k)
+{
+	uint64_t h = (((uint64_t)k->src << 32) | k->dst) * 0x9e3779b97f4a7c15ull ^
+		     (((uint64_t)k->svc << 8) | k->reporter) * 0xc2b2ae3d27d4eb4full;
+
+	for (size_t i = (h ^ h >> 29) & t->mask;; i = (i + 1) & t->mask) {
+		struct lent *e;
+
+		if (!t->slot[i]) {
+			e = &t->ent[t->n++];
+			e->k = *k;
+			t->slot[i] = t->n;
+			return e;
+		}
+		e = &t->ent[t->slot[i] - 1];
+		if (!memcmp(&e->k, k, sizeof(*k)))
+			return e;
+	}
+}
+
+static void lent_add(struct ltab *t, const struct names *nm, const struct weft_edge_key *k,
+		     const struct weft_edge_val *v, uint64_t active)
+{
+	struct lkey lk = { k->reporter, ep_wid(nm, k->client), ep_wid(nm, k->server),
+			   svc_nid(nm, k->svc_id) };
+	struct lent *e = ltab_get(t, &lk);
+
+	e->v.opened += v->opened;
+	e->v.closed += v->closed;
+	e->v.failed += v->failed;
+	e->v.reset += v->reset;
+	e->v.received_bytes += v->received_bytes;
+	e->v.sent_bytes += v->sent_bytes;
+	e->v.redirected += v->redirected;
+	e->active += active;
+}
+
+/* The edge a live flow belongs to and its bytes so far (as lib/obs.h
+ * folds them at close). */
+static void flow_edge(const struct weft_sock_key *k, const struct weft_flow *f,
+		      struct weft_edge_key *ek, struct weft_edge_val *v)
+{
+	bool active = f->flags & WEFT_FLOW_ACTIVE;
+	uint64_t out = f->bytes_acked + f->redir_sent, in = f->bytes_received + f->redir_received;
+
+	memset(ek, 0, sizeof(*ek));
+	memset(v, 0, sizeof(*v));
+	memcpy(ek->client, active ? k->local : k->remote, 16);
+	memcpy(ek->server, active ? k->remote : k->local, 16);
+	ek->server_port = active ? k->rport : k->lport;
+	ek->reporter = active ? WEFT_REPORTER_SOURCE : WEFT_REPORTER_DESTINATION;
+	ek->svc_id = f->svc_id;
+	ek->proto = IPPROTO_TCP;
+	v->received_bytes = active ? out : in;
+	v->sent_bytes = active ? in : out;
+}
+
+/* weft_edge + weft_flow into out->tcp, weft_hist into out->hist. */
+static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st, int ncpu,
+		      struct weft_metrics_snap *out, uint64_t counts[3])
+{
+	size_t nedge = 0, nflow = 0, nhist = 0, cap, hvsize = sizeof(struct weft_hist);
+	char *ek = NULL, *ev = NULL, *fk = NULL, *fv = NULL, *hk = NULL, *hv = NULL;
+	struct ltab t = { 0 };
+	struct names nm;
+	int ret;
+
+	ret = names_load(&nm, maps, st);
+	if (ret)
+		return ret;
+	ret = map_dump(maps->fd[WEFT_M_EDGE], sizeof(struct weft_edge_key),
+		       sizeof(struct weft_edge_val), &ek, &ev, &nedge);
+	if (!ret)
+		ret = map_dump(maps->fd[WEFT_M_FLOW], sizeof(struct weft_sock_key),
+			       sizeof(struct weft_flow), &fk, &fv, &nflow);
+	if (!ret)
+		ret = map_dump(maps->fd[WEFT_M_HIST], sizeof(struct weft_hist_key), hvsize * ncpu,
+			       &hk, &hv, &nhist);
+	if (ret)
+		goto out;
+	counts[0] = nedge;
+	counts[1] = nflow;
+	counts[2] = nhist;
+	out->flows = nflow;
+	/* One entry per series; the table at most half full. */
+	for (cap = 16; cap < 2 * (nedge + nflow); cap *= 2)
+		;
+	t.slot = calloc(cap, sizeof(*t.slot));
+	t.ent = calloc(nedge + nflow + 1, sizeof(*t.ent));
+	t.mask = cap - 1;
+	out->hist = calloc(nhist + 1, sizeof(*out->hist));
+	if (!t.slot || !t.ent || !out->hist) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nedge; i++) {
+		struct weft_edge_key k;
+		struct weft_edge_val v;
+
+		memcpy(&k, ek + i * sizeof(k), sizeof(k));
+		memcpy(&v, ev + i * sizeof(v), sizeof(v));
+		lent_add(&t, &nm, &k, &v, 0);
+	}
+	for (size_t i = 0; i < nflow; i++) {
+		struct weft_sock_key k;
+		struct weft_edge_key fek;
+		struct weft_edge_val v;
+		struct weft_flow f;
+
+		memcpy(&k, fk + i * sizeof(k), sizeof(k));
+		memcpy(&f, fv + i * sizeof(f), sizeof(f));
+		flow_edge(&k, &f, &fek, &v);
+		lent_add(&t, &nm, &fek, &v, 1);
+	}
+	out->tcp = calloc(t.n + 1, sizeof(*out->tcp));
+	if (!out->tcp) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < t.n; i++) {
+		struct weft_metrics_tcp *m = &out->tcp[out->ntcp++];
+
+		m->reporter = t.ent[i].k.reporter;
+		wid_names(&nm, t.ent[i].k.src, m->src_wl, m->src_ns);
+		wid_names(&nm, t.ent[i].k.dst, m->dst_wl, m->dst_ns);
+		nid_names(&nm, t.ent[i].k.svc, m->svc, m->svc_ns);
+		m->v = t.ent[i].v;
+		m->active = t.ent[i].active;
+	}
+	for (size_t i = 0; i < nhist; i++) {
+		struct weft_metrics_hist *h = &out->hist[out->nhist++];
+		struct weft_hist_key key;
+
+		memcpy(&key, hk + i * sizeof(key), sizeof(key));
+		h->reporter = key.reporter;
+		h->kind = key.kind;
+		wid_names(&nm, ep_wid(&nm, key.server), h->dst_wl, h->dst_ns);
+		nid_names(&nm, svc_nid(&nm, key.svc_id), h->svc, h->svc_ns);
+		for (int c = 0; c < ncpu; c++) {
+			const struct weft_hist *pc = (const void *)(hv + (i * ncpu + c) * hvsize);
+
+			for (int b = 0; b < WEFT_HIST_BUCKETS; b++)
+				h->h.bucket[b] += pc->bucket[b];
+			h->h.sum_us += pc->sum_us;
+			h->h.count += pc->count;
+		}
+	}
+out:
+	names_free(&nm);
+	free(t.slot);
+	free(t.ent);
+	free(ek);
+	free(ev);
+	free(fk);
+	free(fv);
+	free(hk);
+	free(hv);
+	return ret;
+}
+
 int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *st,
 			const struct weft_maps *maps, const struct weft_datapath *dp,
 			struct weft_metrics_snap *out)
@@ -382,9 +1009,11 @@ int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *
 	int ncpu = libbpf_num_possible_cpus();
 	struct weft_info info = { 0 };
 	struct weft_cnt *pc;
+	uint64_t tcp_counts[3] = { 0 };
 	size_t nbe = 0;
 	__u32 key = 0;
 	__u64 *vals;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (ncpu <= 0)
@@ -435,6 +1064,11 @@ int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *
 		out->nsvc++;
 	}
 	free(vals);
+	ret = gather_tcp(maps, st, ncpu, out, tcp_counts);
+	if (ret) {
+		weft_metrics_snap_free(out);
+		return ret;
+	}
 	for (int id = 0; id < WEFT_M_COUNT; id++) {
 		struct weft_metrics_map *m = &out->maps[out->nmaps++];
 
@@ -453,6 +1087,20 @@ int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *
 			for (size_t i = 0; i < st->n; i++)
 				m->entries += st->sp[i].nslots;
 			break;
+		/* Just read whole. */
+		case WEFT_M_EDGE:
+			m->entries = tcp_counts[0];
+			break;
+		case WEFT_M_FLOW:
+			m->entries = tcp_counts[1];
+			break;
+		case WEFT_M_HIST:
+			m->entries = tcp_counts[2];
+			break;
+		/* No entries to count (a ring buffer, socket storage). */
+		case WEFT_M_EVENTS:
+		case WEFT_M_SK_OBS:
+			break;
 		default:
 			weft_map_count(maps->fd[id], &m->entries);
 		}
@@ -470,6 +1118,8 @@ void weft_metrics_snap_free(struct weft_metrics_snap *s)
 		return;
 	free(s->svc);
 	free(s->be);
+	free(s->tcp);
+	free(s->hist);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -41,6 +41,33 @@ struct weft_metrics_be {
 	struct weft_cnt cnt;
 };
 
+/* TCP traffic between two workloads, seen by one reporter: the weft_edge
+ * totals and the live weft_flow bytes of every edge with these names
+ * (render sums entries with equal names). Names are "unknown" when the
+ * address is not a known endpoint, or for a connection to no service. */
+struct weft_metrics_tcp {
+	uint8_t reporter;			/* WEFT_REPORTER_* */
+	char src_wl[WEFT_NAME_LEN];		/* source_workload */
+	char src_ns[WEFT_NAME_LEN];		/* source_workload_namespace */
+	char dst_wl[WEFT_NAME_LEN];		/* destination_workload */
+	char dst_ns[WEFT_NAME_LEN];		/* destination_workload_namespace */
+	char svc[WEFT_NAME_LEN];		/* destination_service_name */
+	char svc_ns[WEFT_NAME_LEN];		/* destination_service_namespace */
+	struct weft_edge_val v;			/* closed totals + live bytes */
+	uint64_t active;			/* live flows */
+};
+
+/* One latency histogram (summed over CPUs), with the names of its key. */
+struct weft_metrics_hist {
+	uint8_t reporter;			/* WEFT_REPORTER_* */
+	uint8_t kind;				/* WEFT_HIST_* */
+	char dst_wl[WEFT_NAME_LEN];
+	char dst_ns[WEFT_NAME_LEN];
+	char svc[WEFT_NAME_LEN];
+	char svc_ns[WEFT_NAME_LEN];
+	struct weft_hist h;
+};
+
 struct weft_metrics_map {
 	const char *name;
 	uint64_t entries;
@@ -62,6 +89,11 @@ struct weft_metrics_snap {
 	size_t nsvc;
 	struct weft_metrics_be *be;	/* one per backend; render sums equal label sets */
 	size_t nbe;
+	struct weft_metrics_tcp *tcp;	/* one per edge (live flows folded in) */
+	size_t ntcp;
+	struct weft_metrics_hist *hist;
+	size_t nhist;
+	uint64_t flows;			/* live weft_flow entries */
 };
 
 /* The name of a weft_stats counter ("translated"), or NULL if unnamed. */

@@ -22,6 +22,7 @@
 #include "k8s.h"
 #include "log.h"
 #include "metrics.h"
+#include "obs.h"
 #include "policy.h"
 #include "redir.h"
 #include "state.h"
@@ -73,6 +74,8 @@ static int reconcile(struct weftd *d, const struct weft_config *cfg)
 	const struct weft_maps *maps = weft_datapath_maps(d->dp);
 	struct weft_pol_state pwant;
 	struct weft_state want;
+	struct weft_ep_ent *eps = NULL;
+	size_t neps = 0;
 	uint64_t nops = 0, pops = 0;
 	char err[512];
 	int ret;
@@ -117,6 +120,16 @@ static int reconcile(struct weftd *d, const struct weft_config *cfg)
 		return ret;
 	}
 	d->pol = pwant;
+	nops += pops;
+	/* Endpoint names for /metrics and the CLI, with their identities. */
+	ret = weft_ep_build(cfg, &d->pol, &eps, &neps);
+	if (!ret)
+		ret = weft_ep_apply(maps, eps, neps, &pops, err, sizeof(err));
+	free(eps);
+	if (ret) {
+		weft_log(LOG_ERROR, "apply: endpoints: %s", ret == -ENOMEM ? strerror(ENOMEM) : err);
+		return ret;
+	}
 	nops += pops;
 	/* tc on the endpoints' interfaces: after the maps hold the policy. */
 	ret = weft_datapath_tc_sync(d->dp, d->cfg == cfg ? NULL : d->cfg, cfg, err, sizeof(err));
@@ -178,7 +191,9 @@ static bool datapath_changed(const struct weft_datapath_cfg *a, const struct wef
 	       a->max_services != b->max_services || a->max_backends != b->max_backends ||
 	       a->max_slots != b->max_slots || a->max_affinity != b->max_affinity ||
 	       a->max_rev != b->max_rev || a->max_policy != b->max_policy ||
-	       a->max_idents != b->max_idents;
+	       a->max_idents != b->max_idents || a->max_endpoints != b->max_endpoints ||
+	       a->max_flows != b->max_flows || a->max_edges != b->max_edges ||
+	       a->max_hists != b->max_hists;
 }
 
 /* After a batch of Kubernetes events (and on SIGHUP in that mode): the

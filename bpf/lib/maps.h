@@ -102,6 +102,35 @@ WEFT_MAP_STORAGE struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } weft_sk_state SEC(".maps");
 
+/*
+ * Observability (issue 5, see abi.h): local endpoints by address (weftd
+ * writes them), one entry per live TCP socket (LRU: eviction is counted
+ * WEFT_STAT_FLOW_MISSING at close), totals per {reporter, client, server,
+ * service}, latency histograms per CPU, the switch of `weft observe` and its
+ * ring buffer, and the connect start of each connecting socket.
+ */
+WEFT_MAP(weft_ep, BPF_MAP_TYPE_HASH, struct weft_addr_key, struct weft_ep_val,
+	 WEFT_DEF_MAX_ENDPOINTS, BPF_F_NO_PREALLOC);
+WEFT_MAP(weft_flow, BPF_MAP_TYPE_LRU_HASH, struct weft_sock_key, struct weft_flow,
+	 WEFT_DEF_MAX_FLOWS, 0);
+WEFT_MAP(weft_edge, BPF_MAP_TYPE_HASH, struct weft_edge_key, struct weft_edge_val,
+	 WEFT_DEF_MAX_EDGES, 0);
+WEFT_MAP(weft_hist, BPF_MAP_TYPE_PERCPU_HASH, struct weft_hist_key, struct weft_hist,
+	 WEFT_DEF_MAX_HISTS, BPF_F_NO_PREALLOC);
+WEFT_MAP(weft_obs_cfg, BPF_MAP_TYPE_ARRAY, __u32, struct weft_obs_cfg, 1, 0);
+
+WEFT_MAP_STORAGE struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, WEFT_DEF_EVENTS_BYTES);
+} weft_events SEC(".maps");
+
+WEFT_MAP_STORAGE struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__type(key, int);
+	__type(value, struct weft_sk_obs);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} weft_sk_obs SEC(".maps");
+
 /* Count one event in weft_stats. */
 static __always_inline void weft_stat_inc(__u32 stat)
 {

@@ -20,6 +20,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "weft/abi.h"
+#include "lib/events.h"
 #include "lib/maps.h"
 
 #ifndef EPERM
@@ -198,6 +199,7 @@ static __always_inline int weft_pol_connect(const __be32 *src, const __be32 *dst
 				      WEFT_DIR_EGRESS)) {
 	case WEFT_PV_DENY:
 		weft_stat_inc(WEFT_STAT_POL_EGRESS_DENY);
+		weft_ev_drop(WEFT_STAT_POL_EGRESS_DENY, WEFT_DIR_EGRESS, proto, src, dst, 0, dport);
 		bpf_set_retval(-EPERM);
 		return 0;
 	case WEFT_PV_AUDIT:

@@ -177,6 +177,27 @@ static __always_inline void weft_redir_learn(struct bpf_sock_ops *ctx)
 	bpf_sock_hash_update(ctx, &weft_sock, &k, BPF_ANY);
 }
 
+/* A redirected message in both flows (lib/obs.h made them): sent by this
+ * socket, received by its peer. Only this socket's sk_msg (under its lock)
+ * writes these two fields, so plain adds do. */
+static __always_inline void weft_redir_flow_add(const struct weft_sock_key *k,
+						const struct weft_sock_key *peer, __u32 size)
+{
+	struct weft_flow *f = bpf_map_lookup_elem(&weft_flow, k);
+
+	if (f) {
+		f->redir_sent += size;
+		if (!(f->flags & WEFT_FLOW_REDIRECTED))
+			f->flags |= WEFT_FLOW_REDIRECTED;
+	}
+	f = bpf_map_lookup_elem(&weft_flow, peer);
+	if (f) {
+		f->redir_received += size;
+		if (!(f->flags & WEFT_FLOW_REDIRECTED))
+			f->flags |= WEFT_FLOW_REDIRECTED;
+	}
+}
+
 /* Whether this socket has ever sent a byte through the stack: anything
  * queued (write_seq != snd_una) or any data segment sent. */
 static __always_inline int weft_redir_stack_used(struct bpf_sock *sk)
@@ -229,6 +250,7 @@ static __always_inline int weft_redir_msg(struct sk_msg_md *msg)
 	}
 	weft_stat_inc(WEFT_STAT_REDIR_MSGS);
 	weft_stat_add(WEFT_STAT_REDIR_BYTES, size);
+	weft_redir_flow_add(&k, &peer, size);
 	return SK_PASS;
 }
 

@@ -194,6 +194,8 @@ static __always_inline int weft_ct_check(__u32 epoch, struct weft_ct_key *k)
 	if (weft_tc_judge(epoch, k) == WEFT_PV_DENY) {
 		bpf_map_delete_elem(&weft_ct, k);
 		weft_stat_inc(WEFT_STAT_POL_REVOKED);
+		weft_ev_drop(WEFT_STAT_POL_REVOKED, k->dir, k->proto, k->saddr, k->daddr, k->sport,
+			     k->dport);
 		return -1;
 	}
 	v->epoch = epoch;
@@ -234,8 +236,9 @@ static __always_inline int weft_tc_policy(struct __sk_buff *skb, __u8 dir)
 	weft_ct_fill(&k, &p, 0, dir);
 	switch (weft_tc_judge(epoch, &k)) {
 	case WEFT_PV_DENY:
-		weft_stat_inc(dir == WEFT_DIR_INGRESS ? WEFT_STAT_POL_TC_INGRESS_DENY :
-							WEFT_STAT_POL_TC_EGRESS_DENY);
+		r = dir == WEFT_DIR_INGRESS ? WEFT_STAT_POL_TC_INGRESS_DENY : WEFT_STAT_POL_TC_EGRESS_DENY;
+		weft_stat_inc(r);
+		weft_ev_drop(r, dir, p.proto, p.src, p.dst, p.sport, p.dport);
 		return WEFT_TC_DROP;
 	case WEFT_PV_AUDIT:
 		weft_stat_inc(WEFT_STAT_POL_AUDIT);

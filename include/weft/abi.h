@@ -440,8 +440,11 @@ struct weft_flow {
 	__u64 start_ns;		/* bpf_ktime_get_ns() of connect() (client) or of the
 				 * established callback (server) */
 	__u64 established_ns;	/* bpf_ktime_get_ns() when established */
-	__u64 bytes_acked;	/* stack: bytes this socket sent that the peer acked */
-	__u64 bytes_received;	/* stack: bytes this socket received */
+	__u64 bytes_acked;	/* stack: payload bytes this socket sent (tcp_sock
+				 * bytes_sent - bytes_retrans: no SYN, FIN or
+				 * retransmission), sampled at RTT updates and close */
+	__u64 bytes_received;	/* stack: payload bytes this socket received (tcp_sock
+				 * bytes_received less the FIN) */
 	__u64 redir_sent;	/* redirect: bytes this socket sent socket to socket */
 	__u64 redir_received;	/* redirect: bytes redirected into this socket */
 	__u64 segs_out;		/* stack: segments sent (tcp_sock segs_out) */

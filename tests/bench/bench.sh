@@ -110,7 +110,7 @@ on_signal() { echo; log "interrupted: cleaning up"; cleanup; exit 130; }
 for t in sockperf iperf3 haproxy nginx wrk gnuplot iptables-restore bpftool "$PY"; do
 	command -v "$t" >/dev/null || die "$t missing (make deps)"
 done
-for t in weftd weft wb-connrate; do [ -x "$B/$t" ] || die "$B/$t missing (make all)"; done
+for t in weftd weft wb-connrate wb-scrape; do [ -x "$B/$t" ] || die "$B/$t missing (make all)"; done
 HAPROXY_UID=$(id -u haproxy 2>/dev/null) || die "no haproxy user (Debian's haproxy package makes it)"
 [ "$(nproc)" -ge 2 ] || die "needs 2 CPUs for the two-cpu placement (nproc: $(nproc))"
 
@@ -541,6 +541,12 @@ for n in "${SIZES[@]}"; do
 	log "  weft: reload $((reload_us / 1000)) ms, start $((start_us / 1000)) ms, RSS $((rss / 1024)) MiB;" \
 		"kube-proxy model: iptables-restore $((restore_us / 1000)) ms"
 done
+
+# Observability (issue 5): one /metrics scrape with 100,000 live flows (and
+# their edges, endpoints and histograms) in a scratch bpffs.
+log "scrape: /metrics with 100,000 flows in the maps"
+"$B/wb-scrape" --flows 100000 > "$RAW/scrape.json" 2> "$RAW/scrape.err" ||
+	log "  wb-scrape failed: $(tail -1 "$RAW/scrape.err")"
 
 # Proof that each mechanism carried the traffic it was credited with.
 "$B/weft" --bpffs "$(pins_of weft)" stats --json > "$RAW/weft-stats.json" 2>&1 || true

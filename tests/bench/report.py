@@ -160,6 +160,10 @@ def load(out):
                 scale.setdefault(int(n), {}).setdefault(s, {})[metric] = float(v)
     except OSError:
         pass
+    try:
+        meta["scrape"] = json.load(open(os.path.join(raw, "scrape.json")))
+    except (OSError, ValueError):
+        pass
     return meta, rows, scale
 
 
@@ -242,6 +246,8 @@ def results_json(out, meta, agg, scale, rows):
                                                     "quick", "reps", "durations_s",
                                                     "placements", "tools")},
            "results": res}
+    if meta.get("scrape"):
+        doc["metrics_scrape"] = meta["scrape"]
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(doc, f, indent=1)
 
@@ -422,6 +428,21 @@ def summary(out, meta, agg, scale, rows, scen):
                 fmt(mw["lat_us"]["p50"]) if mw else "n/a",
                 fmt(kp.get("restore_us", 0) / 1000), fmt(kp.get("rules")), rate(mk),
                 fmt(mk["lat_us"]["p50"]) if mk else "n/a", fmt(base)))
+        w("")
+
+    sc = meta.get("scrape")
+    if sc:
+        w("## /metrics scrape with live flows (issue 5)\n")
+        w("One scrape (read every map, render the text) with the maps of a busy node, "
+          "median of %d runs; no program attached." % sc["runs"])
+        w("")
+        w("| flows | edges | endpoints | services | scrape (ms, median) | scrape (ms, max) "
+          "| body (MiB) | weftd-side RSS before → peak (MiB) |")
+        w("|---" * 8 + "|")
+        w("| {:,} | {:,} | {:,} | {:,} | {} | {} | {} | {} → {} |".format(
+            sc["flows"], sc["edges"], sc["endpoints"], sc["services"], fmt(sc["scrape_ms_median"]),
+            fmt(sc["scrape_ms_max"]), fmt(sc["body_bytes"] / 2**20), fmt(sc["rss_kib_before"] / 1024),
+            fmt(sc["rss_kib_peak"] / 1024)))
         w("")
 
     # Goals of issue 6.

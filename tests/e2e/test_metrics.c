@@ -13,12 +13,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "config.h"
 #include "harness.h"
 #include "testenv.h"
 
@@ -146,12 +148,53 @@ static long long prom_query(int port, const char *query)
 #define SVC_DNS "destination_service_name=\"web\",destination_service_namespace=\"default\",protocol=\"udp\",port_name=\"dns\""
 #define SVC_EMPTY "destination_service_name=\"empty\",destination_service_namespace=\"default\",protocol=\"tcp\",port_name=\"\""
 
+#define TCP_CONNS (30 + ECHO_CONNS)
+
 struct traffic {
 	int hits[2];	/* connections answered by be1, be2 */
 	int fails;
 };
 
-/* From the client pod: 30 TCP connections, 5 UDP datagrams, 4 refusals. */
+#define ECHO_CONNS 10
+#define ECHO_BYTES 1000
+
+/* One connection to namesrv with known bytes: it sends "NAME\n", then we
+ * send n bytes and read them back. The backend's name into out. */
+static int echo_ask(const char *addr, uint16_t port, size_t n, char *out, size_t len)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	struct sockaddr_storage ss;
+	char buf[ECHO_BYTES], c;
+	size_t got = 0, o = 0;
+	socklen_t sl;
+	ssize_t r;
+	int fd, err = -EIO;
+
+	if (n > sizeof(buf) || weft_sockaddr(addr, port, false, &ss, &sl) < 0)
+		return -EINVAL;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&ss, sl))
+		goto out;
+	while (o + 1 < len && read(fd, &c, 1) == 1 && c != '\n')
+		out[o++] = c;
+	out[o] = 0;
+	memset(buf, 'w', n);
+	if (write(fd, buf, n) != (ssize_t)n)
+		goto out;
+	while (got < n && (r = read(fd, buf, n - got)) > 0)
+		got += r;
+	err = got == n ? 0 : -EIO;
+out:
+	close(fd);
+	return err;
+}
+
+/* From the client pod: 30 TCP connections that read the backend's name,
+ * 10 that also send ECHO_BYTES and read them back, 5 UDP datagrams, 4
+ * refusals. */
 static bool drive(struct traffic *t)
 {
 	int p[2], st;
@@ -169,6 +212,14 @@ static bool drive(struct traffic *t)
 			_exit(1);
 		for (int i = 0; i < 30; i++) {
 			if (tenv_tcp_ask(VIP, 80, NULL, false, name, sizeof(name), NULL, 0))
+				r.fails++;
+			else if (!strcmp(name, "be1"))
+				r.hits[0]++;
+			else if (!strcmp(name, "be2"))
+				r.hits[1]++;
+		}
+		for (int i = 0; i < ECHO_CONNS; i++) {
+			if (echo_ask(VIP, 80, ECHO_BYTES, name, sizeof(name)))
 				r.fails++;
 			else if (!strcmp(name, "be1"))
 				r.hits[0]++;
@@ -262,7 +313,7 @@ TEST_TIMEOUT(e2e, metrics_count_known_traffic_and_prometheus_scrapes_them, 120)
 
 	if (!ASSERT_EQ(http_get(n.port, "/metrics", body, sizeof(body)), 200, "/metrics"))
 		return;
-	ASSERT_EQ(sample(body, "weft_service_connections_total{" SVC_HTTP "}"), 30, body);
+	ASSERT_EQ(sample(body, "weft_service_connections_total{" SVC_HTTP "}"), TCP_CONNS, body);
 	ASSERT_EQ(sample(body, "weft_service_datagrams_total{" SVC_DNS "}"), 5, "UDP datagrams");
 	ASSERT_EQ(sample(body, "weft_service_refused_total{" SVC_EMPTY "}"), 4, "refusals");
 	ASSERT_EQ(sample(body, "weft_service_refused_total{" SVC_HTTP "}"), 0, "no refusals for web");
@@ -326,14 +377,48 @@ TEST_TIMEOUT(e2e, metrics_count_known_traffic_and_prometheus_scrapes_them, 120)
 	if (!ASSERT_TRUE(prom > 0, "prometheus started"))
 		return;
 	snprintf(q, sizeof(q), "weft_service_connections_total{destination_service_name=\"web\",port_name=\"http\"}");
-	for (long long end = tenv_now_ms() + 40000; tenv_now_ms() < end && v != 30; usleep(250000))
+	for (long long end = tenv_now_ms() + 40000; tenv_now_ms() < end && v != TCP_CONNS; usleep(250000))
 		v = prom_query(pport, q);
-	ASSERT_EQ(v, 30, "Prometheus sees the 30 connections (within 40 s)");
+	ASSERT_EQ(v, TCP_CONNS, "Prometheus sees the 40 connections (within 40 s)");
 	ASSERT_EQ(prom_query(pport, "weft_service_datagrams_total{port_name=\"dns\"}"), 5, "datagrams");
 	ASSERT_EQ(prom_query(pport, "weft_service_refused_total{destination_service_name=\"empty\"}"), 4,
 		  "refusals");
-	ASSERT_EQ(prom_query(pport, "sum(weft_backend_connections_total{port_name=\"http\"})"), 30,
+	ASSERT_EQ(prom_query(pport, "sum(weft_backend_connections_total{port_name=\"http\"})"), TCP_CONNS,
 		  "backends sum to the service");
+	/* Istio's TCP metrics, from the kernel: every connection opened and
+	 * closed, exactly the bytes each way, at both ends (namesrv runs in
+	 * the cgroup too), and RTT and connect-time samples. */
+	for (int r = 0; r < 2; r++) {
+		static const char *const rep[] = { "source", "destination" };
+		static const char *const fam[] = {
+			"weft_tcp_connections_opened_total", "weft_tcp_connections_closed_total",
+			"weft_tcp_received_bytes_total", "weft_tcp_sent_bytes_total",
+		};
+		const long long want[] = { TCP_CONNS, TCP_CONNS, ECHO_CONNS * ECHO_BYTES,
+					   TCP_CONNS * 4 + ECHO_CONNS * ECHO_BYTES };
+
+		for (int i = 0; i < 4; i++) {
+			snprintf(q, sizeof(q), "sum(%s{reporter=\"%s\",destination_service_name=\"web\","
+				 "destination_service_namespace=\"default\",destination_service="
+				 "\"web.default.svc.cluster.local\",request_protocol=\"tcp\"})", fam[i], rep[r]);
+			v = -1;
+			for (long long end = tenv_now_ms() + 10000; tenv_now_ms() < end && v != want[i];
+			     usleep(250000))
+				v = prom_query(pport, q);
+			ASSERT_EQ(v, want[i], q);
+		}
+	}
+	snprintf(q, sizeof(q), "sum(weft_tcp_connections_opened_total{reporter=\"source\","
+		 "source_workload=\"unknown\",destination_workload=\"shop-api\","
+		 "destination_workload_namespace=\"shop\"})");
+	ASSERT_EQ(prom_query(pport, q), t.hits[0], "be1's connections, named by its endpoint");
+	ASSERT_EQ(prom_query(pport, "sum(weft_tcp_connections_active{destination_service_name=\"web\"})"), 0,
+		  "none open now");
+	ASSERT_EQ(prom_query(pport, "sum(weft_tcp_connect_duration_seconds_count{reporter=\"source\","
+				    "destination_service_name=\"web\"})"), TCP_CONNS,
+		  "one connect-time sample per connection");
+	ASSERT_GE(prom_query(pport, "sum(weft_tcp_rtt_seconds_count{destination_service_name=\"web\"})"), 1,
+		  "RTT samples");
 	ASSERT_EQ(prom_query(pport, "up{job=\"weft\"}"), 1, "the scrape target is up");
 	kill(prom, SIGTERM);
 	waitpid(prom, NULL, 0);

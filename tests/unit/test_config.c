@@ -55,6 +55,12 @@ static const struct bad_case bad[] = {
 	{ "scalar_for_service", "services:\n  - web\n", "t.yaml:2:5: services[0]: expected a mapping, got a scalar" },
 	{ "int_abc", "datapath:\n  max_slots: abc\n", "t.yaml:2:14: datapath.max_slots: \"abc\" is not an integer" },
 	{ "int_zero", "datapath:\n  max_rev: 0\n", "t.yaml:2:12: datapath.max_rev: 0 is out of range" },
+	{ "max_flows_zero", "datapath:\n  max_flows: 0\n",
+	  "t.yaml:2:14: datapath.max_flows: 0 is out of range" },
+	{ "max_edges_text", "datapath:\n  max_edges: many\n",
+	  "t.yaml:2:14: datapath.max_edges: \"many\" is not an integer" },
+	{ "workload_bad_name", "endpoints:\n  - {name: a, ip: 10.0.0.1, workload: Shop_API}\n",
+	  "t.yaml:2:39: endpoints[0].workload: \"Shop_API\" is not a valid name" },
 	{ "int_huge", "datapath:\n  max_backends: 99999999999999999999\n",
 	  "t.yaml:2:17: datapath.max_backends: 99999999999999999999 is out of range" },
 	{ "int_quoted", "services:\n  - name: web\n    vip: 10.0.0.1\n    ports: [{port: \"80\"}]\n",
@@ -305,7 +311,11 @@ static bool check_defaults(const char *yaml)
 	     ASSERT_EQ(dp->max_backends, WEFT_DEF_MAX_BACKENDS, "max_backends") &&
 	     ASSERT_EQ(dp->max_slots, WEFT_DEF_MAX_SLOTS, "max_slots") &&
 	     ASSERT_EQ(dp->max_affinity, WEFT_DEF_MAX_AFFINITY, "max_affinity") &&
-	     ASSERT_EQ(dp->max_rev, WEFT_DEF_MAX_REV, "max_rev") && ASSERT_EQ(cfg->nendpoints, 0, "endpoints") &&
+	     ASSERT_EQ(dp->max_rev, WEFT_DEF_MAX_REV, "max_rev") &&
+	     ASSERT_EQ(dp->max_flows, WEFT_DEF_MAX_FLOWS, "max_flows") &&
+	     ASSERT_EQ(dp->max_edges, WEFT_DEF_MAX_EDGES, "max_edges") &&
+	     ASSERT_EQ(dp->max_endpoints, WEFT_DEF_MAX_ENDPOINTS, "max_endpoints") &&
+	     ASSERT_EQ(dp->max_hists, WEFT_DEF_MAX_HISTS, "max_hists") && ASSERT_EQ(cfg->nendpoints, 0, "endpoints") &&
 	     ASSERT_EQ(cfg->nservices, 0, "services");
 	weft_config_free(cfg);
 	return ok;
@@ -323,9 +333,11 @@ TEST(unit, config_empty_is_defaults)
 TEST(unit, config_values)
 {
 	static const char yaml[] =
-		"datapath: {cgroup: pods, redirect: off, max_rev: 7}\n"
+		"datapath: {cgroup: pods, redirect: off, max_rev: 7, max_flows: 9, max_edges: 10,\n"
+		"           max_endpoints: 11, max_hists: 12}\n"
 		"endpoints:\n"
 		"  - {name: a, ip: \"fd00::a\", redirect: no, labels: {app: x, empty: }}\n"
+		"  - {name: b-7f9c, ip: 10.0.0.9, workload: shop-api}\n"
 		"services:\n"
 		"  - name: web\n"
 		"    vip: 10.0.0.1\n"
@@ -346,6 +358,12 @@ TEST(unit, config_values)
 		root[0] = '\0';
 	if (ASSERT_STR(cfg->datapath.cgroup, root, "relative cgroup: below the v2 mount") &&
 	    ASSERT_FALSE(cfg->datapath.redirect, "off") && ASSERT_EQ(cfg->datapath.max_rev, 7, "max_rev") &&
+	    ASSERT_EQ(cfg->datapath.max_flows, 9, "max_flows") &&
+	    ASSERT_EQ(cfg->datapath.max_edges, 10, "max_edges") &&
+	    ASSERT_EQ(cfg->datapath.max_endpoints, 11, "max_endpoints") &&
+	    ASSERT_EQ(cfg->datapath.max_hists, 12, "max_hists") &&
+	    ASSERT_STR(cfg->endpoints[0].workload, "", "no workload key") &&
+	    ASSERT_STR(cfg->endpoints[1].workload, "shop-api", "workload") &&
 	    ASSERT_EQ(cfg->endpoints[0].family, AF_INET6, "v6 endpoint") &&
 	    ASSERT_FALSE(cfg->endpoints[0].redirect, "no") && ASSERT_EQ(cfg->endpoints[0].nlabels, 2, "labels") &&
 	    ASSERT_STR(cfg->endpoints[0].labels[1].value, "", "null label value") &&

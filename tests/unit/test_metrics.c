@@ -102,7 +102,7 @@ TEST(unit, metrics_render_families_labels_and_sums)
 		    strstr(t, "\nweft_program_attached{program=\"weft_sendmsg4\"} 0\n"), "programs");
 	/* Every family has HELP and TYPE, and counters end in _total. */
 	ASSERT_EQ(count_lines(t, "# HELP "), count_lines(t, "# TYPE "), "HELP per TYPE");
-	ASSERT_EQ(count_lines(t, "# TYPE "), 14, "families");
+	ASSERT_EQ(count_lines(t, "# TYPE "), 24, "families");
 	for (const char *p = strstr(t, " counter\n"); p; p = strstr(p + 1, " counter\n"))
 		ASSERT_TRUE(!strncmp(p - 6, "_total", 6), "counter named _total");
 	ASSERT_TRUE(strstr(t, "10.250.") == NULL, "no addresses in labels");
@@ -383,4 +383,107 @@ out_b:
 	weft_state_free(&b);
 out_a:
 	weft_state_free(&a);
+}
+
+/* The TCP families with Istio's labels (equal names summed, "unknown" for
+ * no service) and the latency histograms (cumulative power-of-two bounds in
+ * seconds, +Inf, _sum, _count). */
+TEST(unit, metrics_render_tcp_and_histograms)
+{
+	struct weft_metrics_snap s = { 0 };
+	struct weft_metrics_tcp tcp[3];
+	struct weft_metrics_hist hist[2];
+	struct weft_buf out = { 0 };
+	const char *t;
+	static const char *const lbl =
+		"{reporter=\"source\",source_workload=\"web\",source_workload_namespace=\"shop\","
+		"destination_workload=\"api\",destination_workload_namespace=\"shop\","
+		"destination_service=\"api.shop.svc.cluster.local\",destination_service_name=\"api\","
+		"destination_service_namespace=\"shop\",request_protocol=\"tcp\"}";
+	static const char *const hl =
+		"reporter=\"destination\",destination_workload=\"api\",destination_workload_namespace=\"shop\","
+		"destination_service_name=\"api\",destination_service_namespace=\"shop\"";
+	char want[1024];
+
+	memset(tcp, 0, sizeof(tcp));
+	memset(hist, 0, sizeof(hist));
+	for (int i = 0; i < 3; i++) {
+		tcp[i].reporter = WEFT_REPORTER_SOURCE;
+		strcpy(tcp[i].src_wl, "web");
+		strcpy(tcp[i].src_ns, "shop");
+		strcpy(tcp[i].dst_wl, "api");
+		strcpy(tcp[i].dst_ns, "shop");
+		strcpy(tcp[i].svc, "api");
+		strcpy(tcp[i].svc_ns, "shop");
+	}
+	/* Two edges (two backends' pods of one workload) and a direct one. */
+	tcp[0].v = (struct weft_edge_val){ .opened = 3, .closed = 2, .received_bytes = 100, .sent_bytes = 7 };
+	tcp[0].active = 1;
+	tcp[1].v = (struct weft_edge_val){ .opened = 1, .closed = 1, .failed = 4, .reset = 1,
+					   .received_bytes = 5, .sent_bytes = 3 };
+	strcpy(tcp[2].svc, "unknown");
+	strcpy(tcp[2].svc_ns, "unknown");
+	tcp[2].v.opened = 9;
+	s.tcp = tcp;
+	s.ntcp = 3;
+	for (int i = 0; i < 2; i++) {
+		hist[i].reporter = WEFT_REPORTER_DESTINATION;
+		hist[i].kind = WEFT_HIST_RTT;
+		strcpy(hist[i].dst_wl, "api");
+		strcpy(hist[i].dst_ns, "shop");
+		strcpy(hist[i].svc, "api");
+		strcpy(hist[i].svc_ns, "shop");
+	}
+	hist[0].h.bucket[1] = 1;	/* 1 us */
+	hist[0].h.bucket[5] = 2;	/* [6, 8) us */
+	hist[1].h.bucket[6] = 1;	/* [8, 12) us */
+	hist[1].h.bucket[55] = 1;	/* beyond the last bound */
+	hist[0].h.sum_us = 1 + 6 + 7;
+	hist[1].h.sum_us = 9 + 300000000;
+	hist[0].h.count = 3;
+	hist[1].h.count = 2;
+	s.hist = hist;
+	s.nhist = 2;
+	s.flows = 12;
+	if (!ASSERT_OK(weft_metrics_render(&s, &out), "render"))
+		goto out;
+	t = out.p;
+	snprintf(want, sizeof(want), "\nweft_tcp_connections_opened_total%s 4\n", lbl);
+	ASSERT_TRUE(strstr(t, want), "opened: two edges with equal names summed");
+	snprintf(want, sizeof(want), "\nweft_tcp_received_bytes_total%s 105\n", lbl);
+	ASSERT_TRUE(strstr(t, want), "received bytes");
+	snprintf(want, sizeof(want), "\nweft_tcp_sent_bytes_total%s 10\n", lbl);
+	ASSERT_TRUE(strstr(t, want), "sent bytes");
+	snprintf(want, sizeof(want), "\nweft_tcp_connections_failed_total%s 4\n", lbl);
+	ASSERT_TRUE(strstr(t, want), "failed");
+	snprintf(want, sizeof(want), "\nweft_tcp_connections_reset_total%s 1\n", lbl);
+	ASSERT_TRUE(strstr(t, want), "reset");
+	snprintf(want, sizeof(want), "\nweft_tcp_connections_active%s 1\n", lbl);
+	ASSERT_TRUE(strstr(t, want), "active");
+	ASSERT_TRUE(strstr(t, "destination_service=\"unknown\",destination_service_name=\"unknown\","
+			   "destination_service_namespace=\"unknown\",request_protocol=\"tcp\"} 9\n"),
+		    "no service: unknown");
+	ASSERT_EQ(count_lines(t, "weft_tcp_connections_opened_total{"), 2, "one series per label set");
+	ASSERT_TRUE(strstr(t, "# TYPE weft_tcp_rtt_seconds histogram\n"), "histogram type");
+	snprintf(want, sizeof(want), "\nweft_tcp_rtt_seconds_bucket{%s,le=\"0.000002\"} 1\n", hl);
+	ASSERT_TRUE(strstr(t, want), "le 2 us: the 1 us sample");
+	snprintf(want, sizeof(want), "\nweft_tcp_rtt_seconds_bucket{%s,le=\"0.000004\"} 1\n", hl);
+	ASSERT_TRUE(strstr(t, want), "le 4 us: cumulative");
+	snprintf(want, sizeof(want), "\nweft_tcp_rtt_seconds_bucket{%s,le=\"0.000008\"} 3\n", hl);
+	ASSERT_TRUE(strstr(t, want), "le 8 us: [6, 8) added");
+	snprintf(want, sizeof(want), "\nweft_tcp_rtt_seconds_bucket{%s,le=\"0.000016\"} 4\n", hl);
+	ASSERT_TRUE(strstr(t, want), "le 16 us: the second histogram summed in");
+	snprintf(want, sizeof(want), "\nweft_tcp_rtt_seconds_bucket{%s,le=\"134.217728\"} 4\n", hl);
+	ASSERT_TRUE(strstr(t, want), "the last bound, 2^27 us");
+	snprintf(want, sizeof(want), "\nweft_tcp_rtt_seconds_bucket{%s,le=\"+Inf\"} 5\n", hl);
+	ASSERT_TRUE(strstr(t, want), "+Inf: everything");
+	snprintf(want, sizeof(want), "\nweft_tcp_rtt_seconds_sum{%s} 300.000023\n", hl);
+	ASSERT_TRUE(strstr(t, want), "sum in seconds");
+	snprintf(want, sizeof(want), "\nweft_tcp_rtt_seconds_count{%s} 5\n", hl);
+	ASSERT_TRUE(strstr(t, want), "count");
+	ASSERT_EQ(count_lines(t, "weft_tcp_rtt_seconds_bucket{"), 28, "27 bounds and +Inf, one series");
+	ASSERT_EQ(count_lines(t, "weft_tcp_connect_duration_seconds_bucket{"), 0, "no connect samples");
+	ASSERT_TRUE(strstr(t, "\nweft_flows 12\n"), "live flows");
+out:
+	weft_buf_free(&out);
 }

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* obs: local endpoints into weft_ep, diffed against the map. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "obs.h"
+
+static const char *label(const struct weft_endpoint *ep, const char *key)
+{
+	for (size_t i = 0; i < ep->nlabels; i++)
+		if (!strcmp(ep->labels[i].key, key) && ep->labels[i].value[0])
+			return ep->labels[i].value;
+	return NULL;
+}
+
+const char *weft_ep_workload(const struct weft_endpoint *ep)
+{
+	const char *w;
+
+	if (ep->workload[0])
+		return ep->workload;
+	if ((w = label(ep, "app.kubernetes.io/name")) || (w = label(ep, "app")))
+		return w;
+	return ep->name;
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct weft_ep_ent *)a)->k, &((const struct weft_ep_ent *)b)->k,
+		      sizeof(struct weft_addr_key));
+}
+
+/* WEFT_EP_*_POLICED of an identity: its default-deny markers in pol. */
+static uint32_t policed(const struct weft_pol_state *pol, uint32_t id)
+{
+	uint32_t flags = 0;
+
+	for (size_t i = 0; pol && id && i < pol->nents; i++) {
+		const struct weft_pol_ent *e = &pol->ents[i];
+
+		if (e->k.subject != id || e->k.proto || e->k.peer || e->k.port ||
+		    e->v.action != WEFT_POL_SELECTED)
+			continue;
+		flags |= e->k.dir == WEFT_DIR_INGRESS ? WEFT_EP_INGRESS_POLICED :
+							  WEFT_EP_EGRESS_POLICED;
+	}
+	return flags;
+}
+
+int weft_ep_build(const struct weft_config *cfg, const struct weft_pol_state *pol,
+		  struct weft_ep_ent **out, size_t *n)
+{
+	struct weft_ep_ent *e = calloc(cfg->nendpoints + 1, sizeof(*e));
+	size_t m = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!e)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->nendpoints; i++) {
+		const struct weft_endpoint *ep = &cfg->endpoints[i];
+		struct weft_ep_ent *x = &e[m++];
+		uint32_t id = pol && pol->nids ? weft_pol_ident(pol, &ep->ip) : 0;
+
+		memcpy(x->k.addr, &ep->ip.a, sizeof(x->k.addr));
+		snprintf(x->v.name, sizeof(x->v.name), "%s", ep->name);
+		snprintf(x->v.ns, sizeof(x->v.ns), "%s", ep->ns);
+		snprintf(x->v.workload, sizeof(x->v.workload), "%s", weft_ep_workload(ep));
+		if (id < WEFT_ID_EP_MIN || (id & WEFT_ID_CIDR))
+			id = 0;
+		x->v.identity = id;
+		x->v.ifindex = ep->interface[0] ? if_nametoindex(ep->interface) : 0;
+		x->v.flags = (ep->redirect ? 0 : WEFT_EP_REDIRECT_OFF) | policed(pol, id);
+	}
+	/* The config rejects two endpoints with one address; a translated
+	 * Kubernetes config could still hold one twice: keep one. */
+	qsort(e, m, sizeof(*e), ent_cmp);
+	if (m) {
+		size_t w = 1;
+
+		for (size_t i = 1; i < m; i++)
+			if (ent_cmp(&e[w - 1], &e[i]))
+				e[w++] = e[i];
+		m = w;
+	}
+	*out = e;
+	*n = m;
+	return 0;
+}
+
+int weft_ep_apply(const struct weft_maps *maps, const struct weft_ep_ent *want, size_t n,
+		  uint64_t *nops, char *err, size_t errlen)
+{
+	int fd = maps->fd[WEFT_M_EP];
+	struct weft_addr_key k, next, *gone = NULL;
+	size_t ngone = 0, cap = 0;
+	uint64_t ops = 0;
+	bool first = true;
+	int ret = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct weft_ep_val cur;
+
+		if (bpf_map_lookup_elem(fd, &want[i].k, &cur) == 0 &&
+		    !memcmp(&cur, &want[i].v, sizeof(cur)))
+			continue;
+		if (bpf_map_update_elem(fd, &want[i].k, &want[i].v, BPF_ANY)) {
+			ret = -errno;
+			snprintf(err, errlen, "%s: %s%s", WEFT_MAP_EP, strerror(errno),
+				 errno == E2BIG || errno == ENOMEM ?
+				 " (more endpoints than datapath.max_endpoints)" : "");
+			goto out;
+		}
+		ops++;
+	}
+	while (bpf_map_get_next_key(fd, first ? NULL : &k, &next) == 0) {
+		struct weft_ep_ent probe;
+
+		k = next;
+		first = false;
+		probe.k = k;
+		if (bsearch(&probe, want, n, sizeof(*want), ent_cmp))
+			continue;
+		if (ngone == cap) {
+			struct weft_addr_key *g = realloc(gone, (cap = cap ? 2 * cap : 64) * sizeof(*g));
+
+			if (!g) {
+				ret = -ENOMEM;
+				snprintf(err, errlen, "%s: %s", WEFT_MAP_EP, strerror(ENOMEM));
+				goto out;
+			}
+			gone = g;
+		}
+		gone[ngone++] = k;
+	}
+	for (size_t i = 0; i < ngone; i++) {
+		if (bpf_map_delete_elem(fd, &gone[i]) && errno != ENOENT) {
+			ret = -errno;
+			snprintf(err, errlen, "%s: delete: %s", WEFT_MAP_EP, strerror(errno));
+			goto out;
+		}
+		ops++;
+	}
+out:
+	free(gone);
+	if (nops)
+		*nops = ops;
+	return ret;
+}

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Unit tests of observability: the histogram bucket math the BPF programs
+ * use (bpf/lib/hist.h, the same function compiled for the host), and the
+ * weft_ep entries built from a config. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "config.h"
+#include "harness.h"
+#include "obs.h"
+#include "policy.h"
+#include "../../bpf/lib/hist.h"
+
+TEST(unit, obs_hist_bucket_boundaries)
+{
+	static const struct {
+		uint64_t v;
+		uint32_t b;
+	} cases[] = {
+		{ 0, 0 }, { 1, 1 }, { 2, 2 }, { 3, 3 }, { 4, 4 }, { 5, 4 }, { 6, 5 }, { 7, 5 },
+		{ 8, 6 }, { 11, 6 }, { 12, 7 }, { 15, 7 }, { 16, 8 }, { 1000, 19 }, { 1023, 19 },
+		{ 1024, 20 }, { 1u << 27, 54 }, { 3u << 26, 55 }, { (1u << 28) - 1, 55 },
+		{ 1u << 28, 55 }, { UINT64_MAX, 55 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (!ASSERT_EQ(weft_hist_bucket(cases[i].v), cases[i].b, "bucket of a boundary"))
+			return;
+	/* Every power of two below the last bucket: 2^k opens bucket 2k, 1.5 * 2^k
+	 * opens 2k + 1, and the values just below them close the previous one. */
+	for (uint32_t k = 1; k < 28; k++) {
+		uint64_t p = 1ull << k, h = p + p / 2;
+
+		if (!ASSERT_EQ(weft_hist_bucket(p), 2 * k, "2^k") ||
+		    !ASSERT_EQ(weft_hist_bucket(p - 1), 2 * k - 1, "2^k - 1") ||
+		    !ASSERT_EQ(weft_hist_bucket(h - 1), 2 * k, "1.5 * 2^k - 1") ||
+		    !ASSERT_EQ(weft_hist_bucket(h), 2 * k + 1, "1.5 * 2^k"))
+			return;
+	}
+}
+
+/* weft_ep entries from a config: the workload name's fallbacks, the
+ * redirect flag, identities and policed flags from the compiled policy. */
+TEST(unit, obs_endpoints_built_from_config)
+{
+	static const char yaml[] =
+		"endpoints:\n"
+		"  - {name: api-7f9c, namespace: shop, ip: 10.0.0.3, workload: shop-api,\n"
+		"     labels: {app: ignored}}\n"
+		"  - {name: web-1, namespace: shop, ip: 10.0.0.2,\n"
+		"     labels: {app: web, app.kubernetes.io/name: storefront}}\n"
+		"  - {name: db-0, namespace: shop, ip: 10.0.0.1, labels: {app: db}, redirect: false}\n"
+		"  - {name: lone, ip: 'fd00::1'}\n"
+		"policies:\n"
+		"  - {name: db-in, namespace: shop, selector: {app: db}, ingress: []}\n";
+	char err[512] = "";
+	struct weft_config *cfg = weft_config_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
+	struct weft_pol_state empty = { 0 }, pol;
+	struct weft_ep_ent *e = NULL;
+	size_t n = 0;
+
+	if (!ASSERT_NOT_NULL(cfg, err))
+		return;
+	cfg->datapath.max_policy = 64;
+	cfg->datapath.max_idents = 64;
+	if (!ASSERT_OK(weft_pol_build(cfg, &empty, &pol, err, sizeof(err)), err))
+		goto out_cfg;
+	if (!ASSERT_OK(weft_ep_build(cfg, &pol, &e, &n), "build") || !ASSERT_EQ(n, 4, "one per endpoint"))
+		goto out;
+	/* Sorted by address: 10.0.0.1, .2, .3 (v4-mapped), then fd00::1. */
+	ASSERT_STR(e[0].v.name, "db-0", "sorted by address");
+	ASSERT_STR(e[0].v.workload, "db", "label app");
+	ASSERT_EQ(e[0].v.flags, WEFT_EP_REDIRECT_OFF | WEFT_EP_INGRESS_POLICED,
+		  "redirect off, selected for ingress");
+	ASSERT_GE(e[0].v.identity, WEFT_ID_EP_MIN, "an endpoint identity");
+	ASSERT_STR(e[1].v.workload, "storefront", "app.kubernetes.io/name before app");
+	ASSERT_EQ(e[1].v.flags, 0, "not selected");
+	ASSERT_STR(e[2].v.workload, "shop-api", "workload: wins");
+	ASSERT_STR(e[2].v.ns, "shop", "namespace");
+	ASSERT_STR(e[3].v.workload, "lone", "the name when nothing else");
+	ASSERT_STR(e[3].v.ns, "default", "default namespace");
+	ASSERT_EQ(e[3].k.addr[0], htonl(0xfd000000), "IPv6 address as is");
+out:
+	free(e);
+	weft_pol_free(&pol);
+out_cfg:
+	weft_config_free(cfg);
+}
