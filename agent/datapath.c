@@ -8,9 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -574,22 +578,73 @@ static int tc_detach_one(int ifindex, enum bpf_tc_attach_point point)
 	return ret == -ENOENT || ret == -EINVAL || ret == -ENODEV ? 0 : ret;
 }
 
+/* Whether ifindex has a clsact qdisc, asked of rtnetlink (a qdisc dump):
+ * 1, 0 or -errno. Asking first keeps both of libbpf's failure paths quiet:
+ * attaching without the qdisc ("Parent Qdisc doesn't exists") and creating
+ * an existing one (the kernel's exclusivity message). */
+static int clsact_present(int ifindex)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct tcmsg tc;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETQDISC,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex },
+	};
+	char buf[16384] __attribute__((aligned(4)));
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), found = 0, ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (send(fd, &req, sizeof(req), 0) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+
+		if (n < 0) {
+			ret = -errno;
+			goto out;
+		}
+		for (; NLMSG_OK(nh, (size_t)n); nh = NLMSG_NEXT(nh, n)) {
+			const struct tcmsg *tc = NLMSG_DATA(nh);
+
+			if (nh->nlmsg_type == NLMSG_DONE)
+				goto out;
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(nh);
+
+				ret = e->error;
+				goto out;
+			}
+			if (nh->nlmsg_type == RTM_NEWQDISC && tc->tcm_ifindex == ifindex &&
+			    tc->tcm_parent == TC_H_CLSACT)
+				found = 1;
+		}
+	}
+out:
+	close(fd);
+	return ret ? ret : found;
+}
+
 static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point, int prog_fd)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = WEFT_TC_HANDLE, .priority = WEFT_TC_PRIO,
 			    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
-	int ret = bpf_tc_attach(&hook, &opts);
+	int ret = clsact_present(ifindex);
 
-	/* The clsact qdisc only when it is missing: creating an existing one
-	 * fails loudly (the kernel's exclusivity message, on every reload). */
-	if (ret == -EINVAL || ret == -ENOENT) {
+	if (ret < 0)
+		return ret;
+	if (!ret) {
 		ret = bpf_tc_hook_create(&hook);
-		if (ret && ret != -EEXIST)
+		if (ret && ret != -EEXIST)	/* made meanwhile by someone else: fine */
 			return ret;
-		ret = bpf_tc_attach(&hook, &opts);
 	}
-	return ret;
+	return bpf_tc_attach(&hook, &opts);
 }
 
 static bool has_iface(const struct weft_config *cfg, const char *name)

@@ -430,9 +430,11 @@ static int compile_rule(struct comp *c, const struct weft_policy *p, const uint3
 {
 	const struct weft_peer *peers = dir == WEFT_DIR_INGRESS ? r->from : r->to;
 	size_t npeers = dir == WEFT_DIR_INGRESS ? r->nfrom : r->nto;
-	static const struct weft_pol_port all[] = { { 0, 0, IPPROTO_TCP }, { 0, 0, IPPROTO_UDP } };
+	static const struct weft_pol_port all[] = {
+		{ 0, 0, IPPROTO_TCP }, { 0, 0, IPPROTO_UDP }, { 0, 0, IPPROTO_SCTP }
+	};
 	const struct weft_pol_port *ports = r->nports ? r->ports : all;
-	size_t nports = r->nports ? r->nports : 2, npeer = 0;
+	size_t nports = r->nports ? r->nports : sizeof(all) / sizeof(all[0]), npeer = 0;
 	uint32_t *peer = NULL;
 	int ret;
 
@@ -445,7 +447,8 @@ static int compile_rule(struct comp *c, const struct weft_policy *p, const uint3
 
 				for (uint32_t port = lo; !ret && port <= hi; port++)
 					ret = add_ent(c, subj[s], peer[i], (uint16_t)port,
-						      ports[j].proto, dir, action, p->audit, rule);
+						      ports[j].proto, dir, action,
+						      p->audit || c->cfg->datapath.policy_audit, rule);
 			}
 	free(peer);
 	return ret;
@@ -456,6 +459,7 @@ static int compile_policy(struct comp *c, size_t pi)
 	const struct weft_config *cfg = c->cfg;
 	const struct weft_policy *p = &cfg->policies[pi];
 	uint32_t *subj = calloc(cfg->nendpoints ? cfg->nendpoints : 1, sizeof(*subj));
+	bool audit = p->audit || cfg->datapath.policy_audit;	/* global audit mode */
 	size_t nsubj = 0;
 	int ret = 0;
 
@@ -477,10 +481,10 @@ static int compile_policy(struct comp *c, size_t pi)
 	for (size_t s = 0; !ret && s < nsubj; s++) {
 		if (p->has_ingress)
 			ret = add_ent(c, subj[s], WEFT_ID_ANY, 0, 0, WEFT_DIR_INGRESS,
-				      WEFT_POL_SELECTED, p->audit, (uint32_t)pi << 16 | WEFT_RULE_DEFAULT);
+				      WEFT_POL_SELECTED, audit, (uint32_t)pi << 16 | WEFT_RULE_DEFAULT);
 		if (!ret && p->has_egress)
 			ret = add_ent(c, subj[s], WEFT_ID_ANY, 0, 0, WEFT_DIR_EGRESS,
-				      WEFT_POL_SELECTED, p->audit, (uint32_t)pi << 16 | WEFT_RULE_DEFAULT);
+				      WEFT_POL_SELECTED, audit, (uint32_t)pi << 16 | WEFT_RULE_DEFAULT);
 	}
 	for (size_t r = 0; !ret && r < p->ningress; r++)
 		ret = compile_rule(c, p, subj, nsubj, &p->ingress[r], WEFT_DIR_INGRESS,
