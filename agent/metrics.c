@@ -214,6 +214,38 @@ static void be_family(struct weft_buf *out, const struct weft_metrics_snap *s, e
 	fam_print(out, &fam, name, "counter", help);
 }
 
+const char *weft_metrics_rule_label(uint32_t rule, uint8_t dir, uint8_t verdict, char *buf,
+				    size_t len)
+{
+	if (verdict == WEFT_PV_CNT_ALLOW)
+		snprintf(buf, len, "%s[%u]", dir == WEFT_DIR_INGRESS ? "ingress" : "egress",
+			 rule & 0xffff);
+	else if ((rule & 0xffff) == WEFT_RULE_DEFAULT)
+		snprintf(buf, len, "default");
+	else
+		snprintf(buf, len, "deny[%u]", rule & 0xffff);
+	return buf;
+}
+
+static void pol_family(struct weft_buf *out, const struct weft_metrics_snap *s)
+{
+	char n[3 * WEFT_NAME_LEN], ns[3 * WEFT_NAME_LEN], r[32];
+	struct family fam = { 0 };
+
+	for (size_t i = 0; i < s->npol; i++) {
+		const struct weft_metrics_pol *p = &s->pol[i];
+
+		fam_add(&fam, p->count,
+			"direction=\"%s\",policy=\"%s\",policy_namespace=\"%s\",rule=\"%s\",verdict=\"%s\"",
+			p->dir == WEFT_DIR_INGRESS ? "ingress" : "egress", ESC(p->policy, n),
+			ESC(p->ns, ns), weft_metrics_rule_label(p->rule, p->dir, p->verdict, r, sizeof(r)),
+			p->verdict == WEFT_PV_CNT_ALLOW ? "allow" :
+			p->verdict == WEFT_PV_CNT_AUDIT ? "audit" : "deny");
+	}
+	fam_print(out, &fam, "weft_policy_decisions_total", "counter",
+		  "L4 policy decisions by rule since the policy last changed (weft_pol_cnt): connect/sendmsg and the first packet of a flow in tc. verdict audit: denied, let through by audit mode.");
+}
+
 static void gauge1(struct weft_buf *out, const char *name, const char *help, const char *value)
 {
 	weft_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", name, help, name, name, value);
@@ -258,6 +290,8 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 		  "connect() calls sent to a backend of the service port, by the backend's workload.");
 	be_family(out, s, CNT_SENDS, "weft_backend_datagrams_total",
 		  "Datagrams of unconnected UDP sockets sent to a backend, by the backend's workload.");
+
+	pol_family(out, s);
 
 	for (size_t i = 0; i < s->nmaps; i++)
 		fam_add(&fam, s->maps[i].entries, "map=\"%s\"", ESC(s->maps[i].name, e));
@@ -375,6 +409,55 @@ static uint32_t map_capacity(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
 }
 
+/* The decisions of the active policy epoch, named by cfg's policies. */
+static int pol_gather(const struct weft_config *cfg, const struct weft_maps *maps, int ncpu,
+		      struct weft_metrics_snap *out)
+{
+	struct weft_pol_cnt_key k, next, *prev = NULL;
+	struct weft_redir_cfg rc = { 0 };
+	size_t cap = 0;
+	__u32 zero = 0;
+	__u64 *v = calloc(ncpu, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	if (!cfg || bpf_map_lookup_elem(maps->fd[WEFT_M_REDIR_CFG], &zero, &rc) || !rc.policy_epoch)
+		goto out;
+	while (bpf_map_get_next_key(maps->fd[WEFT_M_POL_CNT], prev, &next) == 0) {
+		struct weft_metrics_pol *p;
+		uint32_t pi = next.rule >> 16;
+
+		k = next;
+		prev = &k;
+		if (k.epoch != (uint32_t)rc.policy_epoch || pi >= cfg->npolicies ||
+		    bpf_map_lookup_elem(maps->fd[WEFT_M_POL_CNT], &k, v))
+			continue;
+		if (out->npol == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+
+			p = realloc(out->pol, ncap * sizeof(*p));
+			if (!p) {
+				free(v);
+				return -ENOMEM;
+			}
+			out->pol = p;
+			cap = ncap;
+		}
+		p = &out->pol[out->npol++];
+		memset(p, 0, sizeof(*p));
+		snprintf(p->policy, sizeof(p->policy), "%s", cfg->policies[pi].name);
+		snprintf(p->ns, sizeof(p->ns), "%s", cfg->policies[pi].ns);
+		p->rule = k.rule;
+		p->dir = k.dir;
+		p->verdict = k.verdict;
+		for (int c = 0; c < ncpu; c++)
+			p->count += v[c];
+	}
+out:
+	free(v);
+	return 0;
+}
+
 int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *st,
 			const struct weft_maps *maps, const struct weft_datapath *dp,
 			struct weft_metrics_snap *out)
@@ -457,6 +540,10 @@ int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *
 			weft_map_count(maps->fd[id], &m->entries);
 		}
 	}
+	if (pol_gather(cfg, maps, ncpu, out)) {
+		weft_metrics_snap_free(out);
+		return -ENOMEM;
+	}
 	if (dp)
 		out->nprogs = weft_datapath_programs(dp, out->progs, WEFT_METRICS_MAX_PROGS);
 	if (out->nprogs > WEFT_METRICS_MAX_PROGS)
@@ -470,6 +557,7 @@ void weft_metrics_snap_free(struct weft_metrics_snap *s)
 		return;
 	free(s->svc);
 	free(s->be);
+	free(s->pol);
 	memset(s, 0, sizeof(*s));
 }
 

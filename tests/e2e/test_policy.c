@@ -56,6 +56,7 @@
 struct pnode {
 	char dir[128];
 	char config[256];
+	const char *listen;	/* metrics.listen in the node netns; NULL: no server */
 	pid_t weftd;
 	uint64_t gen;
 };
@@ -66,7 +67,7 @@ static bool write_cfg(struct pnode *n, bool redirect, const char *policies)
 
 	snprintf(text, sizeof(text),
 		 "datapath: {cgroup: %s, bpffs: %s, redirect: %s}\n"
-		 "metrics: {listen: \"\"}\n"
+		 "metrics: {listen: \"%s\"}\n"
 		 "endpoints:\n"
 		 "  - {name: cli, ip: " CLI ", interface: wv-cli, labels: {app: client}}\n"
 		 "  - {name: be1, ip: " BE1 ", interface: wv-be1, labels: {app: web}}\n"
@@ -76,7 +77,7 @@ static bool write_cfg(struct pnode *n, bool redirect, const char *policies)
 		 "  - {name: db, vip: " VIP_DB ", ports: [{port: 7, target_port: 8081}], backends: [{ip: " BE2 "}]}\n"
 		 "%s%s",
 		 tenv_cgroup(), tenv_bpffs(), redirect ? "true" : "false",
-		 policies ? "policies:\n" : "", policies ? policies : "");
+		 n->listen ? n->listen : "", policies ? "policies:\n" : "", policies ? policies : "");
 	return ASSERT_OK(tenv_write_file(n->config, text), "write config");
 }
 
@@ -342,4 +343,78 @@ TEST_TIMEOUT(e2e, policy_tc_attach_follows_policies_and_cleanup, 60)
 			       ns, weft_test_bindir(), n.config), 0, "weftd --cleanup");
 	ASSERT_FALSE(tc_on("wv-be1", "egress", "weft_to_pod"), "--cleanup detaches tc");
 	ASSERT_FALSE(tc_on("wv-be1", "ingress", "weft_from_pod"), "both directions");
+}
+
+/* A scrape of weftd's /metrics (weftd listens in the node netns). */
+static bool scrape(char *out, size_t len)
+{
+	char ns[64];
+
+	tenv_ns("node", ns, sizeof(ns));
+	return ASSERT_OK(tenv_capture(out, len, "nsenter --net=/run/netns/%s curl -sf http://%s/metrics",
+				      ns, "127.0.0.1:9465"), "scrape /metrics");
+}
+
+/* The value of one series (name{labels}) in a scrape; 0 if absent. */
+static unsigned long long series(const char *text, const char *name_labels)
+{
+	size_t n = strlen(name_labels);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, name_labels, n) && p[n] == ' ')
+			return strtoull(p + n + 1, NULL, 10);
+	return 0;
+}
+
+#define DECISIONS "weft_policy_decisions_total"
+#define WEB_ALLOW DECISIONS "{direction=\"ingress\",policy=\"web\",policy_namespace=\"default\",rule=\"ingress[0]\",verdict=\"allow\"}"
+#define DB_DEFAULT DECISIONS "{direction=\"ingress\",policy=\"db\",policy_namespace=\"default\",rule=\"default\",verdict=\"deny\"}"
+
+/* weft_policy_decisions_total: a denied connection moves its policy's
+ * default-deny series, an allowed one its rule's allow series (the first
+ * packet only: the rest of the flow is tracked), and the scrape lints. */
+TEST_TIMEOUT(e2e, policy_decisions_on_metrics, 60)
+{
+	static char t[262144];
+	unsigned long long allow0, deny0;
+	char path[256], out[4096];
+	struct pnode n;
+	int fd;
+
+	if (!node_up(&n))
+		return;
+	n.listen = "127.0.0.1:9465";
+	if (!apply(&n, false, P_WEB_DB) || !ASSERT_OK(tenv_enter("cli", true), "enter the client pod") ||
+	    !scrape(t, sizeof(t)))
+		return;
+	ASSERT_TRUE(strstr(t, "# TYPE " DECISIONS " counter\n") != NULL, "the family is served");
+	allow0 = series(t, WEB_ALLOW);
+	deny0 = series(t, DB_DEFAULT);
+	ASSERT_EQ(allow0 + deny0, 0, "nothing decided yet");
+
+	fd = conn(BE2, ECHO, NULL);
+	weft_assert(fd < 0, __FILE__, __LINE__, "cli -> db: denied (connect gave %d)", fd);
+	if (fd >= 0)
+		close(fd);
+	if (!scrape(t, sizeof(t)))
+		return;
+	ASSERT_GE(series(t, DB_DEFAULT), 1, "denied SYN: db's default deny counted");
+	ASSERT_EQ(series(t, WEB_ALLOW), 0, "web's allow untouched");
+
+	fd = conn(BE1, ECHO, NULL);
+	if (ASSERT_TRUE(fd >= 0, "cli -> web: allowed")) {
+		ASSERT_TRUE(echo(fd, 4096, 7), "echo");
+		close(fd);
+	}
+	deny0 = series(t, DB_DEFAULT);
+	if (!scrape(t, sizeof(t)))
+		return;
+	ASSERT_EQ(series(t, WEB_ALLOW), 1, "one allowed connection: one decision (its first packet)");
+	ASSERT_EQ(series(t, DB_DEFAULT), deny0, "db's series untouched");
+
+	snprintf(path, sizeof(path), "%s/scrape.txt", n.dir);
+	tenv_write_file(path, t);
+	if (system("command -v promtool >/dev/null 2>&1") != 0)
+		SKIP("promtool not installed (make deps installs the prometheus package)");
+	ASSERT_EQ(tenv_capture(out, sizeof(out), "promtool check metrics < %s 2>&1", path), 0, out);
 }
