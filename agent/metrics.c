@@ -292,6 +292,15 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 		  "Datagrams of unconnected UDP sockets sent to a backend, by the backend's workload.");
 
 	pol_family(out, s);
+	for (size_t i = 0; i < s->ntc; i++) {
+		char ep[3 * WEFT_NAME_LEN], ns[3 * WEFT_NAME_LEN], ifn[64];
+
+		fam_add(&fam, s->tc[i].ifindex > 0,
+			"endpoint=\"%s\",endpoint_namespace=\"%s\",interface=\"%s\"",
+			ESC(s->tc[i].endpoint, ep), ESC(s->tc[i].ns, ns), ESC(s->tc[i].interface, ifn));
+	}
+	fam_print(out, &fam, "weft_policy_interface_attached", "gauge",
+		  "1 if the tc policy programs are on the host-side interface of a policed endpoint; 0 while the interface does not exist.");
 
 	for (size_t i = 0; i < s->nmaps; i++)
 		fam_add(&fam, s->maps[i].entries, "map=\"%s\"", ESC(s->maps[i].name, e));
@@ -544,8 +553,16 @@ int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *
 		weft_metrics_snap_free(out);
 		return -ENOMEM;
 	}
-	if (dp)
+	if (dp) {
 		out->nprogs = weft_datapath_programs(dp, out->progs, WEFT_METRICS_MAX_PROGS);
+		out->ntc = weft_datapath_tc_status(dp, NULL, 0);
+		out->tc = calloc(out->ntc + 1, sizeof(*out->tc));
+		if (!out->tc) {
+			weft_metrics_snap_free(out);
+			return -ENOMEM;
+		}
+		weft_datapath_tc_status(dp, out->tc, out->ntc);
+	}
 	if (out->nprogs > WEFT_METRICS_MAX_PROGS)
 		out->nprogs = WEFT_METRICS_MAX_PROGS;
 	return 0;
@@ -558,6 +575,7 @@ void weft_metrics_snap_free(struct weft_metrics_snap *s)
 	free(s->svc);
 	free(s->be);
 	free(s->pol);
+	free(s->tc);
 	memset(s, 0, sizeof(*s));
 }
 

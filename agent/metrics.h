@@ -75,6 +75,8 @@ struct weft_metrics_snap {
 	size_t nbe;
 	struct weft_metrics_pol *pol;	/* policy decisions; render sums equal label sets */
 	size_t npol;
+	struct weft_tc_status *tc;	/* tc policy on endpoint interfaces */
+	size_t ntc;
 };
 
 /* The rule label of a policy decision: "ingress[0]", "egress[1]" (allows),

@@ -57,6 +57,7 @@ struct pnode {
 	char dir[128];
 	char config[256];
 	const char *listen;	/* metrics.listen in the node netns; NULL: no server */
+	const char *extra_eps;	/* more endpoints: lines of the endpoints list */
 	pid_t weftd;
 	uint64_t gen;
 };
@@ -72,12 +73,13 @@ static bool write_cfg(struct pnode *n, bool redirect, const char *policies)
 		 "  - {name: cli, ip: " CLI ", interface: wv-cli, labels: {app: client}}\n"
 		 "  - {name: be1, ip: " BE1 ", interface: wv-be1, labels: {app: web}}\n"
 		 "  - {name: be2, ip: " BE2 ", interface: wv-be2, labels: {app: db}}\n"
+		 "%s"
 		 "services:\n"
 		 "  - {name: web, vip: " VIP_WEB ", ports: [{port: 7, target_port: 8081}], backends: [{ip: " BE1 "}]}\n"
 		 "  - {name: db, vip: " VIP_DB ", ports: [{port: 7, target_port: 8081}], backends: [{ip: " BE2 "}]}\n"
 		 "%s%s",
 		 tenv_cgroup(), tenv_bpffs(), redirect ? "true" : "false",
-		 n->listen ? n->listen : "", policies ? "policies:\n" : "", policies ? policies : "");
+		 n->listen ? n->listen : "", n->extra_eps ? n->extra_eps : "", policies ? "policies:\n" : "", policies ? policies : "");
 	return ASSERT_OK(tenv_write_file(n->config, text), "write config");
 }
 
@@ -417,4 +419,117 @@ TEST_TIMEOUT(e2e, policy_decisions_on_metrics, 60)
 	if (system("command -v promtool >/dev/null 2>&1") != 0)
 		SKIP("promtool not installed (make deps installs the prometheus package)");
 	ASSERT_EQ(tenv_capture(out, sizeof(out), "promtool check metrics < %s 2>&1", path), 0, out);
+}
+
+#define LATE "10.250.0.31"
+#define LATE_EP "  - {name: late, ip: " LATE ", interface: wv-late, labels: {app: late}}\n"
+/* late takes clients on the echo port only. */
+#define P_LATE                                                                   \
+	"  - name: late\n"                                                       \
+	"    selector: {app: late}\n"                                            \
+	"    ingress: [{from: [{selector: {app: client}}], ports: [{port: 8081}]}]\n"
+#define LATE_ATTACHED "weft_policy_interface_attached{endpoint=\"late\",endpoint_namespace=\"default\",interface=\"wv-late\"}"
+
+/* Wait up to ms for weft's programs on both directions of dev; the time
+ * it took in ms, or -1. */
+static long long wait_tc(const char *dev, long long ms)
+{
+	long long t0 = tenv_now_ms();
+
+	do {
+		if (tc_on(dev, "egress", "weft_to_pod") && tc_on(dev, "ingress", "weft_from_pod"))
+			return tenv_now_ms() - t0;
+		usleep(10000);
+	} while (tenv_now_ms() - t0 < ms);
+	return -1;
+}
+
+/* The late pod's interface again, after it was deleted (as a CNI does when
+ * a pod's sandbox is re-created): a new veth with a new ifindex. */
+static bool relink_late(void)
+{
+	char ns[64], node[64];
+
+	tenv_ns("late", ns, sizeof(ns));
+	tenv_ns("node", node, sizeof(node));
+	return ASSERT_OK(tenv_sh("ip -n %s link add eth0 type veth peer name wv-late netns %s && "
+				 "ip -n %s link set wv-late up && ip -n %s link set eth0 up && "
+				 "ip -n %s addr add " LATE "/32 dev eth0 && "
+				 "ip -n %s route add 169.254.1.1 dev eth0 scope link && "
+				 "ip -n %s route add default via 169.254.1.1 dev eth0 && "
+				 "ip -n %s route add " LATE "/32 dev wv-late",
+				 ns, node, node, ns, ns, ns, ns, node), "re-create the late pod's veth");
+}
+
+/* Both ports of the late pod from the client: 8081 answers, 8082 (not in
+ * the policy) does not. */
+static void late_policed(const char *when)
+{
+	char what[128];
+	uint64_t drops = tenv_stat(WEFT_STAT_POL_TC_INGRESS_DENY);
+	int fd = conn(LATE, ECHO, NULL);
+
+	snprintf(what, sizeof(what), "%s: cli -> late:8081 allowed", when);
+	if (ASSERT_TRUE(fd >= 0, what)) {
+		ASSERT_TRUE(echo(fd, 4096, 3), what);
+		close(fd);
+	}
+	fd = conn(LATE, ECHO + 1, NULL);
+	snprintf(what, sizeof(what), "%s: cli -> late:8082 not answered (connect gave %d)", when, fd);
+	weft_assert(fd < 0 && fd != -EPERM, __FILE__, __LINE__, "%s", what);
+	if (fd >= 0)
+		close(fd);
+	snprintf(what, sizeof(what), "%s: dropped in tc", when);
+	ASSERT_GE(tenv_stat(WEFT_STAT_POL_TC_INGRESS_DENY) - drops, 1, what);
+}
+
+/* An endpoint whose interface does not exist when weftd applies the policy
+ * gets its tc programs as soon as the interface appears (weftd listens to
+ * rtnetlink link events), and again when it is re-created with a new
+ * ifindex; /metrics shows the attach status. */
+TEST_TIMEOUT(e2e, policy_tc_follows_interfaces_that_appear_later, 60)
+{
+	static char t[262144];
+	char node[64];
+	long long ms;
+	struct pnode n;
+
+	if (!node_up(&n))
+		return;
+	n.listen = "127.0.0.1:9465";
+	n.extra_eps = LATE_EP;
+	if (!apply(&n, false, P_WEB_DB P_LATE) || !scrape(t, sizeof(t)))
+		return;
+	ASSERT_EQ(series(t, LATE_ATTACHED), 0, "wv-late missing: not attached");
+	ASSERT_TRUE(strstr(t, LATE_ATTACHED " 0\n") != NULL, "and shown as 0");
+
+	if (!ASSERT_OK(tenv_pod("late", LATE, NULL), "the late pod appears"))
+		return;
+	ms = wait_tc("wv-late", 1000);
+	weft_assert(ms >= 0, __FILE__, __LINE__, "tc programs on wv-late within 1 s of its creation");
+	fprintf(stderr, "    tc attached %lld ms after the pod's setup finished\n", ms);
+	if (!ASSERT_TRUE(tenv_namesrv("late", "late", "::", ECHO) > 0, "late echo server") ||
+	    !ASSERT_TRUE(tenv_namesrv("late", "late", "::", ECHO + 1) > 0, "late second server") ||
+	    !scrape(t, sizeof(t)))
+		return;
+	ASSERT_EQ(series(t, LATE_ATTACHED), 1, "/metrics: attached");
+	if (!ASSERT_OK(tenv_enter("cli", true), "enter the client pod"))
+		return;
+	late_policed("appeared after weftd");
+
+	/* Re-created with a new ifindex. */
+	tenv_ns("node", node, sizeof(node));
+	if (!ASSERT_OK(tenv_sh("ip -n %s link del wv-late", node), "delete the late veth"))
+		return;
+	ms = tenv_now_ms();
+	while (scrape(t, sizeof(t)) && series(t, LATE_ATTACHED) != 0 && tenv_now_ms() - ms < 1000)
+		usleep(10000);
+	ASSERT_EQ(series(t, LATE_ATTACHED), 0, "/metrics: interface gone, not attached");
+	if (!relink_late())
+		return;
+	ms = wait_tc("wv-late", 1000);
+	weft_assert(ms >= 0, __FILE__, __LINE__, "tc programs on the re-created wv-late within 1 s");
+	if (scrape(t, sizeof(t)))
+		ASSERT_EQ(series(t, LATE_ATTACHED), 1, "/metrics: attached again");
+	late_policed("re-created");
 }

@@ -16,6 +16,11 @@
 
 /* --- rendering ----------------------------------------------------------- */
 
+static struct weft_tc_status tc[2] = {
+	{ "wv-web1", "web-1", "shop", 12 },
+	{ "wv-late", "late", "shop", 0 },
+};
+
 static void snap_fixture(struct weft_metrics_snap *s, struct weft_metrics_svc *svc,
 			 struct weft_metrics_be *be)
 {
@@ -57,6 +62,8 @@ static void snap_fixture(struct weft_metrics_snap *s, struct weft_metrics_svc *s
 	s->progs[0] = (struct weft_prog_status){ "weft_connect4", true };
 	s->progs[1] = (struct weft_prog_status){ "weft_sendmsg4", false };
 	s->nprogs = 2;
+	s->tc = tc;
+	s->ntc = 2;
 }
 
 static int count_lines(const char *text, const char *prefix)
@@ -100,9 +107,13 @@ TEST(unit, metrics_render_families_labels_and_sums)
 		    strstr(t, "\nweft_map_capacity{map=\"weft_svc\"} 64\n"), "maps");
 	ASSERT_TRUE(strstr(t, "\nweft_program_attached{program=\"weft_connect4\"} 1\n") &&
 		    strstr(t, "\nweft_program_attached{program=\"weft_sendmsg4\"} 0\n"), "programs");
+	ASSERT_TRUE(strstr(t, "\nweft_policy_interface_attached{endpoint=\"web-1\",endpoint_namespace=\"shop\","
+			   "interface=\"wv-web1\"} 1\n") &&
+		    strstr(t, "\nweft_policy_interface_attached{endpoint=\"late\",endpoint_namespace=\"shop\","
+			   "interface=\"wv-late\"} 0\n"), "tc attach status per interface");
 	/* Every family has HELP and TYPE, and counters end in _total. */
 	ASSERT_EQ(count_lines(t, "# HELP "), count_lines(t, "# TYPE "), "HELP per TYPE");
-	ASSERT_EQ(count_lines(t, "# TYPE "), 15, "families");
+	ASSERT_EQ(count_lines(t, "# TYPE "), 16, "families");
 	for (const char *p = strstr(t, " counter\n"); p; p = strstr(p + 1, " counter\n"))
 		ASSERT_TRUE(!strncmp(p - 6, "_total", 6), "counter named _total");
 	ASSERT_TRUE(strstr(t, "10.250.") == NULL, "no addresses in labels");
