@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -118,8 +119,9 @@ static bool node_up(struct pnode *n)
 	       ASSERT_TRUE(tenv_namesrv("be2", "be2", "::", ECHO) > 0, "db echo server");
 }
 
-/* Connect (from bind if not NULL), read the name line: fd or -errno. */
-static int conn(const char *addr, uint16_t port, const char *bind_addr)
+/* Connect (from bind if not NULL), read the name line if name: fd or
+ * -errno. */
+static int conn_to(const char *addr, uint16_t port, const char *bind_addr, bool name)
 {
 	struct sockaddr_storage sa, ba;
 	struct timeval tv = { .tv_sec = 2 };
@@ -139,6 +141,8 @@ static int conn(const char *addr, uint16_t port, const char *bind_addr)
 		goto fail;
 	if (connect(fd, (struct sockaddr *)&sa, sl) < 0)
 		goto fail;
+	if (!name)
+		return fd;
 	while ((ret = read(fd, &c, 1)) == 1 && c != '\n')
 		;
 	if (ret != 1)
@@ -150,15 +154,24 @@ fail:
 	return ret;
 }
 
-/* One round trip of n bytes: true if it comes back whole within 1.5 s. */
-static bool echo(int fd, size_t n, unsigned int seed)
+static int conn(const char *addr, uint16_t port, const char *bind_addr)
 {
-	static unsigned char out[16384], in[16384];
+	return conn_to(addr, port, bind_addr, true);
+}
+
+/* Unbound, to a server that sends nothing first. */
+static int conn_raw(const char *addr, uint16_t port)
+{
+	return conn_to(addr, port, NULL, false);
+}
+
+/* One round trip of out[0..n): true if it comes back whole within 1.5 s. */
+static bool echo_buf(int fd, const unsigned char *out, size_t n)
+{
+	static unsigned char in[16384];
 	size_t got = 0;
 
-	for (size_t i = 0; i < n; i++)
-		out[i] = (unsigned char)((i * 2654435761u + seed) >> 13);
-	if (write(fd, out, n) != (ssize_t)n)
+	if (n > sizeof(in) || write(fd, out, n) != (ssize_t)n)
 		return false;
 	while (got < n) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -172,6 +185,16 @@ static bool echo(int fd, size_t n, unsigned int seed)
 		got += r;
 	}
 	return memcmp(in, out, n) == 0;
+}
+
+/* One round trip of n patterned bytes. */
+static bool echo(int fd, size_t n, unsigned int seed)
+{
+	static unsigned char out[16384];
+
+	for (size_t i = 0; i < n && i < sizeof(out); i++)
+		out[i] = (unsigned char)((i * 2654435761u + seed) >> 13);
+	return echo_buf(fd, out, n);
 }
 
 struct pcase {
@@ -532,4 +555,291 @@ TEST_TIMEOUT(e2e, policy_tc_follows_interfaces_that_appear_later, 60)
 	if (scrape(t, sizeof(t)))
 		ASSERT_EQ(series(t, LATE_ATTACHED), 1, "/metrics: attached again");
 	late_policed("re-created");
+}
+
+/*
+ * Both landing orders of policy and socket redirect. A counting echo
+ * server (a child of the test, in a pod and in the test cgroup, so sockops
+ * learns its sockets) records, per accepted connection in a shared page,
+ * every byte it received: count and FNV-1a. A forbidden connection must
+ * show exactly the bytes sent while it was allowed: none of what the client
+ * wrote afterwards reached the server's socket, on any path.
+ */
+#define CS_PORT1 8091
+#define CS_PORT2 8092
+#define CS_MAX 16
+
+struct cs_conn {
+	uint16_t port;		/* local port it was accepted on */
+	uint64_t bytes;		/* received */
+	uint32_t fnv;		/* FNV-1a of what it received */
+};
+
+struct cs_page {
+	uint32_t naccepted;
+	struct cs_conn c[CS_MAX];
+};
+
+static uint32_t fnv1a(uint32_t h, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+#define FNV0 2166136261u
+
+static void cs_serve(struct cs_page *pg, const uint16_t *ports, int nports)
+{
+	struct pollfd p[2 + CS_MAX];
+	int slot[2 + CS_MAX];
+	unsigned char buf[65536];
+	int n = 0;
+
+	alarm(120);	/* bounded even if the harness could not kill it */
+	for (int i = 0; i < nports; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		int one = 1, fd;
+
+		weft_sockaddr("::", ports[i], false, &ss, &sl);
+		fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (fd < 0 || bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 64) < 0)
+			_exit(1);
+		p[n] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		slot[n++] = -1;
+	}
+	if (write(3, "r", 1) != 1)
+		_exit(1);
+	for (;;) {
+		if (poll(p, n, -1) < 0)
+			_exit(1);
+		for (int i = 0; i < n; i++) {
+			ssize_t r;
+
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (slot[i] < 0) {
+				int fd = accept4(p[i].fd, NULL, NULL, SOCK_CLOEXEC);
+				uint32_t k = pg->naccepted;
+
+				if (fd < 0 || k >= CS_MAX || n >= 2 + CS_MAX)
+					_exit(1);
+				pg->c[k] = (struct cs_conn){ .port = ports[i], .fnv = FNV0 };
+				p[n] = (struct pollfd){ .fd = fd, .events = POLLIN };
+				slot[n++] = (int)k;
+				__atomic_store_n(&pg->naccepted, k + 1, __ATOMIC_RELEASE);
+				continue;
+			}
+			r = read(p[i].fd, buf, sizeof(buf));
+			if (r <= 0) {
+				p[i].events = 0;	/* closed: keep its totals */
+				p[i].fd = -1;
+				continue;
+			}
+			pg->c[slot[i]].fnv = fnv1a(pg->c[slot[i]].fnv, buf, r);
+			__atomic_add_fetch(&pg->c[slot[i]].bytes, (uint64_t)r, __ATOMIC_RELEASE);
+			if (write(p[i].fd, buf, r) != r)
+				_exit(1);
+		}
+	}
+}
+
+/* Start a counting server in pod on both ports. The page or NULL. */
+static struct cs_page *cs_start(const char *pod)
+{
+	static const uint16_t ports[] = { CS_PORT1, CS_PORT2 };
+	struct cs_page *pg = mmap(NULL, sizeof(*pg), PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int fds[2];
+	pid_t pid;
+
+	if (pg == MAP_FAILED || pipe(fds) < 0)
+		return NULL;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return NULL;
+	if (pid == 0) {
+		close(fds[0]);
+		if (dup2(fds[1], 3) < 0 || tenv_enter(pod, true) < 0)
+			_exit(126);
+		cs_serve(pg, ports, 2);
+	}
+	close(fds[1]);
+	return tenv_wait_ready(fds[0], pid) > 0 ? pg : NULL;
+}
+
+/* A client connection and what it sent that the server may have. */
+struct cs_cli {
+	int fd;
+	int slot;		/* server slot */
+	uint64_t bytes;		/* sent while allowed */
+	uint32_t fnv;
+	unsigned int seed;
+};
+
+/* Connect to dst:port (unbound: judged by tc); wait for the server to
+ * accept it. */
+static bool cs_connect(struct cs_cli *c, struct cs_page *pg, const char *dst, uint16_t port)
+{
+	uint32_t before = __atomic_load_n(&pg->naccepted, __ATOMIC_ACQUIRE);
+	long long t0 = tenv_now_ms();
+
+	memset(c, 0, sizeof(*c));
+	c->fnv = FNV0;
+	c->slot = -1;
+	c->fd = conn_raw(dst, port);
+	if (c->fd < 0)
+		return false;
+	while (__atomic_load_n(&pg->naccepted, __ATOMIC_ACQUIRE) == before &&
+	       tenv_now_ms() - t0 < 2000)
+		usleep(1000);
+	if (__atomic_load_n(&pg->naccepted, __ATOMIC_ACQUIRE) != before + 1)
+		return false;
+	c->slot = (int)before;
+	return true;
+}
+
+/* One round trip of n bytes while allowed: true if it came back whole;
+ * the bytes count as delivered. */
+static bool cs_echo(struct cs_cli *c, size_t n)
+{
+	static unsigned char out[16384];
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = (unsigned char)((i * 2654435761u + ++c->seed) >> 13);
+	if (!echo_buf(c->fd, out, n))
+		return false;
+	c->bytes += n;
+	c->fnv = fnv1a(c->fnv, out, n);
+	return true;
+}
+
+/* After the policy forbids the connection: write n bytes, give them 1.5 s,
+ * then the server must hold exactly what was sent while allowed. */
+static void cs_forbidden(struct cs_cli *c, struct cs_page *pg, size_t n, const char *what)
+{
+	static unsigned char out[16384];
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	char w[256];
+
+	memset(out, 0xa5, n);
+	snprintf(w, sizeof(w), "%s: the write itself is accepted (buffered)", what);
+	ASSERT_EQ(write(c->fd, out, n), (ssize_t)n, w);
+	snprintf(w, sizeof(w), "%s: no echo", what);
+	ASSERT_TRUE(poll(&p, 1, 1500) == 0, w);
+	if (c->slot < 0)
+		return;
+	snprintf(w, sizeof(w), "%s: server received exactly the bytes sent while allowed", what);
+	ASSERT_EQ(__atomic_load_n(&pg->c[c->slot].bytes, __ATOMIC_ACQUIRE), c->bytes, w);
+	snprintf(w, sizeof(w), "%s: and their checksum", what);
+	ASSERT_EQ(pg->c[c->slot].fnv, c->fnv, w);
+}
+
+/* web takes the client on CS_PORT1 and CS_PORT2; db only web. */
+#define P_ORDER_OPEN                                                             \
+	"  - name: web\n"                                                        \
+	"    selector: {app: web}\n"                                             \
+	"    ingress: [{from: [{selector: {app: client}}], ports: [{port: 8091}, {port: 8092}]}]\n" \
+	"  - name: db\n"                                                         \
+	"    selector: {app: db}\n"                                              \
+	"    ingress: [{from: [{selector: {app: web}}]}]\n"
+
+/* The same, but CS_PORT2 no longer. */
+#define P_ORDER_NARROW                                                           \
+	"  - name: web\n"                                                        \
+	"    selector: {app: web}\n"                                             \
+	"    ingress: [{from: [{selector: {app: client}}], ports: [{port: 8091}]}]\n" \
+	"  - name: db\n"                                                         \
+	"    selector: {app: db}\n"                                              \
+	"    ingress: [{from: [{selector: {app: web}}]}]\n"
+
+/* (a) The policy lands first, redirect is switched on by a reload after. */
+TEST_TIMEOUT(e2e, policy_first_then_redirect, 90)
+{
+	struct cs_page *web, *db;
+	struct cs_cli a, b1, b2, d;
+	uint64_t m;
+	struct pnode n;
+
+	if (!node_up(&n))
+		return;
+	web = cs_start("be1");
+	db = cs_start("be2");
+	if (!ASSERT_NOT_NULL(web, "counting server in web") || !ASSERT_NOT_NULL(db, "in db") ||
+	    !apply(&n, false, P_ORDER_OPEN) || !ASSERT_OK(tenv_enter("cli", true), "enter the client pod"))
+		return;
+	/* Policy on, redirect off. */
+	if (!ASSERT_TRUE(cs_connect(&a, web, BE1, CS_PORT1), "A: cli -> web, before redirect"))
+		return;
+	ASSERT_TRUE(cs_echo(&a, 4096), "A: echo over the stack");
+	ASSERT_FALSE(cs_connect(&d, db, BE2, CS_PORT1), "cli -> db: denied before redirect");
+
+	/* Redirect on. */
+	if (!apply(&n, true, P_ORDER_OPEN))
+		return;
+	m = tenv_stat(WEFT_STAT_REDIR_MSGS);
+	if (!ASSERT_TRUE(cs_connect(&b1, web, BE1, CS_PORT1), "B1: cli -> web:8091 after redirect") ||
+	    !ASSERT_TRUE(cs_connect(&b2, web, BE1, CS_PORT2), "B2: cli -> web:8092 after redirect"))
+		return;
+	ASSERT_TRUE(cs_echo(&b1, 4096) && cs_echo(&b2, 4096), "B1, B2: echo");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_MSGS) - m, 4, "B1, B2 redirected socket to socket");
+	ASSERT_TRUE(cs_echo(&a, 4096), "A: keeps working over the stack");
+	ASSERT_FALSE(cs_connect(&d, db, BE2, CS_PORT1), "cli -> db: still denied with redirect");
+	ASSERT_EQ(__atomic_load_n(&db->naccepted, __ATOMIC_ACQUIRE), 0, "db never accepted a client");
+
+	/* The policy narrows: 8092 is revoked, 8091 stays. */
+	if (!apply(&n, true, P_ORDER_NARROW))
+		return;
+	m = tenv_stat(WEFT_STAT_REDIR_MSGS);
+	ASSERT_TRUE(cs_echo(&b1, 4096), "B1 (8091, still allowed): echo after the change");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_MSGS) - m, 2, "B1 still redirected");
+	ASSERT_TRUE(cs_echo(&a, 4096), "A (8091, stack): echo after the change");
+	cs_forbidden(&b2, web, 4096, "B2 (8092, redirected, revoked)");
+	ASSERT_TRUE(cs_echo(&b1, 1000), "B1 unaffected by B2's drops");
+	close(a.fd);
+	close(b1.fd);
+	close(b2.fd);
+}
+
+/* (b) Redirect is on first; the policy arrives by reload while connections
+ * are established and redirected. */
+TEST_TIMEOUT(e2e, redirect_first_then_policy, 90)
+{
+	struct cs_page *web, *db;
+	struct cs_cli w1, w2, d, x;
+	uint64_t m;
+	struct pnode n;
+
+	if (!node_up(&n))
+		return;
+	web = cs_start("be1");
+	db = cs_start("be2");
+	if (!ASSERT_NOT_NULL(web, "counting server in web") || !ASSERT_NOT_NULL(db, "in db") ||
+	    !apply(&n, true, NULL) || !ASSERT_OK(tenv_enter("cli", true), "enter the client pod"))
+		return;
+	m = tenv_stat(WEFT_STAT_REDIR_MSGS);
+	if (!ASSERT_TRUE(cs_connect(&w1, web, BE1, CS_PORT1), "W1: cli -> web:8091") ||
+	    !ASSERT_TRUE(cs_connect(&w2, web, BE1, CS_PORT2), "W2: cli -> web:8092") ||
+	    !ASSERT_TRUE(cs_connect(&d, db, BE2, CS_PORT1), "D: cli -> db:8091"))
+		return;
+	ASSERT_TRUE(cs_echo(&w1, 4096) && cs_echo(&w2, 4096) && cs_echo(&d, 4096), "echo without policy");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_MSGS) - m, 6, "all three redirected");
+
+	/* The policy arrives: W1 stays allowed, W2 and D are forbidden. */
+	if (!apply(&n, true, P_ORDER_NARROW))
+		return;
+	m = tenv_stat(WEFT_STAT_REDIR_MSGS);
+	ASSERT_TRUE(cs_echo(&w1, 4096), "W1 (allowed): echo after the policy");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_MSGS) - m, 2, "W1 still redirected");
+	cs_forbidden(&w2, web, 4096, "W2 (web:8092, not in the policy)");
+	cs_forbidden(&d, db, 4096, "D (db takes only web)");
+	ASSERT_TRUE(cs_echo(&w1, 1000), "W1 keeps working");
+	ASSERT_FALSE(cs_connect(&x, db, BE2, CS_PORT1), "a new cli -> db connection is denied");
+	ASSERT_EQ(__atomic_load_n(&db->naccepted, __ATOMIC_ACQUIRE), 1, "db accepted only D, before the policy");
+	close(w1.fd);
+	close(w2.fd);
+	close(d.fd);
 }
