@@ -353,17 +353,15 @@ out:
 	weft_config_free(b);
 }
 
-/* The issue's scale: 10,000 CIDRs and 1,000 identities compile (parse not
- * counted) in well under a second, and a reload of the same compiles to
- * no change. */
+/* The issue's scale: 10,000 CIDRs and 1,000 identities compile to the
+ * expected entries, and a reload of the same compiles to no change. How
+ * long it takes is measured by make bench (tests/bench/policy.sh). */
 TEST(unit, policy_scale_10k_cidrs_1k_identities)
 {
 	size_t cap = 4 << 20, len = 0;
 	char *yaml = malloc(cap), err[512] = "";
 	struct weft_pol_state cur = { 0 }, st = { 0 }, again = { 0 };
 	struct weft_config *cfg = NULL;
-	struct timespec t0, t1;
-	double secs;
 
 	if (!ASSERT_NOT_NULL(yaml, "buffer"))
 		return;
@@ -383,16 +381,11 @@ TEST(unit, policy_scale_10k_cidrs_1k_identities)
 	free(yaml);
 	if (!ASSERT_NOT_NULL(cfg, err))
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!ASSERT_OK(weft_pol_build(cfg, &cur, &st, err, sizeof(err)), err))
 		goto out;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("    compiled %zu entries, %zu prefixes in %.3f s\n", st.nents, st.nids, secs);
 	ASSERT_EQ(st.nids, 1000 + 10000, "one prefix per endpoint and per CIDR");
 	/* 10 subjects x (990 web identities + 10,000 CIDRs) + 10 selected markers */
 	ASSERT_EQ(st.nents, 10 * (990 + 10000) + 10, "entries");
-	ASSERT_LE(secs * 1000, 1000, "compiles in under a second");
 	if (ASSERT_OK(weft_pol_build(cfg, &st, &again, err, sizeof(err)), err))
 		ASSERT_EQ(again.epoch, st.epoch, "same config: same epoch, nothing to write");
 out:
