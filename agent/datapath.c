@@ -736,8 +736,9 @@ int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_config *ol
 		t->ifindex = (int)if_nametoindex(ep->interface);
 		if (!t->ifindex) {
 			/* not there (yet): weft_datapath_tc_link attaches it */
-			weft_log(LOG_INFO, "datapath: tc: %s (endpoint %s/%s) does not exist yet: attached when it appears",
-				 t->interface, ep->ns, ep->name);
+			if (!tc_find(dp, ep->interface))	/* said once */
+				weft_log(LOG_INFO, "datapath: tc: %s (endpoint %s/%s) does not exist yet: attached when it appears",
+					 t->interface, ep->ns, ep->name);
 			continue;
 		}
 		ret = tc_attach_both(dp, t->ifindex);
