@@ -581,10 +581,11 @@ static int tc_detach_one(int ifindex, enum bpf_tc_attach_point point)
 	return ret == -ENOENT || ret == -EINVAL || ret == -ENODEV ? 0 : ret;
 }
 
-/* Whether ifindex has a clsact qdisc, asked of rtnetlink (a qdisc dump):
- * 1, 0 or -errno. Asking first keeps both of libbpf's failure paths quiet:
- * attaching without the qdisc ("Parent Qdisc doesn't exists") and creating
- * an existing one (the kernel's exclusivity message). */
+/* Whether ifindex has a clsact qdisc, asked of rtnetlink (the qdisc at
+ * the ingress/clsact parent; echoed, then acknowledged): 1, 0 or -errno.
+ * Asking first keeps both of libbpf's failure paths quiet: attaching
+ * without the qdisc ("Parent Qdisc doesn't exists") and creating an
+ * existing one (the kernel's exclusivity message). */
 static int clsact_present(int ifindex)
 {
 	struct {
@@ -592,45 +593,51 @@ static int clsact_present(int ifindex)
 		struct tcmsg tc;
 	} req = {
 		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETQDISC,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
-		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex },
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO, .nlmsg_seq = 1 },
+		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = TC_H_CLSACT },
 	};
-	char buf[16384] __attribute__((aligned(4)));
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), found = 0, ret = 0;
+	struct timeval tv = { .tv_sec = 2 };
+	char buf[8192] __attribute__((aligned(4)));
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), found = 0;
 
 	if (fd < 0)
 		return -errno;
-	if (send(fd, &req, sizeof(req), 0) < 0) {
-		ret = -errno;
-		goto out;
-	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    send(fd, &req, sizeof(req), 0) < 0)
+		goto fail;
 	for (;;) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *nh = (struct nlmsghdr *)buf;
 
-		if (n < 0) {
-			ret = -errno;
-			goto out;
-		}
-		for (; NLMSG_OK(nh, (size_t)n); nh = NLMSG_NEXT(nh, n)) {
-			const struct tcmsg *tc = NLMSG_DATA(nh);
-
-			if (nh->nlmsg_type == NLMSG_DONE)
-				goto out;
+		if (n < 0)
+			goto fail;
+		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
+		     nh = NLMSG_NEXT(nh, n)) {
 			if (nh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(nh);
+				int e = ((const struct nlmsgerr *)NLMSG_DATA(nh))->error;
 
-				ret = e->error;
-				goto out;
+				close(fd);
+				/* no ingress queue at all: ENOENT (EINVAL on older kernels) */
+				if (e == -ENOENT || e == -EINVAL)
+					return 0;
+				return e ? e : found;
 			}
-			if (nh->nlmsg_type == RTM_NEWQDISC && tc->tcm_ifindex == ifindex &&
-			    tc->tcm_parent == TC_H_CLSACT)
-				found = 1;
+			if (nh->nlmsg_type == RTM_NEWQDISC) {
+				const struct tcmsg *tc = NLMSG_DATA(nh);
+				int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*tc));
+
+				/* the parent may hold a no-op qdisc, or "ingress" */
+				for (struct rtattr *a = (struct rtattr *)((char *)tc + NLMSG_ALIGN(sizeof(*tc)));
+				     RTA_OK(a, len); a = RTA_NEXT(a, len))
+					if (a->rta_type == TCA_KIND && RTA_PAYLOAD(a) >= 7 &&
+					    !strncmp(RTA_DATA(a), "clsact", 7))
+						found = 1;
+			}
 		}
 	}
-out:
+fail:
+	found = -errno;
 	close(fd);
-	return ret ? ret : found;
+	return found;
 }
 
 static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point, int prog_fd)
