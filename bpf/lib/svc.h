@@ -208,7 +208,7 @@ static __always_inline void weft_rev_record(void *ctx, const struct weft_svc_key
 
 static __always_inline int weft_proto_ok(__u32 proto)
 {
-	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP;
 }
 
 /* connect4 and sendmsg4 (also IPv4 sent from an AF_INET6 socket to a
@@ -221,7 +221,7 @@ static __always_inline int weft_sock_xlate4(struct bpf_sock_addr *ctx, __u32 kin
 	__u32 src;
 
 	if (!weft_proto_ok(ctx->protocol))
-		return 1;	/* policy covers TCP, UDP and SCTP only */
+		return 1;	/* policy covers TCP and UDP only */
 	weft_addr_set_v4mapped(key.addr, ctx->user_ip4);
 	key.port = (__be16)ctx->user_port;
 	key.proto = ctx->protocol;
@@ -229,8 +229,6 @@ static __always_inline int weft_sock_xlate4(struct bpf_sock_addr *ctx, __u32 kin
 	src = ctx->sk->src_ip4;
 	if (src)
 		weft_addr_set_v4mapped(client.addr, src);
-	if (key.proto == IPPROTO_SCTP)	/* services balance TCP and UDP: policy only */
-		return weft_pol_connect(client.addr, key.addr, key.proto, key.port);
 
 	switch (weft_svc_select(ctx, &key, &client, 1, &be, kind)) {
 	case WEFT_REFUSE:
@@ -271,8 +269,6 @@ static __always_inline int weft_sock_xlate6(struct bpf_sock_addr *ctx, __u32 kin
 	client.addr[1] = sk->src_ip6[1];
 	client.addr[2] = sk->src_ip6[2];
 	client.addr[3] = sk->src_ip6[3];
-	if (key.proto == IPPROTO_SCTP)
-		return weft_pol_connect(client.addr, key.addr, key.proto, key.port);
 
 	switch (weft_svc_select(ctx, &key, &client, 0, &be, kind)) {
 	case WEFT_REFUSE:

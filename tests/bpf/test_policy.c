@@ -7,8 +7,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <sched.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -214,108 +212,6 @@ TEST(bpf, policy_read_back)
 	}
 out:
 	weft_pol_free(&got);
-	teardown(&p);
-}
-
-/* A listening SCTP socket (one-to-one style) on addr:port inside pod's
- * netns, made from this process: fd or -errno. */
-static int sctp_listen_in(const char *pod, const char *addr, uint16_t port)
-{
-	char ns[64], path[128];
-	struct sockaddr_storage sa;
-	socklen_t sl;
-	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), nsfd, fd = -EINVAL;
-
-	snprintf(path, sizeof(path), "/var/run/netns/%s", tenv_ns(pod, ns, sizeof(ns)));
-	nsfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (self < 0 || nsfd < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
-		fd = -errno;
-		goto out;
-	}
-	if (weft_sockaddr(addr, port, false, &sa, &sl) >= 0) {
-		fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_SCTP);
-		if (fd >= 0 && (bind(fd, (struct sockaddr *)&sa, sl) < 0 || listen(fd, 16) < 0)) {
-			close(fd);
-			fd = -1;
-		}
-		if (fd < 0)
-			fd = -errno;
-	}
-	if (setns(self, CLONE_NEWNET) < 0 && fd >= 0) {
-		close(fd);
-		fd = -errno;
-	}
-out:
-	if (self >= 0)
-		close(self);
-	if (nsfd >= 0)
-		close(nsfd);
-	return fd;
-}
-
-/* An SCTP association from src to dst:port: 0 or -errno. */
-static int sctp(const char *src, const char *dst, uint16_t port)
-{
-	struct sockaddr_storage sa, da;
-	socklen_t sl, dl;
-	struct timeval tv = { 2, 0 };
-	int fd, ret = 0;
-
-	if (weft_sockaddr(src, 0, false, &sa, &sl) < 0 || weft_sockaddr(dst, port, false, &da, &dl) < 0)
-		return -EINVAL;
-	fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_SCTP);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (bind(fd, (struct sockaddr *)&sa, sl) < 0 || connect(fd, (struct sockaddr *)&da, dl) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
-#define SCTP_TO_WEB                                                              \
-	"policies:\n"                                                            \
-	"  - name: cli-to-web-sctp\n"                                            \
-	"    selector: {app: client}\n"                                          \
-	"    egress:\n"                                                          \
-	"      - to: [{selector: {app: web}}]\n"                                 \
-	"        ports: [{port: 3868, protocol: sctp}]\n"
-
-/* SCTP egress at connect: the cgroup connect hooks see SCTP sockets too. */
-TEST(bpf, policy_sctp_connect)
-{
-	int probe, l1 = -1, l2 = -1, l3 = -1;
-	struct pfx p;
-
-	tenv_need_root();
-	tenv_sh("modprobe sctp 2>/dev/null || true");
-	probe = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_SCTP);
-	if (probe < 0) {
-		SKIP("SCTP sockets unavailable on this kernel (%s): no sctp module (CONFIG_IP_SCTP)",
-		     strerror(errno));
-		return;
-	}
-	close(probe);
-	if (!setup(&p) || !set_policy(&p, EPS SCTP_TO_WEB))
-		goto out;
-	l1 = sctp_listen_in("be1", "10.250.0.21", 3868);
-	l2 = sctp_listen_in("be1", "10.250.0.21", 3869);
-	l3 = sctp_listen_in("be2", "10.250.0.22", 3868);
-	if (!ASSERT_GE(l1, 0, "SCTP listener in be1") || !ASSERT_GE(l2, 0, "second port in be1") ||
-	    !ASSERT_GE(l3, 0, "SCTP listener in be2") || !ASSERT_OK(sfx_enter_cli(), "enter the cli pod"))
-		goto out;
-	ASSERT_EQ(sctp("10.250.0.10", "10.250.0.21", 3868), 0, "SCTP to web on 3868: allowed");
-	ASSERT_EQ(sctp("10.250.0.10", "10.250.0.21", 3869), -EPERM, "SCTP to web, other port: EPERM");
-	ASSERT_EQ(sctp("10.250.0.10", "10.250.0.22", 3868), -EPERM, "SCTP to db: EPERM");
-	ASSERT_EQ(tcp("10.250.0.10", "10.250.0.21", 8080), -EPERM, "TCP to web: not in the rule, EPERM");
-	ASSERT_EQ(sfx_stat(&p.f, WEFT_STAT_POL_EGRESS_DENY), 3, "every refusal counted");
-out:
-	if (l1 >= 0)
-		close(l1);
-	if (l2 >= 0)
-		close(l2);
-	if (l3 >= 0)
-		close(l3);
 	teardown(&p);
 }
 
