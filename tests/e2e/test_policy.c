@@ -61,6 +61,7 @@ struct pnode {
 	char config[256];
 	const char *listen;	/* metrics.listen in the node netns; NULL: no server */
 	const char *extra_eps;	/* more endpoints: lines of the endpoints list */
+	bool audit;		/* datapath.policy_audit */
 	pid_t weftd;
 	uint64_t gen;
 };
@@ -70,7 +71,7 @@ static bool write_cfg(struct pnode *n, bool redirect, const char *policies)
 	char text[8192];
 
 	snprintf(text, sizeof(text),
-		 "datapath: {cgroup: %s, bpffs: %s, redirect: %s}\n"
+		 "datapath: {cgroup: %s, bpffs: %s, redirect: %s, policy_audit: %s}\n"
 		 "metrics: {listen: \"%s\"}\n"
 		 "endpoints:\n"
 		 "  - {name: cli, ip: " CLI ", interface: wv-cli, labels: {app: client}}\n"
@@ -81,7 +82,7 @@ static bool write_cfg(struct pnode *n, bool redirect, const char *policies)
 		 "  - {name: web, vip: " VIP_WEB ", ports: [{port: 7, target_port: 8081}], backends: [{ip: " BE1 "}]}\n"
 		 "  - {name: db, vip: " VIP_DB ", ports: [{port: 7, target_port: 8081}], backends: [{ip: " BE2 "}]}\n"
 		 "%s%s",
-		 tenv_cgroup(), tenv_bpffs(), redirect ? "true" : "false",
+		 tenv_cgroup(), tenv_bpffs(), redirect ? "true" : "false", n->audit ? "true" : "false",
 		 n->listen ? n->listen : "", n->extra_eps ? n->extra_eps : "", policies ? "policies:\n" : "", policies ? policies : "");
 	return ASSERT_OK(tenv_write_file(n->config, text), "write config");
 }
@@ -395,6 +396,7 @@ static unsigned long long series(const char *text, const char *name_labels)
 
 #define DECISIONS "weft_policy_decisions_total"
 #define WEB_ALLOW DECISIONS "{direction=\"ingress\",policy=\"web\",policy_namespace=\"default\",rule=\"ingress[0]\",verdict=\"allow\"}"
+#define DB_AUDIT DECISIONS "{direction=\"ingress\",policy=\"db\",policy_namespace=\"default\",rule=\"default\",verdict=\"audit\"}"
 #define DB_DEFAULT DECISIONS "{direction=\"ingress\",policy=\"db\",policy_namespace=\"default\",rule=\"default\",verdict=\"deny\"}"
 
 /* weft_policy_decisions_total: a denied connection moves its policy's
@@ -438,6 +440,21 @@ TEST_TIMEOUT(e2e, policy_decisions_on_metrics, 60)
 		return;
 	ASSERT_EQ(series(t, WEB_ALLOW), 1, "one allowed connection: one decision (its first packet)");
 	ASSERT_EQ(series(t, DB_DEFAULT), deny0, "db's series untouched");
+
+	/* Global audit mode by reload: the same connection to db now passes,
+	 * counted as an audit of db's default deny. */
+	n.audit = true;
+	if (!apply(&n, false, P_WEB_DB))
+		return;
+	fd = conn(BE2, ECHO, NULL);
+	if (ASSERT_TRUE(fd >= 0, "audit mode: cli -> db answered")) {
+		ASSERT_TRUE(echo(fd, 4096, 8), "audit mode: echo");
+		close(fd);
+	}
+	if (!scrape(t, sizeof(t)))
+		return;
+	ASSERT_EQ(series(t, DB_AUDIT), 1, "audit mode: db's default deny counted as audit");
+	ASSERT_EQ(series(t, DB_DEFAULT), 0, "audit mode: no deny (counters restart with the epoch)");
 
 	snprintf(path, sizeof(path), "%s/scrape.txt", n.dir);
 	tenv_write_file(path, t);
