@@ -373,6 +373,23 @@ static int p_proto(struct ctx *c, yaml_node_t *n, const struct field *f, void *o
 	return 0;
 }
 
+/* A policy port's protocol: also SCTP (services balance TCP and UDP only). */
+static int p_pol_proto(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	const char *s;
+	int err = scalar(c, n, &s);
+
+	if (err)
+		return err;
+	if (!strcasecmp(s, "sctp")) {
+		*((uint8_t *)obj + f->off) = IPPROTO_SCTP;
+		return 0;
+	}
+	if (strcasecmp(s, "tcp") && strcasecmp(s, "udp"))
+		return fail(c, n, "unknown protocol \"%s\" (tcp, udp or sctp)", s);
+	return p_proto(c, n, f, obj);
+}
+
 /* Labels: a mapping of strings to strings (a null value is ""). */
 /* f->off: the struct weft_label * member; f->aux: the size_t count member. */
 static int p_labels(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
@@ -1082,7 +1099,7 @@ static const struct seqdef peer_seq = {
 static const struct field pport_fields[] = {
 	F_INT("port", struct weft_pol_port, port, 1, 65535),
 	F_INT("end_port", struct weft_pol_port, end_port, 1, 65535),
-	F_AT("protocol", p_proto, struct weft_pol_port, proto),
+	F_AT("protocol", p_pol_proto, struct weft_pol_port, proto),
 	{ 0 }
 };
 
@@ -1277,6 +1294,7 @@ static const struct field dp_fields[] = {
 	F_BUF("cgroup", p_cgroup, struct weft_datapath_cfg, cgroup),
 	F_BUF("bpffs", p_abspath, struct weft_datapath_cfg, bpffs),
 	F_AT("redirect", p_bool, struct weft_datapath_cfg, redirect),
+	F_AT("policy_audit", p_bool, struct weft_datapath_cfg, policy_audit),
 	DP_MAX("max_services", max_services),
 	DP_MAX("max_backends", max_backends),
 	DP_MAX("max_slots", max_slots),

@@ -124,12 +124,12 @@ struct weft_peer {
 struct weft_pol_port {
 	uint16_t port;			/* host order; 0 = every port */
 	uint16_t end_port;		/* host order; 0 = just port */
-	uint8_t proto;			/* IPPROTO_TCP (default) or IPPROTO_UDP */
+	uint8_t proto;			/* IPPROTO_TCP (default), IPPROTO_UDP, IPPROTO_SCTP */
 };
 
 /* A rule. Ingress rules have `from`, egress rules `to`, deny rules one of
  * the two (which says the direction). No peers = every peer; no ports =
- * every port of TCP and UDP. */
+ * every port of TCP, UDP and SCTP. */
 struct weft_rule {
 	struct weft_peer *from;
 	size_t nfrom;
@@ -167,6 +167,8 @@ struct weft_datapath_cfg {
 	char cgroup[4096];		/* cgroup v2 directory; default: the v2 mount root */
 	char bpffs[4096];		/* pin directory; default /sys/fs/bpf/weft */
 	bool redirect;			/* same-node socket redirect, default true */
+	bool policy_audit;		/* every policy in audit mode: would-be drops
+					 * counted, nothing dropped; default false */
 	uint32_t max_services;		/* default WEFT_DEF_MAX_SERVICES */
 	uint32_t max_backends;		/* default WEFT_DEF_MAX_BACKENDS */
 	uint32_t max_slots;		/* default WEFT_DEF_MAX_SLOTS */

@@ -52,6 +52,37 @@ int weft_datapath_set_info(struct weft_datapath *dp, uint64_t generation, uint64
 int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_config *old,
 			  const struct weft_config *cfg, char *err, size_t errlen);
 
+/* Attach status of the tc programs on one endpoint's interface. */
+struct weft_tc_status {
+	char interface[16];		/* IFNAMSIZ */
+	char endpoint[WEFT_NAME_LEN];	/* the endpoint it belongs to */
+	char ns[WEFT_NAME_LEN];		/* its namespace */
+	int ifindex;			/* attached on this ifindex; 0: not attached (missing) */
+};
+
+/* The interfaces of policed endpoints, as of the last tc_sync and the link
+ * events since. Fills up to max; returns how many there are. */
+size_t weft_datapath_tc_status(const struct weft_datapath *dp, struct weft_tc_status *out,
+			       size_t max);
+
+/* A link event: name (ifindex) appeared or changed (gone false) or was
+ * deleted. Attaches the tc programs when it is the interface of a policed
+ * endpoint that is not attached there yet (it did not exist, or it was
+ * re-created with a new ifindex). Logs what it did. 0 or -errno. */
+int weft_datapath_tc_link(struct weft_datapath *dp, int ifindex, const char *name, bool gone);
+
+/* Look every endpoint interface up again and attach where needed (after
+ * lost link events). 0 or the first -errno. */
+int weft_datapath_tc_refresh(struct weft_datapath *dp);
+
+/* An rtnetlink socket subscribed to link events (RTNLGRP_LINK), non-blocking,
+ * for weftd's epoll loop. fd or -errno. */
+int weft_link_watch_open(void);
+
+/* Read the pending link events and hand them to weft_datapath_tc_link
+ * (dp may be NULL: events are read and dropped). 0 or -errno. */
+int weft_link_watch_read(int fd, struct weft_datapath *dp);
+
 /* Detach weft's tc programs from every endpoint interface of cfg (--cleanup). */
 void weft_datapath_tc_detach(const struct weft_config *cfg);
 

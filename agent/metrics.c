@@ -406,6 +406,38 @@ static void hist_family(struct weft_buf *out, const struct weft_metrics_snap *s,
 	free(rows);
 }
 
+const char *weft_metrics_rule_label(uint32_t rule, uint8_t dir, uint8_t verdict, char *buf,
+				    size_t len)
+{
+	if (verdict == WEFT_PV_CNT_ALLOW)
+		snprintf(buf, len, "%s[%u]", dir == WEFT_DIR_INGRESS ? "ingress" : "egress",
+			 rule & 0xffff);
+	else if ((rule & 0xffff) == WEFT_RULE_DEFAULT)
+		snprintf(buf, len, "default");
+	else
+		snprintf(buf, len, "deny[%u]", rule & 0xffff);
+	return buf;
+}
+
+static void pol_family(struct weft_buf *out, const struct weft_metrics_snap *s)
+{
+	char n[3 * WEFT_NAME_LEN], ns[3 * WEFT_NAME_LEN], r[32];
+	struct family fam = { 0 };
+
+	for (size_t i = 0; i < s->npol; i++) {
+		const struct weft_metrics_pol *p = &s->pol[i];
+
+		fam_add(&fam, p->count,
+			"direction=\"%s\",policy=\"%s\",policy_namespace=\"%s\",rule=\"%s\",verdict=\"%s\"",
+			p->dir == WEFT_DIR_INGRESS ? "ingress" : "egress", ESC(p->policy, n),
+			ESC(p->ns, ns), weft_metrics_rule_label(p->rule, p->dir, p->verdict, r, sizeof(r)),
+			p->verdict == WEFT_PV_CNT_ALLOW ? "allow" :
+			p->verdict == WEFT_PV_CNT_AUDIT ? "audit" : "deny");
+	}
+	fam_print(out, &fam, "weft_policy_decisions_total", "counter",
+		  "L4 policy decisions by rule since the policy last changed (weft_pol_cnt): connect/sendmsg and the first packet of a flow in tc. verdict audit: denied, let through by audit mode.");
+}
+
 static void gauge1(struct weft_buf *out, const char *name, const char *help, const char *value)
 {
 	weft_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", name, help, name, name, value);
@@ -458,6 +490,16 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 		    "Time from connect() to established, by the client.");
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)s->flows);
 	gauge1(out, "weft_flows", "Live entries in weft_flow (TCP sockets observed).", v);
+	pol_family(out, s);
+	for (size_t i = 0; i < s->ntc; i++) {
+		char ep[3 * WEFT_NAME_LEN], ns[3 * WEFT_NAME_LEN], ifn[64];
+
+		fam_add(&fam, s->tc[i].ifindex > 0,
+			"endpoint=\"%s\",endpoint_namespace=\"%s\",interface=\"%s\"",
+			ESC(s->tc[i].endpoint, ep), ESC(s->tc[i].ns, ns), ESC(s->tc[i].interface, ifn));
+	}
+	fam_print(out, &fam, "weft_policy_interface_attached", "gauge",
+		  "1 if the tc policy programs are on the host-side interface of a policed endpoint; 0 while the interface does not exist.");
 
 	for (size_t i = 0; i < s->nmaps; i++)
 		fam_add(&fam, s->maps[i].entries, "map=\"%s\"", ESC(s->maps[i].name, e));
@@ -1002,6 +1044,55 @@ out:
 	return ret;
 }
 
+/* The decisions of the active policy epoch, named by cfg's policies. */
+static int pol_gather(const struct weft_config *cfg, const struct weft_maps *maps, int ncpu,
+		      struct weft_metrics_snap *out)
+{
+	struct weft_pol_cnt_key k, next, *prev = NULL;
+	struct weft_redir_cfg rc = { 0 };
+	size_t cap = 0;
+	__u32 zero = 0;
+	__u64 *v = calloc(ncpu, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	if (!cfg || bpf_map_lookup_elem(maps->fd[WEFT_M_REDIR_CFG], &zero, &rc) || !rc.policy_epoch)
+		goto out;
+	while (bpf_map_get_next_key(maps->fd[WEFT_M_POL_CNT], prev, &next) == 0) {
+		struct weft_metrics_pol *p;
+		uint32_t pi = next.rule >> 16;
+
+		k = next;
+		prev = &k;
+		if (k.epoch != (uint32_t)rc.policy_epoch || pi >= cfg->npolicies ||
+		    bpf_map_lookup_elem(maps->fd[WEFT_M_POL_CNT], &k, v))
+			continue;
+		if (out->npol == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+
+			p = realloc(out->pol, ncap * sizeof(*p));
+			if (!p) {
+				free(v);
+				return -ENOMEM;
+			}
+			out->pol = p;
+			cap = ncap;
+		}
+		p = &out->pol[out->npol++];
+		memset(p, 0, sizeof(*p));
+		snprintf(p->policy, sizeof(p->policy), "%s", cfg->policies[pi].name);
+		snprintf(p->ns, sizeof(p->ns), "%s", cfg->policies[pi].ns);
+		p->rule = k.rule;
+		p->dir = k.dir;
+		p->verdict = k.verdict;
+		for (int c = 0; c < ncpu; c++)
+			p->count += v[c];
+	}
+out:
+	free(v);
+	return 0;
+}
+
 int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *st,
 			const struct weft_maps *maps, const struct weft_datapath *dp,
 			struct weft_metrics_snap *out)
@@ -1105,8 +1196,20 @@ int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *
 			weft_map_count(maps->fd[id], &m->entries);
 		}
 	}
-	if (dp)
+	if (pol_gather(cfg, maps, ncpu, out)) {
+		weft_metrics_snap_free(out);
+		return -ENOMEM;
+	}
+	if (dp) {
 		out->nprogs = weft_datapath_programs(dp, out->progs, WEFT_METRICS_MAX_PROGS);
+		out->ntc = weft_datapath_tc_status(dp, NULL, 0);
+		out->tc = calloc(out->ntc + 1, sizeof(*out->tc));
+		if (!out->tc) {
+			weft_metrics_snap_free(out);
+			return -ENOMEM;
+		}
+		weft_datapath_tc_status(dp, out->tc, out->ntc);
+	}
 	if (out->nprogs > WEFT_METRICS_MAX_PROGS)
 		out->nprogs = WEFT_METRICS_MAX_PROGS;
 	return 0;
@@ -1120,6 +1223,8 @@ void weft_metrics_snap_free(struct weft_metrics_snap *s)
 	free(s->be);
 	free(s->tcp);
 	free(s->hist);
+	free(s->pol);
+	free(s->tc);
 	memset(s, 0, sizeof(*s));
 }
 

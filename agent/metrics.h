@@ -68,6 +68,17 @@ struct weft_metrics_hist {
 	struct weft_hist h;
 };
 
+/* Decisions of one policy rule (weft_pol_cnt of the active epoch, summed
+ * over CPUs and subjects by render). */
+struct weft_metrics_pol {
+	char policy[WEFT_NAME_LEN];	/* policy name */
+	char ns[WEFT_NAME_LEN];		/* policy namespace */
+	uint32_t rule;			/* weft_pol_val.rule */
+	uint8_t dir;			/* WEFT_DIR_* */
+	uint8_t verdict;		/* WEFT_PV_CNT_* */
+	uint64_t count;
+};
+
 struct weft_metrics_map {
 	const char *name;
 	uint64_t entries;
@@ -94,7 +105,16 @@ struct weft_metrics_snap {
 	struct weft_metrics_hist *hist;
 	size_t nhist;
 	uint64_t flows;			/* live weft_flow entries */
+	struct weft_metrics_pol *pol;	/* policy decisions; render sums equal label sets */
+	size_t npol;
+	struct weft_tc_status *tc;	/* tc policy on endpoint interfaces */
+	size_t ntc;
 };
+
+/* The rule label of a policy decision: "ingress[0]", "egress[1]" (allows),
+ * "deny[0]" (a deny rule), "default" (the policy's default deny). */
+const char *weft_metrics_rule_label(uint32_t rule, uint8_t dir, uint8_t verdict, char *buf,
+				    size_t len);
 
 /* The name of a weft_stats counter ("translated"), or NULL if unnamed. */
 const char *weft_stat_name(unsigned int stat);

@@ -479,9 +479,11 @@ static int compile_rule(struct comp *c, const struct weft_policy *p, const uint3
 {
 	const struct weft_peer *peers = dir == WEFT_DIR_INGRESS ? r->from : r->to;
 	size_t npeers = dir == WEFT_DIR_INGRESS ? r->nfrom : r->nto;
-	static const struct weft_pol_port all[] = { { 0, 0, IPPROTO_TCP }, { 0, 0, IPPROTO_UDP } };
+	static const struct weft_pol_port all[] = {
+		{ 0, 0, IPPROTO_TCP }, { 0, 0, IPPROTO_UDP }, { 0, 0, IPPROTO_SCTP }
+	};
 	const struct weft_pol_port *ports = r->nports ? r->ports : all;
-	size_t nports = r->nports ? r->nports : 2, npeer = 0;
+	size_t nports = r->nports ? r->nports : sizeof(all) / sizeof(all[0]), npeer = 0;
 	uint32_t *peer = NULL;
 	int ret;
 
@@ -494,7 +496,8 @@ static int compile_rule(struct comp *c, const struct weft_policy *p, const uint3
 
 				for (uint32_t port = lo; !ret && port <= hi; port++)
 					ret = add_ent(c, subj[s], peer[i], (uint16_t)port,
-						      ports[j].proto, dir, action, p->audit, rule);
+						      ports[j].proto, dir, action,
+						      p->audit || c->cfg->datapath.policy_audit, rule);
 			}
 	free(peer);
 	return ret;
@@ -505,6 +508,7 @@ static int compile_policy(struct comp *c, size_t pi)
 	const struct weft_config *cfg = c->cfg;
 	const struct weft_policy *p = &cfg->policies[pi];
 	uint32_t *subj = calloc(cfg->nendpoints ? cfg->nendpoints : 1, sizeof(*subj));
+	bool audit = p->audit || cfg->datapath.policy_audit;	/* global audit mode */
 	size_t nsubj = 0;
 	int ret = 0;
 
@@ -526,10 +530,10 @@ static int compile_policy(struct comp *c, size_t pi)
 	for (size_t s = 0; !ret && s < nsubj; s++) {
 		if (p->has_ingress)
 			ret = add_ent(c, subj[s], WEFT_ID_ANY, 0, 0, WEFT_DIR_INGRESS,
-				      WEFT_POL_SELECTED, p->audit, (uint32_t)pi << 16 | WEFT_RULE_DEFAULT);
+				      WEFT_POL_SELECTED, audit, (uint32_t)pi << 16 | WEFT_RULE_DEFAULT);
 		if (!ret && p->has_egress)
 			ret = add_ent(c, subj[s], WEFT_ID_ANY, 0, 0, WEFT_DIR_EGRESS,
-				      WEFT_POL_SELECTED, p->audit, (uint32_t)pi << 16 | WEFT_RULE_DEFAULT);
+				      WEFT_POL_SELECTED, audit, (uint32_t)pi << 16 | WEFT_RULE_DEFAULT);
 	}
 	for (size_t r = 0; !ret && r < p->ningress; r++)
 		ret = compile_rule(c, p, subj, nsubj, &p->ingress[r], WEFT_DIR_INGRESS,
@@ -764,12 +768,64 @@ int weft_pol_diff(const struct weft_pol_state *cur, const struct weft_pol_state 
 
 static int grow(void **arr, size_t *cap, size_t n, size_t size);
 
+#define POL_BATCH 4096	/* weft_pol writes per batch syscall */
+
 struct apply_ctx {
 	const struct weft_maps *maps;
 	uint64_t nops;
 	char *err;
 	size_t errlen;
+	/* weft_pol writes in order, all updates or all deletes, held until a
+	 * write of another kind (the flip) or the end: one syscall each. */
+	struct weft_pol_key bk[POL_BATCH];
+	struct weft_pol_val bv[POL_BATCH];
+	size_t nb;
+	int bdel;
+	bool nobatch;		/* the kernel has no batch ops for the map */
 };
+
+/* One weft_pol write at a time (no batch ops): 0 or -errno. */
+static int pol_one(int fd, const struct weft_pol_key *k, const struct weft_pol_val *v, int del)
+{
+	if (del)
+		return bpf_map_delete_elem(fd, k) < 0 && errno != ENOENT ? -errno : 0;
+	return bpf_map_update_elem(fd, k, v, BPF_ANY) < 0 ? -errno : 0;
+}
+
+static int batch_flush(struct apply_ctx *c)
+{
+	int fd = c->maps->fd[WEFT_M_POL], ret = 0;
+	size_t done = 0;
+
+	while (!ret && done < c->nb) {
+		__u32 n = (__u32)(c->nb - done);
+
+		if (c->nobatch) {
+			ret = pol_one(fd, &c->bk[done], &c->bv[done], c->bdel);
+			done += !ret;
+			continue;
+		}
+		ret = c->bdel ? bpf_map_delete_batch(fd, &c->bk[done], &n, NULL) :
+				bpf_map_update_batch(fd, &c->bk[done], &c->bv[done], &n, NULL);
+		ret = ret < 0 ? -errno : 0;
+		if (ret && n > c->nb - done)
+			n = 0;
+		done += n;	/* on failure: the writes before the failing one */
+		if (ret == -ENOENT && c->bdel) {
+			done++;	/* already gone: what a delete wants */
+			ret = 0;
+		} else if (ret && !n && (ret == -EINVAL || ret == -EOPNOTSUPP || ret == -524)) {
+			c->nobatch = true;	/* no batch ops (ENOTSUPP): one at a time */
+			ret = 0;
+		}
+	}
+	c->nops += done;
+	c->nb = 0;
+	if (ret)
+		snprintf(c->err, c->errlen, "map %s: %s: %s", WEFT_MAP_POL,
+			 c->bdel ? "delete" : "update", strerror(-ret));
+	return ret;
+}
 
 static int apply_op(const struct weft_pol_op *op, void *vctx)
 {
@@ -779,6 +835,18 @@ static int apply_op(const struct weft_pol_op *op, void *vctx)
 	const void *v = op->map == WEFT_M_POL ? (const void *)&op->v.pol : (const void *)&op->v.id;
 	int ret = 0;
 
+	if (c->nb && (op->map != WEFT_M_POL || op->del != c->bdel || c->nb == POL_BATCH)) {
+		ret = batch_flush(c);
+		if (ret)
+			return ret;
+	}
+	if (op->map == WEFT_M_POL) {
+		c->bk[c->nb] = op->k.pol;
+		c->bv[c->nb] = op->v.pol;
+		c->bdel = op->del;
+		c->nb++;
+		return 0;
+	}
 	if (op->map == WEFT_M_REDIR_CFG) {
 		struct weft_redir_cfg rc = { 0 };
 		__u32 zero = 0;
@@ -839,13 +907,22 @@ static int cnt_prune(int fd, uint32_t epoch, struct apply_ctx *c)
 int weft_pol_apply(const struct weft_maps *maps, const struct weft_pol_state *cur,
 		   const struct weft_pol_state *want, uint64_t *nops, char *err, size_t errlen)
 {
-	struct apply_ctx c = { .maps = maps, .err = err, .errlen = errlen };
-	int ret = weft_pol_diff(cur, want, apply_op, &c);
+	struct apply_ctx *c = calloc(1, sizeof(*c));
+	int ret;
 
+	if (!c) {
+		snprintf(err, errlen, "policy: apply: out of memory");
+		return -ENOMEM;
+	}
+	*c = (struct apply_ctx){ .maps = maps, .err = err, .errlen = errlen };
+	ret = weft_pol_diff(cur, want, apply_op, c);
+	if (!ret && c->nb)
+		ret = batch_flush(c);
 	if (!ret && cur->epoch != want->epoch)
-		ret = cnt_prune(maps->fd[WEFT_M_POL_CNT], (uint32_t)want->epoch, &c);
+		ret = cnt_prune(maps->fd[WEFT_M_POL_CNT], (uint32_t)want->epoch, c);
 	if (nops)
-		*nops = c.nops;
+		*nops = c->nops;
+	free(c);
 	return ret;
 }
 

@@ -37,6 +37,7 @@ struct weftd {
 	uint64_t last_ops;		/* map writes of the last apply */
 	int epfd;
 	int sigfd;
+	int linkfd;			/* rtnetlink link events (tc on late interfaces); -1: none */
 	struct weft_http *http;		/* /metrics, /healthz, /readyz; NULL: none */
 	bool ready;			/* datapath attached and config applied */
 	bool kubernetes;		/* services come from the API server */
@@ -297,6 +298,11 @@ static int loop(struct weftd *d)
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
 			return -errno;
 	}
+	if (d->linkfd >= 0) {
+		ev.data.fd = d->linkfd;
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+			return -errno;
+	}
 	for (;;) {
 		struct epoll_event evs[8];
 		int n = epoll_wait(d->epfd, evs, 8, -1);
@@ -312,6 +318,13 @@ static int loop(struct weftd *d)
 			}
 			if (d->k8s && evs[i].data.fd == weft_k8s_fd(d->k8s)) {
 				weft_k8s_dispatch(d->k8s);
+				continue;
+			}
+			if (evs[i].data.fd == d->linkfd) {
+				int r = weft_link_watch_read(d->linkfd, d->dp);
+
+				if (r)
+					weft_log(LOG_ERROR, "datapath: tc: link events: %s", strerror(-r));
 				continue;
 			}
 			if (evs[i].data.fd != d->sigfd ||
@@ -352,7 +365,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
-	struct weftd d = { .epfd = -1, .sigfd = -1 };
+	struct weftd d = { .epfd = -1, .sigfd = -1, .linkfd = -1 };
 	bool cleanup = false;
 	char err[512];
 	int c, ret;
@@ -431,6 +444,12 @@ int main(int argc, char **argv)
 		return ret ? 1 : 0;
 	}
 	http_open(&d);
+	/* Link events before the first tc attach: an interface made meanwhile
+	 * is not missed (an event for one attached already changes nothing). */
+	d.linkfd = weft_link_watch_open();
+	if (d.linkfd < 0)
+		weft_log(LOG_ERROR, "datapath: tc: link events: %s: interfaces that appear later get policy only on a reload",
+			 strerror(-d.linkfd));
 	ret = start(&d);
 	if (!ret && d.kubernetes)
 		ret = k8s_open(&d);
@@ -440,6 +459,8 @@ int main(int argc, char **argv)
 		close(d.sigfd);
 	if (d.epfd >= 0)
 		close(d.epfd);
+	if (d.linkfd >= 0)
+		close(d.linkfd);
 	weft_http_close(d.http);
 	weft_k8s_free(d.k8s);
 	weft_state_free(&d.cur);

@@ -17,7 +17,8 @@
  *     problem, packet too big) and IPv6 neighbour discovery pass: the stack
  *     needs them; other ICMP is judged as its protocol without ports (no
  *     rule names ICMP, so a policed endpoint drops it);
- *   - TCP, UDP: a tracked flow (weft_ct) or its reply passes while its
+ *   - TCP, UDP, SCTP (ports from its 12-byte common header, which must be
+ *     whole): a tracked flow (weft_ct) or its reply passes while its
  *     decision's epoch is active; otherwise the packet is judged, and an
  *     allowed one starts a tracked flow. A flow judged again after a policy
  *     change that now denies it is dropped and forgotten.
@@ -41,6 +42,7 @@
 #define WEFT_IP_MF 0x2000
 #define WEFT_IP_OFFSET 0x1fff
 #define WEFT_IPPROTO_ICMPV6 58
+#define WEFT_SCTP_HDR_LEN 12	/* ports, verification tag, checksum */
 
 static __always_inline void weft_tc_v4(__be32 *a, __be32 ip4)
 {
@@ -63,6 +65,12 @@ struct weft_pkt {
 
 enum weft_parse { WEFT_P_OK, WEFT_P_NOT_IP, WEFT_P_BAD };
 
+/* Protocols judged by port and tracked as flows. */
+static __always_inline int weft_tc_ported(__u8 proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
+}
+
 static __always_inline int weft_icmp_passes(__u8 proto, __u8 type)
 {
 	if (proto == IPPROTO_ICMP)
@@ -78,10 +86,12 @@ static __always_inline int weft_parse_l4(struct __sk_buff *skb, __u32 off, struc
 
 	if (p->nofrag)
 		return WEFT_P_OK;
-	if (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP) {
+	if (weft_tc_ported(p->proto)) {
 		__be16 *ports = data + off;
 
-		if ((void *)(ports + 2) > end)
+		/* TCP, UDP: the ports; SCTP: its whole common header */
+		if ((void *)(ports + 2) > end ||
+		    (p->proto == IPPROTO_SCTP && data + off + WEFT_SCTP_HDR_LEN > end))
 			return WEFT_P_BAD;
 		p->sport = ports[0];
 		p->dport = ports[1];
@@ -222,7 +232,7 @@ static __always_inline int weft_tc_policy(struct __sk_buff *skb, __u8 dir)
 	}
 	if (p.pass)
 		return WEFT_TC_OK;
-	if (!p.nofrag && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)) {
+	if (!p.nofrag && weft_tc_ported(p.proto)) {
 		/* this side's flow, then a reply to the other side's */
 		weft_ct_fill(&k, &p, 0, dir);
 		r = weft_ct_check(epoch, &k);
@@ -246,7 +256,7 @@ static __always_inline int weft_tc_policy(struct __sk_buff *skb, __u8 dir)
 	default:
 		break;
 	}
-	if (!p.nofrag && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)) {
+	if (!p.nofrag && weft_tc_ported(p.proto)) {
 		v.epoch = epoch;
 		bpf_map_update_elem(&weft_ct, &k, &v, BPF_ANY);
 	}

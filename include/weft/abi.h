@@ -327,7 +327,7 @@ struct weft_pol_key {
 	__u32 subject;		/* identity of the local endpoint the rule protects */
 	__u32 peer;		/* identity of the other end, WEFT_ID_ANY = every peer */
 	__be16 port;		/* destination port, network order; 0 = every port */
-	__u8 proto;		/* IPPROTO_TCP, IPPROTO_UDP; 0 = the selected marker */
+	__u8 proto;		/* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP; 0 = the selected marker */
 	__u8 dir;		/* WEFT_DIR_* */
 };
 _Static_assert(sizeof(struct weft_pol_key) == 16, "weft_pol_key is ABI");

@@ -548,6 +548,10 @@ log "scrape: /metrics with 100,000 flows in the maps"
 "$B/wb-scrape" --flows 100000 > "$RAW/scrape.json" 2> "$RAW/scrape.err" ||
 	log "  wb-scrape failed: $(tail -1 "$RAW/scrape.err")"
 
+log "policy: 10,000 CIDRs over 1,000 identities, applied by weftd (tests/bench/policy.sh)"
+"$HERE/policy.sh" --build "$B" --reps "$REPS" > "$RAW/policy.tsv" 2>>"$RUN/policy.log" ||
+	log "  policy: failed (see $RUN/policy.log)"
+
 # Proof that each mechanism carried the traffic it was credited with.
 "$B/weft" --bpffs "$(pins_of weft)" stats --json > "$RAW/weft-stats.json" 2>&1 || true
 ip netns exec "$(ns kube-proxy node)" iptables -w -t nat -L KUBE-SERVICES -v -n -x 2>/dev/null |

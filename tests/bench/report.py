@@ -196,6 +196,21 @@ def aggregate(rows):
 # ------------------------------------------------------------------ outputs
 
 
+def load_policy(out):
+    """raw/policy.tsv (tests/bench/policy.sh): medians of each metric."""
+    vals = {}
+    try:
+        with open(os.path.join(out, "raw", "policy.tsv")) as f:
+            for line in f:
+                k, _, v = line.rstrip("\n").partition("\t")
+                vals.setdefault(k, []).append(float(v))
+    except OSError:
+        return {}
+    res = {k: median(v) for k, v in vals.items()}
+    res["repetitions"] = len(vals.get("apply_us", []))
+    return res
+
+
 def results_json(out, meta, agg, scale, rows):
     res = []
     for (s, pl, t), a in sorted(agg.items()):
@@ -248,6 +263,11 @@ def results_json(out, meta, agg, scale, rows):
            "results": res}
     if meta.get("scrape"):
         doc["metrics_scrape"] = meta["scrape"]
+    pol = load_policy(out)
+    if pol:
+        doc["policy_apply"] = dict(pol, endpoints=1000, cidrs=10000,
+                                   what="weftd SIGHUP to applied, microseconds, median; "
+                                        "apply: none before; change: one CIDR moved; remove: policy deleted")
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(doc, f, indent=1)
 
@@ -489,6 +509,14 @@ def summary(out, meta, agg, scale, rows, scen):
         v = wf.get("rss_kib")
         goal("weftd RSS < 50 MiB with {:,} services".format(top), "%s MiB" % fmt(v / 1024 if v else None),
              None if v is None else v < 50 * 1024)
+    pol = load_policy(out)
+    for k, what in (("apply", "applied"), ("change", "changed (every entry rewritten)")):
+        v, cpu = pol.get(k + "_us"), pol.get(k + "_cpu_us")
+        if v is not None:
+            goal("policy with 10,000 CIDRs and 1,000 identities %s in < 1 s (issue 4)" % what,
+                 "%s ms, weftd CPU %s ms (%s policy entries, %s prefixes)" % (
+                     fmt(v / 1000), fmt(cpu / 1000 if cpu is not None else None),
+                     fmt(pol.get("policy_entries")), fmt(pol.get("ident_entries"))), v < 1e6)
     w("")
     w("Charts: latency.png (sockperf percentiles per scenario), connrate_scaling.png, apply_time.png.")
     with open(os.path.join(out, "summary.md"), "w") as f:

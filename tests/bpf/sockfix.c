@@ -55,7 +55,7 @@ int sfx_load(struct weft **skel, bool (*wanted)(struct weft *, const struct bpf_
 	bpf_map__set_max_entries((*skel)->maps.weft_aff, 1024);
 	bpf_map__set_max_entries((*skel)->maps.weft_rev, 16384);
 	bpf_map__set_max_entries((*skel)->maps.weft_sock, 8192);
-	bpf_map__set_max_entries((*skel)->maps.weft_pol, 4096);
+	bpf_map__set_max_entries((*skel)->maps.weft_pol, 32768);	/* > a write batch a generation */
 	bpf_map__set_max_entries((*skel)->maps.weft_pol_id, 1024);
 	bpf_map__set_max_entries((*skel)->maps.weft_ct, 4096);
 	err = weft__load(*skel);
@@ -218,8 +218,8 @@ int sfx_policy(struct weft *skel, struct weft_pol_state *cur, const char *yaml, 
 	maps.fd[WEFT_M_POL] = bpf_map__fd(skel->maps.weft_pol);
 	maps.fd[WEFT_M_POL_ID] = bpf_map__fd(skel->maps.weft_pol_id);
 	maps.fd[WEFT_M_REDIR_CFG] = bpf_map__fd(skel->maps.weft_redir_cfg);
-	cfg->datapath.max_policy = 4096;
-	cfg->datapath.max_idents = 1024;
+	cfg->datapath.max_policy = bpf_map__max_entries(skel->maps.weft_pol);
+	cfg->datapath.max_idents = bpf_map__max_entries(skel->maps.weft_pol_id);
 	ret = weft_pol_build(cfg, cur, &want, err, errlen);
 	if (!ret) {
 		ret = weft_pol_apply(&maps, cur, &want, NULL, err, errlen);

@@ -214,3 +214,65 @@ out:
 	weft_pol_free(&got);
 	teardown(&p);
 }
+
+/* weft_pol is written in batches (4,096 a syscall): a policy larger than a
+ * batch reads back whole, and the stale entries of a cut-short apply are
+ * deleted even when some are gone already (ENOENT mid-batch). */
+TEST(bpf, policy_apply_batches_and_stale_entries)
+{
+	static const char wide[] = EPS
+		"policies:\n"
+		"  - name: wide\n"
+		"    selector: {app: client}\n"
+		"    egress: [{to: [{selector: {app: web}}], ports: [{port: 1, end_port: 7000}]}]\n";
+	struct weft_pol_state got = { 0 }, want = { 0 }, back = { 0 };
+	struct weft_config *cfg = NULL;
+	struct weft_pol_val v = { WEFT_POL_ALLOW, 0, 0, 1 };
+	struct weft_pol_key stale[3];
+	char err[512] = "";
+	uint64_t nops = 0;
+	struct pfx p;
+
+	if (!setup(&p) || !set_policy(&p, wide))
+		goto out;
+	ASSERT_GE(p.cur.nents, 7000, "7,000 ports: more than one batch");
+	if (!ASSERT_OK(weft_pol_read(&p.maps, &got, err, sizeof(err)), err))
+		goto out;
+	ASSERT_EQ(got.nents, p.cur.nents, "every entry written");
+	weft_pol_free(&got);
+
+	/* A cut-short apply left entries of epoch 7; one of them is gone. */
+	for (int i = 0; i < 3; i++) {
+		stale[i] = (struct weft_pol_key){ .epoch = 7, .subject = 300 + i, .peer = 0,
+						  .port = htons(80), .proto = IPPROTO_TCP };
+		ASSERT_OK(bpf_map_update_elem(p.maps.fd[WEFT_M_POL], &stale[i], &v, BPF_ANY), "stale entry");
+	}
+	if (!ASSERT_OK(weft_pol_read(&p.maps, &got, err, sizeof(err)), err))
+		goto out;
+	ASSERT_EQ(got.nstale_ents, 3, "three stale entries found");
+	ASSERT_OK(bpf_map_delete_elem(p.maps.fd[WEFT_M_POL], &stale[1]), "one goes before the apply");
+	cfg = weft_config_parse(EPS TO_WEB, strlen(EPS TO_WEB), "t.yaml", err, sizeof(err));
+	if (!ASSERT_NOT_NULL(cfg, err) || !ASSERT_OK(weft_pol_build(cfg, &got, &want, err, sizeof(err)), err) ||
+	    !ASSERT_OK(weft_pol_apply(&p.maps, &got, &want, &nops, err, sizeof(err)), err))
+		goto out;
+	if (ASSERT_OK(weft_pol_read(&p.maps, &back, err, sizeof(err)), err)) {
+		ASSERT_EQ(back.epoch, want.epoch, "the new epoch is active");
+		ASSERT_EQ(back.nstale_ents + back.nstale_ids, 0, "stale and old entries deleted");
+		ASSERT_TRUE(back.nents == want.nents &&
+				    !memcmp(back.ents, want.ents, want.nents * sizeof(*want.ents)),
+			    "exactly the new generation");
+	}
+	/* new ids + entries + flip + old entries + old ids + 3 stale deletes */
+	ASSERT_EQ(nops, want.nids + want.nents + 1 + got.nents + got.nids + 3,
+		  "every write and delete counted");
+	if (ASSERT_OK(sfx_enter_cli(), "enter the cli pod")) {
+		ASSERT_EQ(tcp("10.250.0.10", "10.250.0.21", 8080), 0, "new policy: web allowed");
+		ASSERT_EQ(tcp("10.250.0.10", "10.250.0.22", 8080), -EPERM, "new policy: db refused");
+	}
+out:
+	weft_pol_free(&got);
+	weft_pol_free(&want);
+	weft_pol_free(&back);
+	weft_config_free(cfg);
+	teardown(&p);
+}

@@ -36,7 +36,8 @@
 	"    selector: {app: web}\n"                                             \
 	"    ingress:\n"                                                         \
 	"      - from: [{selector: {app: client}}]\n"                            \
-	"        ports: [{port: 8080}, {port: 53, protocol: udp}]\n"             \
+	"        ports: [{port: 8080}, {port: 53, protocol: udp},\n"             \
+	"                {port: 3868, protocol: sctp}]\n"                         \
 	"    egress: []\n"
 
 /* After a change: nobody may reach web. */
@@ -47,7 +48,7 @@
 #define OK 0	/* TC_ACT_OK */
 #define DROP 2	/* TC_ACT_SHOT */
 
-enum kind { K_TCP, K_UDP, K_ICMP, K_ARP };
+enum kind { K_TCP, K_UDP, K_ICMP, K_ARP, K_SCTP };
 
 struct pkt_spec {
 	const char *name;
@@ -83,9 +84,11 @@ static size_t build(const struct pkt_spec *s, uint8_t *b)
 	struct weft_ip src, dst;
 	int fam = weft_ip_parse(s->src, &src);
 	uint8_t proto = s->kind == K_TCP ? IPPROTO_TCP : s->kind == K_UDP ? IPPROTO_UDP :
+			s->kind == K_SCTP ? IPPROTO_SCTP :
 			fam == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
-	uint8_t l4[20] = { 0 };
-	size_t l4len = s->kind == K_TCP ? 20 : 8, off = 12, n;
+	uint8_t l4[32] = { 0 };
+	/* SCTP: common header (12) and an INIT chunk (20) */
+	size_t l4len = s->kind == K_TCP ? 20 : s->kind == K_SCTP ? 32 : 8, off = 12, n;
 	uint16_t et;
 
 	weft_ip_parse(s->dst, &dst);
@@ -105,6 +108,10 @@ static size_t build(const struct pkt_spec *s, uint8_t *b)
 		if (s->kind == K_TCP) {
 			l4[12] = 5 << 4;
 			l4[13] = s->tcp_flags;
+		} else if (s->kind == K_SCTP) {
+			l4[12] = 1;	/* chunk type INIT */
+			l4[15] = 20;	/* chunk length */
+			l4[16] = 0x5e;	/* initiate tag */
 		} else {
 			uint16_t ul = htons(8);
 
@@ -160,6 +167,7 @@ static size_t build(const struct pkt_spec *s, uint8_t *b)
 static const char *const stat_name[] = {
 	[WEFT_STAT_POL_TC_INGRESS_DENY] = "ingress denied", [WEFT_STAT_POL_TC_EGRESS_DENY] = "egress denied",
 	[WEFT_STAT_POL_MALFORMED] = "malformed", [WEFT_STAT_POL_REVOKED] = "revoked",
+	[WEFT_STAT_POL_AUDIT] = "audit",
 };
 
 /* Run each packet; check verdict and counter. */
@@ -211,6 +219,16 @@ TEST(bpf, tc_policy_packets)
 		{ "allowed UDP", 1, K_UDP, C4, W4, 5000, 53, 0, 0, 0, 0, 0, OK, NONE },
 		{ "UDP to another port", 1, K_UDP, C4, W4, 5000, 54, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
 		{ "UDP reply", 0, K_UDP, W4, C4, 53, 5000, 0, 0, 0, 0, 0, OK, NONE },
+		{ "allowed SCTP INIT", 1, K_SCTP, C4, W4, 5000, 3868, 0, 0, 0, 0, 0, OK, NONE },
+		{ "SCTP INIT-ACK reply of the allowed association", 0, K_SCTP, W4, C4, 3868, 5000, 0, 0, 0, 0, 0, OK, NONE },
+		{ "SCTP INIT to a port not allowed", 1, K_SCTP, C4, W4, 5001, 3869, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
+		{ "SCTP INIT to the TCP port (protocol differs)", 1, K_SCTP, C4, W4, 5002, 8080, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
+		{ "SCTP INIT from the world", 1, K_SCTP, WORLD, W4, 5003, 3868, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
+		{ "web opens an SCTP association: egress denied", 0, K_SCTP, W4, C4, 5004, 3868, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_EGRESS_DENY },
+		{ "IPv6 SCTP INIT behind hop-by-hop options", 1, K_SCTP, C6, W6, 5000, 3868, 0, 0, 0, 1, 0, OK, NONE },
+		{ "truncated SCTP common header (ports only)", 1, K_SCTP, C4, W4, 5005, 3868, 0, 0, 0, 0, 24, DROP, WEFT_STAT_POL_MALFORMED },
+		{ "truncated SCTP ports", 1, K_SCTP, C4, W4, 5005, 3868, 0, 0, 0, 0, 30, DROP, WEFT_STAT_POL_MALFORMED },
+		{ "non-first IPv4 fragment of SCTP", 1, K_SCTP, C4, W4, 0, 0, 0, 0, 100, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
 		{ "IPv4 header length below 20", 1, K_TCP, C4, W4, 40000, 8080, SYN, 0, 0, 0, -4, DROP, WEFT_STAT_POL_MALFORMED },
 		{ "IPv4 header longer than the packet", 1, K_TCP, C4, W4, 40000, 8080, SYN, 0, 0, 0, -15, DROP, WEFT_STAT_POL_MALFORMED },
 		{ "truncated TCP ports", 1, K_TCP, C4, W4, 40000, 8080, SYN, 0, 0, 0, 17, DROP, WEFT_STAT_POL_MALFORMED },
@@ -228,6 +246,17 @@ TEST(bpf, tc_policy_packets)
 		{ "tracked flow after the policy closed web", 1, K_TCP, C4, W4, 40000, 8080, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_REVOKED },
 		{ "and it stays dropped", 1, K_TCP, C4, W4, 40000, 8080, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
 	};
+	/* Global audit mode (datapath.policy_audit) over the closed policy:
+	 * what it would drop passes, counted. */
+	static const struct pkt_spec global_audit[] = {
+		{ "audit: SYN from the world passes", 1, K_TCP, WORLD, W4, 40010, 8080, SYN, 0, 0, 0, 0, OK, WEFT_STAT_POL_AUDIT },
+		{ "audit: SCTP INIT to a closed port passes", 1, K_SCTP, C4, W4, 5010, 3869, 0, 0, 0, 0, 0, OK, WEFT_STAT_POL_AUDIT },
+		{ "audit: web's egress passes", 0, K_UDP, W4, WORLD, 5010, 53, 0, 0, 0, 0, 0, OK, WEFT_STAT_POL_AUDIT },
+		{ "audit: malformed packets are still dropped", 1, K_TCP, C4, W4, 40011, 8080, SYN, 0, 0, 0, 17, DROP, WEFT_STAT_POL_MALFORMED },
+	};
+	static const struct pkt_spec audit_off[] = {
+		{ "audit off again: SYN from the world dropped", 1, K_TCP, WORLD, W4, 40012, 8080, SYN, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
+	};
 	struct weft_pol_state cur = { 0 };
 	struct sfx f = { .cgfd = -1 };
 	char err[512] = "";
@@ -242,6 +271,13 @@ TEST(bpf, tc_policy_packets)
 	if (!ASSERT_OK(sfx_policy(f.skel, &cur, EPS WEB_CLOSED, err, sizeof(err)), err))
 		goto out;
 	run(&f, after_revoke, sizeof(after_revoke) / sizeof(after_revoke[0]));
+	if (!ASSERT_OK(sfx_policy(f.skel, &cur, "datapath: {policy_audit: true}\n" EPS WEB_CLOSED, err,
+				  sizeof(err)), err))
+		goto out;
+	run(&f, global_audit, sizeof(global_audit) / sizeof(global_audit[0]));
+	if (!ASSERT_OK(sfx_policy(f.skel, &cur, EPS WEB_CLOSED, err, sizeof(err)), err))
+		goto out;
+	run(&f, audit_off, sizeof(audit_off) / sizeof(audit_off[0]));
 out:
 	weft_pol_free(&cur);
 	weft__destroy(f.skel);

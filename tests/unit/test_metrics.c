@@ -16,6 +16,11 @@
 
 /* --- rendering ----------------------------------------------------------- */
 
+static struct weft_tc_status tc[2] = {
+	{ "wv-web1", "web-1", "shop", 12 },
+	{ "wv-late", "late", "shop", 0 },
+};
+
 static void snap_fixture(struct weft_metrics_snap *s, struct weft_metrics_svc *svc,
 			 struct weft_metrics_be *be)
 {
@@ -57,6 +62,8 @@ static void snap_fixture(struct weft_metrics_snap *s, struct weft_metrics_svc *s
 	s->progs[0] = (struct weft_prog_status){ "weft_connect4", true };
 	s->progs[1] = (struct weft_prog_status){ "weft_sendmsg4", false };
 	s->nprogs = 2;
+	s->tc = tc;
+	s->ntc = 2;
 }
 
 static int count_lines(const char *text, const char *prefix)
@@ -100,12 +107,64 @@ TEST(unit, metrics_render_families_labels_and_sums)
 		    strstr(t, "\nweft_map_capacity{map=\"weft_svc\"} 64\n"), "maps");
 	ASSERT_TRUE(strstr(t, "\nweft_program_attached{program=\"weft_connect4\"} 1\n") &&
 		    strstr(t, "\nweft_program_attached{program=\"weft_sendmsg4\"} 0\n"), "programs");
+	ASSERT_TRUE(strstr(t, "\nweft_policy_interface_attached{endpoint=\"web-1\",endpoint_namespace=\"shop\","
+			   "interface=\"wv-web1\"} 1\n") &&
+		    strstr(t, "\nweft_policy_interface_attached{endpoint=\"late\",endpoint_namespace=\"shop\","
+			   "interface=\"wv-late\"} 0\n"), "tc attach status per interface");
 	/* Every family has HELP and TYPE, and counters end in _total. */
 	ASSERT_EQ(count_lines(t, "# HELP "), count_lines(t, "# TYPE "), "HELP per TYPE");
-	ASSERT_EQ(count_lines(t, "# TYPE "), 24, "families");
+	ASSERT_EQ(count_lines(t, "# TYPE "), 26, "families");
 	for (const char *p = strstr(t, " counter\n"); p; p = strstr(p + 1, " counter\n"))
 		ASSERT_TRUE(!strncmp(p - 6, "_total", 6), "counter named _total");
 	ASSERT_TRUE(strstr(t, "10.250.") == NULL, "no addresses in labels");
+out:
+	weft_buf_free(&out);
+}
+
+/* weft_policy_decisions_total: one series per {policy, namespace,
+ * direction, verdict, rule}, summed over the subjects it protects. */
+TEST(unit, metrics_render_policy_decisions)
+{
+	struct weft_metrics_pol pol[] = {
+		{ "web", "shop", 0u << 16 | 0, WEFT_DIR_INGRESS, WEFT_PV_CNT_ALLOW, 3 },
+		{ "web", "shop", 0u << 16 | 0, WEFT_DIR_INGRESS, WEFT_PV_CNT_ALLOW, 4 },	/* other subject */
+		{ "web", "shop", 0u << 16 | WEFT_RULE_DEFAULT, WEFT_DIR_INGRESS, WEFT_PV_CNT_DENY, 2 },
+		{ "web", "shop", 0u << 16 | 1, WEFT_DIR_EGRESS, WEFT_PV_CNT_DENY, 5 },
+		{ "cli", "default", 1u << 16 | 1, WEFT_DIR_EGRESS, WEFT_PV_CNT_ALLOW, 6 },
+		{ "a\"b", "default", 2u << 16 | WEFT_RULE_DEFAULT, WEFT_DIR_EGRESS, WEFT_PV_CNT_AUDIT, 1 },
+	};
+	struct weft_metrics_snap s = { .pol = pol, .npol = sizeof(pol) / sizeof(pol[0]) };
+	struct weft_buf out = { 0 };
+	const char *t;
+	char b[32];
+
+	ASSERT_STR(weft_metrics_rule_label(3u << 16 | 2, WEFT_DIR_EGRESS, WEFT_PV_CNT_ALLOW, b, sizeof(b)),
+		   "egress[2]", "allow: the direction's rule");
+	ASSERT_STR(weft_metrics_rule_label(3u << 16 | 2, WEFT_DIR_EGRESS, WEFT_PV_CNT_DENY, b, sizeof(b)),
+		   "deny[2]", "deny: a deny rule");
+	ASSERT_STR(weft_metrics_rule_label(3u << 16 | WEFT_RULE_DEFAULT, WEFT_DIR_INGRESS,
+					   WEFT_PV_CNT_AUDIT, b, sizeof(b)),
+		   "default", "the policy's default deny");
+	if (!ASSERT_OK(weft_metrics_render(&s, &out), "render"))
+		goto out;
+	t = out.p;
+	ASSERT_TRUE(strstr(t, "# TYPE weft_policy_decisions_total counter\n"), "family");
+	ASSERT_TRUE(strstr(t, "\nweft_policy_decisions_total{direction=\"ingress\",policy=\"web\","
+			   "policy_namespace=\"shop\",rule=\"ingress[0]\",verdict=\"allow\"} 7\n"),
+		    "allows of one rule summed over subjects");
+	ASSERT_TRUE(strstr(t, "\nweft_policy_decisions_total{direction=\"ingress\",policy=\"web\","
+			   "policy_namespace=\"shop\",rule=\"default\",verdict=\"deny\"} 2\n"),
+		    "default deny");
+	ASSERT_TRUE(strstr(t, "\nweft_policy_decisions_total{direction=\"egress\",policy=\"web\","
+			   "policy_namespace=\"shop\",rule=\"deny[1]\",verdict=\"deny\"} 5\n"),
+		    "deny rule");
+	ASSERT_TRUE(strstr(t, "\nweft_policy_decisions_total{direction=\"egress\",policy=\"cli\","
+			   "policy_namespace=\"default\",rule=\"egress[1]\",verdict=\"allow\"} 6\n"),
+		    "egress allow");
+	ASSERT_TRUE(strstr(t, "policy=\"a\\\"b\",policy_namespace=\"default\",rule=\"default\","
+			   "verdict=\"audit\"} 1\n"),
+		    "audit, name escaped");
+	ASSERT_EQ(count_lines(t, "weft_policy_decisions_total{"), 5, "one series per label set");
 out:
 	weft_buf_free(&out);
 }

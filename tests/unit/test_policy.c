@@ -508,17 +508,15 @@ out:
 	weft_config_free(b);
 }
 
-/* The issue's scale: 10,000 CIDRs and 1,000 identities compile (parse not
- * counted) in well under a second, and a reload of the same compiles to
- * no change. */
+/* The issue's scale: 10,000 CIDRs and 1,000 identities compile to the
+ * expected entries, and a reload of the same compiles to no change. How
+ * long it takes is measured by make bench (tests/bench/policy.sh). */
 TEST(unit, policy_scale_10k_cidrs_1k_identities)
 {
 	size_t cap = 4 << 20, len = 0;
 	char *yaml = malloc(cap), err[512] = "";
 	struct weft_pol_state cur = { 0 }, st = { 0 }, again = { 0 };
 	struct weft_config *cfg = NULL;
-	struct timespec t0, t1;
-	double secs;
 
 	if (!ASSERT_NOT_NULL(yaml, "buffer"))
 		return;
@@ -538,20 +536,75 @@ TEST(unit, policy_scale_10k_cidrs_1k_identities)
 	free(yaml);
 	if (!ASSERT_NOT_NULL(cfg, err))
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!ASSERT_OK(weft_pol_build(cfg, &cur, &st, err, sizeof(err)), err))
 		goto out;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("    compiled %zu entries, %zu prefixes in %.3f s\n", st.nents, st.nids, secs);
 	ASSERT_EQ(st.nids, 1000 + 10000, "one prefix per endpoint and per CIDR");
 	/* 10 subjects x (990 web identities + 10,000 CIDRs) + 10 selected markers */
 	ASSERT_EQ(st.nents, 10 * (990 + 10000) + 10, "entries");
-	ASSERT_LE(secs * 1000, 1000, "compiles in under a second");
 	if (ASSERT_OK(weft_pol_build(cfg, &st, &again, err, sizeof(err)), err))
 		ASSERT_EQ(again.epoch, st.epoch, "same config: same epoch, nothing to write");
 out:
 	weft_pol_free(&st);
 	weft_pol_free(&again);
 	weft_config_free(cfg);
+}
+
+/* protocol: sctp compiles to IPPROTO_SCTP entries; a rule without ports
+ * covers SCTP too; datapath.policy_audit puts every deny and default-deny
+ * entry in audit mode, and changing it flips the epoch. */
+#define SCTP_POL \
+		"policies:\n" \
+		"  - name: p\n" \
+		"    selector: {app: web}\n" \
+		"    ingress:\n" \
+		"      - from: [{selector: {app: client}}]\n" \
+		"        ports: [{port: 3868, protocol: sctp}, {port: 80, protocol: SCTP}]\n" \
+		"      - from: [{selector: {app: db}}]\n" \
+		"    deny:\n" \
+		"      - from: [{cidr: 10.251.0.66/32}]\n"
+
+TEST(unit, policy_sctp_and_global_audit)
+{
+	char err[512] = "";
+	struct weft_config *cfg = parse(EPS "datapath: {policy_audit: false}\n" SCTP_POL, err, sizeof(err));
+	struct weft_config *aud = parse(EPS "datapath: {policy_audit: true}\n" SCTP_POL, err, sizeof(err));
+	struct weft_pol_state cur = { 0 }, st = { 0 }, sta = { 0 };
+	const struct weft_pol_val *v;
+	uint32_t web, cli, db;
+
+	if (!ASSERT_NOT_NULL(cfg, err) || !ASSERT_NOT_NULL(aud, err))
+		goto out;
+	ASSERT_EQ(cfg->policies[0].ingress[0].ports[0].proto, IPPROTO_SCTP, "sctp parsed");
+	ASSERT_EQ(cfg->policies[0].ingress[0].ports[1].proto, IPPROTO_SCTP, "SCTP, any case");
+	ASSERT_FALSE(cfg->datapath.policy_audit, "policy_audit off");
+	ASSERT_TRUE(aud->datapath.policy_audit, "policy_audit on");
+	if (!ASSERT_OK(weft_pol_build(cfg, &cur, &st, err, sizeof(err)), err) ||
+	    !ASSERT_OK(weft_pol_build(aud, &st, &sta, err, sizeof(err)), err))
+		goto out;
+	web = weft_pol_ep_hash(&cfg->endpoints[0]);
+	cli = weft_pol_ep_hash(&cfg->endpoints[2]);
+	db = weft_pol_ep_hash(&cfg->endpoints[3]);
+	ASSERT_NOT_NULL(find(&st, web, cli, 3868, IPPROTO_SCTP, IN), "SCTP 3868 allowed");
+	ASSERT_TRUE(find(&st, web, cli, 3868, IPPROTO_TCP, IN) == NULL, "not TCP 3868");
+	ASSERT_NOT_NULL(find(&st, web, db, 0, IPPROTO_SCTP, IN), "no ports: every SCTP port too");
+	ASSERT_NOT_NULL(find(&st, web, db, 0, IPPROTO_TCP, IN), "and every TCP port");
+	ASSERT_EQ(decide(&st, "10.250.0.10", "10.250.0.21", 3868, IPPROTO_SCTP, IN), WEFT_POL_ALLOW,
+		  "client to web on SCTP 3868");
+	ASSERT_EQ(decide(&st, "10.250.0.10", "10.250.0.21", 3869, IPPROTO_SCTP, IN), WEFT_POL_DENY,
+		  "client to web on SCTP 3869");
+	v = find(&st, web, WEFT_ID_ANY, 0, 0, IN);
+	if (ASSERT_NOT_NULL(v, "web selected"))
+		ASSERT_EQ(v->audit, 0, "enforcing: marker not in audit mode");
+	ASSERT_EQ(sta.epoch, st.epoch + 1, "turning audit on is a change: new epoch");
+	for (size_t i = 0; i < sta.nents; i++)
+		if (sta.ents[i].v.action != WEFT_POL_ALLOW)
+			ASSERT_EQ(sta.ents[i].v.audit, 1, "global audit: every deny entry audits");
+	ASSERT_EQ(decide(&sta, "10.250.0.10", "10.250.0.21", 3869, IPPROTO_SCTP, IN), WEFT_POL_ALLOW,
+		  "global audit: nothing denied");
+out:
+	weft_pol_free(&cur);
+	weft_pol_free(&st);
+	weft_pol_free(&sta);
+	weft_config_free(cfg);
+	weft_config_free(aud);
 }
