@@ -22,7 +22,8 @@
 
 const char *weft_proto_name(uint8_t proto)
 {
-	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" :
+	       proto == IPPROTO_SCTP ? "sctp" : "?";
 }
 
 const char *weft_addr_str(const __be32 addr[4], char *buf, size_t len)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "config.h"
 #include "harness.h"
 #include "policy.h"
@@ -576,6 +577,7 @@ TEST(unit, policy_sctp_and_global_audit)
 		goto out;
 	ASSERT_EQ(cfg->policies[0].ingress[0].ports[0].proto, IPPROTO_SCTP, "sctp parsed");
 	ASSERT_EQ(cfg->policies[0].ingress[0].ports[1].proto, IPPROTO_SCTP, "SCTP, any case");
+	ASSERT_STR(weft_proto_name(IPPROTO_SCTP), "sctp", "weft policy names SCTP rules");
 	ASSERT_FALSE(cfg->datapath.policy_audit, "policy_audit off");
 	ASSERT_TRUE(aud->datapath.policy_audit, "policy_audit on");
 	if (!ASSERT_OK(weft_pol_build(cfg, &cur, &st, err, sizeof(err)), err) ||
