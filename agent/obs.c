@@ -35,23 +35,6 @@ static int ent_cmp(const void *a, const void *b)
 		      sizeof(struct weft_addr_key));
 }
 
-/* WEFT_EP_*_POLICED of an identity: its default-deny markers in pol. */
-static uint32_t policed(const struct weft_pol_state *pol, uint32_t id)
-{
-	uint32_t flags = 0;
-
-	for (size_t i = 0; pol && id && i < pol->nents; i++) {
-		const struct weft_pol_ent *e = &pol->ents[i];
-
-		if (e->k.subject != id || e->k.proto || e->k.peer || e->k.port ||
-		    e->v.action != WEFT_POL_SELECTED)
-			continue;
-		flags |= e->k.dir == WEFT_DIR_INGRESS ? WEFT_EP_INGRESS_POLICED :
-							  WEFT_EP_EGRESS_POLICED;
-	}
-	return flags;
-}
-
 int weft_ep_build(const struct weft_config *cfg, const struct weft_pol_state *pol,
 		  struct weft_ep_ent **out, size_t *n)
 {
@@ -65,7 +48,7 @@ int weft_ep_build(const struct weft_config *cfg, const struct weft_pol_state *po
 	for (size_t i = 0; i < cfg->nendpoints; i++) {
 		const struct weft_endpoint *ep = &cfg->endpoints[i];
 		struct weft_ep_ent *x = &e[m++];
-		uint32_t id = pol && pol->nids ? weft_pol_ident(pol, &ep->ip) : 0;
+		uint32_t id = pol ? weft_pol_ep_ident(pol, &ep->ip) : 0;
 
 		memcpy(x->k.addr, &ep->ip.a, sizeof(x->k.addr));
 		snprintf(x->v.name, sizeof(x->v.name), "%s", ep->name);
@@ -75,7 +58,7 @@ int weft_ep_build(const struct weft_config *cfg, const struct weft_pol_state *po
 			id = 0;
 		x->v.identity = id;
 		x->v.ifindex = ep->interface[0] ? if_nametoindex(ep->interface) : 0;
-		x->v.flags = (ep->redirect ? 0 : WEFT_EP_REDIRECT_OFF) | policed(pol, id);
+		x->v.flags = (ep->redirect ? 0 : WEFT_EP_REDIRECT_OFF) | (pol ? weft_pol_policed(pol, id) : 0);
 	}
 	/* The config rejects two endpoints with one address; a translated
 	 * Kubernetes config could still hold one twice: keep one. */

@@ -703,6 +703,30 @@ uint32_t weft_pol_ident(const struct weft_pol_state *st, const struct weft_ip *i
 	return best;
 }
 
+uint32_t weft_pol_ep_ident(const struct weft_pol_state *st, const struct weft_ip *ip)
+{
+	struct weft_pol_id_ent key = { .k.prefixlen = 32 + 128 }, *e;
+
+	memcpy(key.k.addr, &ip->a, sizeof(key.k.addr));
+	e = st->nids ? bsearch(&key, st->ids, st->nids, sizeof(key), id_cmp) : NULL;
+	return e ? e->v.id : 0;
+}
+
+uint32_t weft_pol_policed(const struct weft_pol_state *st, uint32_t id)
+{
+	struct weft_pol_ent key = { .k.subject = id }, *e;
+	uint32_t flags = 0;
+
+	for (uint8_t dir = WEFT_DIR_INGRESS; id && st->nents && dir <= WEFT_DIR_EGRESS; dir++) {
+		key.k.dir = dir;
+		e = bsearch(&key, st->ents, st->nents, sizeof(key), ent_cmp);
+		if (e && e->v.action == WEFT_POL_SELECTED)
+			flags |= dir == WEFT_DIR_INGRESS ? WEFT_EP_INGRESS_POLICED :
+							   WEFT_EP_EGRESS_POLICED;
+	}
+	return flags;
+}
+
 /* Diff. */
 
 static int emit_id(weft_pol_op_fn fn, void *ctx, const struct weft_pol_id_key *k,

@@ -76,6 +76,14 @@ bool weft_pol_peer_selects(const struct weft_config *cfg, const char *ns,
  * if none. */
 uint32_t weft_pol_ident(const struct weft_pol_state *st, const struct weft_ip *ip);
 
+/* The identity of a local endpoint's address (its exact /32 or /128 entry),
+ * 0 if the state has none. O(log n). */
+uint32_t weft_pol_ep_ident(const struct weft_pol_state *st, const struct weft_ip *ip);
+
+/* WEFT_EP_INGRESS_POLICED / WEFT_EP_EGRESS_POLICED of an identity: the
+ * default-deny markers the state holds for it. O(log n). */
+uint32_t weft_pol_policed(const struct weft_pol_state *st, uint32_t id);
+
 /* One write: map WEFT_M_POL_ID / WEFT_M_POL (update or delete) or
  * WEFT_M_REDIR_CFG (set policy_epoch to epoch, the flip). */
 struct weft_pol_op {
