@@ -1330,6 +1330,7 @@ static int p_listen(struct ctx *c, yaml_node_t *n, const struct field *f, void *
 
 static const struct field metrics_fields[] = {
 	F_BUF("listen", p_listen, struct weft_metrics_cfg, listen),
+	F_AT("tcp_rtt_updates", p_bool, struct weft_metrics_cfg, tcp_rtt_updates),
 	{ 0 }
 };
 
@@ -1372,6 +1373,7 @@ static struct weft_config *config_new(const char *name)
 	dp->max_edges = WEFT_DEF_MAX_EDGES;
 	dp->max_hists = WEFT_DEF_MAX_HISTS;
 	strcpy(cfg->metrics.listen, WEFT_METRICS_LISTEN);
+	cfg->metrics.tcp_rtt_updates = true;
 	return cfg;
 }
 

@@ -184,6 +184,9 @@ struct weft_datapath_cfg {
 
 struct weft_metrics_cfg {
 	char listen[128];		/* "127.0.0.1:9465", "[::1]:9465"; "" = no server */
+	bool tcp_rtt_updates;		/* sample TCP flows on every RTT update (sockops
+					 * RTT_CB), default true; false: at established
+					 * and close only (WEFT_OBS_NO_RTT_UPDATES) */
 };
 
 struct weft_config {

@@ -135,3 +135,22 @@ out:
 		*nops = ops;
 	return ret;
 }
+
+int weft_obs_cfg_apply(const struct weft_maps *maps, const struct weft_config *cfg, char *err,
+		       size_t errlen)
+{
+	struct weft_obs_cfg oc = { 0 };
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(maps->fd[WEFT_M_OBS_CFG], &zero, &oc) == 0 &&
+	    oc.flags == (cfg->metrics.tcp_rtt_updates ? 0 : WEFT_OBS_NO_RTT_UPDATES))
+		return 0;
+	oc.flags = cfg->metrics.tcp_rtt_updates ? 0 : WEFT_OBS_NO_RTT_UPDATES;
+	if (bpf_map_update_elem(maps->fd[WEFT_M_OBS_CFG], &zero, &oc, BPF_ANY)) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", WEFT_MAP_OBS_CFG, strerror(e));
+		return -e;
+	}
+	return 0;
+}

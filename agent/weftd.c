@@ -126,6 +126,8 @@ static int reconcile(struct weftd *d, const struct weft_config *cfg)
 	ret = weft_ep_build(cfg, &d->pol, &eps, &neps);
 	if (!ret)
 		ret = weft_ep_apply(maps, eps, neps, &pops, err, sizeof(err));
+	if (!ret)
+		ret = weft_obs_cfg_apply(maps, cfg, err, sizeof(err));
 	free(eps);
 	if (ret) {
 		weft_log(LOG_ERROR, "apply: endpoints: %s", ret == -ENOMEM ? strerror(ENOMEM) : err);

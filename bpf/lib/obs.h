@@ -9,7 +9,8 @@
  *   ESTABLISHED_CB       socket cookie; the server copies it from a local
  *                        client's flow), `opened` in weft_edge, the connect
  *                        time and the handshake RTT into weft_hist, then
- *                        RTT_CB and STATE_CB on.
+ *                        STATE_CB on, and RTT_CB unless weft_obs_cfg says
+ *                        WEFT_OBS_NO_RTT_UPDATES.
  *   RTT_CB               the flow's byte, segment and RTT sample; an RTT
  *                        sample into weft_hist.
  *   STATE_CB -> CLOSE    final totals, folded into weft_edge, flow deleted.
@@ -216,6 +217,8 @@ static __noinline int weft_obs_open(struct bpf_sock_ops *ctx)
 	struct bpf_sock *sk = ctx->sk;
 	int active = ctx->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB;
 	__u64 now = bpf_ktime_get_ns(), connect_ns = 0;
+	struct weft_obs_cfg *cfg;
+	__u32 zero = 0, cbf;
 
 	if (!sk || weft_obs_key(ctx, &k))
 		return 0;
@@ -254,8 +257,11 @@ static __noinline int weft_obs_open(struct bpf_sock_ops *ctx)
 			      (now - connect_ns) / 1000);
 	if (f.srtt_us)
 		weft_hist_add(ek.server, f.svc_id, WEFT_HIST_RTT, ek.reporter, f.srtt_us);
-	bpf_sock_ops_cb_flags_set(ctx, ctx->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_RTT_CB_FLAG |
-					       BPF_SOCK_OPS_STATE_CB_FLAG);
+	cfg = bpf_map_lookup_elem(&weft_obs_cfg, &zero);
+	cbf = BPF_SOCK_OPS_STATE_CB_FLAG;
+	if (!cfg || !(cfg->flags & WEFT_OBS_NO_RTT_UPDATES))
+		cbf |= BPF_SOCK_OPS_RTT_CB_FLAG;
+	bpf_sock_ops_cb_flags_set(ctx, ctx->bpf_sock_ops_cb_flags | cbf);
 	weft_ev_flow(WEFT_EV_OPEN, &ek, &k, 0, 0, 0, connect_ns ? now - connect_ns : 0);
 	return 0;
 }

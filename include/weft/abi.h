@@ -517,10 +517,16 @@ struct weft_hist {
 };
 _Static_assert(sizeof(struct weft_hist) == 464, "weft_hist is ABI");
 
+/* weft_obs_cfg.flags: sockops does not ask for BPF_SOCK_OPS_RTT_CB, so a
+ * flow is sampled only when established and when it closes (no per-ACK
+ * work; live byte counts and RTT samples wait for the close). Read when a
+ * socket is established: a change applies to new connections. */
+#define WEFT_OBS_NO_RTT_UPDATES 0x1
+
 /* weft_obs_cfg (ARRAY, one entry, key 0). */
 struct weft_obs_cfg {
 	__u32 observers;	/* > 0: emit weft_events (set by `weft observe`) */
-	__u32 flags;		/* zero */
+	__u32 flags;		/* WEFT_OBS_*, set by weftd (metrics.tcp_rtt_updates) */
 };
 _Static_assert(sizeof(struct weft_obs_cfg) == 8, "weft_obs_cfg is ABI");
 

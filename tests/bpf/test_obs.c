@@ -558,6 +558,60 @@ out:
 	ofx_close(&f);
 }
 
+/* metrics.tcp_rtt_updates: false (WEFT_OBS_NO_RTT_UPDATES) leaves sockops
+ * without RTT_CB: the server, which sends 300 kB, gets its handshake RTT
+ * sample only, and the bytes still come out exact at the close. Switched
+ * back on, the next connection samples on every RTT update. */
+TEST(bpf, obs_rtt_updates_switch)
+{
+	const size_t up = 1000, down = 300000;
+	struct sfx_be be = { SRV_IP, 7141, 1 };
+	struct sfx_svc svc = { VIP, 7141, IPPROTO_TCP, WEFT_LB_RANDOM, 0, 0, &be, 1 };
+	struct weft_obs_cfg oc = { .flags = WEFT_OBS_NO_RTT_UPDATES };
+	struct weft_edge_val src, dst;
+	struct weft_hist h;
+	struct ofx f;
+	uint64_t off_count = 0;
+	__u32 zero = 0;
+	pid_t srv;
+	int id, fd, cfd;
+
+	if (!setup(&f, false))
+		goto out;
+	cfd = bpf_map__fd(f.sfx.skel->maps.weft_obs_cfg);
+	id = sfx_add_service(&f.sfx, &svc);
+	srv = obs_server(7141, 2, up, down);
+	if (!ASSERT_TRUE(id > 0 && srv > 0, "service and server") ||
+	    !ASSERT_OK(bpf_map_update_elem(cfd, &zero, &oc, BPF_ANY), "updates off") ||
+	    !ASSERT_OK(tenv_enter("cli", true), "enter cli"))
+		goto out;
+	fd = obs_client(VIP, 7141, up, down);
+	if (!ASSERT_TRUE(fd >= 0, "exchange with updates off"))
+		goto out;
+	close(fd);
+	if (!ASSERT_TRUE(edges_closed(&f, id, 7141, 1, &src, &dst), "closed"))
+		goto out;
+	ASSERT_EQ(src.received_bytes, up, "off: received bytes exact at close");
+	ASSERT_EQ(dst.sent_bytes, down, "off: sent bytes exact at close");
+	if (ASSERT_TRUE(hist_get(&f, id, WEFT_HIST_RTT, WEFT_REPORTER_DESTINATION, &h), "server RTT")) {
+		off_count = h.count;
+		ASSERT_LE(off_count, 1, "off: the handshake sample only");
+	}
+	oc.flags = 0;
+	if (!ASSERT_OK(bpf_map_update_elem(cfd, &zero, &oc, BPF_ANY), "updates on"))
+		goto out;
+	fd = obs_client(VIP, 7141, up, down);
+	if (!ASSERT_TRUE(fd >= 0, "exchange with updates on"))
+		goto out;
+	close(fd);
+	ASSERT_OK(server_wait(srv), "server saw every byte");
+	if (ASSERT_TRUE(edges_closed(&f, id, 7141, 2, &src, &dst), "closed") &&
+	    ASSERT_TRUE(hist_get(&f, id, WEFT_HIST_RTT, WEFT_REPORTER_DESTINATION, &h), "server RTT"))
+		ASSERT_GE(h.count, off_count + 3, "on: samples on RTT updates while sending");
+out:
+	ofx_close(&f);
+}
+
 /* weft_ep against a real map: the first apply writes every endpoint, an
  * unchanged config writes nothing, a change writes one entry, a removed
  * endpoint is deleted. */

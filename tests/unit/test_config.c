@@ -31,6 +31,7 @@ static const struct bad_case bad[] = {
 	{ "unknown_top", "telemetry: {listen: \"127.0.0.1:9465\"}\n",
 	  "t.yaml:1:1: telemetry: unknown key (expected one of: datapath, metrics, namespaces, endpoints, services, policies)" },
 	{ "unknown_datapath", "datapath:\n  bogus: 1\n", "t.yaml:2:3: datapath.bogus: unknown key" },
+	{ "rtt_updates_not_bool", "metrics:\n  tcp_rtt_updates: sometimes\n", "t.yaml:2:20: metrics.tcp_rtt_updates:" },
 	{ "unknown_service", SVC "    color: red\n", "t.yaml:5:5: services[0].color: unknown key" },
 	{ "unknown_port", "services:\n  - name: web\n    vip: 10.0.0.1\n    ports: [{port: 80, tagret_port: 81}]\n",
 	  "t.yaml:4:24: services[0].ports[0].tagret_port: unknown key" },
@@ -315,7 +316,8 @@ static bool check_defaults(const char *yaml)
 	     ASSERT_EQ(dp->max_flows, WEFT_DEF_MAX_FLOWS, "max_flows") &&
 	     ASSERT_EQ(dp->max_edges, WEFT_DEF_MAX_EDGES, "max_edges") &&
 	     ASSERT_EQ(dp->max_endpoints, WEFT_DEF_MAX_ENDPOINTS, "max_endpoints") &&
-	     ASSERT_EQ(dp->max_hists, WEFT_DEF_MAX_HISTS, "max_hists") && ASSERT_EQ(cfg->nendpoints, 0, "endpoints") &&
+	     ASSERT_EQ(dp->max_hists, WEFT_DEF_MAX_HISTS, "max_hists") &&
+	     ASSERT_TRUE(cfg->metrics.tcp_rtt_updates, "tcp_rtt_updates") && ASSERT_EQ(cfg->nendpoints, 0, "endpoints") &&
 	     ASSERT_EQ(cfg->nservices, 0, "services");
 	weft_config_free(cfg);
 	return ok;
@@ -335,6 +337,7 @@ TEST(unit, config_values)
 	static const char yaml[] =
 		"datapath: {cgroup: pods, redirect: off, max_rev: 7, max_flows: 9, max_edges: 10,\n"
 		"           max_endpoints: 11, max_hists: 12}\n"
+		"metrics: {tcp_rtt_updates: false}\n"
 		"endpoints:\n"
 		"  - {name: a, ip: \"fd00::a\", redirect: no, labels: {app: x, empty: }}\n"
 		"  - {name: b-7f9c, ip: 10.0.0.9, workload: shop-api}\n"
@@ -362,6 +365,7 @@ TEST(unit, config_values)
 	    ASSERT_EQ(cfg->datapath.max_edges, 10, "max_edges") &&
 	    ASSERT_EQ(cfg->datapath.max_endpoints, 11, "max_endpoints") &&
 	    ASSERT_EQ(cfg->datapath.max_hists, 12, "max_hists") &&
+	    ASSERT_FALSE(cfg->metrics.tcp_rtt_updates, "tcp_rtt_updates") &&
 	    ASSERT_STR(cfg->endpoints[0].workload, "", "no workload key") &&
 	    ASSERT_STR(cfg->endpoints[1].workload, "shop-api", "workload") &&
 	    ASSERT_EQ(cfg->endpoints[0].family, AF_INET6, "v6 endpoint") &&
