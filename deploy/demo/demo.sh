@@ -76,13 +76,30 @@ in_pod client "$B/namesrv" --ask 10.250.100.1 --port 53 --udp --count 200
 step "client -> 10.250.100.2:80 (tcp, round robin), 100 connections"
 in_pod client "$B/namesrv" --ask 10.250.100.2 --port 80 --count 100
 
+step "weft observe: connection events from the ring buffer, live (2 connections, both ends local)"
+"$B/weft" --bpffs "$PINS" observe --count 8 --timeout 5 &
+OBS=$!
+sleep 0.3
+in_pod client "$B/namesrv" --ask 10.250.100.1 --port 80 --count 2 > /dev/null
+wait "$OBS" || true
+
+step "weft flows: two connections held open (bytes each way, RTT, service)"
+in_pod client bash -c 'exec 3<>/dev/tcp/10.250.100.1/80 4<>/dev/tcp/10.250.100.2/80; sleep 2' &
+HOLD=$!
+sleep 0.5
+"$B/weft" --bpffs "$PINS" flows
+wait "$HOLD" || true
+
+step "weft endpoints (names for both ends of every flow)"
+"$B/weft" --bpffs "$PINS" endpoints
+
 step "weft stats (per-CPU datapath counters, summed)"
 "$B/weft" --bpffs "$PINS" stats
 
-step "metrics: weftd's /metrics on 127.0.0.1:19465 (Prometheus text), the service series"
+step "metrics: weftd's /metrics on 127.0.0.1:19465 (Prometheus text): services, and Istio's TCP series"
 if exec 3<>/dev/tcp/127.0.0.1/19465; then
 	printf 'GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3
-	grep -E '^weft_(service|backend)_connections_total|^weft_config_generation' <&3 || true
+	grep -E '^weft_(service|backend)_connections_total|^weft_config_generation|^weft_tcp_(connections_opened_total|received_bytes_total|sent_bytes_total|connect_duration_seconds_count)\{reporter="source"' <&3 || true
 	exec 3<&-
 else
 	echo "  (metrics port busy on this machine)"
