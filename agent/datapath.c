@@ -70,6 +70,7 @@ static uint32_t map_size(const struct weft_datapath_cfg *cfg, enum weft_map_id i
 	case WEFT_M_POL_ID:
 		return cfg->max_idents;
 	case WEFT_M_EP:
+	case WEFT_M_NS_EP:
 		return cfg->max_endpoints;
 	case WEFT_M_FLOW:
 		return cfg->max_flows;

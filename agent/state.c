@@ -24,7 +24,7 @@ static const char *const map_names[WEFT_M_COUNT] = {
 	[WEFT_M_EP] = WEFT_MAP_EP,	[WEFT_M_FLOW] = WEFT_MAP_FLOW,
 	[WEFT_M_EDGE] = WEFT_MAP_EDGE,	[WEFT_M_HIST] = WEFT_MAP_HIST,
 	[WEFT_M_OBS_CFG] = WEFT_MAP_OBS_CFG, [WEFT_M_EVENTS] = WEFT_MAP_EVENTS,
-	[WEFT_M_SK_OBS] = WEFT_MAP_SK_OBS,
+	[WEFT_M_SK_OBS] = WEFT_MAP_SK_OBS, [WEFT_M_NS_EP] = WEFT_MAP_NS_EP,
 };
 
 const char *weft_map_name(enum weft_map_id id)

@@ -85,6 +85,7 @@ enum weft_map_id {
 	WEFT_M_OBS_CFG,
 	WEFT_M_EVENTS,
 	WEFT_M_SK_OBS,
+	WEFT_M_NS_EP,
 	WEFT_M_COUNT,
 };
 

@@ -22,6 +22,7 @@
 #include "k8s.h"
 #include "log.h"
 #include "metrics.h"
+#include "netns.h"
 #include "obs.h"
 #include "policy.h"
 #include "redir.h"
@@ -66,6 +67,23 @@ static void http_open(struct weftd *d)
 	d->http = weft_http_open(d->cfg->metrics.listen, serve_http, d, err, sizeof(err));
 	if (!d->http)
 		weft_log(LOG_ERROR, "%s: serving no metrics", err);
+}
+
+/* The pod netns of each endpoint into weft_ns_ep (unbound sockets' egress
+ * policy at connect). At every apply and when interfaces come and go. */
+static int ns_sync(struct weftd *d, const struct weft_config *cfg, uint64_t *nops, char *err,
+		   size_t errlen)
+{
+	struct weft_ns_ent *ns = NULL;
+	size_t nns = 0;
+	int ret = weft_ns_ep_build(cfg, &ns, &nns);
+
+	if (ret)
+		snprintf(err, errlen, "%s: %s", WEFT_MAP_NS_EP, strerror(-ret));
+	else
+		ret = weft_ns_ep_apply(weft_datapath_maps(d->dp), ns, nns, nops, err, errlen);
+	free(ns);
+	return ret;
 }
 
 /* Bring the maps from d->cur to cfg. On success d->cur is the new state;
@@ -131,6 +149,12 @@ static int reconcile(struct weftd *d, const struct weft_config *cfg)
 	free(eps);
 	if (ret) {
 		weft_log(LOG_ERROR, "apply: endpoints: %s", ret == -ENOMEM ? strerror(ENOMEM) : err);
+		return ret;
+	}
+	nops += pops;
+	ret = ns_sync(d, cfg, &pops, err, sizeof(err));
+	if (ret) {
+		weft_log(LOG_ERROR, "apply: endpoints: %s", err);
 		return ret;
 	}
 	nops += pops;
@@ -324,9 +348,16 @@ static int loop(struct weftd *d)
 			}
 			if (evs[i].data.fd == d->linkfd) {
 				int r = weft_link_watch_read(d->linkfd, d->dp);
+				char err[512];
 
 				if (r)
 					weft_log(LOG_ERROR, "datapath: tc: link events: %s", strerror(-r));
+				/* A pod's veth came or went: its netns too. (With
+				 * Kubernetes, pod events bring the endpoints:
+				 * d->cfg has only the file's settings.) */
+				if (d->generation && !d->kubernetes &&
+				    ns_sync(d, d->cfg, NULL, err, sizeof(err)))
+					weft_log(LOG_ERROR, "datapath: link events: %s", err);
 				continue;
 			}
 			if (evs[i].data.fd != d->sigfd ||

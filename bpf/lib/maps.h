@@ -91,6 +91,10 @@ WEFT_MAP(weft_pol, BPF_MAP_TYPE_HASH, struct weft_pol_key, struct weft_pol_val,
 WEFT_MAP(weft_pol_cnt, BPF_MAP_TYPE_PERCPU_HASH, struct weft_pol_cnt_key, __u64,
 	 WEFT_DEF_MAX_POLICY, BPF_F_NO_PREALLOC);
 
+/* Pod netns cookie -> its endpoint addresses (unbound sockets' egress). */
+WEFT_MAP(weft_ns_ep, BPF_MAP_TYPE_HASH, __u64, struct weft_ns_ep, WEFT_DEF_MAX_ENDPOINTS,
+	 BPF_F_NO_PREALLOC);
+
 /* Flows the tc programs allowed (struct weft_ct_key in abi.h). */
 WEFT_MAP(weft_ct, BPF_MAP_TYPE_LRU_HASH, struct weft_ct_key, struct weft_ct_val, WEFT_DEF_MAX_CT, 0);
 

@@ -176,22 +176,36 @@ static __always_inline enum weft_pol_verdict weft_pol_decide_count(__u32 epoch, 
 
 /*
  * Egress at connect/sendmsg, on the real destination (after service
- * translation). The client endpoint is known only by its socket's bound
- * source address: an unbound socket (no source yet) is left to tc. Returns
- * 1 to let the call proceed, 0 to fail it with EPERM (a policy refusal is
- * "operation not permitted", distinct from ECONNREFUSED, which weft uses
- * for a service without backends).
+ * translation). The client endpoint is its socket's bound source address;
+ * an unbound socket (no source yet) is its pod's endpoint, found by the
+ * socket's netns cookie in weft_ns_ep (the address of the destination's
+ * family). A socket of an unknown netns is left to tc. Returns 1 to let
+ * the call proceed, 0 to fail it with EPERM (a policy refusal is "operation
+ * not permitted", distinct from ECONNREFUSED, which weft uses for a service
+ * without backends).
  */
 static __always_inline int weft_pol_connect(const __be32 *src, const __be32 *dst, __u8 proto,
-					    __be16 dport)
+					    __be16 dport, struct bpf_sock_addr *ctx)
 {
+	struct weft_ns_ep *ne;
 	__u32 epoch, subject;
+	__u64 netns;
 
-	if (!(src[0] | src[1] | src[2] | src[3]))
-		return 1;
 	epoch = weft_pol_epoch();
 	if (!epoch)
 		return 1;
+	if (!(src[0] | src[1] | src[2] | src[3])) {
+		netns = bpf_get_netns_cookie(ctx);
+		ne = bpf_map_lookup_elem(&weft_ns_ep, &netns);
+		if (!ne)
+			return 1;
+		if (dst[0] == 0 && dst[1] == 0 && dst[2] == bpf_htonl(0xffff))
+			src = ne->addr4;
+		else
+			src = ne->addr6;
+		if (!(src[0] | src[1] | src[2] | src[3]))
+			return 1;
+	}
 	subject = weft_pol_ident(epoch, src);
 	if (subject < WEFT_ID_EP_MIN || (subject & WEFT_ID_CIDR))
 		return 1;	/* not a local endpoint */

@@ -236,14 +236,14 @@ static __always_inline int weft_sock_xlate4(struct bpf_sock_addr *ctx, __u32 kin
 		return 0;
 	case WEFT_XLATE:
 		/* Policy judges the real backend, after translation. */
-		if (!weft_pol_connect(client.addr, be.addr, key.proto, be.port))
+		if (!weft_pol_connect(client.addr, be.addr, key.proto, be.port, ctx))
 			return 0;
 		ctx->user_ip4 = be.addr[3];
 		ctx->user_port = be.port;
 		weft_rev_record(ctx, &key, &be);
 		return 1;
 	default:
-		return weft_pol_connect(client.addr, key.addr, key.proto, key.port);
+		return weft_pol_connect(client.addr, key.addr, key.proto, key.port, ctx);
 	}
 }
 
@@ -275,7 +275,7 @@ static __always_inline int weft_sock_xlate6(struct bpf_sock_addr *ctx, __u32 kin
 		bpf_set_retval(-ECONNREFUSED);
 		return 0;
 	case WEFT_XLATE:
-		if (!weft_pol_connect(client.addr, be.addr, key.proto, be.port))
+		if (!weft_pol_connect(client.addr, be.addr, key.proto, be.port, ctx))
 			return 0;
 		ctx->user_ip6[0] = be.addr[0];
 		ctx->user_ip6[1] = be.addr[1];
@@ -285,7 +285,7 @@ static __always_inline int weft_sock_xlate6(struct bpf_sock_addr *ctx, __u32 kin
 		weft_rev_record(ctx, &key, &be);
 		return 1;
 	default:
-		return weft_pol_connect(client.addr, key.addr, key.proto, key.port);
+		return weft_pol_connect(client.addr, key.addr, key.proto, key.port, ctx);
 	}
 }
 

@@ -48,6 +48,7 @@
 #define WEFT_MAP_EVENTS "weft_events"
 #define WEFT_MAP_OBS_CFG "weft_obs_cfg"
 #define WEFT_MAP_SK_OBS "weft_sk_obs"
+#define WEFT_MAP_NS_EP "weft_ns_ep"
 
 /* Compile-time defaults for map sizes; weftd sets the real size at load. */
 #define WEFT_DEF_MAX_SERVICES 65536	 /* service ports (weft_svc, weft_rr, weft_svc_meta) */
@@ -368,6 +369,19 @@ struct weft_pol_cnt_key {
 	__u16 pad;		/* zero */
 };
 _Static_assert(sizeof(struct weft_pol_cnt_key) == 16, "weft_pol_cnt_key is ABI");
+
+/*
+ * The endpoint of a pod network namespace (weft_ns_ep, HASH, key: __u64
+ * netns cookie), for connect/sendmsg of an unbound socket: its source
+ * address is not chosen yet, so egress policy takes the subject from the
+ * socket's netns instead. weftd fills it from each endpoint's `interface`
+ * (the netns of the veth's peer); sized by datapath.max_endpoints.
+ */
+struct weft_ns_ep {
+	__be32 addr4[4];	/* the pod's IPv4 endpoint, v4-mapped; zero if none */
+	__be32 addr6[4];	/* the pod's IPv6 endpoint; zero if none */
+};
+_Static_assert(sizeof(struct weft_ns_ep) == 32, "weft_ns_ep is ABI");
 
 /*
  * Flow tracking of the tc programs (weft_ct, LRU_HASH): a flow allowed by

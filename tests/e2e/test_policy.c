@@ -8,6 +8,7 @@
  * revokes a live, redirected connection: no byte reaches the server after.
  */
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -217,7 +218,7 @@ struct pcase {
 	const char *policies;
 	const char *dst;
 	uint16_t port;
-	const char *bind;	/* NULL: unbound (judged by tc); else judged at connect */
+	const char *bind;	/* NULL: unbound (its pod by netns); else its address */
 	int want;		/* 0 allowed; -EPERM refused at connect; 1 no answer (tc drops) */
 	const char *what;
 };
@@ -233,10 +234,10 @@ TEST_TIMEOUT(e2e, policy_matrix_with_and_without_redirect, 150)
 		{ P_WEB_DB, VIP_DB, 7, NULL, DENIED_TC, "cli -> db VIP: judged on the backend" },
 		{ P_WEB_DB P_CLI_EGRESS, BE1, ECHO, CLI, 0, "bound cli -> web: allowed" },
 		{ P_WEB_DB P_CLI_EGRESS, VIP_DB, 7, CLI, -EPERM, "bound cli -> db VIP: EPERM at connect" },
-		{ P_WEB_DB P_CLI_EGRESS, BE2, ECHO, NULL, DENIED_TC, "unbound cli -> db: cli's egress in tc" },
+		{ P_WEB_DB P_CLI_EGRESS, BE2, ECHO, NULL, -EPERM, "unbound cli -> db: EPERM by the pod's netns" },
 		{ P_CLI_NS, BE3, ECHO, CLI, 0, "namespace selector: web of team a allowed" },
 		{ P_CLI_NS, BE1, ECHO, CLI, -EPERM, "namespace selector: equal labels, team b: EPERM" },
-		{ P_CLI_NS, BE1, ECHO, NULL, DENIED_TC, "namespace selector, unbound: tc drops" },
+		{ P_CLI_NS, BE1, ECHO, NULL, -EPERM, "namespace selector, unbound: EPERM" },
 		{ P_CLI_NS, BE3, ECHO, NULL, 0, "namespace selector, unbound: web of team a" },
 		{ NULL, BE2, ECHO, NULL, 0, "no policy: allowed" },
 		{ NULL, BE3, ECHO, NULL, 0, "no policy: be3 answers" },
@@ -278,8 +279,25 @@ TEST_TIMEOUT(e2e, policy_matrix_with_and_without_redirect, 150)
 		}
 	}
 	ASSERT_GE(tenv_stat(WEFT_STAT_POL_TC_INGRESS_DENY), 1, "tc ingress drops counted");
-	ASSERT_GE(tenv_stat(WEFT_STAT_POL_TC_EGRESS_DENY), 1, "tc egress drops counted");
-	ASSERT_GE(tenv_stat(WEFT_STAT_POL_EGRESS_DENY), 2, "connect refusals counted");
+	ASSERT_GE(tenv_stat(WEFT_STAT_POL_EGRESS_DENY), 8, "connect refusals counted, bound and unbound");
+	/* A packet that passed no socket hook (a raw SYN): cli's egress in tc. */
+	if (apply(&n, false, P_WEB_DB P_CLI_EGRESS)) {
+		uint64_t before = tenv_stat(WEFT_STAT_POL_TC_EGRESS_DENY);
+		struct tcphdr th = { .source = htons(40000), .dest = htons(ECHO), .doff = 5, .syn = 1,
+				     .window = htons(1024) };
+		struct sockaddr_in to = { .sin_family = AF_INET };
+		int rs = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
+
+		inet_pton(AF_INET, BE2, &to.sin_addr);
+		ASSERT_TRUE(rs >= 0 && sendto(rs, &th, sizeof(th), 0, (struct sockaddr *)&to,
+					      sizeof(to)) == sizeof(th), "raw SYN sent");
+		if (rs >= 0)
+			close(rs);
+		for (long long end = tenv_now_ms() + 1000;
+		     tenv_stat(WEFT_STAT_POL_TC_EGRESS_DENY) == before && tenv_now_ms() < end;)
+			usleep(5000);
+		ASSERT_GE(tenv_stat(WEFT_STAT_POL_TC_EGRESS_DENY), before + 1, "tc egress drop counted");
+	}
 }
 
 /* `weft policy --json`: the rule of web's ingress on 8081 and its count. */
