@@ -617,8 +617,6 @@ static int flow_cmp_client(const void *a, const void *b)
 	return flow_cmp_key(a, b);
 }
 
-#define FLOW_BATCH 4096
-
 /* Append one flow to *rows if it passes the filters. 0 or -ENOMEM. */
 static int flow_add(const struct weft_cli_opts *o, const struct names *n, struct flow_row **rows,
 		    size_t *nrows, size_t *cap, const struct weft_sock_key *k,
@@ -646,61 +644,40 @@ static int flow_add(const struct weft_cli_opts *o, const struct names *n, struct
 	return 0;
 }
 
+struct flows_ctx {
+	const struct weft_cli_opts *o;
+	const struct names *n;
+	struct flow_row **rows;
+	size_t *nrows, cap, *total;
+	uint64_t now;
+};
+
+static int flows_one(const void *key, const void *val, void *ctx)
+{
+	struct flows_ctx *c = ctx;
+
+	(*c->total)++;
+	return flow_add(c->o, c->n, c->rows, c->nrows, &c->cap, key, val, c->now) ? -ENOMEM : 0;
+}
+
 /* Read the weft_flow entries that pass the filters, named, into *rows
- * (malloc'ed; *total counts all of them): in batches, or key by key where
- * the kernel has no batch lookups. 0 or WEFT_EXIT_*. */
+ * (malloc'ed; *total counts all of them). 0 or WEFT_EXIT_*. */
 static int flows_read(const struct weft_cli_opts *o, int fd, const struct names *n,
 		      struct flow_row **rows, size_t *nrows, size_t *total)
 {
-	struct weft_sock_key *keys = malloc(FLOW_BATCH * sizeof(*keys)), k, prev;
-	struct weft_flow *vals = malloc(FLOW_BATCH * sizeof(*vals)), f;
-	__u32 count, batch = 0;
-	size_t cap = 0;
-	bool first = true;
-	uint64_t now = mono_ns();
-	int ret = 0, err;
+	struct flows_ctx c = { o, n, rows, nrows, 0, total, mono_ns() };
+	int err;
 
 	*rows = NULL;
 	*nrows = *total = 0;
-	if (!keys || !vals)
-		goto nomem;
-	for (;;) {
-		count = FLOW_BATCH;
-		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count, NULL);
-		if (err && errno != ENOENT) {
-			if (first && (errno == EINVAL || errno == ENOTSUP || errno == EOPNOTSUPP))
-				goto walk;
-			fprintf(stderr, "weft: %s: cannot read: %s\n", WEFT_MAP_FLOW, strerror(errno));
-			ret = WEFT_EXIT_ERROR;
-			goto out;
-		}
-		for (__u32 i = 0; i < count; i++)
-			if (flow_add(o, n, rows, nrows, &cap, &keys[i], &vals[i], now))
-				goto nomem;
-		*total += count;
-		first = false;
-		if (err)
-			goto out; /* ENOENT: that was the last batch */
-	}
-walk:
-	first = true;
-	while (bpf_map_get_next_key(fd, first ? NULL : &prev, &k) == 0) {
-		prev = k;
-		first = false;
-		if (bpf_map_lookup_elem(fd, &k, &f))
-			continue; /* closed while we walked */
-		(*total)++;
-		if (flow_add(o, n, rows, nrows, &cap, &k, &f, now))
-			goto nomem;
-	}
-	goto out;
-nomem:
-	fprintf(stderr, "weft: out of memory\n");
-	ret = WEFT_EXIT_ERROR;
-out:
-	free(keys);
-	free(vals);
-	return ret;
+	err = weft_map_each(fd, sizeof(struct weft_sock_key), sizeof(struct weft_flow), flows_one, &c);
+	if (!err)
+		return 0;
+	if (err == -ENOMEM)
+		fprintf(stderr, "weft: out of memory\n");
+	else
+		fprintf(stderr, "weft: %s: cannot read: %s\n", WEFT_MAP_FLOW, strerror(-err));
+	return WEFT_EXIT_ERROR;
 }
 
 int weft_cmd_flows(const struct weft_cli_opts *o)

@@ -517,15 +517,21 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 
 /* --- gather --------------------------------------------------------------- */
 
+static int count_one(const void *key, const void *val, void *ctx)
+{
+	(void)key;
+	(void)val;
+	++*(uint64_t *)ctx;
+	return 0;
+}
+
 int weft_map_count(int fd, uint64_t *entries)
 {
 	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info), count, batch = 0;
+	__u32 len = sizeof(info);
 	uint64_t n = 0;
 	size_t vsize;
-	void *keys = NULL, *vals = NULL, *prev = NULL, *key = NULL;
-	int ncpu, ret = 0;
-	bool first = true;
+	int ncpu, ret;
 
 	*entries = 0;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
@@ -540,53 +546,27 @@ int weft_map_count(int fd, uint64_t *entries)
 	default:
 		break;
 	}
+	if (info.type == BPF_MAP_TYPE_SOCKHASH || info.type == BPF_MAP_TYPE_SOCKMAP) {
+		/* Values (sockets) cannot be read here: count the keys. */
+		char *k = calloc(2, info.key_size ? info.key_size : 1);
+
+		if (!k)
+			return -ENOMEM;
+		for (bool first = true; bpf_map_get_next_key(fd, first ? NULL : k, k + info.key_size) == 0;
+		     first = false, n++)
+			memcpy(k, k + info.key_size, info.key_size);
+		free(k);
+		*entries = n;
+		return 0;
+	}
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0)
 		return ncpu;
 	vsize = (info.value_size + 7) / 8 * 8;
 	if (info.type == BPF_MAP_TYPE_PERCPU_HASH || info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH)
 		vsize *= ncpu;
-	keys = malloc(1024 * (size_t)info.key_size);
-	vals = malloc(1024 * vsize);
-	if (!keys || !vals) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		count = 1024;
-		if (bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count, NULL)) {
-			if (errno == ENOENT) {
-				n += count;
-				break;
-			}
-			if (errno == EINVAL || errno == ENOTSUPP || errno == EOPNOTSUPP)
-				goto walk;
-			ret = -errno;
-			goto out;
-		}
-		n += count;
-		first = false;
-	}
+	ret = weft_map_each(fd, info.key_size, vsize, count_one, &n);
 	*entries = n;
-	goto out;
-walk:
-	/* No batch lookups for this map type: walk the keys. */
-	n = 0;
-	key = malloc(2 * (size_t)info.key_size);
-	if (!key) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	while (bpf_map_get_next_key(fd, prev, (char *)key + info.key_size) == 0) {
-		memcpy(key, (char *)key + info.key_size, info.key_size);
-		prev = key;
-		n++;
-	}
-	*entries = n;
-out:
-	free(key);
-	free(keys);
-	free(vals);
 	return ret;
 }
 
@@ -617,84 +597,53 @@ static uint32_t map_capacity(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
 }
 
+/* Every key and value of a hash map, into arrays (map_dump). */
+struct dump {
+	size_t ksize, vsize, n, cap;
+	char *k, *v;
+};
+
+static int dump_add(const void *key, const void *val, void *ctx)
+{
+	struct dump *d = ctx;
+
+	if (d->n == d->cap) {
+		size_t ncap = d->cap ? 2 * d->cap : 4096;
+		char *nk = realloc(d->k, ncap * d->ksize), *nv;
+
+		if (nk)
+			d->k = nk;
+		nv = nk ? realloc(d->v, ncap * d->vsize) : NULL;
+		if (!nv)
+			return -ENOMEM;
+		d->v = nv;
+		d->cap = ncap;
+	}
+	memcpy(d->k + d->n * d->ksize, key, d->ksize);
+	memcpy(d->v + d->n * d->vsize, val, d->vsize);
+	d->n++;
+	return 0;
+}
+
 /*
- * Every key and value of a hash map, in batches of 1024 (a walk with
- * get_next_key where batches are not supported). vsize: the value as the
+ * Every key and value of a hash map (weft_map_each). vsize: the value as the
  * syscall returns it (per-CPU maps: rounded to 8, times the CPUs). 0 or
  * -errno; *keys and *vals are the caller's to free.
  */
 static int map_dump(int fd, size_t ksize, size_t vsize, char **keys, char **vals, size_t *n)
 {
-	size_t cap = 0, got = 0;
-	__u64 batch[8];
-	bool first = true;
-	char *k = NULL, *v = NULL;
-	int ret = 0;
+	struct dump d = { .ksize = ksize, .vsize = vsize };
+	int ret = weft_map_each(fd, ksize, vsize, dump_add, &d);
 
-	for (;;) {
-		__u32 count = 1024;
-
-		if (got + count > cap) {
-			size_t ncap = cap ? 2 * cap : 4096;
-			char *nk = realloc(k, ncap * ksize), *nv;
-
-			if (nk)
-				k = nk;
-			nv = nk ? realloc(v, ncap * vsize) : NULL;
-			if (!nv) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		if (bpf_map_lookup_batch(fd, first ? NULL : batch, batch, k + got * ksize,
-					 v + got * vsize, &count, NULL) == 0) {
-			got += count;
-			first = false;
-			continue;
-		}
-		if (errno == ENOENT) {
-			got += count;
-			goto out;
-		}
-		if (errno != EINVAL && errno != ENOTSUPP && errno != EOPNOTSUPP && errno != ENOSPC) {
-			ret = -errno;
-			goto out;
-		}
-		break;
-	}
-	/* No batches here (or a bucket larger than a batch): walk. */
-	got = 0;
-	while (bpf_map_get_next_key(fd, got ? k + (got - 1) * ksize : NULL, k + got * ksize) == 0) {
-		/* A key gone meanwhile is skipped: go on from the previous one. */
-		if (bpf_map_lookup_elem(fd, k + got * ksize, v + got * vsize) == 0)
-			got++;
-		if (got == cap) {
-			size_t ncap = 2 * cap;
-			char *nk = realloc(k, ncap * ksize), *nv;
-
-			if (nk)
-				k = nk;
-			nv = nk ? realloc(v, ncap * vsize) : NULL;
-			if (!nv) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
-		}
-	}
-out:
 	if (ret) {
-		free(k);
-		free(v);
-		k = v = NULL;
-		got = 0;
+		free(d.k);
+		free(d.v);
+		d.k = d.v = NULL;
+		d.n = 0;
 	}
-	*keys = k;
-	*vals = v;
-	*n = got;
+	*keys = d.k;
+	*vals = d.v;
+	*n = d.n;
 	return ret;
 }
 

@@ -3,6 +3,7 @@
  * host-side veth, into weft_ns_ep (see abi.h). */
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -174,11 +175,11 @@ static void resolve(int rtnl, int self, struct want *w, size_t nw)
 	}
 }
 
+/* The order weft_map_sync wants: the key's bytes. */
 static int ent_cmp(const void *a, const void *b)
 {
-	uint64_t x = ((const struct weft_ns_ent *)a)->cookie, y = ((const struct weft_ns_ent *)b)->cookie;
-
-	return x < y ? -1 : x > y;
+	return memcmp(&((const struct weft_ns_ent *)a)->cookie, &((const struct weft_ns_ent *)b)->cookie,
+		      sizeof(uint64_t));
 }
 
 int weft_ns_ep_build(const struct weft_config *cfg, struct weft_ns_ent **out, size_t *n)
@@ -250,52 +251,8 @@ out:
 int weft_ns_ep_apply(const struct weft_maps *maps, const struct weft_ns_ent *want, size_t n,
 		     uint64_t *nops, char *err, size_t errlen)
 {
-	int fd = maps->fd[WEFT_M_NS_EP];
-	uint64_t k, next, *gone = NULL, ops = 0;
-	size_t ngone = 0, cap = 0;
-	bool first = true;
-	int ret = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct weft_ns_ep cur;
-
-		if (bpf_map_lookup_elem(fd, &want[i].cookie, &cur) == 0 &&
-		    !memcmp(&cur, &want[i].v, sizeof(cur)))
-			continue;
-		if (bpf_map_update_elem(fd, &want[i].cookie, &want[i].v, BPF_ANY)) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: %s%s", WEFT_MAP_NS_EP, strerror(-ret),
-				 ret == -E2BIG || ret == -ENOMEM ?
-				 " (more pod namespaces than datapath.max_endpoints)" : "");
-			goto out;
-		}
-		ops++;
-	}
-	while (bpf_map_get_next_key(fd, first ? NULL : &k, &next) == 0) {
-		struct weft_ns_ent probe = { .cookie = next };
-
-		k = next;
-		first = false;
-		if (bsearch(&probe, want, n, sizeof(*want), ent_cmp))
-			continue;
-		if (ngone == cap) {
-			uint64_t *g = realloc(gone, (cap = cap ? 2 * cap : 16) * sizeof(*g));
-
-			if (!g) {
-				ret = -ENOMEM;
-				snprintf(err, errlen, "%s: %s", WEFT_MAP_NS_EP, strerror(ENOMEM));
-				goto out;
-			}
-			gone = g;
-		}
-		gone[ngone++] = k;
-	}
-	for (size_t i = 0; i < ngone; i++)
-		if (bpf_map_delete_elem(fd, &gone[i]) == 0)
-			ops++;
-out:
-	free(gone);
-	if (nops)
-		*nops = ops;
-	return ret;
+	_Static_assert(offsetof(struct weft_ns_ent, v) == sizeof(uint64_t), "value right after the key");
+	return weft_map_sync(maps->fd[WEFT_M_NS_EP], WEFT_MAP_NS_EP, want, n, sizeof(*want),
+			     sizeof(want->cookie), sizeof(want->v),
+			     " (more pod namespaces than datapath.max_endpoints)", nops, err, errlen);
 }

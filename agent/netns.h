@@ -27,7 +27,7 @@ struct weft_ns_ent {
 	struct weft_ns_ep v;
 };
 
-/* The weft_ns_ep entries of cfg's endpoints, sorted by cookie. 0 or -errno;
+/* The weft_ns_ep entries of cfg's endpoints, sorted by the cookie's bytes. 0 or -errno;
  * the caller frees *out. Enters other network namespaces for a moment (the
  * calling thread only). */
 int weft_ns_ep_build(const struct weft_config *cfg, struct weft_ns_ent **out, size_t *n);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,61 +80,11 @@ int weft_ep_build(const struct weft_config *cfg, const struct weft_pol_state *po
 int weft_ep_apply(const struct weft_maps *maps, const struct weft_ep_ent *want, size_t n,
 		  uint64_t *nops, char *err, size_t errlen)
 {
-	int fd = maps->fd[WEFT_M_EP];
-	struct weft_addr_key k, next, *gone = NULL;
-	size_t ngone = 0, cap = 0;
-	uint64_t ops = 0;
-	bool first = true;
-	int ret = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		struct weft_ep_val cur;
-
-		if (bpf_map_lookup_elem(fd, &want[i].k, &cur) == 0 &&
-		    !memcmp(&cur, &want[i].v, sizeof(cur)))
-			continue;
-		if (bpf_map_update_elem(fd, &want[i].k, &want[i].v, BPF_ANY)) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: %s%s", WEFT_MAP_EP, strerror(errno),
-				 errno == E2BIG || errno == ENOMEM ?
-				 " (more endpoints than datapath.max_endpoints)" : "");
-			goto out;
-		}
-		ops++;
-	}
-	while (bpf_map_get_next_key(fd, first ? NULL : &k, &next) == 0) {
-		struct weft_ep_ent probe;
-
-		k = next;
-		first = false;
-		probe.k = k;
-		if (bsearch(&probe, want, n, sizeof(*want), ent_cmp))
-			continue;
-		if (ngone == cap) {
-			struct weft_addr_key *g = realloc(gone, (cap = cap ? 2 * cap : 64) * sizeof(*g));
-
-			if (!g) {
-				ret = -ENOMEM;
-				snprintf(err, errlen, "%s: %s", WEFT_MAP_EP, strerror(ENOMEM));
-				goto out;
-			}
-			gone = g;
-		}
-		gone[ngone++] = k;
-	}
-	for (size_t i = 0; i < ngone; i++) {
-		if (bpf_map_delete_elem(fd, &gone[i]) && errno != ENOENT) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: delete: %s", WEFT_MAP_EP, strerror(errno));
-			goto out;
-		}
-		ops++;
-	}
-out:
-	free(gone);
-	if (nops)
-		*nops = ops;
-	return ret;
+	_Static_assert(offsetof(struct weft_ep_ent, v) == sizeof(struct weft_addr_key),
+		       "value right after the key");
+	return weft_map_sync(maps->fd[WEFT_M_EP], WEFT_MAP_EP, want, n, sizeof(*want),
+			     sizeof(want->k), sizeof(want->v),
+			     " (more endpoints than datapath.max_endpoints)", nops, err, errlen);
 }
 
 int weft_obs_cfg_apply(const struct weft_maps *maps, const struct weft_config *cfg, char *err,

@@ -93,6 +93,27 @@ struct weft_maps {
 	int fd[WEFT_M_COUNT];
 };
 
+/*
+ * Call fn(key, value, ctx) for every entry of a hash-type map, read in
+ * batches (a key-by-key walk where the kernel has no batch lookups; a key
+ * deleted meanwhile is skipped). vsize: the value as the syscall returns it
+ * (per-CPU maps: rounded up to 8, times the possible CPUs). fn returning
+ * non-zero stops the walk and is returned; else 0 or -errno.
+ */
+typedef int (*weft_map_each_fn)(const void *key, const void *value, void *ctx);
+int weft_map_each(int fd, size_t ksize, size_t vsize, weft_map_each_fn fn, void *ctx);
+
+/*
+ * Bring a small hash map to a wanted set: n entries of stride bytes, each a
+ * key (ksize bytes) followed by its value (vsize bytes), sorted by memcmp of
+ * the key. Writes the entries that differ, then deletes the keys that are
+ * not wanted. *nops (may be NULL) gets the writes and deletes. 0 or -errno
+ * (err names the map; `full` is added to a "map full" error).
+ */
+int weft_map_sync(int fd, const char *name, const void *want, size_t n, size_t stride,
+		  size_t ksize, size_t vsize, const char *full, uint64_t *nops, char *err,
+		  size_t errlen);
+
 /* The pinned name of a map ("weft_svc", ...). */
 const char *weft_map_name(enum weft_map_id id);
 
