@@ -62,35 +62,63 @@ int sfx_load(struct weft **skel, bool (*wanted)(struct weft *, const struct bpf_
 	return err > 0 ? -EINVAL : err;
 }
 
-int sfx_open(struct sfx *f)
+static bool sfx_is_redir_prog(struct weft *skel, const struct bpf_program *p)
+{
+	return sfx_is_sock_prog(skel, p) || p == skel->progs.weft_sockops ||
+	       p == skel->progs.weft_redir;
+}
+
+static int sfx_attach(struct sfx *f, int i, struct bpf_program *p)
+{
+	f->link[i] = bpf_program__attach_cgroup(p, f->cgfd);
+	if (f->link[i])
+		return 0;
+	fprintf(stderr, "    sockfix: attach %s: %s\n", bpf_program__name(p), strerror(errno));
+	return -errno;
+}
+
+static int sfx_start(struct sfx *f, bool sockops)
 {
 	int err;
 
 	memset(f, 0, sizeof(*f));
 	f->cgfd = -1;
 	f->next_id = 1;
-	err = sfx_load(&f->skel, sfx_is_sock_prog);
+	err = sfx_load(&f->skel, sockops ? sfx_is_redir_prog : sfx_is_sock_prog);
 	if (err)
 		return err;
+	if (sockops) {
+		if (bpf_prog_attach(bpf_program__fd(f->skel->progs.weft_redir),
+				    bpf_map__fd(f->skel->maps.weft_sock), BPF_SK_MSG_VERDICT, 0))
+			return -errno;
+		f->msg_attached = true;
+	}
 	f->cgfd = open(tenv_cgroup(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (f->cgfd < 0)
 		return -errno;
-	for (int i = 0; i < SFX_NPROGS; i++) {
-		f->link[i] = bpf_program__attach_cgroup(sfx_prog(f->skel, i), f->cgfd);
-		if (!f->link[i]) {
-			err = -errno;
-			fprintf(stderr, "    sockfix: attach %s: %s\n",
-				bpf_program__name(sfx_prog(f->skel, i)), strerror(-err));
+	for (int i = 0; i < SFX_NPROGS; i++)
+		if ((err = sfx_attach(f, i, sfx_prog(f->skel, i))))
 			return err;
-		}
-	}
-	return 0;
+	return sockops ? sfx_attach(f, SFX_NPROGS, f->skel->progs.weft_sockops) : 0;
+}
+
+int sfx_open(struct sfx *f)
+{
+	return sfx_start(f, false);
+}
+
+int sfx_open_sockops(struct sfx *f)
+{
+	return sfx_start(f, true);
 }
 
 void sfx_close(struct sfx *f)
 {
-	for (int i = 0; i < SFX_NPROGS; i++)
+	for (int i = 0; i < SFX_NPROGS + 1; i++)
 		bpf_link__destroy(f->link[i]);
+	if (f->msg_attached)
+		bpf_prog_detach2(bpf_program__fd(f->skel->progs.weft_redir),
+				 bpf_map__fd(f->skel->maps.weft_sock), BPF_SK_MSG_VERDICT);
 	if (f->cgfd >= 0)
 		close(f->cgfd);
 	weft__destroy(f->skel);

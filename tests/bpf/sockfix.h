@@ -22,7 +22,8 @@ struct weft_pol_state;
 
 struct sfx {
 	struct weft *skel;
-	struct bpf_link *link[SFX_NPROGS];
+	struct bpf_link *link[SFX_NPROGS + 1];	/* + sockops (sfx_open_sockops) */
+	bool msg_attached;	/* weft_redir on weft_sock (sfx_open_sockops) */
 	int cgfd;
 	uint32_t next_id;	/* service port ids handed out, from 1 */
 };
@@ -52,6 +53,12 @@ struct sfx_svc {
 int sfx_load(struct weft **skel, bool (*wanted)(struct weft *, const struct bpf_program *));
 
 int sfx_open(struct sfx *f);
+
+/* sfx_open and the redirect programs: sockops on tenv_cgroup() too, and
+ * the sk_msg program on weft_sock (attached first). weft_redir_cfg is left
+ * zero (redirect off): the caller sets it. 0 or -errno. */
+int sfx_open_sockops(struct sfx *f);
+
 void sfx_close(struct sfx *f);
 
 /* Write a service; returns its id (>= 1) or -errno. */

@@ -42,21 +42,8 @@ static const char *g_cli = CLI_IP, *g_srv = SRV_IP;
 #define VIP "10.250.100.7"
 
 struct ofx {
-	struct sfx sfx;		/* skel and service ids (links unused) */
-	struct bpf_link *link[SFX_NPROGS + 1];
-	int nlinks;
-	int cgfd;
-	bool msg_attached;
+	struct sfx sfx;		/* socket, sockops and sk_msg programs on the test cgroup */
 };
-
-static bool ofx_wanted(struct weft *s, const struct bpf_program *p)
-{
-	return p == s->progs.weft_connect4 || p == s->progs.weft_connect6 ||
-	       p == s->progs.weft_sendmsg4 || p == s->progs.weft_sendmsg6 ||
-	       p == s->progs.weft_recvmsg4 || p == s->progs.weft_recvmsg6 ||
-	       p == s->progs.weft_getpeer4 || p == s->progs.weft_getpeer6 ||
-	       p == s->progs.weft_sockops || p == s->progs.weft_redir;
-}
 
 static int ofx_redirect(struct ofx *f, uint32_t on)
 {
@@ -69,48 +56,14 @@ static int ofx_redirect(struct ofx *f, uint32_t on)
 
 static int ofx_open(struct ofx *f, bool redirect)
 {
-	struct bpf_program *p;
-	struct weft *skel;
-	int err;
+	int err = sfx_open_sockops(&f->sfx);
 
-	memset(f, 0, sizeof(*f));
-	f->cgfd = -1;
-	f->sfx.cgfd = -1;
-	f->sfx.next_id = 1;
-	err = sfx_load(&f->sfx.skel, ofx_wanted);
-	if (err)
-		return err;
-	skel = f->sfx.skel;
-	if ((err = ofx_redirect(f, redirect)))
-		return err;
-	if (bpf_prog_attach(bpf_program__fd(skel->progs.weft_redir),
-			    bpf_map__fd(skel->maps.weft_sock), BPF_SK_MSG_VERDICT, 0))
-		return -errno;
-	f->msg_attached = true;
-	f->cgfd = open(tenv_cgroup(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (f->cgfd < 0)
-		return -errno;
-	bpf_object__for_each_program(p, skel->obj) {
-		if (!ofx_wanted(skel, p) || p == skel->progs.weft_redir)
-			continue;
-		f->link[f->nlinks] = bpf_program__attach_cgroup(p, f->cgfd);
-		if (!f->link[f->nlinks])
-			return -errno;
-		f->nlinks++;
-	}
-	return 0;
+	return err ? err : ofx_redirect(f, redirect);
 }
 
 static void ofx_close(struct ofx *f)
 {
-	for (int i = 0; i < f->nlinks; i++)
-		bpf_link__destroy(f->link[i]);
-	if (f->msg_attached)
-		bpf_prog_detach2(bpf_program__fd(f->sfx.skel->progs.weft_redir),
-				 bpf_map__fd(f->sfx.skel->maps.weft_sock), BPF_SK_MSG_VERDICT);
-	if (f->cgfd >= 0)
-		close(f->cgfd);
-	weft__destroy(f->sfx.skel);
+	sfx_close(&f->sfx);
 }
 
 static bool setup(struct ofx *f, bool redirect)
@@ -118,7 +71,7 @@ static bool setup(struct ofx *f, bool redirect)
 	int err;
 
 	memset(f, 0, sizeof(*f));
-	f->cgfd = -1;
+	f->sfx.cgfd = -1;
 	tenv_need_root();
 	signal(SIGPIPE, SIG_IGN);
 	if (!ASSERT_OK(tenv_pod("cli", CLI_IP, CLI_IP6), "client pod") ||

@@ -53,21 +53,9 @@ static long long now_ms(void)
 /* ---- fixture: socket programs + redirect programs on the test cgroup ---- */
 
 struct rfx {
-	struct weft *skel;
-	struct bpf_link *link[SFX_NPROGS + 1];
-	int nlinks;
-	int cgfd;
-	bool msg_attached;
+	struct sfx sfx;		/* socket, sockops and sk_msg programs on the test cgroup */
+	struct weft *skel;	/* sfx.skel */
 };
-
-static bool rfx_wanted(struct weft *s, const struct bpf_program *p)
-{
-	return p == s->progs.weft_connect4 || p == s->progs.weft_connect6 ||
-	       p == s->progs.weft_sendmsg4 || p == s->progs.weft_sendmsg6 ||
-	       p == s->progs.weft_recvmsg4 || p == s->progs.weft_recvmsg6 ||
-	       p == s->progs.weft_getpeer4 || p == s->progs.weft_getpeer6 ||
-	       p == s->progs.weft_sockops || p == s->progs.weft_redir;
-}
 
 static int rfx_set(struct rfx *f, uint32_t enabled)
 {
@@ -103,56 +91,24 @@ static int rfx_endpoint(struct rfx *f, const char *ip, bool off)
 	return rfx_set(f, rc.enabled);
 }
 
+/* The programs on the test cgroup, redirect on. */
 static int rfx_open(struct rfx *f)
 {
-	struct bpf_program *p;
-	int err;
+	int err = sfx_open_sockops(&f->sfx);
 
-	memset(f, 0, sizeof(*f));
-	f->cgfd = -1;
-	err = sfx_load(&f->skel, rfx_wanted);
-	if (err)
-		return err;
-	if (rfx_set(f, 1))
-		return -errno;
-	/* sk_msg on the sockhash first, then the cgroup programs. */
-	if (bpf_prog_attach(bpf_program__fd(f->skel->progs.weft_redir),
-			    bpf_map__fd(f->skel->maps.weft_sock), BPF_SK_MSG_VERDICT, 0))
-		return -errno;
-	f->msg_attached = true;
-	f->cgfd = open(tenv_cgroup(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (f->cgfd < 0)
-		return -errno;
-	bpf_object__for_each_program(p, f->skel->obj) {
-		if (!rfx_wanted(f->skel, p) || p == f->skel->progs.weft_redir)
-			continue;
-		f->link[f->nlinks] = bpf_program__attach_cgroup(p, f->cgfd);
-		if (!f->link[f->nlinks])
-			return -errno;
-		f->nlinks++;
-	}
-	return 0;
+	f->skel = f->sfx.skel;
+	return err ? err : rfx_set(f, 1) ? -errno : 0;
 }
 
 static void rfx_close(struct rfx *f)
 {
-	for (int i = 0; i < f->nlinks; i++)
-		bpf_link__destroy(f->link[i]);
-	if (f->msg_attached)
-		bpf_prog_detach2(bpf_program__fd(f->skel->progs.weft_redir),
-				 bpf_map__fd(f->skel->maps.weft_sock), BPF_SK_MSG_VERDICT);
-	if (f->cgfd >= 0)
-		close(f->cgfd);
-	weft__destroy(f->skel);
-	memset(f, 0, sizeof(*f));
-	f->cgfd = -1;
+	sfx_close(&f->sfx);
+	f->skel = NULL;
 }
 
 static uint64_t rfx_stat(struct rfx *f, enum weft_stat stat)
 {
-	struct sfx s = { .skel = f->skel };
-
-	return sfx_stat(&s, stat);
+	return sfx_stat(&f->sfx, stat);
 }
 
 /* A VIP 10.250.100.1:80 -> SRV_IP:port through the connect-time rewrite. */
@@ -635,6 +591,8 @@ static bool setup(struct rfx *f)
 {
 	int err;
 
+	memset(f, 0, sizeof(*f));
+	f->sfx.cgfd = -1;
 	tenv_need_root();
 	/* A write to a reset connection is an error to count, not a death. */
 	signal(SIGPIPE, SIG_IGN);
