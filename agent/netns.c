@@ -48,7 +48,7 @@ static int rtnl_ask(int fd, struct nlmsghdr *req, size_t attr_off, unsigned shor
 
 			return e->error ? e->error : -ENOENT;
 		}
-		len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(attr_off);
+		len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(NLMSG_ALIGN(attr_off));
 		for (struct rtattr *a = (struct rtattr *)((char *)NLMSG_DATA(nh) + NLMSG_ALIGN(attr_off));
 		     RTA_OK(a, len); a = RTA_NEXT(a, len))
 			if (a->rta_type == want && RTA_PAYLOAD(a) >= sizeof(*val)) {
