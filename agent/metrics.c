@@ -279,6 +279,26 @@ static void tcp_family(struct weft_buf *out, const struct weft_metrics_snap *s, 
 	fam_print(out, &fam, name, type, help);
 }
 
+/* The TCP families: one per field, all with Istio's labels. */
+static const struct {
+	enum tcp_field field;
+	const char *name, *type, *help;
+} tcp_fams[] = {
+	{ TCP_OPENED, "weft_tcp_connections_opened_total", "counter",
+	  "TCP connections established (Istio istio_tcp_connections_opened_total)." },
+	{ TCP_CLOSED, "weft_tcp_connections_closed_total", "counter",
+	  "TCP connections closed after they were established." },
+	{ TCP_FAILED, "weft_tcp_connections_failed_total", "counter",
+	  "TCP connects that never established (reset, refused or timed out), by the client." },
+	{ TCP_RESET, "weft_tcp_connections_reset_total", "counter",
+	  "Established TCP connections that ended by a reset from the peer." },
+	{ TCP_RECEIVED, "weft_tcp_received_bytes_total", "counter",
+	  "Payload bytes from client to server (Istio's received), open connections included." },
+	{ TCP_SENT, "weft_tcp_sent_bytes_total", "counter",
+	  "Payload bytes from server to client (Istio's sent), open connections included." },
+	{ TCP_ACTIVE, "weft_tcp_connections_active", "gauge", "TCP connections open now." },
+};
+
 static void tcp_families(struct weft_buf *out, const struct weft_metrics_snap *s)
 {
 	char **labels = calloc(s->ntcp + 1, sizeof(*labels));
@@ -295,22 +315,9 @@ static void tcp_families(struct weft_buf *out, const struct weft_metrics_snap *s
 		out->err = -ENOMEM;
 		return;
 	}
-	if (!out->err) {
-		tcp_family(out, s, labels, TCP_OPENED, "weft_tcp_connections_opened_total", "counter",
-			   "TCP connections established (Istio istio_tcp_connections_opened_total).");
-		tcp_family(out, s, labels, TCP_CLOSED, "weft_tcp_connections_closed_total", "counter",
-			   "TCP connections closed after they were established.");
-		tcp_family(out, s, labels, TCP_FAILED, "weft_tcp_connections_failed_total", "counter",
-			   "TCP connects that never established (reset, refused or timed out), by the client.");
-		tcp_family(out, s, labels, TCP_RESET, "weft_tcp_connections_reset_total", "counter",
-			   "Established TCP connections that ended by a reset from the peer.");
-		tcp_family(out, s, labels, TCP_RECEIVED, "weft_tcp_received_bytes_total", "counter",
-			   "Payload bytes from client to server (Istio's received), open connections included.");
-		tcp_family(out, s, labels, TCP_SENT, "weft_tcp_sent_bytes_total", "counter",
-			   "Payload bytes from server to client (Istio's sent), open connections included.");
-		tcp_family(out, s, labels, TCP_ACTIVE, "weft_tcp_connections_active", "gauge",
-			   "TCP connections open now.");
-	}
+	for (size_t f = 0; !out->err && f < sizeof(tcp_fams) / sizeof(tcp_fams[0]); f++)
+		tcp_family(out, s, labels, tcp_fams[f].field, tcp_fams[f].name, tcp_fams[f].type,
+			   tcp_fams[f].help);
 	for (size_t i = 0; i < s->ntcp; i++)
 		free(labels[i]);
 	free(labels);

@@ -190,15 +190,25 @@ static int decide(const struct weft_pol_state *st, const char *src, const char *
 #define A WEFT_POL_ALLOW
 #define D WEFT_POL_DENY
 
+/* One verdict to check: src -> dst:port under the built state. */
+struct vcase {
+	const char *src, *dst;
+	uint16_t port;
+	uint8_t proto, dir;
+	int want;		/* A or D */
+	const char *what;
+};
+
+static void check_cases(const struct weft_pol_state *st, const struct vcase *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ASSERT_EQ(decide(st, c[i].src, c[i].dst, c[i].port, c[i].proto, c[i].dir), c[i].want,
+			  c[i].what);
+}
+
 TEST(unit, policy_compile)
 {
-	static const struct {
-		const char *src, *dst;
-		uint16_t port;
-		uint8_t proto, dir;
-		int want;
-		const char *what;
-	} cases[] = {
+	static const struct vcase cases[] = {
 		{ "10.250.0.10", "10.250.0.21", 8080, TCP, IN, A, "client to web 8080" },
 		{ "10.250.0.10", "10.250.0.22", 9001, TCP, IN, A, "client to web, in the range" },
 		{ "10.250.0.10", "10.250.0.21", 9003, TCP, IN, D, "client to web, past the range" },
@@ -235,10 +245,7 @@ TEST(unit, policy_compile)
 	ASSERT_EQ(st.epoch, 1, "first policy: epoch 1");
 	ASSERT_EQ(find(&st, web, WEFT_ID_ANY, 0, 0, IN)->action, WEFT_POL_SELECTED,
 		  "web is selected for ingress");
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		ASSERT_EQ(decide(&st, cases[i].src, cases[i].dst, cases[i].port, cases[i].proto,
-				 cases[i].dir),
-			  cases[i].want, cases[i].what);
+	check_cases(&st, cases, sizeof(cases) / sizeof(cases[0]));
 
 	/* The same config again: same entries, same epoch. */
 	if (ASSERT_OK(weft_pol_build(cfg, &st, &again, err, sizeof(err)), err)) {
@@ -275,25 +282,20 @@ TEST(unit, policy_namespace_selectors)
 		"  - name: db\n"
 		"    selector: {app: db}\n"
 		"    ingress: [{from: [{namespace_selector: {team: a}}]}]\n";
-	static const struct {
-		const char *src, *dst;
-		uint16_t port;
-		int want;
-		const char *what;
-	} cases[] = {
-		{ "10.250.0.40", "10.250.0.21", 80, A, "client of a team-a namespace" },
-		{ "10.250.0.10", "10.250.0.21", 80, D, "equal labels in a team-b namespace" },
-		{ "10.250.0.50", "10.250.0.21", 80, D, "equal labels in an unlabelled namespace" },
-		{ "10.250.0.41", "10.250.0.21", 80, D, "team-a namespace, labels do not match" },
-		{ "10.250.0.30", "10.250.0.21", 90, A, "{}: every namespace" },
-		{ "10.250.0.50", "10.250.0.21", 90, A, "{}: also a namespace not listed" },
-		{ "10.252.0.1", "10.250.0.21", 90, D, "{}: endpoints only, not the world" },
-		{ "10.250.0.50", "10.250.0.21", 91, A, "kubernetes.io/metadata.name is implicit" },
-		{ "10.250.0.40", "10.250.0.21", 91, D, "metadata.name of another namespace" },
-		{ "10.250.0.41", "10.250.0.30", 5432, A, "namespace selector alone: every pod" },
-		{ "10.250.0.40", "10.250.0.30", 1, A, "namespace selector alone: any labels" },
-		{ "10.250.0.10", "10.250.0.30", 5432, D, "another namespace" },
-		{ "10.250.0.40", "10.250.0.41", 80, A, "prod-web is not selected (its namespace)" },
+	static const struct vcase cases[] = {
+		{ "10.250.0.40", "10.250.0.21", 80, TCP, IN, A, "client of a team-a namespace" },
+		{ "10.250.0.10", "10.250.0.21", 80, TCP, IN, D, "equal labels in a team-b namespace" },
+		{ "10.250.0.50", "10.250.0.21", 80, TCP, IN, D, "equal labels in an unlabelled namespace" },
+		{ "10.250.0.41", "10.250.0.21", 80, TCP, IN, D, "team-a namespace, labels do not match" },
+		{ "10.250.0.30", "10.250.0.21", 90, TCP, IN, A, "{}: every namespace" },
+		{ "10.250.0.50", "10.250.0.21", 90, TCP, IN, A, "{}: also a namespace not listed" },
+		{ "10.252.0.1", "10.250.0.21", 90, TCP, IN, D, "{}: endpoints only, not the world" },
+		{ "10.250.0.50", "10.250.0.21", 91, TCP, IN, A, "kubernetes.io/metadata.name is implicit" },
+		{ "10.250.0.40", "10.250.0.21", 91, TCP, IN, D, "metadata.name of another namespace" },
+		{ "10.250.0.41", "10.250.0.30", 5432, TCP, IN, A, "namespace selector alone: every pod" },
+		{ "10.250.0.40", "10.250.0.30", 1, TCP, IN, A, "namespace selector alone: any labels" },
+		{ "10.250.0.10", "10.250.0.30", 5432, TCP, IN, D, "another namespace" },
+		{ "10.250.0.40", "10.250.0.41", 80, TCP, IN, A, "prod-web is not selected (its namespace)" },
 	};
 	char err[512] = "";
 	struct weft_config *cfg = weft_config_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
@@ -314,10 +316,7 @@ TEST(unit, policy_namespace_selectors)
 		    "web in default and web in prod: two identities");
 	ASSERT_EQ(weft_pol_ident(&st, &cfg->endpoints[0].ip),
 		  weft_pol_ident(&st, &cfg->endpoints[1].ip), "one identity per (namespace, labels)");
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		ASSERT_EQ(decide(&st, cases[i].src, cases[i].dst, cases[i].port, IPPROTO_TCP,
-				 WEFT_DIR_INGRESS),
-			  cases[i].want, cases[i].what);
+	check_cases(&st, cases, sizeof(cases) / sizeof(cases[0]));
 	weft_pol_free(&st);
 out:
 	weft_config_free(cfg);
@@ -343,22 +342,17 @@ TEST(unit, policy_match_expressions)
 		"        ports: [{port: 90}]\n"
 		"      - from: [{match_expressions: [{key: tier, operator: Exists}]}]\n"
 		"        ports: [{port: 91}]\n";
-	static const struct {
-		const char *src, *dst;
-		uint16_t port;
-		int want;
-		const char *what;
-	} cases[] = {
-		{ "10.250.0.10", "10.250.0.21", 80, A, "NotIn db: client" },
-		{ "10.250.0.30", "10.250.0.21", 80, D, "NotIn db: db is out" },
-		{ "10.250.0.11", "10.250.0.21", 80, A, "NotIn: another app" },
-		{ "10.250.0.40", "10.250.0.21", 80, D, "a peer selector is the policy's namespace" },
-		{ "10.250.0.40", "10.250.0.21", 90, A, "namespace with a team label" },
-		{ "10.250.0.10", "10.250.0.21", 90, D, "namespace without one" },
-		{ "10.250.0.11", "10.250.0.21", 91, A, "Exists tier" },
-		{ "10.250.0.10", "10.250.0.21", 91, D, "no tier label" },
-		{ "10.250.0.30", "10.250.0.23", 80, A, "canary is not selected (DoesNotExist)" },
-		{ "10.250.0.30", "10.250.0.11", 80, A, "tool is not selected (In)" },
+	static const struct vcase cases[] = {
+		{ "10.250.0.10", "10.250.0.21", 80, TCP, IN, A, "NotIn db: client" },
+		{ "10.250.0.30", "10.250.0.21", 80, TCP, IN, D, "NotIn db: db is out" },
+		{ "10.250.0.11", "10.250.0.21", 80, TCP, IN, A, "NotIn: another app" },
+		{ "10.250.0.40", "10.250.0.21", 80, TCP, IN, D, "a peer selector is the policy's namespace" },
+		{ "10.250.0.40", "10.250.0.21", 90, TCP, IN, A, "namespace with a team label" },
+		{ "10.250.0.10", "10.250.0.21", 90, TCP, IN, D, "namespace without one" },
+		{ "10.250.0.11", "10.250.0.21", 91, TCP, IN, A, "Exists tier" },
+		{ "10.250.0.10", "10.250.0.21", 91, TCP, IN, D, "no tier label" },
+		{ "10.250.0.30", "10.250.0.23", 80, TCP, IN, A, "canary is not selected (DoesNotExist)" },
+		{ "10.250.0.30", "10.250.0.11", 80, TCP, IN, A, "tool is not selected (In)" },
 	};
 	char err[512] = "";
 	struct weft_config *cfg = parse(yaml, err, sizeof(err));
@@ -373,10 +367,7 @@ TEST(unit, policy_match_expressions)
 		    "namespace_match_expressions is a namespace selector");
 	if (!ASSERT_OK(weft_pol_build(cfg, &cur, &st, err, sizeof(err)), err))
 		goto out;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		ASSERT_EQ(decide(&st, cases[i].src, cases[i].dst, cases[i].port, IPPROTO_TCP,
-				 WEFT_DIR_INGRESS),
-			  cases[i].want, cases[i].what);
+	check_cases(&st, cases, sizeof(cases) / sizeof(cases[0]));
 	weft_pol_free(&st);
 out:
 	weft_config_free(cfg);
