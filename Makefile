@@ -28,10 +28,16 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 
-# Agent library: every agent/*.c but the two mains.
-AGENT_MAINS := agent/weftd.c agent/weft.c
-AGENT_SRCS := $(filter-out $(AGENT_MAINS),$(wildcard agent/*.c))
+# The agent, by room (see README.md, Layout): each folder of agent/ but the
+# two programs' own becomes one archive, so each program links only what it uses.
+AGENT_ROOMS := lib model source reconcile datapath serve
+room_srcs = $(wildcard agent/$(1)/*.c agent/$(1)/*/*.c)
+AGENT_SRCS := $(foreach r,$(AGENT_ROOMS),$(call room_srcs,$(r)))
+WEFTD_SRCS := $(wildcard agent/weftd/*.c)
+CLI_SRCS := $(wildcard agent/cli/*.c)
 TEST_SRCS := $(wildcard tests/*.c tests/unit/*.c tests/bpf/*.c tests/e2e/*.c tests/cli/*.c)
+# The CLI's commands are tested in-process (tests/cli): its files but main.
+CLI_LIB_SRCS := $(filter-out agent/cli/main.c,$(CLI_SRCS))
 # BPF programs only tests load (tests/*/NAME.bpf.c -> $(BUILD)/NAME.skel.h).
 TEST_SKELS := $(patsubst %.bpf.c,$(BUILD)/%.skel.h,$(notdir $(wildcard tests/*/*.bpf.c)))
 TEST_SRCS := $(filter-out tests/namesrv.c tests/k8sapi.c %.bpf.c,$(TEST_SRCS))
@@ -39,6 +45,9 @@ TEST_SRCS := $(filter-out tests/namesrv.c tests/k8sapi.c %.bpf.c,$(TEST_SRCS))
 # Two flavours of every user-space binary: plain ($(BUILD)) and with
 # AddressSanitizer + UBSan ($(BUILD)/san).
 objs = $(patsubst %.c,$(2)/obj/%.o,$(1))
+# The archives of a flavour, in link order (a group: rooms call each other).
+rooms = -Wl,--start-group $(foreach r,$(AGENT_ROOMS),$(1)/lib/libweft-$(r).a) -Wl,--end-group
+room_libs = $(foreach r,$(AGENT_ROOMS),$(1)/lib/libweft-$(r).a)
 
 PROGS := weftd weft namesrv k8sapi weft-test
 
@@ -81,23 +90,31 @@ $(1)/obj/%.o: %.c | $(BUILD)/weft.skel.h $(TEST_SKELS)
 	$$(Q)mkdir -p $$(@D)
 	$$(Q)$$(CC) $$(CFLAGS_COMMON) $(2) $$(CFLAGS) -c $$< -o $$@
 
-$(1)/weftd: $(call objs,agent/weftd.c $(AGENT_SRCS),$(1))
-	$$(call msg,LD,$$@)
-	$$(Q)$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
+$(foreach r,$(AGENT_ROOMS),$(1)/lib/libweft-$(r).a: $(call objs,$(call room_srcs,$(r)),$(1))
+	$$(call msg,AR,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+)
 
-$(1)/weft: $(call objs,agent/weft.c $(AGENT_SRCS),$(1))
+$(1)/weftd: $(call objs,$(WEFTD_SRCS),$(1)) $(call room_libs,$(1))
 	$$(call msg,LD,$$@)
-	$$(Q)$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
+	$$(Q)$$(CC) $(2) -o $$@ $(call objs,$(WEFTD_SRCS),$(1)) $(call rooms,$(1)) $$(LDLIBS)
 
-$(1)/namesrv: $(call objs,tests/namesrv.c agent/util.c,$(1))
+$(1)/weft: $(call objs,$(CLI_SRCS),$(1)) $(call room_libs,$(1))
 	$$(call msg,LD,$$@)
-	$$(Q)$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
+	$$(Q)$$(CC) $(2) -o $$@ $(call objs,$(CLI_SRCS),$(1)) $(call rooms,$(1)) $$(LDLIBS)
+
+$(1)/namesrv: $(call objs,tests/namesrv.c,$(1)) $(call room_libs,$(1))
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CC) $(2) -o $$@ $(call objs,tests/namesrv.c,$(1)) $(call rooms,$(1)) $$(LDLIBS)
 
 $(1)/k8sapi: $(call objs,tests/k8sapi.c,$(1))
 	$$(call msg,LD,$$@)
 	$$(Q)$$(CC) $(2) -o $$@ $$^ -lssl -lcrypto -ljson-c
 
-$(1)/weft-test: $(call objs,$(TEST_SRCS) $(AGENT_SRCS),$(1))
+# Tests reach into every room, so they link every object (no archive
+# pulls only what a test names: constructors register the tests).
+$(1)/weft-test: $(call objs,$(TEST_SRCS) $(AGENT_SRCS) $(CLI_LIB_SRCS),$(1))
 	$$(call msg,LD,$$@)
 	$$(Q)$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
 endef
@@ -155,9 +172,9 @@ $(BUILD)/wb-connrate: $(call objs,tests/bench/connrate.c,$(BUILD))
 	$(Q)$(CC) -o $@ $^
 
 # A /metrics scrape with 100,000 flows in the maps (tests/bench/scrape.c).
-$(BUILD)/wb-scrape: $(call objs,tests/bench/scrape.c $(AGENT_SRCS),$(BUILD))
+$(BUILD)/wb-scrape: $(call objs,tests/bench/scrape.c,$(BUILD)) $(call room_libs,$(BUILD))
 	$(call msg,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -o $@ $(call objs,tests/bench/scrape.c,$(BUILD)) $(call rooms,$(BUILD)) $(LDLIBS)
 
 bench: deps all $(BENCH_TOOLS)
 	$(Q)tests/bench/bench.sh --build $(BUILD) $(if $(QUICK),--quick)

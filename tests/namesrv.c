@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "model/model.h"
 
 #define MAX_NAMES 64
 

@@ -22,7 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "config.h"
+#include "model/model.h"
 #include "harness.h"
 #include "testenv.h"
 

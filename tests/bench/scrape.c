@@ -22,10 +22,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "datapath.h"
-#include "http.h"
-#include "metrics.h"
-#include "state.h"
+#include "datapath/datapath.h"
+#include "serve/http.h"
+#include "serve/metrics.h"
+#include "reconcile/services.h"
 #include "weft.skel.h"
 
 static double now_ms(void)

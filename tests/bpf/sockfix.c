@@ -10,8 +10,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "config.h"
-#include "policy.h"
+#include "model/model.h"
+#include "reconcile/policy.h"
 #include "sockfix.h"
 #include "testenv.h"
 #include "weft.skel.h"

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "datapath.h"
+#include "datapath/datapath.h"
 #include "harness.h"
-#include "state.h"
+#include "reconcile/services.h"
 #include "testenv.h"
 
 static struct weft_config *config(const char *text)

@@ -13,9 +13,9 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
-#include "config.h"
+#include "model/model.h"
 #include "harness.h"
-#include "netns.h"
+#include "reconcile/netns.h"
 #include "testenv.h"
 
 #ifndef SO_NETNS_COOKIE

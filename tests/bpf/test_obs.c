@@ -23,11 +23,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "config.h"
+#include "model/model.h"
 #include "harness.h"
-#include "metrics.h"
-#include "obs.h"
-#include "policy.h"
+#include "serve/metrics.h"
+#include "reconcile/endpoints.h"
+#include "reconcile/policy.h"
 #include "sockfix.h"
 #include "testenv.h"
 #include "weft.skel.h"

@@ -16,9 +16,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "config.h"
+#include "model/model.h"
 #include "harness.h"
-#include "policy.h"
+#include "reconcile/policy.h"
 #include "sockfix.h"
 #include "testenv.h"
 #include "weft.skel.h"

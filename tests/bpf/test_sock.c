@@ -17,7 +17,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "config.h"
+#include "model/model.h"
 #include "harness.h"
 #include "sockfix.h"
 #include "testenv.h"

@@ -28,10 +28,10 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 
-#include "config.h"
+#include "model/model.h"
 #include "evgen.skel.h"
 #include "harness.h"
-#include "policy.h"
+#include "reconcile/policy.h"
 #include "bpf/sockfix.h"
 #include "testenv.h"
 #include "weft.skel.h"

@@ -20,7 +20,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "config.h"
+#include "model/model.h"
 #include "harness.h"
 #include "testenv.h"
 

@@ -26,7 +26,7 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 
-#include "config.h"
+#include "model/model.h"
 #include "harness.h"
 #include "testenv.h"
 #include "weft/abi.h"

@@ -7,9 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "model/model.h"
 #include "harness.h"
-#include "lb.h"
+#include "reconcile/lb.h"
 
 /* One service, lines 1-4: name value at 2:11, vip value at 3:10, ports at 4:12,
  * its first entry at 4:13 and that entry's port value at 4:20. */

@@ -4,7 +4,7 @@
  * checked for the structure Grafana 10 imports (a ${DS_PROMETHEUS} input and
  * variable, templated namespace and service, panels with targets and grid
  * positions, unique ids), that every query names only metrics weft serves
- * (the list below, from issue 5 and agent/metrics.c: a typo fails), and
+ * (the list below, from issue 5 and agent/serve/metrics.c: a typo fails), and
  * that the panels the issue asks for are there.
  */
 #include <ctype.h>
@@ -30,7 +30,7 @@ static const char *const metrics[] = {
 	"weft_tcp_connect_duration_seconds_count",
 	"weft_flows",
 	"weft_policy_decisions_total",
-	/* agent/metrics.c */
+	/* agent/serve/metrics.c */
 	"weft_build_info", "weft_config_generation", "weft_config_last_apply_timestamp_seconds",
 	"weft_services", "weft_service_ports", "weft_datapath_events_total",
 	"weft_service_connections_total", "weft_service_datagrams_total",

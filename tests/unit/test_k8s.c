@@ -8,8 +8,8 @@
 #include <json-c/json.h>
 
 #include "harness.h"
-#include "k8s.h"
-#include "log.h"
+#include "source/k8s/k8s.h"
+#include "lib/log.h"
 #include "testenv.h"
 
 /* A Service as `kubectl get svc web -o json` shows it; %s placeholders:

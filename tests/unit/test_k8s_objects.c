@@ -10,9 +10,9 @@
 #include <json-c/json.h>
 
 #include "harness.h"
-#include "k8s.h"
-#include "log.h"
-#include "policy.h"
+#include "source/k8s/k8s.h"
+#include "lib/log.h"
+#include "reconcile/policy.h"
 
 /* A Pod; placeholders: name, namespace, labels, ownerReferences, containers'
  * ports, hostNetwork, phase, podIPs. */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "lb.h"
+#include "reconcile/lb.h"
 
 /* Backend i: 10.0.<i/256>.<i%256>:8080, idx i, weight w. */
 static struct weft_backend mkbe(uint32_t i, uint16_t w)

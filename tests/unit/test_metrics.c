@@ -8,11 +8,11 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include "config.h"
+#include "model/model.h"
 #include "harness.h"
-#include "http.h"
-#include "metrics.h"
-#include "state.h"
+#include "serve/http.h"
+#include "serve/metrics.h"
+#include "reconcile/services.h"
 
 /* --- rendering ----------------------------------------------------------- */
 

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <arpa/inet.h>
 
-#include "config.h"
+#include "model/model.h"
 #include "harness.h"
-#include "obs.h"
-#include "policy.h"
+#include "reconcile/endpoints.h"
+#include "reconcile/policy.h"
 #include "../../bpf/lib/hist.h"
 
 TEST(unit, obs_hist_bucket_boundaries)

@@ -8,10 +8,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
-#include "config.h"
+#include "cli/cli.h"
+#include "model/model.h"
 #include "harness.h"
-#include "policy.h"
+#include "reconcile/policy.h"
 
 #define EPS                                                                                   \
 	"endpoints:\n"                                                                        \

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "state.h"
+#include "reconcile/services.h"
 
 #define MAX_OPS 256
 

@@ -1,0 +1,904 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* datapath: load, pin, attach and adopt weft's BPF programs and maps. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "datapath/datapath.h"
+#include "lib/log.h"
+#include "weft.skel.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+
+struct weft_datapath {
+	struct weft *skel;
+	struct weft_maps maps;
+	bool fresh[WEFT_M_COUNT];	/* created by this load: pin after attach */
+	bool redir;			/* redirect programs loaded (kernel has the features) */
+	size_t ntc;			/* interfaces the tc programs are attached to */
+	struct weft_tc_status *tc_if;	/* interfaces of policed endpoints (tc_sync) */
+	size_t ntc_if;
+	struct bpf_link **links;
+	size_t nlinks;
+	char bpffs[4096];
+	char cgroup[4096];
+};
+
+static struct bpf_map *skel_map(struct weft *skel, enum weft_map_id id)
+{
+	return bpf_object__find_map_by_name(skel->obj, weft_map_name(id));
+}
+
+/* The size each map gets from the config (0: keep the compiled size). */
+static uint32_t map_size(const struct weft_datapath_cfg *cfg, enum weft_map_id id)
+{
+	switch (id) {
+	case WEFT_M_SVC:
+	case WEFT_M_META:
+	case WEFT_M_SVC_CNT:
+		return cfg->max_services;
+	case WEFT_M_RR:
+		return cfg->max_services + 1;
+	case WEFT_M_BE:
+	case WEFT_M_BE_CNT:
+		return cfg->max_backends;
+	case WEFT_M_SLOT:
+		return cfg->max_slots;
+	case WEFT_M_AFF:
+		return cfg->max_affinity;
+	case WEFT_M_REV:
+		return cfg->max_rev;
+	case WEFT_M_POL:
+	case WEFT_M_POL_CNT:
+		return cfg->max_policy;
+	case WEFT_M_POL_ID:
+		return cfg->max_idents;
+	case WEFT_M_EP:
+	case WEFT_M_NS_EP:
+		return cfg->max_endpoints;
+	case WEFT_M_FLOW:
+		return cfg->max_flows;
+	case WEFT_M_EDGE:
+		return cfg->max_edges;
+	case WEFT_M_HIST:
+		return cfg->max_hists;
+	default:
+		return 0;
+	}
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return mkdir(buf, 0700) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+static int check_bpffs(const char *dir, char *err, size_t errlen)
+{
+	struct statfs sfs;
+	int ret = mkdir_p(dir);
+
+	if (!ret && statfs(dir, &sfs) < 0)
+		ret = -errno;
+	if (ret) {
+		snprintf(err, errlen, "datapath.bpffs: %s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	if (sfs.f_type != BPF_FS_MAGIC) {
+		snprintf(err, errlen, "datapath.bpffs: %s is not on a bpf filesystem (mount -t bpf bpf /sys/fs/bpf)",
+			 dir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static bool map_fits(int fd, const struct bpf_map *map, struct bpf_map_info *info)
+{
+	__u32 len = sizeof(*info);
+
+	memset(info, 0, sizeof(*info));
+	return bpf_obj_get_info_by_fd(fd, info, &len) == 0 && info->type == bpf_map__type(map) &&
+	       info->key_size == bpf_map__key_size(map) &&
+	       info->value_size == bpf_map__value_size(map) &&
+	       info->max_entries == bpf_map__max_entries(map) &&
+	       info->map_flags == bpf_map__map_flags(map);
+}
+
+/*
+ * Reuse the maps a previous weftd pinned, so the datapath keeps its state
+ * across restarts. If any pinned map no longer fits (its size changed in the
+ * config, or its layout), the whole set is made anew: the old programs keep
+ * using the old maps until weft_datapath_attach() swaps the programs inside
+ * the links, so no connect ever sees a half-old, half-new set. A map that is
+ * not pinned yet is simply created.
+ */
+static int reuse_pinned(struct weft_datapath *dp)
+{
+	int fds[WEFT_M_COUNT];
+	bool fits = true;
+	int ret = 0;
+
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		struct bpf_map *map = skel_map(dp->skel, id);
+		struct bpf_map_info info;
+		char path[4200];
+
+		snprintf(path, sizeof(path), "%s/%s", dp->bpffs, weft_map_name(id));
+		fds[id] = bpf_obj_get(path);
+		if (fds[id] < 0 && errno != ENOENT) {
+			ret = -errno;
+			weft_log(LOG_ERROR, "datapath: %s: %s", path, strerror(errno));
+		}
+		if (fds[id] >= 0 && fits && !map_fits(fds[id], map, &info)) {
+			weft_log(LOG_WARN, "datapath: %s: pinned map differs (max_entries %u, now %u): "
+				 "making every map anew", weft_map_name(id), info.max_entries,
+				 bpf_map__max_entries(map));
+			fits = false;
+		}
+	}
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		dp->fresh[id] = fds[id] < 0 || !fits;
+		if (!ret && !dp->fresh[id])
+			ret = bpf_map__reuse_fd(skel_map(dp->skel, id), fds[id]);
+		if (fds[id] >= 0)
+			close(fds[id]);
+	}
+	return ret;
+}
+
+/* libbpf's messages, at our levels: its warnings (a verifier log) are
+ * warnings, the rest is debug detail. */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	enum weft_log_level l = level == LIBBPF_WARN ? LOG_WARN : LOG_DEBUG;
+	char line[1024];
+
+	if (l > weft_log_level)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = 0;
+	weft_log(l, "%s", line);
+	return 0;
+}
+
+static bool is_tc_prog(const struct bpf_program *prog)
+{
+	return bpf_program__type(prog) == BPF_PROG_TYPE_SCHED_CLS;
+}
+
+static bool is_redir_prog(const struct bpf_program *prog)
+{
+	enum bpf_prog_type t = bpf_program__type(prog);
+
+	return t == BPF_PROG_TYPE_SOCK_OPS || t == BPF_PROG_TYPE_SK_MSG;
+}
+
+/* Same-node redirect needs sockops, sk_msg, a sockhash and socket storage.
+ * A kernel without one of them runs without redirect (the stack carries
+ * everything), with the reason logged; weftd itself does not fail. */
+static void redir_probe(struct weft_datapath *dp)
+{
+	const char *missing = NULL;
+	struct bpf_program *prog;
+
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SOCK_OPS, NULL) <= 0)
+		missing = "sockops programs";
+	else if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SK_MSG, NULL) <= 0)
+		missing = "sk_msg programs";
+	else if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_SOCKHASH, NULL) <= 0)
+		missing = "sockhash maps";
+	else if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_SK_MSG, BPF_FUNC_skc_to_tcp_sock, NULL) <= 0)
+		missing = "bpf_skc_to_tcp_sock in sk_msg";
+	dp->redir = !missing;
+	if (missing)
+		weft_log(LOG_WARN, "datapath: redirect: off: kernel lacks %s", missing);
+	bpf_object__for_each_program(prog, dp->skel->obj)
+		if (is_redir_prog(prog))
+			bpf_program__set_autoload(prog, dp->redir);
+}
+
+/* sk_msg attaches to the sockhash, not to a cgroup: the attachment lives as
+ * long as the pinned map, and a restarted weftd attaches its own program to
+ * the map it reused (replacing the old one; sockets learned before keep the
+ * program they were learned with, which uses the same maps). Done before
+ * sockops is attached, so every socket it learns gets the program. */
+static void redir_attach_msg(struct weft_datapath *dp)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, dp->skel->obj) {
+		if (!dp->redir || bpf_program__type(prog) != BPF_PROG_TYPE_SK_MSG)
+			continue;
+		if (bpf_prog_attach(bpf_program__fd(prog), dp->maps.fd[WEFT_M_SOCK],
+				    BPF_SK_MSG_VERDICT, 0) < 0) {
+			weft_log(LOG_WARN, "datapath: redirect: off: attach %s to %s: %s",
+				 bpf_program__name(prog), WEFT_MAP_SOCK, strerror(errno));
+			dp->redir = false;
+		}
+	}
+}
+
+/* Detach the sk_msg programs attached to the pinned sockhash (--cleanup). */
+static void redir_detach_msg(const char *bpffs)
+{
+	__u32 ids[8], n = 8;
+	char path[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", bpffs, WEFT_MAP_SOCK);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (bpf_prog_query(fd, BPF_SK_MSG_VERDICT, 0, NULL, ids, &n) == 0) {
+		for (__u32 i = 0; i < n; i++) {
+			int pfd = bpf_prog_get_fd_by_id(ids[i]);
+
+			if (pfd >= 0 && bpf_prog_detach2(pfd, fd, BPF_SK_MSG_VERDICT) < 0)
+				weft_log(LOG_WARN, "cleanup: detach sk_msg from %s: %s", path,
+					 strerror(errno));
+			if (pfd >= 0)
+				close(pfd);
+		}
+	}
+	close(fd);
+}
+
+struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, char *err,
+					 size_t errlen)
+{
+	struct weft_datapath *dp = calloc(1, sizeof(*dp));
+	int ret = -ENOMEM;
+
+	if (!dp)
+		goto fail;
+	libbpf_set_print(libbpf_log);
+	snprintf(dp->bpffs, sizeof(dp->bpffs), "%s", cfg->bpffs);
+	snprintf(dp->cgroup, sizeof(dp->cgroup), "%s", cfg->cgroup);
+	ret = check_bpffs(dp->bpffs, err, errlen);
+	if (ret)
+		goto fail;
+	dp->skel = weft__open();
+	if (!dp->skel) {
+		ret = -errno;
+		snprintf(err, errlen, "datapath: open BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		struct bpf_map *map = skel_map(dp->skel, id);
+		uint32_t size = map_size(cfg, id);
+
+		if (!map) {
+			ret = -ENOENT;
+			snprintf(err, errlen, "datapath: BPF object has no map %s", weft_map_name(id));
+			goto fail;
+		}
+		if (size)
+			bpf_map__set_max_entries(map, size);
+	}
+	ret = reuse_pinned(dp);
+	if (ret) {
+		snprintf(err, errlen, "datapath: reuse pinned maps in %s: %s", dp->bpffs,
+			 strerror(-ret));
+		goto fail;
+	}
+	redir_probe(dp);
+	ret = weft__load(dp->skel);
+	if (ret) {
+		snprintf(err, errlen, "datapath: load BPF programs: %s (is this kernel 5.18+ with BTF?)",
+			 strerror(-ret));
+		goto fail;
+	}
+	for (int id = 0; id < WEFT_M_COUNT; id++)
+		dp->maps.fd[id] = bpf_map__fd(skel_map(dp->skel, id));
+	return dp;
+fail:
+	weft_datapath_close(dp);
+	errno = -ret;
+	return NULL;
+}
+
+const struct weft_maps *weft_datapath_maps(const struct weft_datapath *dp)
+{
+	return &dp->maps;
+}
+
+static uint64_t cgroup_id(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) < 0 ? 0 : st.st_ino;
+}
+
+/* Adopt the link a previous weftd pinned for this program, if it is
+ * attached to the same hook of the same cgroup: swap the program inside
+ * it (atomic for the kernel's users). Otherwise detach it. */
+static struct bpf_link *adopt_link(const char *path, struct bpf_program *prog, uint64_t cgid)
+{
+	struct bpf_link_info info = { 0 };
+	__u32 len = sizeof(info);
+	struct bpf_link *link;
+
+	if (access(path, F_OK) < 0)
+		return NULL;
+	link = bpf_link__open(path);
+	if (!link)
+		return NULL;
+	if (bpf_obj_get_info_by_fd(bpf_link__fd(link), &info, &len) == 0 &&
+	    info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == cgid &&
+	    info.cgroup.attach_type == bpf_program__expected_attach_type(prog) &&
+	    bpf_link__update_program(link, prog) == 0)
+		return link;
+	weft_log(LOG_WARN, "datapath: %s: pinned link is for another cgroup or hook: replacing it", path);
+	bpf_link_detach(bpf_link__fd(link));
+	bpf_link__unpin(link);
+	bpf_link__destroy(link);
+	return NULL;
+}
+
+int weft_datapath_attach(struct weft_datapath *dp, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+	char path[4200];
+	uint64_t cgid;
+	int cgfd, ret = 0;
+
+	cgfd = open(dp->cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cgid = cgroup_id(dp->cgroup);
+	if (cgfd < 0 || !cgid) {
+		ret = -errno;
+		snprintf(err, errlen, "datapath.cgroup: %s: %s", dp->cgroup, strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/links", dp->bpffs);
+	ret = mkdir_p(path);
+	if (ret) {
+		snprintf(err, errlen, "datapath.bpffs: %s: %s", path, strerror(-ret));
+		goto out;
+	}
+	redir_attach_msg(dp);
+	bpf_object__for_each_program(prog, dp->skel->obj) {
+		struct bpf_link *link, **links;
+
+		/* sk_msg is attached to its map above; without it, no sockops.
+		 * tc programs go on interfaces (weft_datapath_tc_sync). */
+		if (is_tc_prog(prog) ||
+		    (is_redir_prog(prog) && (!dp->redir || bpf_program__type(prog) == BPF_PROG_TYPE_SK_MSG)))
+			continue;
+		snprintf(path, sizeof(path), "%s/links/%s", dp->bpffs, bpf_program__name(prog));
+		link = adopt_link(path, prog, cgid);
+		if (!link) {
+			link = bpf_program__attach_cgroup(prog, cgfd);
+			if (!link || bpf_link__pin(link, path)) {
+				ret = -errno;
+				snprintf(err, errlen, "datapath: attach %s to %s: %s",
+					 bpf_program__name(prog), dp->cgroup, strerror(errno));
+				bpf_link__destroy(link);
+				goto out;
+			}
+		}
+		links = realloc(dp->links, (dp->nlinks + 1) * sizeof(*links));
+		if (!links) {
+			bpf_link__destroy(link);
+			ret = -ENOMEM;
+			goto out;
+		}
+		dp->links = links;
+		dp->links[dp->nlinks++] = link;
+	}
+	/* Programs now use this load's maps: pin the ones made fresh. */
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		if (!dp->fresh[id])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dp->bpffs, weft_map_name(id));
+		unlink(path);
+		ret = bpf_map__pin(skel_map(dp->skel, id), path);
+		if (ret) {
+			snprintf(err, errlen, "datapath: pin %s: %s", path, strerror(-ret));
+			goto out;
+		}
+		dp->fresh[id] = false;
+	}
+out:
+	if (cgfd >= 0)
+		close(cgfd);
+	return ret;
+}
+
+/* Is one of our links attached to this program now? */
+static bool prog_attached(const struct weft_datapath *dp, const struct bpf_program *prog)
+{
+	struct bpf_prog_info pinfo = { 0 };
+	__u32 len = sizeof(pinfo);
+
+	/* sk_msg hangs off the sockhash, not off a link; tc programs off
+	 * endpoint interfaces. */
+	if (bpf_program__type(prog) == BPF_PROG_TYPE_SK_MSG)
+		return dp->redir && bpf_program__fd(prog) >= 0;
+	if (is_tc_prog(prog))
+		return dp->ntc > 0;
+	if (bpf_program__fd(prog) < 0 || bpf_obj_get_info_by_fd(bpf_program__fd(prog), &pinfo, &len))
+		return false;
+	for (size_t i = 0; i < dp->nlinks; i++) {
+		struct bpf_link_info info = { 0 };
+
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(bpf_link__fd(dp->links[i]), &info, &len) ||
+		    info.prog_id != pinfo.id)
+			continue;
+		return info.type != BPF_LINK_TYPE_CGROUP || info.cgroup.cgroup_id != 0;
+	}
+	return false;
+}
+
+size_t weft_datapath_programs(const struct weft_datapath *dp, struct weft_prog_status *out,
+			      size_t max)
+{
+	struct bpf_program *prog;
+	size_t n = 0;
+
+	bpf_object__for_each_program(prog, dp->skel->obj) {
+		if (n < max)
+			out[n] = (struct weft_prog_status){ bpf_program__name(prog),
+							    prog_attached(dp, prog) };
+		n++;
+	}
+	return n;
+}
+
+int weft_datapath_set_info(struct weft_datapath *dp, uint64_t generation, uint64_t nops)
+{
+	struct timespec ts;
+	struct weft_info info = { .abi = WEFT_ABI_VERSION, .pid = getpid() };
+	__u32 key = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	info.generation = generation;
+	info.applied_ns = (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	info.last_ops = nops;
+	return bpf_map_update_elem(dp->maps.fd[WEFT_M_INFO], &key, &info, BPF_ANY) ? -errno : 0;
+}
+
+void weft_datapath_close(struct weft_datapath *dp)
+{
+	if (!dp)
+		return;
+	for (size_t i = 0; i < dp->nlinks; i++) {
+		/* Closing our fd leaves the pinned link attached. */
+		bpf_link__disconnect(dp->links[i]);
+		bpf_link__destroy(dp->links[i]);
+	}
+	free(dp->links);
+	free(dp->tc_if);
+	weft__destroy(dp->skel);
+	free(dp);
+}
+
+int weft_datapath_cleanup(const struct weft_datapath_cfg *cfg, char *err, size_t errlen)
+{
+	struct weft *skel = weft__open();
+	struct bpf_program *prog;
+	char path[4200];
+	int ret = 0;
+
+	if (!skel) {
+		snprintf(err, errlen, "datapath: open BPF object: %s", strerror(errno));
+		return -errno;
+	}
+	bpf_object__for_each_program(prog, skel->obj) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/links/%s", cfg->bpffs, bpf_program__name(prog));
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (bpf_link_detach(fd) < 0 && errno != EINVAL)
+			weft_log(LOG_WARN, "cleanup: detach %s: %s", path, strerror(errno));
+		close(fd);
+		if (unlink(path) < 0 && !ret) {
+			ret = -errno;
+			snprintf(err, errlen, "cleanup: unpin %s: %s", path, strerror(errno));
+		}
+	}
+	weft__destroy(skel);
+	redir_detach_msg(cfg->bpffs);
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		snprintf(path, sizeof(path), "%s/%s", cfg->bpffs, weft_map_name(id));
+		if (unlink(path) < 0 && errno != ENOENT && !ret) {
+			ret = -errno;
+			snprintf(err, errlen, "cleanup: unpin %s: %s", path, strerror(errno));
+		}
+	}
+	snprintf(path, sizeof(path), "%s/links", cfg->bpffs);
+	rmdir(path);
+	if (rmdir(cfg->bpffs) < 0 && errno != ENOENT && !ret) {
+		ret = -errno;
+		snprintf(err, errlen, "cleanup: %s: %s (not weft's files left there?)", cfg->bpffs,
+			 strerror(errno));
+	}
+	return ret;
+}
+
+int weft_maps_open_pinned(const char *bpffs, struct weft_maps *maps, char *err, size_t errlen)
+{
+	char path[4200];
+
+	for (int id = 0; id < WEFT_M_COUNT; id++)
+		maps->fd[id] = -1;
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		snprintf(path, sizeof(path), "%s/%s", bpffs, weft_map_name(id));
+		maps->fd[id] = bpf_obj_get(path);
+		if (maps->fd[id] < 0) {
+			int ret = -errno;
+
+			snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
+				 errno == ENOENT ? " (weftd has not run here, or wrong --bpffs)"
+				 : errno == EPERM || errno == EACCES ? " (needs root)" : "");
+			weft_maps_close(maps);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void weft_maps_close(struct weft_maps *maps)
+{
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		if (maps->fd[id] >= 0)
+			close(maps->fd[id]);
+		maps->fd[id] = -1;
+	}
+}
+
+/* tc: netlink filters, not links (libbpf 1.1 has no tcx). Ours carry a fixed
+ * handle and priority, so a restarted weftd replaces them in place and
+ * --cleanup finds them. */
+#define WEFT_TC_HANDLE 0x57ef
+#define WEFT_TC_PRIO 1
+
+static int tc_detach_one(int ifindex, enum bpf_tc_attach_point point)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = WEFT_TC_HANDLE, .priority = WEFT_TC_PRIO);
+	int ret = bpf_tc_detach(&hook, &opts);
+
+	return ret == -ENOENT || ret == -EINVAL || ret == -ENODEV ? 0 : ret;
+}
+
+/* Whether ifindex has a clsact qdisc, asked of rtnetlink (the qdisc at
+ * the ingress/clsact parent; echoed, then acknowledged): 1, 0 or -errno.
+ * Asking first keeps both of libbpf's failure paths quiet: attaching
+ * without the qdisc ("Parent Qdisc doesn't exists") and creating an
+ * existing one (the kernel's exclusivity message). */
+static int clsact_present(int ifindex)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct tcmsg tc;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETQDISC,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO, .nlmsg_seq = 1 },
+		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = TC_H_CLSACT },
+	};
+	struct timeval tv = { .tv_sec = 2 };
+	char buf[8192] __attribute__((aligned(4)));
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), found = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    send(fd, &req, sizeof(req), 0) < 0)
+		goto fail;
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n < 0)
+			goto fail;
+		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
+		     nh = NLMSG_NEXT(nh, n)) {
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				int e = ((const struct nlmsgerr *)NLMSG_DATA(nh))->error;
+
+				close(fd);
+				/* no ingress queue at all: ENOENT (EINVAL on older kernels) */
+				if (e == -ENOENT || e == -EINVAL)
+					return 0;
+				return e ? e : found;
+			}
+			if (nh->nlmsg_type == RTM_NEWQDISC) {
+				const struct tcmsg *tc = NLMSG_DATA(nh);
+				int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*tc));
+
+				/* the parent may hold a no-op qdisc, or "ingress" */
+				for (struct rtattr *a = (struct rtattr *)((char *)tc + NLMSG_ALIGN(sizeof(*tc)));
+				     RTA_OK(a, len); a = RTA_NEXT(a, len))
+					if (a->rta_type == TCA_KIND && RTA_PAYLOAD(a) >= 7 &&
+					    !strncmp(RTA_DATA(a), "clsact", 7))
+						found = 1;
+			}
+		}
+	}
+fail:
+	found = -errno;
+	close(fd);
+	return found;
+}
+
+static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point, int prog_fd)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = WEFT_TC_HANDLE, .priority = WEFT_TC_PRIO,
+			    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	int ret = clsact_present(ifindex);
+
+	if (ret < 0)
+		return ret;
+	if (!ret) {
+		ret = bpf_tc_hook_create(&hook);
+		if (ret && ret != -EEXIST)	/* made meanwhile by someone else: fine */
+			return ret;
+	}
+	return bpf_tc_attach(&hook, &opts);
+}
+
+static bool has_iface(const struct weft_config *cfg, const char *name)
+{
+	for (size_t i = 0; cfg && cfg->npolicies && i < cfg->nendpoints; i++)
+		if (!strcmp(cfg->endpoints[i].interface, name))
+			return true;
+	return false;
+}
+
+static struct weft_tc_status *tc_find(struct weft_datapath *dp, const char *name)
+{
+	for (size_t i = 0; i < dp->ntc_if; i++)
+		if (!strcmp(dp->tc_if[i].interface, name))
+			return &dp->tc_if[i];
+	return NULL;
+}
+
+/* Both programs on one interface. 0, -ENODEV (gone meanwhile) or -errno. */
+static int tc_attach_both(struct weft_datapath *dp, int ifindex)
+{
+	int ret = tc_attach_one(ifindex, BPF_TC_EGRESS, bpf_program__fd(dp->skel->progs.weft_to_pod));
+
+	if (!ret)
+		ret = tc_attach_one(ifindex, BPF_TC_INGRESS,
+				    bpf_program__fd(dp->skel->progs.weft_from_pod));
+	return ret;
+}
+
+static size_t tc_count(const struct weft_datapath *dp)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < dp->ntc_if; i++)
+		n += dp->tc_if[i].ifindex > 0;
+	return n;
+}
+
+int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_config *old,
+			  const struct weft_config *cfg, char *err, size_t errlen)
+{
+	size_t n = cfg->npolicies ? cfg->nendpoints : 0, k = 0;
+	struct weft_tc_status *want = calloc(n ? n : 1, sizeof(*want));
+	int ret = 0;
+
+	if (!want) {
+		snprintf(err, errlen, "datapath: tc: out of memory");
+		return -ENOMEM;
+	}
+	/* Interfaces that no longer carry a policed endpoint: of the old
+	 * config, and of what this weftd attached (Kubernetes mode has no old
+	 * config with the endpoints). */
+	for (size_t i = 0; old && old->npolicies && i < old->nendpoints; i++) {
+		const char *name = old->endpoints[i].interface;
+		int ifindex = name[0] ? (int)if_nametoindex(name) : 0;
+
+		if (!ifindex || has_iface(cfg, name) || tc_find(dp, name))
+			continue;	/* kept, or detached in the next loop */
+		tc_detach_one(ifindex, BPF_TC_EGRESS);
+		tc_detach_one(ifindex, BPF_TC_INGRESS);
+	}
+	for (size_t i = 0; i < dp->ntc_if; i++) {
+		const struct weft_tc_status *t = &dp->tc_if[i];
+
+		if (t->ifindex > 0 && !has_iface(cfg, t->interface) &&
+		    (int)if_nametoindex(t->interface) == t->ifindex) {
+			tc_detach_one(t->ifindex, BPF_TC_EGRESS);
+			tc_detach_one(t->ifindex, BPF_TC_INGRESS);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct weft_endpoint *ep = &cfg->endpoints[i];
+		struct weft_tc_status *t = &want[k];
+		bool dup = false;
+
+		if (!ep->interface[0])
+			continue;
+		for (size_t j = 0; j < k && !dup; j++)
+			dup = !strcmp(want[j].interface, ep->interface);
+		if (dup)
+			continue;
+		snprintf(t->interface, sizeof(t->interface), "%s", ep->interface);
+		snprintf(t->endpoint, sizeof(t->endpoint), "%s", ep->name);
+		snprintf(t->ns, sizeof(t->ns), "%s", ep->ns);
+		k++;
+		t->ifindex = (int)if_nametoindex(ep->interface);
+		if (!t->ifindex) {
+			/* not there (yet): weft_datapath_tc_link attaches it */
+			if (!tc_find(dp, ep->interface))	/* said once */
+				weft_log(LOG_INFO, "datapath: tc: %s (endpoint %s/%s) does not exist yet: attached when it appears",
+					 t->interface, ep->ns, ep->name);
+			continue;
+		}
+		ret = tc_attach_both(dp, t->ifindex);
+		if (ret == -ENODEV) {
+			t->ifindex = 0;	/* gone meanwhile: the link event will tell */
+			ret = 0;
+			continue;
+		}
+		if (ret) {
+			t->ifindex = 0;
+			snprintf(err, errlen, "datapath: attach tc policy to %s (endpoints[%zu]): %s",
+				 ep->interface, i, strerror(-ret));
+			break;
+		}
+	}
+	free(dp->tc_if);
+	dp->tc_if = want;
+	dp->ntc_if = k;
+	dp->ntc = tc_count(dp);
+	return ret;
+}
+
+int weft_datapath_tc_link(struct weft_datapath *dp, int ifindex, const char *name, bool gone)
+{
+	struct weft_tc_status *t = dp ? tc_find(dp, name) : NULL;
+	int ret;
+
+	if (!t)
+		return 0;	/* not an interface of a policed endpoint */
+	if (gone) {
+		if (t->ifindex > 0 && t->ifindex == ifindex) {
+			t->ifindex = 0;
+			dp->ntc = tc_count(dp);
+			weft_log(LOG_INFO, "datapath: tc: %s (endpoint %s/%s) is gone: attached again when it reappears",
+				 name, t->ns, t->endpoint);
+		}
+		return 0;
+	}
+	if (t->ifindex == ifindex)
+		return 0;	/* attached already; another change of the link */
+	ret = tc_attach_both(dp, ifindex);
+	if (ret == -ENODEV)
+		return 0;	/* gone again before we got to it */
+	if (ret) {
+		weft_log(LOG_ERROR, "datapath: tc: attach policy to %s (ifindex %d, endpoint %s/%s): %s",
+			 name, ifindex, t->ns, t->endpoint, strerror(-ret));
+		return ret;
+	}
+	weft_log(LOG_INFO, "datapath: tc: policy attached to %s (ifindex %d, endpoint %s/%s)%s", name,
+		 ifindex, t->ns, t->endpoint, t->ifindex ? ": re-created interface" : "");
+	t->ifindex = ifindex;
+	dp->ntc = tc_count(dp);
+	return 0;
+}
+
+int weft_datapath_tc_refresh(struct weft_datapath *dp)
+{
+	int ret = 0;
+
+	for (size_t i = 0; dp && i < dp->ntc_if; i++) {
+		struct weft_tc_status *t = &dp->tc_if[i];
+		int ifindex = (int)if_nametoindex(t->interface);
+		int r = 0;
+
+		if (ifindex)
+			r = weft_datapath_tc_link(dp, ifindex, t->interface, false);
+		else if (t->ifindex > 0)
+			r = weft_datapath_tc_link(dp, t->ifindex, t->interface, true);
+
+		if (r && !ret)
+			ret = r;
+	}
+	return ret;
+}
+
+size_t weft_datapath_tc_status(const struct weft_datapath *dp, struct weft_tc_status *out,
+			       size_t max)
+{
+	for (size_t i = 0; i < dp->ntc_if && i < max; i++)
+		out[i] = dp->tc_if[i];
+	return dp->ntc_if;
+}
+
+int weft_link_watch_open(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1u << (RTNLGRP_LINK - 1) };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+int weft_link_watch_read(int fd, struct weft_datapath *dp)
+{
+	char buf[32768] __attribute__((aligned(4)));
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0 && errno == ENOBUFS) {
+			/* Events were lost: ask every interface again. */
+			weft_log(LOG_WARN, "datapath: tc: link events lost (ENOBUFS): checking every interface");
+			weft_datapath_tc_refresh(dp);
+			continue;
+		}
+		if (n < 0)
+			return -errno;
+		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
+		     nh = NLMSG_NEXT(nh, n)) {
+			const struct ifinfomsg *ifi = NLMSG_DATA(nh);
+			int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*ifi));
+			char name[IF_NAMESIZE] = "";
+
+			if ((nh->nlmsg_type != RTM_NEWLINK && nh->nlmsg_type != RTM_DELLINK) || len < 0)
+				continue;
+			for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
+				if (a->rta_type == IFLA_IFNAME)
+					snprintf(name, sizeof(name), "%.*s", (int)RTA_PAYLOAD(a),
+						 (const char *)RTA_DATA(a));
+			if (name[0])
+				weft_datapath_tc_link(dp, ifi->ifi_index, name,
+						      nh->nlmsg_type == RTM_DELLINK);
+		}
+	}
+}
+
+void weft_datapath_tc_detach(const struct weft_config *cfg)
+{
+	for (size_t i = 0; i < cfg->nendpoints; i++) {
+		const char *name = cfg->endpoints[i].interface;
+		int ifindex = name[0] ? (int)if_nametoindex(name) : 0;
+
+		if (!ifindex)
+			continue;
+		tc_detach_one(ifindex, BPF_TC_EGRESS);
+		tc_detach_one(ifindex, BPF_TC_INGRESS);
+	}
+}

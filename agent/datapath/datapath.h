@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * datapath: the only module that touches the BPF skeleton. Loads the
+ * programs, reuses the pinned maps a previous weftd left (when their layout
+ * and size still fit), attaches every program through a pinned bpf_link (or
+ * swaps the program inside a link a previous weftd pinned), and removes all
+ * of it on --cleanup. The datapath outlives weftd: nothing here detaches on
+ * exit.
+ */
+#ifndef WEFT_DATAPATH_H
+#define WEFT_DATAPATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/model.h"
+#include "reconcile/services.h"
+
+struct weft_datapath;
+
+/* Open and load: maps sized from cfg, pinned maps reused where compatible.
+ * Nothing is attached or pinned yet. NULL with err filled. */
+struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, char *err,
+					 size_t errlen);
+
+/* The map fds (valid until weft_datapath_close). */
+const struct weft_maps *weft_datapath_maps(const struct weft_datapath *dp);
+
+/* Attach (or adopt and update) every program's link and pin the maps that
+ * were created fresh. 0 or -errno with err filled. */
+int weft_datapath_attach(struct weft_datapath *dp, char *err, size_t errlen);
+
+/* A program of the datapath and whether a link of this weftd attaches it
+ * now (asked of the kernel: a link detached by --cleanup reads false). */
+struct weft_prog_status {
+	const char *name;	/* valid until weft_datapath_close */
+	bool attached;
+};
+
+/* Fill up to max programs, in load order; returns how many there are. */
+size_t weft_datapath_programs(const struct weft_datapath *dp, struct weft_prog_status *out,
+			      size_t max);
+
+/* Record an apply in weft_info. */
+int weft_datapath_set_info(struct weft_datapath *dp, uint64_t generation, uint64_t nops);
+
+/* Attach the tc policy programs to the host-side interface of every
+ * endpoint of cfg that exists now (only when cfg has policies), and detach
+ * them from interfaces of old (may be NULL) that no longer need them.
+ * Interfaces that do not exist are skipped. 0 or -errno (err filled). */
+int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_config *old,
+			  const struct weft_config *cfg, char *err, size_t errlen);
+
+/* Attach status of the tc programs on one endpoint's interface. */
+struct weft_tc_status {
+	char interface[16];		/* IFNAMSIZ */
+	char endpoint[WEFT_NAME_LEN];	/* the endpoint it belongs to */
+	char ns[WEFT_NAME_LEN];		/* its namespace */
+	int ifindex;			/* attached on this ifindex; 0: not attached (missing) */
+};
+
+/* The interfaces of policed endpoints, as of the last tc_sync and the link
+ * events since. Fills up to max; returns how many there are. */
+size_t weft_datapath_tc_status(const struct weft_datapath *dp, struct weft_tc_status *out,
+			       size_t max);
+
+/* A link event: name (ifindex) appeared or changed (gone false) or was
+ * deleted. Attaches the tc programs when it is the interface of a policed
+ * endpoint that is not attached there yet (it did not exist, or it was
+ * re-created with a new ifindex). Logs what it did. 0 or -errno. */
+int weft_datapath_tc_link(struct weft_datapath *dp, int ifindex, const char *name, bool gone);
+
+/* Look every endpoint interface up again and attach where needed (after
+ * lost link events). 0 or the first -errno. */
+int weft_datapath_tc_refresh(struct weft_datapath *dp);
+
+/* An rtnetlink socket subscribed to link events (RTNLGRP_LINK), non-blocking,
+ * for weftd's epoll loop. fd or -errno. */
+int weft_link_watch_open(void);
+
+/* Read the pending link events and hand them to weft_datapath_tc_link
+ * (dp may be NULL: events are read and dropped). 0 or -errno. */
+int weft_link_watch_read(int fd, struct weft_datapath *dp);
+
+/* Detach weft's tc programs from every endpoint interface of cfg (--cleanup). */
+void weft_datapath_tc_detach(const struct weft_config *cfg);
+
+/* Close fds; attached programs and pins stay. Accepts NULL. */
+void weft_datapath_close(struct weft_datapath *dp);
+
+/* Detach every program weft pinned under cfg->bpffs and unpin its maps. */
+int weft_datapath_cleanup(const struct weft_datapath_cfg *cfg, char *err, size_t errlen);
+
+/* Open the pinned maps under a bpffs directory (for the CLI). 0 or -errno;
+ * on error the fds are closed. */
+int weft_maps_open_pinned(const char *bpffs, struct weft_maps *maps, char *err, size_t errlen);
+void weft_maps_close(struct weft_maps *maps);
+
+#endif /* WEFT_DATAPATH_H */

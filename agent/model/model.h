@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* config: weft.yaml parsed into the desired state (struct weft_config). */
+#ifndef WEFT_MODEL_MODEL_H
+#define WEFT_MODEL_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "weft/abi.h"
+
+/* An address as weft stores it: 16 bytes, IPv4 v4-mapped (::ffff:a.b.c.d). */
+struct weft_ip {
+	struct in6_addr a;
+};
+
+struct weft_label {
+	char *key;
+	char *value;
+};
+
+struct weft_endpoint {
+	char name[WEFT_NAME_LEN];
+	char ns[WEFT_NAME_LEN];
+	char workload[WEFT_NAME_LEN];	/* `workload:` (Kubernetes: the owning Deployment,
+					 * StatefulSet, ...); empty = derived from labels
+					 * (see struct weft_ep_val) */
+	struct weft_ip ip;
+	int family;			/* AF_INET or AF_INET6 */
+	char interface[16];		/* IFNAMSIZ; may be empty */
+	struct weft_label *labels;
+	size_t nlabels;
+	bool redirect;			/* per-endpoint socket redirect, default true */
+	int line;			/* where it was defined in the file, 1-based */
+};
+
+struct weft_port {
+	char name[WEFT_NAME_LEN];	/* may be empty */
+	uint16_t port;			/* service port, host order */
+	uint16_t target_port;		/* host order; defaults to port */
+	uint8_t proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+};
+
+struct weft_backend_cfg {
+	struct weft_ip ip;
+	uint16_t port;			/* host order; 0 = the port's target_port */
+	uint16_t weight;		/* 1..65535, default 1 */
+};
+
+struct weft_service {
+	char name[WEFT_NAME_LEN];
+	char ns[WEFT_NAME_LEN];		/* default "default" */
+	struct weft_ip vip;
+	int family;			/* AF_INET or AF_INET6 */
+	struct weft_port *ports;
+	size_t nports;
+	uint8_t lb;			/* WEFT_LB_*, default WEFT_LB_RANDOM */
+	uint32_t affinity;		/* seconds, 0 = none */
+	struct weft_backend_cfg *backends;
+	size_t nbackends;
+	int line;			/* 1-based line of the service in the file */
+};
+
+/* A prefix: addr with the first plen bits (of 128; IPv4 is v4-mapped, so
+ * 10.0.0.0/8 is plen 104) significant, the others zero. */
+struct weft_cidr {
+	struct weft_ip net;
+	uint8_t plen;			/* 0..128, in the 16-byte form */
+	int family;			/* AF_INET or AF_INET6 */
+};
+
+/* A set-based requirement of a selector (Kubernetes matchExpressions):
+ * In (the label is one of values), NotIn (absent, or none of values),
+ * Exists, DoesNotExist. A selector matches when all its labels and all its
+ * requirements do. */
+#define WEFT_SEL_IN 1
+#define WEFT_SEL_NOT_IN 2
+#define WEFT_SEL_EXISTS 3
+#define WEFT_SEL_NOT_EXISTS 4
+
+struct weft_label_expr {
+	char *key;
+	int op;				/* WEFT_SEL_* */
+	char **values;			/* In, NotIn: at least one; else none */
+	size_t nvalues;
+};
+
+/* A namespace's labels (`namespaces:`), for namespace selectors. Every
+ * namespace also carries kubernetes.io/metadata.name=<name>, as in
+ * Kubernetes; a namespace not listed has only that label. */
+struct weft_namespace {
+	char name[WEFT_NAME_LEN];
+	struct weft_label *labels;
+	size_t nlabels;
+	int line;			/* 1-based line in the file */
+};
+
+#define WEFT_NS_NAME_LABEL "kubernetes.io/metadata.name"
+
+/* One peer of a rule: endpoints chosen by label selectors, or a CIDR with
+ * exceptions. Kubernetes semantics: `selector` alone = the endpoints of the
+ * policy's namespace whose labels match; `namespace_selector` alone = every
+ * endpoint of the namespaces whose labels match ({} = every namespace);
+ * both = matching endpoints of matching namespaces. */
+struct weft_peer {
+	bool has_selector;
+	struct weft_label *labels;	/* selector: all must match; none = every endpoint */
+	size_t nlabels;
+	struct weft_label_expr *exprs;	/* match_expressions (a selector too) */
+	size_t nexprs;
+	bool has_ns_selector;
+	struct weft_label *ns_labels;	/* namespace_selector: all must match; none = all */
+	size_t ns_nlabels;
+	struct weft_label_expr *ns_exprs; /* namespace_match_expressions */
+	size_t ns_nexprs;
+	bool has_cidr;
+	struct weft_cidr cidr;
+	struct weft_cidr *except;
+	size_t nexcept;
+};
+
+struct weft_pol_port {
+	uint16_t port;			/* host order; 0 = every port */
+	uint16_t end_port;		/* host order; 0 = just port */
+	uint8_t proto;			/* IPPROTO_TCP (default), IPPROTO_UDP, IPPROTO_SCTP */
+};
+
+/* A rule. Ingress rules have `from`, egress rules `to`, deny rules one of
+ * the two (which says the direction). No peers = every peer; no ports =
+ * every port of TCP, UDP and SCTP. */
+struct weft_rule {
+	struct weft_peer *from;
+	size_t nfrom;
+	bool has_from;
+	struct weft_peer *to;
+	size_t nto;
+	bool has_to;
+	struct weft_pol_port *ports;
+	size_t nports;
+};
+
+/* A policy. An endpoint it selects is default-deny in each direction whose
+ * key (`ingress`, `egress`) is present, even empty; deny rules alone select
+ * nothing. */
+struct weft_policy {
+	char name[WEFT_NAME_LEN];
+	char ns[WEFT_NAME_LEN];		/* default "default" */
+	struct weft_label *labels;	/* selector; none = every endpoint of ns */
+	size_t nlabels;
+	struct weft_label_expr *exprs;	/* match_expressions of the selector */
+	size_t nexprs;
+	struct weft_rule *ingress;
+	size_t ningress;
+	bool has_ingress;
+	struct weft_rule *egress;
+	size_t negress;
+	bool has_egress;
+	struct weft_rule *deny;
+	size_t ndeny;
+	bool audit;			/* count would-be drops, drop nothing */
+	int line;
+};
+
+struct weft_datapath_cfg {
+	char cgroup[4096];		/* cgroup v2 directory; default: the v2 mount root */
+	char bpffs[4096];		/* pin directory; default /sys/fs/bpf/weft */
+	bool redirect;			/* same-node socket redirect, default true */
+	bool policy_audit;		/* every policy in audit mode: would-be drops
+					 * counted, nothing dropped; default false */
+	uint32_t max_services;		/* default WEFT_DEF_MAX_SERVICES */
+	uint32_t max_backends;		/* default WEFT_DEF_MAX_BACKENDS */
+	uint32_t max_slots;		/* default WEFT_DEF_MAX_SLOTS */
+	uint32_t max_affinity;		/* default WEFT_DEF_MAX_AFFINITY */
+	uint32_t max_rev;		/* default WEFT_DEF_MAX_REV */
+	uint32_t max_policy;		/* default WEFT_DEF_MAX_POLICY (two epochs) */
+	uint32_t max_idents;		/* default WEFT_DEF_MAX_IDENTS (two epochs) */
+	uint32_t max_endpoints;		/* default WEFT_DEF_MAX_ENDPOINTS (weft_ep) */
+	uint32_t max_flows;		/* default WEFT_DEF_MAX_FLOWS (weft_flow, LRU) */
+	uint32_t max_edges;		/* default WEFT_DEF_MAX_EDGES (weft_edge) */
+	uint32_t max_hists;		/* default WEFT_DEF_MAX_HISTS (weft_hist) */
+};
+
+struct weft_metrics_cfg {
+	char listen[128];		/* "127.0.0.1:9465", "[::1]:9465"; "" = no server */
+	bool tcp_rtt_updates;		/* sample TCP flows on every RTT update (sockops
+					 * RTT_CB), default true; false: at established
+					 * and close only (WEFT_OBS_NO_RTT_UPDATES) */
+};
+
+struct weft_config {
+	char *path;			/* file it came from, or "<string>" */
+	struct weft_datapath_cfg datapath;
+	struct weft_metrics_cfg metrics;
+	struct weft_namespace *namespaces;
+	size_t nnamespaces;
+	struct weft_endpoint *endpoints;
+	size_t nendpoints;
+	struct weft_service *services;
+	size_t nservices;
+	struct weft_policy *policies;
+	size_t npolicies;
+};
+
+/*
+ * Parse a config file. Returns the config, or NULL with a message for people
+ * in err ("weft.yaml:14:7: services[1].vip: not an IPv4 or IPv6 address").
+ */
+struct weft_config *weft_config_load(const char *path, char *err, size_t errlen);
+
+/* The same for text in memory; name stands in for the file name in errors. */
+struct weft_config *weft_config_parse(const char *text, size_t len, const char *name,
+				      char *err, size_t errlen);
+
+void weft_config_free(struct weft_config *cfg);
+
+/* Implemented in util.c. */
+
+/* Parse "10.0.0.1" or "fd00::1" into a v4-mapped/IPv6 weft_ip; returns the
+ * family (AF_INET, AF_INET6) or 0 if the text is not an address. */
+int weft_ip_parse(const char *text, struct weft_ip *ip);
+
+/* Parse "10.0.0.0/8" or "fd00::/64" (a bare address is /32 or /128). 0, or
+ * -EINVAL (not a prefix), -EDOM (host bits set). */
+int weft_cidr_parse(const char *text, struct weft_cidr *c);
+
+/* Whether inner lies within outer (same or longer prefix). */
+bool weft_cidr_within(const struct weft_cidr *inner, const struct weft_cidr *outer);
+
+/* Format an address the way people write it (IPv4 dotted, IPv6 compressed). */
+const char *weft_ip_str(const struct weft_ip *ip, char *buf, size_t len);
+
+/* Fill a socket address for text:port (port in host order). v4mapped turns
+ * an IPv4 address into ::ffff:a.b.c.d for an AF_INET6 socket. Returns the
+ * family or -EINVAL. */
+int weft_sockaddr(const char *text, uint16_t port, bool v4mapped, struct sockaddr_storage *ss,
+		  socklen_t *len);
+
+/* The cgroup v2 mount point, found in /proc/mounts. 0 or -errno. */
+int weft_cgroup2_root(char *buf, size_t len);
+
+#endif /* WEFT_MODEL_MODEL_H */

@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* apply: read the service ports out of the maps, and write a diff into them. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "reconcile/services.h"
+
+/* The config key that sizes a map, for "map is full" errors. */
+static const char *map_knob(enum weft_map_id id)
+{
+	switch (id) {
+	case WEFT_M_SVC:
+	case WEFT_M_META:
+	case WEFT_M_RR:
+	case WEFT_M_SVC_CNT:
+		return "max_services";
+	case WEFT_M_BE:
+	case WEFT_M_BE_CNT:
+		return "max_backends";
+	case WEFT_M_SLOT:
+		return "max_slots";
+	case WEFT_M_AFF:
+		return "max_affinity";
+	case WEFT_M_REV:
+		return "max_rev";
+	default:
+		return NULL;
+	}
+}
+
+static uint32_t map_capacity(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+struct apply_ctx {
+	const struct weft_maps *maps;
+	uint64_t nops;
+	char *err;
+	size_t errlen;
+};
+
+static int apply_op(const struct weft_op *op, void *vctx)
+{
+	struct apply_ctx *ctx = vctx;
+	int fd = ctx->maps->fd[op->map], err = 0;
+
+	if (op->del) {
+		if (bpf_map_delete_elem(fd, op->key) < 0 && errno != ENOENT)
+			err = -errno;
+	} else if (bpf_map_update_elem(fd, op->key, op->value,
+				       BPF_ANY) < 0) {
+		err = -errno;
+	}
+	if (!err) {
+		ctx->nops++;
+		return 0;
+	}
+	if (!op->del && (err == -E2BIG || err == -ENOSPC) && map_knob(op->map))
+		snprintf(ctx->err, ctx->errlen, "map %s is full (%u entries): raise datapath.%s",
+			 weft_map_name(op->map), map_capacity(fd), map_knob(op->map));
+	else
+		snprintf(ctx->err, ctx->errlen, "map %s: %s: %s", weft_map_name(op->map),
+			 op->del ? "delete" : "update", strerror(-err));
+	return err;
+}
+
+int weft_apply(const struct weft_maps *maps, const struct weft_state *cur,
+	       const struct weft_state *want, uint64_t *nops, char *err, size_t errlen)
+{
+	struct apply_ctx ctx = { .maps = maps, .err = err, .errlen = errlen };
+	int ret = weft_diff(cur, want, apply_op, &ctx);
+
+	*nops = ctx.nops;
+	return ret;
+}
+
+/* --- read ----------------------------------------------------------------- */
+
+struct id_pos {
+	uint32_t id;
+	uint32_t pos;
+};
+
+static int id_pos_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct id_pos *)a)->id, y = ((const struct id_pos *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+struct reader {
+	struct weft_state *st;
+	struct id_pos *index;	/* sorted by id, one per st->sp */
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 16;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	q = realloc(*p, n * size);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* The service port with this id, or an orphan entry for it (made on demand). */
+static struct weft_sp *sp_by_id(struct reader *r, uint32_t id)
+{
+	struct id_pos probe = { .id = id }, *hit;
+	struct weft_state *st = r->st;
+	struct weft_sp *o;
+
+	hit = st->n ? bsearch(&probe, r->index, st->n, sizeof(*r->index), id_pos_cmp) : NULL;
+	if (hit)
+		return &st->sp[hit->pos];
+	for (size_t i = 0; i < st->norphans; i++)
+		if (st->orphans[i].val.id == id)
+			return &st->orphans[i];
+	o = realloc(st->orphans, (st->norphans + 1) * sizeof(*o));
+	if (!o)
+		return NULL;
+	st->orphans = o;
+	o = &o[st->norphans++];
+	memset(o, 0, sizeof(*o));
+	o->val.id = id;
+	return o;
+}
+
+static int read_svc(int fd, struct weft_state *st)
+{
+	struct weft_svc_key key, next;
+	size_t cap = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct weft_sp *sp;
+
+		key = next;
+		prev = &key;
+		if (grow((void **)&st->sp, &cap, st->n + 1, sizeof(*st->sp)))
+			return -ENOMEM;
+		sp = &st->sp[st->n];
+		memset(sp, 0, sizeof(*sp));
+		sp->key = key;
+		if (bpf_map_lookup_elem(fd, &key, &sp->val) < 0)
+			continue; /* deleted while we walked */
+		st->n++;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static int add_slot(struct weft_sp *sp, uint32_t slot, uint32_t idx)
+{
+	size_t n = sp->nslots;
+
+	if (slot >= WEFT_MAX_SLOTS_PER_SVC * 2u)
+		return 0; /* nonsense; ignore */
+	if (slot >= n) {
+		uint32_t *s = realloc(sp->slots, (slot + 1) * sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		for (size_t i = n; i <= slot; i++)
+			s[i] = UINT32_MAX;
+		sp->slots = s;
+		sp->nslots = slot + 1;
+	}
+	sp->slots[slot] = idx;
+	return 0;
+}
+
+static int read_slots(int fd, struct reader *r)
+{
+	struct weft_slot_key key, next;
+	struct weft_backend be;
+	void *prev = NULL;
+
+	/* Every table starts as nslots holes, so a missing slot is rewritten. */
+	for (size_t i = 0; i < r->st->n; i++) {
+		struct weft_sp *sp = &r->st->sp[i];
+
+		if (sp->val.nslots && add_slot(sp, sp->val.nslots - 1, UINT32_MAX))
+			return -ENOMEM;
+	}
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct weft_sp *sp;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &be) < 0)
+			continue;
+		sp = sp_by_id(r, key.svc_id);
+		if (!sp || add_slot(sp, key.slot, be.idx))
+			return -ENOMEM;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static int read_backends(int fd, struct reader *r)
+{
+	struct weft_be_key key, next;
+	struct weft_backend be;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct weft_sp *sp;
+		struct weft_backend *b;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &be) < 0)
+			continue;
+		sp = sp_by_id(r, key.svc_id);
+		if (!sp)
+			return -ENOMEM;
+		b = realloc(sp->be, (sp->nbe + 1) * sizeof(*b));
+		if (!b)
+			return -ENOMEM;
+		sp->be = b;
+		be.idx = key.idx;
+		sp->be[sp->nbe++] = be;
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static int read_meta(int fd, struct reader *r)
+{
+	uint32_t key, next;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct weft_sp *sp;
+
+		key = next;
+		prev = &key;
+		sp = sp_by_id(r, key);
+		if (!sp)
+			return -ENOMEM;
+		if (bpf_map_lookup_elem(fd, &key, &sp->meta) < 0)
+			memset(&sp->meta, 0, sizeof(sp->meta));
+	}
+	return errno == ENOENT ? 0 : -errno;
+}
+
+static int be_idx_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct weft_backend *)a)->idx, y = ((const struct weft_backend *)b)->idx;
+
+	return x < y ? -1 : x > y;
+}
+
+int weft_state_read(const struct weft_maps *maps, struct weft_state *out, char *err, size_t errlen)
+{
+	struct reader r = { .st = out };
+	const char *what = WEFT_MAP_SVC;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = read_svc(maps->fd[WEFT_M_SVC], out);
+	if (ret)
+		goto fail;
+	if (out->n)
+		qsort(out->sp, out->n, sizeof(*out->sp), weft_sp_cmp);
+	r.index = calloc(out->n + 1, sizeof(*r.index));
+	if (!r.index) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < out->n; i++)
+		r.index[i] = (struct id_pos){ out->sp[i].val.id, i };
+	qsort(r.index, out->n, sizeof(*r.index), id_pos_cmp);
+
+	what = WEFT_MAP_META;
+	ret = read_meta(maps->fd[WEFT_M_META], &r);
+	if (!ret) {
+		what = WEFT_MAP_BE;
+		ret = read_backends(maps->fd[WEFT_M_BE], &r);
+	}
+	if (!ret) {
+		what = WEFT_MAP_SLOT;
+		ret = read_slots(maps->fd[WEFT_M_SLOT], &r);
+	}
+	free(r.index);
+	if (ret)
+		goto fail;
+	for (size_t i = 0; i < out->n; i++)
+		if (out->sp[i].nbe)
+			qsort(out->sp[i].be, out->sp[i].nbe, sizeof(struct weft_backend), be_idx_cmp);
+	return 0;
+fail:
+	snprintf(err, errlen, "map %s: read: %s", what, strerror(-ret));
+	weft_state_free(out);
+	return ret;
+}
+
+#ifndef ENOTSUPP
+#define ENOTSUPP 524	/* the kernel's "operation not supported" */
+#endif
+
+int weft_map_each(int fd, size_t ksize, size_t vsize, weft_map_each_fn fn, void *ctx)
+{
+	size_t cap = 1024;
+	char *keys = malloc(cap * ksize), *vals = malloc(cap * vsize), *prev = NULL;
+	__u64 batch = 0;	/* the kernel's resume token: a bucket index */
+	bool first = true;
+	int ret = 0;
+
+	if (!keys || !vals) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		__u32 count = (__u32)cap;
+		int err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
+					       NULL);
+
+		if (err && errno == ENOSPC) {
+			/* One bucket holds more than a batch: a bigger one. */
+			char *nk = realloc(keys, 2 * cap * ksize), *nv;
+
+			if (nk)
+				keys = nk;
+			nv = nk ? realloc(vals, 2 * cap * vsize) : NULL;
+			if (!nv) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			vals = nv;
+			cap *= 2;
+			continue;
+		}
+		if (err && errno != ENOENT) {
+			if (first && (errno == EINVAL || errno == ENOTSUPP || errno == EOPNOTSUPP))
+				break;
+			ret = -errno;
+			goto out;
+		}
+		for (__u32 i = 0; i < count; i++)
+			if ((ret = fn(keys + i * ksize, vals + i * vsize, ctx)))
+				goto out;
+		if (err)
+			goto out;	/* ENOENT: that was the last batch */
+		first = false;
+	}
+	/* No batch lookups: walk, keys[0] the previous key, keys[ksize] the next. */
+	while (bpf_map_get_next_key(fd, prev, keys + ksize) == 0) {
+		memcpy(keys, keys + ksize, ksize);
+		prev = keys;
+		if (bpf_map_lookup_elem(fd, keys, vals))
+			continue;
+		if ((ret = fn(keys, vals, ctx)))
+			goto out;
+	}
+out:
+	free(keys);
+	free(vals);
+	return ret;
+}
+
+struct sync_gone {
+	const char *want;
+	size_t n, stride, ksize, ngone, cap;
+	char *gone;
+};
+
+static int sync_check(const void *key, const void *val, void *ctx)
+{
+	struct sync_gone *g = ctx;
+	size_t lo = 0, hi = g->n;
+
+	(void)val;
+	while (lo < hi) {	/* bsearch over the strided keys */
+		size_t mid = (lo + hi) / 2;
+		int c = memcmp(key, g->want + mid * g->stride, g->ksize);
+
+		if (!c)
+			return 0;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (g->ngone == g->cap) {
+		char *ng = realloc(g->gone, (g->cap = g->cap ? 2 * g->cap : 64) * g->ksize);
+
+		if (!ng)
+			return -ENOMEM;
+		g->gone = ng;
+	}
+	memcpy(g->gone + g->ngone++ * g->ksize, key, g->ksize);
+	return 0;
+}
+
+int weft_map_sync(int fd, const char *name, const void *want, size_t n, size_t stride,
+		  size_t ksize, size_t vsize, const char *full, uint64_t *nops, char *err,
+		  size_t errlen)
+{
+	struct sync_gone g = { want, n, stride, ksize, 0, 0, NULL };
+	char *cur = malloc(vsize);
+	uint64_t ops = 0;
+	int ret = 0;
+
+	if (!cur) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "%s: %s", name, strerror(ENOMEM));
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *k = g.want + i * stride, *v = k + ksize;
+
+		if (bpf_map_lookup_elem(fd, k, cur) == 0 && !memcmp(cur, v, vsize))
+			continue;
+		if (bpf_map_update_elem(fd, k, v, BPF_ANY)) {
+			ret = -errno;
+			snprintf(err, errlen, "%s: %s%s", name, strerror(-ret),
+				 ret == -E2BIG || ret == -ENOMEM ? full : "");
+			goto out;
+		}
+		ops++;
+	}
+	ret = weft_map_each(fd, ksize, vsize, sync_check, &g);
+	if (ret) {
+		snprintf(err, errlen, "%s: %s", name, strerror(-ret));
+		goto out;
+	}
+	for (size_t i = 0; i < g.ngone; i++) {
+		if (bpf_map_delete_elem(fd, g.gone + i * ksize) && errno != ENOENT) {
+			ret = -errno;
+			snprintf(err, errlen, "%s: delete: %s", name, strerror(-ret));
+			goto out;
+		}
+		ops++;
+	}
+out:
+	free(cur);
+	free(g.gone);
+	if (nops)
+		*nops = ops;
+	return ret;
+}

@@ -1,0 +1,1223 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* metrics: snapshot the maps, render Prometheus text, route the HTTP paths. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <netinet/in.h>
+
+#include "serve/metrics.h"
+
+#ifndef ENOTSUPP
+#define ENOTSUPP 524	/* the kernel's "operation not supported" */
+#endif
+
+/* Names of the datapath counters, for /metrics and `weft stats`. */
+static const char *const stat_names[WEFT_STAT_MAX] = {
+	[WEFT_STAT_XLATE] = "translated",
+	[WEFT_STAT_NO_BACKEND] = "refused_no_backend",
+	[WEFT_STAT_AFFINITY_HIT] = "affinity_hit",
+	[WEFT_STAT_SLOT_MISS] = "slot_miss",
+	[WEFT_STAT_REV_XLATE] = "reverse_translated",
+	[WEFT_STAT_FAMILY] = "family_mismatch",
+	[WEFT_STAT_REDIR_MSGS] = "redirect_msgs",
+	[WEFT_STAT_REDIR_BYTES] = "redirect_bytes",
+	[WEFT_STAT_REDIR_NO_PEER] = "redirect_fb_no_peer",
+	[WEFT_STAT_REDIR_OFF] = "redirect_fb_off",
+	[WEFT_STAT_REDIR_PENDING] = "redirect_fb_order",
+	[WEFT_STAT_REDIR_POLICY] = "redirect_fb_policy",
+	[WEFT_STAT_CNT_FULL] = "counter_map_full",
+	[WEFT_STAT_POL_EGRESS_DENY] = "policy_egress_denied",
+	[WEFT_STAT_POL_AUDIT] = "policy_audit",
+	[WEFT_STAT_POL_TC_INGRESS_DENY] = "policy_tc_ingress_denied",
+	[WEFT_STAT_POL_TC_EGRESS_DENY] = "policy_tc_egress_denied",
+	[WEFT_STAT_POL_MALFORMED] = "policy_malformed_dropped",
+	[WEFT_STAT_POL_REVOKED] = "policy_revoked_dropped",
+	[WEFT_STAT_FLOW_MISSING] = "flow_missing",
+	[WEFT_STAT_EDGE_FULL] = "edge_map_full",
+	[WEFT_STAT_HIST_FULL] = "hist_map_full",
+	[WEFT_STAT_EVENTS_LOST] = "events_lost",
+};
+
+const char *weft_stat_name(unsigned int stat)
+{
+	return stat < WEFT_STAT_MAX ? stat_names[stat] : NULL;
+}
+
+int weft_stats_read(const struct weft_maps *maps, uint64_t sums[WEFT_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+
+	memset(sums, 0, WEFT_STAT_MAX * sizeof(*sums));
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 key = 0; key < WEFT_STAT_MAX; key++) {
+		if (bpf_map_lookup_elem(maps->fd[WEFT_M_STATS], &key, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sums[key] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+/* --- render --------------------------------------------------------------- */
+
+const char *weft_metrics_escape(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s && o + 3 < len; s++) {
+		if (*s == '\\' || *s == '"') {
+			buf[o++] = '\\';
+			buf[o++] = *s;
+		} else if (*s == '\n') {
+			buf[o++] = '\\';
+			buf[o++] = 'n';
+		} else {
+			buf[o++] = *s;
+		}
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+/* One sample of a family: its label text and value. */
+struct row {
+	char *labels;
+	uint64_t v;
+};
+
+struct family {
+	struct row *rows;
+	size_t n, cap;
+	int err;
+};
+
+static void fam_add(struct family *f, uint64_t v, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void fam_add(struct family *f, uint64_t v, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (f->err)
+		return;
+	if (f->n == f->cap) {
+		size_t cap = f->cap ? f->cap * 2 : 16;
+		struct row *r = realloc(f->rows, cap * sizeof(*r));
+
+		if (!r) {
+			f->err = -ENOMEM;
+			return;
+		}
+		f->rows = r;
+		f->cap = cap;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		f->err = -ENOMEM;
+	else
+		f->rows[f->n++] = (struct row){ s, v };
+	va_end(ap);
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct row *)a)->labels, ((const struct row *)b)->labels);
+}
+
+/* Print HELP, TYPE and the rows sorted, rows with equal labels summed (a
+ * label set must appear once per scrape). Frees the rows. */
+static void fam_print(struct weft_buf *out, struct family *f, const char *name, const char *type,
+		      const char *help)
+{
+	weft_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	if (f->n)
+		qsort(f->rows, f->n, sizeof(*f->rows), row_cmp);
+	for (size_t i = 0; i < f->n; i++) {
+		uint64_t v = f->rows[i].v;
+
+		while (i + 1 < f->n && !strcmp(f->rows[i].labels, f->rows[i + 1].labels)) {
+			free(f->rows[i].labels);
+			v += f->rows[++i].v;
+		}
+		weft_buf_printf(out, "%s%s%s%s %llu\n", name, f->rows[i].labels[0] ? "{" : "",
+				f->rows[i].labels, f->rows[i].labels[0] ? "}" : "",
+				(unsigned long long)v);
+		free(f->rows[i].labels);
+	}
+	if (f->err)
+		out->err = f->err;
+	free(f->rows);
+	memset(f, 0, sizeof(*f));
+}
+
+#define ESC(s, b) weft_metrics_escape(s, b, sizeof(b))
+
+static const char *proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "other";
+}
+
+/* The labels of a service port. */
+static void svc_labels(const struct weft_metrics_svc *s, char *buf, size_t len)
+{
+	char n[3 * WEFT_NAME_LEN], ns[3 * WEFT_NAME_LEN], pn[3 * WEFT_NAME_LEN];
+
+	snprintf(buf, len, "destination_service_name=\"%s\",destination_service_namespace=\"%s\","
+		 "protocol=\"%s\",port_name=\"%s\"", ESC(s->name, n), ESC(s->ns, ns),
+		 proto_name(s->proto), ESC(s->port_name, pn));
+}
+
+enum cnt_field { CNT_CONNECTS, CNT_SENDS, CNT_REFUSED };
+
+static uint64_t cnt_get(const struct weft_cnt *c, enum cnt_field f)
+{
+	return f == CNT_CONNECTS ? c->connects : f == CNT_SENDS ? c->sends : c->refused;
+}
+
+static void svc_family(struct weft_buf *out, const struct weft_metrics_snap *s, enum cnt_field f,
+		       const char *name, const char *help)
+{
+	struct family fam = { 0 };
+	char l[1024];
+
+	for (size_t i = 0; i < s->nsvc; i++) {
+		svc_labels(&s->svc[i], l, sizeof(l));
+		fam_add(&fam, cnt_get(&s->svc[i].cnt, f), "%s", l);
+	}
+	fam_print(out, &fam, name, "counter", help);
+}
+
+static void be_family(struct weft_buf *out, const struct weft_metrics_snap *s, enum cnt_field f,
+		      const char *name, const char *help)
+{
+	char l[1024], w[3 * WEFT_NAME_LEN], wns[3 * WEFT_NAME_LEN];
+	struct family fam = { 0 };
+
+	for (size_t i = 0; i < s->nbe; i++) {
+		const struct weft_metrics_be *b = &s->be[i];
+
+		if (b->svc >= s->nsvc)
+			continue;
+		svc_labels(&s->svc[b->svc], l, sizeof(l));
+		fam_add(&fam, cnt_get(&b->cnt, f),
+			"%s,destination_workload=\"%s\",destination_workload_namespace=\"%s\"", l,
+			ESC(b->workload, w), ESC(b->workload_ns, wns));
+	}
+	fam_print(out, &fam, name, "counter", help);
+}
+
+static const char *reporter_name(uint8_t r)
+{
+	return r == WEFT_REPORTER_SOURCE ? "source" :
+	       r == WEFT_REPORTER_DESTINATION ? "destination" : "unknown";
+}
+
+/* Istio's TCP labels of one entry, into buf. */
+static void tcp_labels(const struct weft_metrics_tcp *t, char *buf, size_t len)
+{
+	char sw[3 * WEFT_NAME_LEN], sn[3 * WEFT_NAME_LEN], dw[3 * WEFT_NAME_LEN];
+	char dn[3 * WEFT_NAME_LEN], sv[3 * WEFT_NAME_LEN], svn[3 * WEFT_NAME_LEN];
+	char fq[2 * 3 * WEFT_NAME_LEN + 32];
+
+	ESC(t->svc, sv);
+	ESC(t->svc_ns, svn);
+	if (!strcmp(t->svc, "unknown"))
+		strcpy(fq, "unknown");
+	else
+		snprintf(fq, sizeof(fq), "%s.%s.svc.cluster.local", sv, svn);
+	snprintf(buf, len,
+		 "reporter=\"%s\",source_workload=\"%s\",source_workload_namespace=\"%s\","
+		 "destination_workload=\"%s\",destination_workload_namespace=\"%s\","
+		 "destination_service=\"%s\",destination_service_name=\"%s\","
+		 "destination_service_namespace=\"%s\",request_protocol=\"tcp\"",
+		 reporter_name(t->reporter), ESC(t->src_wl, sw), ESC(t->src_ns, sn),
+		 ESC(t->dst_wl, dw), ESC(t->dst_ns, dn), fq, sv, svn);
+}
+
+enum tcp_field { TCP_OPENED, TCP_CLOSED, TCP_FAILED, TCP_RESET, TCP_RECEIVED, TCP_SENT, TCP_ACTIVE };
+
+static uint64_t tcp_get(const struct weft_metrics_tcp *t, enum tcp_field f)
+{
+	switch (f) {
+	case TCP_OPENED:
+		return t->v.opened;
+	case TCP_CLOSED:
+		return t->v.closed;
+	case TCP_FAILED:
+		return t->v.failed;
+	case TCP_RESET:
+		return t->v.reset;
+	case TCP_RECEIVED:
+		return t->v.received_bytes;
+	case TCP_SENT:
+		return t->v.sent_bytes;
+	default:
+		return t->active;
+	}
+}
+
+static void tcp_family(struct weft_buf *out, const struct weft_metrics_snap *s, char **labels,
+		       enum tcp_field f, const char *name, const char *type, const char *help)
+{
+	struct family fam = { 0 };
+
+	for (size_t i = 0; i < s->ntcp; i++)
+		fam_add(&fam, tcp_get(&s->tcp[i], f), "%s", labels[i]);
+	fam_print(out, &fam, name, type, help);
+}
+
+/* The TCP families: one per field, all with Istio's labels. */
+static const struct {
+	enum tcp_field field;
+	const char *name, *type, *help;
+} tcp_fams[] = {
+	{ TCP_OPENED, "weft_tcp_connections_opened_total", "counter",
+	  "TCP connections established (Istio istio_tcp_connections_opened_total)." },
+	{ TCP_CLOSED, "weft_tcp_connections_closed_total", "counter",
+	  "TCP connections closed after they were established." },
+	{ TCP_FAILED, "weft_tcp_connections_failed_total", "counter",
+	  "TCP connects that never established (reset, refused or timed out), by the client." },
+	{ TCP_RESET, "weft_tcp_connections_reset_total", "counter",
+	  "Established TCP connections that ended by a reset from the peer." },
+	{ TCP_RECEIVED, "weft_tcp_received_bytes_total", "counter",
+	  "Payload bytes from client to server (Istio's received), open connections included." },
+	{ TCP_SENT, "weft_tcp_sent_bytes_total", "counter",
+	  "Payload bytes from server to client (Istio's sent), open connections included." },
+	{ TCP_ACTIVE, "weft_tcp_connections_active", "gauge", "TCP connections open now." },
+};
+
+static void tcp_families(struct weft_buf *out, const struct weft_metrics_snap *s)
+{
+	char **labels = calloc(s->ntcp + 1, sizeof(*labels));
+	char l[2048];
+
+	for (size_t i = 0; labels && i < s->ntcp; i++) {
+		tcp_labels(&s->tcp[i], l, sizeof(l));
+		if (!(labels[i] = strdup(l))) {
+			out->err = -ENOMEM;
+			break;
+		}
+	}
+	if (!labels) {
+		out->err = -ENOMEM;
+		return;
+	}
+	for (size_t f = 0; !out->err && f < sizeof(tcp_fams) / sizeof(tcp_fams[0]); f++)
+		tcp_family(out, s, labels, tcp_fams[f].field, tcp_fams[f].name, tcp_fams[f].type,
+			   tcp_fams[f].help);
+	for (size_t i = 0; i < s->ntcp; i++)
+		free(labels[i]);
+	free(labels);
+}
+
+/* Seconds from microseconds, exactly ("0.000002"). */
+static const char *us_seconds(uint64_t us, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu.%06llu", (unsigned long long)(us / 1000000),
+		 (unsigned long long)(us % 1000000));
+	return buf;
+}
+
+struct hrow {
+	char *labels;
+	const struct weft_hist *h;
+};
+
+static int hrow_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct hrow *)a)->labels, ((const struct hrow *)b)->labels);
+}
+
+/* The power-of-two bounds exposed: le = 2^(k+1) us holds buckets 0..2k+1.
+ * The last pair also takes everything above it, so it shows only as +Inf. */
+#define WEFT_HIST_LE (WEFT_HIST_BUCKETS / 2 - 1)
+
+static void hist_print(struct weft_buf *out, const char *name, const char *labels,
+		       const struct weft_hist *h)
+{
+	uint64_t cum = 0;
+	char le[64];
+
+	for (int k = 0; k < WEFT_HIST_LE; k++) {
+		cum += h->bucket[2 * k] + h->bucket[2 * k + 1];
+		weft_buf_printf(out, "%s_bucket{%s,le=\"%s\"} %llu\n", name, labels,
+				us_seconds(1ull << (k + 1), le, sizeof(le)), (unsigned long long)cum);
+	}
+	for (int b = 2 * WEFT_HIST_LE; b < WEFT_HIST_BUCKETS; b++)
+		cum += h->bucket[b];
+	weft_buf_printf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n%s_sum{%s} %s\n%s_count{%s} %llu\n",
+			name, labels, (unsigned long long)cum, name, labels,
+			us_seconds(h->sum_us, le, sizeof(le)), name, labels, (unsigned long long)cum);
+}
+
+/* One histogram family of one kind; equal label sets summed. */
+static void hist_family(struct weft_buf *out, const struct weft_metrics_snap *s, uint8_t kind,
+			const char *name, const char *help)
+{
+	char dw[3 * WEFT_NAME_LEN], dn[3 * WEFT_NAME_LEN], sv[3 * WEFT_NAME_LEN];
+	char svn[3 * WEFT_NAME_LEN], l[1024];
+	struct hrow *rows = calloc(s->nhist + 1, sizeof(*rows));
+	size_t n = 0;
+
+	weft_buf_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+	if (!rows) {
+		out->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = 0; i < s->nhist; i++) {
+		const struct weft_metrics_hist *h = &s->hist[i];
+
+		if (h->kind != kind)
+			continue;
+		snprintf(l, sizeof(l),
+			 "reporter=\"%s\",destination_workload=\"%s\",destination_workload_namespace=\"%s\","
+			 "destination_service_name=\"%s\",destination_service_namespace=\"%s\"",
+			 reporter_name(h->reporter), ESC(h->dst_wl, dw), ESC(h->dst_ns, dn),
+			 ESC(h->svc, sv), ESC(h->svc_ns, svn));
+		rows[n].h = &h->h;
+		if (!(rows[n++].labels = strdup(l))) {
+			out->err = -ENOMEM;
+			n--;
+			break;
+		}
+	}
+	qsort(rows, n, sizeof(*rows), hrow_cmp);
+	for (size_t i = 0; i < n;) {
+		struct weft_hist acc = *rows[i].h;
+		size_t j = i + 1;
+
+		for (; j < n && !strcmp(rows[i].labels, rows[j].labels); j++) {
+			for (int b = 0; b < WEFT_HIST_BUCKETS; b++)
+				acc.bucket[b] += rows[j].h->bucket[b];
+			acc.sum_us += rows[j].h->sum_us;
+			acc.count += rows[j].h->count;
+		}
+		hist_print(out, name, rows[i].labels, &acc);
+		i = j;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].labels);
+	free(rows);
+}
+
+const char *weft_metrics_rule_label(uint32_t rule, uint8_t dir, uint8_t verdict, char *buf,
+				    size_t len)
+{
+	if (verdict == WEFT_PV_CNT_ALLOW)
+		snprintf(buf, len, "%s[%u]", dir == WEFT_DIR_INGRESS ? "ingress" : "egress",
+			 rule & 0xffff);
+	else if ((rule & 0xffff) == WEFT_RULE_DEFAULT)
+		snprintf(buf, len, "default");
+	else
+		snprintf(buf, len, "deny[%u]", rule & 0xffff);
+	return buf;
+}
+
+static void pol_family(struct weft_buf *out, const struct weft_metrics_snap *s)
+{
+	char n[3 * WEFT_NAME_LEN], ns[3 * WEFT_NAME_LEN], r[32];
+	struct family fam = { 0 };
+
+	for (size_t i = 0; i < s->npol; i++) {
+		const struct weft_metrics_pol *p = &s->pol[i];
+
+		fam_add(&fam, p->count,
+			"direction=\"%s\",policy=\"%s\",policy_namespace=\"%s\",rule=\"%s\",verdict=\"%s\"",
+			p->dir == WEFT_DIR_INGRESS ? "ingress" : "egress", ESC(p->policy, n),
+			ESC(p->ns, ns), weft_metrics_rule_label(p->rule, p->dir, p->verdict, r, sizeof(r)),
+			p->verdict == WEFT_PV_CNT_ALLOW ? "allow" :
+			p->verdict == WEFT_PV_CNT_AUDIT ? "audit" : "deny");
+	}
+	fam_print(out, &fam, "weft_policy_decisions_total", "counter",
+		  "L4 policy decisions by rule since the policy last changed (weft_pol_cnt): connect/sendmsg and the first packet of a flow in tc. verdict audit: denied, let through by audit mode.");
+}
+
+static void gauge1(struct weft_buf *out, const char *name, const char *help, const char *value)
+{
+	weft_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", name, help, name, name, value);
+}
+
+int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
+{
+	struct family fam = { 0 };
+	char v[64], e[256];
+
+	weft_buf_printf(out, "# HELP weft_build_info A constant 1, labelled with the weft version.\n"
+			"# TYPE weft_build_info gauge\nweft_build_info{version=\"%s\"} 1\n",
+			ESC(s->version ? s->version : WEFT_VERSION, e));
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)s->generation);
+	gauge1(out, "weft_config_generation",
+	       "Successful applies of the config by this weftd (start, SIGHUP).", v);
+	snprintf(v, sizeof(v), "%llu.%03llu", (unsigned long long)(s->applied_ns / 1000000000ull),
+		 (unsigned long long)(s->applied_ns % 1000000000ull / 1000000ull));
+	gauge1(out, "weft_config_last_apply_timestamp_seconds",
+	       "Unix time of the last successful apply (0: none yet).", v);
+	snprintf(v, sizeof(v), "%zu", s->nservices);
+	gauge1(out, "weft_services", "Services in the config.", v);
+	snprintf(v, sizeof(v), "%zu", s->nports);
+	gauge1(out, "weft_service_ports", "Service ports (VIP, port, protocol) in the datapath.", v);
+
+	for (unsigned int i = 0; i < WEFT_STAT_MAX; i++) {
+		if (stat_names[i])
+			fam_add(&fam, s->stats[i], "event=\"%s\"", stat_names[i]);
+		else if (s->stats[i])
+			fam_add(&fam, s->stats[i], "event=\"stat_%u\"", i);
+	}
+	fam_print(out, &fam, "weft_datapath_events_total", "counter",
+		  "Datapath events by kind (weft_stats): translations, refusals, fallbacks.");
+
+	svc_family(out, s, CNT_CONNECTS, "weft_service_connections_total",
+		   "connect() calls to the service port sent to a backend (TCP connections, connected UDP sockets).");
+	svc_family(out, s, CNT_SENDS, "weft_service_datagrams_total",
+		   "Datagrams of unconnected UDP sockets to the service port sent to a backend.");
+	svc_family(out, s, CNT_REFUSED, "weft_service_refused_total",
+		   "connect() and send calls to the service port refused with ECONNREFUSED: no backends.");
+	be_family(out, s, CNT_CONNECTS, "weft_backend_connections_total",
+		  "connect() calls sent to a backend of the service port, by the backend's workload.");
+	be_family(out, s, CNT_SENDS, "weft_backend_datagrams_total",
+		  "Datagrams of unconnected UDP sockets sent to a backend, by the backend's workload.");
+
+	tcp_families(out, s);
+	hist_family(out, s, WEFT_HIST_RTT, "weft_tcp_rtt_seconds",
+		    "Smoothed TCP round-trip time, sampled by the kernel on every RTT update.");
+	hist_family(out, s, WEFT_HIST_CONNECT, "weft_tcp_connect_duration_seconds",
+		    "Time from connect() to established, by the client.");
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)s->flows);
+	gauge1(out, "weft_flows", "Live entries in weft_flow (TCP sockets observed).", v);
+	pol_family(out, s);
+	for (size_t i = 0; i < s->ntc; i++) {
+		char ep[3 * WEFT_NAME_LEN], ns[3 * WEFT_NAME_LEN], ifn[64];
+
+		fam_add(&fam, s->tc[i].ifindex > 0,
+			"endpoint=\"%s\",endpoint_namespace=\"%s\",interface=\"%s\"",
+			ESC(s->tc[i].endpoint, ep), ESC(s->tc[i].ns, ns), ESC(s->tc[i].interface, ifn));
+	}
+	fam_print(out, &fam, "weft_policy_interface_attached", "gauge",
+		  "1 if the tc policy programs are on the host-side interface of a policed endpoint; 0 while the interface does not exist.");
+
+	for (size_t i = 0; i < s->nmaps; i++)
+		fam_add(&fam, s->maps[i].entries, "map=\"%s\"", ESC(s->maps[i].name, e));
+	fam_print(out, &fam, "weft_map_entries", "gauge",
+		  "Entries in each datapath map (arrays count as full).");
+	for (size_t i = 0; i < s->nmaps; i++)
+		fam_add(&fam, s->maps[i].capacity, "map=\"%s\"", ESC(s->maps[i].name, e));
+	fam_print(out, &fam, "weft_map_capacity", "gauge", "Maximum entries of each datapath map.");
+	for (size_t i = 0; i < s->nprogs && i < WEFT_METRICS_MAX_PROGS; i++)
+		fam_add(&fam, s->progs[i].attached, "program=\"%s\"", ESC(s->progs[i].name, e));
+	fam_print(out, &fam, "weft_program_attached", "gauge",
+		  "1 if the BPF program is attached through weftd's link, else 0.");
+	return out->err;
+}
+
+/* --- gather --------------------------------------------------------------- */
+
+static int count_one(const void *key, const void *val, void *ctx)
+{
+	(void)key;
+	(void)val;
+	++*(uint64_t *)ctx;
+	return 0;
+}
+
+int weft_map_count(int fd, uint64_t *entries)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	uint64_t n = 0;
+	size_t vsize;
+	int ncpu, ret;
+
+	*entries = 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	switch (info.type) {
+	case BPF_MAP_TYPE_ARRAY:
+	case BPF_MAP_TYPE_PERCPU_ARRAY:
+	case BPF_MAP_TYPE_PROG_ARRAY:
+	case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+		*entries = info.max_entries;
+		return 0;
+	default:
+		break;
+	}
+	if (info.type == BPF_MAP_TYPE_SOCKHASH || info.type == BPF_MAP_TYPE_SOCKMAP) {
+		/* Values (sockets) cannot be read here: count the keys. */
+		char *k = calloc(2, info.key_size ? info.key_size : 1);
+
+		if (!k)
+			return -ENOMEM;
+		for (bool first = true; bpf_map_get_next_key(fd, first ? NULL : k, k + info.key_size) == 0;
+		     first = false, n++)
+			memcpy(k, k + info.key_size, info.key_size);
+		free(k);
+		*entries = n;
+		return 0;
+	}
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		return ncpu;
+	vsize = (info.value_size + 7) / 8 * 8;
+	if (info.type == BPF_MAP_TYPE_PERCPU_HASH || info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH)
+		vsize *= ncpu;
+	ret = weft_map_each(fd, info.key_size, vsize, count_one, &n);
+	*entries = n;
+	return ret;
+}
+
+/* Sum a per-CPU struct weft_cnt. */
+static void cnt_sum(const struct weft_cnt *v, int ncpu, struct weft_cnt *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < ncpu; i++) {
+		out->connects += v[i].connects;
+		out->sends += v[i].sends;
+		out->refused += v[i].refused;
+	}
+}
+
+static const struct weft_endpoint *endpoint_by_ip(const struct weft_config *cfg, const __be32 *addr)
+{
+	for (size_t i = 0; cfg && i < cfg->nendpoints; i++)
+		if (!memcmp(&cfg->endpoints[i].ip.a, addr, 16))
+			return &cfg->endpoints[i];
+	return NULL;
+}
+
+static uint32_t map_capacity(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+/* Every key and value of a hash map, into arrays (map_dump). */
+struct dump {
+	size_t ksize, vsize, n, cap;
+	char *k, *v;
+};
+
+static int dump_add(const void *key, const void *val, void *ctx)
+{
+	struct dump *d = ctx;
+
+	if (d->n == d->cap) {
+		size_t ncap = d->cap ? 2 * d->cap : 4096;
+		char *nk = realloc(d->k, ncap * d->ksize), *nv;
+
+		if (nk)
+			d->k = nk;
+		nv = nk ? realloc(d->v, ncap * d->vsize) : NULL;
+		if (!nv)
+			return -ENOMEM;
+		d->v = nv;
+		d->cap = ncap;
+	}
+	memcpy(d->k + d->n * d->ksize, key, d->ksize);
+	memcpy(d->v + d->n * d->vsize, val, d->vsize);
+	d->n++;
+	return 0;
+}
+
+/*
+ * Every key and value of a hash map (weft_map_each). vsize: the value as the
+ * syscall returns it (per-CPU maps: rounded to 8, times the CPUs). 0 or
+ * -errno; *keys and *vals are the caller's to free.
+ */
+static int map_dump(int fd, size_t ksize, size_t vsize, char **keys, char **vals, size_t *n)
+{
+	struct dump d = { .ksize = ksize, .vsize = vsize };
+	int ret = weft_map_each(fd, ksize, vsize, dump_add, &d);
+
+	if (ret) {
+		free(d.k);
+		free(d.v);
+		d.k = d.v = NULL;
+		d.n = 0;
+	}
+	*keys = d.k;
+	*vals = d.v;
+	*n = d.n;
+	return ret;
+}
+
+/* Names of the addresses (weft_ep) and of the service ports (by id). */
+struct names {
+	struct weft_addr_key *addr;	/* sorted */
+	struct weft_ep_val *ep;		/* same order as addr */
+	uint32_t *wid;			/* same order: id of (workload, ns), 1.., 0 = unknown */
+	size_t nep;
+	struct svc_name {
+		uint32_t id;
+		uint32_t nid;		/* id of (name, ns), 1.. */
+		const struct weft_svc_meta *meta;
+	} *svc;				/* sorted by id */
+	size_t nsvc;
+	const struct weft_ep_val **wl;	/* wl[wid - 1]: an endpoint with those names */
+	const struct weft_svc_meta **sn;	/* sn[nid - 1] */
+};
+
+static int addr_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct weft_addr_key));
+}
+
+static int svc_name_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct svc_name *)a)->id, y = ((const struct svc_name *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static void names_free(struct names *nm)
+{
+	free(nm->addr);
+	free(nm->ep);
+	free(nm->wid);
+	free(nm->svc);
+	free(nm->wl);
+	free(nm->sn);
+}
+
+static int ep_names_cmp(const void *a, const void *b, void *arg)
+{
+	const struct weft_ep_val *ep = arg, *x = &ep[*(const size_t *)a], *y = &ep[*(const size_t *)b];
+	int r = strcmp(x->workload, y->workload);
+
+	return r ? r : strcmp(x->ns, y->ns);
+}
+
+static int svc_names_cmp(const void *a, const void *b, void *arg)
+{
+	const struct svc_name *sv = arg, *x = &sv[*(const size_t *)a], *y = &sv[*(const size_t *)b];
+	int r = strcmp(x->meta->name, y->meta->name);
+
+	return r ? r : strcmp(x->meta->ns, y->meta->ns);
+}
+
+/* Equal names get one id: a series is a set of ids, so aggregating needs
+ * no string work per flow. */
+static int names_intern(struct names *nm)
+{
+	size_t n = nm->nep > nm->nsvc ? nm->nep : nm->nsvc, *idx = calloc(n + 1, sizeof(*idx));
+	uint32_t next = 0;
+
+	nm->wid = calloc(nm->nep + 1, sizeof(*nm->wid));
+	nm->wl = calloc(nm->nep + 1, sizeof(*nm->wl));
+	nm->sn = calloc(nm->nsvc + 1, sizeof(*nm->sn));
+	if (!idx || !nm->wid || !nm->wl || !nm->sn) {
+		free(idx);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < nm->nep; i++)
+		idx[i] = i;
+	qsort_r(idx, nm->nep, sizeof(*idx), ep_names_cmp, nm->ep);
+	for (size_t i = 0; i < nm->nep; i++) {
+		if (!nm->ep[idx[i]].workload[0])
+			continue;	/* no name: unknown */
+		if (!next || ep_names_cmp(&idx[i], &idx[i - 1], nm->ep))
+			nm->wl[next++] = &nm->ep[idx[i]];
+		nm->wid[idx[i]] = next;
+	}
+	next = 0;
+	for (size_t i = 0; i < nm->nsvc; i++)
+		idx[i] = i;
+	qsort_r(idx, nm->nsvc, sizeof(*idx), svc_names_cmp, nm->svc);
+	for (size_t i = 0; i < nm->nsvc; i++) {
+		if (!next || svc_names_cmp(&idx[i], &idx[i - 1], nm->svc))
+			nm->sn[next++] = nm->svc[idx[i]].meta;
+		nm->svc[idx[i]].nid = next;
+	}
+	free(idx);
+	return 0;
+}
+
+static int names_load(struct names *nm, const struct weft_maps *maps, const struct weft_state *st)
+{
+	struct weft_addr_key *k;
+	struct weft_ep_val *v;
+	char *kb, *vb;
+	int ret;
+
+	memset(nm, 0, sizeof(*nm));
+	ret = map_dump(maps->fd[WEFT_M_EP], sizeof(*k), sizeof(*v), &kb, &vb, &nm->nep);
+	if (ret)
+		return ret;
+	k = (struct weft_addr_key *)kb;
+	v = (struct weft_ep_val *)vb;
+	/* Sort the keys, then put each value at its key's place. */
+	nm->addr = calloc(nm->nep + 1, sizeof(*nm->addr));
+	nm->ep = calloc(nm->nep + 1, sizeof(*nm->ep));
+	nm->svc = calloc(st->n + 1, sizeof(*nm->svc));
+	if (!nm->addr || !nm->ep || !nm->svc) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	memcpy(nm->addr, k, nm->nep * sizeof(*k));
+	qsort(nm->addr, nm->nep, sizeof(*k), addr_cmp);
+	for (size_t i = 0; i < nm->nep; i++) {
+		struct weft_addr_key *at = bsearch(&k[i], nm->addr, nm->nep, sizeof(*k), addr_cmp);
+
+		nm->ep[at - nm->addr] = v[i];
+		nm->ep[at - nm->addr].name[WEFT_NAME_LEN - 1] = 0;
+		nm->ep[at - nm->addr].ns[WEFT_NAME_LEN - 1] = 0;
+		nm->ep[at - nm->addr].workload[WEFT_NAME_LEN - 1] = 0;
+	}
+	for (size_t i = 0; i < st->n; i++)
+		nm->svc[nm->nsvc++] = (struct svc_name){ st->sp[i].val.id, 0, &st->sp[i].meta };
+	qsort(nm->svc, nm->nsvc, sizeof(*nm->svc), svc_name_cmp);
+	ret = names_intern(nm);
+out:
+	free(kb);
+	free(vb);
+	if (ret)
+		names_free(nm);
+	return ret;
+}
+
+/* The (workload, namespace) id of an address; 0 for a stranger. */
+static uint32_t ep_wid(const struct names *nm, const __be32 *addr)
+{
+	struct weft_addr_key *at = bsearch(addr, nm->addr, nm->nep, sizeof(*nm->addr), addr_cmp);
+
+	return at ? nm->wid[at - nm->addr] : 0;
+}
+
+/* The (name, namespace) id of a service port; 0 for none. */
+static uint32_t svc_nid(const struct names *nm, uint32_t id)
+{
+	struct svc_name key = { id, 0, NULL }, *at;
+
+	at = id ? bsearch(&key, nm->svc, nm->nsvc, sizeof(*nm->svc), svc_name_cmp) : NULL;
+	return at ? at->nid : 0;
+}
+
+static void wid_names(const struct names *nm, uint32_t wid, char *wl, char *ns)
+{
+	const struct weft_ep_val *ep = wid ? nm->wl[wid - 1] : NULL;
+
+	snprintf(wl, WEFT_NAME_LEN, "%s", ep ? ep->workload : "unknown");
+	snprintf(ns, WEFT_NAME_LEN, "%s", ep && ep->ns[0] ? ep->ns : "unknown");
+}
+
+static void nid_names(const struct names *nm, uint32_t nid, char *name, char *ns)
+{
+	const struct weft_svc_meta *m = nid ? nm->sn[nid - 1] : NULL;
+
+	snprintf(name, WEFT_NAME_LEN, "%.*s", WEFT_NAME_LEN - 1, m && m->name[0] ? m->name : "unknown");
+	snprintf(ns, WEFT_NAME_LEN, "%.*s", WEFT_NAME_LEN - 1, m && m->ns[0] ? m->ns : "unknown");
+}
+
+/* One series of the TCP families: its name ids and what it adds up. */
+struct lkey {
+	uint32_t reporter, src, dst, svc;
+};
+
+struct lent {
+	struct lkey k;
+	struct weft_edge_val v;
+	uint64_t active;
+};
+
+/* Open addressing: slot holds 1 + the index of its entry, 0 = free. */
+struct ltab {
+	uint32_t *slot;
+	size_t mask;
+	struct lent *ent;
+	size_t n;
+};
+
+static struct lent *ltab_get(struct ltab *t, const struct lkey *k)
+{
+	uint64_t h = (((uint64_t)k->src << 32) | k->dst) * 0x9e3779b97f4a7c15ull ^
+		     (((uint64_t)k->svc << 8) | k->reporter) * 0xc2b2ae3d27d4eb4full;
+
+	for (size_t i = (h ^ h >> 29) & t->mask;; i = (i + 1) & t->mask) {
+		struct lent *e;
+
+		if (!t->slot[i]) {
+			e = &t->ent[t->n++];
+			e->k = *k;
+			t->slot[i] = t->n;
+			return e;
+		}
+		e = &t->ent[t->slot[i] - 1];
+		if (!memcmp(&e->k, k, sizeof(*k)))
+			return e;
+	}
+}
+
+static void lent_add(struct ltab *t, const struct names *nm, const struct weft_edge_key *k,
+		     const struct weft_edge_val *v, uint64_t active)
+{
+	struct lkey lk = { k->reporter, ep_wid(nm, k->client), ep_wid(nm, k->server),
+			   svc_nid(nm, k->svc_id) };
+	struct lent *e = ltab_get(t, &lk);
+
+	e->v.opened += v->opened;
+	e->v.closed += v->closed;
+	e->v.failed += v->failed;
+	e->v.reset += v->reset;
+	e->v.received_bytes += v->received_bytes;
+	e->v.sent_bytes += v->sent_bytes;
+	e->v.redirected += v->redirected;
+	e->active += active;
+}
+
+/* The edge a live flow belongs to and its bytes so far (as lib/obs.h
+ * folds them at close). */
+static void flow_edge(const struct weft_sock_key *k, const struct weft_flow *f,
+		      struct weft_edge_key *ek, struct weft_edge_val *v)
+{
+	bool active = f->flags & WEFT_FLOW_ACTIVE;
+	uint64_t out = f->bytes_acked + f->redir_sent, in = f->bytes_received + f->redir_received;
+
+	memset(ek, 0, sizeof(*ek));
+	memset(v, 0, sizeof(*v));
+	memcpy(ek->client, active ? k->local : k->remote, 16);
+	memcpy(ek->server, active ? k->remote : k->local, 16);
+	ek->server_port = active ? k->rport : k->lport;
+	ek->reporter = active ? WEFT_REPORTER_SOURCE : WEFT_REPORTER_DESTINATION;
+	ek->svc_id = f->svc_id;
+	ek->proto = IPPROTO_TCP;
+	v->received_bytes = active ? out : in;
+	v->sent_bytes = active ? in : out;
+}
+
+/* weft_edge + weft_flow into out->tcp, weft_hist into out->hist. */
+static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st, int ncpu,
+		      struct weft_metrics_snap *out, uint64_t counts[3])
+{
+	size_t nedge = 0, nflow = 0, nhist = 0, cap, hvsize = sizeof(struct weft_hist);
+	char *ek = NULL, *ev = NULL, *fk = NULL, *fv = NULL, *hk = NULL, *hv = NULL;
+	struct ltab t = { 0 };
+	struct names nm;
+	int ret;
+
+	ret = names_load(&nm, maps, st);
+	if (ret)
+		return ret;
+	ret = map_dump(maps->fd[WEFT_M_EDGE], sizeof(struct weft_edge_key),
+		       sizeof(struct weft_edge_val), &ek, &ev, &nedge);
+	if (!ret)
+		ret = map_dump(maps->fd[WEFT_M_FLOW], sizeof(struct weft_sock_key),
+			       sizeof(struct weft_flow), &fk, &fv, &nflow);
+	if (!ret)
+		ret = map_dump(maps->fd[WEFT_M_HIST], sizeof(struct weft_hist_key), hvsize * ncpu,
+			       &hk, &hv, &nhist);
+	if (ret)
+		goto out;
+	counts[0] = nedge;
+	counts[1] = nflow;
+	counts[2] = nhist;
+	out->flows = nflow;
+	/* One entry per series; the table at most half full. */
+	for (cap = 16; cap < 2 * (nedge + nflow); cap *= 2)
+		;
+	t.slot = calloc(cap, sizeof(*t.slot));
+	t.ent = calloc(nedge + nflow + 1, sizeof(*t.ent));
+	t.mask = cap - 1;
+	out->hist = calloc(nhist + 1, sizeof(*out->hist));
+	if (!t.slot || !t.ent || !out->hist) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nedge; i++) {
+		struct weft_edge_key k;
+		struct weft_edge_val v;
+
+		memcpy(&k, ek + i * sizeof(k), sizeof(k));
+		memcpy(&v, ev + i * sizeof(v), sizeof(v));
+		lent_add(&t, &nm, &k, &v, 0);
+	}
+	for (size_t i = 0; i < nflow; i++) {
+		struct weft_sock_key k;
+		struct weft_edge_key fek;
+		struct weft_edge_val v;
+		struct weft_flow f;
+
+		memcpy(&k, fk + i * sizeof(k), sizeof(k));
+		memcpy(&f, fv + i * sizeof(f), sizeof(f));
+		flow_edge(&k, &f, &fek, &v);
+		lent_add(&t, &nm, &fek, &v, 1);
+	}
+	out->tcp = calloc(t.n + 1, sizeof(*out->tcp));
+	if (!out->tcp) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < t.n; i++) {
+		struct weft_metrics_tcp *m = &out->tcp[out->ntcp++];
+
+		m->reporter = t.ent[i].k.reporter;
+		wid_names(&nm, t.ent[i].k.src, m->src_wl, m->src_ns);
+		wid_names(&nm, t.ent[i].k.dst, m->dst_wl, m->dst_ns);
+		nid_names(&nm, t.ent[i].k.svc, m->svc, m->svc_ns);
+		m->v = t.ent[i].v;
+		m->active = t.ent[i].active;
+	}
+	for (size_t i = 0; i < nhist; i++) {
+		struct weft_metrics_hist *h = &out->hist[out->nhist++];
+		struct weft_hist_key key;
+
+		memcpy(&key, hk + i * sizeof(key), sizeof(key));
+		h->reporter = key.reporter;
+		h->kind = key.kind;
+		wid_names(&nm, ep_wid(&nm, key.server), h->dst_wl, h->dst_ns);
+		nid_names(&nm, svc_nid(&nm, key.svc_id), h->svc, h->svc_ns);
+		for (int c = 0; c < ncpu; c++) {
+			const struct weft_hist *pc = (const void *)(hv + (i * ncpu + c) * hvsize);
+
+			for (int b = 0; b < WEFT_HIST_BUCKETS; b++)
+				h->h.bucket[b] += pc->bucket[b];
+			h->h.sum_us += pc->sum_us;
+			h->h.count += pc->count;
+		}
+	}
+out:
+	names_free(&nm);
+	free(t.slot);
+	free(t.ent);
+	free(ek);
+	free(ev);
+	free(fk);
+	free(fv);
+	free(hk);
+	free(hv);
+	return ret;
+}
+
+/* The decisions of the active policy epoch, named by cfg's policies. */
+static int pol_gather(const struct weft_config *cfg, const struct weft_maps *maps, int ncpu,
+		      struct weft_metrics_snap *out)
+{
+	struct weft_pol_cnt_key k, next, *prev = NULL;
+	struct weft_redir_cfg rc = { 0 };
+	size_t cap = 0;
+	__u32 zero = 0;
+	__u64 *v = calloc(ncpu, sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	if (!cfg || bpf_map_lookup_elem(maps->fd[WEFT_M_REDIR_CFG], &zero, &rc) || !rc.policy_epoch)
+		goto out;
+	while (bpf_map_get_next_key(maps->fd[WEFT_M_POL_CNT], prev, &next) == 0) {
+		struct weft_metrics_pol *p;
+		uint32_t pi = next.rule >> 16;
+
+		k = next;
+		prev = &k;
+		if (k.epoch != (uint32_t)rc.policy_epoch || pi >= cfg->npolicies ||
+		    bpf_map_lookup_elem(maps->fd[WEFT_M_POL_CNT], &k, v))
+			continue;
+		if (out->npol == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+
+			p = realloc(out->pol, ncap * sizeof(*p));
+			if (!p) {
+				free(v);
+				return -ENOMEM;
+			}
+			out->pol = p;
+			cap = ncap;
+		}
+		p = &out->pol[out->npol++];
+		memset(p, 0, sizeof(*p));
+		snprintf(p->policy, sizeof(p->policy), "%s", cfg->policies[pi].name);
+		snprintf(p->ns, sizeof(p->ns), "%s", cfg->policies[pi].ns);
+		p->rule = k.rule;
+		p->dir = k.dir;
+		p->verdict = k.verdict;
+		for (int c = 0; c < ncpu; c++)
+			p->count += v[c];
+	}
+out:
+	free(v);
+	return 0;
+}
+
+int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *st,
+			const struct weft_maps *maps, const struct weft_datapath *dp,
+			struct weft_metrics_snap *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct weft_info info = { 0 };
+	struct weft_cnt *pc;
+	uint64_t tcp_counts[3] = { 0 };
+	size_t nbe = 0;
+	__u32 key = 0;
+	__u64 *vals;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	out->version = WEFT_VERSION;
+	out->nservices = cfg ? cfg->nservices : 0;
+	out->nports = st->n;
+	if (bpf_map_lookup_elem(maps->fd[WEFT_M_INFO], &key, &info) == 0) {
+		out->generation = info.generation;
+		out->applied_ns = info.applied_ns;
+	}
+	vals = calloc(ncpu, sizeof(*vals) > sizeof(*pc) ? sizeof(*vals) : sizeof(*pc));
+	pc = (struct weft_cnt *)vals;
+	for (size_t i = 0; i < st->n; i++)
+		nbe += st->sp[i].nbe;
+	out->svc = calloc(st->n + 1, sizeof(*out->svc));
+	out->be = calloc(nbe + 1, sizeof(*out->be));
+	if (!vals || !out->svc || !out->be) {
+		free(vals);
+		weft_metrics_snap_free(out);
+		return -ENOMEM;
+	}
+	weft_stats_read(maps, out->stats);
+	for (size_t i = 0; i < st->n; i++) {
+		const struct weft_sp *sp = &st->sp[i];
+		struct weft_metrics_svc *s = &out->svc[out->nsvc];
+		uint32_t id = sp->val.id;
+
+		memcpy(s->name, sp->meta.name, sizeof(s->name));
+		memcpy(s->ns, sp->meta.ns, sizeof(s->ns));
+		memcpy(s->port_name, sp->meta.port_name, sizeof(s->port_name));
+		s->name[WEFT_NAME_LEN - 1] = s->ns[WEFT_NAME_LEN - 1] = 0;
+		s->port_name[WEFT_NAME_LEN - 1] = 0;
+		s->proto = sp->key.proto;
+		if (bpf_map_lookup_elem(maps->fd[WEFT_M_SVC_CNT], &id, pc) == 0)
+			cnt_sum(pc, ncpu, &s->cnt);
+		for (size_t j = 0; j < sp->nbe; j++) {
+			struct weft_be_key bk = { id, sp->be[j].idx };
+			struct weft_metrics_be *b = &out->be[out->nbe++];
+			const struct weft_endpoint *ep = endpoint_by_ip(cfg, sp->be[j].addr);
+
+			b->svc = out->nsvc;
+			snprintf(b->workload, sizeof(b->workload), "%s", ep ? ep->name : "unknown");
+			snprintf(b->workload_ns, sizeof(b->workload_ns), "%s", ep ? ep->ns : "unknown");
+			if (bpf_map_lookup_elem(maps->fd[WEFT_M_BE_CNT], &bk, pc) == 0)
+				cnt_sum(pc, ncpu, &b->cnt);
+		}
+		out->nsvc++;
+	}
+	free(vals);
+	ret = gather_tcp(maps, st, ncpu, out, tcp_counts);
+	if (ret) {
+		weft_metrics_snap_free(out);
+		return ret;
+	}
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		struct weft_metrics_map *m = &out->maps[out->nmaps++];
+
+		m->name = weft_map_name(id);
+		m->capacity = map_capacity(maps->fd[id]);
+		switch (id) {
+		/* What weftd wrote itself: no need to walk a million slots. */
+		case WEFT_M_SVC:
+		case WEFT_M_META:
+			m->entries = st->n;
+			break;
+		case WEFT_M_BE:
+			m->entries = nbe;
+			break;
+		case WEFT_M_SLOT:
+			for (size_t i = 0; i < st->n; i++)
+				m->entries += st->sp[i].nslots;
+			break;
+		/* Just read whole. */
+		case WEFT_M_EDGE:
+			m->entries = tcp_counts[0];
+			break;
+		case WEFT_M_FLOW:
+			m->entries = tcp_counts[1];
+			break;
+		case WEFT_M_HIST:
+			m->entries = tcp_counts[2];
+			break;
+		/* No entries to count (a ring buffer, socket storage). */
+		case WEFT_M_EVENTS:
+		case WEFT_M_SK_OBS:
+			break;
+		default:
+			weft_map_count(maps->fd[id], &m->entries);
+		}
+	}
+	if (pol_gather(cfg, maps, ncpu, out)) {
+		weft_metrics_snap_free(out);
+		return -ENOMEM;
+	}
+	if (dp) {
+		out->nprogs = weft_datapath_programs(dp, out->progs, WEFT_METRICS_MAX_PROGS);
+		out->ntc = weft_datapath_tc_status(dp, NULL, 0);
+		out->tc = calloc(out->ntc + 1, sizeof(*out->tc));
+		if (!out->tc) {
+			weft_metrics_snap_free(out);
+			return -ENOMEM;
+		}
+		weft_datapath_tc_status(dp, out->tc, out->ntc);
+	}
+	if (out->nprogs > WEFT_METRICS_MAX_PROGS)
+		out->nprogs = WEFT_METRICS_MAX_PROGS;
+	return 0;
+}
+
+void weft_metrics_snap_free(struct weft_metrics_snap *s)
+{
+	if (!s)
+		return;
+	free(s->svc);
+	free(s->be);
+	free(s->tcp);
+	free(s->hist);
+	free(s->pol);
+	free(s->tc);
+	memset(s, 0, sizeof(*s));
+}
+
+/* --- HTTP ----------------------------------------------------------------- */
+
+int weft_metrics_handle(const struct weft_metrics_src *src, const char *path,
+			struct weft_buf *body, const char **ctype)
+{
+	struct weft_metrics_snap snap;
+	int ret;
+
+	if (!strcmp(path, "/healthz")) {
+		weft_buf_printf(body, "ok\n");
+		return 200;
+	}
+	if (!strcmp(path, "/readyz")) {
+		weft_buf_printf(body, src->ready ? "ready\n" : "not ready: datapath not attached or config not applied\n");
+		return src->ready ? 200 : 503;
+	}
+	if (strcmp(path, "/metrics")) {
+		weft_buf_printf(body, "404 not found: try /metrics, /healthz or /readyz\n");
+		return 404;
+	}
+	if (!src->dp) {
+		weft_buf_printf(body, "503 datapath not loaded yet\n");
+		return 503;
+	}
+	ret = weft_metrics_gather(src->cfg, src->st, weft_datapath_maps(src->dp), src->dp, &snap);
+	if (!ret)
+		ret = weft_metrics_render(&snap, body);
+	weft_metrics_snap_free(&snap);
+	if (ret) {
+		body->len = 0;
+		body->err = 0;
+		weft_buf_printf(body, "500 %s\n", strerror(-ret));
+		return 500;
+	}
+	*ctype = WEFT_METRICS_CTYPE;
+	return 200;
+}

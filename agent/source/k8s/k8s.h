@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * k8s: the node's desired state from the Kubernetes API server.
+ *
+ * k8s.c lists then watches Services (v1), EndpointSlices
+ * (discovery.k8s.io/v1), the Pods of its node (fieldSelector
+ * spec.nodeName), Namespaces and NetworkPolicies (networking.k8s.io/v1)
+ * through libcurl's multi interface; its sockets and timer sit behind one
+ * epoll fd that weftd's loop watches. The objects are cached as they came
+ * (json-c); after each batch of events the cache is translated
+ * (k8s_translate.c, pure but for the route lookup of pod interfaces) into
+ * the services, endpoints, namespaces and policies of a weft_config and
+ * handed to weftd's reconcile, which writes only the difference.
+ */
+#ifndef WEFT_K8S_H
+#define WEFT_K8S_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "model/model.h"
+
+struct json_object;
+
+/* Annotations weft reads on a Service. */
+#define WEFT_K8S_ANN_LB "weft.dev/lb"		/* random | round_robin | maglev */
+#define WEFT_K8S_ANN_WEIGHTS "weft.dev/weights" /* JSON object: {"<endpoint ip>": 1..65535} */
+
+/* kube-proxy's default sessionAffinityConfig.clientIP.timeoutSeconds. */
+#define WEFT_K8S_DEF_AFFINITY 10800
+
+/*
+ * Translate cached objects into cfg->services (appended; cfg->datapath is
+ * left alone). services and slices are json objects whose values are
+ * Service and EndpointSlice objects exactly as the API returns them (keys
+ * are free). One weft service per Service port and IP family, so every
+ * backend carries its own port (named target ports resolve per endpoint).
+ * A malformed object is logged ("k8s: Service default/foo: ...") and
+ * skipped. 0 or -ENOMEM.
+ */
+int weft_k8s_translate(struct json_object *services, struct json_object *slices,
+		       struct weft_config *cfg);
+
+/* The host-side interface of a pod address (name filled, 0), or -errno. */
+typedef int (*weft_k8s_ifname_fn)(const struct weft_ip *ip, char *name, size_t len);
+
+/* The node's route to ip (netlink RTM_GETROUTE in this network namespace):
+ * its output interface, unless the route goes through a gateway (then
+ * -ENOENT: not a pod of this node). */
+int weft_k8s_route_ifname(const struct weft_ip *ip, char *name, size_t len);
+
+/*
+ * Pods (this node's, as the API returns them) into cfg->endpoints
+ * (appended, then sorted by namespace/name): every Running pod that is not
+ * hostNetwork, one endpoint per address of status.podIPs, with its labels,
+ * namespace and workload (the controller in ownerReferences: a ReplicaSet's
+ * name without its pod-template-hash, i.e. the Deployment; StatefulSet,
+ * DaemonSet, Job as named; else the pod's name), and the interface ifname
+ * finds (empty if NULL or not found). A malformed pod, or a second pod
+ * with an address already taken, is logged and skipped. 0 or -ENOMEM.
+ */
+int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
+			    struct weft_config *cfg);
+
+/* Namespaces into cfg->namespaces (their labels, for namespace selectors). */
+int weft_k8s_translate_namespaces(struct json_object *namespaces, struct weft_config *cfg);
+
+/*
+ * NetworkPolicies (networking.k8s.io/v1) into cfg->policies, sorted by
+ * namespace/name: podSelector and peer selectors from matchLabels and
+ * matchExpressions (In, NotIn, Exists, DoesNotExist); policyTypes as written, else Ingress plus Egress if
+ * there are egress rules; peers podSelector, namespaceSelector, both, or
+ * ipBlock with except; ports TCP/UDP/SCTP, numeric with endPort, or named.
+ * A named port resolves to the containerPorts of that name and protocol of
+ * this node's pods (pods, and cfg's endpoints and namespaces, translated
+ * first): for an ingress rule the pods the policy selects, for an egress
+ * rule those its peers select (all if none; an ipBlock selects none);
+ * several numbers if pods differ; a name that resolves to nothing is logged
+ * and skipped. A rule whose
+ * ports were all names that resolve to nothing allows nothing. An ipBlock
+ * CIDR with host bits means its network, as in Kubernetes. A malformed
+ * object is logged ("k8s: NetworkPolicy ns/name: ...") and skipped whole,
+ * unless last_good (NULL: none kept) holds an earlier good version under
+ * the same key: a bad update leaves the running policy as it was. Good
+ * objects are recorded in last_good, deleted ones forgotten. 0 or -ENOMEM.
+ */
+int weft_k8s_translate_netpols(struct json_object *netpols, struct json_object *pods,
+			       struct json_object *last_good, struct weft_config *cfg);
+
+/* Where the API server is and how to authenticate. */
+struct weft_k8s_conn {
+	char *server;		/* https://host:port, no trailing slash */
+	char *ca_file;		/* PEM file; or */
+	char *ca_data;		/* PEM bytes (decoded certificate-authority-data) */
+	size_t ca_len;
+	char *cert_file, *key_file;	/* client certificate; or */
+	char *cert_data, *key_data;	/* PEM bytes */
+	size_t cert_len, key_len;
+	char *token;		/* bearer token; or */
+	char *token_file;	/* re-read when it changes and on a 401 */
+	bool insecure;		/* insecure-skip-tls-verify */
+};
+
+void weft_k8s_conn_free(struct weft_k8s_conn *c);
+
+/* Read a kubeconfig (its current-context; else its only context). 0 or
+ * -errno with a message for people in err. */
+int weft_k8s_kubeconfig(const char *path, struct weft_k8s_conn *out, char *err, size_t errlen);
+
+/* In-cluster: KUBERNETES_SERVICE_HOST/PORT and the service account's token
+ * and CA under dir (NULL: /var/run/secrets/kubernetes.io/serviceaccount). */
+int weft_k8s_incluster(const char *dir, struct weft_k8s_conn *out, char *err, size_t errlen);
+
+struct weft_k8s;
+
+/* Called after a batch of events once every resource has been listed. */
+typedef void (*weft_k8s_changed_fn)(struct weft_k8s *k, void *arg);
+
+/* Start listing and watching; takes ownership of conn. NULL with errno. */
+struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
+			      weft_k8s_changed_fn fn, void *arg);
+void weft_k8s_free(struct weft_k8s *k);
+
+/* The fd for weftd's epoll (EPOLLIN), and what to do when it is readable. */
+int weft_k8s_fd(const struct weft_k8s *k);
+void weft_k8s_dispatch(struct weft_k8s *k);
+
+/* The wanted config now: base's datapath plus the cluster's services,
+ * endpoints, namespaces and policies. NULL with errno. */
+struct weft_config *weft_k8s_config(struct weft_k8s *k, const struct weft_config *base);
+
+/* Every resource listed at least once. */
+bool weft_k8s_synced(const struct weft_k8s *k);
+
+#endif /* WEFT_K8S_H */

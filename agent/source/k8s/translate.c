@@ -1,0 +1,1447 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * k8s_translate: Services and EndpointSlices (as the API returns them) into
+ * the services of a weft_config; Pods, Namespaces and NetworkPolicies into
+ * its endpoints, namespaces and policies (below). Pure: no I/O but the log
+ * line naming a malformed object (and the interface lookup k8s.c
+ * passes in for pods).
+ *
+ * One weft service per Service port and IP family. Its backends are the
+ * endpoints of the EndpointSlices labelled kubernetes.io/service-name with
+ * that Service's name, of the same address family, whose port of the same
+ * name and protocol gives each backend its own port (a named targetPort can
+ * resolve differently per endpoint). Endpoints that are ready (a missing
+ * condition counts as ready) are used; only when none is, those serving and
+ * terminating are (as kube-proxy does).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <json-c/json.h>
+
+#include "source/k8s/k8s.h"
+#include "reconcile/lb.h"
+#include "lib/log.h"
+#include "reconcile/policy.h"
+
+#define SVC_LABEL "kubernetes.io/service-name"
+
+struct kport {
+	char name[WEFT_NAME_LEN];
+	uint16_t port;
+	uint8_t proto;
+	uint16_t target;		/* numeric targetPort, or 0 if named */
+};
+
+struct ksvc {
+	const char *name, *ns;
+	struct weft_ip ip[2];
+	int family[2];
+	size_t nip;
+	struct kport *ports;
+	size_t nports;
+	uint8_t lb;
+	uint32_t affinity;
+	struct json_object *weights;	/* owned; NULL = all 1 */
+};
+
+/* A slice that passed the checks. */
+struct kslice {
+	struct json_object *obj;
+	const char *ns, *service;
+	int family;
+};
+
+static struct json_object *jget(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+		return NULL;
+	return v;
+}
+
+/* A string member, NULL if absent; *bad set if present but not a string. */
+static const char *jstr(struct json_object *o, const char *key, bool *bad)
+{
+	struct json_object *v = jget(o, key);
+
+	if (!v)
+		return NULL;
+	if (!json_object_is_type(v, json_type_string)) {
+		*bad = true;
+		return NULL;
+	}
+	return json_object_get_string(v);
+}
+
+static void bad_obj(const char *kind, const char *ns, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void bad_obj(const char *kind, const char *ns, const char *name, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	weft_log(LOG_ERROR, "k8s: %s %s/%s: %s; skipped", kind, ns ? ns : "?", name ? name : "?", msg);
+}
+
+/* Name and namespace of an object; false if missing or too long. */
+static bool meta_names(struct json_object *o, const char *kind, const char **ns, const char **name)
+{
+	struct json_object *md = jget(o, "metadata");
+	bool bad = false;
+
+	*name = jstr(md, "name", &bad);
+	*ns = jstr(md, "namespace", &bad);
+	if (bad || !*name || !*ns || !**name) {
+		bad_obj(kind, *ns, *name, "metadata.name and metadata.namespace must be strings");
+		return false;
+	}
+	if (strlen(*name) >= WEFT_NAME_LEN || strlen(*ns) >= WEFT_NAME_LEN) {
+		bad_obj(kind, *ns, *name, "name or namespace longer than %d characters",
+			WEFT_NAME_LEN - 1);
+		return false;
+	}
+	return true;
+}
+
+static bool jint(struct json_object *v, long lo, long hi, long *out)
+{
+	if (!v || !json_object_is_type(v, json_type_int))
+		return false;
+	*out = (long)json_object_get_int64(v);
+	return *out >= lo && *out <= hi;
+}
+
+/* protocol: 1 TCP/UDP (proto set), 0 SCTP (skipped), -1 unknown. */
+static int proto_of(const char *p, uint8_t *proto)
+{
+	if (!p || !strcmp(p, "TCP"))
+		*proto = IPPROTO_TCP;
+	else if (!strcmp(p, "UDP"))
+		*proto = IPPROTO_UDP;
+	else if (!strcmp(p, "SCTP"))
+		return 0;
+	else
+		return -1;
+	return 1;
+}
+
+static void ksvc_free(struct ksvc *s)
+{
+	free(s->ports);
+	json_object_put(s->weights);
+}
+
+/* 1: a ClusterIP service to translate; 0: one weft ignores (headless,
+ * ExternalName, no IP); -1: malformed (logged); -ENOMEM. */
+static int svc_parse(struct json_object *o, struct ksvc *s)
+{
+	struct json_object *spec, *ips, *ports, *ann;
+	const char *type, *cip, *aff, *lb, *w;
+	bool bad = false;
+	size_t n;
+
+	memset(s, 0, sizeof(*s));
+	if (!meta_names(o, "Service", &s->ns, &s->name))
+		return -1;
+#define BAD(...) do { bad_obj("Service", s->ns, s->name, __VA_ARGS__); goto fail; } while (0)
+	spec = jget(o, "spec");
+	if (!spec || !json_object_is_type(spec, json_type_object))
+		BAD("spec: missing");
+	type = jstr(spec, "type", &bad);
+	cip = jstr(spec, "clusterIP", &bad);
+	if (bad)
+		BAD("spec.type and spec.clusterIP must be strings");
+	if (type && !strcmp(type, "ExternalName"))
+		return 0;
+	if (!cip || !*cip || !strcmp(cip, "None"))
+		return 0;
+	ips = jget(spec, "clusterIPs");
+	if (ips && !json_object_is_type(ips, json_type_array))
+		BAD("spec.clusterIPs: not a list");
+	n = ips ? json_object_array_length(ips) : 1;
+	if (n < 1 || n > 2)
+		BAD("spec.clusterIPs: %zu addresses (1 or 2)", n);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *v = ips ? json_object_array_get_idx(ips, i) : NULL;
+		const char *t = v ? json_object_get_string(v) : cip;
+
+		if (v && !json_object_is_type(v, json_type_string))
+			BAD("spec.clusterIPs[%zu]: not a string", i);
+		s->family[i] = weft_ip_parse(t, &s->ip[i]);
+		if (!s->family[i])
+			BAD("spec.clusterIPs[%zu]: '%s' is not an IPv4 or IPv6 address", i, t);
+		if (i && s->family[i] == s->family[0])
+			BAD("spec.clusterIPs: two addresses of one family");
+	}
+	s->nip = n;
+
+	ports = jget(spec, "ports");
+	if (!ports || !json_object_is_type(ports, json_type_array))
+		BAD("spec.ports: missing or not a list");
+	n = json_object_array_length(ports);
+	s->ports = calloc(n ? n : 1, sizeof(*s->ports));
+	if (!s->ports)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i), *tp;
+		struct kport *kp = &s->ports[s->nports];
+		const char *name, *proto;
+		long v;
+		int r;
+
+		name = jstr(p, "name", &bad);
+		proto = jstr(p, "protocol", &bad);
+		if (bad || !jint(jget(p, "port"), 1, 65535, &v))
+			BAD("spec.ports[%zu]: port must be 1..65535, name and protocol strings", i);
+		kp->port = v;
+		r = proto_of(proto, &kp->proto);
+		if (r < 0)
+			BAD("spec.ports[%zu].protocol: '%s' (TCP, UDP or SCTP)", i, proto);
+		if (name && strlen(name) >= sizeof(kp->name))
+			BAD("spec.ports[%zu].name: too long", i);
+		snprintf(kp->name, sizeof(kp->name), "%s", name ? name : "");
+		tp = jget(p, "targetPort");
+		if (!tp)
+			kp->target = kp->port;
+		else if (json_object_is_type(tp, json_type_string))
+			kp->target = 0;
+		else if (jint(tp, 1, 65535, &v))
+			kp->target = v;
+		else
+			BAD("spec.ports[%zu].targetPort: not a port number or name", i);
+		if (r == 0)
+			continue; /* SCTP: weft has no SCTP datapath */
+		s->nports++;
+	}
+
+	aff = jstr(spec, "sessionAffinity", &bad);
+	if (bad)
+		BAD("spec.sessionAffinity: not a string");
+	if (aff && !strcmp(aff, "ClientIP")) {
+		struct json_object *t = jget(jget(jget(spec, "sessionAffinityConfig"), "clientIP"),
+					     "timeoutSeconds");
+		long v = WEFT_K8S_DEF_AFFINITY;
+
+		if (t && !jint(t, 1, 86400, &v))
+			BAD("spec.sessionAffinityConfig.clientIP.timeoutSeconds: not 1..86400");
+		s->affinity = v;
+	} else if (aff && strcmp(aff, "None")) {
+		BAD("spec.sessionAffinity: '%s' (None or ClientIP)", aff);
+	}
+
+	ann = jget(jget(o, "metadata"), "annotations");
+	lb = jstr(ann, WEFT_K8S_ANN_LB, &bad);
+	w = jstr(ann, WEFT_K8S_ANN_WEIGHTS, &bad);
+	if (bad)
+		BAD("metadata.annotations: values must be strings");
+	s->lb = WEFT_LB_RANDOM;
+	if (lb && !strcmp(lb, "round_robin"))
+		s->lb = WEFT_LB_ROUND_ROBIN;
+	else if (lb && !strcmp(lb, "maglev"))
+		s->lb = WEFT_LB_MAGLEV;
+	else if (lb && strcmp(lb, "random"))
+		BAD("annotation " WEFT_K8S_ANN_LB ": '%s' (random, round_robin or maglev)", lb);
+	if (w) {
+		struct weft_ip ip;
+
+		s->weights = json_tokener_parse(w);
+		if (!s->weights || !json_object_is_type(s->weights, json_type_object))
+			BAD("annotation " WEFT_K8S_ANN_WEIGHTS ": not a JSON object");
+		json_object_object_foreach(s->weights, k, v) {
+			long x;
+
+			if (!weft_ip_parse(k, &ip) || !jint(v, 1, 65535, &x))
+				BAD("annotation " WEFT_K8S_ANN_WEIGHTS ": '%s': want an IP address and a weight 1..65535", k);
+		}
+	}
+	return 1;
+#undef BAD
+fail:
+	ksvc_free(s);
+	return -1;
+}
+
+/* Check a slice enough that building from it cannot fail half-way. */
+static bool slice_ok(struct json_object *o, struct kslice *ks)
+{
+	struct json_object *eps, *ports;
+	const char *ns, *name, *at;
+	bool bad = false;
+
+	if (!meta_names(o, "EndpointSlice", &ns, &name))
+		return false;
+#define BAD(...) do { bad_obj("EndpointSlice", ns, name, __VA_ARGS__); return false; } while (0)
+	ks->obj = o;
+	ks->ns = ns;
+	ks->service = jstr(jget(jget(o, "metadata"), "labels"), SVC_LABEL, &bad);
+	at = jstr(o, "addressType", &bad);
+	if (bad)
+		BAD("addressType and labels must be strings");
+	if (!ks->service)
+		return false; /* not a Service's slice */
+	if (at && !strcmp(at, "IPv4"))
+		ks->family = AF_INET;
+	else if (at && !strcmp(at, "IPv6"))
+		ks->family = AF_INET6;
+	else if (at && !strcmp(at, "FQDN"))
+		return false;
+	else
+		BAD("addressType: '%s' (IPv4, IPv6 or FQDN)", at ? at : "");
+	ports = jget(o, "ports");
+	if (ports && !json_object_is_type(ports, json_type_array))
+		BAD("ports: not a list");
+	for (size_t i = 0; ports && i < json_object_array_length(ports); i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i);
+		uint8_t proto;
+		long v;
+
+		jstr(p, "name", &bad);
+		if (bad || proto_of(jstr(p, "protocol", &bad), &proto) < 0 || bad ||
+		    (jget(p, "port") && !jint(jget(p, "port"), 1, 65535, &v)))
+			BAD("ports[%zu]: port must be 1..65535, name and protocol strings", i);
+	}
+	eps = jget(o, "endpoints");
+	if (eps && !json_object_is_type(eps, json_type_array))
+		BAD("endpoints: not a list");
+	for (size_t i = 0; eps && i < json_object_array_length(eps); i++) {
+		struct json_object *e = json_object_array_get_idx(eps, i), *a, *c;
+		struct weft_ip ip;
+
+		a = jget(e, "addresses");
+		if (!a || !json_object_is_type(a, json_type_array) || !json_object_array_length(a) ||
+		    !json_object_is_type(json_object_array_get_idx(a, 0), json_type_string) ||
+		    weft_ip_parse(json_object_get_string(json_object_array_get_idx(a, 0)), &ip) !=
+			    ks->family)
+			BAD("endpoints[%zu].addresses[0]: not an %s address", i,
+			    ks->family == AF_INET ? "IPv4" : "IPv6");
+		c = jget(e, "conditions");
+		if (c && !json_object_is_type(c, json_type_object))
+			BAD("endpoints[%zu].conditions: not an object", i);
+		if (!c)
+			continue;
+		json_object_object_foreach(c, k, v) {
+			if (!json_object_is_type(v, json_type_boolean) &&
+			    !json_object_is_type(v, json_type_null))
+				BAD("endpoints[%zu].conditions.%s: not a boolean", i, k);
+		}
+	}
+	return true;
+#undef BAD
+}
+
+static bool cond(struct json_object *c, const char *key, bool dflt)
+{
+	struct json_object *v = jget(c, key);
+
+	return v ? json_object_get_boolean(v) : dflt;
+}
+
+static int be_cmp(const void *a, const void *b)
+{
+	const struct weft_backend_cfg *x = a, *y = b;
+	int r = memcmp(&x->ip, &y->ip, sizeof(x->ip));
+
+	return r ? r : x->port - y->port;
+}
+
+/* Backends of one service port in one family: ready endpoints, else the
+ * serving terminating ones. Sorted, unique by address and port. */
+static int backends_of(const struct ksvc *s, const struct kport *kp, int family,
+		       const struct kslice *sl, size_t nsl, struct weft_service *out)
+{
+	struct weft_backend_cfg *be[2] = { 0 };	/* 0: ready, 1: terminating */
+	size_t n[2] = { 0 }, cap[2] = { 0 };
+	int use;
+
+	for (size_t i = 0; i < nsl; i++) {
+		struct json_object *ports = jget(sl[i].obj, "ports"), *eps;
+		long port = -1;
+		bool bad = false;
+
+		if (sl[i].family != family || strcmp(sl[i].ns, s->ns) || strcmp(sl[i].service, s->name))
+			continue;
+		for (size_t j = 0; ports && j < json_object_array_length(ports); j++) {
+			struct json_object *p = json_object_array_get_idx(ports, j);
+			const char *name = jstr(p, "name", &bad);
+			uint8_t proto = 0;
+
+			proto_of(jstr(p, "protocol", &bad), &proto);
+			if (strcmp(name ? name : "", kp->name) || proto != kp->proto)
+				continue;
+			if (!jint(jget(p, "port"), 1, 65535, &port))
+				port = -1;
+			break;
+		}
+		if (port < 0)
+			continue;
+		eps = jget(sl[i].obj, "endpoints");
+		for (size_t j = 0; eps && j < json_object_array_length(eps); j++) {
+			struct json_object *e = json_object_array_get_idx(eps, j);
+			struct json_object *c = jget(e, "conditions");
+			bool ready = cond(c, "ready", true);
+			bool serving = cond(c, "serving", ready), term = cond(c, "terminating", false);
+			const char *addr = json_object_get_string(
+				json_object_array_get_idx(jget(e, "addresses"), 0));
+			struct weft_backend_cfg *b;
+			int k = ready ? 0 : 1;
+			long w = 1;
+
+			if (!ready && !(serving && term))
+				continue;
+			if (n[k] == cap[k]) {
+				void *p = realloc(be[k], (cap[k] = cap[k] * 2 + 8) * sizeof(*be[k]));
+
+				if (!p) {
+					free(be[0]);
+					free(be[1]);
+					return -ENOMEM;
+				}
+				be[k] = p;
+			}
+			b = &be[k][n[k]++];
+			memset(b, 0, sizeof(*b));
+			weft_ip_parse(addr, &b->ip);
+			b->port = port;
+			jint(jget(s->weights, addr), 1, 65535, &w);
+			b->weight = w;
+		}
+	}
+	use = n[0] ? 0 : 1;
+	free(be[!use]);
+	if (n[use] > 1) {
+		size_t u = 1;
+
+		qsort(be[use], n[use], sizeof(*be[use]), be_cmp);
+		for (size_t i = 1; i < n[use]; i++)
+			if (be_cmp(&be[use][i], &be[use][u - 1]))
+				be[use][u++] = be[use][i];
+		n[use] = u;
+	}
+	if (n[use] > WEFT_LB_MAX_BACKENDS) {
+		bad_obj("Service", s->ns, s->name, "port %u: %zu endpoints, only the first %d used",
+			kp->port, n[use], WEFT_LB_MAX_BACKENDS);
+		n[use] = WEFT_LB_MAX_BACKENDS;
+	}
+	out->backends = be[use];
+	out->nbackends = n[use];
+	return 0;
+}
+
+/* Another service already has this frontend (the API server prevents it;
+ * a malformed object could not). */
+static bool frontend_taken(const struct weft_config *cfg, const struct weft_service *ws)
+{
+	for (size_t i = 0; i < cfg->nservices; i++) {
+		const struct weft_service *o = &cfg->services[i];
+
+		if (!memcmp(&o->vip, &ws->vip, sizeof(ws->vip)) &&
+		    o->ports[0].port == ws->ports[0].port && o->ports[0].proto == ws->ports[0].proto) {
+			char ip[INET6_ADDRSTRLEN];
+
+			bad_obj("Service", ws->ns, ws->name, "%s port %u is also Service %s/%s's",
+				weft_ip_str(&ws->vip, ip, sizeof(ip)), ws->ports[0].port, o->ns, o->name);
+			return true;
+		}
+	}
+	return false;
+}
+
+static int add_service(struct weft_config *cfg, size_t *cap, const struct ksvc *s,
+		       const struct kslice *sl, size_t nsl)
+{
+	for (size_t f = 0; f < s->nip; f++) {
+		for (size_t i = 0; i < s->nports; i++) {
+			struct weft_service *ws;
+			int ret;
+
+			if (cfg->nservices == *cap) {
+				void *p = realloc(cfg->services, (*cap = *cap * 2 + 16) * sizeof(*ws));
+
+				if (!p)
+					return -ENOMEM;
+				cfg->services = p;
+			}
+			ws = &cfg->services[cfg->nservices];
+			memset(ws, 0, sizeof(*ws));
+			snprintf(ws->name, sizeof(ws->name), "%s", s->name);
+			snprintf(ws->ns, sizeof(ws->ns), "%s", s->ns);
+			ws->vip = s->ip[f];
+			ws->family = s->family[f];
+			ws->lb = s->lb;
+			ws->affinity = s->affinity;
+			ws->ports = calloc(1, sizeof(*ws->ports));
+			if (!ws->ports)
+				return -ENOMEM;
+			ws->nports = 1;
+			ws->ports[0] = (struct weft_port){ .port = s->ports[i].port,
+							   .proto = s->ports[i].proto };
+			memcpy(ws->ports[0].name, s->ports[i].name, sizeof(ws->ports[0].name));
+			ret = backends_of(s, &s->ports[i], s->family[f], sl, nsl, ws);
+			if (ret) {
+				free(ws->ports);
+				return ret;
+			}
+			ws->ports[0].target_port = s->ports[i].target ? s->ports[i].target :
+						   ws->nbackends ? ws->backends[0].port :
+								   s->ports[i].port;
+			if (frontend_taken(cfg, ws)) {
+				free(ws->ports);
+				free(ws->backends);
+				continue;
+			}
+			cfg->nservices++;
+		}
+	}
+	return 0;
+}
+
+int weft_k8s_translate(struct json_object *services, struct json_object *slices,
+		       struct weft_config *cfg)
+{
+	size_t nsl = 0, cap = cfg->nservices;
+	struct kslice *sl;
+	int ret = 0;
+
+	sl = calloc(slices ? json_object_object_length(slices) + 1 : 1, sizeof(*sl));
+	if (!sl)
+		return -ENOMEM;
+	if (slices) {
+		json_object_object_foreach(slices, k, v) {
+			(void)k;
+			if (slice_ok(v, &sl[nsl]))
+				nsl++;
+		}
+	}
+	if (services) {
+		json_object_object_foreach(services, k, v) {
+			struct ksvc s;
+			int r = svc_parse(v, &s);
+
+			(void)k;
+			if (r < 0 && r != -1) {
+				ret = r;
+				break;
+			}
+			if (r <= 0)
+				continue;
+			ret = add_service(cfg, &cap, &s, sl, nsl);
+			ksvc_free(&s);
+			if (ret)
+				break;
+		}
+	}
+	free(sl);
+	return ret;
+}
+
+/* --- Pods, Namespaces, NetworkPolicies ------------------------------ */
+
+static void labels_free(struct weft_label *l, size_t n)
+{
+	for (size_t i = 0; l && i < n; i++) {
+		free(l[i].key);
+		free(l[i].value);
+	}
+	free(l);
+}
+
+/* Append key=value to a label array. 0 or -ENOMEM. */
+static int label_add(struct weft_label **l, size_t *n, const char *key, const char *value)
+{
+	struct weft_label *p = realloc(*l, (*n + 1) * sizeof(**l));
+
+	if (!p)
+		return -ENOMEM;
+	*l = p;
+	p[*n].key = strdup(key);
+	p[*n].value = strdup(value);
+	if (!p[*n].key || !p[*n].value) {
+		free(p[*n].key);
+		free(p[*n].value);
+		return -ENOMEM;
+	}
+	(*n)++;
+	return 0;
+}
+
+/* metadata.labels (or matchLabels): an object of strings. 0, -1 (not
+ * one), -ENOMEM. An absent object is no labels. */
+static int jlabels(struct json_object *o, struct weft_label **l, size_t *n)
+{
+	*l = NULL;
+	*n = 0;
+	if (!o)
+		return 0;
+	if (!json_object_is_type(o, json_type_object))
+		return -1;
+	json_object_object_foreach(o, k, v) {
+		int r;
+
+		if (!json_object_is_type(v, json_type_string)) {
+			r = -1;
+		} else {
+			r = label_add(l, n, k, json_object_get_string(v));
+		}
+		if (r) {
+			labels_free(*l, *n);
+			*l = NULL;
+			*n = 0;
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void exprs_free(struct weft_label_expr *x, size_t n)
+{
+	for (size_t i = 0; x && i < n; i++) {
+		free(x[i].key);
+		for (size_t j = 0; x[i].values && j < x[i].nvalues; j++)
+			free(x[i].values[j]);
+		free(x[i].values);
+	}
+	free(x);
+}
+
+/* One matchExpressions entry. -1 (why), 0, -ENOMEM. */
+static int jexpr(struct json_object *e, struct weft_label_expr *x, char *why, size_t len)
+{
+	static const char *const ops[] = { "", "In", "NotIn", "Exists", "DoesNotExist" };
+	struct json_object *vals = jget(e, "values");
+	bool bad = false;
+	const char *key = jstr(e, "key", &bad), *op = jstr(e, "operator", &bad);
+	size_t n;
+
+	if (bad || !key || !op) {
+		snprintf(why, len, "key and operator must be strings");
+		return -1;
+	}
+	for (int i = WEFT_SEL_IN; i <= WEFT_SEL_NOT_EXISTS && !x->op; i++)
+		if (!strcmp(op, ops[i]))
+			x->op = i;
+	if (!x->op) {
+		snprintf(why, len, "operator '%s' (In, NotIn, Exists or DoesNotExist)", op);
+		return -1;
+	}
+	if (vals && !json_object_is_type(vals, json_type_array)) {
+		snprintf(why, len, "values: not a list");
+		return -1;
+	}
+	n = vals ? json_object_array_length(vals) : 0;
+	if ((x->op <= WEFT_SEL_NOT_IN) != (n > 0)) {
+		snprintf(why, len, "%s: %s", op,
+			 n ? "takes no values" : "needs at least one value");
+		return -1;
+	}
+	x->key = strdup(key);
+	x->values = calloc(n ? n : 1, sizeof(*x->values));
+	if (!x->key || !x->values)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *v = json_object_array_get_idx(vals, i);
+
+		if (!json_object_is_type(v, json_type_string)) {
+			snprintf(why, len, "values[%zu]: not a string", i);
+			return -1;
+		}
+		if (!(x->values[i] = strdup(json_object_get_string(v))))
+			return -ENOMEM;
+		x->nvalues = i + 1;
+	}
+	return 0;
+}
+
+/*
+ * A LabelSelector into weft's form (all must match): matchLabels as labels,
+ * matchExpressions (In, NotIn, Exists, DoesNotExist) as requirements.
+ * 0; -1 malformed (why filled); -ENOMEM. On failure nothing is kept.
+ */
+static int jselector(struct json_object *sel, struct weft_label **l, size_t *n,
+		     struct weft_label_expr **x, size_t *nx, char *why, size_t len)
+{
+	struct json_object *ml = jget(sel, "matchLabels"), *me = jget(sel, "matchExpressions");
+	size_t cnt;
+	int r;
+
+	*l = NULL;
+	*n = 0;
+	*x = NULL;
+	*nx = 0;
+	if (sel && !json_object_is_type(sel, json_type_object)) {
+		snprintf(why, len, "not an object");
+		return -1;
+	}
+	r = jlabels(ml, l, n);
+	if (r == -1)
+		snprintf(why, len, "matchLabels: not an object of strings");
+	if (r)
+		return r;
+	if (me && !json_object_is_type(me, json_type_array)) {
+		snprintf(why, len, "matchExpressions: not a list");
+		r = -1;
+		goto fail;
+	}
+	cnt = me ? json_object_array_length(me) : 0;
+	*x = calloc(cnt ? cnt : 1, sizeof(**x));
+	if (!*x) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		char w[192];
+
+		*nx = i + 1;
+		r = jexpr(json_object_array_get_idx(me, i), &(*x)[i], w, sizeof(w));
+		if (r == -1)
+			snprintf(why, len, "matchExpressions[%zu]: %s", i, w);
+		if (r)
+			goto fail;
+	}
+	return 0;
+fail:
+	labels_free(*l, *n);
+	exprs_free(*x, *nx);
+	*l = NULL;
+	*n = 0;
+	*x = NULL;
+	*nx = 0;
+	return r;
+}
+
+/* The workload of a pod: its controller's name, a ReplicaSet's without the
+ * pod-template-hash (the Deployment's name). */
+static void pod_workload(struct json_object *pod, const char *name, char *out, size_t len)
+{
+	struct json_object *md = jget(pod, "metadata"), *refs = jget(md, "ownerReferences");
+	struct json_object *owner = NULL;
+	const char *kind, *oname, *hash;
+	bool bad = false;
+
+	for (size_t i = 0; refs && json_object_is_type(refs, json_type_array) &&
+			   i < json_object_array_length(refs); i++) {
+		struct json_object *r = json_object_array_get_idx(refs, i);
+
+		if (!owner || cond(r, "controller", false))
+			owner = r;
+	}
+	kind = jstr(owner, "kind", &bad);
+	oname = jstr(owner, "name", &bad);
+	if (bad || !kind || !oname || !*oname) {
+		snprintf(out, len, "%s", name);
+		return;
+	}
+	if (!strcmp(kind, "ReplicaSet")) {
+		size_t n = strlen(oname);
+		const char *dash = strrchr(oname, '-');
+
+		hash = jstr(jget(md, "labels"), "pod-template-hash", &bad);
+		if (hash && !bad && n > strlen(hash) + 1 && oname[n - strlen(hash) - 1] == '-' &&
+		    !strcmp(oname + n - strlen(hash), hash))
+			n -= strlen(hash) + 1;
+		else if (dash && dash > oname)
+			n = dash - oname;
+		snprintf(out, len, "%.*s", (int)n, oname);
+	} else if (!strcmp(kind, "StatefulSet") || !strcmp(kind, "DaemonSet") ||
+		   !strcmp(kind, "Job") || !strcmp(kind, "Deployment")) {
+		snprintf(out, len, "%s", oname);
+	} else {
+		snprintf(out, len, "%s", name);
+	}
+}
+
+static bool ip_taken(const struct weft_config *cfg, const struct weft_ip *ip, size_t *at)
+{
+	for (size_t i = 0; i < cfg->nendpoints; i++)
+		if (!memcmp(&cfg->endpoints[i].ip, ip, sizeof(*ip))) {
+			*at = i;
+			return true;
+		}
+	return false;
+}
+
+static int ep_cmp(const void *a, const void *b)
+{
+	const struct weft_endpoint *x = a, *y = b;
+	int r = strcmp(x->ns, y->ns);
+
+	if (!r)
+		r = strcmp(x->name, y->name);
+	return r ? r : memcmp(&x->ip, &y->ip, sizeof(x->ip));
+}
+
+int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
+			    struct weft_config *cfg)
+{
+	size_t cap = cfg->nendpoints;
+
+	if (!pods)
+		return 0;
+	json_object_object_foreach(pods, key, pod) {
+		struct json_object *spec = jget(pod, "spec"), *status = jget(pod, "status"), *ips;
+		struct weft_label *labels;
+		const char *ns, *name, *phase, *one;
+		struct weft_ip ip[2];
+		int family[2];
+		size_t nip = 0, at;
+		bool bad = false;
+		char wl[WEFT_NAME_LEN];
+		int r;
+
+		(void)key;
+		if (!meta_names(pod, "Pod", &ns, &name))
+			continue;
+#define BAD(...) do { bad_obj("Pod", ns, name, __VA_ARGS__); goto next; } while (0)
+		if (jget(spec, "hostNetwork") && json_object_get_boolean(jget(spec, "hostNetwork")))
+			continue;	/* the node's addresses, not an endpoint */
+		phase = jstr(status, "phase", &bad);
+		if (bad)
+			BAD("status.phase: not a string");
+		if (!phase || strcmp(phase, "Running"))
+			continue;
+		ips = jget(status, "podIPs");
+		one = jstr(status, "podIP", &bad);
+		if (bad || (ips && !json_object_is_type(ips, json_type_array)))
+			BAD("status.podIP(s): not a string or a list");
+		for (size_t i = 0; i < (ips ? json_object_array_length(ips) : one ? 1 : 0); i++) {
+			const char *t = ips ? jstr(json_object_array_get_idx(ips, i), "ip", &bad) : one;
+
+			if (bad || !t)
+				BAD("status.podIPs[%zu].ip: not a string", i);
+			if (nip == 2)
+				BAD("status.podIPs: more than two addresses");
+			family[nip] = weft_ip_parse(t, &ip[nip]);
+			if (!family[nip])
+				BAD("status.podIPs[%zu]: '%s' is not an IPv4 or IPv6 address", i, t);
+			nip++;
+		}
+		for (size_t i = 0; i < nip; i++) {
+			if (ip_taken(cfg, &ip[i], &at)) {
+				char b[INET6_ADDRSTRLEN];
+
+				BAD("address %s is also Pod %s/%s's", weft_ip_str(&ip[i], b, sizeof(b)),
+				    cfg->endpoints[at].ns, cfg->endpoints[at].name);
+			}
+		}
+		r = jlabels(jget(jget(pod, "metadata"), "labels"), &labels, &at);
+		labels_free(labels, at);	/* checked; each endpoint gets its own copy */
+		if (r == -1)
+			BAD("metadata.labels: not an object of strings");
+		if (r)
+			return r;
+		pod_workload(pod, name, wl, sizeof(wl));
+		for (size_t i = 0; i < nip; i++) {
+			struct weft_endpoint *ep;
+
+			if (cfg->nendpoints == cap) {
+				void *p = realloc(cfg->endpoints, (cap = cap * 2 + 16) * sizeof(*ep));
+
+				if (!p)
+					return -ENOMEM;
+				cfg->endpoints = p;
+			}
+			ep = &cfg->endpoints[cfg->nendpoints];
+			memset(ep, 0, sizeof(*ep));
+			if (jlabels(jget(jget(pod, "metadata"), "labels"), &ep->labels, &ep->nlabels))
+				return -ENOMEM;
+			cfg->nendpoints++;
+			snprintf(ep->name, sizeof(ep->name), "%s", name);
+			snprintf(ep->ns, sizeof(ep->ns), "%s", ns);
+			memcpy(ep->workload, wl, sizeof(ep->workload));
+			ep->ip = ip[i];
+			ep->family = family[i];
+			ep->redirect = true;
+			if (ifname && ifname(&ip[i], ep->interface, sizeof(ep->interface)))
+				ep->interface[0] = 0;
+		}
+next:;
+#undef BAD
+	}
+	if (cfg->nendpoints > 1)
+		qsort(cfg->endpoints, cfg->nendpoints, sizeof(*cfg->endpoints), ep_cmp);
+	return 0;
+}
+
+static int ns_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct weft_namespace *)a)->name,
+		      ((const struct weft_namespace *)b)->name);
+}
+
+int weft_k8s_translate_namespaces(struct json_object *nss, struct weft_config *cfg)
+{
+	size_t cap = cfg->nnamespaces;
+
+	if (!nss)
+		return 0;
+	json_object_object_foreach(nss, key, o) {
+		struct json_object *md = jget(o, "metadata");
+		struct weft_namespace *n;
+		bool bad = false;
+		const char *name = jstr(md, "name", &bad);
+		int r;
+
+		(void)key;
+		if (bad || !name || !*name || strlen(name) >= WEFT_NAME_LEN) {
+			bad_obj("Namespace", "", name, "metadata.name: missing, not a string or too long");
+			continue;
+		}
+		if (cfg->nnamespaces == cap) {
+			void *p = realloc(cfg->namespaces, (cap = cap * 2 + 16) * sizeof(*n));
+
+			if (!p)
+				return -ENOMEM;
+			cfg->namespaces = p;
+		}
+		n = &cfg->namespaces[cfg->nnamespaces];
+		memset(n, 0, sizeof(*n));
+		snprintf(n->name, sizeof(n->name), "%s", name);
+		r = jlabels(jget(md, "labels"), &n->labels, &n->nlabels);
+		if (r == -1) {
+			bad_obj("Namespace", "", name, "metadata.labels: not an object of strings");
+			continue;
+		}
+		if (r)
+			return r;
+		cfg->nnamespaces++;
+	}
+	if (cfg->nnamespaces > 1)
+		qsort(cfg->namespaces, cfg->nnamespaces, sizeof(*cfg->namespaces), ns_cmp);
+	return 0;
+}
+
+/* Free what a rule holds (not the rule). */
+static void rule_clear(struct weft_rule *r)
+{
+	struct weft_peer *sides[2] = { r->from, r->to };
+	size_t ns[2] = { r->nfrom, r->nto };
+
+	for (int s = 0; s < 2; s++) {
+		for (size_t j = 0; sides[s] && j < ns[s]; j++) {
+			labels_free(sides[s][j].labels, sides[s][j].nlabels);
+			labels_free(sides[s][j].ns_labels, sides[s][j].ns_nlabels);
+			exprs_free(sides[s][j].exprs, sides[s][j].nexprs);
+			exprs_free(sides[s][j].ns_exprs, sides[s][j].ns_nexprs);
+			free(sides[s][j].except);
+		}
+		free(sides[s]);
+	}
+	free(r->ports);
+	memset(r, 0, sizeof(*r));
+}
+
+static void rules_free(struct weft_rule *r, size_t n)
+{
+	for (size_t i = 0; r && i < n; i++)
+		rule_clear(&r[i]);
+	free(r);
+}
+
+/* What a NetworkPolicy is being turned into, and where it went wrong. */
+struct npctx {
+	const char *ns, *name;
+	struct json_object *pods;	/* for named ports */
+	const struct weft_policy *pol;	/* its podSelector selects the pods */
+	const struct weft_config *cfg;	/* endpoints and namespaces, for named ports */
+	char why[384];
+};
+
+/* Whether a pod (JSON) is one a policy selects: its namespace, its labels. */
+static bool pod_selected(struct json_object *pod, const struct weft_policy *p)
+{
+	struct json_object *md = jget(pod, "metadata"), *labels = jget(md, "labels");
+	bool bad = false;
+	const char *pns = jstr(md, "namespace", &bad);
+
+	if (bad || !pns || strcmp(pns, p->ns))
+		return false;
+	for (size_t i = 0; i < p->nlabels; i++) {
+		const char *v = jstr(labels, p->labels[i].key, &bad);
+
+		if (bad || !v || strcmp(v, p->labels[i].value))
+			return false;
+	}
+	for (size_t i = 0; i < p->nexprs; i++) {
+		const struct weft_label_expr *x = &p->exprs[i];
+		const char *v = jstr(labels, x->key, &bad);
+		bool in = false;
+
+		for (size_t j = 0; !bad && v && j < x->nvalues; j++)
+			in = in || !strcmp(v, x->values[j]);
+		if (bad || (x->op == WEFT_SEL_IN && !in) || (x->op == WEFT_SEL_NOT_IN && in) ||
+		    (x->op == WEFT_SEL_EXISTS && !v) || (x->op == WEFT_SEL_NOT_EXISTS && v))
+			return false;
+	}
+	return true;
+}
+
+static int port_add(struct weft_pol_port **ports, size_t *n, uint16_t port, uint16_t end,
+		    uint8_t proto)
+{
+	struct weft_pol_port *p;
+
+	for (size_t i = 0; i < *n; i++)
+		if ((*ports)[i].port == port && (*ports)[i].end_port == end && (*ports)[i].proto == proto)
+			return 0;
+	p = realloc(*ports, (*n + 1) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	*ports = p;
+	p[(*n)++] = (struct weft_pol_port){ .port = port, .end_port = end, .proto = proto };
+	return 0;
+}
+
+/* The containerPorts of a pod named pname with protocol proto, into ports.
+ * 0 or -ENOMEM. */
+static int pod_ports(struct json_object *pod, const char *pname, uint8_t proto,
+		     struct weft_pol_port **ports, size_t *n)
+{
+	struct json_object *ctrs = jget(jget(pod, "spec"), "containers");
+
+	for (size_t i = 0; ctrs && json_object_is_type(ctrs, json_type_array) &&
+			   i < json_object_array_length(ctrs); i++) {
+		struct json_object *cp = jget(json_object_array_get_idx(ctrs, i), "ports");
+
+		for (size_t j = 0; cp && json_object_is_type(cp, json_type_array) &&
+				   j < json_object_array_length(cp); j++) {
+			struct json_object *p = json_object_array_get_idx(cp, j);
+			bool bad = false;
+			const char *nm = jstr(p, "name", &bad);
+			uint8_t pr = 0;
+			long num;
+
+			if (bad || !nm || strcmp(nm, pname) ||
+			    !jint(jget(p, "containerPort"), 1, 65535, &num))
+				continue;
+			if (proto_of(jstr(p, "protocol", &bad), &pr) == 0)
+				pr = IPPROTO_SCTP;
+			if (!bad && pr == proto && port_add(ports, n, (uint16_t)num, 0, proto))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The pod (JSON) an endpoint came from, NULL if none. */
+static struct json_object *pod_of(struct json_object *pods, const struct weft_endpoint *ep)
+{
+	json_object_object_foreach(pods, key, pod) {
+		struct json_object *md = jget(pod, "metadata");
+		bool bad = false;
+		const char *ns = jstr(md, "namespace", &bad), *name = jstr(md, "name", &bad);
+
+		(void)key;
+		if (!bad && ns && name && !strcmp(ns, ep->ns) && !strcmp(name, ep->name))
+			return pod;
+	}
+	return NULL;
+}
+
+/*
+ * A named port, resolved on this node's pods: for an ingress rule, on the
+ * pods the policy selects (they are the destination); for an egress rule,
+ * on the endpoints its peers select (every endpoint if it has none; an
+ * ipBlock selects none). Pods that number the name differently each add
+ * their number. 0 (maybe none found) or -ENOMEM.
+ */
+static int named_port(struct npctx *c, const struct weft_rule *r, bool ingress, const char *pname,
+		      uint8_t proto, struct weft_pol_port **ports, size_t *n)
+{
+	if (ingress) {
+		json_object_object_foreach(c->pods, key, pod) {
+			(void)key;
+			if (pod_selected(pod, c->pol) && pod_ports(pod, pname, proto, ports, n))
+				return -ENOMEM;
+		}
+		return 0;
+	}
+	for (size_t e = 0; c->cfg && e < c->cfg->nendpoints; e++) {
+		const struct weft_endpoint *ep = &c->cfg->endpoints[e];
+		struct json_object *pod;
+		bool sel = !r->nto;
+
+		for (size_t i = 0; !sel && i < r->nto; i++)
+			sel = weft_pol_peer_selects(c->cfg, c->ns, &r->to[i], ep);
+		if (sel && (pod = pod_of(c->pods, ep)) && pod_ports(pod, pname, proto, ports, n))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ports of one rule. -1: malformed (why); 0; 1: every port it names is a
+ * name that resolves to nothing, so the rule allows nothing; -ENOMEM. */
+static int np_ports(struct npctx *c, struct json_object *ports, bool ingress, const char *where,
+		    struct weft_rule *r)
+{
+	size_t named = 0, unresolved = 0;
+
+	if (!ports)
+		return 0;
+	if (!json_object_is_type(ports, json_type_array)) {
+		snprintf(c->why, sizeof(c->why), "%s.ports: not a list", where);
+		return -1;
+	}
+	for (size_t i = 0; i < json_object_array_length(ports); i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i), *port = jget(p, "port");
+		bool bad = false;
+		const char *proto = jstr(p, "protocol", &bad);
+		uint8_t pr = 0;
+		long num = 0, end = 0;
+		size_t before = r->nports;
+		int ret;
+
+		if (bad || !json_object_is_type(p, json_type_object)) {
+			snprintf(c->why, sizeof(c->why), "%s.ports[%zu]: not an object with a string protocol",
+				 where, i);
+			return -1;
+		}
+		ret = proto_of(proto, &pr);
+		if (ret < 0) {
+			snprintf(c->why, sizeof(c->why), "%s.ports[%zu].protocol: '%s' (TCP, UDP or SCTP)",
+				 where, i, proto);
+			return -1;
+		}
+		if (ret == 0)
+			pr = IPPROTO_SCTP;
+		if (jget(p, "endPort") && (!jint(jget(p, "endPort"), 1, 65535, &end) ||
+					   !port || !json_object_is_type(port, json_type_int))) {
+			snprintf(c->why, sizeof(c->why),
+				 "%s.ports[%zu].endPort: needs a numeric port and 1..65535", where, i);
+			return -1;
+		}
+		if (port && json_object_is_type(port, json_type_string)) {
+			named++;
+			if (named_port(c, r, ingress, json_object_get_string(port), pr, &r->ports,
+				       &r->nports))
+				return -ENOMEM;
+			if (r->nports == before) {
+				weft_log(LOG_WARN,
+					 "k8s: NetworkPolicy %s/%s: %s.ports[%zu].port: no pod of this node %s names a port '%s'; this port is skipped",
+					 c->ns, c->name, where, i,
+					 ingress ? "that the policy selects" : "that the rule's peers select",
+					 json_object_get_string(port));
+				unresolved++;
+			}
+			continue;
+		}
+		if (port && !jint(port, 1, 65535, &num)) {
+			snprintf(c->why, sizeof(c->why), "%s.ports[%zu].port: not 1..65535 or a name",
+				 where, i);
+			return -1;
+		}
+		if (end && end < num) {
+			snprintf(c->why, sizeof(c->why), "%s.ports[%zu].endPort: %ld is below port %ld",
+				 where, i, end, num);
+			return -1;
+		}
+		if (port_add(&r->ports, &r->nports, (uint16_t)num, end == num ? 0 : (uint16_t)end, pr))
+			return -ENOMEM;
+	}
+	/* Ports were named and none remains: the rule must not become "every
+	 * port" (no ports); it allows nothing. */
+	return named && unresolved && !r->nports ? 1 : 0;
+}
+
+/* An ipBlock CIDR as Kubernetes reads it: host bits past the prefix are
+ * allowed and mean the network (10.0.0.1/24 is 10.0.0.0/24). 0 or -EINVAL. */
+static int k8s_cidr(const char *text, struct weft_cidr *c)
+{
+	int r = weft_cidr_parse(text, c);
+
+	if (r != -EDOM)
+		return r;
+	for (unsigned int i = c->plen; i < 128; i++)
+		c->net.a.s6_addr[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+	return 0;
+}
+
+/* from/to peers of one rule. -1 (why), 0, -ENOMEM. */
+static int np_peers(struct npctx *c, struct json_object *peers, const char *where,
+		    struct weft_peer **out, size_t *nout)
+{
+	size_t n;
+
+	if (!peers)
+		return 0;
+	if (!json_object_is_type(peers, json_type_array)) {
+		snprintf(c->why, sizeof(c->why), "%s: not a list", where);
+		return -1;
+	}
+	n = json_object_array_length(peers);
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *p = json_object_array_get_idx(peers, i);
+		struct json_object *ps = jget(p, "podSelector"), *nsel = jget(p, "namespaceSelector");
+		struct json_object *ipb = jget(p, "ipBlock");
+		struct weft_peer *w = &(*out)[i];
+		char why[256];
+		int r;
+
+		*nout = i + 1;
+		if (!ps && !nsel && !ipb) {
+			snprintf(c->why, sizeof(c->why), "%s[%zu]: needs podSelector, namespaceSelector or ipBlock", where, i);
+			return -1;
+		}
+		if (ipb && (ps || nsel)) {
+			snprintf(c->why, sizeof(c->why), "%s[%zu]: ipBlock goes alone", where, i);
+			return -1;
+		}
+		if (ipb) {
+			struct json_object *ex = jget(ipb, "except");
+			bool bad = false;
+			const char *cidr = jstr(ipb, "cidr", &bad);
+
+			if (bad || !cidr || k8s_cidr(cidr, &w->cidr)) {
+				snprintf(c->why, sizeof(c->why), "%s[%zu].ipBlock.cidr: '%s' is not a CIDR",
+					 where, i, cidr ? cidr : "");
+				return -1;
+			}
+			w->has_cidr = true;
+			if (ex && !json_object_is_type(ex, json_type_array)) {
+				snprintf(c->why, sizeof(c->why), "%s[%zu].ipBlock.except: not a list", where, i);
+				return -1;
+			}
+			w->except = calloc(ex ? json_object_array_length(ex) + 1 : 1, sizeof(*w->except));
+			if (!w->except)
+				return -ENOMEM;
+			for (size_t j = 0; ex && j < json_object_array_length(ex); j++) {
+				struct json_object *e = json_object_array_get_idx(ex, j);
+				struct weft_cidr *x = &w->except[w->nexcept];
+
+				if (!json_object_is_type(e, json_type_string) ||
+				    k8s_cidr(json_object_get_string(e), x) ||
+				    x->family != w->cidr.family || !weft_cidr_within(x, &w->cidr)) {
+					snprintf(c->why, sizeof(c->why),
+						 "%s[%zu].ipBlock.except[%zu]: not a CIDR within %s", where, i,
+						 j, cidr);
+					return -1;
+				}
+				w->nexcept++;
+			}
+			continue;
+		}
+		if (ps) {
+			r = jselector(ps, &w->labels, &w->nlabels, &w->exprs, &w->nexprs, why,
+				      sizeof(why));
+			w->has_selector = true;
+			if (r == -1)
+				snprintf(c->why, sizeof(c->why), "%s[%zu].podSelector: %s", where, i, why);
+			if (r)
+				return r;
+		}
+		if (nsel) {
+			r = jselector(nsel, &w->ns_labels, &w->ns_nlabels, &w->ns_exprs,
+				      &w->ns_nexprs, why, sizeof(why));
+			w->has_ns_selector = true;
+			if (r == -1)
+				snprintf(c->why, sizeof(c->why), "%s[%zu].namespaceSelector: %s", where, i, why);
+			if (r)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* ingress or egress rules. -1 (why), 0, -ENOMEM. */
+static int np_rules(struct npctx *c, struct json_object *rules, bool ingress,
+		    struct weft_rule **out, size_t *nout)
+{
+	const char *dir = ingress ? "ingress" : "egress";
+	size_t n;
+
+	if (!rules)
+		return 0;
+	if (!json_object_is_type(rules, json_type_array)) {
+		snprintf(c->why, sizeof(c->why), "spec.%s: not a list", dir);
+		return -1;
+	}
+	n = json_object_array_length(rules);
+	*out = calloc(n ? n : 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *jr = json_object_array_get_idx(rules, i);
+		struct weft_rule *r = &(*out)[*nout];
+		char where[64];
+		int ret;
+
+		if (!json_object_is_type(jr, json_type_object)) {
+			snprintf(c->why, sizeof(c->why), "spec.%s[%zu]: not an object", dir, i);
+			return -1;
+		}
+		(*nout)++;
+		snprintf(where, sizeof(where), "spec.%s[%zu].%s", dir, i, ingress ? "from" : "to");
+		ret = ingress ? np_peers(c, jget(jr, "from"), where, &r->from, &r->nfrom) :
+				np_peers(c, jget(jr, "to"), where, &r->to, &r->nto);
+		if (ingress)
+			r->has_from = true;
+		else
+			r->has_to = true;
+		if (ret)
+			return ret;
+		snprintf(where, sizeof(where), "spec.%s[%zu]", dir, i);
+		ret = np_ports(c, jget(jr, "ports"), ingress, where, r);
+		if (ret < 0)
+			return ret;
+		if (ret == 1) {	/* allows nothing: drop the rule */
+			rule_clear(r);
+			(*nout)--;
+		}
+	}
+	return 0;
+}
+
+static int pol_cmp(const void *a, const void *b)
+{
+	const struct weft_policy *x = a, *y = b;
+	int r = strcmp(x->ns, y->ns);
+
+	return r ? r : strcmp(x->name, y->name);
+}
+
+/* Whether a policyTypes list holds t. -1: malformed. */
+static int has_type(struct json_object *types, const char *t)
+{
+	int found = 0;
+
+	for (size_t i = 0; i < json_object_array_length(types); i++) {
+		struct json_object *v = json_object_array_get_idx(types, i);
+
+		if (!json_object_is_type(v, json_type_string) ||
+		    (strcmp(json_object_get_string(v), "Ingress") &&
+		     strcmp(json_object_get_string(v), "Egress")))
+			return -1;
+		if (!strcmp(json_object_get_string(v), t))
+			found = 1;
+	}
+	return found;
+}
+
+static void policy_clear(struct weft_policy *p)
+{
+	labels_free(p->labels, p->nlabels);
+	exprs_free(p->exprs, p->nexprs);
+	rules_free(p->ingress, p->ningress);
+	rules_free(p->egress, p->negress);
+	memset(p, 0, sizeof(*p));
+}
+
+/* One NetworkPolicy into p. 0; -1 malformed (logged, p empty); -ENOMEM. */
+static int np_one(struct json_object *o, struct json_object *pods, const struct weft_config *cfg,
+		  struct weft_policy *p)
+{
+	struct json_object *spec = jget(o, "spec"), *types = jget(spec, "policyTypes");
+	struct npctx c = { .pods = pods, .pol = p, .cfg = cfg };
+	int in, eg, r;
+
+	memset(p, 0, sizeof(*p));
+	if (!meta_names(o, "NetworkPolicy", &c.ns, &c.name))
+		return -1;
+	if (!spec || !json_object_is_type(spec, json_type_object)) {
+		snprintf(c.why, sizeof(c.why), "spec: missing");
+		r = -1;
+		goto done;
+	}
+	snprintf(p->name, sizeof(p->name), "%s", c.name);
+	snprintf(p->ns, sizeof(p->ns), "%s", c.ns);
+	strcpy(c.why, "spec.podSelector: ");
+	r = jselector(jget(spec, "podSelector"), &p->labels, &p->nlabels, &p->exprs, &p->nexprs,
+		      c.why + strlen(c.why), sizeof(c.why) - strlen(c.why));
+	if (r)
+		goto done;
+	/* policyTypes: as written; else Ingress, and Egress if there are
+	 * egress rules (the API server fills them in; older objects). */
+	if (types && !json_object_is_type(types, json_type_array)) {
+		snprintf(c.why, sizeof(c.why), "spec.policyTypes: not a list");
+		r = -1;
+		goto done;
+	}
+	in = types ? has_type(types, "Ingress") : 1;
+	eg = types ? has_type(types, "Egress") :
+		     jget(spec, "egress") && json_object_is_type(jget(spec, "egress"), json_type_array) &&
+			     json_object_array_length(jget(spec, "egress")) > 0;
+	if (in < 0 || eg < 0) {
+		snprintf(c.why, sizeof(c.why), "spec.policyTypes: Ingress and Egress only");
+		r = -1;
+		goto done;
+	}
+	p->has_ingress = in;
+	p->has_egress = eg;
+	if (in)
+		r = np_rules(&c, jget(spec, "ingress"), true, &p->ingress, &p->ningress);
+	if (!r && eg)
+		r = np_rules(&c, jget(spec, "egress"), false, &p->egress, &p->negress);
+done:
+	if (r == -1)
+		bad_obj("NetworkPolicy", c.ns, c.name, "%s", c.why);
+	if (r)
+		policy_clear(p);
+	return r;
+}
+
+int weft_k8s_translate_netpols(struct json_object *pols, struct json_object *pods,
+			       struct json_object *last_good, struct weft_config *cfg)
+{
+	size_t cap = cfg->npolicies;
+	struct json_object *empty = NULL;
+	int ret = 0;
+
+	if (!pols)
+		return 0;
+	if (!pods)
+		pods = empty = json_object_new_object();
+	if (!pods)
+		return -ENOMEM;
+	json_object_object_foreach(pols, key, o) {
+		struct json_object *prev = last_good ? jget(last_good, key) : NULL;
+		struct weft_policy p;
+		int r = np_one(o, pods, cfg, &p);
+
+		if (r == -1 && prev && prev != o) {
+			/* A bad update leaves the running policy as it was. */
+			weft_log(LOG_ERROR, "k8s: NetworkPolicy %s: keeping its last good version", key);
+			r = np_one(prev, pods, cfg, &p);
+		} else if (!r && last_good && prev != o) {
+			json_object_object_add(last_good, key, json_object_get(o));
+		}
+		if (r == -1)
+			continue;
+		if (!r && cfg->npolicies == cap) {
+			void *np = realloc(cfg->policies, (cap = cap * 2 + 16) * sizeof(p));
+
+			if (!np)
+				r = -ENOMEM;
+			else
+				cfg->policies = np;
+		}
+		if (r) {
+			policy_clear(&p);
+			ret = r;
+			break;
+		}
+		cfg->policies[cfg->npolicies++] = p;
+	}
+	/* Forget the last good versions of deleted objects. */
+	if (!ret && last_good) {
+		json_object_object_foreach(last_good, key, o) {
+			(void)o;
+			if (!jget(pols, key))
+				json_object_object_del(last_good, key);
+		}
+	}
+	json_object_put(empty);
+	if (!ret && cfg->npolicies > 1)
+		qsort(cfg->policies, cfg->npolicies, sizeof(*cfg->policies), pol_cmp);
+	return ret;
+}

@@ -1,0 +1,1036 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * k8s: list then watch Services, EndpointSlices, this node's Pods
+ * (fieldSelector spec.nodeName), Namespaces and NetworkPolicies.
+ *
+ * Each resource is a small state machine: LIST (paged with limit/continue)
+ * fills a fresh cache that replaces the old one when the last page is in,
+ * then WATCH from the list's resourceVersion with bookmarks. A watch stream
+ * is newline-delimited JSON; bytes are buffered until a line is complete,
+ * so an event split across reads and several events in one read are the
+ * same case. 410 Gone (HTTP 410, or an ERROR event with code 410 in a 200
+ * stream) relists at once; other failures retry with jittered exponential
+ * backoff; a 401 re-reads the token file first. The cache is never dropped
+ * on failure: losing the API server keeps the datapath as it is.
+ *
+ * libcurl's multi interface drives the transfers: its sockets and its
+ * timeout, plus a timerfd for backoff, sit in an inner epoll fd that weftd's
+ * loop watches; nothing blocks and nothing sleeps.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <curl/curl.h>
+#include <json-c/json.h>
+#include <yaml.h>
+
+#include "source/k8s/k8s.h"
+#include "lib/log.h"
+
+#define LIST_LIMIT 500
+#define MAX_BODY (256u << 20)		/* a list response or one watch event */
+#define BACKOFF_MIN_MS 200
+#define BACKOFF_MAX_MS 30000
+
+enum res_state { R_IDLE, R_LIST, R_WATCH };
+
+/* The resources, in k->res. */
+enum { RES_SVC, RES_SLICE, RES_POD, RES_NS, RES_NETPOL, NRES };
+
+struct res {
+	const char *kind;		/* for people: "Service" */
+	const char *path;		/* collection URL path */
+	char *select;			/* "fieldSelector=..." for every request, or NULL */
+	struct json_object *cache;	/* "ns/name" -> object */
+	struct json_object *next;	/* a list in progress */
+	char rv[128];
+	char *cont;			/* list continue token */
+	bool synced;			/* listed at least once */
+	bool relist;			/* the next request is a list */
+	bool gone;			/* the stream said 410 */
+	enum res_state st;
+	CURL *easy;
+	struct curl_slist *hdrs;	/* lives as long as easy */
+	char *buf;
+	size_t len, cap;
+	unsigned int fails;
+	long long retry_at;		/* ms, CLOCK_MONOTONIC; 0 = not waiting */
+};
+
+struct weft_k8s {
+	struct weft_k8s_conn conn;
+	char *node;
+	int epfd, curl_tfd, retry_tfd;
+	CURLM *multi;
+	struct res res[NRES];
+	struct json_object *np_good;	/* last good NetworkPolicy per key */
+	char *token;
+	struct stat token_st;
+	unsigned int seed;
+	bool dirty;
+	weft_k8s_changed_fn fn;
+	void *arg;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+void weft_k8s_conn_free(struct weft_k8s_conn *c)
+{
+	if (!c)
+		return;
+	free(c->server);
+	free(c->ca_file);
+	free(c->ca_data);
+	free(c->cert_file);
+	free(c->key_file);
+	free(c->cert_data);
+	free(c->key_data);
+	free(c->token);
+	free(c->token_file);
+	memset(c, 0, sizeof(*c));
+}
+
+/* --- configuration -------------------------------------------------- */
+
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			char *p = realloc(buf, cap = cap * 2 + 8192);
+
+			if (!p) {
+				free(buf);
+				fclose(f);
+				errno = ENOMEM;
+				return NULL;
+			}
+			buf = p;
+		}
+		size_t r = fread(buf + n, 1, cap - n - 1, f);
+
+		n += r;
+		if (r == 0)
+			break;
+	}
+	fclose(f);
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static int b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* Decode base64 (whitespace ignored, '=' ends it). NULL if malformed. */
+static char *b64dec(const char *in, size_t *len)
+{
+	char *out = malloc(strlen(in) / 4 * 3 + 4);
+	unsigned int acc = 0, bits = 0;
+	size_t n = 0;
+
+	if (!out)
+		return NULL;
+	for (; *in && *in != '='; in++) {
+		int v = b64val((unsigned char)*in);
+
+		if (v < 0) {
+			if (*in == ' ' || *in == '\n' || *in == '\r' || *in == '\t')
+				continue;
+			free(out);
+			return NULL;
+		}
+		acc = acc << 6 | v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = acc >> bits & 0xff;
+		}
+	}
+	out[n] = 0;
+	*len = n;
+	return out;
+}
+
+static yaml_node_t *ymap(yaml_document_t *d, yaml_node_t *m, const char *key)
+{
+	if (!m || m->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(d, p->key);
+
+		if (k && k->type == YAML_SCALAR_NODE && !strcmp((char *)k->data.scalar.value, key))
+			return yaml_document_get_node(d, p->value);
+	}
+	return NULL;
+}
+
+static const char *ystr(yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* The item of a kubeconfig list (clusters, users, contexts) named name. */
+static yaml_node_t *ynamed(yaml_document_t *d, yaml_node_t *root, const char *list,
+			   const char *name, const char *inner)
+{
+	yaml_node_t *seq = ymap(d, root, list);
+
+	if (!seq || seq->type != YAML_SEQUENCE_NODE)
+		return NULL;
+	for (yaml_node_item_t *i = seq->data.sequence.items.start; i < seq->data.sequence.items.top; i++) {
+		yaml_node_t *it = yaml_document_get_node(d, *i);
+		const char *n = ystr(ymap(d, it, "name"));
+
+		if (n && (!name || !strcmp(n, name)))
+			return ymap(d, it, inner);
+	}
+	return NULL;
+}
+
+/* A file path from a kubeconfig: relative to the kubeconfig's directory. */
+static char *kpath(const char *kubeconfig, const char *p)
+{
+	const char *slash = strrchr(kubeconfig, '/');
+	char *out;
+
+	if (p[0] == '/' || !slash)
+		return strdup(p);
+	if (asprintf(&out, "%.*s/%s", (int)(slash - kubeconfig), kubeconfig, p) < 0)
+		return NULL;
+	return out;
+}
+
+int weft_k8s_kubeconfig(const char *path, struct weft_k8s_conn *out, char *err, size_t errlen)
+{
+	yaml_node_t *root, *ctx, *cl, *user;
+	const char *cur, *v;
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	size_t len;
+	char *text;
+	int ret = -EINVAL;
+
+	memset(out, 0, sizeof(*out));
+	text = read_all(path, &len);
+	if (!text) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		snprintf(err, errlen, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
+			 parser.problem_mark.column + 1, parser.problem ? parser.problem : "not YAML");
+		yaml_parser_delete(&parser);
+		free(text);
+		return -EINVAL;
+	}
+	root = yaml_document_get_root_node(&doc);
+	cur = ystr(ymap(&doc, root, "current-context"));
+	ctx = ynamed(&doc, root, "contexts", cur && *cur ? cur : NULL, "context");
+	if (!ctx) {
+		snprintf(err, errlen, "%s: context '%s': not found", path, cur ? cur : "");
+		goto out;
+	}
+	cl = ynamed(&doc, root, "clusters", ystr(ymap(&doc, ctx, "cluster")), "cluster");
+	user = ynamed(&doc, root, "users", ystr(ymap(&doc, ctx, "user")), "user");
+	v = ystr(ymap(&doc, cl, "server"));
+	if (!v || strncmp(v, "https://", 8)) {
+		snprintf(err, errlen, "%s: clusters[].cluster.server: want an https:// URL", path);
+		goto out;
+	}
+	out->server = strdup(v);
+	if (out->server && out->server[strlen(out->server) - 1] == '/')
+		out->server[strlen(out->server) - 1] = 0;
+	v = ystr(ymap(&doc, cl, "insecure-skip-tls-verify"));
+	out->insecure = v && !strcmp(v, "true");
+#define DATA(key, field, flen)                                                             \
+	if ((v = ystr(ymap(&doc, node, key "-data"))) && !(out->field = b64dec(v, &out->flen))) { \
+		snprintf(err, errlen, "%s: %s-data: not base64", path, key);               \
+		goto out;                                                                  \
+	}
+#define FILEKEY(key, field)                                                                \
+	if ((v = ystr(ymap(&doc, node, key))))                                             \
+		out->field = kpath(path, v);
+	{
+		yaml_node_t *node = cl;
+
+		DATA("certificate-authority", ca_data, ca_len)
+		FILEKEY("certificate-authority", ca_file)
+		node = user;
+		DATA("client-certificate", cert_data, cert_len)
+		DATA("client-key", key_data, key_len)
+		FILEKEY("client-certificate", cert_file)
+		FILEKEY("client-key", key_file)
+		FILEKEY("tokenFile", token_file)
+	}
+#undef DATA
+#undef FILEKEY
+	if ((v = ystr(ymap(&doc, user, "token"))))
+		out->token = strdup(v);
+	if (!out->token && !out->token_file && !out->cert_file && !out->cert_data)
+		weft_log(LOG_WARN, "k8s: %s: no token, tokenFile or client certificate: anonymous", path);
+	ret = 0;
+out:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	free(text);
+	if (ret)
+		weft_k8s_conn_free(out);
+	return ret;
+}
+
+int weft_k8s_incluster(const char *dir, struct weft_k8s_conn *out, char *err, size_t errlen)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
+	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+
+	memset(out, 0, sizeof(*out));
+	if (!dir)
+		dir = "/var/run/secrets/kubernetes.io/serviceaccount";
+	if (!host || !*host || !port || !*port) {
+		snprintf(err, errlen, "in-cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set (use --kubeconfig outside a pod)");
+		return -ENOENT;
+	}
+	if (asprintf(&out->server, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host,
+		     port) < 0 ||
+	    asprintf(&out->token_file, "%s/token", dir) < 0 ||
+	    asprintf(&out->ca_file, "%s/ca.crt", dir) < 0) {
+		weft_k8s_conn_free(out);
+		snprintf(err, errlen, "in-cluster: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	if (access(out->token_file, R_OK)) {
+		snprintf(err, errlen, "in-cluster: %s: %s", out->token_file, strerror(errno));
+		weft_k8s_conn_free(out);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* --- routes ---------------------------------------------------------- */
+
+int weft_k8s_route_ifname(const struct weft_ip *ip, char *name, size_t len)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct rtmsg rt;
+		char attrs[64];
+	} req;
+	bool v4 = IN6_IS_ADDR_V4MAPPED(&ip->a);
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct timeval tv = { .tv_sec = 1 };
+	char buf[8192], ifn[IF_NAMESIZE];
+	struct rtattr *rta;
+	int fd, ret = -ENOENT, oif = 0;
+	bool gw = false;
+	ssize_t n;
+
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	req.nh.nlmsg_type = RTM_GETROUTE;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	req.nh.nlmsg_seq = 1;
+	req.rt.rtm_family = v4 ? AF_INET : AF_INET6;
+	req.rt.rtm_dst_len = v4 ? 32 : 128;
+	rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
+	rta->rta_type = RTA_DST;
+	rta->rta_len = RTA_LENGTH(v4 ? 4 : 16);
+	memcpy(RTA_DATA(rta), v4 ? &ip->a.s6_addr[12] : ip->a.s6_addr, v4 ? 4 : 16);
+	req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n < 0) {
+		ret = -errno;
+		goto out;
+	}
+	for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
+	     nh = NLMSG_NEXT(nh, n)) {
+		struct rtmsg *rt = NLMSG_DATA(nh);
+		int alen;
+
+		if (nh->nlmsg_type == NLMSG_ERROR) {
+			ret = ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
+			ret = ret ? ret : -ENOENT;
+			goto out;
+		}
+		if (nh->nlmsg_type != RTM_NEWROUTE)
+			continue;
+		alen = RTM_PAYLOAD(nh);
+		for (rta = RTM_RTA(rt); RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen)) {
+			if (rta->rta_type == RTA_OIF)
+				oif = *(int *)RTA_DATA(rta);
+			else if (rta->rta_type == RTA_GATEWAY || rta->rta_type == RTA_VIA)
+				gw = true;
+		}
+		break;
+	}
+	if (oif > 0 && !gw && if_indextoname((unsigned int)oif, ifn)) {
+		snprintf(name, len, "%s", ifn);
+		ret = 0;
+	}
+out:
+	close(fd);
+	return ret;
+}
+
+/* --- token ---------------------------------------------------------- */
+
+/* Re-read the token file if it changed (or force). */
+static void token_refresh(struct weft_k8s *k, bool force)
+{
+	struct stat st;
+	char *t;
+	size_t n;
+
+	if (!k->conn.token_file)
+		return;
+	if (stat(k->conn.token_file, &st)) {
+		weft_log(LOG_ERROR, "k8s: token: %s: %s", k->conn.token_file, strerror(errno));
+		return;
+	}
+	if (!force && k->token && st.st_ino == k->token_st.st_ino &&
+	    st.st_mtim.tv_sec == k->token_st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == k->token_st.st_mtim.tv_nsec && st.st_size == k->token_st.st_size)
+		return;
+	t = read_all(k->conn.token_file, &n);
+	if (!t) {
+		weft_log(LOG_ERROR, "k8s: token: %s: %s", k->conn.token_file, strerror(errno));
+		return;
+	}
+	while (n && (t[n - 1] == '\n' || t[n - 1] == '\r' || t[n - 1] == ' '))
+		t[--n] = 0;
+	if (k->token && strcmp(k->token, t))
+		weft_log(LOG_INFO, "k8s: token: re-read %s", k->conn.token_file);
+	free(k->token);
+	k->token = t;
+	k->token_st = st;
+}
+
+/* --- transfers ------------------------------------------------------ */
+
+static void schedule_retry(struct weft_k8s *k);
+static void on_done(struct weft_k8s *k, struct res *r, CURLcode rc);
+
+static char *obj_key(struct json_object *o)
+{
+	struct json_object *md, *ns = NULL, *name = NULL;
+	char *key;
+
+	if (!json_object_object_get_ex(o, "metadata", &md) ||
+	    !json_object_object_get_ex(md, "name", &name) ||
+	    !json_object_is_type(name, json_type_string))
+		return NULL;
+	json_object_object_get_ex(md, "namespace", &ns);
+	if (asprintf(&key, "%s/%s", ns ? json_object_get_string(ns) : "",
+		     json_object_get_string(name)) < 0)
+		return NULL;
+	return key;
+}
+
+static const char *obj_rv(struct json_object *o)
+{
+	struct json_object *md, *rv;
+
+	if (json_object_object_get_ex(o, "metadata", &md) &&
+	    json_object_object_get_ex(md, "resourceVersion", &rv) &&
+	    json_object_is_type(rv, json_type_string))
+		return json_object_get_string(rv);
+	return NULL;
+}
+
+static void set_rv(struct res *r, const char *rv)
+{
+	if (rv)
+		snprintf(r->rv, sizeof(r->rv), "%s", rv);
+}
+
+/* One watch event. false: stop this stream (relist). */
+static bool on_event(struct weft_k8s *k, struct res *r, const char *line)
+{
+	struct json_object *ev, *type, *obj;
+	const char *t;
+	bool ok = true;
+	char *key;
+
+	ev = json_tokener_parse(line);
+	if (!ev || !json_object_object_get_ex(ev, "type", &type) ||
+	    !json_object_object_get_ex(ev, "object", &obj) ||
+	    !json_object_is_type(obj, json_type_object)) {
+		weft_log(LOG_ERROR, "k8s: watch %s: unparseable event; relisting", r->kind);
+		json_object_put(ev);
+		r->relist = true;
+		return false;
+	}
+	t = json_object_get_string(type);
+	if (!strcmp(t, "BOOKMARK")) {
+		set_rv(r, obj_rv(obj));
+	} else if (!strcmp(t, "ERROR")) {
+		struct json_object *code = NULL, *msg = NULL;
+
+		json_object_object_get_ex(obj, "code", &code);
+		json_object_object_get_ex(obj, "message", &msg);
+		r->relist = true;
+		if (code && json_object_get_int(code) == 410) {
+			weft_log(LOG_INFO, "k8s: watch %s: 410 Gone: relisting", r->kind);
+			r->gone = true;
+		} else {
+			weft_log(LOG_ERROR, "k8s: watch %s: error %d: %s; relisting", r->kind,
+				 code ? json_object_get_int(code) : 0,
+				 msg ? json_object_get_string(msg) : "");
+		}
+		ok = false;
+	} else if (!strcmp(t, "ADDED") || !strcmp(t, "MODIFIED") || !strcmp(t, "DELETED")) {
+		key = obj_key(obj);
+		if (!key) {
+			weft_log(LOG_ERROR, "k8s: %s ?/?: %s event without metadata.name; skipped",
+				 r->kind, t);
+		} else if (t[0] == 'D') {
+			json_object_object_del(r->cache, key);
+			k->dirty = true;
+		} else {
+			json_object_object_add(r->cache, key, json_object_get(obj));
+			k->dirty = true;
+		}
+		free(key);
+		set_rv(r, obj_rv(obj));
+	} else {
+		weft_log(LOG_WARN, "k8s: watch %s: unknown event type '%s'", r->kind, t);
+	}
+	json_object_put(ev);
+	return ok;
+}
+
+static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct res *r = arg;
+	struct weft_k8s *k;
+	size_t n = size * nmemb;
+	long code = 0;
+
+	curl_easy_getinfo(r->easy, CURLINFO_PRIVATE, (char **)&k);
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (r->len + n + 1 > MAX_BODY)
+		return 0;
+	if (r->len + n + 1 > r->cap) {
+		size_t cap = (r->len + n + 1) * 2;
+		char *p = realloc(r->buf, cap);
+
+		if (!p)
+			return 0;
+		r->buf = p;
+		r->cap = cap;
+	}
+	memcpy(r->buf + r->len, data, n);
+	r->len += n;
+	r->buf[r->len] = 0;
+	if (r->st != R_WATCH || code != 200)
+		return n;
+	/* Every complete line is one event; keep the partial tail. */
+	size_t start = 0;
+
+	for (char *nl; (nl = memchr(r->buf + start, '\n', r->len - start));) {
+		size_t end = nl - r->buf;
+
+		*nl = 0;
+		if (end > start && !on_event(k, r, r->buf + start))
+			return 0;
+		start = end + 1;
+	}
+	memmove(r->buf, r->buf + start, r->len - start);
+	r->len -= start;
+	return n;
+}
+
+static int start_request(struct weft_k8s *k, struct res *r)
+{
+	const struct weft_k8s_conn *c = &k->conn;
+	struct curl_slist *h = NULL;
+	char url[4096], auth[8192];
+	CURL *e;
+
+	token_refresh(k, false);
+	r->len = 0;
+	r->gone = false;
+	r->retry_at = 0;
+	if (r->relist || !r->synced) {
+		char *cont = r->cont ? curl_easy_escape(NULL, r->cont, 0) : NULL;
+
+		r->st = R_LIST;
+		if (!r->cont) {
+			json_object_put(r->next);
+			r->next = json_object_new_object();
+		}
+		snprintf(url, sizeof(url), "%s%s?%s%slimit=%d%s%s", c->server, r->path,
+			 r->select ? r->select : "", r->select ? "&" : "", LIST_LIMIT,
+			 cont ? "&continue=" : "", cont ? cont : "");
+		curl_free(cont);
+	} else {
+		r->st = R_WATCH;
+		snprintf(url, sizeof(url),
+			 "%s%s?%s%swatch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%d",
+			 c->server, r->path, r->select ? r->select : "", r->select ? "&" : "", r->rv,
+			 240 + (int)(rand_r(&k->seed) % 120));
+	}
+	e = r->easy = curl_easy_init();
+	if (!e)
+		return -ENOMEM;
+	h = curl_slist_append(h, "Accept: application/json");
+	if (k->token || c->token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", k->token ? k->token : c->token);
+		h = curl_slist_append(h, auth);
+	}
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, k);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "weftd");
+	if (r->st == R_LIST) {
+		curl_easy_setopt(e, CURLOPT_TIMEOUT, 120L);
+	} else { /* silent for 10 min (bookmarks come every minute): the server is gone */
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+		curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, 600L);
+	}
+	if (c->ca_data) {
+		struct curl_blob b = { c->ca_data, c->ca_len, CURL_BLOB_COPY };
+
+		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &b);
+	} else if (c->ca_file) {
+		curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+	}
+	if (c->cert_data) {
+		struct curl_blob b = { c->cert_data, c->cert_len, CURL_BLOB_COPY };
+
+		curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &b);
+	} else if (c->cert_file) {
+		curl_easy_setopt(e, CURLOPT_SSLCERT, c->cert_file);
+	}
+	if (c->key_data) {
+		struct curl_blob b = { c->key_data, c->key_len, CURL_BLOB_COPY };
+
+		curl_easy_setopt(e, CURLOPT_SSLKEY_BLOB, &b);
+	} else if (c->key_file) {
+		curl_easy_setopt(e, CURLOPT_SSLKEY, c->key_file);
+	}
+	if (c->insecure) {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	r->hdrs = h;
+	if (curl_multi_add_handle(k->multi, e) != CURLM_OK) {
+		curl_easy_cleanup(e);
+		curl_slist_free_all(h);
+		r->easy = NULL;
+		r->hdrs = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void finish(struct weft_k8s *k, struct res *r)
+{
+	if (r->easy) {
+		curl_multi_remove_handle(k->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+	}
+	curl_slist_free_all(r->hdrs);
+	r->easy = NULL;
+	r->hdrs = NULL;
+	r->st = R_IDLE;
+}
+
+static void schedule_retry(struct weft_k8s *k)
+{
+	struct itimerspec its = { 0 };
+	long long first = 0, now = now_ms();
+
+	for (size_t i = 0; i < NRES; i++)
+		if (k->res[i].retry_at && (!first || k->res[i].retry_at < first))
+			first = k->res[i].retry_at;
+	if (first) {
+		long long d = first > now ? first - now : 1;
+
+		its.it_value.tv_sec = d / 1000;
+		its.it_value.tv_nsec = d % 1000 * 1000000 + 1;
+	}
+	timerfd_settime(k->retry_tfd, 0, &its, NULL);
+}
+
+/* Try again after a jittered, growing delay. */
+static void backoff(struct weft_k8s *k, struct res *r, const char *why)
+{
+	unsigned int d = BACKOFF_MIN_MS << (r->fails < 8 ? r->fails : 8);
+
+	if (d > BACKOFF_MAX_MS)
+		d = BACKOFF_MAX_MS;
+	d = d / 2 + rand_r(&k->seed) % (d / 2 + 1);
+	r->fails++;
+	weft_log(r->fails > 1 ? LOG_WARN : LOG_ERROR, "k8s: %s %s: %s; retrying in %u ms",
+		 r->st == R_WATCH ? "watch" : "list", r->kind, why, d);
+	r->retry_at = now_ms() + d;
+	finish(k, r);
+	schedule_retry(k);
+}
+
+static void start_or_backoff(struct weft_k8s *k, struct res *r)
+{
+	if (start_request(k, r))
+		backoff(k, r, strerror(ENOMEM));
+}
+
+/* A list page is in: keep its items; the last page replaces the cache. */
+static int list_done(struct weft_k8s *k, struct res *r)
+{
+	struct json_object *body = json_tokener_parse(r->buf ? r->buf : ""), *items, *md, *v;
+	const char *cont = NULL;
+
+	if (!body || !json_object_object_get_ex(body, "items", &items) ||
+	    !json_object_is_type(items, json_type_array)) {
+		json_object_put(body);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < json_object_array_length(items); i++) {
+		struct json_object *o = json_object_array_get_idx(items, i);
+		char *key = obj_key(o);
+
+		if (!key) {
+			weft_log(LOG_ERROR, "k8s: %s ?/?: list item without metadata.name; skipped",
+				 r->kind);
+			continue;
+		}
+		json_object_object_add(r->next, key, json_object_get(o));
+		free(key);
+	}
+	if (json_object_object_get_ex(body, "metadata", &md)) {
+		if (json_object_object_get_ex(md, "continue", &v) && json_object_is_type(v, json_type_string) &&
+		    *json_object_get_string(v))
+			cont = json_object_get_string(v);
+		if (json_object_object_get_ex(md, "resourceVersion", &v))
+			set_rv(r, json_object_get_string(v));
+	}
+	free(r->cont);
+	r->cont = cont ? strdup(cont) : NULL;
+	json_object_put(body);
+	if (r->cont)
+		return 0;
+	json_object_put(r->cache);
+	r->cache = r->next;
+	r->next = NULL;
+	if (!r->synced || r->relist)
+		weft_log(LOG_INFO, "k8s: list %s: %d objects at resourceVersion %s", r->kind,
+			 json_object_object_length(r->cache), r->rv);
+	r->synced = true;
+	r->relist = false;
+	k->dirty = true;
+	return 0;
+}
+
+static void on_done(struct weft_k8s *k, struct res *r, CURLcode rc)
+{
+	enum res_state st = r->st;
+	long code = 0;
+	char why[256];
+
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (rc == CURLE_OK && code == 200) {
+		if (st == R_LIST && list_done(k, r)) {
+			free(r->cont);
+			r->cont = NULL;
+			backoff(k, r, "list response is not a JSON list");
+			return;
+		}
+		r->fails = 0;
+		finish(k, r);
+		start_or_backoff(k, r);	/* next page, the watch, or the next watch */
+		return;
+	}
+	free(r->cont);
+	r->cont = NULL;
+	if (st == R_LIST)
+		r->relist = true;
+	if (r->gone || code == 410) {
+		if (code == 410)
+			weft_log(LOG_INFO, "k8s: watch %s: HTTP 410 Gone: relisting", r->kind);
+		r->relist = true;
+		r->fails = 0;
+		finish(k, r);
+		start_or_backoff(k, r);
+		return;
+	}
+	if (code == 401) {
+		token_refresh(k, true);
+		backoff(k, r, "401 Unauthorized (token re-read)");
+		return;
+	}
+	if (rc == CURLE_WRITE_ERROR && r->relist)
+		snprintf(why, sizeof(why), "stream stopped");
+	else if (rc == CURLE_OK)
+		snprintf(why, sizeof(why), "HTTP %ld: %.120s", code, r->buf ? r->buf : "");
+	else
+		snprintf(why, sizeof(why), "%s", curl_easy_strerror(rc));
+	backoff(k, r, why);
+}
+
+static int on_socket(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct weft_k8s *k = userp;
+	struct epoll_event ev = { .data.fd = s };
+
+	(void)e;
+	(void)socketp;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(k->epfd, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if (epoll_ctl(k->epfd, EPOLL_CTL_MOD, s, &ev) && errno == ENOENT)
+		epoll_ctl(k->epfd, EPOLL_CTL_ADD, s, &ev);
+	return 0;
+}
+
+static int on_timer(CURLM *m, long ms, void *userp)
+{
+	struct weft_k8s *k = userp;
+	struct itimerspec its = { 0 };
+
+	(void)m;
+	if (ms >= 0) {
+		its.it_value.tv_sec = ms / 1000;
+		its.it_value.tv_nsec = ms % 1000 * 1000000 + 1;
+	}
+	timerfd_settime(k->curl_tfd, 0, &its, NULL);
+	return 0;
+}
+
+bool weft_k8s_synced(const struct weft_k8s *k)
+{
+	for (size_t i = 0; i < NRES; i++)
+		if (!k->res[i].synced)
+			return false;
+	return true;
+}
+
+void weft_k8s_dispatch(struct weft_k8s *k)
+{
+	struct epoll_event evs[16];
+	int n, running;
+	CURLMsg *msg;
+	uint64_t x;
+
+	n = epoll_wait(k->epfd, evs, 16, 0);
+	for (int i = 0; i < n; i++) {
+		int fd = evs[i].data.fd;
+
+		if (fd == k->curl_tfd) {
+			if (read(fd, &x, sizeof(x)) == sizeof(x))
+				curl_multi_socket_action(k->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+		} else if (fd == k->retry_tfd) {
+			long long now = now_ms();
+
+			if (read(fd, &x, sizeof(x)) != sizeof(x))
+				continue;
+			for (size_t j = 0; j < NRES; j++)
+				if (k->res[j].retry_at && k->res[j].retry_at <= now + 1)
+					start_or_backoff(k, &k->res[j]);
+			schedule_retry(k);
+		} else {
+			int flags = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+				    (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+				    (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+
+			curl_multi_socket_action(k->multi, fd, flags, &running);
+		}
+	}
+	while ((msg = curl_multi_info_read(k->multi, &n))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		for (size_t j = 0; j < NRES; j++) {
+			if (k->res[j].easy == msg->easy_handle) {
+				on_done(k, &k->res[j], msg->data.result);
+				break;
+			}
+		}
+	}
+	if (k->dirty && weft_k8s_synced(k)) {
+		k->dirty = false;
+		k->fn(k, k->arg);
+	}
+}
+
+int weft_k8s_fd(const struct weft_k8s *k)
+{
+	return k->epfd;
+}
+
+struct weft_config *weft_k8s_config(struct weft_k8s *k, const struct weft_config *base)
+{
+	struct weft_config *cfg = calloc(1, sizeof(*cfg));
+	int ret;
+
+	if (!cfg || !(cfg->path = strdup("kubernetes"))) {
+		free(cfg);
+		errno = ENOMEM;
+		return NULL;
+	}
+	cfg->datapath = base->datapath;
+	ret = weft_k8s_translate(k->res[RES_SVC].cache, k->res[RES_SLICE].cache, cfg);
+	if (!ret)
+		ret = weft_k8s_translate_pods(k->res[RES_POD].cache, weft_k8s_route_ifname, cfg);
+	if (!ret)
+		ret = weft_k8s_translate_namespaces(k->res[RES_NS].cache, cfg);
+	if (!ret)
+		ret = weft_k8s_translate_netpols(k->res[RES_NETPOL].cache, k->res[RES_POD].cache,
+						 k->np_good, cfg);
+	if (ret) {
+		weft_config_free(cfg);
+		errno = -ret;
+		return NULL;
+	}
+	return cfg;
+}
+
+void weft_k8s_free(struct weft_k8s *k)
+{
+	if (!k)
+		return;
+	for (size_t i = 0; i < NRES; i++) {
+		struct res *r = &k->res[i];
+
+		if (k->multi)
+			finish(k, r);
+		free(r->select);
+		json_object_put(r->cache);
+		json_object_put(r->next);
+		free(r->buf);
+		free(r->cont);
+	}
+	json_object_put(k->np_good);
+	if (k->multi)
+		curl_multi_cleanup(k->multi);
+	if (k->epfd >= 0)
+		close(k->epfd);
+	if (k->curl_tfd >= 0)
+		close(k->curl_tfd);
+	if (k->retry_tfd >= 0)
+		close(k->retry_tfd);
+	weft_k8s_conn_free(&k->conn);
+	free(k->token);
+	free(k->node);
+	free(k);
+}
+
+struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
+			      weft_k8s_changed_fn fn, void *arg)
+{
+	struct weft_k8s *k = calloc(1, sizeof(*k));
+	struct epoll_event ev = { .events = EPOLLIN };
+	int err = ENOMEM;
+
+	if (!k)
+		return NULL;
+	k->epfd = k->curl_tfd = k->retry_tfd = -1;
+	k->conn = *conn;
+	memset(conn, 0, sizeof(*conn));
+	k->fn = fn;
+	k->arg = arg;
+	k->seed = (unsigned int)getpid() ^ (unsigned int)now_ms();
+	k->res[RES_SVC] = (struct res){ .kind = "Service", .path = "/api/v1/services" };
+	k->res[RES_SLICE] = (struct res){ .kind = "EndpointSlice",
+					  .path = "/apis/discovery.k8s.io/v1/endpointslices" };
+	k->res[RES_POD] = (struct res){ .kind = "Pod", .path = "/api/v1/pods" };
+	k->res[RES_NS] = (struct res){ .kind = "Namespace", .path = "/api/v1/namespaces" };
+	k->res[RES_NETPOL] = (struct res){ .kind = "NetworkPolicy",
+					   .path = "/apis/networking.k8s.io/v1/networkpolicies" };
+	k->node = node ? strdup(node) : NULL;
+	k->np_good = json_object_new_object();
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) || (node && !k->node) || !k->np_good)
+		goto fail;
+	for (size_t i = 0; i < NRES; i++)
+		if (!(k->res[i].cache = json_object_new_object()))
+			goto fail;
+	if (node) {	/* this node's pods only */
+		char *n = curl_easy_escape(NULL, node, 0);
+
+		if (!n || asprintf(&k->res[RES_POD].select, "fieldSelector=spec.nodeName%%3D%s", n) < 0) {
+			curl_free(n);
+			k->res[RES_POD].select = NULL;
+			goto fail;
+		}
+		curl_free(n);
+	} else {	/* without a node name no pod is known to be local */
+		weft_log(LOG_WARN, "k8s: no node name (--node, NODE_NAME): pods are not watched, no endpoints");
+		k->res[RES_POD].synced = true;
+	}
+	k->epfd = epoll_create1(EPOLL_CLOEXEC);
+	k->curl_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	k->retry_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (k->epfd < 0 || k->curl_tfd < 0 || k->retry_tfd < 0) {
+		err = errno;
+		goto fail;
+	}
+	ev.data.fd = k->curl_tfd;
+	epoll_ctl(k->epfd, EPOLL_CTL_ADD, k->curl_tfd, &ev);
+	ev.data.fd = k->retry_tfd;
+	epoll_ctl(k->epfd, EPOLL_CTL_ADD, k->retry_tfd, &ev);
+	k->multi = curl_multi_init();
+	if (!k->multi)
+		goto fail;
+	curl_multi_setopt(k->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(k->multi, CURLMOPT_SOCKETDATA, k);
+	curl_multi_setopt(k->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(k->multi, CURLMOPT_TIMERDATA, k);
+	for (size_t i = 0; i < NRES; i++)
+		if (i != RES_POD || node)
+			start_or_backoff(k, &k->res[i]);
+	weft_log(LOG_INFO, "k8s: watching %s as node %s", k->conn.server, node ? node : "?");
+	return k;
+fail:
+	weft_k8s_free(k);
+	errno = err;
+	return NULL;
+}
