@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* datapath internals shared by its files (datapath.c: load, pin, attach;
+ * tc.c: the tc programs on endpoint interfaces). Not for other rooms. */
+#ifndef WEFT_DATAPATH_INTERNAL_H
+#define WEFT_DATAPATH_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "datapath/datapath.h"
+#include "weft.skel.h"
+
+struct weft_datapath {
+	struct weft *skel;
+	struct weft_maps maps;
+	bool fresh[WEFT_M_COUNT];	/* created by this load: pin after attach */
+	bool redir;			/* redirect programs loaded (kernel has the features) */
+	size_t ntc;			/* interfaces the tc programs are attached to */
+	struct weft_tc_status *tc_if;	/* interfaces of policed endpoints (tc_sync) */
+	size_t ntc_if;
+	struct bpf_link **links;
+	size_t nlinks;
+	char bpffs[4096];
+	char cgroup[4096];
+};
+
+#endif /* WEFT_DATAPATH_INTERNAL_H */
