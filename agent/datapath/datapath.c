@@ -262,6 +262,11 @@ struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, ch
 		if (size)
 			bpf_map__set_max_entries(map, size);
 	}
+	/* Each interface's flow tables are made with this size (tc.c). The
+	 * compiled template of the maps of tables keeps its own: a hash inner
+	 * map may have any max_entries (Linux 5.10+), so a pinned map of
+	 * tables stays usable when datapath.max_conntrack changes. */
+	dp->ct_size = cfg->max_conntrack;
 	ret = reuse_pinned(dp);
 	if (ret) {
 		snprintf(err, errlen, "datapath: reuse pinned maps in %s: %s", dp->bpffs,

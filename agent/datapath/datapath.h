@@ -55,10 +55,37 @@ int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_model *old
 /* Attach status of the tc programs on one endpoint's interface. */
 struct weft_tc_status {
 	char interface[16];		/* IFNAMSIZ */
-	char endpoint[WEFT_NAME_LEN];	/* the endpoint it belongs to */
+	char endpoint[WEFT_NAME_LEN];	/* the endpoint it belongs to (its first) */
 	char ns[WEFT_NAME_LEN];		/* its namespace */
 	int ifindex;			/* attached on this ifindex; 0: not attached (missing) */
+	struct weft_if_src src;		/* the endpoints' addresses on it (weft_if_src) */
 };
+
+/*
+ * The per-interface state the tc programs read (abi.h, "Per-interface
+ * tables"), for an interface weft puts them on: its addresses into
+ * weft_if_src, its own flow tables (an LRU of ct_size entries for each
+ * direction) into weft_ct_egress and weft_ct_ingress, and zero counters
+ * into weft_ct_cnt. Tables already there with the right size are kept
+ * (their flows survive a restart); ones of another size are replaced, with
+ * the counters. Written before the programs are attached. 0 or -errno (err
+ * names the map).
+ */
+int weft_tc_iface_put(const struct weft_maps *maps, int ifindex, const struct weft_if_src *src,
+		      uint32_t ct_size, char *err, size_t errlen);
+
+/* Remove an interface's state (after the programs are off it). */
+void weft_tc_iface_del(const struct weft_maps *maps, int ifindex);
+
+/* One interface's flow tables, by WEFT_DIR_*: entries now, capacity, and
+ * the counters summed over CPUs. 0, -ENOENT (no tables) or -errno. */
+struct weft_ct_usage {
+	uint64_t entries[2];
+	uint32_t capacity[2];
+	uint64_t tracked[2], removed[2];	/* weft_ct_cnt */
+	uint64_t evicted[2];			/* tracked - removed - entries (0 if below) */
+};
+int weft_tc_iface_usage(const struct weft_maps *maps, int ifindex, struct weft_ct_usage *out);
 
 /* The interfaces of policed endpoints, as of the last tc_sync and the link
  * events since. Fills up to max; returns how many there are. */

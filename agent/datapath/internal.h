@@ -18,6 +18,7 @@ struct weft_datapath {
 	size_t ntc;			/* interfaces the tc programs are attached to */
 	struct weft_tc_status *tc_if;	/* interfaces of policed endpoints (tc_sync) */
 	size_t ntc_if;
+	uint32_t ct_size;		/* entries of each interface's flow table */
 	struct bpf_link **links;
 	size_t nlinks;
 	char bpffs[4096];

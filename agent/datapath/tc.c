@@ -16,6 +16,7 @@
 
 #include "datapath/internal.h"
 #include "lib/log.h"
+#include "lib/maps.h"
 
 /* tc: netlink filters, not links (libbpf 1.1 has no tcx). Ours carry a fixed
  * handle and priority, so a restarted weftd replaces them in place and
@@ -108,6 +109,182 @@ static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point, int prog_f
 	return bpf_tc_attach(&hook, &opts);
 }
 
+static int tc_attach_both(struct weft_datapath *dp, int ifindex);
+
+/* --- per-interface state -------------------------------------------------- */
+
+/* The flow table of ifindex in a map of tables: an fd, -ENOENT, or -errno. */
+static int ct_table_fd(int outer, uint32_t ifindex)
+{
+	__u32 id;
+	int fd;
+
+	if (bpf_map_lookup_elem(outer, &ifindex, &id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Whether the table of ifindex in outer is there with ct_size entries. */
+static bool ct_table_fits(int outer, uint32_t ifindex, uint32_t ct_size)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd = ct_table_fd(outer, ifindex);
+	bool fits;
+
+	if (fd < 0)
+		return false;
+	fits = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && info.type == BPF_MAP_TYPE_LRU_HASH &&
+	       info.max_entries == ct_size && info.key_size == sizeof(struct weft_ct_key) &&
+	       info.value_size == sizeof(struct weft_ct_val);
+	close(fd);
+	return fits;
+}
+
+static int ct_table_new(int outer, uint32_t ifindex, uint32_t ct_size)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "weft_ct_if", sizeof(struct weft_ct_key),
+				sizeof(struct weft_ct_val), ct_size, NULL);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_update_elem(outer, &ifindex, &fd, BPF_ANY))
+		ret = -errno;
+	close(fd);	/* the map of tables holds it */
+	return ret;
+}
+
+int weft_tc_iface_put(const struct weft_maps *maps, int ifindex, const struct weft_if_src *src,
+		      uint32_t ct_size, char *err, size_t errlen)
+{
+	static const enum weft_map_id tabs[2] = { WEFT_M_CT_INGRESS, WEFT_M_CT_EGRESS };
+	int ncpu = libbpf_num_possible_cpus();
+	uint32_t key = (uint32_t)ifindex;
+	enum weft_map_id what = WEFT_M_IF_SRC;
+	struct weft_ct_cnt *cnt = calloc(ncpu > 0 ? ncpu : 1, sizeof(*cnt));
+	bool fits = true;
+	int ret = 0;
+
+	if (!cnt) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	if (bpf_map_update_elem(maps->fd[WEFT_M_IF_SRC], &key, src, BPF_ANY)) {
+		ret = -errno;
+		goto fail;
+	}
+	for (int d = 0; d < 2; d++)
+		fits = fits && ct_table_fits(maps->fd[tabs[d]], key, ct_size);
+	what = WEFT_M_CT_CNT;
+	if (fits) {
+		/* kept, with their counters (made if they are missing) */
+		if (bpf_map_lookup_elem(maps->fd[WEFT_M_CT_CNT], &key, cnt) == 0)
+			goto out;
+		memset(cnt, 0, (ncpu > 0 ? ncpu : 1) * sizeof(*cnt));
+	}
+	/* counters first: new tables are never seen with old counts */
+	if (bpf_map_update_elem(maps->fd[WEFT_M_CT_CNT], &key, cnt, BPF_ANY)) {
+		ret = -errno;
+		goto fail;
+	}
+	for (int d = 0; !fits && d < 2; d++) {
+		what = tabs[d];
+		ret = ct_table_new(maps->fd[tabs[d]], key, ct_size);
+		if (ret)
+			goto fail;
+	}
+out:
+	free(cnt);
+	return 0;
+fail:
+	free(cnt);
+	snprintf(err, errlen, "%s: interface %d: %s%s", weft_map_name(what), ifindex, strerror(-ret),
+		 ret == -E2BIG || ret == -ENOSPC ? " (more interfaces than datapath.max_endpoints)" : "");
+	return ret;
+}
+
+void weft_tc_iface_del(const struct weft_maps *maps, int ifindex)
+{
+	uint32_t key = (uint32_t)ifindex;
+
+	bpf_map_delete_elem(maps->fd[WEFT_M_IF_SRC], &key);
+	bpf_map_delete_elem(maps->fd[WEFT_M_CT_EGRESS], &key);
+	bpf_map_delete_elem(maps->fd[WEFT_M_CT_INGRESS], &key);
+	bpf_map_delete_elem(maps->fd[WEFT_M_CT_CNT], &key);
+}
+
+int weft_tc_iface_usage(const struct weft_maps *maps, int ifindex, struct weft_ct_usage *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, ret = 0;
+	uint32_t key = (uint32_t)ifindex;
+	struct weft_ct_cnt *c;
+
+	memset(out, 0, sizeof(*out));
+	for (int d = 0; d < 2; d++) {
+		fd = ct_table_fd(maps->fd[d == WEFT_DIR_EGRESS ? WEFT_M_CT_EGRESS : WEFT_M_CT_INGRESS],
+				 key);
+		if (fd < 0)
+			return fd;
+		out->capacity[d] = weft_map_capacity(fd);
+		ret = weft_map_count(fd, &out->entries[d]);
+		close(fd);
+		if (ret)
+			return ret;
+	}
+	c = calloc(ncpu > 0 ? ncpu : 1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(maps->fd[WEFT_M_CT_CNT], &key, c) == 0) {
+		for (int i = 0; i < ncpu; i++) {
+			for (int d = 0; d < 2; d++) {
+				out->tracked[d] += c[i].tracked[d];
+				out->removed[d] += c[i].removed[d];
+			}
+		}
+	}
+	free(c);
+	for (int d = 0; d < 2; d++)
+		if (out->tracked[d] > out->removed[d] + out->entries[d])
+			out->evicted[d] = out->tracked[d] - out->removed[d] - out->entries[d];
+	return 0;
+}
+
+/* The addresses of the endpoints on interface name (in config order, at
+ * most WEFT_IF_ADDRS; the ones beyond are logged: their packets will be
+ * dropped as spoofed). */
+static void iface_src(const struct weft_model *cfg, const char *name, struct weft_if_src *src)
+{
+	memset(src, 0, sizeof(*src));
+	for (size_t i = 0; i < cfg->nendpoints; i++) {
+		const struct weft_endpoint *ep = &cfg->endpoints[i];
+		bool dup = false;
+
+		if (strcmp(ep->interface, name))
+			continue;
+		for (uint32_t j = 0; j < src->naddr && !dup; j++)
+			dup = !memcmp(src->addr[j], &ep->ip.a, 16);
+		if (dup)
+			continue;
+		if (src->naddr == WEFT_IF_ADDRS) {
+			weft_log(LOG_ERROR, "datapath: tc: endpoints[%zu] (%s/%s): interface %s has more than %d endpoint addresses: packets from this one are dropped as spoofed",
+				 i, ep->ns, ep->name, name, WEFT_IF_ADDRS);
+			continue;
+		}
+		memcpy(src->addr[src->naddr++], &ep->ip.a, 16);
+	}
+}
+
+/* The state, then both programs on one interface. */
+static int tc_attach_iface(struct weft_datapath *dp, const struct weft_tc_status *t, int ifindex,
+			   char *err, size_t errlen)
+{
+	int ret = weft_tc_iface_put(&dp->maps, ifindex, &t->src, dp->ct_size, err, errlen);
+
+	return ret ? ret : tc_attach_both(dp, ifindex);
+}
+
 static bool has_iface(const struct weft_model *cfg, const char *name)
 {
 	for (size_t i = 0; cfg && cfg->npolicies && i < cfg->nendpoints; i++)
@@ -144,6 +321,30 @@ static size_t tc_count(const struct weft_datapath *dp)
 	return n;
 }
 
+/* Off an interface: both programs, then the state they read. */
+static void tc_detach_iface(struct weft_datapath *dp, int ifindex)
+{
+	tc_detach_one(ifindex, BPF_TC_EGRESS);
+	tc_detach_one(ifindex, BPF_TC_INGRESS);
+	weft_tc_iface_del(&dp->maps, ifindex);
+}
+
+/* Interfaces with state in weft_if_src that no interface of dp->tc_if is
+ * attached on: left by an earlier weftd (or a run cut short). The state
+ * says weft put its programs there: take them off too. */
+static int tc_sweep(const void *key, const void *value, void *ctx)
+{
+	struct weft_datapath *dp = ctx;
+	int ifindex = (int)*(const uint32_t *)key;
+
+	(void)value;
+	for (size_t i = 0; i < dp->ntc_if; i++)
+		if (dp->tc_if[i].ifindex == ifindex)
+			return 0;
+	tc_detach_iface(dp, ifindex);
+	return 0;
+}
+
 int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_model *old,
 			  const struct weft_model *cfg, char *err, size_t errlen)
 {
@@ -164,17 +365,14 @@ int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_model *old
 
 		if (!ifindex || has_iface(cfg, name) || tc_find(dp, name))
 			continue;	/* kept, or detached in the next loop */
-		tc_detach_one(ifindex, BPF_TC_EGRESS);
-		tc_detach_one(ifindex, BPF_TC_INGRESS);
+		tc_detach_iface(dp, ifindex);
 	}
 	for (size_t i = 0; i < dp->ntc_if; i++) {
 		const struct weft_tc_status *t = &dp->tc_if[i];
 
 		if (t->ifindex > 0 && !has_iface(cfg, t->interface) &&
-		    (int)if_nametoindex(t->interface) == t->ifindex) {
-			tc_detach_one(t->ifindex, BPF_TC_EGRESS);
-			tc_detach_one(t->ifindex, BPF_TC_INGRESS);
-		}
+		    (int)if_nametoindex(t->interface) == t->ifindex)
+			tc_detach_iface(dp, t->ifindex);
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct weft_endpoint *ep = &cfg->endpoints[i];
@@ -190,6 +388,7 @@ int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_model *old
 		snprintf(t->interface, sizeof(t->interface), "%s", ep->interface);
 		snprintf(t->endpoint, sizeof(t->endpoint), "%s", ep->name);
 		snprintf(t->ns, sizeof(t->ns), "%s", ep->ns);
+		iface_src(cfg, ep->interface, &t->src);
 		k++;
 		t->ifindex = (int)if_nametoindex(ep->interface);
 		if (!t->ifindex) {
@@ -199,16 +398,22 @@ int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_model *old
 					 t->interface, ep->ns, ep->name);
 			continue;
 		}
-		ret = tc_attach_both(dp, t->ifindex);
+		if (errlen)
+			err[0] = 0;
+		ret = tc_attach_iface(dp, t, t->ifindex, err, errlen);
 		if (ret == -ENODEV) {
+			weft_tc_iface_del(&dp->maps, t->ifindex);
 			t->ifindex = 0;	/* gone meanwhile: the link event will tell */
 			ret = 0;
 			continue;
 		}
 		if (ret) {
+			char cause[256];
+
+			snprintf(cause, sizeof(cause), "%s", err);
 			t->ifindex = 0;
 			snprintf(err, errlen, "datapath: attach tc policy to %s (endpoints[%zu]): %s",
-				 ep->interface, i, strerror(-ret));
+				 ep->interface, i, cause[0] ? cause : strerror(-ret));
 			break;
 		}
 	}
@@ -216,37 +421,46 @@ int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_model *old
 	dp->tc_if = want;
 	dp->ntc_if = k;
 	dp->ntc = tc_count(dp);
+	if (!ret)
+		weft_map_each(dp->maps.fd[WEFT_M_IF_SRC], sizeof(uint32_t), sizeof(struct weft_if_src),
+			      tc_sweep, dp);
 	return ret;
 }
 
 int weft_datapath_tc_link(struct weft_datapath *dp, int ifindex, const char *name, bool gone)
 {
 	struct weft_tc_status *t = dp ? tc_find(dp, name) : NULL;
+	char err[512] = "";
 	int ret;
 
 	if (!t)
 		return 0;	/* not an interface of a policed endpoint */
 	if (gone) {
 		if (t->ifindex > 0 && t->ifindex == ifindex) {
+			weft_tc_iface_del(&dp->maps, ifindex);
 			t->ifindex = 0;
 			dp->ntc = tc_count(dp);
-			weft_log(LOG_INFO, "datapath: tc: %s (endpoint %s/%s) is gone: attached again when it reappears",
+			weft_log(LOG_INFO, "datapath: tc: %s (endpoint %s/%s) is gone: attached again when it appears",
 				 name, t->ns, t->endpoint);
 		}
 		return 0;
 	}
 	if (t->ifindex == ifindex)
 		return 0;	/* attached already; another change of the link */
-	ret = tc_attach_both(dp, ifindex);
-	if (ret == -ENODEV)
+	ret = tc_attach_iface(dp, t, ifindex, err, sizeof(err));
+	if (ret == -ENODEV) {
+		weft_tc_iface_del(&dp->maps, ifindex);
 		return 0;	/* gone again before we got to it */
+	}
 	if (ret) {
 		weft_log(LOG_ERROR, "datapath: tc: attach policy to %s (ifindex %d, endpoint %s/%s): %s",
-			 name, ifindex, t->ns, t->endpoint, strerror(-ret));
+			 name, ifindex, t->ns, t->endpoint, err[0] ? err : strerror(-ret));
 		return ret;
 	}
 	weft_log(LOG_INFO, "datapath: tc: policy attached to %s (ifindex %d, endpoint %s/%s)%s", name,
 		 ifindex, t->ns, t->endpoint, t->ifindex ? ": re-created interface" : "");
+	if (t->ifindex > 0)
+		weft_tc_iface_del(&dp->maps, t->ifindex);	/* the old one's state */
 	t->ifindex = ifindex;
 	dp->ntc = tc_count(dp);
 	return 0;
@@ -332,8 +546,22 @@ int weft_link_watch_read(int fd, struct weft_datapath *dp)
 	}
 }
 
+static int tc_detach_recorded(const void *key, const void *value, void *ctx)
+{
+	int ifindex = (int)*(const uint32_t *)key;
+
+	(void)value;
+	(void)ctx;
+	tc_detach_one(ifindex, BPF_TC_EGRESS);
+	tc_detach_one(ifindex, BPF_TC_INGRESS);
+	return 0;
+}
+
 void weft_datapath_tc_detach(const struct weft_model *cfg)
 {
+	char path[4200];
+	int fd;
+
 	for (size_t i = 0; i < cfg->nendpoints; i++) {
 		const char *name = cfg->endpoints[i].interface;
 		int ifindex = name[0] ? (int)if_nametoindex(name) : 0;
@@ -343,4 +571,12 @@ void weft_datapath_tc_detach(const struct weft_model *cfg)
 		tc_detach_one(ifindex, BPF_TC_EGRESS);
 		tc_detach_one(ifindex, BPF_TC_INGRESS);
 	}
+	/* and wherever the pinned weft_if_src says weft put them (endpoints
+	 * that left the config, Kubernetes pods) */
+	snprintf(path, sizeof(path), "%s/%s", cfg->datapath.bpffs, weft_map_name(WEFT_M_IF_SRC));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	weft_map_each(fd, sizeof(uint32_t), sizeof(struct weft_if_src), tc_detach_recorded, NULL);
+	close(fd);
 }

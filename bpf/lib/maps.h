@@ -39,11 +39,34 @@
 #define WEFT_MAPDEF_LPM_TRIE(n, k, v, m, f) WEFT_MAPDEF(n, BPF_MAP_TYPE_LPM_TRIE, k, v, m, f)
 #define WEFT_MAPDEF_SOCKHASH(n, k, v, m, f) WEFT_MAPDEF(n, BPF_MAP_TYPE_SOCKHASH, k, v, m, f)
 #define WEFT_MAPDEF_SK_STORAGE(n, k, v, m, f) WEFT_MAPDEF(n, BPF_MAP_TYPE_SK_STORAGE, k, v, m, f)
+/* A map of maps: __u32 keys, values an inner map of the type n##_inner. */
+#define WEFT_MAPDEF_HASH_OF_MAPS(n, k, v, m, f)		\
+	WEFT_MAP_STORAGE struct {				\
+		__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);	\
+		__type(key, k);					\
+		__uint(max_entries, m);				\
+		__uint(map_flags, f);				\
+		__array(values, struct n##_inner);		\
+	} n SEC(".maps")
 #define WEFT_MAPDEF_RINGBUF(n, k, v, m, f)		\
 	WEFT_MAP_STORAGE struct {			\
 		__uint(type, BPF_MAP_TYPE_RINGBUF);	\
 		__uint(max_entries, m);			\
 	} n SEC(".maps")
+
+/* The inner maps of the maps of maps: their type, key, value and default
+ * size (weftd creates them with the configured size, see abi.h). Sizes, not
+ * BTF types: clang leaves a struct reached only through the inner map's
+ * definition as a forward declaration, which the linker cannot size. */
+#define WEFT_CT_INNER						\
+	{							\
+		__uint(type, BPF_MAP_TYPE_LRU_HASH);		\
+		__uint(key_size, sizeof(struct weft_ct_key));	\
+		__uint(value_size, sizeof(struct weft_ct_val));	\
+		__uint(max_entries, WEFT_DEF_max_conntrack);	\
+	}
+struct weft_ct_egress_inner WEFT_CT_INNER;
+struct weft_ct_ingress_inner WEFT_CT_INNER;
 
 #define WEFT_X(id, name, type, key, value, knob, extra, flags) \
 	WEFT_MAPDEF_##type(name, key, value, WEFT_DEF_##knob + (extra), flags);

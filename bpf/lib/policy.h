@@ -33,14 +33,21 @@ enum weft_pol_verdict {
 	WEFT_PV_AUDIT,	/* would be denied; audit mode lets it pass */
 };
 
-/* The active policy epoch (0: no policy). */
-static __always_inline __u32 weft_pol_epoch(void)
+/* The active policy epoch (0: no policy), or -1 when weft_redir_cfg cannot
+ * be read (an array's only entry: it should not happen), counted: the
+ * caller denies (fail closed), since "no epoch" must not read as "no
+ * policy". A value, not an out-parameter: it stays in a register. */
+static __always_inline __s64 weft_pol_epoch(void)
 {
 	struct weft_redir_cfg *cfg;
 	__u32 zero = 0;
 
 	cfg = bpf_map_lookup_elem(&weft_redir_cfg, &zero);
-	return cfg ? (__u32)cfg->policy_epoch : 0;
+	if (!cfg) {
+		weft_stat_inc(WEFT_STAT_POL_NO_CFG);
+		return -1;
+	}
+	return (__u32)cfg->policy_epoch;
 }
 
 /* Identity of an address (16-byte form) under an epoch. */
@@ -190,8 +197,14 @@ static __always_inline int weft_pol_connect(const __be32 *src, const __be32 *dst
 	struct weft_ns_ep *ne;
 	__u32 epoch, subject;
 	__u64 netns;
+	__s64 e;
 
-	epoch = weft_pol_epoch();
+	e = weft_pol_epoch();
+	if (e < 0) {
+		bpf_set_retval(-EPERM);
+		return 0;
+	}
+	epoch = (__u32)e;
 	if (!epoch)
 		return 1;
 	if (!(src[0] | src[1] | src[2] | src[3])) {

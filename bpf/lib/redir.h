@@ -34,6 +34,8 @@
 #ifndef AF_INET
 #define AF_INET 2
 #endif
+/* weft_sk_state.epoch of a verdict made without an epoch: equals none */
+#define WEFT_SK_EPOCH_NONE (~0ULL)
 #ifndef AF_INET6
 #define AF_INET6 10
 #endif
@@ -148,33 +150,47 @@ static __always_inline __u32 weft_redir_verdict(__u32 epoch, const struct weft_s
 	return WEFT_VERDICT_ALLOW;
 }
 
-/* sockops, on ACTIVE/PASSIVE_ESTABLISHED: learn the socket. */
-static __always_inline void weft_redir_learn(struct bpf_sock_ops *ctx)
+/* sockops, on ACTIVE/PASSIVE_ESTABLISHED: learn the socket. A function of
+ * its own (not inlined): its stack does not add to weft_obs_open's (unused
+ * in redir.bpf.c, which includes this file for sk_msg). */
+static __noinline __attribute__((unused)) int weft_redir_learn(struct bpf_sock_ops *ctx)
 {
 	struct weft_sock_key k = {};
 	struct weft_sk_state *st;
 	struct bpf_sock *sk;
+	__s64 epoch;
 
 	if (weft_redir_key(&k, ctx))
-		return;
+		return 0;
 	if (weft_redir_ns_scoped(k.local))
 		k.netns = bpf_get_netns_cookie(ctx);
 	/* Off at connect time: the socket never gets a psock, so the pod is
 	 * exactly as without weft (tcpdump sees everything). */
 	if (!weft_redir_enabled(&k))
-		return;
+		return 0;
 	sk = ctx->sk;
 	if (!sk)
-		return;
+		return 0;
+	/* Without its state a socket would have no verdict for sk_msg to
+	 * keep: such a socket is not learned, so the stack (and tc) carries
+	 * its bytes. */
 	st = bpf_sk_storage_get(&weft_sk_state, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (st) {
-		__u32 epoch = weft_pol_epoch();
-
-		st->active = ctx->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB;
-		st->verdict = weft_redir_verdict(epoch, &k, st->active);
-		st->epoch = epoch;
+	if (!st) {
+		weft_stat_inc(WEFT_STAT_REDIR_NO_STATE);
+		return 0;
+	}
+	st->active = ctx->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB;
+	epoch = weft_pol_epoch();
+	if (epoch < 0) {
+		/* no epoch: the stack, and judged again on every message */
+		st->verdict = WEFT_VERDICT_STACK;
+		st->epoch = WEFT_SK_EPOCH_NONE;
+	} else {
+		st->verdict = weft_redir_verdict((__u32)epoch, &k, st->active);
+		st->epoch = (__u32)epoch;
 	}
 	bpf_sock_hash_update(ctx, &weft_sock, &k, BPF_ANY);
+	return 0;
 }
 
 /* A redirected message in both flows (lib/obs.h made them): sent by this
@@ -215,6 +231,7 @@ static __always_inline int weft_redir_msg(struct sk_msg_md *msg)
 	struct weft_sk_state *st;
 	struct bpf_sock *sk = msg->sk;
 	__u32 size = msg->size;
+	__s64 epoch;
 
 	if (!sk || weft_redir_key(&k, msg))
 		return SK_PASS;
@@ -224,17 +241,23 @@ static __always_inline int weft_redir_msg(struct sk_msg_md *msg)
 		weft_stat_inc(WEFT_STAT_REDIR_OFF);
 		return SK_PASS;
 	}
-	/* Policy: judged again when the epoch moved since the last verdict. */
+	/* Policy: judged again when the epoch moved since the last verdict.
+	 * No state means no verdict (sockops did not make it, or it is gone):
+	 * never redirect without one; the stack carries it, where tc judges. */
 	st = bpf_sk_storage_get(&weft_sk_state, sk, 0, 0);
-	if (st) {
-		__u32 epoch = weft_pol_epoch();
-
-		if (st->epoch != epoch) {
-			st->verdict = weft_redir_verdict(epoch, &k, st->active);
-			st->epoch = epoch;
-		}
+	if (!st) {
+		weft_stat_inc(WEFT_STAT_REDIR_NO_STATE);
+		return SK_PASS;
 	}
-	if (st && st->verdict != WEFT_VERDICT_ALLOW) {
+	epoch = weft_pol_epoch();
+	if (epoch < 0) {
+		st->verdict = WEFT_VERDICT_STACK;
+		st->epoch = WEFT_SK_EPOCH_NONE;
+	} else if (st->epoch != (__u64)epoch) {
+		st->verdict = weft_redir_verdict((__u32)epoch, &k, st->active);
+		st->epoch = (__u32)epoch;
+	}
+	if (st->verdict != WEFT_VERDICT_ALLOW) {
 		weft_stat_inc(WEFT_STAT_REDIR_POLICY);
 		return SK_PASS;
 	}

@@ -19,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define WEFT_ABI_VERSION 2	/* 2: weft_pol_meta */
+#define WEFT_ABI_VERSION 3	/* 2: weft_pol_meta; 3: weft_if_src, weft_ct_egress/ingress, weft_frag */
 
 /* Maps: their names, types, sizes and settings are in weft/maps.h. */
 
@@ -156,6 +156,21 @@ enum weft_stat {
 	WEFT_STAT_EDGE_FULL = 21,	/* a weft_edge entry could not be made (map full) */
 	WEFT_STAT_HIST_FULL = 22,	/* a weft_hist entry could not be made (map full) */
 	WEFT_STAT_EVENTS_LOST = 23,	/* an event for `weft observe` did not fit the ring buffer */
+	/* Hardening (issue 12): integrity checks and fail-closed branches. */
+	WEFT_STAT_SPOOFED = 24,		/* tc: from an endpoint's interface, a source that is not
+					 * one of its addresses (weft_if_src): dropped */
+	WEFT_STAT_IF_UNKNOWN = 25,	/* tc: the interface has no weft_if_src entry: dropped */
+	WEFT_STAT_SUBJECT_UNKNOWN = 26,	/* tc: the interface's endpoint has no identity in the
+					 * active policy: dropped */
+	WEFT_STAT_CT_NO_TABLE = 27,	/* tc: the interface has no flow table (weft_ct_egress,
+					 * weft_ct_ingress): judged, not tracked */
+	WEFT_STAT_CT_FAILED = 28,	/* tc: a flow or fragment record could not be stored */
+	WEFT_STAT_FRAG_UNKNOWN = 29,	/* tc: a non-first fragment whose first was not seen,
+					 * denied without ports: dropped */
+	WEFT_STAT_REDIR_NO_STATE = 30,	/* redirect: a socket without weft_sk_state (no verdict):
+					 * sockops does not learn it, sk_msg leaves it to the stack */
+	WEFT_STAT_POL_NO_CFG = 31,	/* weft_redir_cfg unreadable (no policy epoch): denied
+					 * (EPERM, tc drop, the stack for redirect) */
 	WEFT_STAT_MAX = 32,
 };
 
@@ -360,7 +375,9 @@ struct weft_ns_ep {
 _Static_assert(sizeof(struct weft_ns_ep) == 32, "weft_ns_ep is ABI");
 
 /*
- * Flow tracking of the tc programs (weft_ct, LRU_HASH): a flow allowed by
+ * Flow tracking of the tc programs (the tables of an interface in
+ * weft_ct_egress and weft_ct_ingress, an LRU_HASH each; see "Per-interface
+ * tables" below): a flow allowed by
  * one side's policy, keyed in the direction of its first packet and by the
  * direction it was judged in (WEFT_DIR_INGRESS at the endpoint's "to pod"
  * side, WEFT_DIR_EGRESS at its "from pod" side). Packets of a tracked flow,
@@ -384,6 +401,70 @@ struct weft_ct_val {
 	__u32 pad;		/* zero */
 };
 _Static_assert(sizeof(struct weft_ct_val) == 8, "weft_ct_val is ABI");
+
+/*
+ * Per-interface tables of the tc programs (issue 12), keyed by the ifindex
+ * of an endpoint's host-side interface and written by weftd when it puts
+ * the tc programs there (deleted when it takes them off):
+ *
+ * weft_if_src (HASH, key __u32 ifindex): the endpoints' addresses on that
+ * interface. A packet from the pod (clsact ingress) whose source is none of
+ * them is dropped (WEFT_STAT_SPOOFED) before any policy; link-scoped
+ * sources (fe80::/10, ::, 0.0.0.0), which the kernel never forwards, pass
+ * and are judged as addr[0]. Packets to the pod are judged as their
+ * destination when it is one of them, else as addr[0].
+ */
+#define WEFT_IF_ADDRS 8		/* endpoint addresses per interface */
+
+struct weft_if_src {
+	__be32 addr[WEFT_IF_ADDRS][4];	/* v4-mapped, network order; unused slots zero */
+	__u32 naddr;			/* slots used, 1..WEFT_IF_ADDRS */
+	__u32 pad;			/* zero */
+};
+_Static_assert(sizeof(struct weft_if_src) == 136, "weft_if_src is ABI");
+
+/*
+ * weft_ct_egress and weft_ct_ingress (HASH_OF_MAPS, key __u32 ifindex): the
+ * interface's own flow tables, each an LRU_HASH of struct weft_ct_key ->
+ * struct weft_ct_val with datapath.max_conntrack entries: flows the
+ * endpoint opened (key dir WEFT_DIR_EGRESS) and flows opened to it
+ * (WEFT_DIR_INGRESS). A flow is looked up and inserted only in the table of
+ * its interface and direction, so the flows a pod opens can evict only its
+ * own, and a peer flooding a pod (as far as its ingress policy lets it in)
+ * only that pod's inbound flows, never the flows the pod opened.
+ * weft_ct_cnt (PERCPU_HASH, key __u32 ifindex) counts what the programs
+ * did to the tables, by direction; user space sums the CPUs, and tracked -
+ * removed - entries is what an LRU evicted. Made zero with the tables.
+ */
+struct weft_ct_cnt {
+	__u64 tracked[2];	/* flows inserted, by WEFT_DIR_* */
+	__u64 removed[2];	/* flows deleted by the programs (revoked) */
+};
+_Static_assert(sizeof(struct weft_ct_cnt) == 32, "weft_ct_cnt is ABI");
+
+/*
+ * Fragments (weft_frag, LRU_HASH): the L4 ports of a fragmented datagram,
+ * recorded from its first fragment, so its later fragments (which carry no
+ * L4 header) get the same decision. Keyed as the kernel reassembles: both
+ * addresses, the protocol and the identification.
+ */
+struct weft_frag_key {
+	__be32 saddr[4];	/* source, v4-mapped, network order */
+	__be32 daddr[4];	/* destination */
+	__be32 id;		/* IPv4: the 16-bit IP id (low bytes, network order);
+				 * IPv6: the fragment header's identification */
+	__u8 proto;		/* IPv4: protocol; IPv6: the fragment header's next header */
+	__u8 pad[3];		/* zero */
+};
+_Static_assert(sizeof(struct weft_frag_key) == 40, "weft_frag_key is ABI");
+
+struct weft_frag_val {
+	__be16 sport;		/* the first fragment's ports, network order */
+	__be16 dport;
+	__u8 proto;		/* its L4 protocol (IPv6: after the extension headers) */
+	__u8 pad[3];		/* zero */
+};
+_Static_assert(sizeof(struct weft_frag_val) == 8, "weft_frag_val is ABI");
 
 /*
  * Observability (issue 5).

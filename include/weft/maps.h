@@ -16,7 +16,9 @@
  *		most. A map whose layout changes gets a new name (weft_svc_v2),
  *		so a restarted agent never reads an old pin with a new layout.
  *	type	BPF_MAP_TYPE_<type>
- *	key, value	types from weft/abi.h (a ring buffer has neither: ignored)
+ *	key, value	types from weft/abi.h (a ring buffer has neither: ignored;
+ *		a map of maps has __u32 values, its inner maps' ids, and its
+ *		inner map is <name>_inner in bpf/lib/maps.h)
  *	knob	the setting that sizes it, or `none`
  *	extra	entries added to the knob's value; a map without a knob has
  *		extra entries (socket storage: 0, as the kernel wants; a ring
@@ -41,7 +43,8 @@
 	X(max_endpoints, 16384, "local endpoints (weft_ep, weft_ns_ep)")                           \
 	X(max_flows, 262144, "live TCP sockets observed (weft_flow, LRU)")                         \
 	X(max_edges, 65536, "{reporter, client, server, service} totals (weft_edge)")              \
-	X(max_hists, 16384, "latency histograms (weft_hist)")
+	X(max_hists, 16384, "latency histograms (weft_hist)")                                     \
+	X(max_conntrack, 4096, "tracked flows per endpoint interface and direction (weft_ct_*)")
 
 #define WEFT_NO_PREALLOC 1u	/* BPF_F_NO_PREALLOC, spelled for both sides */
 
@@ -75,7 +78,8 @@
 	  max_idents, 0, WEFT_NO_PREALLOC)                                                         \
 	X(POL, weft_pol, HASH, struct weft_pol_key, struct weft_pol_val, max_policy, 0,            \
 	  WEFT_NO_PREALLOC)                                                                        \
-	X(CT, weft_ct, LRU_HASH, struct weft_ct_key, struct weft_ct_val, none, 262144, 0)          \
+	/* flows an endpoint opened: an LRU per interface (weft_ct_egress_inner) */                \
+	X(CT_EGRESS, weft_ct_egress, HASH_OF_MAPS, __u32, __u32, max_endpoints, 0, 0)              \
 	X(POL_CNT, weft_pol_cnt, PERCPU_HASH, struct weft_pol_cnt_key, __u64, max_policy, 0,       \
 	  WEFT_NO_PREALLOC)                                                                        \
 	/* Observability (sockops.bpf.c; weft_ep written by weftd) */                              \
@@ -92,7 +96,14 @@
 	X(NS_EP, weft_ns_ep, HASH, __u64, struct weft_ns_ep, max_endpoints, 0, WEFT_NO_PREALLOC)   \
 	/* Names of policies, for the CLI and /metrics (only user space reads it) */              \
 	X(POL_META, weft_pol_meta, HASH, struct weft_pol_meta_key, struct weft_pol_meta,          \
-	  max_policies, 0, WEFT_NO_PREALLOC)
+	  max_policies, 0, WEFT_NO_PREALLOC)                                                       \
+	/* Per-interface state of the tc programs (weftd writes it with them) */                  \
+	X(IF_SRC, weft_if_src, HASH, __u32, struct weft_if_src, max_endpoints, 0, WEFT_NO_PREALLOC) \
+	X(CT_CNT, weft_ct_cnt, PERCPU_HASH, __u32, struct weft_ct_cnt, max_endpoints, 0,          \
+	  WEFT_NO_PREALLOC)                                                                        \
+	X(FRAG, weft_frag, LRU_HASH, struct weft_frag_key, struct weft_frag_val, none, 8192, 0)   \
+	/* flows opened to an endpoint: an LRU per interface (weft_ct_ingress_inner) */            \
+	X(CT_INGRESS, weft_ct_ingress, HASH_OF_MAPS, __u32, __u32, max_endpoints, 0, 0)
 
 /* Size settings: WEFT_KNOB_<knob> (WEFT_KNOB_none for fixed maps) and their
  * defaults WEFT_DEF_<knob>, integer constants usable on both sides. */

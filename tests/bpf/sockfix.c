@@ -13,6 +13,7 @@
 #include "model/model.h"
 #include "source/file.h"
 #include "reconcile/policy.h"
+#include "datapath/datapath.h"
 #include "sockfix.h"
 #include "testenv.h"
 #include "weft.skel.h"
@@ -58,7 +59,10 @@ int sfx_load(struct weft **skel, bool (*wanted)(struct weft *, const struct bpf_
 	bpf_map__set_max_entries((*skel)->maps.weft_sock, 8192);
 	bpf_map__set_max_entries((*skel)->maps.weft_pol, 32768);	/* > a write batch a generation */
 	bpf_map__set_max_entries((*skel)->maps.weft_pol_id, 1024);
-	bpf_map__set_max_entries((*skel)->maps.weft_ct, 4096);
+	bpf_map__set_max_entries((*skel)->maps.weft_if_src, 64);
+	bpf_map__set_max_entries((*skel)->maps.weft_ct_cnt, 64);
+	bpf_map__set_max_entries((*skel)->maps.weft_ct_egress, 64);
+	bpf_map__set_max_entries((*skel)->maps.weft_ct_ingress, 64);
 	err = weft__load(*skel);
 	return err > 0 ? -EINVAL : err;
 }
@@ -256,5 +260,40 @@ int sfx_policy(struct weft *skel, struct weft_pol_state *cur, const char *yaml, 
 		*cur = want;
 	}
 	weft_model_free(cfg);
+	return ret;
+}
+
+void sfx_maps(struct weft *skel, struct weft_maps *maps)
+{
+	for (int i = 0; i < WEFT_M_COUNT; i++)
+		maps->fd[i] = -1;
+#define WEFT_X(id, name, type, key, value, knob, extra, flags) \
+	maps->fd[WEFT_M_##id] = bpf_map__fd(skel->maps.name);
+	WEFT_MAP_LIST(WEFT_X)
+#undef WEFT_X
+}
+
+int sfx_tc_iface(struct weft *skel, int ifindex, const char *const *addrs, size_t n,
+		 uint32_t ct_size)
+{
+	struct weft_if_src src = { 0 };
+	struct weft_maps maps;
+	char err[256];
+	int ret;
+
+	if (n > WEFT_IF_ADDRS)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		struct weft_ip ip;
+
+		if (!weft_ip_parse(addrs[i], &ip))
+			return -EINVAL;
+		memcpy(src.addr[i], &ip.a, 16);
+	}
+	src.naddr = n;
+	sfx_maps(skel, &maps);
+	ret = weft_tc_iface_put(&maps, ifindex, &src, ct_size, err, sizeof(err));
+	if (ret)
+		fprintf(stderr, "    sockfix: %s\n", err);
 	return ret;
 }

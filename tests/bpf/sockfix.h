@@ -81,4 +81,16 @@ int sfx_enter_cli(void);
 int sfx_policy(struct weft *skel, struct weft_pol_state *cur, const char *yaml, char *err,
 	       size_t errlen);
 
+/* The fds of skel's maps, by registry id. */
+struct weft_maps;
+void sfx_maps(struct weft *skel, struct weft_maps *maps);
+
+/* What weftd writes for an interface it puts the tc programs on
+ * (weft_tc_iface_put): its endpoint addresses (text, at most
+ * WEFT_IF_ADDRS) and flow tables of ct_size entries. ifindex 1 is the
+ * loopback device BPF_PROG_TEST_RUN runs a packet on by default. 0 or
+ * -errno. */
+int sfx_tc_iface(struct weft *skel, int ifindex, const char *const *addrs, size_t n,
+		 uint32_t ct_size);
+
 #endif /* WEFT_TESTS_SOCKFIX_H */

@@ -1097,3 +1097,68 @@ TEST(bpf, redir_loopback_stays_in_its_pod)
 		  "loopback redirected");
 	rfx_close(&f);
 }
+
+/* One byte written on wfd must arrive on rfd within 2 s. */
+static bool one_byte(int wfd, int rfd, char c, const char *what)
+{
+	struct pollfd p = { .fd = rfd, .events = POLLIN };
+	char got = 0;
+
+	return ASSERT_EQ(write(wfd, &c, 1), 1, what) && ASSERT_EQ(poll(&p, 1, 2000), 1, what) &&
+	       ASSERT_EQ(read(rfd, &got, 1), 1, what) && ASSERT_EQ(got, c, what);
+}
+
+/*
+ * A learned socket whose weft_sk_state is gone has no verdict: sk_msg must
+ * not redirect it (it did: a missing state skipped the policy check and
+ * redirected), but leave it to the stack, where tc judges it, counted
+ * redirect_fb_no_state. Its peer, which kept its state, still redirects.
+ */
+TEST(bpf, redir_without_socket_state_is_left_to_the_stack)
+{
+	struct sockaddr_storage sa;
+	socklen_t sl;
+	struct rfx f;
+	int lfd = -1, cfd = -1, afd = -1, one = 1;
+	uint64_t msgs, nostate;
+
+	if (!setup(&f))
+		return;
+	if (!ASSERT_OK(tenv_enter("cli", true), "enter the client pod") ||
+	    !ASSERT_EQ(weft_sockaddr(CLI_IP, 7950, false, &sa, &sl), AF_INET, "address"))
+		goto out;
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (!ASSERT_OK(bind(lfd, (struct sockaddr *)&sa, sl), "bind") ||
+	    !ASSERT_OK(listen(lfd, 1), "listen") ||
+	    !ASSERT_OK(connect(cfd, (struct sockaddr *)&sa, sl), "connect"))
+		goto out;
+	afd = accept(lfd, NULL, NULL);
+	if (!ASSERT_TRUE(afd >= 0, "accept"))
+		goto out;
+	msgs = rfx_stat(&f, WEFT_STAT_REDIR_MSGS);
+	if (!one_byte(cfd, afd, 'a', "with its state"))
+		goto out;
+	ASSERT_EQ(rfx_stat(&f, WEFT_STAT_REDIR_MSGS) - msgs, 1, "control: redirected");
+	/* user space deletes a socket's storage by the socket's fd */
+	if (!ASSERT_OK(bpf_map_delete_elem(bpf_map__fd(f.skel->maps.weft_sk_state), &cfd),
+		       "delete the client socket's weft_sk_state"))
+		goto out;
+	msgs = rfx_stat(&f, WEFT_STAT_REDIR_MSGS);
+	nostate = rfx_stat(&f, WEFT_STAT_REDIR_NO_STATE);
+	if (!one_byte(cfd, afd, 'b', "without its state"))
+		goto out;
+	ASSERT_EQ(rfx_stat(&f, WEFT_STAT_REDIR_MSGS) - msgs, 0, "not redirected without a verdict");
+	ASSERT_EQ(rfx_stat(&f, WEFT_STAT_REDIR_NO_STATE) - nostate, 1, "counted redirect_fb_no_state");
+	if (one_byte(afd, cfd, 'c', "the peer, with its state"))
+		ASSERT_EQ(rfx_stat(&f, WEFT_STAT_REDIR_MSGS) - msgs, 1, "the peer still redirects");
+out:
+	if (afd >= 0)
+		close(afd);
+	if (cfd >= 0)
+		close(cfd);
+	if (lfd >= 0)
+		close(lfd);
+	rfx_close(&f);
+}

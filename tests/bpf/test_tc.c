@@ -3,7 +3,9 @@
  * The tc policy programs (bpf/tc.bpf.c, lib/tc.h) through BPF_PROG_TEST_RUN:
  * crafted packets, in order, against a policy compiled by the agent, each
  * with its verdict and the counter it moves. Packets share flow state
- * (weft_ct), so the order of the table matters and is part of the test.
+ * (the interface's flow tables) and fragment records, so the order of the
+ * table matters and is part of the test. The packets run on lo (ifindex 1),
+ * written as web's interface the way weftd writes it (weft_tc_iface_put).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -66,6 +68,8 @@ struct pkt_spec {
 				 * than an IPv4 header: a bad ihl stands in) */
 	int want;
 	enum weft_stat stat;	/* counter that must move by one; WEFT_STAT_MAX: none */
+	int mf;			/* more fragments: with frag_off 0, a first fragment */
+	uint32_t frag_id;	/* IPv4: the IP id (16 bits); IPv6: the fragment header's */
 };
 
 #define SYN 0x02
@@ -120,11 +124,13 @@ static size_t build(const struct pkt_spec *s, uint8_t *b)
 	}
 	if (fam == AF_INET) {
 		uint8_t ip[20] = { (uint8_t)(0x40 | (s->cut < 0 ? -s->cut : 5)) };
-		uint16_t tot = htons(20 + l4len), fo = htons(s->frag_off);
+		uint16_t tot = htons(20 + l4len), fo = htons(s->frag_off | (s->mf ? 0x2000 : 0));
+		uint16_t id = htons((uint16_t)s->frag_id);
 
 		et = htons(0x0800);
 		off = put(b, off, &et, 2);
 		memcpy(ip + 2, &tot, 2);
+		memcpy(ip + 4, &id, 2);
 		memcpy(ip + 6, &fo, 2);
 		ip[8] = 64;
 		ip[9] = proto;
@@ -133,26 +139,29 @@ static size_t build(const struct pkt_spec *s, uint8_t *b)
 		off = put(b, off, ip, 20);
 	} else {
 		uint8_t ip[40] = { 0x60 };
-		uint16_t pl = htons(l4len + (s->hbh ? 8 : 0) + (s->frag_off ? 8 : 0));
+		int fh = s->frag_off || s->mf;	/* a fragment header */
+		uint16_t pl = htons(l4len + (s->hbh ? 8 : 0) + (fh ? 8 : 0));
 
 		et = htons(0x86DD);
 		off = put(b, off, &et, 2);
 		memcpy(ip + 4, &pl, 2);
-		ip[6] = s->hbh ? 0 : s->frag_off ? 44 : proto;
+		ip[6] = s->hbh ? 0 : fh ? 44 : proto;
 		ip[7] = 64;
 		memcpy(ip + 8, &src.a, 16);
 		memcpy(ip + 24, &dst.a, 16);
 		off = put(b, off, ip, 40);
 		if (s->hbh) {
-			uint8_t h[8] = { (uint8_t)(s->frag_off ? 44 : proto), 0, 1, 4 };	/* PadN */
+			uint8_t h[8] = { (uint8_t)(fh ? 44 : proto), 0, 1, 4 };	/* PadN */
 
 			off = put(b, off, h, 8);
 		}
-		if (s->frag_off) {
+		if (fh) {
 			uint8_t h[8] = { proto };
-			uint16_t fo = htons(s->frag_off << 3);
+			uint16_t fo = htons((uint16_t)(s->frag_off << 3) | (s->mf ? 1 : 0));
+			uint32_t id = htonl(s->frag_id);
 
 			memcpy(h + 2, &fo, 2);
+			memcpy(h + 4, &id, 4);
 			off = put(b, off, h, 8);
 		}
 	}
@@ -164,10 +173,12 @@ static size_t build(const struct pkt_spec *s, uint8_t *b)
 	return n;
 }
 
-static const char *const stat_name[] = {
+static const char *const stat_name[WEFT_STAT_MAX] = {
 	[WEFT_STAT_POL_TC_INGRESS_DENY] = "ingress denied", [WEFT_STAT_POL_TC_EGRESS_DENY] = "egress denied",
 	[WEFT_STAT_POL_MALFORMED] = "malformed", [WEFT_STAT_POL_REVOKED] = "revoked",
-	[WEFT_STAT_POL_AUDIT] = "audit",
+	[WEFT_STAT_POL_AUDIT] = "audit", [WEFT_STAT_SPOOFED] = "spoofed source",
+	[WEFT_STAT_IF_UNKNOWN] = "interface unknown", [WEFT_STAT_SUBJECT_UNKNOWN] = "subject unknown",
+	[WEFT_STAT_CT_NO_TABLE] = "no flow table", [WEFT_STAT_FRAG_UNKNOWN] = "fragment unknown",
 };
 
 /* Run each packet; check verdict and counter. */
@@ -206,63 +217,109 @@ static bool is_tc(struct weft *skel, const struct bpf_program *p)
 TEST(bpf, tc_policy_packets)
 {
 	static const struct pkt_spec no_policy[] = {
-		{ "no policy: SYN to a closed port passes", 1, K_TCP, WORLD, W4, 1000, 9090, SYN, 0, 0, 0, 0, OK, NONE },
+		{ "no policy: SYN to a closed port passes", 1, K_TCP, WORLD, W4, 1000, 9090, SYN, 0, 0, 0, 0, OK, NONE, 0, 0 },
 	};
 	static const struct pkt_spec cases[] = {
-		{ "allowed TCP SYN", 1, K_TCP, C4, W4, 40000, 8080, SYN, 0, 0, 0, 0, OK, NONE },
-		{ "established packet of the allowed flow", 1, K_TCP, C4, W4, 40000, 8080, ACK, 0, 0, 0, 0, OK, NONE },
-		{ "reply of the allowed flow (web has no egress)", 0, K_TCP, W4, C4, 8080, 40000, SYN | ACK, 0, 0, 0, 0, OK, NONE },
-		{ "SYN to a port not allowed", 1, K_TCP, C4, W4, 40001, 9090, SYN, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
-		{ "SYN from the world", 1, K_TCP, WORLD, W4, 40002, 8080, SYN, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
-		{ "ACK of an untracked denied flow", 1, K_TCP, WORLD, W4, 40003, 8080, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
-		{ "web opens a connection: egress denied", 0, K_TCP, W4, C4, 41000, 8080, SYN, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_EGRESS_DENY },
-		{ "allowed UDP", 1, K_UDP, C4, W4, 5000, 53, 0, 0, 0, 0, 0, OK, NONE },
-		{ "UDP to another port", 1, K_UDP, C4, W4, 5000, 54, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
-		{ "UDP reply", 0, K_UDP, W4, C4, 53, 5000, 0, 0, 0, 0, 0, OK, NONE },
-		{ "allowed SCTP INIT", 1, K_SCTP, C4, W4, 5000, 3868, 0, 0, 0, 0, 0, OK, NONE },
-		{ "SCTP INIT-ACK reply of the allowed association", 0, K_SCTP, W4, C4, 3868, 5000, 0, 0, 0, 0, 0, OK, NONE },
-		{ "SCTP INIT to a port not allowed", 1, K_SCTP, C4, W4, 5001, 3869, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
-		{ "SCTP INIT to the TCP port (protocol differs)", 1, K_SCTP, C4, W4, 5002, 8080, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
-		{ "SCTP INIT from the world", 1, K_SCTP, WORLD, W4, 5003, 3868, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
-		{ "web opens an SCTP association: egress denied", 0, K_SCTP, W4, C4, 5004, 3868, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_EGRESS_DENY },
-		{ "IPv6 SCTP INIT behind hop-by-hop options", 1, K_SCTP, C6, W6, 5000, 3868, 0, 0, 0, 1, 0, OK, NONE },
-		{ "truncated SCTP common header (ports only)", 1, K_SCTP, C4, W4, 5005, 3868, 0, 0, 0, 0, 24, DROP, WEFT_STAT_POL_MALFORMED },
-		{ "truncated SCTP ports", 1, K_SCTP, C4, W4, 5005, 3868, 0, 0, 0, 0, 30, DROP, WEFT_STAT_POL_MALFORMED },
-		{ "non-first IPv4 fragment of SCTP", 1, K_SCTP, C4, W4, 0, 0, 0, 0, 100, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
-		{ "IPv4 header length below 20", 1, K_TCP, C4, W4, 40000, 8080, SYN, 0, 0, 0, -4, DROP, WEFT_STAT_POL_MALFORMED },
-		{ "IPv4 header longer than the packet", 1, K_TCP, C4, W4, 40000, 8080, SYN, 0, 0, 0, -15, DROP, WEFT_STAT_POL_MALFORMED },
-		{ "truncated TCP ports", 1, K_TCP, C4, W4, 40000, 8080, SYN, 0, 0, 0, 17, DROP, WEFT_STAT_POL_MALFORMED },
-		{ "non-first IPv4 fragment (client not allowed every port)", 1, K_TCP, C4, W4, 0, 0, 0, 0, 100, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
-		{ "IPv6 SYN behind hop-by-hop options", 1, K_TCP, C6, W6, 40000, 8080, SYN, 0, 0, 1, 0, OK, NONE },
-		{ "IPv6 SYN behind hop-by-hop options, port not allowed", 1, K_TCP, C6, W6, 40001, 9090, SYN, 0, 0, 1, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
-		{ "IPv6 non-first fragment", 1, K_TCP, C6, W6, 0, 0, 0, 0, 100, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
-		{ "truncated IPv6 extension header", 1, K_TCP, C6, W6, 40000, 8080, SYN, 0, 0, 1, 24, DROP, WEFT_STAT_POL_MALFORMED },
-		{ "ICMP error from the world", 1, K_ICMP, WORLD, W4, 0, 0, 0, 3, 0, 0, 0, OK, NONE },
-		{ "ICMP echo from a client", 1, K_ICMP, C4, W4, 0, 0, 0, 8, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
-		{ "ICMPv6 neighbour solicitation", 1, K_ICMP, C6, W6, 0, 0, 0, 135, 0, 0, 0, OK, NONE },
-		{ "non-IP (ARP)", 1, K_ARP, C4, W4, 0, 0, 0, 0, 0, 0, 0, OK, NONE },
+		{ "allowed TCP SYN", 1, K_TCP, C4, W4, 40000, 8080, SYN, 0, 0, 0, 0, OK, NONE, 0, 0 },
+		{ "established packet of the allowed flow", 1, K_TCP, C4, W4, 40000, 8080, ACK, 0, 0, 0, 0, OK, NONE, 0, 0 },
+		{ "reply of the allowed flow (web has no egress)", 0, K_TCP, W4, C4, 8080, 40000, SYN | ACK, 0, 0, 0, 0, OK, NONE, 0, 0 },
+		{ "SYN to a port not allowed", 1, K_TCP, C4, W4, 40001, 9090, SYN, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 0, 0 },
+		{ "SYN from the world", 1, K_TCP, WORLD, W4, 40002, 8080, SYN, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 0, 0 },
+		{ "ACK of an untracked denied flow", 1, K_TCP, WORLD, W4, 40003, 8080, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 0, 0 },
+		{ "web opens a connection: egress denied", 0, K_TCP, W4, C4, 41000, 8080, SYN, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_EGRESS_DENY, 0, 0 },
+		{ "allowed UDP", 1, K_UDP, C4, W4, 5000, 53, 0, 0, 0, 0, 0, OK, NONE, 0, 0 },
+		{ "UDP to another port", 1, K_UDP, C4, W4, 5000, 54, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 0, 0 },
+		{ "UDP reply", 0, K_UDP, W4, C4, 53, 5000, 0, 0, 0, 0, 0, OK, NONE, 0, 0 },
+		{ "allowed SCTP INIT", 1, K_SCTP, C4, W4, 5000, 3868, 0, 0, 0, 0, 0, OK, NONE, 0, 0 },
+		{ "SCTP INIT-ACK reply of the allowed association", 0, K_SCTP, W4, C4, 3868, 5000, 0, 0, 0, 0, 0, OK, NONE, 0, 0 },
+		{ "SCTP INIT to a port not allowed", 1, K_SCTP, C4, W4, 5001, 3869, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 0, 0 },
+		{ "SCTP INIT to the TCP port (protocol differs)", 1, K_SCTP, C4, W4, 5002, 8080, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 0, 0 },
+		{ "SCTP INIT from the world", 1, K_SCTP, WORLD, W4, 5003, 3868, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 0, 0 },
+		{ "web opens an SCTP association: egress denied", 0, K_SCTP, W4, C4, 5004, 3868, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_EGRESS_DENY, 0, 0 },
+		{ "IPv6 SCTP INIT behind hop-by-hop options", 1, K_SCTP, C6, W6, 5000, 3868, 0, 0, 0, 1, 0, OK, NONE, 0, 0 },
+		{ "truncated SCTP common header (ports only)", 1, K_SCTP, C4, W4, 5005, 3868, 0, 0, 0, 0, 24, DROP, WEFT_STAT_POL_MALFORMED, 0, 0 },
+		{ "truncated SCTP ports", 1, K_SCTP, C4, W4, 5005, 3868, 0, 0, 0, 0, 30, DROP, WEFT_STAT_POL_MALFORMED, 0, 0 },
+		{ "non-first IPv4 fragment of SCTP, first not seen", 1, K_SCTP, C4, W4, 0, 0, 0, 0, 100, 0, 0, DROP, WEFT_STAT_FRAG_UNKNOWN, 0, 0 },
+		{ "IPv4 header length below 20", 1, K_TCP, C4, W4, 40000, 8080, SYN, 0, 0, 0, -4, DROP, WEFT_STAT_POL_MALFORMED, 0, 0 },
+		{ "IPv4 header longer than the packet", 1, K_TCP, C4, W4, 40000, 8080, SYN, 0, 0, 0, -15, DROP, WEFT_STAT_POL_MALFORMED, 0, 0 },
+		{ "truncated TCP ports", 1, K_TCP, C4, W4, 40000, 8080, SYN, 0, 0, 0, 17, DROP, WEFT_STAT_POL_MALFORMED, 0, 0 },
+		{ "non-first IPv4 fragment, first not seen (client not allowed every port)", 1, K_TCP, C4, W4, 0, 0, 0, 0, 100, 0, 0, DROP, WEFT_STAT_FRAG_UNKNOWN, 0, 0 },
+		{ "IPv6 SYN behind hop-by-hop options", 1, K_TCP, C6, W6, 40000, 8080, SYN, 0, 0, 1, 0, OK, NONE, 0, 0 },
+		{ "IPv6 SYN behind hop-by-hop options, port not allowed", 1, K_TCP, C6, W6, 40001, 9090, SYN, 0, 0, 1, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 0, 0 },
+		{ "IPv6 non-first fragment, first not seen", 1, K_TCP, C6, W6, 0, 0, 0, 0, 100, 0, 0, DROP, WEFT_STAT_FRAG_UNKNOWN, 0, 0 },
+		{ "truncated IPv6 extension header", 1, K_TCP, C6, W6, 40000, 8080, SYN, 0, 0, 1, 24, DROP, WEFT_STAT_POL_MALFORMED, 0, 0 },
+		{ "ICMP error from the world", 1, K_ICMP, WORLD, W4, 0, 0, 0, 3, 0, 0, 0, OK, NONE, 0, 0 },
+		{ "ICMP echo from a client", 1, K_ICMP, C4, W4, 0, 0, 0, 8, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 0, 0 },
+		{ "ICMPv6 neighbour solicitation", 1, K_ICMP, C6, W6, 0, 0, 0, 135, 0, 0, 0, OK, NONE, 0, 0 },
+		{ "non-IP (ARP)", 1, K_ARP, C4, W4, 0, 0, 0, 0, 0, 0, 0, OK, NONE, 0, 0 },
+		/* Fragments: the first one's ports decide for the rest. */
+		{ "first IPv4 fragment of an allowed UDP datagram", 1, K_UDP, C4, W4, 5100, 53, 0, 0, 0, 0, 0, OK, NONE, 1, 0x1234 },
+		{ "its middle fragment (no UDP header)", 1, K_UDP, C4, W4, 0, 0, 0, 0, 185, 0, 0, OK, NONE, 1, 0x1234 },
+		{ "its last fragment", 1, K_UDP, C4, W4, 0, 0, 0, 0, 370, 0, 0, OK, NONE, 0, 0x1234 },
+		{ "a fragment of another datagram whose first was not seen", 1, K_UDP, C4, W4, 0, 0, 0, 0, 185, 0, 0, DROP, WEFT_STAT_FRAG_UNKNOWN, 0, 0x1235 },
+		{ "first fragment to a port not allowed", 1, K_UDP, C4, W4, 5101, 54, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 1, 0x2222 },
+		{ "its later fragment: the first one's verdict", 1, K_UDP, C4, W4, 0, 0, 0, 0, 185, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 0, 0x2222 },
+		{ "fragmented reply from web: first", 0, K_UDP, W4, C4, 53, 5100, 0, 0, 0, 0, 0, OK, NONE, 1, 0x3333 },
+		{ "fragmented reply from web: last (a reply of the tracked flow)", 0, K_UDP, W4, C4, 0, 0, 0, 0, 185, 0, 0, OK, NONE, 0, 0x3333 },
+		{ "first IPv6 fragment of an allowed UDP datagram", 1, K_UDP, C6, W6, 5100, 53, 0, 0, 0, 0, 0, OK, NONE, 1, 0xabcdef01 },
+		{ "its last IPv6 fragment", 1, K_UDP, C6, W6, 0, 0, 0, 0, 185, 0, 0, OK, NONE, 0, 0xabcdef01 },
+		{ "IPv6 fragment behind hop-by-hop options", 1, K_UDP, C6, W6, 0, 0, 0, 0, 370, 1, 0, OK, NONE, 0, 0xabcdef01 },
+		{ "IPv6 fragment of another identification", 1, K_UDP, C6, W6, 0, 0, 0, 0, 185, 0, 0, DROP, WEFT_STAT_FRAG_UNKNOWN, 0, 0xabcdef02 },
+		{ "first IPv6 fragment to a port not allowed", 1, K_UDP, C6, W6, 5101, 54, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 1, 7 },
+		{ "its later IPv6 fragment", 1, K_UDP, C6, W6, 0, 0, 0, 0, 185, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 0, 7 },
+		/* Anti-spoofing: this interface carries web (W4, W6) only. */
+		{ "from web with a client's source (an endpoint of another interface)", 0, K_UDP, C4, WORLD, 5200, 53, 0, 0, 0, 0, 0, DROP, WEFT_STAT_SPOOFED, 0, 0 },
+		{ "from web with a world source", 0, K_UDP, WORLD, C4, 5200, 53, 0, 0, 0, 0, 0, DROP, WEFT_STAT_SPOOFED, 0, 0 },
+		{ "spoofed reply of a tracked flow", 0, K_UDP, "10.250.0.22", C4, 53, 5000, 0, 0, 0, 0, 0, DROP, WEFT_STAT_SPOOFED, 0, 0 },
+		{ "spoofed IPv6 source", 0, K_TCP, C6, W6, 40000, 8080, SYN, 0, 0, 0, 0, DROP, WEFT_STAT_SPOOFED, 0, 0 },
+		{ "spoofed ICMP error", 0, K_ICMP, WORLD, C4, 0, 0, 0, 3, 0, 0, 0, DROP, WEFT_STAT_SPOOFED, 0, 0 },
+		{ "spoofed first fragment records nothing", 0, K_UDP, C4, W4, 5100, 53, 0, 0, 0, 0, 0, DROP, WEFT_STAT_SPOOFED, 1, 0x4444 },
+		{ "ICMP error from web's own source passes", 0, K_ICMP, W4, WORLD, 0, 0, 0, 3, 0, 0, 0, OK, NONE, 0, 0 },
+		{ "link-local source: neighbour solicitation passes", 0, K_ICMP, "fe80::2", "fe80::1", 0, 0, 0, 135, 0, 0, 0, OK, NONE, 0, 0 },
+		{ "unspecified source: DAD passes", 0, K_ICMP, "::", "ff02::1:ff00:21", 0, 0, 0, 135, 0, 0, 0, OK, NONE, 0, 0 },
+		{ "link-local source: MLD report passes", 0, K_ICMP, "fe80::2", "ff02::16", 0, 0, 0, 143, 0, 0, 0, OK, NONE, 0, 0 },
+		{ "link-local source is judged as web (no egress)", 0, K_UDP, "fe80::2", "fe80::1", 5300, 53, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_EGRESS_DENY, 0, 0 },
+		{ "DHCP from 0.0.0.0 is judged as web", 0, K_UDP, "0.0.0.0", "255.255.255.255", 68, 67, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_EGRESS_DENY, 0, 0 },
+		{ "to pod: broadcast is judged as web", 1, K_UDP, C4, "255.255.255.255", 5400, 54, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 0, 0 },
+		{ "to pod: broadcast to an allowed port", 1, K_UDP, C4, "255.255.255.255", 5401, 53, 0, 0, 0, 0, 0, OK, NONE, 0, 0 },
 	};
 	static const struct pkt_spec after_revoke[] = {
-		{ "tracked flow after the policy closed web", 1, K_TCP, C4, W4, 40000, 8080, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_REVOKED },
-		{ "and it stays dropped", 1, K_TCP, C4, W4, 40000, 8080, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
+		{ "tracked flow after the policy closed web", 1, K_TCP, C4, W4, 40000, 8080, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_REVOKED, 0, 0 },
+		{ "and it stays dropped", 1, K_TCP, C4, W4, 40000, 8080, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 0, 0 },
 	};
 	/* Global audit mode (datapath.policy_audit) over the closed policy:
 	 * what it would drop passes, counted. */
 	static const struct pkt_spec global_audit[] = {
-		{ "audit: SYN from the world passes", 1, K_TCP, WORLD, W4, 40010, 8080, SYN, 0, 0, 0, 0, OK, WEFT_STAT_POL_AUDIT },
-		{ "audit: SCTP INIT to a closed port passes", 1, K_SCTP, C4, W4, 5010, 3869, 0, 0, 0, 0, 0, OK, WEFT_STAT_POL_AUDIT },
-		{ "audit: web's egress passes", 0, K_UDP, W4, WORLD, 5010, 53, 0, 0, 0, 0, 0, OK, WEFT_STAT_POL_AUDIT },
-		{ "audit: malformed packets are still dropped", 1, K_TCP, C4, W4, 40011, 8080, SYN, 0, 0, 0, 17, DROP, WEFT_STAT_POL_MALFORMED },
+		{ "audit: SYN from the world passes", 1, K_TCP, WORLD, W4, 40010, 8080, SYN, 0, 0, 0, 0, OK, WEFT_STAT_POL_AUDIT, 0, 0 },
+		{ "audit: SCTP INIT to a closed port passes", 1, K_SCTP, C4, W4, 5010, 3869, 0, 0, 0, 0, 0, OK, WEFT_STAT_POL_AUDIT, 0, 0 },
+		{ "audit: web's egress passes", 0, K_UDP, W4, WORLD, 5010, 53, 0, 0, 0, 0, 0, OK, WEFT_STAT_POL_AUDIT, 0, 0 },
+		{ "audit: malformed packets are still dropped", 1, K_TCP, C4, W4, 40011, 8080, SYN, 0, 0, 0, 17, DROP, WEFT_STAT_POL_MALFORMED, 0, 0 },
 	};
 	static const struct pkt_spec audit_off[] = {
-		{ "audit off again: SYN from the world dropped", 1, K_TCP, WORLD, W4, 40012, 8080, SYN, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY },
+		{ "audit off again: SYN from the world dropped", 1, K_TCP, WORLD, W4, 40012, 8080, SYN, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 0, 0 },
 	};
+	static const struct pkt_spec no_tables[] = {
+		{ "no flow tables: an allowed packet passes", 1, K_UDP, C4, W4, 6000, 53, 0, 0, 0, 0, 0, OK, WEFT_STAT_CT_NO_TABLE, 0, 0 },
+		{ "and is not tracked: web's reply is judged (no egress)", 0, K_UDP, W4, C4, 53, 6000, 0, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_EGRESS_DENY, 0, 0 },
+	};
+	static const struct pkt_spec no_iface[] = {
+		{ "no addresses for the interface: to the pod dropped", 1, K_TCP, C4, W4, 40020, 8080, SYN, 0, 0, 0, 0, DROP, WEFT_STAT_IF_UNKNOWN, 0, 0 },
+		{ "from the pod dropped", 0, K_UDP, W4, C4, 53, 5000, 0, 0, 0, 0, 0, DROP, WEFT_STAT_IF_UNKNOWN, 0, 0 },
+		{ "non-IP still passes", 0, K_ARP, W4, C4, 0, 0, 0, 0, 0, 0, 0, OK, NONE, 0, 0 },
+	};
+	static const struct pkt_spec no_subject[] = {
+		{ "an address without an endpoint identity", 0, K_UDP, "10.250.0.99", C4, 5500, 53, 0, 0, 0, 0, 0, DROP, WEFT_STAT_SUBJECT_UNKNOWN, 0, 0 },
+	};
+	static const char *const web_addrs[] = { W4, W6 };
+	static const char *const odd[] = { "10.250.0.99" };
 	struct weft_pol_state cur = { 0 };
 	struct sfx f = { .cgfd = -1 };
 	char err[512] = "";
+	uint32_t lo = 1;
 
 	tenv_need_root();
-	if (!ASSERT_OK(sfx_load(&f.skel, is_tc), "load the tc programs"))
+	if (!ASSERT_OK(sfx_load(&f.skel, is_tc), "load the tc programs") ||
+	    !ASSERT_OK(sfx_tc_iface(f.skel, 1, web_addrs, 2, 4096), "web's interface: lo, ifindex 1"))
 		goto out;
 	run(&f, no_policy, sizeof(no_policy) / sizeof(no_policy[0]));
 	if (!ASSERT_OK(sfx_policy(f.skel, &cur, EPS WEB_POLICY, err, sizeof(err)), err))
@@ -278,6 +335,17 @@ TEST(bpf, tc_policy_packets)
 	if (!ASSERT_OK(sfx_policy(f.skel, &cur, EPS WEB_CLOSED, err, sizeof(err)), err))
 		goto out;
 	run(&f, audit_off, sizeof(audit_off) / sizeof(audit_off[0]));
+	/* Fail closed where the per-interface state is missing. */
+	if (!ASSERT_OK(sfx_policy(f.skel, &cur, EPS WEB_POLICY, err, sizeof(err)), err))
+		goto out;
+	ASSERT_OK(bpf_map_delete_elem(bpf_map__fd(f.skel->maps.weft_ct_ingress), &lo), "drop the tables");
+	ASSERT_OK(bpf_map_delete_elem(bpf_map__fd(f.skel->maps.weft_ct_egress), &lo), "both");
+	run(&f, no_tables, sizeof(no_tables) / sizeof(no_tables[0]));
+	ASSERT_OK(bpf_map_delete_elem(bpf_map__fd(f.skel->maps.weft_if_src), &lo), "drop the addresses");
+	run(&f, no_iface, sizeof(no_iface) / sizeof(no_iface[0]));
+	if (!ASSERT_OK(sfx_tc_iface(f.skel, 1, odd, 1, 64), "an interface of a non-endpoint"))
+		goto out;
+	run(&f, no_subject, sizeof(no_subject) / sizeof(no_subject[0]));
 out:
 	weft_pol_free(&cur);
 	weft__destroy(f.skel);

@@ -18,8 +18,8 @@
 /* --- rendering ----------------------------------------------------------- */
 
 static struct weft_tc_status tc[2] = {
-	{ "wv-web1", "web-1", "shop", 12 },
-	{ "wv-late", "late", "shop", 0 },
+	{ "wv-web1", "web-1", "shop", 12, { .naddr = 0 } },
+	{ "wv-late", "late", "shop", 0, { .naddr = 0 } },
 };
 
 static void snap_fixture(struct weft_metrics_snap *s, struct weft_metrics_svc *svc,
