@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "model/model.h"
 #include "datapath/datapath.h"
 #include "cli/inspect.h"
+#include "lib/maps.h"
 #include "reconcile/lb.h"
 #include "serve/metrics.h"
 #include "reconcile/policy.h"
@@ -129,6 +131,100 @@ static int cmd_services(struct cli *c)
 	return 0;
 }
 
+/* One interface's flow tables for `weft stats` (weft_if_src names the
+ * interfaces the tc programs are on). */
+struct ct_line {
+	uint32_t ifindex;
+	struct weft_if_src src;
+	struct weft_ct_usage u;
+};
+
+struct ct_lines {
+	struct ct_line *v;
+	size_t n;
+};
+
+static int ct_collect(const void *key, const void *value, void *ctx)
+{
+	struct ct_lines *l = ctx;
+	struct ct_line *v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	v = &v[l->n++];
+	memset(v, 0, sizeof(*v));
+	v->ifindex = *(const uint32_t *)key;
+	memcpy(&v->src, value, sizeof(v->src));
+	return 0;
+}
+
+static void ct_print(struct cli *c)
+{
+	static const char *const dn[2] = { [WEFT_DIR_INGRESS] = "ingress", [WEFT_DIR_EGRESS] = "egress" };
+	struct ct_lines l = { 0 };
+
+	weft_map_each(c->maps.fd[WEFT_M_IF_SRC], sizeof(uint32_t), sizeof(struct weft_if_src),
+		      ct_collect, &l);
+	if (c->json)
+		printf(", \"conntrack\": [");
+	else
+		printf("\n%-16s %-8s %10s %10s %10s  %s\n", "INTERFACE", "OPENED", "ENTRIES", "CAPACITY",
+		       "EVICTED", "ADDRESSES");
+	for (size_t i = 0; i < l.n; i++) {
+		struct ct_line *x = &l.v[i];
+		char name[IF_NAMESIZE] = "", addr[64];
+		bool ok = weft_tc_iface_usage(&c->maps, (int)x->ifindex, &x->u) == 0;
+
+		if (!if_indextoname(x->ifindex, name))
+			snprintf(name, sizeof(name), "ifindex %u", x->ifindex);
+		if (c->json) {
+			printf("%s{\"ifindex\": %u, \"interface\": ", i ? ", " : "", x->ifindex);
+			weft_json_str(name);
+			printf(", \"addresses\": [");
+		}
+		for (uint32_t a = 0; a < x->src.naddr && a < WEFT_IF_ADDRS; a++) {
+			struct weft_ip ip;
+
+			memcpy(&ip.a, x->src.addr[a], 16);
+			weft_ip_str(&ip, addr, sizeof(addr));
+			if (c->json)
+				printf("%s\"%s\"", a ? ", " : "", addr);
+		}
+		if (c->json)
+			printf("]");
+		for (int d = 1; d >= 0; d--) {
+			if (c->json) {
+				printf(", \"%s\": {\"entries\": %llu, \"capacity\": %u, \"evicted\": %llu}", dn[d],
+				       (unsigned long long)x->u.entries[d], x->u.capacity[d],
+				       (unsigned long long)x->u.evicted[d]);
+				continue;
+			}
+			printf("%-16s %-8s ", d ? name : "", dn[d]);
+			if (!ok) {
+				printf("%10s\n", "no table");
+				continue;
+			}
+			printf("%10llu %10u %10llu ", (unsigned long long)x->u.entries[d],
+			       x->u.capacity[d], (unsigned long long)x->u.evicted[d]);
+			for (uint32_t a = 0; d && a < x->src.naddr && a < WEFT_IF_ADDRS; a++) {
+				struct weft_ip ip;
+
+				memcpy(&ip.a, x->src.addr[a], 16);
+				printf("%s%s", a ? "," : " ", weft_ip_str(&ip, addr, sizeof(addr)));
+			}
+			printf("\n");
+		}
+		if (c->json)
+			printf("}");
+	}
+	if (c->json)
+		printf("]");
+	else if (!l.n)
+		printf("(no interface has the tc programs)\n");
+	free(l.v);
+}
+
 static int cmd_stats(struct cli *c)
 {
 	struct weft_info info = { 0 };
@@ -160,14 +256,16 @@ static int cmd_stats(struct cli *c)
 			printf("%-22s %llu\n", name, (unsigned long long)sums[i]);
 		first = false;
 	}
-	/* map pressure */
+	/* map pressure, then each interface's flow tables */
 	if (c->json) {
 		printf("}, \"maps\": ");
 		weft_cli_print_maps(c->o.bpffs, true);
+		ct_print(c);
 		printf("}\n");
 	} else {
 		printf("\n");
 		weft_cli_print_maps(c->o.bpffs, false);
+		ct_print(c);
 	}
 	return 0;
 }

@@ -42,6 +42,14 @@ static const char *const stat_names[WEFT_STAT_MAX] = {
 	[WEFT_STAT_EDGE_FULL] = "edge_map_full",
 	[WEFT_STAT_HIST_FULL] = "hist_map_full",
 	[WEFT_STAT_EVENTS_LOST] = "events_lost",
+	[WEFT_STAT_SPOOFED] = "spoofed_source",
+	[WEFT_STAT_IF_UNKNOWN] = "policy_interface_unknown",
+	[WEFT_STAT_SUBJECT_UNKNOWN] = "policy_subject_unknown",
+	[WEFT_STAT_CT_NO_TABLE] = "conntrack_no_table",
+	[WEFT_STAT_CT_FAILED] = "conntrack_insert_failed",
+	[WEFT_STAT_FRAG_UNKNOWN] = "fragment_unknown",
+	[WEFT_STAT_REDIR_NO_STATE] = "redirect_fb_no_state",
+	[WEFT_STAT_POL_NO_CFG] = "policy_no_epoch",
 };
 
 const char *weft_stat_name(unsigned int stat)
@@ -363,6 +371,39 @@ static void hist_print(struct weft_buf *out, const char *name, const char *label
 			us_seconds(h->sum_us, le, sizeof(le)), name, labels, (unsigned long long)cum);
 }
 
+/* The flow tables of each interface the tc programs are on, by the
+ * direction a flow was opened in. */
+static void ct_families(struct weft_buf *out, const struct weft_metrics_snap *s)
+{
+	static const char *const dirs[2] = { [WEFT_DIR_INGRESS] = "ingress", [WEFT_DIR_EGRESS] = "egress" };
+	static const struct {
+		const char *name, *type, *help;
+	} fams[3] = {
+		{ "weft_conntrack_entries", "gauge",
+		  "Flows tracked in an endpoint interface's table: direction egress holds the flows the endpoint opened, ingress the flows opened to it." },
+		{ "weft_conntrack_capacity", "gauge", "Size of the table (datapath.max_conntrack)." },
+		{ "weft_conntrack_evicted_total", "counter",
+		  "Flows the table's LRU evicted to make room (tracked - revoked - entries, since the table was made)." },
+	};
+	struct family fam = { 0 };
+
+	for (int f = 0; f < 3; f++) {
+		for (size_t i = 0; s->ct && i < s->ntc; i++) {
+			char ep[3 * WEFT_NAME_LEN], ns[3 * WEFT_NAME_LEN], ifn[64];
+
+			if (s->tc[i].ifindex <= 0)
+				continue;
+			for (int d = 0; d < 2; d++)
+				fam_add(&fam, f == 0 ? s->ct[i].entries[d] : f == 1 ? s->ct[i].capacity[d] :
+					s->ct[i].evicted[d],
+					"endpoint=\"%s\",endpoint_namespace=\"%s\",interface=\"%s\",direction=\"%s\"",
+					ESC(s->tc[i].endpoint, ep), ESC(s->tc[i].ns, ns),
+					ESC(s->tc[i].interface, ifn), dirs[d]);
+		}
+		fam_print(out, &fam, fams[f].name, fams[f].type, fams[f].help);
+	}
+}
+
 /* One histogram family of one kind; equal label sets summed. */
 static void hist_family(struct weft_buf *out, const struct weft_metrics_snap *s, uint8_t kind,
 			const char *name, const char *help)
@@ -507,6 +548,7 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 	}
 	fam_print(out, &fam, "weft_policy_interface_attached", "gauge",
 		  "1 if the tc policy programs are on the host-side interface of a policed endpoint; 0 while the interface does not exist.");
+	ct_families(out, s);
 
 	for (size_t i = 0; i < s->nmaps; i++)
 		fam_add(&fam, s->maps[i].entries, "map=\"%s\"", ESC(s->maps[i].name, e));
@@ -1054,6 +1096,14 @@ int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *s
 			return -ENOMEM;
 		}
 		weft_datapath_tc_status(dp, out->tc, out->ntc);
+		out->ct = calloc(out->ntc + 1, sizeof(*out->ct));
+		if (!out->ct) {
+			weft_metrics_snap_free(out);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < out->ntc; i++)
+			if (out->tc[i].ifindex > 0)
+				weft_tc_iface_usage(maps, out->tc[i].ifindex, &out->ct[i]);
 	}
 	if (out->nprogs > WEFT_METRICS_MAX_PROGS)
 		out->nprogs = WEFT_METRICS_MAX_PROGS;
@@ -1070,6 +1120,7 @@ void weft_metrics_snap_free(struct weft_metrics_snap *s)
 	free(s->hist);
 	free(s->pol);
 	free(s->tc);
+	free(s->ct);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -109,6 +109,7 @@ struct weft_metrics_snap {
 	size_t npol;
 	struct weft_tc_status *tc;	/* tc policy on endpoint interfaces */
 	size_t ntc;
+	struct weft_ct_usage *ct;	/* per tc[i]: its flow tables (zero if not attached) */
 };
 
 /* The rule label of a policy decision: "ingress[0]", "egress[1]" (allows),

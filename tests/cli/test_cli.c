@@ -616,6 +616,50 @@ TEST(e2e, cli_stats_shows_map_pressure)
 	if (ASSERT_OK(weft(false, "stats"), "weft stats"))
 		ASSERT_TRUE(strstr(out, "CAPACITY") && strstr(out, "weft_ep ") &&
 			    strstr(out, "weft_svc ") && strstr(out, "(ring)"), out);
+	/* An interface's flow tables: 3 flows opened by its endpoint, 5
+	 * tracked in all: 2 were evicted. */
+	{
+		static const char *const addrs[] = { "10.250.1.1", "fd00:250:1::1" };
+		int ncpu = libbpf_num_possible_cpus();
+		struct weft_ct_cnt *cnt = calloc(ncpu, sizeof(*cnt));
+		struct weft_ct_key k = { .proto = IPPROTO_UDP, .dir = WEFT_DIR_EGRESS };
+		struct weft_ct_val v = { .epoch = 1 };
+		uint32_t lo = 1, id;
+		int tab = -1;
+
+		if (!ASSERT_NOT_NULL(cnt, "counters") ||
+		    !ASSERT_OK(sfx_tc_iface(f.skel, 1, addrs, 2, 128), "lo's tables"))
+			goto ct_out;
+		if (ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(f.skel->maps.weft_ct_egress), &lo, &id),
+			      "egress table id"))
+			tab = bpf_map_get_fd_by_id(id);
+		for (int i = 0; tab >= 0 && i < 3; i++) {
+			k.sport = htons(1000 + i);
+			ASSERT_OK(bpf_map_update_elem(tab, &k, &v, BPF_ANY), "a flow");
+		}
+		cnt[0].tracked[WEFT_DIR_EGRESS] = 5;
+		ASSERT_OK(bpf_map_update_elem(bpf_map__fd(f.skel->maps.weft_ct_cnt), &lo, cnt, BPF_ANY),
+			  "counters");
+		if (!ASSERT_OK(weft(false, "stats --json"), "weft stats --json"))
+			goto ct_out;
+		j = json_tokener_parse(out);
+		ASSERT_EQ(jlen(jp(j, "conntrack")), 1, "one interface");
+		ASSERT_EQ(jint(jp(j, "conntrack.0"), "ifindex"), 1, out);
+		ASSERT_STR(jstr(jp(j, "conntrack.0"), "interface"), "lo", out);
+		ASSERT_EQ(jint(jp(j, "conntrack.0.egress"), "entries"), 3, out);
+		ASSERT_EQ(jint(jp(j, "conntrack.0.egress"), "capacity"), 128, out);
+		ASSERT_EQ(jint(jp(j, "conntrack.0.egress"), "evicted"), 2, out);
+		ASSERT_EQ(jint(jp(j, "conntrack.0.ingress"), "entries"), 0, out);
+		ASSERT_STR(json_object_get_string(jp(j, "conntrack.0.addresses.1")), "fd00:250:1::1", out);
+		json_object_put(j);
+		if (ASSERT_OK(weft(false, "stats"), "weft stats"))
+			ASSERT_TRUE(strstr(out, "EVICTED") && strstr(out, "\nlo ") &&
+				    strstr(out, " 10.250.1.1,fd00:250:1::1\n"), out);
+ct_out:
+		if (tab >= 0)
+			close(tab);
+		free(cnt);
+	}
 out:
 	fx_close(&f);
 }

@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "serve/http.h"
 #include "serve/metrics.h"
+#include "datapath/datapath.h"
 #include "reconcile/services.h"
 
 /* --- rendering ----------------------------------------------------------- */
@@ -20,6 +21,12 @@
 static struct weft_tc_status tc[2] = {
 	{ "wv-web1", "web-1", "shop", 12, { .naddr = 0 } },
 	{ "wv-late", "late", "shop", 0, { .naddr = 0 } },
+};
+
+/* wv-web1's flow tables: 40 flows it opened, 3 opened to it, 9 evicted. */
+static struct weft_ct_usage ct[2] = {
+	{ .entries = { [WEFT_DIR_INGRESS] = 3, [WEFT_DIR_EGRESS] = 40 }, .capacity = { 64, 64 },
+	  .evicted = { [WEFT_DIR_EGRESS] = 9 } },
 };
 
 static void snap_fixture(struct weft_metrics_snap *s, struct weft_metrics_svc *svc,
@@ -32,7 +39,7 @@ static void snap_fixture(struct weft_metrics_snap *s, struct weft_metrics_svc *s
 	s->nservices = 1;
 	s->nports = 2;
 	s->stats[WEFT_STAT_XLATE] = 42;
-	s->stats[30] = 5; /* an unnamed counter */
+	s->stats[5] = 5; /* an unnamed (reserved) counter */
 	memset(svc, 0, 2 * sizeof(*svc));
 	strcpy(svc[0].name, "web");
 	strcpy(svc[0].ns, "default");
@@ -65,6 +72,7 @@ static void snap_fixture(struct weft_metrics_snap *s, struct weft_metrics_svc *s
 	s->nprogs = 2;
 	s->tc = tc;
 	s->ntc = 2;
+	s->ct = ct;
 }
 
 static int count_lines(const char *text, const char *prefix)
@@ -92,7 +100,7 @@ TEST(unit, metrics_render_families_labels_and_sums)
 	ASSERT_TRUE(strstr(t, "\nweft_config_generation 7\n"), "generation");
 	ASSERT_TRUE(strstr(t, "\nweft_config_last_apply_timestamp_seconds 1700000000.123\n"), "apply time in seconds");
 	ASSERT_TRUE(strstr(t, "\nweft_datapath_events_total{event=\"translated\"} 42\n"), "named stat");
-	ASSERT_TRUE(strstr(t, "\nweft_datapath_events_total{event=\"stat_30\"} 5\n"), "unnamed stat");
+	ASSERT_TRUE(strstr(t, "\nweft_datapath_events_total{event=\"stat_5\"} 5\n"), "unnamed stat");
 	ASSERT_TRUE(strstr(t, "\nweft_service_connections_total{destination_service_name=\"web\","
 			   "destination_service_namespace=\"default\",protocol=\"tcp\",port_name=\"http\"} 30\n"),
 		    "service connections");
@@ -112,9 +120,19 @@ TEST(unit, metrics_render_families_labels_and_sums)
 			   "interface=\"wv-web1\"} 1\n") &&
 		    strstr(t, "\nweft_policy_interface_attached{endpoint=\"late\",endpoint_namespace=\"shop\","
 			   "interface=\"wv-late\"} 0\n"), "tc attach status per interface");
+	ASSERT_TRUE(strstr(t, "\nweft_conntrack_entries{endpoint=\"web-1\",endpoint_namespace=\"shop\","
+			   "interface=\"wv-web1\",direction=\"egress\"} 40\n") &&
+		    strstr(t, "\nweft_conntrack_entries{endpoint=\"web-1\",endpoint_namespace=\"shop\","
+			   "interface=\"wv-web1\",direction=\"ingress\"} 3\n") &&
+		    strstr(t, "\nweft_conntrack_capacity{endpoint=\"web-1\",endpoint_namespace=\"shop\","
+			   "interface=\"wv-web1\",direction=\"egress\"} 64\n") &&
+		    strstr(t, "\nweft_conntrack_evicted_total{endpoint=\"web-1\",endpoint_namespace=\"shop\","
+			   "interface=\"wv-web1\",direction=\"egress\"} 9\n"), "flow tables per interface");
+	ASSERT_TRUE(strstr(t, "weft_conntrack_entries{endpoint=\"late\"") == NULL,
+		    "no tables where tc is not attached");
 	/* Every family has HELP and TYPE, and counters end in _total. */
 	ASSERT_EQ(count_lines(t, "# HELP "), count_lines(t, "# TYPE "), "HELP per TYPE");
-	ASSERT_EQ(count_lines(t, "# TYPE "), 26, "families");
+	ASSERT_EQ(count_lines(t, "# TYPE "), 29, "families");
 	for (const char *p = strstr(t, " counter\n"); p; p = strstr(p + 1, " counter\n"))
 		ASSERT_TRUE(!strncmp(p - 6, "_total", 6), "counter named _total");
 	ASSERT_TRUE(strstr(t, "10.250.") == NULL, "no addresses in labels");
