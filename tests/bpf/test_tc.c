@@ -9,9 +9,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -19,6 +21,8 @@
 #include "model/model.h"
 #include "harness.h"
 #include "reconcile/policy.h"
+#include "datapath/datapath.h"
+#include "lib/maps.h"
 #include "sockfix.h"
 #include "testenv.h"
 #include "weft.skel.h"
@@ -346,6 +350,107 @@ TEST(bpf, tc_policy_packets)
 	if (!ASSERT_OK(sfx_tc_iface(f.skel, 1, odd, 1, 64), "an interface of a non-endpoint"))
 		goto out;
 	run(&f, no_subject, sizeof(no_subject) / sizeof(no_subject[0]));
+out:
+	weft_pol_free(&cur);
+	weft__destroy(f.skel);
+}
+
+/* One packet through a tc program as if it crossed interface ifindex (of
+ * the netns this process is in). The program's verdict, or -1. */
+static int run_on(struct sfx *f, const struct pkt_spec *s, int ifindex)
+{
+	int prog = bpf_program__fd(s->to_pod ? f->skel->progs.weft_to_pod : f->skel->progs.weft_from_pod);
+	struct __sk_buff ctx = { .ifindex = (uint32_t)ifindex };
+	uint8_t buf[256];
+	size_t len = build(s, buf);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = buf, .data_size_in = len, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(prog, &o))
+		return -1;
+	return (int)o.retval;
+}
+
+#define A4 "10.250.0.31"
+#define B4 "10.250.0.32"
+
+/*
+ * Flow tracking per interface and direction: pod a opens 3000 UDP flows to
+ * pod b, two datagrams each (both under policy, both tables 256 flows). b's own flow to the
+ * world, opened before, keeps passing its replies: a could evict only the
+ * flows on its own interface and the flows opened to b, never b's own. With
+ * one shared table of that size, b's reply would be judged as a new flow
+ * into b and dropped by b's default deny. The LRU's evictions are counted.
+ */
+TEST(bpf, tc_conntrack_flood_stays_on_its_interface)
+{
+	static const char *const pol =
+		"endpoints:\n"
+		"  - {name: a, ip: " A4 ", labels: {app: a}}\n"
+		"  - {name: b, ip: " B4 ", labels: {app: b}}\n"
+		"policies:\n"
+		"  - name: a\n"
+		"    selector: {app: a}\n"
+		"    ingress: []\n"
+		"    egress: [{to: [{cidr: 10.9.0.0/16}, {selector: {app: b}}]}]\n"
+		"  - name: b\n"
+		"    selector: {app: b}\n"
+		"    ingress: [{from: [{selector: {app: a}}], ports: [{port: 53, protocol: udp}]}]\n"
+		"    egress: [{to: [{cidr: 10.9.0.0/16}]}]\n";
+	static const char *const aa[] = { A4 }, *const ba[] = { B4 };
+	const struct pkt_spec b_out = { "b opens a flow to the world", 0, K_UDP, B4, WORLD, 4000, 53,
+					0, 0, 0, 0, 0, OK, NONE, 0, 0 };
+	const struct pkt_spec b_reply = { "the world answers b", 1, K_UDP, WORLD, B4, 53, 4000,
+					  0, 0, 0, 0, 0, OK, NONE, 0, 0 };
+	struct pkt_spec flood = { "a to b", 0, K_UDP, A4, B4, 0, 53, 0, 0, 0, 0, 0, OK, NONE, 0, 0 };
+	struct pkt_spec a_reply = { "b answers a's first flow", 1, K_UDP, B4, A4, 53, 10000,
+				    0, 0, 0, 0, 0, OK, NONE, 0, 0 };
+	const int nflows = 3000, cap = 256;
+	struct weft_pol_state cur = { 0 };
+	struct sfx f = { .cgfd = -1 };
+	struct weft_ct_usage ua, ub;
+	struct weft_maps maps;
+	char err[512] = "";
+	int ia, ib, bad = 0;
+
+	tenv_need_root();
+	if (!ASSERT_OK(tenv_pod("a", A4, NULL), "pod a") || !ASSERT_OK(tenv_pod("b", B4, NULL), "pod b") ||
+	    !ASSERT_OK(tenv_enter("node", false), "into the node netns"))
+		return;
+	ia = (int)if_nametoindex("wv-a");
+	ib = (int)if_nametoindex("wv-b");
+	if (!ASSERT_TRUE(ia > 0 && ib > 0, "the pods' host-side interfaces") ||
+	    !ASSERT_OK(sfx_load(&f.skel, is_tc), "load the tc programs") ||
+	    !ASSERT_OK(sfx_tc_iface(f.skel, ia, aa, 1, cap), "a's interface") ||
+	    !ASSERT_OK(sfx_tc_iface(f.skel, ib, ba, 1, cap), "b's interface") ||
+	    !ASSERT_OK(sfx_policy(f.skel, &cur, pol, err, sizeof(err)), err))
+		goto out;
+	ASSERT_EQ(run_on(&f, &b_out, ib), OK, b_out.name);
+	ASSERT_EQ(run_on(&f, &b_reply, ib), OK, b_reply.name);
+	/* Two datagrams a flow: the second finds its entry, which the LRU then
+	 * counts as used (a flow used once is evicted before one used twice). */
+	for (int i = 0; i < nflows; i++) {
+		flood.sport = (uint16_t)(10000 + i);
+		for (int n = 0; n < 2; n++) {
+			flood.to_pod = 0;
+			bad += run_on(&f, &flood, ia) != OK;	/* leaves a */
+			flood.to_pod = 1;
+			bad += run_on(&f, &flood, ib) != OK;	/* reaches b */
+		}
+	}
+	ASSERT_EQ(bad, 0, "every flow of the flood allowed");
+	ASSERT_EQ(run_on(&f, &b_reply, ib), OK, "after the flood, b's flow still passes its replies");
+	ASSERT_EQ(run_on(&f, &a_reply, ia), DROP, "a's own oldest flow was evicted (only a's)");
+	sfx_maps(f.skel, &maps);
+	if (!ASSERT_OK(weft_tc_iface_usage(&maps, ia, &ua), "a's tables") ||
+	    !ASSERT_OK(weft_tc_iface_usage(&maps, ib, &ub), "b's tables"))
+		goto out;
+	ASSERT_LE(ua.entries[WEFT_DIR_EGRESS], cap, "a's table holds at most its size");
+	ASSERT_GE(ua.evicted[WEFT_DIR_EGRESS], nflows - cap, "a's evictions counted");
+	ASSERT_GE(ub.evicted[WEFT_DIR_INGRESS], nflows - cap, "flows opened to b evicted in b's inbound table");
+	ASSERT_EQ(ub.entries[WEFT_DIR_EGRESS], 1, "b's own flow kept");
+	ASSERT_EQ(ub.evicted[WEFT_DIR_EGRESS], 0, "nothing evicted from b's own flows");
+	ASSERT_EQ(ua.tracked[WEFT_DIR_EGRESS], nflows, "every flow of a tracked once");
 out:
 	weft_pol_free(&cur);
 	weft__destroy(f.skel);
