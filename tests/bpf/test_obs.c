@@ -798,6 +798,7 @@ TEST(bpf, obs_tc_drop_event)
 		"  - name: web-in\n"
 		"    selector: {app: web}\n"
 		"    ingress: [{from: [{selector: {app: client}}], ports: [{port: 8080}]}]\n";
+	static const char *const srv_addrs[] = { SRV_IP };
 	struct weft_obs_cfg on = { .observers = 1 };
 	struct weft_pol_state pol = { 0 };
 	struct ring_buffer *rb = NULL;
@@ -810,6 +811,7 @@ TEST(bpf, obs_tc_drop_event)
 
 	tenv_need_root();
 	if (!ASSERT_OK(sfx_load(&skel, is_tc), "load the tc programs") ||
+	    !ASSERT_OK(sfx_tc_iface(skel, 1, srv_addrs, 1, 64), "srv's interface (lo)") ||
 	    !ASSERT_OK(sfx_policy(skel, &pol, policy, err, sizeof(err)), err))
 		goto out;
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.weft_events), ev_collect, &got, NULL);
