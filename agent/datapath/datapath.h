@@ -64,12 +64,13 @@ struct weft_tc_status {
 /*
  * The per-interface state the tc programs read (abi.h, "Per-interface
  * tables"), for an interface weft puts them on: its addresses into
- * weft_if_src, its own flow tables (an LRU of ct_size entries for each
- * direction) into weft_ct_egress and weft_ct_ingress, and zero counters
- * into weft_ct_cnt. Tables already there with the right size are kept
- * (their flows survive a restart); ones of another size are replaced, with
- * the counters. Written before the programs are attached. 0 or -errno (err
- * names the map).
+ * weft_if_src (with the slot of its tables: the one it had, else the
+ * lowest free one), its own flow tables (an LRU of ct_size entries for each
+ * direction) at that slot of weft_ct_egress and weft_ct_ingress, and zero
+ * counters into weft_ct_cnt. Tables already there with the right size are
+ * kept (their flows survive a restart); ones of another size are replaced,
+ * with the counters. Written before the programs are attached; the
+ * addresses last, as they name the slot. 0 or -errno (err names the map).
  */
 int weft_tc_iface_put(const struct weft_maps *maps, int ifindex, const struct weft_if_src *src,
 		      uint32_t ct_size, char *err, size_t errlen);

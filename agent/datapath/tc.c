@@ -113,24 +113,24 @@ static int tc_attach_both(struct weft_datapath *dp, int ifindex);
 
 /* --- per-interface state -------------------------------------------------- */
 
-/* The flow table of ifindex in a map of tables: an fd, -ENOENT, or -errno. */
-static int ct_table_fd(int outer, uint32_t ifindex)
+/* The flow table at slot of a map of tables: an fd, -ENOENT, or -errno. */
+static int ct_table_fd(int outer, uint32_t slot)
 {
 	__u32 id;
 	int fd;
 
-	if (bpf_map_lookup_elem(outer, &ifindex, &id))
+	if (bpf_map_lookup_elem(outer, &slot, &id))
 		return -errno;
 	fd = bpf_map_get_fd_by_id(id);
 	return fd < 0 ? -errno : fd;
 }
 
-/* Whether the table of ifindex in outer is there with ct_size entries. */
-static bool ct_table_fits(int outer, uint32_t ifindex, uint32_t ct_size)
+/* Whether the table at slot of outer is there with ct_size entries. */
+static bool ct_table_fits(int outer, uint32_t slot, uint32_t ct_size)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
-	int fd = ct_table_fd(outer, ifindex);
+	int fd = ct_table_fd(outer, slot);
 	bool fits;
 
 	if (fd < 0)
@@ -142,7 +142,7 @@ static bool ct_table_fits(int outer, uint32_t ifindex, uint32_t ct_size)
 	return fits;
 }
 
-static int ct_table_new(int outer, uint32_t ifindex, uint32_t ct_size)
+static int ct_table_new(int outer, uint32_t slot, uint32_t ct_size)
 {
 	int fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "weft_ct_if", sizeof(struct weft_ct_key),
 				sizeof(struct weft_ct_val), ct_size, NULL);
@@ -150,9 +150,51 @@ static int ct_table_new(int outer, uint32_t ifindex, uint32_t ct_size)
 
 	if (fd < 0)
 		return -errno;
-	if (bpf_map_update_elem(outer, &ifindex, &fd, BPF_ANY))
+	if (bpf_map_update_elem(outer, &slot, &fd, BPF_ANY))
 		ret = -errno;
 	close(fd);	/* the map of tables holds it */
+	return ret;
+}
+
+/* Slots taken by interfaces other than ifindex (weft_map_each). */
+struct slots {
+	uint32_t ifindex;
+	uint8_t *used;
+	uint32_t n;
+};
+
+static int slot_used(const void *key, const void *value, void *ctx)
+{
+	const struct weft_if_src *e = value;
+	struct slots *s = ctx;
+
+	if (*(const uint32_t *)key != s->ifindex && e->slot < s->n)
+		s->used[e->slot] = 1;
+	return 0;
+}
+
+/* The slot of ifindex's tables: the one it has, else the lowest free one.
+ * 0 or -errno. */
+static int ct_slot(const struct weft_maps *maps, uint32_t ifindex, uint32_t *slot)
+{
+	struct weft_if_src cur;
+	struct slots s = { .ifindex = ifindex, .n = weft_map_capacity(maps->fd[WEFT_M_CT_EGRESS]) };
+	int ret;
+
+	if (bpf_map_lookup_elem(maps->fd[WEFT_M_IF_SRC], &ifindex, &cur) == 0 && cur.slot < s.n) {
+		*slot = cur.slot;
+		return 0;
+	}
+	s.used = calloc(s.n ? s.n : 1, 1);
+	if (!s.used)
+		return -ENOMEM;
+	ret = weft_map_each(maps->fd[WEFT_M_IF_SRC], sizeof(uint32_t), sizeof(struct weft_if_src),
+			    slot_used, &s);
+	for (*slot = 0; !ret && *slot < s.n && s.used[*slot]; (*slot)++)
+		;
+	if (!ret && *slot == s.n)
+		ret = -ENOSPC;
+	free(s.used);
 	return ret;
 }
 
@@ -162,40 +204,43 @@ int weft_tc_iface_put(const struct weft_maps *maps, int ifindex, const struct we
 	static const enum weft_map_id tabs[2] = { WEFT_M_CT_INGRESS, WEFT_M_CT_EGRESS };
 	int ncpu = libbpf_num_possible_cpus();
 	uint32_t key = (uint32_t)ifindex;
-	enum weft_map_id what = WEFT_M_IF_SRC;
+	enum weft_map_id what = WEFT_M_CT_EGRESS;
 	struct weft_ct_cnt *cnt = calloc(ncpu > 0 ? ncpu : 1, sizeof(*cnt));
+	struct weft_if_src e = *src;
 	bool fits = true;
-	int ret = 0;
+	int ret;
 
 	if (!cnt) {
 		ret = -ENOMEM;
 		goto fail;
 	}
-	if (bpf_map_update_elem(maps->fd[WEFT_M_IF_SRC], &key, src, BPF_ANY)) {
-		ret = -errno;
+	ret = ct_slot(maps, key, &e.slot);
+	if (ret)
 		goto fail;
-	}
 	for (int d = 0; d < 2; d++)
-		fits = fits && ct_table_fits(maps->fd[tabs[d]], key, ct_size);
+		fits = fits && ct_table_fits(maps->fd[tabs[d]], e.slot, ct_size);
 	what = WEFT_M_CT_CNT;
-	if (fits) {
-		/* kept, with their counters (made if they are missing) */
-		if (bpf_map_lookup_elem(maps->fd[WEFT_M_CT_CNT], &key, cnt) == 0)
-			goto out;
+	if (!fits || bpf_map_lookup_elem(maps->fd[WEFT_M_CT_CNT], &key, cnt)) {
+		/* new tables, new counters; the counters first: new tables are
+		 * never seen with old counts */
 		memset(cnt, 0, (ncpu > 0 ? ncpu : 1) * sizeof(*cnt));
-	}
-	/* counters first: new tables are never seen with old counts */
-	if (bpf_map_update_elem(maps->fd[WEFT_M_CT_CNT], &key, cnt, BPF_ANY)) {
-		ret = -errno;
-		goto fail;
+		if (bpf_map_update_elem(maps->fd[WEFT_M_CT_CNT], &key, cnt, BPF_ANY)) {
+			ret = -errno;
+			goto fail;
+		}
 	}
 	for (int d = 0; !fits && d < 2; d++) {
 		what = tabs[d];
-		ret = ct_table_new(maps->fd[tabs[d]], key, ct_size);
+		ret = ct_table_new(maps->fd[tabs[d]], e.slot, ct_size);
 		if (ret)
 			goto fail;
 	}
-out:
+	/* the addresses last: they name the slot the programs use */
+	what = WEFT_M_IF_SRC;
+	if (bpf_map_update_elem(maps->fd[WEFT_M_IF_SRC], &key, &e, BPF_ANY)) {
+		ret = -errno;
+		goto fail;
+	}
 	free(cnt);
 	return 0;
 fail:
@@ -208,10 +253,13 @@ fail:
 void weft_tc_iface_del(const struct weft_maps *maps, int ifindex)
 {
 	uint32_t key = (uint32_t)ifindex;
+	struct weft_if_src e;
 
-	bpf_map_delete_elem(maps->fd[WEFT_M_IF_SRC], &key);
-	bpf_map_delete_elem(maps->fd[WEFT_M_CT_EGRESS], &key);
-	bpf_map_delete_elem(maps->fd[WEFT_M_CT_INGRESS], &key);
+	if (bpf_map_lookup_elem(maps->fd[WEFT_M_IF_SRC], &key, &e) == 0) {
+		bpf_map_delete_elem(maps->fd[WEFT_M_IF_SRC], &key);
+		bpf_map_delete_elem(maps->fd[WEFT_M_CT_EGRESS], &e.slot);
+		bpf_map_delete_elem(maps->fd[WEFT_M_CT_INGRESS], &e.slot);
+	}
 	bpf_map_delete_elem(maps->fd[WEFT_M_CT_CNT], &key);
 }
 
@@ -219,12 +267,15 @@ int weft_tc_iface_usage(const struct weft_maps *maps, int ifindex, struct weft_c
 {
 	int ncpu = libbpf_num_possible_cpus(), fd, ret = 0;
 	uint32_t key = (uint32_t)ifindex;
+	struct weft_if_src e;
 	struct weft_ct_cnt *c;
 
 	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(maps->fd[WEFT_M_IF_SRC], &key, &e))
+		return -errno;
 	for (int d = 0; d < 2; d++) {
 		fd = ct_table_fd(maps->fd[d == WEFT_DIR_EGRESS ? WEFT_M_CT_EGRESS : WEFT_M_CT_INGRESS],
-				 key);
+				 e.slot);
 		if (fd < 0)
 			return fd;
 		out->capacity[d] = weft_map_capacity(fd);

@@ -40,14 +40,16 @@
 #define WEFT_MAPDEF_SOCKHASH(n, k, v, m, f) WEFT_MAPDEF(n, BPF_MAP_TYPE_SOCKHASH, k, v, m, f)
 #define WEFT_MAPDEF_SK_STORAGE(n, k, v, m, f) WEFT_MAPDEF(n, BPF_MAP_TYPE_SK_STORAGE, k, v, m, f)
 /* A map of maps: __u32 keys, values an inner map of the type n##_inner. */
-#define WEFT_MAPDEF_HASH_OF_MAPS(n, k, v, m, f)		\
+#define WEFT_MAPDEF_OF_MAPS(n, t, k, m, f)			\
 	WEFT_MAP_STORAGE struct {				\
-		__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);	\
+		__uint(type, t);				\
 		__type(key, k);					\
 		__uint(max_entries, m);				\
 		__uint(map_flags, f);				\
 		__array(values, struct n##_inner);		\
 	} n SEC(".maps")
+#define WEFT_MAPDEF_HASH_OF_MAPS(n, k, v, m, f) WEFT_MAPDEF_OF_MAPS(n, BPF_MAP_TYPE_HASH_OF_MAPS, k, m, f)
+#define WEFT_MAPDEF_ARRAY_OF_MAPS(n, k, v, m, f) WEFT_MAPDEF_OF_MAPS(n, BPF_MAP_TYPE_ARRAY_OF_MAPS, k, m, f)
 #define WEFT_MAPDEF_RINGBUF(n, k, v, m, f)		\
 	WEFT_MAP_STORAGE struct {			\
 		__uint(type, BPF_MAP_TYPE_RINGBUF);	\

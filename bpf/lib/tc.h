@@ -286,12 +286,13 @@ static __always_inline void weft_ct_fill(struct weft_ct_key *k, const struct wef
 	k->pad = 0;
 }
 
-/* The interface's flow table of a direction, or NULL. */
-static __always_inline void *weft_ct_table(__u32 ifindex, __u8 dir)
+/* The interface's flow table of a direction (by its weft_if_src slot), or
+ * NULL. */
+static __always_inline void *weft_ct_table(__u32 slot, __u8 dir)
 {
 	if (dir == WEFT_DIR_EGRESS)
-		return bpf_map_lookup_elem(&weft_ct_egress, &ifindex);
-	return bpf_map_lookup_elem(&weft_ct_ingress, &ifindex);
+		return bpf_map_lookup_elem(&weft_ct_egress, &slot);
+	return bpf_map_lookup_elem(&weft_ct_ingress, &slot);
 }
 
 /* One event in the interface's table counters (weft_ct_cnt). */
@@ -388,7 +389,7 @@ static __always_inline int weft_tc_policy(struct __sk_buff *skb, __u8 dir)
 	__u8 odir = dir == WEFT_DIR_INGRESS ? WEFT_DIR_EGRESS : WEFT_DIR_INGRESS;
 	const struct weft_if_src *e;
 	const __be32 *subj;
-	__u32 epoch, ifindex = skb->ifindex;
+	__u32 epoch, slot, ifindex = skb->ifindex;
 	int r, unknown, noports = 0;
 	void *ct = NULL, *rct;
 	__s64 e64;
@@ -407,6 +408,7 @@ static __always_inline int weft_tc_policy(struct __sk_buff *skb, __u8 dir)
 	e = bpf_map_lookup_elem(&weft_if_src, &ifindex);
 	if (!e || !e->naddr)
 		return weft_tc_drop(WEFT_STAT_IF_UNKNOWN, dir, &p);
+	slot = e->slot;
 	subj = weft_tc_subject(e, &p, dir);
 	if (!subj)
 		return weft_tc_drop(WEFT_STAT_SPOOFED, dir, &p);
@@ -418,11 +420,11 @@ static __always_inline int weft_tc_policy(struct __sk_buff *skb, __u8 dir)
 		noports = !weft_frag_find(&p);
 	if (!noports && weft_tc_ported(p.proto)) {
 		/* this side's flow, then a reply to the other side's */
-		ct = weft_ct_table(ifindex, dir);
+		ct = weft_ct_table(slot, dir);
 		weft_ct_fill(&k, &p, 0, dir);
 		r = ct ? weft_ct_check(ct, ifindex, epoch, &k, subj) : 0;
 		if (r == 0) {
-			rct = weft_ct_table(ifindex, odir);
+			rct = weft_ct_table(slot, odir);
 			weft_ct_fill(&k, &p, 1, odir);
 			r = rct ? weft_ct_check(rct, ifindex, epoch, &k, subj) : 0;
 			if (!ct || !rct)

@@ -417,14 +417,18 @@ _Static_assert(sizeof(struct weft_ct_val) == 8, "weft_ct_val is ABI");
 #define WEFT_IF_ADDRS 8		/* endpoint addresses per interface */
 
 struct weft_if_src {
-	__be32 addr[WEFT_IF_ADDRS][4];	/* v4-mapped, network order; unused slots zero */
-	__u32 naddr;			/* slots used, 1..WEFT_IF_ADDRS */
-	__u32 pad;			/* zero */
+	__u32 naddr;			/* addresses, 1..WEFT_IF_ADDRS */
+	__u32 slot;			/* index of the interface's flow tables in
+					 * weft_ct_egress and weft_ct_ingress */
+	__be32 addr[WEFT_IF_ADDRS][4];	/* v4-mapped, network order; unused ones zero.
+					 * First, with naddr and slot: one cache line
+					 * holds what a pod of 1-3 addresses needs */
 };
 _Static_assert(sizeof(struct weft_if_src) == 136, "weft_if_src is ABI");
 
 /*
- * weft_ct_egress and weft_ct_ingress (HASH_OF_MAPS, key __u32 ifindex): the
+ * weft_ct_egress and weft_ct_ingress (ARRAY_OF_MAPS, index: the interface's
+ * weft_if_src.slot, which weftd gives out lowest free first): the
  * interface's own flow tables, each an LRU_HASH of struct weft_ct_key ->
  * struct weft_ct_val with datapath.max_conntrack entries: flows the
  * endpoint opened (key dir WEFT_DIR_EGRESS) and flows opened to it

@@ -79,7 +79,7 @@
 	X(POL, weft_pol, HASH, struct weft_pol_key, struct weft_pol_val, max_policy, 0,            \
 	  WEFT_NO_PREALLOC)                                                                        \
 	/* flows an endpoint opened: an LRU per interface (weft_ct_egress_inner) */                \
-	X(CT_EGRESS, weft_ct_egress, HASH_OF_MAPS, __u32, __u32, max_endpoints, 0, 0)              \
+	X(CT_EGRESS, weft_ct_egress, ARRAY_OF_MAPS, __u32, __u32, max_endpoints, 0, 0)             \
 	X(POL_CNT, weft_pol_cnt, PERCPU_HASH, struct weft_pol_cnt_key, __u64, max_policy, 0,       \
 	  WEFT_NO_PREALLOC)                                                                        \
 	/* Observability (sockops.bpf.c; weft_ep written by weftd) */                              \
@@ -103,7 +103,7 @@
 	  WEFT_NO_PREALLOC)                                                                        \
 	X(FRAG, weft_frag, LRU_HASH, struct weft_frag_key, struct weft_frag_val, none, 8192, 0)   \
 	/* flows opened to an endpoint: an LRU per interface (weft_ct_ingress_inner) */            \
-	X(CT_INGRESS, weft_ct_ingress, HASH_OF_MAPS, __u32, __u32, max_endpoints, 0, 0)
+	X(CT_INGRESS, weft_ct_ingress, ARRAY_OF_MAPS, __u32, __u32, max_endpoints, 0, 0)
 
 /* Size settings: WEFT_KNOB_<knob> (WEFT_KNOB_none for fixed maps) and their
  * defaults WEFT_DEF_<knob>, integer constants usable on both sides. */

@@ -552,6 +552,10 @@ log "policy: 10,000 CIDRs over 1,000 identities, applied by weftd (tests/bench/p
 "$HERE/policy.sh" --build "$B" --reps "$REPS" > "$RAW/policy.tsv" 2>>"$RUN/policy.log" ||
 	log "  policy: failed (see $RUN/policy.log)"
 
+log "tc: kernel time per packet of the tc policy programs (tests/bench/tccost.sh)"
+"$HERE/tccost.sh" --build "$B" --reps "$REPS" > "$RAW/tccost.tsv" 2>>"$RUN/tccost.log" ||
+	log "  tccost: failed (see $RUN/tccost.log)"
+
 # Proof that each mechanism carried the traffic it was credited with.
 "$B/weft" --bpffs "$(pins_of weft)" stats --json > "$RAW/weft-stats.json" 2>&1 || true
 ip netns exec "$(ns kube-proxy node)" iptables -w -t nat -L KUBE-SERVICES -v -n -x 2>/dev/null |

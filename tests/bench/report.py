@@ -211,6 +211,21 @@ def load_policy(out):
     return res
 
 
+def load_tccost(out):
+    """raw/tccost.tsv (tests/bench/tccost.sh): median ns per run of each
+    tc program of this build."""
+    vals = {}
+    try:
+        with open(os.path.join(out, "raw", "tccost.tsv")) as f:
+            for line in f:
+                build, prog, ns, _runs = line.rstrip("\n").split("\t")
+                if build == "build":
+                    vals.setdefault(prog, []).append(float(ns))
+    except (OSError, ValueError):
+        return {}
+    return {k: median(v) for k, v in vals.items()}
+
+
 def results_json(out, meta, agg, scale, rows):
     res = []
     for (s, pl, t), a in sorted(agg.items()):
@@ -268,6 +283,10 @@ def results_json(out, meta, agg, scale, rows):
         doc["policy_apply"] = dict(pol, endpoints=1000, cidrs=10000,
                                    what="weftd SIGHUP to applied, microseconds, median; "
                                         "apply: none before; change: one CIDR moved; remove: policy deleted")
+    tc = load_tccost(out)
+    if tc:
+        doc["tc_cost"] = dict(tc, what="kernel ns per run (kernel.bpf_stats_enabled), median; "
+                                       "TCP ping-pong of 64-byte messages, tracked flow, one CPU")
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(doc, f, indent=1)
 
@@ -517,6 +536,11 @@ def summary(out, meta, agg, scale, rows, scen):
                  "%s ms, weftd CPU %s ms (%s policy entries, %s prefixes)" % (
                      fmt(v / 1000), fmt(cpu / 1000 if cpu is not None else None),
                      fmt(pol.get("policy_entries")), fmt(pol.get("ident_entries"))), v < 1e6)
+    tc = load_tccost(out)
+    if tc:
+        w("")
+        w("tc policy programs, kernel time per packet (TCP ping-pong, tracked flow): " +
+          ", ".join("%s %s ns" % (k, fmt(v)) for k, v in sorted(tc.items())))
     w("")
     w("Charts: latency.png (sockperf percentiles per scenario), connrate_scaling.png, apply_time.png.")
     with open(os.path.join(out, "summary.md"), "w") as f:

@@ -319,6 +319,7 @@ TEST(bpf, tc_policy_packets)
 	struct weft_pol_state cur = { 0 };
 	struct sfx f = { .cgfd = -1 };
 	char err[512] = "";
+	struct weft_if_src lo_src;
 	uint32_t lo = 1;
 
 	tenv_need_root();
@@ -342,8 +343,9 @@ TEST(bpf, tc_policy_packets)
 	/* Fail closed where the per-interface state is missing. */
 	if (!ASSERT_OK(sfx_policy(f.skel, &cur, EPS WEB_POLICY, err, sizeof(err)), err))
 		goto out;
-	ASSERT_OK(bpf_map_delete_elem(bpf_map__fd(f.skel->maps.weft_ct_ingress), &lo), "drop the tables");
-	ASSERT_OK(bpf_map_delete_elem(bpf_map__fd(f.skel->maps.weft_ct_egress), &lo), "both");
+	ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(f.skel->maps.weft_if_src), &lo, &lo_src), "lo's slot");
+	ASSERT_OK(bpf_map_delete_elem(bpf_map__fd(f.skel->maps.weft_ct_ingress), &lo_src.slot), "drop the tables");
+	ASSERT_OK(bpf_map_delete_elem(bpf_map__fd(f.skel->maps.weft_ct_egress), &lo_src.slot), "both");
 	run(&f, no_tables, sizeof(no_tables) / sizeof(no_tables[0]));
 	ASSERT_OK(bpf_map_delete_elem(bpf_map__fd(f.skel->maps.weft_if_src), &lo), "drop the addresses");
 	run(&f, no_iface, sizeof(no_iface) / sizeof(no_iface[0]));

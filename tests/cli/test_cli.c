@@ -624,13 +624,16 @@ TEST(e2e, cli_stats_shows_map_pressure)
 		struct weft_ct_cnt *cnt = calloc(ncpu, sizeof(*cnt));
 		struct weft_ct_key k = { .proto = IPPROTO_UDP, .dir = WEFT_DIR_EGRESS };
 		struct weft_ct_val v = { .epoch = 1 };
+		struct weft_if_src src;
 		uint32_t lo = 1, id;
 		int tab = -1;
 
 		if (!ASSERT_NOT_NULL(cnt, "counters") ||
 		    !ASSERT_OK(sfx_tc_iface(f.skel, 1, addrs, 2, 128), "lo's tables"))
 			goto ct_out;
-		if (ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(f.skel->maps.weft_ct_egress), &lo, &id),
+		if (ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(f.skel->maps.weft_if_src), &lo, &src),
+			      "lo's slot") &&
+		    ASSERT_OK(bpf_map_lookup_elem(bpf_map__fd(f.skel->maps.weft_ct_egress), &src.slot, &id),
 			      "egress table id"))
 			tab = bpf_map_get_fd_by_id(id);
 		for (int i = 0; tab >= 0 && i < 3; i++) {
