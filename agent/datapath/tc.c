@@ -597,37 +597,53 @@ int weft_link_watch_read(int fd, struct weft_datapath *dp)
 	}
 }
 
-static int tc_detach_recorded(const void *key, const void *value, void *ctx)
-{
-	int ifindex = (int)*(const uint32_t *)key;
+/* Interfaces to take the programs off (--cleanup), each once. */
+struct ifset {
+	int v[4096];
+	size_t n;
+};
 
+static void ifset_add(struct ifset *s, int ifindex)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == ifindex)
+			return;
+	if (ifindex > 0 && s->n < sizeof(s->v) / sizeof(s->v[0]))
+		s->v[s->n++] = ifindex;
+}
+
+static int ifset_add_recorded(const void *key, const void *value, void *ctx)
+{
 	(void)value;
-	(void)ctx;
-	tc_detach_one(ifindex, BPF_TC_EGRESS);
-	tc_detach_one(ifindex, BPF_TC_INGRESS);
+	ifset_add(ctx, (int)*(const uint32_t *)key);
 	return 0;
 }
 
 void weft_datapath_tc_detach(const struct weft_model *cfg)
 {
+	struct ifset *s = calloc(1, sizeof(*s));
 	char path[4200];
 	int fd;
 
+	if (!s)
+		return;
 	for (size_t i = 0; i < cfg->nendpoints; i++) {
 		const char *name = cfg->endpoints[i].interface;
-		int ifindex = name[0] ? (int)if_nametoindex(name) : 0;
 
-		if (!ifindex)
-			continue;
-		tc_detach_one(ifindex, BPF_TC_EGRESS);
-		tc_detach_one(ifindex, BPF_TC_INGRESS);
+		if (name[0])
+			ifset_add(s, (int)if_nametoindex(name));
 	}
 	/* and wherever the pinned weft_if_src says weft put them (endpoints
 	 * that left the config, Kubernetes pods) */
 	snprintf(path, sizeof(path), "%s/%s", cfg->datapath.bpffs, weft_map_name(WEFT_M_IF_SRC));
 	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return;
-	weft_map_each(fd, sizeof(uint32_t), sizeof(struct weft_if_src), tc_detach_recorded, NULL);
-	close(fd);
+	if (fd >= 0) {
+		weft_map_each(fd, sizeof(uint32_t), sizeof(struct weft_if_src), ifset_add_recorded, s);
+		close(fd);
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		tc_detach_one(s->v[i], BPF_TC_EGRESS);
+		tc_detach_one(s->v[i], BPF_TC_INGRESS);
+	}
+	free(s);
 }

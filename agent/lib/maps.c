@@ -271,8 +271,13 @@ int weft_map_count(int fd, uint64_t *entries)
 	case BPF_MAP_TYPE_ARRAY:
 	case BPF_MAP_TYPE_PERCPU_ARRAY:
 	case BPF_MAP_TYPE_PROG_ARRAY:
-	case BPF_MAP_TYPE_ARRAY_OF_MAPS:
 		*entries = info.max_entries;
+		return 0;
+	case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+		/* the slots that hold a map */
+		for (__u32 k = 0, id; k < info.max_entries; k++)
+			n += bpf_map_lookup_elem(fd, &k, &id) == 0;
+		*entries = n;
 		return 0;
 	default:
 		break;

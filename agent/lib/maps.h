@@ -66,7 +66,8 @@ int weft_map_each(int fd, size_t ksize, size_t vsize, weft_map_each_fn fn, void 
 /* Every key and value of a hash map, into arrays the caller frees. */
 int weft_map_dump(int fd, size_t ksize, size_t vsize, char **keys, char **vals, size_t *n);
 
-/* Entries in a map (hash maps counted in batches; arrays are full; a
+/* Entries in a map (hash maps counted in batches; arrays are full, arrays
+ * of maps count the slots that hold a map; a
  * sockhash by its keys). 0 or -errno. */
 int weft_map_count(int fd, uint64_t *entries);
 
