@@ -11,25 +11,6 @@
 
 #include "reconcile/endpoints.h"
 
-static const char *label(const struct weft_endpoint *ep, const char *key)
-{
-	for (size_t i = 0; i < ep->nlabels; i++)
-		if (!strcmp(ep->labels[i].key, key) && ep->labels[i].value[0])
-			return ep->labels[i].value;
-	return NULL;
-}
-
-const char *weft_ep_workload(const struct weft_endpoint *ep)
-{
-	const char *w;
-
-	if (ep->workload[0])
-		return ep->workload;
-	if ((w = label(ep, "app.kubernetes.io/name")) || (w = label(ep, "app")))
-		return w;
-	return ep->name;
-}
-
 static int ent_cmp(const void *a, const void *b)
 {
 	return memcmp(&((const struct weft_ep_ent *)a)->k, &((const struct weft_ep_ent *)b)->k,
@@ -54,7 +35,7 @@ int weft_ep_build(const struct weft_model *cfg, const struct weft_pol_state *pol
 		memcpy(x->k.addr, &ep->ip.a, sizeof(x->k.addr));
 		snprintf(x->v.name, sizeof(x->v.name), "%s", ep->name);
 		snprintf(x->v.ns, sizeof(x->v.ns), "%s", ep->ns);
-		snprintf(x->v.workload, sizeof(x->v.workload), "%s", weft_ep_workload(ep));
+		snprintf(x->v.workload, sizeof(x->v.workload), "%s", weft_endpoint_workload(ep));
 		if (id < WEFT_ID_EP_MIN || (id & WEFT_ID_CIDR))
 			id = 0;
 		x->v.identity = id;

@@ -24,10 +24,6 @@ struct weft_ep_ent {
 	struct weft_ep_val v;
 };
 
-/* An endpoint's workload name: `workload:`, else the label
- * app.kubernetes.io/name, else app, else the endpoint's name. */
-const char *weft_ep_workload(const struct weft_endpoint *ep);
-
 /* The weft_ep entries of cfg, sorted by address (one per address). pol
  * (may be NULL) gives identities and policed flags; the ifindex of each
  * `interface` is looked up now (0 if it does not exist). 0 or -ENOMEM;

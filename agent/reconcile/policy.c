@@ -287,71 +287,6 @@ out:
 	return ret;
 }
 
-/* The value of key in a label set, NULL if absent. */
-static const char *label_get(const struct weft_label *l, size_t n, const char *key)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(l[i].key, key))
-			return l[i].value;
-	return NULL;
-}
-
-/* Whether a label set (plus one implicit label, if ikey) has every label of
- * sel and meets every requirement of exprs. */
-static bool selector_match(const struct weft_label *sel, size_t nsel,
-			   const struct weft_label_expr *exprs, size_t nexprs,
-			   const struct weft_label *l, size_t n, const char *ikey, const char *ival)
-{
-	for (size_t i = 0; i < nsel; i++) {
-		const char *v = ikey && !strcmp(sel[i].key, ikey) ? ival : label_get(l, n, sel[i].key);
-
-		if (!v || strcmp(v, sel[i].value))
-			return false;
-	}
-	for (size_t i = 0; i < nexprs; i++) {
-		const struct weft_label_expr *x = &exprs[i];
-		const char *v = ikey && !strcmp(x->key, ikey) ? ival : label_get(l, n, x->key);
-		bool in = false;
-
-		for (size_t j = 0; v && j < x->nvalues; j++)
-			in = in || !strcmp(v, x->values[j]);
-		if ((x->op == WEFT_SEL_IN && !in) || (x->op == WEFT_SEL_NOT_IN && in) ||
-		    (x->op == WEFT_SEL_EXISTS && !v) || (x->op == WEFT_SEL_NOT_EXISTS && v))
-			return false;
-	}
-	return true;
-}
-
-static bool labels_match(const struct weft_label *sel, size_t nsel,
-			 const struct weft_label_expr *exprs, size_t nexprs,
-			 const struct weft_endpoint *ep)
-{
-	return selector_match(sel, nsel, exprs, nexprs, ep->labels, ep->nlabels, NULL, NULL);
-}
-
-/* Whether namespace ns has every label of a peer's namespace selector.
- * Every namespace has kubernetes.io/metadata.name=<its name>, as in
- * Kubernetes; one not in `namespaces:` has no other label. */
-static bool ns_match(const struct weft_model *cfg, const struct weft_peer *p, const char *ns)
-{
-	const struct weft_namespace *n = NULL;
-
-	for (size_t i = 0; i < cfg->nnamespaces && !n; i++)
-		if (!strcmp(cfg->namespaces[i].name, ns))
-			n = &cfg->namespaces[i];
-	return selector_match(p->ns_labels, p->ns_nlabels, p->ns_exprs, p->ns_nexprs,
-			      n ? n->labels : NULL, n ? n->nlabels : 0, WEFT_NS_NAME_LABEL, ns);
-}
-
-bool weft_pol_peer_selects(const struct weft_model *cfg, const char *ns,
-			   const struct weft_peer *p, const struct weft_endpoint *ep)
-{
-	if (p->has_cidr)
-		return false;
-	return (p->has_ns_selector ? ns_match(cfg, p, ep->ns) : !strcmp(ep->ns, ns)) &&
-	       labels_match(p->labels, p->nlabels, p->exprs, p->nexprs, ep);
-}
-
 static int add_ent(struct comp *c, uint32_t subject, uint32_t peer, uint16_t port, uint8_t proto,
 		   uint8_t dir, uint8_t action, bool audit, uint32_t rule)
 {
@@ -457,7 +392,7 @@ static int peer_ids(struct comp *c, const char *ns, const struct weft_peer *peer
 			continue;
 		}
 		for (size_t e = 0; !ret && e < cfg->nendpoints; e++)
-			if (weft_pol_peer_selects(cfg, ns, p, &cfg->endpoints[e]))
+			if (weft_peer_selects(cfg, ns, p, &cfg->endpoints[e]))
 				ret = push_id(&ids, &k, &cap, c->ep_id[e]);
 	}
 	if (ret) {
@@ -515,8 +450,7 @@ static int compile_policy(struct comp *c, size_t pi)
 	if (!subj)
 		return -ENOMEM;
 	for (size_t e = 0; e < cfg->nendpoints; e++)
-		if (!strcmp(cfg->endpoints[e].ns, p->ns) &&
-		    labels_match(p->labels, p->nlabels, p->exprs, p->nexprs, &cfg->endpoints[e]))
+		if (weft_policy_selects(p, &cfg->endpoints[e]))
 			subj[nsubj++] = c->ep_id[e];
 	sort(subj, nsubj, sizeof(*subj), u32_cmp);
 	{

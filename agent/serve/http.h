@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "lib/addr.h"
+
 #define WEFT_HTTP_MAX_REQUEST 8192	/* request line and headers, bytes */
 #define WEFT_HTTP_MAX_CONNS 32
 #define WEFT_HTTP_TIMEOUT_MS 5000	/* from accept to the last byte written */
@@ -28,10 +30,6 @@ struct weft_buf {
 void weft_buf_printf(struct weft_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void weft_buf_put(struct weft_buf *b, const char *s, size_t len);
 void weft_buf_free(struct weft_buf *b);
-
-/* "127.0.0.1:9465" or "[::1]:9465" into a socket address (either may be
- * NULL: only check). 0 or -EINVAL. */
-int weft_listen_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len);
 
 /* A parsed request head. */
 struct weft_http_req {

@@ -102,12 +102,12 @@ static int reconcile(struct weftd *d, const struct weft_model *cfg)
 
 	ret = weft_state_build(cfg, &d->cur, &want, err, sizeof(err));
 	if (ret) {
-		weft_log(LOG_ERROR, "config: %s: %s", cfg->path, err);
+		weft_log(LOG_ERROR, "config: %s: %s", cfg->source, err);
 		return ret;
 	}
 	ret = weft_pol_build(cfg, &d->pol, &pwant, err, sizeof(err));
 	if (ret) {
-		weft_log(LOG_ERROR, "config: %s: %s", cfg->path, err);
+		weft_log(LOG_ERROR, "config: %s: %s", cfg->source, err);
 		weft_state_free(&want);
 		return ret;
 	}
@@ -446,7 +446,7 @@ int main(int argc, char **argv)
 	if (d.kubernetes &&
 	    (d.cfg->nservices || d.cfg->nendpoints || d.cfg->npolicies || d.cfg->nnamespaces)) {
 		fprintf(stderr, "weftd: %s: %s: with --kubernetes they come from the cluster; the file may hold only datapath: and metrics:\n",
-			d.cfg->path, d.cfg->nservices ? "services" : d.cfg->nendpoints ? "endpoints" :
+			d.cfg->source, d.cfg->nservices ? "services" : d.cfg->nendpoints ? "endpoints" :
 				     d.cfg->npolicies ? "policies" : "namespaces");
 		weft_model_free(d.cfg);
 		return 1;

@@ -348,7 +348,7 @@ struct cfx {
 static void cfx_init(struct cfx *f, size_t nsvc, size_t nbe)
 {
 	memset(f, 0, sizeof(*f));
-	f->cfg.path = "test";
+	f->cfg.source = "test";
 	f->cfg.datapath.max_services = 16;
 	f->cfg.datapath.max_backends = 64;
 	f->cfg.datapath.max_slots = 1024;

@@ -87,6 +87,13 @@ int weft_k8s_translate_namespaces(struct json_object *namespaces, struct weft_mo
 int weft_k8s_translate_netpols(struct json_object *netpols, struct json_object *pods,
 			       struct json_object *last_good, struct weft_model *cfg);
 
+/* Drop the Services and Pods the model's own rules reject (model/validate.c:
+ * an address two pods claim, a frontend two Services claim): every object
+ * made from a rejected Kubernetes object goes, each logged once ("k8s:
+ * Service shop/b: 10.96.0.1 port 80/tcp is also Service shop/a's;
+ * skipped"). 0 or -ENOMEM. */
+int weft_k8s_reject_invalid(struct weft_model *m);
+
 /* Where the API server is and how to authenticate. */
 struct weft_k8s_conn {
 	char *server;		/* https://host:port, no trailing slash */

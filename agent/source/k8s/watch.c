@@ -909,15 +909,15 @@ int weft_k8s_fd(const struct weft_k8s *k)
 
 struct weft_model *weft_k8s_config(struct weft_k8s *k, const struct weft_model *base)
 {
-	struct weft_model *cfg = calloc(1, sizeof(*cfg));
+	struct weft_model *cfg = weft_model_new("kubernetes");
 	int ret;
 
-	if (!cfg || !(cfg->path = strdup("kubernetes"))) {
-		free(cfg);
+	if (!cfg) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	cfg->datapath = base->datapath;
+	cfg->metrics = base->metrics;
 	ret = weft_k8s_translate(k->res[RES_SVC].cache, k->res[RES_SLICE].cache, cfg);
 	if (!ret)
 		ret = weft_k8s_translate_pods(k->res[RES_POD].cache, weft_k8s_route_ifname, cfg);
