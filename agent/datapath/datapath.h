@@ -45,13 +45,6 @@ size_t weft_datapath_programs(const struct weft_datapath *dp, struct weft_prog_s
 /* Record an apply in weft_info. */
 int weft_datapath_set_info(struct weft_datapath *dp, uint64_t generation, uint64_t nops);
 
-/* Attach the tc policy programs to the host-side interface of every
- * endpoint of cfg that exists now (only when cfg has policies), and detach
- * them from interfaces of old (may be NULL) that no longer need them.
- * Interfaces that do not exist are skipped. 0 or -errno (err filled). */
-int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_model *old,
-			  const struct weft_model *cfg, char *err, size_t errlen);
-
 /* Attach status of the tc programs on one endpoint's interface. */
 struct weft_tc_status {
 	char interface[16];		/* IFNAMSIZ */
@@ -60,10 +53,17 @@ struct weft_tc_status {
 	int ifindex;			/* attached on this ifindex; 0: not attached (missing) */
 };
 
-/* The interfaces of policed endpoints, as of the last tc_sync and the link
- * events since. Fills up to max; returns how many there are. */
+/* The interfaces of policed endpoints, as of the last weft_datapath_tc_want
+ * calls and the link events since. Fills up to max; returns how many. */
 size_t weft_datapath_tc_status(const struct weft_datapath *dp, struct weft_tc_status *out,
 			       size_t max);
+
+/* Want the tc programs on want->interface (endpoint want->endpoint, ns),
+ * on: attached now if it exists, and whenever it appears or is re-created
+ * (weft_datapath_tc_link); off: detached and forgotten. 0 or -errno (err
+ * filled). */
+int weft_datapath_tc_want(struct weft_datapath *dp, const struct weft_tc_status *want, bool on,
+			  char *err, size_t errlen);
 
 /* A link event: name (ifindex) appeared or changed (gone false) or was
  * deleted. Attaches the tc programs when it is the interface of a policed
@@ -83,8 +83,8 @@ int weft_link_watch_open(void);
  * (dp may be NULL: events are read and dropped). 0 or -errno. */
 int weft_link_watch_read(int fd, struct weft_datapath *dp);
 
-/* Detach weft's tc programs from every endpoint interface of cfg (--cleanup). */
-void weft_datapath_tc_detach(const struct weft_model *cfg);
+/* Detach weft's tc programs from these interfaces (--cleanup). */
+void weft_datapath_tc_detach(const char *const *ifnames, size_t n);
 
 /* Close fds; attached programs and pins stay. Accepts NULL. */
 void weft_datapath_close(struct weft_datapath *dp);

@@ -108,14 +108,6 @@ static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point, int prog_f
 	return bpf_tc_attach(&hook, &opts);
 }
 
-static bool has_iface(const struct weft_model *cfg, const char *name)
-{
-	for (size_t i = 0; cfg && cfg->npolicies && i < cfg->nendpoints; i++)
-		if (!strcmp(cfg->endpoints[i].interface, name))
-			return true;
-	return false;
-}
-
 static struct weft_tc_status *tc_find(struct weft_datapath *dp, const char *name)
 {
 	for (size_t i = 0; i < dp->ntc_if; i++)
@@ -144,77 +136,59 @@ static size_t tc_count(const struct weft_datapath *dp)
 	return n;
 }
 
-int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_model *old,
-			  const struct weft_model *cfg, char *err, size_t errlen)
+/* Detach ours from an interface if it is still the one we attached. */
+static void tc_detach_both(const struct weft_tc_status *t)
 {
-	size_t n = cfg->npolicies ? cfg->nendpoints : 0, k = 0;
-	struct weft_tc_status *want = calloc(n ? n : 1, sizeof(*want));
-	int ret = 0;
-
-	if (!want) {
-		snprintf(err, errlen, "datapath: tc: out of memory");
-		return -ENOMEM;
+	if (t->ifindex > 0 && (int)if_nametoindex(t->interface) == t->ifindex) {
+		tc_detach_one(t->ifindex, BPF_TC_EGRESS);
+		tc_detach_one(t->ifindex, BPF_TC_INGRESS);
 	}
-	/* Interfaces that no longer carry a policed endpoint: of the old
-	 * config, and of what this weftd attached (Kubernetes mode has no old
-	 * config with the endpoints). */
-	for (size_t i = 0; old && old->npolicies && i < old->nendpoints; i++) {
-		const char *name = old->endpoints[i].interface;
-		int ifindex = name[0] ? (int)if_nametoindex(name) : 0;
+}
 
-		if (!ifindex || has_iface(cfg, name) || tc_find(dp, name))
-			continue;	/* kept, or detached in the next loop */
-		tc_detach_one(ifindex, BPF_TC_EGRESS);
-		tc_detach_one(ifindex, BPF_TC_INGRESS);
-	}
-	for (size_t i = 0; i < dp->ntc_if; i++) {
-		const struct weft_tc_status *t = &dp->tc_if[i];
+int weft_datapath_tc_want(struct weft_datapath *dp, const struct weft_tc_status *want, bool on,
+			  char *err, size_t errlen)
+{
+	struct weft_tc_status *t = tc_find(dp, want->interface);
+	int ret;
 
-		if (t->ifindex > 0 && !has_iface(cfg, t->interface) &&
-		    (int)if_nametoindex(t->interface) == t->ifindex) {
-			tc_detach_one(t->ifindex, BPF_TC_EGRESS);
-			tc_detach_one(t->ifindex, BPF_TC_INGRESS);
-		}
+	if (!on) {
+		if (!t)
+			return 0;
+		tc_detach_both(t);
+		*t = dp->tc_if[--dp->ntc_if];
+		dp->ntc = tc_count(dp);
+		return 0;
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct weft_endpoint *ep = &cfg->endpoints[i];
-		struct weft_tc_status *t = &want[k];
-		bool dup = false;
-
-		if (!ep->interface[0])
-			continue;
-		for (size_t j = 0; j < k && !dup; j++)
-			dup = !strcmp(want[j].interface, ep->interface);
-		if (dup)
-			continue;
-		snprintf(t->interface, sizeof(t->interface), "%s", ep->interface);
-		snprintf(t->endpoint, sizeof(t->endpoint), "%s", ep->name);
-		snprintf(t->ns, sizeof(t->ns), "%s", ep->ns);
-		k++;
-		t->ifindex = (int)if_nametoindex(ep->interface);
-		if (!t->ifindex) {
-			/* not there (yet): weft_datapath_tc_link attaches it */
-			if (!tc_find(dp, ep->interface))	/* said once */
-				weft_log(LOG_INFO, "datapath: tc: %s (endpoint %s/%s) does not exist yet: attached when it appears",
-					 t->interface, ep->ns, ep->name);
-			continue;
+	if (!t) {
+		t = realloc(dp->tc_if, (dp->ntc_if + 1) * sizeof(*t));
+		if (!t) {
+			snprintf(err, errlen, "datapath: tc: out of memory");
+			return -ENOMEM;
 		}
-		ret = tc_attach_both(dp, t->ifindex);
-		if (ret == -ENODEV) {
-			t->ifindex = 0;	/* gone meanwhile: the link event will tell */
-			ret = 0;
-			continue;
-		}
-		if (ret) {
-			t->ifindex = 0;
-			snprintf(err, errlen, "datapath: attach tc policy to %s (endpoints[%zu]): %s",
-				 ep->interface, i, strerror(-ret));
-			break;
-		}
+		dp->tc_if = t;
+		t = &dp->tc_if[dp->ntc_if++];
+		memset(t, 0, sizeof(*t));
+		snprintf(t->interface, sizeof(t->interface), "%s", want->interface);
 	}
-	free(dp->tc_if);
-	dp->tc_if = want;
-	dp->ntc_if = k;
+	snprintf(t->endpoint, sizeof(t->endpoint), "%s", want->endpoint);
+	snprintf(t->ns, sizeof(t->ns), "%s", want->ns);
+	if (t->ifindex > 0 && (int)if_nametoindex(t->interface) == t->ifindex)
+		return 0;	/* attached already */
+	t->ifindex = (int)if_nametoindex(t->interface);
+	if (!t->ifindex) {
+		/* not there (yet): weft_datapath_tc_link attaches it */
+		weft_log(LOG_INFO, "datapath: tc: %s (endpoint %s/%s) does not exist yet: attached when it appears",
+			 t->interface, t->ns, t->endpoint);
+		return 0;
+	}
+	ret = tc_attach_both(dp, t->ifindex);
+	if (ret == -ENODEV)
+		ret = 0;	/* gone meanwhile: the link event will tell */
+	if (ret)
+		snprintf(err, errlen, "datapath: attach tc policy to %s (endpoint %s/%s): %s",
+			 t->interface, t->ns, t->endpoint, strerror(-ret));
+	if (ret || !if_nametoindex(t->interface))
+		t->ifindex = 0;
 	dp->ntc = tc_count(dp);
 	return ret;
 }
@@ -332,11 +306,10 @@ int weft_link_watch_read(int fd, struct weft_datapath *dp)
 	}
 }
 
-void weft_datapath_tc_detach(const struct weft_model *cfg)
+void weft_datapath_tc_detach(const char *const *ifnames, size_t n)
 {
-	for (size_t i = 0; i < cfg->nendpoints; i++) {
-		const char *name = cfg->endpoints[i].interface;
-		int ifindex = name[0] ? (int)if_nametoindex(name) : 0;
+	for (size_t i = 0; i < n; i++) {
+		int ifindex = ifnames[i][0] ? (int)if_nametoindex(ifnames[i]) : 0;
 
 		if (!ifindex)
 			continue;

@@ -110,7 +110,9 @@ int weft_map_each(int fd, size_t ksize, size_t vsize, weft_map_each_fn fn, void 
 {
 	size_t cap = 1024;
 	char *keys = malloc(cap * ksize), *vals = malloc(cap * vsize), *prev = NULL;
-	__u64 batch = 0;	/* the kernel's resume token: a bucket index */
+	/* The kernel's resume token: a bucket index for hash maps, a whole key
+	 * for the generic batch ops (arrays, tries): room for either. */
+	__u64 batch[(WEFT_MAP_MAX_KEY + 7) / 8] = { 0 };
 	bool first = true;
 	int ret = 0;
 
@@ -118,9 +120,13 @@ int weft_map_each(int fd, size_t ksize, size_t vsize, weft_map_each_fn fn, void 
 		ret = -ENOMEM;
 		goto out;
 	}
+	if (ksize > WEFT_MAP_MAX_KEY) {
+		ret = -EINVAL;
+		goto out;
+	}
 	for (;;) {
 		__u32 count = (__u32)cap;
-		int err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
+		int err = bpf_map_lookup_batch(fd, first ? NULL : batch, batch, keys, vals, &count,
 					       NULL);
 
 		if (err && errno == ENOSPC) {

@@ -53,8 +53,10 @@ struct weft_maps {
 int weft_maps_open_pinned(const char *bpffs, struct weft_maps *maps, char *err, size_t errlen);
 void weft_maps_close(struct weft_maps *maps);
 
+#define WEFT_MAP_MAX_KEY 64	/* the longest key of any map weft walks, bytes */
+
 /*
- * Call fn(key, value, ctx) for every entry of a hash-type map, read in
+ * Call fn(key, value, ctx) for every entry of a map, read in
  * batches (a key-by-key walk where the kernel has no batch lookups; a key
  * deleted meanwhile is skipped). vsize: the value as the syscall returns it
  * (weft_map_value_bytes). fn returning non-zero stops the walk and is

@@ -61,28 +61,10 @@ int weft_ep_build(const struct weft_model *cfg, const struct weft_pol_state *pol
 int weft_ep_apply(const struct weft_maps *maps, const struct weft_ep_ent *want, size_t n,
 		  uint64_t *nops, char *err, size_t errlen)
 {
-	_Static_assert(offsetof(struct weft_ep_ent, v) == sizeof(struct weft_addr_key),
-		       "value right after the key");
-	return weft_map_sync(maps->fd[WEFT_M_EP], weft_map_name(WEFT_M_EP), want, n, sizeof(*want),
-			     sizeof(want->k), sizeof(want->v),
-			     " (more endpoints than datapath.max_endpoints)", nops, err, errlen);
-}
+	struct weft_kvset w;
 
-int weft_obs_cfg_apply(const struct weft_maps *maps, const struct weft_model *cfg, char *err,
-		       size_t errlen)
-{
-	struct weft_obs_cfg oc = { 0 };
-	__u32 zero = 0;
-
-	if (bpf_map_lookup_elem(maps->fd[WEFT_M_OBS_CFG], &zero, &oc) == 0 &&
-	    oc.flags == (cfg->metrics.tcp_rtt_updates ? 0 : WEFT_OBS_NO_RTT_UPDATES))
-		return 0;
-	oc.flags = cfg->metrics.tcp_rtt_updates ? 0 : WEFT_OBS_NO_RTT_UPDATES;
-	if (bpf_map_update_elem(maps->fd[WEFT_M_OBS_CFG], &zero, &oc, BPF_ANY)) {
-		int e = errno;
-
-		snprintf(err, errlen, "%s: %s", weft_map_name(WEFT_M_OBS_CFG), strerror(e));
-		return -e;
-	}
-	return 0;
+	_Static_assert(sizeof(struct weft_ep_ent) == sizeof(struct weft_addr_key) + sizeof(struct weft_ep_val),
+		       "entries are key then value, unpadded");
+	weft_kvset_view(&w, WEFT_M_EP, want, n);
+	return weft_kvset_sync(maps, &w, nops, err, errlen);
 }

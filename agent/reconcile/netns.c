@@ -175,7 +175,7 @@ static void resolve(int rtnl, int self, struct want *w, size_t nw)
 	}
 }
 
-/* The order weft_map_sync wants: the key's bytes. */
+/* The order of a weft_kvset: the key's bytes. */
 static int ent_cmp(const void *a, const void *b)
 {
 	return memcmp(&((const struct weft_ns_ent *)a)->cookie, &((const struct weft_ns_ent *)b)->cookie,
@@ -251,8 +251,10 @@ out:
 int weft_ns_ep_apply(const struct weft_maps *maps, const struct weft_ns_ent *want, size_t n,
 		     uint64_t *nops, char *err, size_t errlen)
 {
-	_Static_assert(offsetof(struct weft_ns_ent, v) == sizeof(uint64_t), "value right after the key");
-	return weft_map_sync(maps->fd[WEFT_M_NS_EP], weft_map_name(WEFT_M_NS_EP), want, n, sizeof(*want),
-			     sizeof(want->cookie), sizeof(want->v),
-			     " (more pod namespaces than datapath.max_endpoints)", nops, err, errlen);
+	struct weft_kvset w;
+
+	_Static_assert(sizeof(struct weft_ns_ent) == sizeof(uint64_t) + sizeof(struct weft_ns_ep),
+		       "entries are key then value, unpadded");
+	weft_kvset_view(&w, WEFT_M_NS_EP, want, n);
+	return weft_kvset_sync(maps, &w, nops, err, errlen);
 }

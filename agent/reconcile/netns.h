@@ -20,6 +20,7 @@
 
 #include "model/model.h"
 #include "reconcile/services.h"
+#include "reconcile/write.h"
 #include "weft/abi.h"
 
 struct weft_ns_ent {

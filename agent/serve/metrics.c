@@ -535,14 +535,6 @@ static void cnt_sum(const struct weft_cnt *v, int ncpu, struct weft_cnt *out)
 	}
 }
 
-static const struct weft_endpoint *endpoint_by_ip(const struct weft_model *cfg, const __be32 *addr)
-{
-	for (size_t i = 0; cfg && i < cfg->nendpoints; i++)
-		if (!memcmp(&cfg->endpoints[i].ip.a, addr, 16))
-			return &cfg->endpoints[i];
-	return NULL;
-}
-
 /* Names of the addresses (weft_ep) and of the service ports (by id). */
 struct names {
 	struct weft_addr_key *addr;	/* sorted */
@@ -787,18 +779,15 @@ static void flow_edge(const struct weft_sock_key *k, const struct weft_flow *f,
 }
 
 /* weft_edge + weft_flow into out->tcp, weft_hist into out->hist. */
-static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st, int ncpu,
+static int gather_tcp(const struct weft_maps *maps, const struct names *nmp, int ncpu,
 		      struct weft_metrics_snap *out, uint64_t counts[3])
 {
 	size_t nedge = 0, nflow = 0, nhist = 0, cap, hvsize = sizeof(struct weft_hist);
 	char *ek = NULL, *ev = NULL, *fk = NULL, *fv = NULL, *hk = NULL, *hv = NULL;
+	const struct names nm = *nmp;
 	struct ltab t = { 0 };
-	struct names nm;
 	int ret;
 
-	ret = names_load(&nm, maps, st);
-	if (ret)
-		return ret;
 	ret = weft_map_dump(maps->fd[WEFT_M_EDGE], sizeof(struct weft_edge_key),
 		       sizeof(struct weft_edge_val), &ek, &ev, &nedge);
 	if (!ret)
@@ -877,7 +866,6 @@ static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st,
 		}
 	}
 out:
-	names_free(&nm);
 	free(t.slot);
 	free(t.ent);
 	free(ek);
@@ -889,58 +877,74 @@ out:
 	return ret;
 }
 
-/* The decisions of the active policy epoch, named by cfg's policies. */
-static int pol_gather(const struct weft_model *cfg, const struct weft_maps *maps, int ncpu,
-		      struct weft_metrics_snap *out)
+/* The decisions of the active policy epoch, named from weft_pol_meta. */
+struct pol_gather {
+	struct weft_metrics_snap *out;
+	int fd_meta;
+	uint32_t epoch;
+	int ncpu;
+	size_t cap;
+};
+
+static int pol_one(const void *key, const void *val, void *ctx)
 {
-	struct weft_pol_cnt_key k, next, *prev = NULL;
-	struct weft_redir_cfg rc = { 0 };
-	size_t cap = 0;
-	__u32 zero = 0;
-	__u64 *v = calloc(ncpu, sizeof(*v));
+	const struct weft_pol_cnt_key *k = key;
+	const __u64 *v = val;
+	struct pol_gather *g = ctx;
+	struct weft_pol_meta_key mk = { k->epoch, k->rule >> 16 };
+	struct weft_pol_meta meta;
+	struct weft_metrics_pol *p;
 
-	if (!v)
-		return -ENOMEM;
-	if (!cfg || bpf_map_lookup_elem(maps->fd[WEFT_M_REDIR_CFG], &zero, &rc) || !rc.policy_epoch)
-		goto out;
-	while (bpf_map_get_next_key(maps->fd[WEFT_M_POL_CNT], prev, &next) == 0) {
-		struct weft_metrics_pol *p;
-		uint32_t pi = next.rule >> 16;
+	if (k->epoch != g->epoch || bpf_map_lookup_elem(g->fd_meta, &mk, &meta))
+		return 0;	/* of another epoch, or a policy no longer named */
+	if (g->out->npol == g->cap) {
+		size_t ncap = g->cap ? 2 * g->cap : 16;
 
-		k = next;
-		prev = &k;
-		if (k.epoch != (uint32_t)rc.policy_epoch || pi >= cfg->npolicies ||
-		    bpf_map_lookup_elem(maps->fd[WEFT_M_POL_CNT], &k, v))
-			continue;
-		if (out->npol == cap) {
-			size_t ncap = cap ? 2 * cap : 16;
-
-			p = realloc(out->pol, ncap * sizeof(*p));
-			if (!p) {
-				free(v);
-				return -ENOMEM;
-			}
-			out->pol = p;
-			cap = ncap;
-		}
-		p = &out->pol[out->npol++];
-		memset(p, 0, sizeof(*p));
-		snprintf(p->policy, sizeof(p->policy), "%s", cfg->policies[pi].name);
-		snprintf(p->ns, sizeof(p->ns), "%s", cfg->policies[pi].ns);
-		p->rule = k.rule;
-		p->dir = k.dir;
-		p->verdict = k.verdict;
-		for (int c = 0; c < ncpu; c++)
-			p->count += v[c];
+		p = realloc(g->out->pol, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		g->out->pol = p;
+		g->cap = ncap;
 	}
-out:
-	free(v);
+	p = &g->out->pol[g->out->npol++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->policy, sizeof(p->policy), "%.*s", WEFT_NAME_LEN - 1, meta.name);
+	snprintf(p->ns, sizeof(p->ns), "%.*s", WEFT_NAME_LEN - 1, meta.ns);
+	p->rule = k->rule;
+	p->dir = k->dir;
+	p->verdict = k->verdict;
+	for (int c = 0; c < g->ncpu; c++)
+		p->count += v[c];
 	return 0;
 }
 
-int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *st,
-			const struct weft_maps *maps, const struct weft_datapath *dp,
-			struct weft_metrics_snap *out)
+static int pol_gather(const struct weft_maps *maps, int ncpu, struct weft_metrics_snap *out)
+{
+	struct pol_gather g = { .out = out, .fd_meta = maps->fd[WEFT_M_POL_META], .ncpu = ncpu };
+	struct weft_redir_cfg rc = { 0 };
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(maps->fd[WEFT_M_REDIR_CFG], &zero, &rc) || !rc.policy_epoch)
+		return 0;
+	g.epoch = (uint32_t)rc.policy_epoch;
+	return weft_map_each(maps->fd[WEFT_M_POL_CNT], sizeof(struct weft_pol_cnt_key),
+			     weft_map_value_bytes(WEFT_M_POL_CNT), pol_one, &g);
+}
+
+/* Services: distinct namespace/name over the service ports (the names'
+ * ids, interned by names_load). */
+static size_t count_services(const struct names *nm)
+{
+	uint32_t max = 0;
+
+	for (size_t i = 0; i < nm->nsvc; i++)
+		if (nm->svc[i].nid > max)
+			max = nm->svc[i].nid;
+	return max;
+}
+
+int weft_metrics_gather(const struct weft_state *st, const struct weft_maps *maps,
+			const struct weft_datapath *dp, struct weft_metrics_snap *out)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct weft_info info = { 0 };
@@ -951,11 +955,16 @@ int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *s
 	__u64 *vals;
 	int ret;
 
+	struct names nm;
+
 	memset(out, 0, sizeof(*out));
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
+	ret = names_load(&nm, maps, st);
+	if (ret)
+		return ret;
 	out->version = WEFT_VERSION;
-	out->nservices = cfg ? cfg->nservices : 0;
+	out->nservices = count_services(&nm);
 	out->nports = st->n;
 	if (bpf_map_lookup_elem(maps->fd[WEFT_M_INFO], &key, &info) == 0) {
 		out->generation = info.generation;
@@ -969,6 +978,7 @@ int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *s
 	out->be = calloc(nbe + 1, sizeof(*out->be));
 	if (!vals || !out->svc || !out->be) {
 		free(vals);
+		names_free(&nm);
 		weft_metrics_snap_free(out);
 		return -ENOMEM;
 	}
@@ -989,19 +999,17 @@ int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *s
 		for (size_t j = 0; j < sp->nbe; j++) {
 			struct weft_be_key bk = { id, sp->be[j].idx };
 			struct weft_metrics_be *b = &out->be[out->nbe++];
-			const struct weft_endpoint *ep = endpoint_by_ip(cfg, sp->be[j].addr);
-
 			b->svc = out->nsvc;
-			snprintf(b->workload, sizeof(b->workload), "%s", ep ? ep->name : "unknown");
-			snprintf(b->workload_ns, sizeof(b->workload_ns), "%s", ep ? ep->ns : "unknown");
+			wid_names(&nm, ep_wid(&nm, sp->be[j].addr), b->workload, b->workload_ns);
 			if (bpf_map_lookup_elem(maps->fd[WEFT_M_BE_CNT], &bk, pc) == 0)
 				cnt_sum(pc, ncpu, &b->cnt);
 		}
 		out->nsvc++;
 	}
 	free(vals);
-	ret = gather_tcp(maps, st, ncpu, out, tcp_counts);
+	ret = gather_tcp(maps, &nm, ncpu, out, tcp_counts);
 	if (ret) {
+		names_free(&nm);
 		weft_metrics_snap_free(out);
 		return ret;
 	}
@@ -1041,10 +1049,12 @@ int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *s
 			weft_map_count(maps->fd[id], &m->entries);
 		}
 	}
-	if (pol_gather(cfg, maps, ncpu, out)) {
+	if (pol_gather(maps, ncpu, out)) {
+		names_free(&nm);
 		weft_metrics_snap_free(out);
 		return -ENOMEM;
 	}
+	names_free(&nm);
 	if (dp) {
 		out->nprogs = weft_datapath_programs(dp, out->progs, WEFT_METRICS_MAX_PROGS);
 		out->ntc = weft_datapath_tc_status(dp, NULL, 0);
@@ -1086,18 +1096,21 @@ int weft_metrics_handle(const struct weft_metrics_src *src, const char *path,
 		return 200;
 	}
 	if (!strcmp(path, "/readyz")) {
-		weft_buf_printf(body, src->ready ? "ready\n" : "not ready: datapath not attached or config not applied\n");
+		if (src->ready)
+			weft_buf_printf(body, "ready\n");
+		else
+			weft_buf_printf(body, "not ready: %s\n", src->why ? src->why : "datapath not attached or desired state not applied");
 		return src->ready ? 200 : 503;
 	}
 	if (strcmp(path, "/metrics")) {
 		weft_buf_printf(body, "404 not found: try /metrics, /healthz or /readyz\n");
 		return 404;
 	}
-	if (!src->dp) {
+	if (!src->dp || !src->st) {
 		weft_buf_printf(body, "503 datapath not loaded yet\n");
 		return 503;
 	}
-	ret = weft_metrics_gather(src->cfg, src->st, weft_datapath_maps(src->dp), src->dp, &snap);
+	ret = weft_metrics_gather(src->st, weft_datapath_maps(src->dp), src->dp, &snap);
 	if (!ret)
 		ret = weft_metrics_render(&snap, body);
 	weft_metrics_snap_free(&snap);

@@ -89,7 +89,7 @@ struct weft_metrics_snap {
 	const char *version;
 	uint64_t generation;		/* successful applies */
 	uint64_t applied_ns;		/* CLOCK_REALTIME of the last apply; 0: none */
-	size_t nservices;		/* services in the config */
+	size_t nservices;		/* services (namespace/name) in the maps */
 	size_t nports;			/* service ports in the maps */
 	uint64_t stats[WEFT_STAT_MAX];	/* weft_stats summed over CPUs */
 	struct weft_metrics_map maps[WEFT_M_COUNT];
@@ -128,19 +128,20 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 /* A label value escaped for the text format (\\, \", \n), into buf. */
 const char *weft_metrics_escape(const char *s, char *buf, size_t len);
 
-/* Read the maps into a snapshot of cfg's services and st's ports.
+/* Read the maps into a snapshot: st's service ports (as the maps hold them),
+ * everything named from the maps (weft_svc_meta, weft_ep, weft_pol_meta).
  * dp may be NULL (no program status). 0 or -errno. */
-int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *st,
-			const struct weft_maps *maps, const struct weft_datapath *dp,
-			struct weft_metrics_snap *out);
+int weft_metrics_gather(const struct weft_state *st, const struct weft_maps *maps,
+			const struct weft_datapath *dp, struct weft_metrics_snap *out);
 void weft_metrics_snap_free(struct weft_metrics_snap *s);
 
 /* What weftd's HTTP handler needs. */
 struct weft_metrics_src {
-	const struct weft_model *cfg;
-	const struct weft_state *st;
+	const struct weft_model *model;	/* the model in force; may be NULL */
+	const struct weft_state *st;	/* the service ports the maps hold; may be NULL */
 	const struct weft_datapath *dp;	/* NULL before the datapath loads */
-	bool ready;			/* datapath attached and config applied */
+	bool ready;			/* datapath attached and the model applied whole */
+	const char *why;		/* not ready: the reason for /readyz */
 };
 
 /* Route /metrics, /healthz, /readyz (a weft_http_fn body). */

@@ -233,7 +233,7 @@ fill_fail:
 		struct weft_buf body = { 0 };
 
 		before = now_ms();
-		ret = weft_metrics_gather(NULL, &st, &maps, NULL, &snap);
+		ret = weft_metrics_gather(&st, &maps, NULL, &snap);
 		if (!ret)
 			ret = weft_metrics_render(&snap, &body);
 		t[r] = now_ms() - before;
