@@ -86,15 +86,4 @@ uint32_t weft_map_capacity(int fd);
 int weft_map_write(int fd, const void *keys, size_t ksize, const void *vals, size_t vsize,
 		   size_t n, size_t *done);
 
-/*
- * Bring a small hash map to a wanted set: n entries of stride bytes, each a
- * key (ksize bytes) followed by its value (vsize bytes), sorted by memcmp of
- * the key. Writes the entries that differ, then deletes the keys that are
- * not wanted. *nops (may be NULL) gets the writes and deletes. 0 or -errno
- * (err names the map; `full` is added to a "map full" error).
- */
-int weft_map_sync(int fd, const char *name, const void *want, size_t n, size_t stride,
-		  size_t ksize, size_t vsize, const char *full, uint64_t *nops, char *err,
-		  size_t errlen);
-
 #endif /* WEFT_LIB_MAPS_H */
