@@ -70,6 +70,8 @@ int weft_nl_ask(struct weft_nl *nl, struct nlmsghdr *req, weft_nl_parse_fn parse
 		if (n < 0)
 			return -errno;
 		ret = parse(buf, (size_t)n, req->nlmsg_seq, nl->portid, out);
+		if (ret == -EPROTO)
+			continue;	/* a late answer to an earlier request that timed out */
 		if (ret <= 0)
 			return ret;
 	}
@@ -121,7 +123,7 @@ static int walk(const void *buf, size_t len, uint32_t seq, uint32_t portid, mnl_
 	errno = 0;
 	ret = mnl_cb_run(buf, len, seq, portid, cb, data);
 	if (ret < 0)
-		return errno > 0 ? -errno : -EPROTO;	/* an error answer of 0 or INT_MIN */
+		return errno > 0 ? -errno : -EBADMSG;	/* an error answer of INT_MIN */
 	return ret == MNL_CB_STOP ? 0 : 1;
 }
 

@@ -60,8 +60,9 @@ struct nlmsghdr *weft_nl_request(void *buf, uint16_t type, uint16_t flags, const
 				 size_t hdrlen);
 
 /* Send req (its seq is set, NLM_F_ACK added) and hand each datagram of
- * the answer to parse, until the ack. 0 or -errno: the kernel's error,
- * the parser's, or -EAGAIN (no answer within the socket's timeout). */
+ * the answer to parse, until the ack; a datagram answering an earlier
+ * request (late, after a timeout) is skipped. 0 or -errno: the kernel's
+ * error, the parser's, or -EAGAIN (no answer within the socket's timeout). */
 int weft_nl_ask(struct weft_nl *nl, struct nlmsghdr *req, weft_nl_parse_fn parse, void *out);
 
 /* weft_nl_ask on a socket of its own, opened and closed around it. */
