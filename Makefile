@@ -19,7 +19,7 @@ endif
 CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-Iinclude -Iagent -Itests -I$(BUILD) -MMD -MP
 CFLAGS ?=
-LDLIBS := -lbpf -lelf -lz -lyaml -lcurl -ljson-c
+LDLIBS := -lbpf -lelf -lz -lyaml -lcurl -ljson-c -lmnl
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -128,7 +128,7 @@ $(eval $(call flavour,$(BUILD)/san,$(SAN_FLAGS)))
 # Every Debian package the project needs: build, tests, demo, bench.
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libssl-dev \
 	pkg-config make gcc iproute2 iptables procps psmisc kmod \
-	libcurl4-openssl-dev libjson-c-dev openssl nodejs
+	libcurl4-openssl-dev libjson-c-dev libmnl-dev openssl nodejs
 DEB_BENCH := sockperf iperf3 haproxy nginx wrk gnuplot-nox prometheus python3
 
 deps:

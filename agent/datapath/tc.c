@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
-#include <linux/netlink.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
@@ -16,12 +14,14 @@
 
 #include "datapath/internal.h"
 #include "lib/log.h"
+#include "lib/nl.h"
 
 /* tc: netlink filters, not links (libbpf 1.1 has no tcx). Ours carry a fixed
  * handle and priority, so a restarted weftd replaces them in place and
  * --cleanup finds them. */
 #define WEFT_TC_HANDLE 0x57ef
 #define WEFT_TC_PRIO 1
+#define TC_NL_TIMEOUT_MS 2000
 
 static int tc_detach_one(int ifindex, enum bpf_tc_attach_point point)
 {
@@ -39,56 +39,17 @@ static int tc_detach_one(int ifindex, enum bpf_tc_attach_point point)
  * existing one (the kernel's exclusivity message). */
 static int clsact_present(int ifindex)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct tcmsg tc;
-	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETQDISC,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO, .nlmsg_seq = 1 },
-		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = TC_H_CLSACT },
-	};
-	struct timeval tv = { .tv_sec = 2 };
-	char buf[8192] __attribute__((aligned(4)));
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), found = 0;
+	struct tcmsg tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = TC_H_CLSACT };
+	char buf[WEFT_NL_REQSIZE] __attribute__((aligned(4)));
+	struct weft_nl_qdisc q = { 0 };
+	int ret = weft_nl_query(weft_nl_request(buf, RTM_GETQDISC, NLM_F_ECHO, &tc, sizeof(tc)),
+				TC_NL_TIMEOUT_MS, weft_nl_parse_qdisc, &q);
 
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    send(fd, &req, sizeof(req), 0) < 0)
-		goto fail;
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-
-		if (n < 0)
-			goto fail;
-		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
-		     nh = NLMSG_NEXT(nh, n)) {
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				int e = ((const struct nlmsgerr *)NLMSG_DATA(nh))->error;
-
-				close(fd);
-				/* no ingress queue at all: ENOENT (EINVAL on older kernels) */
-				if (e == -ENOENT || e == -EINVAL)
-					return 0;
-				return e ? e : found;
-			}
-			if (nh->nlmsg_type == RTM_NEWQDISC) {
-				const struct tcmsg *tc = NLMSG_DATA(nh);
-				int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*tc));
-
-				/* the parent may hold a no-op qdisc, or "ingress" */
-				for (struct rtattr *a = (struct rtattr *)((char *)tc + NLMSG_ALIGN(sizeof(*tc)));
-				     RTA_OK(a, len); a = RTA_NEXT(a, len))
-					if (a->rta_type == TCA_KIND && RTA_PAYLOAD(a) >= 7 &&
-					    !strncmp(RTA_DATA(a), "clsact", 7))
-						found = 1;
-			}
-		}
-	}
-fail:
-	found = -errno;
-	close(fd);
-	return found;
+	/* no ingress queue at all: ENOENT (EINVAL on older kernels); the
+	 * parent may hold a no-op qdisc, or "ingress" */
+	if (ret == -ENOENT || ret == -EINVAL)
+		return 0;
+	return ret ? ret : !strcmp(q.kind, "clsact");
 }
 
 static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point, int prog_fd)
@@ -256,23 +217,19 @@ size_t weft_datapath_tc_status(const struct weft_datapath *dp, struct weft_tc_st
 
 int weft_link_watch_open(void)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1u << (RTNLGRP_LINK - 1) };
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	return weft_nl_listen(RTNLGRP_LINK);
+}
 
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int ret = -errno;
-
-		close(fd);
-		return ret;
-	}
-	return fd;
+static void link_event(const struct weft_nl_link *l, void *dp)
+{
+	if (l->name[0])
+		weft_datapath_tc_link(dp, l->ifindex, l->name, l->deleted);
 }
 
 int weft_link_watch_read(int fd, struct weft_datapath *dp)
 {
-	char buf[32768] __attribute__((aligned(4)));
+	char buf[WEFT_NL_BUFSIZE] __attribute__((aligned(4)));
+	struct weft_nl_links events = { link_event, dp };
 
 	for (;;) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
@@ -287,21 +244,10 @@ int weft_link_watch_read(int fd, struct weft_datapath *dp)
 		}
 		if (n < 0)
 			return -errno;
-		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
-		     nh = NLMSG_NEXT(nh, n)) {
-			const struct ifinfomsg *ifi = NLMSG_DATA(nh);
-			int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*ifi));
-			char name[IF_NAMESIZE] = "";
-
-			if ((nh->nlmsg_type != RTM_NEWLINK && nh->nlmsg_type != RTM_DELLINK) || len < 0)
-				continue;
-			for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
-				if (a->rta_type == IFLA_IFNAME)
-					snprintf(name, sizeof(name), "%.*s", (int)RTA_PAYLOAD(a),
-						 (const char *)RTA_DATA(a));
-			if (name[0])
-				weft_datapath_tc_link(dp, ifi->ifi_index, name,
-						      nh->nlmsg_type == RTM_DELLINK);
+		if (weft_nl_parse_links(buf, (size_t)n, 0, 0, &events) < 0) {
+			/* The rest of the datagram is unread: as if lost. */
+			weft_log(LOG_WARN, "datapath: tc: malformed link event: checking every interface");
+			weft_datapath_tc_refresh(dp);
 		}
 	}
 }

@@ -41,13 +41,10 @@ struct json_object;
 int weft_k8s_translate(struct json_object *services, struct json_object *slices,
 		       struct weft_model *cfg);
 
-/* The host-side interface of a pod address (name filled, 0), or -errno. */
+/* The host-side interface of a pod address (name filled, 0), or -errno.
+ * weft_route_ifname (lib/route.h) is the node's: the output interface of
+ * its route to the address, -ENOENT through a gateway (not a pod here). */
 typedef int (*weft_k8s_ifname_fn)(const struct weft_ip *ip, char *name, size_t len);
-
-/* The node's route to ip (netlink RTM_GETROUTE in this network namespace):
- * its output interface, unless the route goes through a gateway (then
- * -ENOENT: not a pod of this node). */
-int weft_k8s_route_ifname(const struct weft_ip *ip, char *name, size_t len);
 
 /*
  * Pods (this node's, as the API returns them) into cfg->endpoints
