@@ -576,3 +576,28 @@ uint64_t tenv_stat(enum weft_stat stat)
 	close(fd);
 	return sum;
 }
+
+long long tenv_sample(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, series, n) && p[n] == ' ')
+			return atoll(p + n + 1);
+	return -1;
+}
+
+int tenv_map_value(const char *map, void *val)
+{
+	char path[512];
+	__u32 zero = 0;
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), map);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	ret = bpf_map_lookup_elem(fd, &zero, val) ? -errno : 0;
+	close(fd);
+	return ret;
+}

@@ -109,4 +109,11 @@ int tenv_capture(char *out, size_t len, const char *fmt, ...) __attribute__((for
  * returning its path (static buffer per call site is the caller's). */
 int tenv_write_file(const char *path, const char *text);
 
+/* The value of the sample of a Prometheus text scrape whose line starts
+ * with series (name{labels}) and a space; -1 if there is none. */
+long long tenv_sample(const char *text, const char *series);
+
+/* Value of a pinned single-entry map of the test (key 0) into val. 0 or -errno. */
+int tenv_map_value(const char *map, void *val);
+
 #endif /* WEFT_TESTENV_H */
