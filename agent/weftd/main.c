@@ -47,24 +47,39 @@ struct weftd {
 	struct weft_k8s *k8s;
 };
 
-/* The HTTP server's handler: metrics.c answers from weftd's state. */
+/* What the HTTP server's answers are made from: weftd's state now. */
+static struct weft_metrics_src http_src(const struct weftd *d)
+{
+	return (struct weft_metrics_src){ d->cfg, &d->cur, d->dp, d->ready && d->generation > 0 };
+}
+
 static int serve_http(void *ctx, const char *path, struct weft_buf *body, const char **ctype)
 {
-	struct weftd *d = ctx;
-	struct weft_metrics_src src = { d->cfg, &d->cur, d->dp, d->ready && d->generation > 0 };
+	struct weft_metrics_src src = http_src(ctx);
 
 	return weft_metrics_handle(&src, path, body, ctype);
+}
+
+/* A scrape: metrics.c copies what it needs, the render thread does the rest. */
+static void *scrape_prepare(void *ctx)
+{
+	struct weft_metrics_src src = http_src(ctx);
+
+	return weft_metrics_job_new(&src);
 }
 
 /* Listen for metrics. A failure is logged, not fatal: the datapath matters
  * more than its metrics, and /healthz not answering tells a prober. */
 static void http_open(struct weftd *d)
 {
+	static const struct weft_http_ops ops = {
+		serve_http, scrape_prepare, weft_metrics_job_render, weft_metrics_job_free,
+	};
 	char err[512];
 
 	if (!d->cfg->metrics.listen[0])
 		return;
-	d->http = weft_http_open(d->cfg->metrics.listen, serve_http, d, err, sizeof(err));
+	d->http = weft_http_open(d->cfg->metrics.listen, &ops, d, err, sizeof(err));
 	if (!d->http)
 		weft_log(LOG_ERROR, "%s: serving no metrics", err);
 }
@@ -446,6 +461,9 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* A client that hangs up must cost a write error, never weftd (the
+	 * HTTP server sends with MSG_NOSIGNAL too). */
+	signal(SIGPIPE, SIG_IGN);
 	if (d.kubernetes && !d.node)
 		d.node = getenv("NODE_NAME");
 	d.cfg = d.config_path ? weft_config_load(d.config_path, err, sizeof(err)) :
