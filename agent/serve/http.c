@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -539,6 +540,9 @@ static void *render_main(void *arg)
 		h->todo = NULL;
 		pthread_mutex_unlock(&h->mu);
 		job_run(h, j);
+		/* What the render took from the heap goes back to the system:
+		 * between scrapes weftd holds no scrape's memory. */
+		malloc_trim(0);
 		pthread_mutex_lock(&h->mu);
 		h->done = j;
 		if (write(h->efd, &one, sizeof(one)) < 0) {
@@ -758,6 +762,8 @@ static void schedule(struct weft_http *h)
 
 		if (c->state != C_WAIT)
 			continue;
+		if (!h->newest && c->want_gen <= h->gen)
+			c->want_gen = h->gen + 1;	/* not kept: the next one */
 		if (c->want_gen > h->gen) {
 			want_new = true;
 			want_new_gz |= c->gzip;
@@ -766,6 +772,12 @@ static void schedule(struct weft_http *h)
 		} else {
 			conn_start_shared(h, c, h->newest);
 		}
+	}
+	/* A request that comes later waits for a newer render: the newest
+	 * answer lives on only in the connections still sending it. */
+	if (!want_gz && h->newest && !(h->busy && h->busy->sh)) {
+		shared_put(h->newest);
+		h->newest = NULL;
 	}
 	if (h->busy || (!want_gz && !want_new))
 		return;
