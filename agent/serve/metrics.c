@@ -785,7 +785,8 @@ static int names_load(struct names *nm, const struct weft_maps *maps,
 		ret = -ENOMEM;
 		goto out;
 	}
-	memcpy(nm->addr, k, nm->nep * sizeof(*k));
+	if (nm->nep)	/* k is NULL for an empty map */
+		memcpy(nm->addr, k, nm->nep * sizeof(*k));
 	qsort(nm->addr, nm->nep, sizeof(*k), addr_cmp);
 	for (size_t i = 0; i < nm->nep; i++) {
 		struct weft_addr_key *at = bsearch(&k[i], nm->addr, nm->nep, sizeof(*k), addr_cmp);
@@ -1424,6 +1425,8 @@ void *weft_metrics_job_new(const struct weft_metrics_src *src)
 	}
 	maps = weft_datapath_maps(src->dp);
 	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		if (maps->fd[id] < 0)
+			continue;
 		j->maps.fd[id] = fcntl(maps->fd[id], F_DUPFD_CLOEXEC, 0);
 		if (j->maps.fd[id] < 0) {
 			ret = -errno;
