@@ -418,7 +418,8 @@ TEST_TIMEOUT(e2e, http_slow_request_heads_are_cut_by_progress_and_deadline, 60)
 
 /* 16 slow readers of a large scrape share one rendered body: weftd's
  * resident memory does not grow by a body per reader. Readers that keep
- * reading, however slowly, are served; one that stops is cut. */
+ * reading, however slowly, are served; with every scrape slot taken the
+ * probes still answer; a reader that stops is cut. */
 TEST_TIMEOUT(e2e, http_slow_readers_share_one_scrape, 120)
 {
 	long rss0, rss_max = 0, r;
@@ -474,8 +475,36 @@ TEST_TIMEOUT(e2e, http_slow_readers_share_one_scrape, 120)
 	for (int i = 0; i < 16; i++) {
 		ASSERT_GE(got[i], 4096, "each slow reader got its answer's start");
 		ASSERT_FALSE(closed_by_peer(fds[i]), "a slow reader that keeps reading is not cut");
-		close(fds[i]);
 	}
+	/* Every scrape slot taken (64): one more is refused at once, and the
+	 * probes still answer. */
+	{
+		int more[48], extra;
+		struct ans a;
+		long long ms;
+
+		for (int i = 0; i < 48; i++) {
+			more[i] = hconnect(n.port, 4096);
+			if (!ASSERT_TRUE(more[i] >= 0 && send_get(more[i], "/metrics", NULL), "scrape"))
+				return;
+		}
+		usleep(100000);
+		extra = hconnect(n.port, 0);
+		if (ASSERT_TRUE(extra >= 0 && send_get(extra, "/metrics", NULL), "one scrape more")) {
+			ans_read(extra, &a);
+			ASSERT_EQ(a.status, 503, "the 65th scrape at once: 503");
+			ASSERT_TRUE(strstr(a.head, "\r\nRetry-After: 1\r\n") != NULL, a.head);
+			ans_free(&a);
+		}
+		ASSERT_EQ(timed_get(n.port, "/healthz", &ms), 200, "/healthz with every scrape slot taken");
+		ASSERT_LE(ms, 999, "/healthz within 1 s");
+		ASSERT_EQ(timed_get(n.port, "/readyz", &ms), 200, "/readyz with every scrape slot taken");
+		ASSERT_LE(ms, 999, "/readyz within 1 s");
+		for (int i = 0; i < 48; i++)
+			close(more[i]);
+	}
+	for (int i = 0; i < 16; i++)
+		close(fds[i]);
 	/* A reader that stops: cut after the idle limit, well before the
 	 * whole answer's deadline. */
 	stall = hconnect(n.port, 4096);
