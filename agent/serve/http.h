@@ -32,7 +32,6 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#define WEFT_METRICS_LISTEN "127.0.0.1:9465"	/* default metrics.listen */
 #define WEFT_HTTP_MAX_REQUEST 8192	/* request line and headers, bytes */
 #define WEFT_HTTP_MAX_CONNS 256		/* connections held at once */
 #define WEFT_HTTP_MAX_SCRAPES 64	/* of which waiting for or sending the shared answer */

@@ -158,7 +158,7 @@ const char *weft_metrics_escape(const char *s, char *buf, size_t len);
 /* Step one, on the loop: the names of cfg's services and st's ports and
  * backends, cfg's policies, the programs and tc status of dp (may be NULL).
  * No map is read. 0 or -ENOMEM. */
-int weft_metrics_prepare(const struct weft_config *cfg, const struct weft_state *st,
+int weft_metrics_prepare(const struct weft_model *cfg, const struct weft_state *st,
 			 const struct weft_datapath *dp, struct weft_metrics_snap *out);
 
 /* Step two, from the maps and /proc/self alone: every counter of a
@@ -167,7 +167,7 @@ int weft_metrics_prepare(const struct weft_config *cfg, const struct weft_state 
 int weft_metrics_read(const struct weft_maps *maps, struct weft_metrics_snap *s);
 
 /* Both steps at once. 0 or -errno. */
-int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *st,
+int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *st,
 			const struct weft_maps *maps, const struct weft_datapath *dp,
 			struct weft_metrics_snap *out);
 void weft_metrics_snap_free(struct weft_metrics_snap *s);
@@ -181,12 +181,9 @@ int weft_proc_stat_parse(const char *text, long ticks, long page, uint64_t btime
 /* "btime N" of /proc/stat's text. 0 or -EINVAL. */
 int weft_proc_btime_parse(const char *text, uint64_t *btime);
 
-/* Entries in a map (hash maps counted in batches; arrays are full). */
-int weft_map_count(int fd, uint64_t *entries);
-
 /* What weftd's HTTP handler needs. */
 struct weft_metrics_src {
-	const struct weft_config *cfg;
+	const struct weft_model *cfg;
 	const struct weft_state *st;
 	const struct weft_datapath *dp;	/* NULL before the datapath loads */
 	bool ready;			/* datapath attached and config applied */
