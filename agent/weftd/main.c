@@ -48,12 +48,11 @@ struct weftd {
 	struct weft_k8s *k8s;
 };
 
-/* The HTTP server's handler: metrics.c answers from the maps and the model
- * in force. */
-static int serve_http(void *ctx, const char *path, struct weft_buf *body, const char **ctype)
+/* What the HTTP server's answers are made from: the maps and the model in
+ * force, now. */
+static struct weft_metrics_src http_src(const struct weftd *d)
 {
-	struct weftd *d = ctx;
-	struct weft_metrics_src src = {
+	return (struct weft_metrics_src){
 		.model = d->model,
 		.st = d->rec ? weft_rec_services(d->rec) : NULL,
 		.dp = d->dp,
@@ -61,19 +60,35 @@ static int serve_http(void *ctx, const char *path, struct weft_buf *body, const 
 		.why = d->failed ? d->failure : !d->attached ? "datapath not attached" :
 			!d->generation ? "desired state not applied yet" : NULL,
 	};
+}
+
+static int serve_http(void *ctx, const char *path, struct weft_buf *body, const char **ctype)
+{
+	struct weft_metrics_src src = http_src(ctx);
 
 	return weft_metrics_handle(&src, path, body, ctype);
+}
+
+/* A scrape: metrics.c copies what it needs, the render thread does the rest. */
+static void *scrape_prepare(void *ctx)
+{
+	struct weft_metrics_src src = http_src(ctx);
+
+	return weft_metrics_job_new(&src);
 }
 
 /* Listen for metrics. A failure is logged, not fatal: the datapath matters
  * more than its metrics, and /healthz not answering tells a prober. */
 static void http_open(struct weftd *d)
 {
+	static const struct weft_http_ops ops = {
+		serve_http, scrape_prepare, weft_metrics_job_render, weft_metrics_job_free,
+	};
 	char err[512];
 
 	if (!d->file->metrics.listen[0])
 		return;
-	d->http = weft_http_open(d->file->metrics.listen, serve_http, d, err, sizeof(err));
+	d->http = weft_http_open(d->file->metrics.listen, &ops, d, err, sizeof(err));
 	if (!d->http)
 		weft_log(LOG_ERROR, "%s: serving no metrics", err);
 }
@@ -407,8 +422,9 @@ int main(int argc, char **argv)
 	if (d.kubernetes && !d.node)
 		d.node = getenv("NODE_NAME");
 	/* Blocked from the start, so a SIGHUP or SIGTERM during a long start
-	 * waits for the loop instead of killing weftd; a peer that closes a
-	 * metrics connection early never raises SIGPIPE. */
+	 * waits for the loop instead of killing weftd. A client that hangs up
+	 * must cost a write error, never weftd (the HTTP server sends with
+	 * MSG_NOSIGNAL too). */
 	weft_signals(&sigs);
 	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
 		fprintf(stderr, "weftd: signals: %s\n", strerror(errno));
