@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "model/model.h"
+#include "lib/addr.h"
 #include "testenv.h"
 
 #define CHECK "node tests/k8s/deploycheck.mjs"

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "harness.h"
+#include "source/file.h"
 #include "source/k8s/k8s.h"
 #include "lib/log.h"
 #include "testenv.h"
@@ -41,7 +42,7 @@
 
 struct fx {
 	struct json_object *svcs, *slices;
-	struct weft_config cfg;
+	struct weft_model cfg;
 	int n;
 };
 
