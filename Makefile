@@ -147,7 +147,8 @@ deps:
 		(cd tests/k8s && npm ci --no-audit --no-fund --loglevel=error)
 	@# kustomize, as kubectl's: Debian's kubernetes-client, unless a kubectl is there already
 	@# (installing it over another package's /usr/bin/kubectl would fail)
-	@command -v kubectl >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
+	@command -v kubectl >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null; }
 
 # make test: the whole suite, then the whole suite again under ASan + UBSan.
 test: deps
