@@ -16,8 +16,11 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
+# The release, from VERSION alone (the manifests, the image's labels and the
+# kustomization's images: say the same; tests/unit checks it).
+WEFT_VERSION ?= $(shell cat VERSION)
 CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
-	-Iinclude -Iagent -Itests -I$(BUILD) -MMD -MP
+	-DWEFT_VERSION='"$(WEFT_VERSION)"' -Iinclude -Iagent -Itests -I$(BUILD) -MMD -MP
 CFLAGS ?=
 LDLIBS := -lbpf -lelf -lz -lyaml -lcurl -ljson-c -lmnl
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -85,7 +88,7 @@ $(TEST_SKELS): $(BUILD)/%.skel.h: $(BUILD)/tests/%.bpf.o
 
 # --- user space --------------------------------------------------------
 define flavour
-$(1)/obj/%.o: %.c | $(BUILD)/weft.skel.h $(TEST_SKELS)
+$(1)/obj/%.o: %.c VERSION | $(BUILD)/weft.skel.h $(TEST_SKELS)
 	$$(call msg,CC,$$@)
 	$$(Q)mkdir -p $$(@D)
 	$$(Q)$$(CC) $$(CFLAGS_COMMON) $(2) $$(CFLAGS) -c $$< -o $$@
@@ -128,7 +131,7 @@ $(eval $(call flavour,$(BUILD)/san,$(SAN_FLAGS)))
 # Every Debian package the project needs: build, tests, demo, bench.
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libssl-dev \
 	pkg-config make gcc iproute2 iptables procps psmisc kmod \
-	libcurl4-openssl-dev libjson-c-dev libmnl-dev openssl nodejs
+	libcurl4-openssl-dev libjson-c-dev libmnl-dev openssl nodejs libcap2-bin
 DEB_BENCH := sockperf iperf3 haproxy nginx wrk gnuplot-nox prometheus python3
 
 deps:
@@ -142,6 +145,10 @@ deps:
 	@command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
 	@[ tests/k8s/node_modules/.package-lock.json -nt tests/k8s/package-lock.json ] || \
 		(cd tests/k8s && npm ci --no-audit --no-fund --loglevel=error)
+	@# kustomize, as kubectl's: Debian's kubernetes-client, unless a kubectl is there already
+	@# (installing it over another package's /usr/bin/kubectl would fail)
+	@command -v kubectl >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null; }
 
 # make test: the whole suite, then the whole suite again under ASan + UBSan.
 test: deps
