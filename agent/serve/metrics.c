@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 #include <netinet/in.h>
 
+#include "lib/version.h"
 #include "serve/metrics.h"
 
 #ifndef ENOTSUPP
@@ -457,7 +458,7 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 
 	weft_buf_printf(out, "# HELP weft_build_info A constant 1, labelled with the weft version.\n"
 			"# TYPE weft_build_info gauge\nweft_build_info{version=\"%s\"} 1\n",
-			ESC(s->version ? s->version : WEFT_VERSION, e));
+			ESC(s->version ? s->version : weft_version(), e));
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)s->generation);
 	gauge1(out, "weft_config_generation",
 	       "Successful applies of the config by this weftd (start, SIGHUP).", v);
@@ -954,7 +955,7 @@ int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *s
 	memset(out, 0, sizeof(*out));
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
-	out->version = WEFT_VERSION;
+	out->version = weft_version();
 	out->nservices = cfg ? cfg->nservices : 0;
 	out->nports = st->n;
 	if (bpf_map_lookup_elem(maps->fd[WEFT_M_INFO], &key, &info) == 0) {
