@@ -21,6 +21,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <json-c/json.h>
 
 #include "model/model.h"
 #include "harness.h"
@@ -575,4 +576,15 @@ uint64_t tenv_stat(enum weft_stat stat)
 			sum += v[i];
 	close(fd);
 	return sum;
+}
+
+bool tenv_json_plain(char *buf, size_t len)
+{
+	struct json_object *doc = json_tokener_parse(buf);
+
+	if (!doc)
+		return false;
+	snprintf(buf, len, "%s", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+	json_object_put(doc);
+	return true;
 }

@@ -109,4 +109,8 @@ int tenv_capture(char *out, size_t len, const char *fmt, ...) __attribute__((for
  * returning its path (static buffer per call site is the caller's). */
 int tenv_write_file(const char *path, const char *text);
 
+/* Rewrite the JSON document in buf as json-c's compact text ({"a":1,...}),
+ * so a test can look for a member with strstr. false if it does not parse. */
+bool tenv_json_plain(char *buf, size_t len);
+
 #endif /* WEFT_TESTENV_H */
