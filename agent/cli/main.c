@@ -332,9 +332,9 @@ static int take_values(struct cli *c, const struct parsed *p)
 		c->o.count = n;
 	}
 	if ((v = p->val[OPT_INTERVAL])) {
-		if (!parse_secs(v, &c->o.interval))
-			return USAGE_ERR(c, "%s: '%s' is not a number of seconds > 0", p->as[OPT_INTERVAL],
-					 v);
+		if (!parse_secs(v, &c->o.interval) || c->o.interval < 0.1)
+			return USAGE_ERR(c, "%s: '%s' is not a number of seconds >= 0.1",
+					 p->as[OPT_INTERVAL], v);
 		if (!c->o.watch)
 			return USAGE_ERR(c, "%s needs --watch", p->as[OPT_INTERVAL]);
 	}

@@ -410,6 +410,7 @@ TEST(e2e, cli_errors_name_the_cause_with_their_exit_codes)
 		{ "flows --interval 1", "--interval needs --watch" },
 		{ "status --count 2", "--count needs --watch" },
 		{ "flows --watch --interval 0", "'0'" },
+		{ "status --watch --interval 0.01", "'0.01' is not a number of seconds >= 0.1" },
 		{ "flows --sort rate", "'rate' needs --watch" },
 		{ "observe --watch", "'--watch' does not apply to observe" },
 		{ "completion fish", "'fish'" },
