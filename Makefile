@@ -16,14 +16,20 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-# The release, from VERSION alone (the manifests, the image's labels and the
-# kustomization's images: say the same; tests/unit checks it).
-WEFT_VERSION ?= $(shell cat VERSION)
 CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
-	-DWEFT_VERSION='"$(WEFT_VERSION)"' -Iinclude -Iagent -Itests -I$(BUILD) -MMD -MP
+	-Iinclude -Iagent -Itests -I$(BUILD) -MMD -MP
 CFLAGS ?=
 LDLIBS := -lbpf -lelf -lz -lyaml -lcurl -ljson-c -lmnl
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+# The version of the programs (agent/lib/version.c): the release in VERSION;
+# in a git checkout `git describe --tags --always --dirty` says where this
+# tree is (a tagged release: v0.3.0-4-gabc1234; before the first tag the
+# release plus the commit: 0.3.0-gdeefc68). The image tag reads VERSION too.
+WEFT_RELEASE := $(or $(shell cat VERSION 2>/dev/null),0.0.0)
+WEFT_GIT := $(shell git describe --tags --always --dirty 2>/dev/null)
+WEFT_TAGGED := $(shell git describe --tags 2>/dev/null)
+WEFT_VERSION := $(if $(WEFT_TAGGED),$(WEFT_GIT),$(if $(WEFT_GIT),$(WEFT_RELEASE)-g$(WEFT_GIT),$(WEFT_RELEASE)))
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -Ibpf -I$(BUILD)
@@ -54,9 +60,14 @@ room_libs = $(foreach r,$(AGENT_ROOMS),$(1)/lib/libweft-$(r).a)
 
 PROGS := weftd weft namesrv k8sapi weft-test
 
-.PHONY: all san deps test check unit demo bench clean
-all: $(addprefix $(BUILD)/,$(PROGS))
-san: $(addprefix $(BUILD)/san/,$(PROGS))
+.PHONY: all san deps test check unit demo bench clean FORCE
+all: $(addprefix $(BUILD)/,$(PROGS) kubectl-weft)
+san: $(addprefix $(BUILD)/san/,$(PROGS) kubectl-weft)
+
+# Rewritten only when the version changes, so only version.o is rebuilt.
+$(BUILD)/version.txt: FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)echo '$(WEFT_VERSION)' | cmp -s - $@ || echo '$(WEFT_VERSION)' > $@
 
 # --- BPF ---------------------------------------------------------------
 $(BUILD)/vmlinux.h:
@@ -93,6 +104,9 @@ $(1)/obj/%.o: %.c VERSION | $(BUILD)/weft.skel.h $(TEST_SKELS)
 	$$(Q)mkdir -p $$(@D)
 	$$(Q)$$(CC) $$(CFLAGS_COMMON) $(2) $$(CFLAGS) -c $$< -o $$@
 
+$(1)/obj/agent/lib/version.o: $(BUILD)/version.txt
+$(1)/obj/agent/lib/version.o: CFLAGS_COMMON += -DWEFT_VERSION='"$(WEFT_VERSION)"'
+
 $(foreach r,$(AGENT_ROOMS),$(1)/lib/libweft-$(r).a: $(call objs,$(call room_srcs,$(r)),$(1))
 	$$(call msg,AR,$$@)
 	$$(Q)mkdir -p $$(@D)
@@ -106,6 +120,12 @@ $(1)/weftd: $(call objs,$(WEFTD_SRCS),$(1)) $(call room_libs,$(1))
 $(1)/weft: $(call objs,$(CLI_SRCS),$(1)) $(call room_libs,$(1))
 	$$(call msg,LD,$$@)
 	$$(Q)$$(CC) $(2) -o $$@ $(call objs,$(CLI_SRCS),$(1)) $(call rooms,$(1)) $$(LDLIBS)
+
+# The kubectl plugin, next to weft (`kubectl weft --node NODE flows`).
+$(1)/kubectl-weft: agent/cli/kubectl-weft
+	$$(call msg,CP,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)cp $$< $$@ && chmod 755 $$@
 
 $(1)/namesrv: $(call objs,tests/namesrv.c,$(1)) $(call room_libs,$(1))
 	$$(call msg,LD,$$@)
@@ -131,7 +151,7 @@ $(eval $(call flavour,$(BUILD)/san,$(SAN_FLAGS)))
 # Every Debian package the project needs: build, tests, demo, bench.
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libssl-dev \
 	pkg-config make gcc iproute2 iptables procps psmisc kmod \
-	libcurl4-openssl-dev libjson-c-dev libmnl-dev openssl nodejs libcap2-bin
+	libcurl4-openssl-dev libjson-c-dev libmnl-dev openssl nodejs libcap2-bin zsh
 DEB_BENCH := sockperf iperf3 haproxy nginx wrk gnuplot-nox prometheus python3
 
 deps:

@@ -21,6 +21,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <json-c/json.h>
 
 #include "model/model.h"
 #include "harness.h"
@@ -600,4 +601,15 @@ int tenv_map_value(const char *map, void *val)
 	ret = bpf_map_lookup_elem(fd, &zero, val) ? -errno : 0;
 	close(fd);
 	return ret;
+}
+
+bool tenv_json_plain(char *buf, size_t len)
+{
+	struct json_object *doc = json_tokener_parse(buf);
+
+	if (!doc)
+		return false;
+	snprintf(buf, len, "%s", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+	json_object_put(doc);
+	return true;
 }

@@ -116,4 +116,8 @@ long long tenv_sample(const char *text, const char *series);
 /* Value of a pinned single-entry map of the test (key 0) into val. 0 or -errno. */
 int tenv_map_value(const char *map, void *val);
 
+/* Rewrite the JSON document in buf as json-c's compact text ({"a":1,...}),
+ * so a test can look for a member with strstr. false if it does not parse. */
+bool tenv_json_plain(char *buf, size_t len);
+
 #endif /* WEFT_TESTENV_H */

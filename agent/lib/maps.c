@@ -172,6 +172,22 @@ out:
 	return ret;
 }
 
+int weft_map_keys(int fd, size_t ksize, weft_map_each_fn fn, void *ctx)
+{
+	char *k = calloc(2, ksize ? ksize : 1);
+	int ret = 0;
+
+	if (!k)
+		return -ENOMEM;
+	for (bool first = true; !ret && bpf_map_get_next_key(fd, first ? NULL : k, k + ksize) == 0;
+	     first = false) {
+		memcpy(k, k + ksize, ksize);
+		ret = fn(k, NULL, ctx);
+	}
+	free(k);
+	return ret;
+}
+
 static int count_one(const void *key, const void *val, void *ctx)
 {
 	(void)key;
@@ -203,16 +219,9 @@ int weft_map_count(int fd, uint64_t *entries)
 	}
 	if (info.type == BPF_MAP_TYPE_SOCKHASH || info.type == BPF_MAP_TYPE_SOCKMAP) {
 		/* Values (sockets) cannot be read here: count the keys. */
-		char *k = calloc(2, info.key_size ? info.key_size : 1);
-
-		if (!k)
-			return -ENOMEM;
-		for (bool first = true; bpf_map_get_next_key(fd, first ? NULL : k, k + info.key_size) == 0;
-		     first = false, n++)
-			memcpy(k, k + info.key_size, info.key_size);
-		free(k);
+		ret = weft_map_keys(fd, info.key_size, count_one, &n);
 		*entries = n;
-		return 0;
+		return ret;
 	}
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0)

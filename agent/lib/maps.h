@@ -65,6 +65,10 @@ void weft_maps_close(struct weft_maps *maps);
 typedef int (*weft_map_each_fn)(const void *key, const void *value, void *ctx);
 int weft_map_each(int fd, size_t ksize, size_t vsize, weft_map_each_fn fn, void *ctx);
 
+/* Call fn(key, NULL, ctx) for every key of a map whose values user space
+ * cannot read (a sockhash): a walk. fn's non-zero ends it and is returned. */
+int weft_map_keys(int fd, size_t ksize, weft_map_each_fn fn, void *ctx);
+
 /* Every key and value of a hash map, into arrays the caller frees. */
 int weft_map_dump(int fd, size_t ksize, size_t vsize, char **keys, char **vals, size_t *n);
 

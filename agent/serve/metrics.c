@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 
+#include "lib/version.h"
 #include "serve/metrics.h"
 
 #ifndef ENOTSUPP
@@ -482,7 +483,7 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 
 	weft_buf_printf(out, "# HELP weft_build_info A constant 1, labelled with the weft version.\n"
 			"# TYPE weft_build_info gauge\nweft_build_info{version=\"%s\"} 1\n",
-			ESC(s->version ? s->version : WEFT_VERSION, e));
+			ESC(s->version ? s->version : weft_version(), e));
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)s->generation);
 	gauge1(out, "weft_config_generation",
 	       "Successful applies of the config by this weftd (start, SIGHUP).", v);
@@ -965,7 +966,7 @@ int weft_metrics_prepare(const struct weft_state *st, const struct weft_datapath
 	size_t nbe = 0;
 
 	memset(out, 0, sizeof(*out));
-	out->version = WEFT_VERSION;
+	out->version = weft_version();
 	out->nports = st->n;
 	for (size_t i = 0; i < st->n; i++) {
 		nbe += st->sp[i].nbe;

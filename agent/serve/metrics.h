@@ -23,10 +23,6 @@
 #include "reconcile/services.h"
 #include "weft/abi.h"
 
-#ifndef WEFT_VERSION
-#define WEFT_VERSION "0.1.0-dev"
-#endif
-
 #define WEFT_METRICS_CTYPE "text/plain; version=0.0.4; charset=utf-8"
 #define WEFT_METRICS_MAX_PROGS 32
 

@@ -22,6 +22,7 @@
 #include "serve/http.h"
 #include "source/k8s/k8s.h"
 #include "lib/log.h"
+#include "lib/version.h"
 #include "serve/metrics.h"
 #include "reconcile/reconcile.h"
 
@@ -355,7 +356,8 @@ static void usage(FILE *f)
 		   "  --kubernetes   services from the API server (in-cluster config by default);\n"
 		   "                 the config file may then hold only datapath: and metrics:\n"
 		   "  --kubeconfig FILE  out-of-cluster credentials (implies --kubernetes)\n"
-		   "  --node NAME    this node's name (default: $NODE_NAME)\n");
+		   "  --node NAME    this node's name (default: $NODE_NAME)\n"
+		   "       weftd --version  the version, as /metrics' weft_build_info says it\n");
 }
 
 int main(int argc, char **argv)
@@ -368,6 +370,7 @@ int main(int argc, char **argv)
 		{ "kubeconfig", required_argument, 0, 'k' },
 		{ "node", required_argument, 0, 'n' },
 		{ "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, 'V' },
 		{ 0 },
 	};
 	struct weftd d = { .epfd = -1, .sigfd = -1, .linkfd = -1 };
@@ -376,7 +379,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "c:Cl:Kk:n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:Cl:Kk:n:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d.config_path = optarg;
@@ -409,6 +412,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("weftd %s\n", weft_version());
 			return 0;
 		default:
 			usage(stderr);

@@ -171,7 +171,8 @@ TEST_TIMEOUT(e2e, weftd_runs_with_the_daemonset_capabilities_and_read_only_mount
 	ASSERT_OK(tenv_capture(out, sizeof(out), "capsh --drop=%s -- -c 'exec %s/weft --bpffs %s --json "
 			       "map dump weft_svc_meta' 2>&1", drop, weft_test_bindir(), tenv_bpffs()),
 		  out);
-	ASSERT_TRUE(strstr(out, "\"value\": {\"name\": \"web\", \"ns\": \"default\", \"port_name\": \"http\",") != NULL,
+	ASSERT_TRUE(tenv_json_plain(out, sizeof(out)) &&
+			    strstr(out, "\"value\":{\"name\":\"web\",\"ns\":\"default\",\"port_name\":\"http\",") != NULL,
 		    out);
 out:
 	kill(weftd, SIGTERM);

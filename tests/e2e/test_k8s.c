@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <json-c/json.h>
 
 #include "harness.h"
 #include "testenv.h"
@@ -126,25 +127,37 @@ static bool api_start(struct api *a, bool in_node)
 			 "kubeconfig and weft.yaml");
 }
 
-/* The `weft services --json` line of vip:port/proto, "" if absent. */
+/* The `weft services --json` item of vip:port/proto on one line, "" if
+ * absent. */
 static void sp_line(const char *vip, int port, const char *proto, char *out, size_t len)
 {
 	static char all[65536];
-	char needle[128], *p, *e;
+	struct json_object *doc, *items, *v;
 
 	out[0] = 0;
 	if (tenv_capture(all, sizeof(all), "%s/weft --bpffs %s services --json", weft_test_bindir(),
 			 tenv_bpffs()))
 		return;
-	snprintf(needle, sizeof(needle), "\"vip\": \"%s\", \"port\": %d, \"protocol\": \"%s\"", vip,
-		 port, proto);
-	p = strstr(all, needle);
-	if (!p)
-		return;
-	while (p > all && p[-1] != '\n')
-		p--;
-	e = strchr(p, '\n');
-	snprintf(out, len, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
+	doc = json_tokener_parse(all);
+	if (!json_object_object_get_ex(doc, "items", &items))
+		items = NULL;
+	for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+		struct json_object *sp = json_object_array_get_idx(items, i);
+		const char *svip = "", *sproto = "";
+		int sport = -1;
+
+		if (json_object_object_get_ex(sp, "vip", &v))
+			svip = json_object_get_string(v);
+		if (json_object_object_get_ex(sp, "port", &v))
+			sport = json_object_get_int(v);
+		if (json_object_object_get_ex(sp, "protocol", &v))
+			sproto = json_object_get_string(v);
+		if (!strcmp(svip, vip) && sport == port && !strcmp(sproto, proto)) {
+			snprintf(out, len, "%s", json_object_to_json_string_ext(sp, JSON_C_TO_STRING_PLAIN));
+			break;
+		}
+	}
+	json_object_put(doc);
 }
 
 /* Does the line hold exactly these backends ("ip:port ip:port"; "-": the
@@ -163,12 +176,13 @@ static bool line_is(const char *line, const char *want)
 		char *colon = strrchr(t, ':');
 
 		*colon = 0;
-		snprintf(needle, sizeof(needle), "{\"ip\": \"%s\", \"port\": %s,", t, colon + 1);
+		snprintf(needle, sizeof(needle), "{\"address\":\"%s\",\"ip\":\"%s\",\"port\":%s,", t,
+			 t, colon + 1);
 		if (!strstr(line, needle))
 			return false;
 		n++;
 	}
-	for (const char *p = line; (p = strstr(p, "{\"ip\": ")); p++)
+	for (const char *p = line; (p = strstr(p, "{\"address\":")); p++)
 		have++;
 	return have == n;
 }
