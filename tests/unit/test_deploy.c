@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "lib/version.h"
 #include "model/model.h"
 #include "source/file.h"
 #include "serve/metrics.h"
@@ -190,7 +191,10 @@ TEST_TIMEOUT(unit, version_is_one_source, 60)
 		v[0] = 0;
 	fclose(f);
 	v[strcspn(v, "\n")] = 0;
-	ASSERT_STR(WEFT_VERSION, v, "the binaries' version is VERSION");
+	/* git describe adds where the tree is: "0.3.0-gabc1234", "v0.3.0-4-g..." */
+	ASSERT_TRUE(v[0] && (!strncmp(weft_version(), v, strlen(v)) ||
+			     (weft_version()[0] == 'v' && !strncmp(weft_version() + 1, v, strlen(v)))),
+		    "the binaries' version starts with VERSION");
 	if (!need_node())
 		return;
 	ASSERT_OK(tenv_capture(out, sizeof(out), CHECK " version . 2>&1"), out);
