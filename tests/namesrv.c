@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "model/model.h"
+#include "lib/addr.h"
 
 #define MAX_NAMES 64
 

@@ -25,6 +25,7 @@
 #include "model/model.h"
 #include "harness.h"
 #include "testenv.h"
+#include "lib/maps.h"
 
 #ifndef BPF_FS_MAGIC
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -533,7 +534,7 @@ bool tenv_info(struct weft_info *info)
 	int fd, ret;
 
 	memset(info, 0, sizeof(*info));
-	snprintf(path, sizeof(path), "%s/" WEFT_MAP_INFO, tenv_bpffs());
+	snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), weft_map_name(WEFT_M_INFO));
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return false;
@@ -581,7 +582,7 @@ uint64_t tenv_stat(enum weft_stat stat)
 	uint64_t sum = 0, v[1024];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/" WEFT_MAP_STATS, tenv_bpffs());
+	snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), weft_map_name(WEFT_M_STATS));
 	fd = bpf_obj_get(path);
 	if (fd < 0 || ncpu <= 0 || ncpu > 1024)
 		return 0;

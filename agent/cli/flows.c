@@ -201,10 +201,10 @@ static int names_open(const char *bpffs, struct names *n)
 	n->ep = n->meta = -1;
 	if (ret)
 		return ret;
-	n->ep = weft_cli_open(bpffs, WEFT_MAP_EP);
+	n->ep = weft_cli_open(bpffs, weft_map_name(WEFT_M_EP));
 	if (n->ep < 0)
 		return -n->ep;
-	n->meta = weft_cli_open(bpffs, WEFT_MAP_META);
+	n->meta = weft_cli_open(bpffs, weft_map_name(WEFT_M_META));
 	if (n->meta < 0) {
 		ret = -n->meta;
 		n->meta = -1;
@@ -676,7 +676,7 @@ static int flows_read(const struct weft_cli_opts *o, int fd, const struct names 
 	if (err == -ENOMEM)
 		fprintf(stderr, "weft: out of memory\n");
 	else
-		fprintf(stderr, "weft: %s: cannot read: %s\n", WEFT_MAP_FLOW, strerror(-err));
+		fprintf(stderr, "weft: %s: cannot read: %s\n", weft_map_name(WEFT_M_FLOW), strerror(-err));
 	return WEFT_EXIT_ERROR;
 }
 
@@ -692,7 +692,7 @@ int weft_cmd_flows(const struct weft_cli_opts *o)
 		ret = names_load(&n);
 	if (ret)
 		goto out;
-	fd = weft_cli_open(o->bpffs, WEFT_MAP_FLOW);
+	fd = weft_cli_open(o->bpffs, weft_map_name(WEFT_M_FLOW));
 	if (fd < 0) {
 		ret = -fd;
 		goto out;
@@ -770,12 +770,12 @@ int weft_cmd_sockets(const struct weft_cli_opts *o)
 		ret = names_load(&n);
 	if (ret)
 		goto out;
-	sfd = weft_cli_open(o->bpffs, WEFT_MAP_SOCK);
+	sfd = weft_cli_open(o->bpffs, weft_map_name(WEFT_M_SOCK));
 	if (sfd < 0) {
 		ret = -sfd;
 		goto out;
 	}
-	ffd = weft_cli_open(o->bpffs, WEFT_MAP_FLOW);
+	ffd = weft_cli_open(o->bpffs, weft_map_name(WEFT_M_FLOW));
 	if (ffd < 0) {
 		ret = -ffd;
 		goto out;
@@ -995,12 +995,12 @@ int weft_cmd_observe(const struct weft_cli_opts *o)
 	clock_gettime(CLOCK_REALTIME, &rt);
 	clock_gettime(CLOCK_MONOTONIC, &mt);
 	ob.real_off_ns = ((int64_t)rt.tv_sec - mt.tv_sec) * 1000000000 + (rt.tv_nsec - mt.tv_nsec);
-	evfd = weft_cli_open(o->bpffs, WEFT_MAP_EVENTS);
+	evfd = weft_cli_open(o->bpffs, weft_map_name(WEFT_M_EVENTS));
 	if (evfd < 0) {
 		ret = -evfd;
 		goto out;
 	}
-	cfgfd = weft_cli_open(o->bpffs, WEFT_MAP_OBS_CFG);
+	cfgfd = weft_cli_open(o->bpffs, weft_map_name(WEFT_M_OBS_CFG));
 	if (cfgfd < 0) {
 		ret = -cfgfd;
 		goto out;
@@ -1008,7 +1008,7 @@ int weft_cmd_observe(const struct weft_cli_opts *o)
 	rb = ring_buffer__new(evfd, on_event, &ob, NULL);
 	if (!rb) {
 		fprintf(stderr, "weft: %s/%s: cannot read the ring buffer: %s\n", o->bpffs,
-			WEFT_MAP_EVENTS, strerror(errno));
+			weft_map_name(WEFT_M_EVENTS), strerror(errno));
 		ret = errno == EPERM || errno == EACCES ? WEFT_EXIT_PERM : WEFT_EXIT_ERROR;
 		goto out;
 	}
@@ -1033,7 +1033,7 @@ int weft_cmd_observe(const struct weft_cli_opts *o)
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ee);
 	ret = observers_add(cfgfd, 1);
 	if (ret) {
-		fprintf(stderr, "weft: %s/%s: cannot write: %s\n", o->bpffs, WEFT_MAP_OBS_CFG,
+		fprintf(stderr, "weft: %s/%s: cannot write: %s\n", o->bpffs, weft_map_name(WEFT_M_OBS_CFG),
 			strerror(-ret));
 		ret = ret == -EPERM || ret == -EACCES ? WEFT_EXIT_PERM : WEFT_EXIT_ERROR;
 		goto out_sig;
@@ -1079,7 +1079,7 @@ int weft_cmd_observe(const struct weft_cli_opts *o)
 out_sig:
 	if (counted && observers_add(cfgfd, -1))
 		fprintf(stderr, "weft: %s/%s: cannot restore the observer count\n", o->bpffs,
-			WEFT_MAP_OBS_CFG);
+			weft_map_name(WEFT_M_OBS_CFG));
 	if (sfd >= 0)
 		close(sfd);
 	if (ep >= 0)

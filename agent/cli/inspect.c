@@ -60,7 +60,7 @@ int weft_cli_check(const char *bpffs)
 		fprintf(stderr, "weft: %s: %s (weft needs root)\n", bpffs, strerror(errno));
 		return WEFT_EXIT_PERM;
 	}
-	snprintf(path, sizeof(path), "%s/" WEFT_MAP_INFO, bpffs);
+	snprintf(path, sizeof(path), "%s/%s", bpffs, weft_map_name(WEFT_M_INFO));
 	fd = bpf_obj_get(path);
 	if (fd < 0 && (errno == EPERM || errno == EACCES)) {
 		fprintf(stderr, "weft: %s: %s (weft needs root)\n", path, strerror(errno));
@@ -108,26 +108,12 @@ int weft_cli_open(const char *bpffs, const char *name)
 	return -WEFT_EXIT_ERROR;
 }
 
-/* The observability maps (issue 5), opened by name. */
-static const char *const obs_maps[] = {
-	WEFT_MAP_EP, WEFT_MAP_FLOW, WEFT_MAP_EDGE, WEFT_MAP_HIST, WEFT_MAP_EVENTS,
-	WEFT_MAP_OBS_CFG, WEFT_MAP_SK_OBS,
-};
-
 size_t weft_cli_map_names(const char **out, size_t max)
 {
 	size_t n = 0;
 
 	for (int id = 0; id < WEFT_M_COUNT && n < max; id++)
 		out[n++] = weft_map_name(id);
-	for (size_t i = 0; i < sizeof(obs_maps) / sizeof(obs_maps[0]) && n < max; i++) {
-		bool dup = false;
-
-		for (size_t j = 0; j < n && !dup; j++)
-			dup = !strcmp(out[j], obs_maps[i]);
-		if (!dup)
-			out[n++] = obs_maps[i];
-	}
 	return n;
 }
 
@@ -226,7 +212,7 @@ static int cmd_status(const char *bpffs, bool json)
 
 	if (ret)
 		return ret;
-	snprintf(path, sizeof(path), "%s/" WEFT_MAP_INFO, bpffs);
+	snprintf(path, sizeof(path), "%s/%s", bpffs, weft_map_name(WEFT_M_INFO));
 	fd = open_pin(path, err, sizeof(err));
 	if (fd < 0) {
 		fprintf(stderr, "weft: %s\n", err);

@@ -137,7 +137,7 @@ static int cmd_stats(struct cli *c)
 	__u32 key = 0;
 
 	if (weft_stats_read(&c->maps, sums)) {
-		fprintf(stderr, "weft: %s: cannot read\n", WEFT_MAP_STATS);
+		fprintf(stderr, "weft: %s: cannot read\n", weft_map_name(WEFT_M_STATS));
 		return WEFT_EXIT_ERROR;
 	}
 	bpf_map_lookup_elem(c->maps.fd[WEFT_M_INFO], &key, &info);

@@ -22,47 +22,26 @@
 #include "datapath/internal.h"
 
 
+/* The skeleton's map of each registry id. */
 static struct bpf_map *skel_map(struct weft *skel, enum weft_map_id id)
 {
-	return bpf_object__find_map_by_name(skel->obj, weft_map_name(id));
+	switch (id) {
+#define WEFT_X(id_, name, type, key, value, knob, extra, flags) \
+	case WEFT_M_##id_:                                       \
+		return skel->maps.name;
+		WEFT_MAP_LIST(WEFT_X)
+#undef WEFT_X
+	default:
+		return NULL;
+	}
 }
 
-/* The size each map gets from the config (0: keep the compiled size). */
+/* The size of a map sized by a setting (0: keep the compiled size). */
 static uint32_t map_size(const struct weft_datapath_cfg *cfg, enum weft_map_id id)
 {
-	switch (id) {
-	case WEFT_M_SVC:
-	case WEFT_M_META:
-	case WEFT_M_SVC_CNT:
-		return cfg->max_services;
-	case WEFT_M_RR:
-		return cfg->max_services + 1;
-	case WEFT_M_BE:
-	case WEFT_M_BE_CNT:
-		return cfg->max_backends;
-	case WEFT_M_SLOT:
-		return cfg->max_slots;
-	case WEFT_M_AFF:
-		return cfg->max_affinity;
-	case WEFT_M_REV:
-		return cfg->max_rev;
-	case WEFT_M_POL:
-	case WEFT_M_POL_CNT:
-		return cfg->max_policy;
-	case WEFT_M_POL_ID:
-		return cfg->max_idents;
-	case WEFT_M_EP:
-	case WEFT_M_NS_EP:
-		return cfg->max_endpoints;
-	case WEFT_M_FLOW:
-		return cfg->max_flows;
-	case WEFT_M_EDGE:
-		return cfg->max_edges;
-	case WEFT_M_HIST:
-		return cfg->max_hists;
-	default:
-		return 0;
-	}
+	const struct weft_map_def *d = weft_map_def(id);
+
+	return d && d->knob != WEFT_KNOB_none ? weft_datapath_size(cfg, d->knob) + d->extra : 0;
 }
 
 static int mkdir_p(const char *path)
@@ -220,7 +199,7 @@ static void redir_attach_msg(struct weft_datapath *dp)
 		if (bpf_prog_attach(bpf_program__fd(prog), dp->maps.fd[WEFT_M_SOCK],
 				    BPF_SK_MSG_VERDICT, 0) < 0) {
 			weft_log(LOG_WARN, "datapath: redirect: off: attach %s to %s: %s",
-				 bpf_program__name(prog), WEFT_MAP_SOCK, strerror(errno));
+				 bpf_program__name(prog), weft_map_name(WEFT_M_SOCK), strerror(errno));
 			dp->redir = false;
 		}
 	}
@@ -233,7 +212,7 @@ static void redir_detach_msg(const char *bpffs)
 	char path[4200];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", bpffs, WEFT_MAP_SOCK);
+	snprintf(path, sizeof(path), "%s/%s", bpffs, weft_map_name(WEFT_M_SOCK));
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return;
@@ -524,35 +503,4 @@ int weft_datapath_cleanup(const struct weft_datapath_cfg *cfg, char *err, size_t
 			 strerror(errno));
 	}
 	return ret;
-}
-
-int weft_maps_open_pinned(const char *bpffs, struct weft_maps *maps, char *err, size_t errlen)
-{
-	char path[4200];
-
-	for (int id = 0; id < WEFT_M_COUNT; id++)
-		maps->fd[id] = -1;
-	for (int id = 0; id < WEFT_M_COUNT; id++) {
-		snprintf(path, sizeof(path), "%s/%s", bpffs, weft_map_name(id));
-		maps->fd[id] = bpf_obj_get(path);
-		if (maps->fd[id] < 0) {
-			int ret = -errno;
-
-			snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
-				 errno == ENOENT ? " (weftd has not run here, or wrong --bpffs)"
-				 : errno == EPERM || errno == EACCES ? " (needs root)" : "");
-			weft_maps_close(maps);
-			return ret;
-		}
-	}
-	return 0;
-}
-
-void weft_maps_close(struct weft_maps *maps)
-{
-	for (int id = 0; id < WEFT_M_COUNT; id++) {
-		if (maps->fd[id] >= 0)
-			close(maps->fd[id]);
-		maps->fd[id] = -1;
-	}
 }

@@ -49,8 +49,8 @@ int weft_datapath_set_info(struct weft_datapath *dp, uint64_t generation, uint64
  * endpoint of cfg that exists now (only when cfg has policies), and detach
  * them from interfaces of old (may be NULL) that no longer need them.
  * Interfaces that do not exist are skipped. 0 or -errno (err filled). */
-int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_config *old,
-			  const struct weft_config *cfg, char *err, size_t errlen);
+int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_model *old,
+			  const struct weft_model *cfg, char *err, size_t errlen);
 
 /* Attach status of the tc programs on one endpoint's interface. */
 struct weft_tc_status {
@@ -84,17 +84,12 @@ int weft_link_watch_open(void);
 int weft_link_watch_read(int fd, struct weft_datapath *dp);
 
 /* Detach weft's tc programs from every endpoint interface of cfg (--cleanup). */
-void weft_datapath_tc_detach(const struct weft_config *cfg);
+void weft_datapath_tc_detach(const struct weft_model *cfg);
 
 /* Close fds; attached programs and pins stay. Accepts NULL. */
 void weft_datapath_close(struct weft_datapath *dp);
 
 /* Detach every program weft pinned under cfg->bpffs and unpin its maps. */
 int weft_datapath_cleanup(const struct weft_datapath_cfg *cfg, char *err, size_t errlen);
-
-/* Open the pinned maps under a bpffs directory (for the CLI). 0 or -errno;
- * on error the fds are closed. */
-int weft_maps_open_pinned(const char *bpffs, struct weft_maps *maps, char *err, size_t errlen);
-void weft_maps_close(struct weft_maps *maps);
 
 #endif /* WEFT_DATAPATH_H */

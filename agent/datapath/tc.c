@@ -108,7 +108,7 @@ static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point, int prog_f
 	return bpf_tc_attach(&hook, &opts);
 }
 
-static bool has_iface(const struct weft_config *cfg, const char *name)
+static bool has_iface(const struct weft_model *cfg, const char *name)
 {
 	for (size_t i = 0; cfg && cfg->npolicies && i < cfg->nendpoints; i++)
 		if (!strcmp(cfg->endpoints[i].interface, name))
@@ -144,8 +144,8 @@ static size_t tc_count(const struct weft_datapath *dp)
 	return n;
 }
 
-int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_config *old,
-			  const struct weft_config *cfg, char *err, size_t errlen)
+int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_model *old,
+			  const struct weft_model *cfg, char *err, size_t errlen)
 {
 	size_t n = cfg->npolicies ? cfg->nendpoints : 0, k = 0;
 	struct weft_tc_status *want = calloc(n ? n : 1, sizeof(*want));
@@ -332,7 +332,7 @@ int weft_link_watch_read(int fd, struct weft_datapath *dp)
 	}
 }
 
-void weft_datapath_tc_detach(const struct weft_config *cfg)
+void weft_datapath_tc_detach(const struct weft_model *cfg)
 {
 	for (size_t i = 0; i < cfg->nendpoints; i++) {
 		const char *name = cfg->endpoints[i].interface;

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "model/model.h"
+#include "lib/addr.h"
 
 int weft_ip_parse(const char *text, struct weft_ip *ip)
 {

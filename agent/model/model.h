@@ -1,5 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* config: weft.yaml parsed into the desired state (struct weft_config). */
+/*
+ * model: the node's desired state, whatever its source (the YAML file or the
+ * Kubernetes API): namespaces, endpoints, services, policies and the
+ * datapath/metrics settings. Sources build it (agent/source/), the
+ * reconciler makes the maps equal to it (agent/reconcile/), and weftd keeps
+ * the one in force for everything that names things.
+ */
 #ifndef WEFT_MODEL_MODEL_H
 #define WEFT_MODEL_MODEL_H
 
@@ -9,12 +15,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "weft/abi.h"
-
-/* An address as weft stores it: 16 bytes, IPv4 v4-mapped (::ffff:a.b.c.d). */
-struct weft_ip {
-	struct in6_addr a;
-};
+#include "lib/addr.h"
+#include "weft/maps.h"
 
 struct weft_label {
 	char *key;
@@ -61,14 +63,6 @@ struct weft_service {
 	struct weft_backend_cfg *backends;
 	size_t nbackends;
 	int line;			/* 1-based line of the service in the file */
-};
-
-/* A prefix: addr with the first plen bits (of 128; IPv4 is v4-mapped, so
- * 10.0.0.0/8 is plen 104) significant, the others zero. */
-struct weft_cidr {
-	struct weft_ip net;
-	uint8_t plen;			/* 0..128, in the 16-byte form */
-	int family;			/* AF_INET or AF_INET6 */
 };
 
 /* A set-based requirement of a selector (Kubernetes matchExpressions):
@@ -169,18 +163,14 @@ struct weft_datapath_cfg {
 	bool redirect;			/* same-node socket redirect, default true */
 	bool policy_audit;		/* every policy in audit mode: would-be drops
 					 * counted, nothing dropped; default false */
-	uint32_t max_services;		/* default WEFT_DEF_MAX_SERVICES */
-	uint32_t max_backends;		/* default WEFT_DEF_MAX_BACKENDS */
-	uint32_t max_slots;		/* default WEFT_DEF_MAX_SLOTS */
-	uint32_t max_affinity;		/* default WEFT_DEF_MAX_AFFINITY */
-	uint32_t max_rev;		/* default WEFT_DEF_MAX_REV */
-	uint32_t max_policy;		/* default WEFT_DEF_MAX_POLICY (two epochs) */
-	uint32_t max_idents;		/* default WEFT_DEF_MAX_IDENTS (two epochs) */
-	uint32_t max_endpoints;		/* default WEFT_DEF_MAX_ENDPOINTS (weft_ep) */
-	uint32_t max_flows;		/* default WEFT_DEF_MAX_FLOWS (weft_flow, LRU) */
-	uint32_t max_edges;		/* default WEFT_DEF_MAX_EDGES (weft_edge) */
-	uint32_t max_hists;		/* default WEFT_DEF_MAX_HISTS (weft_hist) */
+	/* Map sizes, one per knob of the registry (weft/maps.h): max_services,
+	 * max_backends, ...; default WEFT_DEF_<knob>. Read only at start. */
+#define WEFT_X(knob, def, what) uint32_t knob;
+	WEFT_KNOB_LIST(WEFT_X)
+#undef WEFT_X
 };
+
+#define WEFT_METRICS_LISTEN "127.0.0.1:9465"	/* default metrics.listen */
 
 struct weft_metrics_cfg {
 	char listen[128];		/* "127.0.0.1:9465", "[::1]:9465"; "" = no server */
@@ -189,7 +179,7 @@ struct weft_metrics_cfg {
 					 * and close only (WEFT_OBS_NO_RTT_UPDATES) */
 };
 
-struct weft_config {
+struct weft_model {
 	char *path;			/* file it came from, or "<string>" */
 	struct weft_datapath_cfg datapath;
 	struct weft_metrics_cfg metrics;
@@ -203,41 +193,20 @@ struct weft_config {
 	size_t npolicies;
 };
 
-/*
- * Parse a config file. Returns the config, or NULL with a message for people
- * in err ("weft.yaml:14:7: services[1].vip: not an IPv4 or IPv6 address").
- */
-struct weft_config *weft_config_load(const char *path, char *err, size_t errlen);
+/* The defaults of the datapath and metrics settings, the same for every
+ * source (cgroup: the cgroup v2 mount root from /proc/mounts, or "" if there
+ * is none). */
+void weft_datapath_defaults(struct weft_datapath_cfg *dp);
+void weft_metrics_defaults(struct weft_metrics_cfg *m);
 
-/* The same for text in memory; name stands in for the file name in errors. */
-struct weft_config *weft_config_parse(const char *text, size_t len, const char *name,
-				      char *err, size_t errlen);
+/* A size setting by its registry knob (enum weft_knob); 0 for none. */
+uint32_t weft_datapath_size(const struct weft_datapath_cfg *dp, int knob);
 
-void weft_config_free(struct weft_config *cfg);
+/* Whether two datapath settings differ in what takes effect only at start
+ * (cgroup, bpffs, map sizes). */
+bool weft_datapath_restart_needed(const struct weft_datapath_cfg *a,
+				  const struct weft_datapath_cfg *b);
 
-/* Implemented in util.c. */
-
-/* Parse "10.0.0.1" or "fd00::1" into a v4-mapped/IPv6 weft_ip; returns the
- * family (AF_INET, AF_INET6) or 0 if the text is not an address. */
-int weft_ip_parse(const char *text, struct weft_ip *ip);
-
-/* Parse "10.0.0.0/8" or "fd00::/64" (a bare address is /32 or /128). 0, or
- * -EINVAL (not a prefix), -EDOM (host bits set). */
-int weft_cidr_parse(const char *text, struct weft_cidr *c);
-
-/* Whether inner lies within outer (same or longer prefix). */
-bool weft_cidr_within(const struct weft_cidr *inner, const struct weft_cidr *outer);
-
-/* Format an address the way people write it (IPv4 dotted, IPv6 compressed). */
-const char *weft_ip_str(const struct weft_ip *ip, char *buf, size_t len);
-
-/* Fill a socket address for text:port (port in host order). v4mapped turns
- * an IPv4 address into ::ffff:a.b.c.d for an AF_INET6 socket. Returns the
- * family or -EINVAL. */
-int weft_sockaddr(const char *text, uint16_t port, bool v4mapped, struct sockaddr_storage *ss,
-		  socklen_t *len);
-
-/* The cgroup v2 mount point, found in /proc/mounts. 0 or -errno. */
-int weft_cgroup2_root(char *buf, size_t len);
+void weft_model_free(struct weft_model *m);
 
 #endif /* WEFT_MODEL_MODEL_H */

@@ -9,37 +9,6 @@
 
 #include "reconcile/services.h"
 
-/* The config key that sizes a map, for "map is full" errors. */
-static const char *map_knob(enum weft_map_id id)
-{
-	switch (id) {
-	case WEFT_M_SVC:
-	case WEFT_M_META:
-	case WEFT_M_RR:
-	case WEFT_M_SVC_CNT:
-		return "max_services";
-	case WEFT_M_BE:
-	case WEFT_M_BE_CNT:
-		return "max_backends";
-	case WEFT_M_SLOT:
-		return "max_slots";
-	case WEFT_M_AFF:
-		return "max_affinity";
-	case WEFT_M_REV:
-		return "max_rev";
-	default:
-		return NULL;
-	}
-}
-
-static uint32_t map_capacity(int fd)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
-}
-
 struct apply_ctx {
 	const struct weft_maps *maps;
 	uint64_t nops;
@@ -63,9 +32,9 @@ static int apply_op(const struct weft_op *op, void *vctx)
 		ctx->nops++;
 		return 0;
 	}
-	if (!op->del && (err == -E2BIG || err == -ENOSPC) && map_knob(op->map))
+	if (!op->del && (err == -E2BIG || err == -ENOSPC) && weft_map_knob(op->map))
 		snprintf(ctx->err, ctx->errlen, "map %s is full (%u entries): raise datapath.%s",
-			 weft_map_name(op->map), map_capacity(fd), map_knob(op->map));
+			 weft_map_name(op->map), weft_map_capacity(fd), weft_map_knob(op->map));
 	else
 		snprintf(ctx->err, ctx->errlen, "map %s: %s: %s", weft_map_name(op->map),
 			 op->del ? "delete" : "update", strerror(-err));
@@ -267,7 +236,7 @@ static int be_idx_cmp(const void *a, const void *b)
 int weft_state_read(const struct weft_maps *maps, struct weft_state *out, char *err, size_t errlen)
 {
 	struct reader r = { .st = out };
-	const char *what = WEFT_MAP_SVC;
+	const char *what = weft_map_name(WEFT_M_SVC);
 	int ret;
 
 	memset(out, 0, sizeof(*out));
@@ -285,14 +254,14 @@ int weft_state_read(const struct weft_maps *maps, struct weft_state *out, char *
 		r.index[i] = (struct id_pos){ out->sp[i].val.id, i };
 	qsort(r.index, out->n, sizeof(*r.index), id_pos_cmp);
 
-	what = WEFT_MAP_META;
+	what = weft_map_name(WEFT_M_META);
 	ret = read_meta(maps->fd[WEFT_M_META], &r);
 	if (!ret) {
-		what = WEFT_MAP_BE;
+		what = weft_map_name(WEFT_M_BE);
 		ret = read_backends(maps->fd[WEFT_M_BE], &r);
 	}
 	if (!ret) {
-		what = WEFT_MAP_SLOT;
+		what = weft_map_name(WEFT_M_SLOT);
 		ret = read_slots(maps->fd[WEFT_M_SLOT], &r);
 	}
 	free(r.index);
@@ -305,151 +274,5 @@ int weft_state_read(const struct weft_maps *maps, struct weft_state *out, char *
 fail:
 	snprintf(err, errlen, "map %s: read: %s", what, strerror(-ret));
 	weft_state_free(out);
-	return ret;
-}
-
-#ifndef ENOTSUPP
-#define ENOTSUPP 524	/* the kernel's "operation not supported" */
-#endif
-
-int weft_map_each(int fd, size_t ksize, size_t vsize, weft_map_each_fn fn, void *ctx)
-{
-	size_t cap = 1024;
-	char *keys = malloc(cap * ksize), *vals = malloc(cap * vsize), *prev = NULL;
-	__u64 batch = 0;	/* the kernel's resume token: a bucket index */
-	bool first = true;
-	int ret = 0;
-
-	if (!keys || !vals) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		__u32 count = (__u32)cap;
-		int err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
-					       NULL);
-
-		if (err && errno == ENOSPC) {
-			/* One bucket holds more than a batch: a bigger one. */
-			char *nk = realloc(keys, 2 * cap * ksize), *nv;
-
-			if (nk)
-				keys = nk;
-			nv = nk ? realloc(vals, 2 * cap * vsize) : NULL;
-			if (!nv) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			vals = nv;
-			cap *= 2;
-			continue;
-		}
-		if (err && errno != ENOENT) {
-			if (first && (errno == EINVAL || errno == ENOTSUPP || errno == EOPNOTSUPP))
-				break;
-			ret = -errno;
-			goto out;
-		}
-		for (__u32 i = 0; i < count; i++)
-			if ((ret = fn(keys + i * ksize, vals + i * vsize, ctx)))
-				goto out;
-		if (err)
-			goto out;	/* ENOENT: that was the last batch */
-		first = false;
-	}
-	/* No batch lookups: walk, keys[0] the previous key, keys[ksize] the next. */
-	while (bpf_map_get_next_key(fd, prev, keys + ksize) == 0) {
-		memcpy(keys, keys + ksize, ksize);
-		prev = keys;
-		if (bpf_map_lookup_elem(fd, keys, vals))
-			continue;
-		if ((ret = fn(keys, vals, ctx)))
-			goto out;
-	}
-out:
-	free(keys);
-	free(vals);
-	return ret;
-}
-
-struct sync_gone {
-	const char *want;
-	size_t n, stride, ksize, ngone, cap;
-	char *gone;
-};
-
-static int sync_check(const void *key, const void *val, void *ctx)
-{
-	struct sync_gone *g = ctx;
-	size_t lo = 0, hi = g->n;
-
-	(void)val;
-	while (lo < hi) {	/* bsearch over the strided keys */
-		size_t mid = (lo + hi) / 2;
-		int c = memcmp(key, g->want + mid * g->stride, g->ksize);
-
-		if (!c)
-			return 0;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	if (g->ngone == g->cap) {
-		char *ng = realloc(g->gone, (g->cap = g->cap ? 2 * g->cap : 64) * g->ksize);
-
-		if (!ng)
-			return -ENOMEM;
-		g->gone = ng;
-	}
-	memcpy(g->gone + g->ngone++ * g->ksize, key, g->ksize);
-	return 0;
-}
-
-int weft_map_sync(int fd, const char *name, const void *want, size_t n, size_t stride,
-		  size_t ksize, size_t vsize, const char *full, uint64_t *nops, char *err,
-		  size_t errlen)
-{
-	struct sync_gone g = { want, n, stride, ksize, 0, 0, NULL };
-	char *cur = malloc(vsize);
-	uint64_t ops = 0;
-	int ret = 0;
-
-	if (!cur) {
-		ret = -ENOMEM;
-		snprintf(err, errlen, "%s: %s", name, strerror(ENOMEM));
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const char *k = g.want + i * stride, *v = k + ksize;
-
-		if (bpf_map_lookup_elem(fd, k, cur) == 0 && !memcmp(cur, v, vsize))
-			continue;
-		if (bpf_map_update_elem(fd, k, v, BPF_ANY)) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: %s%s", name, strerror(-ret),
-				 ret == -E2BIG || ret == -ENOMEM ? full : "");
-			goto out;
-		}
-		ops++;
-	}
-	ret = weft_map_each(fd, ksize, vsize, sync_check, &g);
-	if (ret) {
-		snprintf(err, errlen, "%s: %s", name, strerror(-ret));
-		goto out;
-	}
-	for (size_t i = 0; i < g.ngone; i++) {
-		if (bpf_map_delete_elem(fd, g.gone + i * ksize) && errno != ENOENT) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: delete: %s", name, strerror(-ret));
-			goto out;
-		}
-		ops++;
-	}
-out:
-	free(cur);
-	free(g.gone);
-	if (nops)
-		*nops = ops;
 	return ret;
 }

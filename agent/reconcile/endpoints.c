@@ -36,7 +36,7 @@ static int ent_cmp(const void *a, const void *b)
 		      sizeof(struct weft_addr_key));
 }
 
-int weft_ep_build(const struct weft_config *cfg, const struct weft_pol_state *pol,
+int weft_ep_build(const struct weft_model *cfg, const struct weft_pol_state *pol,
 		  struct weft_ep_ent **out, size_t *n)
 {
 	struct weft_ep_ent *e = calloc(cfg->nendpoints + 1, sizeof(*e));
@@ -82,12 +82,12 @@ int weft_ep_apply(const struct weft_maps *maps, const struct weft_ep_ent *want, 
 {
 	_Static_assert(offsetof(struct weft_ep_ent, v) == sizeof(struct weft_addr_key),
 		       "value right after the key");
-	return weft_map_sync(maps->fd[WEFT_M_EP], WEFT_MAP_EP, want, n, sizeof(*want),
+	return weft_map_sync(maps->fd[WEFT_M_EP], weft_map_name(WEFT_M_EP), want, n, sizeof(*want),
 			     sizeof(want->k), sizeof(want->v),
 			     " (more endpoints than datapath.max_endpoints)", nops, err, errlen);
 }
 
-int weft_obs_cfg_apply(const struct weft_maps *maps, const struct weft_config *cfg, char *err,
+int weft_obs_cfg_apply(const struct weft_maps *maps, const struct weft_model *cfg, char *err,
 		       size_t errlen)
 {
 	struct weft_obs_cfg oc = { 0 };
@@ -100,7 +100,7 @@ int weft_obs_cfg_apply(const struct weft_maps *maps, const struct weft_config *c
 	if (bpf_map_update_elem(maps->fd[WEFT_M_OBS_CFG], &zero, &oc, BPF_ANY)) {
 		int e = errno;
 
-		snprintf(err, errlen, "%s: %s", WEFT_MAP_OBS_CFG, strerror(e));
+		snprintf(err, errlen, "%s: %s", weft_map_name(WEFT_M_OBS_CFG), strerror(e));
 		return -e;
 	}
 	return 0;

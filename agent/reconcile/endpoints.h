@@ -32,7 +32,7 @@ const char *weft_ep_workload(const struct weft_endpoint *ep);
  * (may be NULL) gives identities and policed flags; the ifindex of each
  * `interface` is looked up now (0 if it does not exist). 0 or -ENOMEM;
  * the caller frees *out. */
-int weft_ep_build(const struct weft_config *cfg, const struct weft_pol_state *pol,
+int weft_ep_build(const struct weft_model *cfg, const struct weft_pol_state *pol,
 		  struct weft_ep_ent **out, size_t *n);
 
 /* Bring weft_ep to want (n entries, sorted). *nops (may be NULL) gets the
@@ -42,7 +42,7 @@ int weft_ep_apply(const struct weft_maps *maps, const struct weft_ep_ent *want, 
 
 /* weft_obs_cfg.flags from the config (metrics.tcp_rtt_updates); the
  * observer count of `weft observe` is kept. 0 or -errno (err names the map). */
-int weft_obs_cfg_apply(const struct weft_maps *maps, const struct weft_config *cfg, char *err,
+int weft_obs_cfg_apply(const struct weft_maps *maps, const struct weft_model *cfg, char *err,
 		       size_t errlen);
 
 #endif /* WEFT_OBS_H */

@@ -182,7 +182,7 @@ static int ent_cmp(const void *a, const void *b)
 		      sizeof(uint64_t));
 }
 
-int weft_ns_ep_build(const struct weft_config *cfg, struct weft_ns_ent **out, size_t *n)
+int weft_ns_ep_build(const struct weft_model *cfg, struct weft_ns_ent **out, size_t *n)
 {
 	struct want *w = calloc(cfg->nendpoints + 1, sizeof(*w));
 	int32_t *ep_nsid = calloc(cfg->nendpoints + 1, sizeof(*ep_nsid));
@@ -252,7 +252,7 @@ int weft_ns_ep_apply(const struct weft_maps *maps, const struct weft_ns_ent *wan
 		     uint64_t *nops, char *err, size_t errlen)
 {
 	_Static_assert(offsetof(struct weft_ns_ent, v) == sizeof(uint64_t), "value right after the key");
-	return weft_map_sync(maps->fd[WEFT_M_NS_EP], WEFT_MAP_NS_EP, want, n, sizeof(*want),
+	return weft_map_sync(maps->fd[WEFT_M_NS_EP], weft_map_name(WEFT_M_NS_EP), want, n, sizeof(*want),
 			     sizeof(want->cookie), sizeof(want->v),
 			     " (more pod namespaces than datapath.max_endpoints)", nops, err, errlen);
 }

@@ -30,7 +30,7 @@ struct weft_ns_ent {
 /* The weft_ns_ep entries of cfg's endpoints, sorted by the cookie's bytes. 0 or -errno;
  * the caller frees *out. Enters other network namespaces for a moment (the
  * calling thread only). */
-int weft_ns_ep_build(const struct weft_config *cfg, struct weft_ns_ent **out, size_t *n);
+int weft_ns_ep_build(const struct weft_model *cfg, struct weft_ns_ent **out, size_t *n);
 
 /* Bring weft_ns_ep to want (n entries, sorted): writes what differs,
  * deletes what is gone. *nops (may be NULL) gets the count. 0 or -errno

@@ -111,7 +111,7 @@ static int u32_cmp(const void *a, const void *b)
 
 /* The compiler's working state. */
 struct comp {
-	const struct weft_config *cfg;
+	const struct weft_model *cfg;
 	uint32_t *ep_id;		/* per endpoint */
 	struct weft_cidr *pfx;		/* distinct CIDRs of the policies, sorted */
 	size_t npfx;
@@ -161,7 +161,7 @@ static int assign_ids(struct idname *names, size_t n, bool cidr)
 
 static int endpoint_ids(struct comp *c)
 {
-	const struct weft_config *cfg = c->cfg;
+	const struct weft_model *cfg = c->cfg;
 	size_t n = cfg->nendpoints;
 	struct idname *names = calloc(n ? n : 1, sizeof(*names));
 	size_t *order = NULL;
@@ -235,7 +235,7 @@ static int rule_pfx(struct comp *c, const struct weft_peer *peers, size_t n, siz
 
 static int cidr_ids(struct comp *c)
 {
-	const struct weft_config *cfg = c->cfg;
+	const struct weft_model *cfg = c->cfg;
 	struct idname *names = NULL;
 	size_t cap = 0, n = 0;
 	int ret = 0;
@@ -332,7 +332,7 @@ static bool labels_match(const struct weft_label *sel, size_t nsel,
 /* Whether namespace ns has every label of a peer's namespace selector.
  * Every namespace has kubernetes.io/metadata.name=<its name>, as in
  * Kubernetes; one not in `namespaces:` has no other label. */
-static bool ns_match(const struct weft_config *cfg, const struct weft_peer *p, const char *ns)
+static bool ns_match(const struct weft_model *cfg, const struct weft_peer *p, const char *ns)
 {
 	const struct weft_namespace *n = NULL;
 
@@ -343,7 +343,7 @@ static bool ns_match(const struct weft_config *cfg, const struct weft_peer *p, c
 			      n ? n->labels : NULL, n ? n->nlabels : 0, WEFT_NS_NAME_LABEL, ns);
 }
 
-bool weft_pol_peer_selects(const struct weft_config *cfg, const char *ns,
+bool weft_pol_peer_selects(const struct weft_model *cfg, const char *ns,
 			   const struct weft_peer *p, const struct weft_endpoint *ep)
 {
 	if (p->has_cidr)
@@ -363,7 +363,7 @@ static int add_ent(struct comp *c, uint32_t subject, uint32_t peer, uint16_t por
 		if (c->nents >= c->max) {
 			snprintf(c->err, c->errlen,
 				 "policies need more than %zu entries; map %s holds two generations of %zu: raise datapath.max_policy",
-				 c->max, WEFT_MAP_POL, c->max);
+				 c->max, weft_map_name(WEFT_M_POL), c->max);
 			return -E2BIG;
 		}
 		e = realloc(c->ents, ncap * sizeof(*e));
@@ -442,7 +442,7 @@ static int cidr_peer_ids(struct comp *c, const struct weft_peer *p, uint32_t **i
 static int peer_ids(struct comp *c, const char *ns, const struct weft_peer *peers, size_t n,
 		    uint32_t **out, size_t *nout)
 {
-	const struct weft_config *cfg = c->cfg;
+	const struct weft_model *cfg = c->cfg;
 	uint32_t *ids = NULL;
 	size_t cap = 0, k = 0;
 	int ret = 0;
@@ -505,7 +505,7 @@ static int compile_rule(struct comp *c, const struct weft_policy *p, const uint3
 
 static int compile_policy(struct comp *c, size_t pi)
 {
-	const struct weft_config *cfg = c->cfg;
+	const struct weft_model *cfg = c->cfg;
 	const struct weft_policy *p = &cfg->policies[pi];
 	uint32_t *subj = calloc(cfg->nendpoints ? cfg->nendpoints : 1, sizeof(*subj));
 	bool audit = p->audit || cfg->datapath.policy_audit;	/* global audit mode */
@@ -593,7 +593,7 @@ static void id_key(struct weft_pol_id_key *k, const struct weft_ip *ip, unsigned
 
 static int build_ids(struct comp *c, struct weft_pol_state *out, size_t max)
 {
-	const struct weft_config *cfg = c->cfg;
+	const struct weft_model *cfg = c->cfg;
 	size_t n = cfg->nendpoints + c->npfx, k = 0;
 	struct weft_pol_id_ent *ids = calloc(n ? n : 1, sizeof(*ids));
 
@@ -628,7 +628,7 @@ static int build_ids(struct comp *c, struct weft_pol_state *out, size_t max)
 		free(ids);
 		snprintf(c->err, c->errlen,
 			 "policies need %zu address prefixes; map %s holds two generations of %zu: raise datapath.max_idents",
-			 n, WEFT_MAP_POL_ID, max);
+			 n, weft_map_name(WEFT_M_POL_ID), max);
 		return -E2BIG;
 	}
 	out->ids = ids;
@@ -643,7 +643,7 @@ static bool same(const struct weft_pol_state *a, const struct weft_pol_state *b)
 	       (!a->nents || !memcmp(a->ents, b->ents, a->nents * sizeof(*a->ents)));
 }
 
-int weft_pol_build(const struct weft_config *cfg, const struct weft_pol_state *cur,
+int weft_pol_build(const struct weft_model *cfg, const struct weft_pol_state *cur,
 		   struct weft_pol_state *out, char *err, size_t errlen)
 {
 	struct comp c = { .cfg = cfg, .err = err, .errlen = errlen };
@@ -846,7 +846,7 @@ static int batch_flush(struct apply_ctx *c)
 	c->nops += done;
 	c->nb = 0;
 	if (ret)
-		snprintf(c->err, c->errlen, "map %s: %s: %s", WEFT_MAP_POL,
+		snprintf(c->err, c->errlen, "map %s: %s: %s", weft_map_name(WEFT_M_POL),
 			 c->bdel ? "delete" : "update", strerror(-ret));
 	return ret;
 }
@@ -917,7 +917,7 @@ static int cnt_prune(int fd, uint32_t epoch, struct apply_ctx *c)
 	for (size_t i = 0; !ret && i < n; i++) {
 		if (bpf_map_delete_elem(fd, &del[i]) < 0 && errno != ENOENT) {
 			ret = -errno;
-			snprintf(c->err, c->errlen, "map %s: delete: %s", WEFT_MAP_POL_CNT,
+			snprintf(c->err, c->errlen, "map %s: delete: %s", weft_map_name(WEFT_M_POL_CNT),
 				 strerror(errno));
 		}
 		c->nops++;

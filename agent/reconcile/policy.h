@@ -64,12 +64,12 @@ uint32_t weft_pol_ep_hash(const struct weft_endpoint *ep);
  * map must hold two generations (datapath.max_policy, max_idents). 0 or
  * -errno (err filled).
  */
-int weft_pol_build(const struct weft_config *cfg, const struct weft_pol_state *cur,
+int weft_pol_build(const struct weft_model *cfg, const struct weft_pol_state *cur,
 		   struct weft_pol_state *out, char *err, size_t errlen);
 
 /* Whether a selector peer of a policy of namespace ns selects an endpoint
  * (false for a CIDR peer): the match weft_pol_build makes. */
-bool weft_pol_peer_selects(const struct weft_config *cfg, const char *ns,
+bool weft_pol_peer_selects(const struct weft_model *cfg, const char *ns,
 			   const struct weft_peer *p, const struct weft_endpoint *ep);
 
 /* The identity an address has in a state (LPM over its ids), WEFT_ID_WORLD

@@ -8,7 +8,7 @@
 
 #include "reconcile/redirect.h"
 
-static bool endpoint_off(const struct weft_config *cfg, const struct weft_addr_key *k)
+static bool endpoint_off(const struct weft_model *cfg, const struct weft_addr_key *k)
 {
 	for (size_t i = 0; i < cfg->nendpoints; i++)
 		if (!cfg->endpoints[i].redirect &&
@@ -17,7 +17,7 @@ static bool endpoint_off(const struct weft_config *cfg, const struct weft_addr_k
 	return false;
 }
 
-int weft_redir_apply(const struct weft_maps *maps, const struct weft_config *cfg, char *err,
+int weft_redir_apply(const struct weft_maps *maps, const struct weft_model *cfg, char *err,
 		     size_t errlen)
 {
 	int off_fd = maps->fd[WEFT_M_REDIR_OFF];
@@ -33,7 +33,7 @@ int weft_redir_apply(const struct weft_maps *maps, const struct weft_config *cfg
 			continue;
 		memcpy(k.addr, &cfg->endpoints[i].ip.a, sizeof(k.addr));
 		if (bpf_map_update_elem(off_fd, &k, &one, BPF_ANY)) {
-			snprintf(err, errlen, "redirect: %s: endpoints[%zu]: %s", WEFT_MAP_REDIR_OFF, i,
+			snprintf(err, errlen, "redirect: %s: endpoints[%zu]: %s", weft_map_name(WEFT_M_REDIR_OFF), i,
 				 strerror(errno));
 			return -errno;
 		}
@@ -46,7 +46,7 @@ int weft_redir_apply(const struct weft_maps *maps, const struct weft_config *cfg
 		if (endpoint_off(cfg, &k))
 			continue;
 		if (bpf_map_delete_elem(off_fd, &k) && errno != ENOENT) {
-			snprintf(err, errlen, "redirect: %s: delete: %s", WEFT_MAP_REDIR_OFF,
+			snprintf(err, errlen, "redirect: %s: delete: %s", weft_map_name(WEFT_M_REDIR_OFF),
 				 strerror(errno));
 			return -errno;
 		}
@@ -61,7 +61,7 @@ int weft_redir_apply(const struct weft_maps *maps, const struct weft_config *cfg
 		rc.policy_epoch = old.policy_epoch;
 	rc.noff = n;
 	if (bpf_map_update_elem(maps->fd[WEFT_M_REDIR_CFG], &zero, &rc, BPF_ANY)) {
-		snprintf(err, errlen, "redirect: %s: %s", WEFT_MAP_REDIR_CFG, strerror(errno));
+		snprintf(err, errlen, "redirect: %s: %s", weft_map_name(WEFT_M_REDIR_CFG), strerror(errno));
 		return -errno;
 	}
 	return 0;

@@ -16,7 +16,7 @@
 #include "reconcile/services.h"
 
 /* Bring weft_redir_off and weft_redir_cfg to cfg. 0 or -errno (err filled). */
-int weft_redir_apply(const struct weft_maps *maps, const struct weft_config *cfg, char *err,
+int weft_redir_apply(const struct weft_maps *maps, const struct weft_model *cfg, char *err,
 		     size_t errlen);
 
 #endif /* WEFT_REDIR_H */

@@ -10,28 +10,6 @@
 #include "reconcile/lb.h"
 #include "reconcile/services.h"
 
-static const char *const map_names[WEFT_M_COUNT] = {
-	[WEFT_M_SVC] = WEFT_MAP_SVC,	[WEFT_M_BE] = WEFT_MAP_BE,
-	[WEFT_M_SLOT] = WEFT_MAP_SLOT,	[WEFT_M_META] = WEFT_MAP_META,
-	[WEFT_M_RR] = WEFT_MAP_RR,	[WEFT_M_AFF] = WEFT_MAP_AFF,
-	[WEFT_M_REV] = WEFT_MAP_REV,	[WEFT_M_STATS] = WEFT_MAP_STATS,
-	[WEFT_M_INFO] = WEFT_MAP_INFO,
-	[WEFT_M_SVC_CNT] = WEFT_MAP_SVC_CNT, [WEFT_M_BE_CNT] = WEFT_MAP_BE_CNT,
-	[WEFT_M_SOCK] = WEFT_MAP_SOCK,	[WEFT_M_REDIR_CFG] = WEFT_MAP_REDIR_CFG,
-	[WEFT_M_REDIR_OFF] = WEFT_MAP_REDIR_OFF, [WEFT_M_SK_STATE] = WEFT_MAP_SK_STATE,
-	[WEFT_M_POL_ID] = WEFT_MAP_POL_ID, [WEFT_M_POL] = WEFT_MAP_POL,
-	[WEFT_M_CT] = WEFT_MAP_CT, [WEFT_M_POL_CNT] = WEFT_MAP_POL_CNT,
-	[WEFT_M_EP] = WEFT_MAP_EP,	[WEFT_M_FLOW] = WEFT_MAP_FLOW,
-	[WEFT_M_EDGE] = WEFT_MAP_EDGE,	[WEFT_M_HIST] = WEFT_MAP_HIST,
-	[WEFT_M_OBS_CFG] = WEFT_MAP_OBS_CFG, [WEFT_M_EVENTS] = WEFT_MAP_EVENTS,
-	[WEFT_M_SK_OBS] = WEFT_MAP_SK_OBS, [WEFT_M_NS_EP] = WEFT_MAP_NS_EP,
-};
-
-const char *weft_map_name(enum weft_map_id id)
-{
-	return id < WEFT_M_COUNT ? map_names[id] : "?";
-}
-
 static void sp_free(struct weft_sp *sp)
 {
 	free(sp->be);
@@ -215,7 +193,7 @@ static int check_limit(const char *map, size_t want, uint32_t cap, const char *k
 	return -E2BIG;
 }
 
-int weft_state_build(const struct weft_config *cfg, const struct weft_state *cur,
+int weft_state_build(const struct weft_model *cfg, const struct weft_state *cur,
 		     struct weft_state *out, char *err, size_t errlen)
 {
 	const struct weft_datapath_cfg *dp = &cfg->datapath;
@@ -229,9 +207,9 @@ int weft_state_build(const struct weft_config *cfg, const struct weft_state *cur
 		nsp += cfg->services[i].nports;
 		nbe += cfg->services[i].nports * cfg->services[i].nbackends;
 	}
-	ret = check_limit(WEFT_MAP_SVC, nsp, dp->max_services, "max_services", err, errlen);
+	ret = check_limit(weft_map_name(WEFT_M_SVC), nsp, dp->max_services, "max_services", err, errlen);
 	if (!ret)
-		ret = check_limit(WEFT_MAP_BE, nbe, dp->max_backends, "max_backends", err, errlen);
+		ret = check_limit(weft_map_name(WEFT_M_BE), nbe, dp->max_backends, "max_backends", err, errlen);
 	if (ret)
 		return ret;
 	ids.bits = calloc(ids.max / 8 + 1, 1);
@@ -264,7 +242,7 @@ int weft_state_build(const struct weft_config *cfg, const struct weft_state *cur
 			nslots += out->sp[k].nslots;
 		}
 	}
-	ret = check_limit(WEFT_MAP_SLOT, nslots, dp->max_slots, "max_slots", err, errlen);
+	ret = check_limit(weft_map_name(WEFT_M_SLOT), nslots, dp->max_slots, "max_slots", err, errlen);
 	if (ret)
 		goto fail;
 	qsort(out->sp, out->n, sizeof(*out->sp), weft_sp_cmp);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "model/model.h"
+#include "lib/maps.h"
 #include "weft/abi.h"
 
 /* One service port: its weft_svc entry and everything keyed by its id. */
@@ -54,68 +55,8 @@ const struct weft_sp *weft_state_find(const struct weft_state *st, const struct 
  * checked against the config's map sizes; an error names the map, the size
  * and the config key that sets it. 0 or -errno (err filled).
  */
-int weft_state_build(const struct weft_config *cfg, const struct weft_state *cur,
+int weft_state_build(const struct weft_model *cfg, const struct weft_state *cur,
 		     struct weft_state *out, char *err, size_t errlen);
-
-/* The maps, as file descriptors. */
-enum weft_map_id {
-	WEFT_M_SVC,
-	WEFT_M_BE,
-	WEFT_M_SLOT,
-	WEFT_M_META,
-	WEFT_M_RR,
-	WEFT_M_AFF,
-	WEFT_M_REV,
-	WEFT_M_STATS,
-	WEFT_M_INFO,
-	WEFT_M_SVC_CNT,
-	WEFT_M_BE_CNT,
-	WEFT_M_SOCK,
-	WEFT_M_REDIR_CFG,
-	WEFT_M_REDIR_OFF,
-	WEFT_M_SK_STATE,
-	WEFT_M_POL_ID,
-	WEFT_M_POL,
-	WEFT_M_CT,
-	WEFT_M_POL_CNT,
-	WEFT_M_EP,
-	WEFT_M_FLOW,
-	WEFT_M_EDGE,
-	WEFT_M_HIST,
-	WEFT_M_OBS_CFG,
-	WEFT_M_EVENTS,
-	WEFT_M_SK_OBS,
-	WEFT_M_NS_EP,
-	WEFT_M_COUNT,
-};
-
-struct weft_maps {
-	int fd[WEFT_M_COUNT];
-};
-
-/*
- * Call fn(key, value, ctx) for every entry of a hash-type map, read in
- * batches (a key-by-key walk where the kernel has no batch lookups; a key
- * deleted meanwhile is skipped). vsize: the value as the syscall returns it
- * (per-CPU maps: rounded up to 8, times the possible CPUs). fn returning
- * non-zero stops the walk and is returned; else 0 or -errno.
- */
-typedef int (*weft_map_each_fn)(const void *key, const void *value, void *ctx);
-int weft_map_each(int fd, size_t ksize, size_t vsize, weft_map_each_fn fn, void *ctx);
-
-/*
- * Bring a small hash map to a wanted set: n entries of stride bytes, each a
- * key (ksize bytes) followed by its value (vsize bytes), sorted by memcmp of
- * the key. Writes the entries that differ, then deletes the keys that are
- * not wanted. *nops (may be NULL) gets the writes and deletes. 0 or -errno
- * (err names the map; `full` is added to a "map full" error).
- */
-int weft_map_sync(int fd, const char *name, const void *want, size_t n, size_t stride,
-		  size_t ksize, size_t vsize, const char *full, uint64_t *nops, char *err,
-		  size_t errlen);
-
-/* The pinned name of a map ("weft_svc", ...). */
-const char *weft_map_name(enum weft_map_id id);
 
 /* Read the service ports the maps hold (apply.c). 0 or -errno (err filled). */
 int weft_state_read(const struct weft_maps *maps, struct weft_state *out, char *err, size_t errlen);

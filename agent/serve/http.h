@@ -13,7 +13,6 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#define WEFT_METRICS_LISTEN "127.0.0.1:9465"	/* default metrics.listen */
 #define WEFT_HTTP_MAX_REQUEST 8192	/* request line and headers, bytes */
 #define WEFT_HTTP_MAX_CONNS 32
 #define WEFT_HTTP_TIMEOUT_MS 5000	/* from accept to the last byte written */

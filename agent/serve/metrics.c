@@ -524,59 +524,6 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 
 /* --- gather --------------------------------------------------------------- */
 
-static int count_one(const void *key, const void *val, void *ctx)
-{
-	(void)key;
-	(void)val;
-	++*(uint64_t *)ctx;
-	return 0;
-}
-
-int weft_map_count(int fd, uint64_t *entries)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-	uint64_t n = 0;
-	size_t vsize;
-	int ncpu, ret;
-
-	*entries = 0;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len))
-		return -errno;
-	switch (info.type) {
-	case BPF_MAP_TYPE_ARRAY:
-	case BPF_MAP_TYPE_PERCPU_ARRAY:
-	case BPF_MAP_TYPE_PROG_ARRAY:
-	case BPF_MAP_TYPE_ARRAY_OF_MAPS:
-		*entries = info.max_entries;
-		return 0;
-	default:
-		break;
-	}
-	if (info.type == BPF_MAP_TYPE_SOCKHASH || info.type == BPF_MAP_TYPE_SOCKMAP) {
-		/* Values (sockets) cannot be read here: count the keys. */
-		char *k = calloc(2, info.key_size ? info.key_size : 1);
-
-		if (!k)
-			return -ENOMEM;
-		for (bool first = true; bpf_map_get_next_key(fd, first ? NULL : k, k + info.key_size) == 0;
-		     first = false, n++)
-			memcpy(k, k + info.key_size, info.key_size);
-		free(k);
-		*entries = n;
-		return 0;
-	}
-	ncpu = libbpf_num_possible_cpus();
-	if (ncpu <= 0)
-		return ncpu;
-	vsize = (info.value_size + 7) / 8 * 8;
-	if (info.type == BPF_MAP_TYPE_PERCPU_HASH || info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH)
-		vsize *= ncpu;
-	ret = weft_map_each(fd, info.key_size, vsize, count_one, &n);
-	*entries = n;
-	return ret;
-}
-
 /* Sum a per-CPU struct weft_cnt. */
 static void cnt_sum(const struct weft_cnt *v, int ncpu, struct weft_cnt *out)
 {
@@ -588,70 +535,12 @@ static void cnt_sum(const struct weft_cnt *v, int ncpu, struct weft_cnt *out)
 	}
 }
 
-static const struct weft_endpoint *endpoint_by_ip(const struct weft_config *cfg, const __be32 *addr)
+static const struct weft_endpoint *endpoint_by_ip(const struct weft_model *cfg, const __be32 *addr)
 {
 	for (size_t i = 0; cfg && i < cfg->nendpoints; i++)
 		if (!memcmp(&cfg->endpoints[i].ip.a, addr, 16))
 			return &cfg->endpoints[i];
 	return NULL;
-}
-
-static uint32_t map_capacity(int fd)
-{
-	struct bpf_map_info info = { 0 };
-	__u32 len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
-}
-
-/* Every key and value of a hash map, into arrays (map_dump). */
-struct dump {
-	size_t ksize, vsize, n, cap;
-	char *k, *v;
-};
-
-static int dump_add(const void *key, const void *val, void *ctx)
-{
-	struct dump *d = ctx;
-
-	if (d->n == d->cap) {
-		size_t ncap = d->cap ? 2 * d->cap : 4096;
-		char *nk = realloc(d->k, ncap * d->ksize), *nv;
-
-		if (nk)
-			d->k = nk;
-		nv = nk ? realloc(d->v, ncap * d->vsize) : NULL;
-		if (!nv)
-			return -ENOMEM;
-		d->v = nv;
-		d->cap = ncap;
-	}
-	memcpy(d->k + d->n * d->ksize, key, d->ksize);
-	memcpy(d->v + d->n * d->vsize, val, d->vsize);
-	d->n++;
-	return 0;
-}
-
-/*
- * Every key and value of a hash map (weft_map_each). vsize: the value as the
- * syscall returns it (per-CPU maps: rounded to 8, times the CPUs). 0 or
- * -errno; *keys and *vals are the caller's to free.
- */
-static int map_dump(int fd, size_t ksize, size_t vsize, char **keys, char **vals, size_t *n)
-{
-	struct dump d = { .ksize = ksize, .vsize = vsize };
-	int ret = weft_map_each(fd, ksize, vsize, dump_add, &d);
-
-	if (ret) {
-		free(d.k);
-		free(d.v);
-		d.k = d.v = NULL;
-		d.n = 0;
-	}
-	*keys = d.k;
-	*vals = d.v;
-	*n = d.n;
-	return ret;
 }
 
 /* Names of the addresses (weft_ep) and of the service ports (by id). */
@@ -753,7 +642,7 @@ static int names_load(struct names *nm, const struct weft_maps *maps, const stru
 	int ret;
 
 	memset(nm, 0, sizeof(*nm));
-	ret = map_dump(maps->fd[WEFT_M_EP], sizeof(*k), sizeof(*v), &kb, &vb, &nm->nep);
+	ret = weft_map_dump(maps->fd[WEFT_M_EP], sizeof(*k), sizeof(*v), &kb, &vb, &nm->nep);
 	if (ret)
 		return ret;
 	k = (struct weft_addr_key *)kb;
@@ -910,13 +799,13 @@ static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st,
 	ret = names_load(&nm, maps, st);
 	if (ret)
 		return ret;
-	ret = map_dump(maps->fd[WEFT_M_EDGE], sizeof(struct weft_edge_key),
+	ret = weft_map_dump(maps->fd[WEFT_M_EDGE], sizeof(struct weft_edge_key),
 		       sizeof(struct weft_edge_val), &ek, &ev, &nedge);
 	if (!ret)
-		ret = map_dump(maps->fd[WEFT_M_FLOW], sizeof(struct weft_sock_key),
+		ret = weft_map_dump(maps->fd[WEFT_M_FLOW], sizeof(struct weft_sock_key),
 			       sizeof(struct weft_flow), &fk, &fv, &nflow);
 	if (!ret)
-		ret = map_dump(maps->fd[WEFT_M_HIST], sizeof(struct weft_hist_key), hvsize * ncpu,
+		ret = weft_map_dump(maps->fd[WEFT_M_HIST], sizeof(struct weft_hist_key), hvsize * ncpu,
 			       &hk, &hv, &nhist);
 	if (ret)
 		goto out;
@@ -1001,7 +890,7 @@ out:
 }
 
 /* The decisions of the active policy epoch, named by cfg's policies. */
-static int pol_gather(const struct weft_config *cfg, const struct weft_maps *maps, int ncpu,
+static int pol_gather(const struct weft_model *cfg, const struct weft_maps *maps, int ncpu,
 		      struct weft_metrics_snap *out)
 {
 	struct weft_pol_cnt_key k, next, *prev = NULL;
@@ -1049,7 +938,7 @@ out:
 	return 0;
 }
 
-int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *st,
+int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *st,
 			const struct weft_maps *maps, const struct weft_datapath *dp,
 			struct weft_metrics_snap *out)
 {
@@ -1120,7 +1009,7 @@ int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *
 		struct weft_metrics_map *m = &out->maps[out->nmaps++];
 
 		m->name = weft_map_name(id);
-		m->capacity = map_capacity(maps->fd[id]);
+		m->capacity = weft_map_capacity(maps->fd[id]);
 		switch (id) {
 		/* What weftd wrote itself: no need to walk a million slots. */
 		case WEFT_M_SVC:

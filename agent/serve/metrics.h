@@ -130,17 +130,14 @@ const char *weft_metrics_escape(const char *s, char *buf, size_t len);
 
 /* Read the maps into a snapshot of cfg's services and st's ports.
  * dp may be NULL (no program status). 0 or -errno. */
-int weft_metrics_gather(const struct weft_config *cfg, const struct weft_state *st,
+int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *st,
 			const struct weft_maps *maps, const struct weft_datapath *dp,
 			struct weft_metrics_snap *out);
 void weft_metrics_snap_free(struct weft_metrics_snap *s);
 
-/* Entries in a map (hash maps counted in batches; arrays are full). */
-int weft_map_count(int fd, uint64_t *entries);
-
 /* What weftd's HTTP handler needs. */
 struct weft_metrics_src {
-	const struct weft_config *cfg;
+	const struct weft_model *cfg;
 	const struct weft_state *st;
 	const struct weft_datapath *dp;	/* NULL before the datapath loads */
 	bool ready;			/* datapath attached and config applied */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * config: weft.yaml into struct weft_config.
+ * config: weft.yaml into struct weft_model.
  *
  * libyaml's document API gives every node its position. Each mapping is
  * walked against a field table (key, parser, offset, bounds, required), so
@@ -20,6 +20,7 @@
 #include <yaml.h>
 
 #include "model/model.h"
+#include "source/file.h"
 #include "serve/http.h"
 #include "reconcile/lb.h"
 
@@ -631,7 +632,7 @@ static int ep_ip_cmp(const void *a, const void *b)
 
 static int ep_check(struct ctx *c, yaml_node_t *seq, void *parent)
 {
-	struct weft_config *cfg = parent;
+	struct weft_model *cfg = parent;
 	int err;
 
 	err = check_dup(c, seq, cfg->endpoints, cfg->nendpoints, sizeof(*cfg->endpoints),
@@ -860,7 +861,7 @@ static int fe_cmp(const void *a, const void *b)
 	return r;
 }
 
-static int fe_check(struct ctx *c, yaml_node_t *seq, const struct weft_config *cfg)
+static int fe_check(struct ctx *c, yaml_node_t *seq, const struct weft_model *cfg)
 {
 	struct frontend *fe;
 	size_t n = 0, a, b;
@@ -903,7 +904,7 @@ static int fe_check(struct ctx *c, yaml_node_t *seq, const struct weft_config *c
 
 static int svc_check(struct ctx *c, yaml_node_t *seq, void *parent)
 {
-	struct weft_config *cfg = parent;
+	struct weft_model *cfg = parent;
 	int err;
 
 	err = check_dup(c, seq, cfg->services, cfg->nservices, sizeof(*cfg->services),
@@ -1231,14 +1232,14 @@ static int pol_name_cmp(const void *a, const void *b)
 
 static int pol_check(struct ctx *c, yaml_node_t *seq, void *parent)
 {
-	struct weft_config *cfg = parent;
+	struct weft_model *cfg = parent;
 
 	return check_dup(c, seq, cfg->policies, cfg->npolicies, sizeof(*cfg->policies),
 			 pol_name_cmp, "name", "policy namespace/name");
 }
 
 static const struct seqdef pol_seq = {
-	sizeof(struct weft_policy), offsetof(struct weft_config, npolicies), 0, 0, pol_elem, pol_check
+	sizeof(struct weft_policy), offsetof(struct weft_model, npolicies), 0, 0, pol_elem, pol_check
 };
 
 /* Namespaces. */
@@ -1267,25 +1268,25 @@ static int ns_name_cmp(const void *a, const void *b)
 
 static int ns_check(struct ctx *c, yaml_node_t *seq, void *parent)
 {
-	struct weft_config *cfg = parent;
+	struct weft_model *cfg = parent;
 
 	return check_dup(c, seq, cfg->namespaces, cfg->nnamespaces, sizeof(*cfg->namespaces),
 			 ns_name_cmp, "name", "namespace name");
 }
 
 static const struct seqdef ns_seq = {
-	sizeof(struct weft_namespace), offsetof(struct weft_config, nnamespaces), 0, 0, ns_elem,
+	sizeof(struct weft_namespace), offsetof(struct weft_model, nnamespaces), 0, 0, ns_elem,
 	ns_check
 };
 
 /* The file. */
 
 static const struct seqdef ep_seq = {
-	sizeof(struct weft_endpoint), offsetof(struct weft_config, nendpoints), 0, 0, ep_elem, ep_check
+	sizeof(struct weft_endpoint), offsetof(struct weft_model, nendpoints), 0, 0, ep_elem, ep_check
 };
 
 static const struct seqdef svc_seq = {
-	sizeof(struct weft_service), offsetof(struct weft_config, nservices), 0, 0, svc_elem, svc_check
+	sizeof(struct weft_service), offsetof(struct weft_model, nservices), 0, 0, svc_elem, svc_check
 };
 
 #define DP_MAX(key, m) F_INT(key, struct weft_datapath_cfg, m, 1, MAX_MAP_ENTRIES)
@@ -1295,17 +1296,9 @@ static const struct field dp_fields[] = {
 	F_BUF("bpffs", p_abspath, struct weft_datapath_cfg, bpffs),
 	F_AT("redirect", p_bool, struct weft_datapath_cfg, redirect),
 	F_AT("policy_audit", p_bool, struct weft_datapath_cfg, policy_audit),
-	DP_MAX("max_services", max_services),
-	DP_MAX("max_backends", max_backends),
-	DP_MAX("max_slots", max_slots),
-	DP_MAX("max_affinity", max_affinity),
-	DP_MAX("max_rev", max_rev),
-	DP_MAX("max_policy", max_policy),
-	DP_MAX("max_idents", max_idents),
-	DP_MAX("max_endpoints", max_endpoints),
-	DP_MAX("max_flows", max_flows),
-	DP_MAX("max_edges", max_edges),
-	DP_MAX("max_hists", max_hists),
+#define WEFT_X(knob, def, what) DP_MAX(#knob, knob),
+	WEFT_KNOB_LIST(WEFT_X)
+#undef WEFT_X
 	{ 0 }
 };
 
@@ -1335,19 +1328,18 @@ static const struct field metrics_fields[] = {
 };
 
 static const struct field top_fields[] = {
-	F_AT("datapath", p_map, struct weft_config, datapath, .sub = dp_fields),
-	F_AT("metrics", p_map, struct weft_config, metrics, .sub = metrics_fields),
-	F_AT("namespaces", p_seq, struct weft_config, namespaces, .seq = &ns_seq),
-	F_AT("endpoints", p_seq, struct weft_config, endpoints, .seq = &ep_seq),
-	F_AT("services", p_seq, struct weft_config, services, .seq = &svc_seq),
-	F_AT("policies", p_seq, struct weft_config, policies, .seq = &pol_seq),
+	F_AT("datapath", p_map, struct weft_model, datapath, .sub = dp_fields),
+	F_AT("metrics", p_map, struct weft_model, metrics, .sub = metrics_fields),
+	F_AT("namespaces", p_seq, struct weft_model, namespaces, .seq = &ns_seq),
+	F_AT("endpoints", p_seq, struct weft_model, endpoints, .seq = &ep_seq),
+	F_AT("services", p_seq, struct weft_model, services, .seq = &svc_seq),
+	F_AT("policies", p_seq, struct weft_model, policies, .seq = &pol_seq),
 	{ 0 }
 };
 
-static struct weft_config *config_new(const char *name)
+static struct weft_model *config_new(const char *name)
 {
-	struct weft_config *cfg = calloc(1, sizeof(*cfg));
-	struct weft_datapath_cfg *dp;
+	struct weft_model *cfg = calloc(1, sizeof(*cfg));
 
 	if (!cfg)
 		return NULL;
@@ -1356,24 +1348,8 @@ static struct weft_config *config_new(const char *name)
 		free(cfg);
 		return NULL;
 	}
-	dp = &cfg->datapath;
-	if (weft_cgroup2_root(dp->cgroup, sizeof(dp->cgroup)) < 0)
-		dp->cgroup[0] = '\0';
-	strcpy(dp->bpffs, "/sys/fs/bpf/weft");
-	dp->redirect = true;
-	dp->max_services = WEFT_DEF_MAX_SERVICES;
-	dp->max_backends = WEFT_DEF_MAX_BACKENDS;
-	dp->max_slots = WEFT_DEF_MAX_SLOTS;
-	dp->max_affinity = WEFT_DEF_MAX_AFFINITY;
-	dp->max_rev = WEFT_DEF_MAX_REV;
-	dp->max_policy = WEFT_DEF_MAX_POLICY;
-	dp->max_idents = WEFT_DEF_MAX_IDENTS;
-	dp->max_endpoints = WEFT_DEF_MAX_ENDPOINTS;
-	dp->max_flows = WEFT_DEF_MAX_FLOWS;
-	dp->max_edges = WEFT_DEF_MAX_EDGES;
-	dp->max_hists = WEFT_DEF_MAX_HISTS;
-	strcpy(cfg->metrics.listen, WEFT_METRICS_LISTEN);
-	cfg->metrics.tcp_rtt_updates = true;
+	weft_datapath_defaults(&cfg->datapath);
+	weft_metrics_defaults(&cfg->metrics);
 	return cfg;
 }
 
@@ -1402,7 +1378,7 @@ static int syntax_error(struct ctx *c, const yaml_parser_t *p, const char *text,
 }
 
 static int parse_doc(struct ctx *c, yaml_parser_t *parser, const char *text, size_t len,
-		     struct weft_config *cfg)
+		     struct weft_model *cfg)
 {
 	static const struct field top = { .key = "", .parse = p_map, .sub = top_fields };
 	yaml_document_t doc;
@@ -1427,11 +1403,11 @@ static int parse_doc(struct ctx *c, yaml_parser_t *parser, const char *text, siz
 	return err;
 }
 
-struct weft_config *weft_config_parse(const char *text, size_t len, const char *name, char *err,
+struct weft_model *weft_file_parse(const char *text, size_t len, const char *name, char *err,
 				      size_t errlen)
 {
 	struct ctx c = { .name = name, .err = err, .errlen = err ? errlen : 0 };
-	struct weft_config *cfg;
+	struct weft_model *cfg;
 	yaml_parser_t parser;
 	int ret;
 
@@ -1451,7 +1427,7 @@ struct weft_config *weft_config_parse(const char *text, size_t len, const char *
 	if (!ret)
 		return cfg;
 out_cfg:
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 out:
 	errno = -ret;
 	return NULL;
@@ -1500,9 +1476,9 @@ out_buf:
 	return NULL;
 }
 
-struct weft_config *weft_config_load(const char *path, char *err, size_t errlen)
+struct weft_model *weft_file_load(const char *path, char *err, size_t errlen)
 {
-	struct weft_config *cfg;
+	struct weft_model *cfg;
 	size_t len;
 	char *text;
 	int saved;
@@ -1515,89 +1491,9 @@ struct weft_config *weft_config_load(const char *path, char *err, size_t errlen)
 		errno = saved;
 		return NULL;
 	}
-	cfg = weft_config_parse(text, len, path, err, errlen);
+	cfg = weft_file_parse(text, len, path, err, errlen);
 	saved = errno;
 	free(text);
 	errno = saved;
 	return cfg;
-}
-
-static void labels_free(struct weft_label *l, size_t n)
-{
-	for (size_t i = 0; i < n && l; i++) {
-		free(l[i].key);
-		free(l[i].value);
-	}
-	free(l);
-}
-
-static void exprs_free(struct weft_label_expr *x, size_t n)
-{
-	for (size_t i = 0; i < n && x; i++) {
-		free(x[i].key);
-		for (size_t j = 0; j < x[i].nvalues && x[i].values; j++)
-			free(x[i].values[j]);
-		free(x[i].values);
-	}
-	free(x);
-}
-
-static void rules_free(struct weft_rule *r, size_t n)
-{
-	for (size_t i = 0; i < n && r; i++) {
-		for (size_t j = 0; j < r[i].nfrom && r[i].from; j++) {
-			labels_free(r[i].from[j].labels, r[i].from[j].nlabels);
-			labels_free(r[i].from[j].ns_labels, r[i].from[j].ns_nlabels);
-			exprs_free(r[i].from[j].exprs, r[i].from[j].nexprs);
-			exprs_free(r[i].from[j].ns_exprs, r[i].from[j].ns_nexprs);
-			free(r[i].from[j].except);
-		}
-		for (size_t j = 0; j < r[i].nto && r[i].to; j++) {
-			labels_free(r[i].to[j].labels, r[i].to[j].nlabels);
-			labels_free(r[i].to[j].ns_labels, r[i].to[j].ns_nlabels);
-			exprs_free(r[i].to[j].exprs, r[i].to[j].nexprs);
-			exprs_free(r[i].to[j].ns_exprs, r[i].to[j].ns_nexprs);
-			free(r[i].to[j].except);
-		}
-		free(r[i].from);
-		free(r[i].to);
-		free(r[i].ports);
-	}
-	free(r);
-}
-
-static void policy_free(struct weft_policy *p)
-{
-	labels_free(p->labels, p->nlabels);
-	exprs_free(p->exprs, p->nexprs);
-	rules_free(p->ingress, p->ningress);
-	rules_free(p->egress, p->negress);
-	rules_free(p->deny, p->ndeny);
-}
-
-void weft_config_free(struct weft_config *cfg)
-{
-	if (!cfg)
-		return;
-	for (size_t i = 0; i < cfg->nendpoints; i++) {
-		for (size_t j = 0; j < cfg->endpoints[i].nlabels; j++) {
-			free(cfg->endpoints[i].labels[j].key);
-			free(cfg->endpoints[i].labels[j].value);
-		}
-		free(cfg->endpoints[i].labels);
-	}
-	free(cfg->endpoints);
-	for (size_t i = 0; i < cfg->nnamespaces; i++)
-		labels_free(cfg->namespaces[i].labels, cfg->namespaces[i].nlabels);
-	free(cfg->namespaces);
-	for (size_t i = 0; i < cfg->nservices; i++) {
-		free(cfg->services[i].ports);
-		free(cfg->services[i].backends);
-	}
-	free(cfg->services);
-	for (size_t i = 0; i < cfg->npolicies; i++)
-		policy_free(&cfg->policies[i]);
-	free(cfg->policies);
-	free(cfg->path);
-	free(cfg);
 }

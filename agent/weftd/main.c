@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "model/model.h"
+#include "source/file.h"
 #include "datapath/datapath.h"
 #include "serve/http.h"
 #include "source/k8s/k8s.h"
@@ -30,7 +31,7 @@
 
 struct weftd {
 	char *config_path;
-	struct weft_config *cfg;	/* the config in force */
+	struct weft_model *cfg;	/* the config in force */
 	struct weft_datapath *dp;
 	struct weft_state cur;		/* what the maps hold */
 	struct weft_pol_state pol;	/* the policy generation the maps hold */
@@ -71,7 +72,7 @@ static void http_open(struct weftd *d)
 
 /* The pod netns of each endpoint into weft_ns_ep (unbound sockets' egress
  * policy at connect). At every apply and when interfaces come and go. */
-static int ns_sync(struct weftd *d, const struct weft_config *cfg, uint64_t *nops, char *err,
+static int ns_sync(struct weftd *d, const struct weft_model *cfg, uint64_t *nops, char *err,
 		   size_t errlen)
 {
 	struct weft_ns_ent *ns = NULL;
@@ -79,7 +80,7 @@ static int ns_sync(struct weftd *d, const struct weft_config *cfg, uint64_t *nop
 	int ret = weft_ns_ep_build(cfg, &ns, &nns);
 
 	if (ret)
-		snprintf(err, errlen, "%s: %s", WEFT_MAP_NS_EP, strerror(-ret));
+		snprintf(err, errlen, "%s: %s", weft_map_name(WEFT_M_NS_EP), strerror(-ret));
 	else
 		ret = weft_ns_ep_apply(weft_datapath_maps(d->dp), ns, nns, nops, err, errlen);
 	free(ns);
@@ -88,7 +89,7 @@ static int ns_sync(struct weftd *d, const struct weft_config *cfg, uint64_t *nop
 
 /* Bring the maps from d->cur to cfg. On success d->cur is the new state;
  * on failure the maps are re-read so d->cur stays true. */
-static int reconcile(struct weftd *d, const struct weft_config *cfg)
+static int reconcile(struct weftd *d, const struct weft_model *cfg)
 {
 	const struct weft_maps *maps = weft_datapath_maps(d->dp);
 	struct weft_pol_state pwant;
@@ -211,24 +212,12 @@ static int start(struct weftd *d)
 	return 0;
 }
 
-/* Settings that only take effect at start. */
-static bool datapath_changed(const struct weft_datapath_cfg *a, const struct weft_datapath_cfg *b)
-{
-	return strcmp(a->cgroup, b->cgroup) || strcmp(a->bpffs, b->bpffs) ||
-	       a->max_services != b->max_services || a->max_backends != b->max_backends ||
-	       a->max_slots != b->max_slots || a->max_affinity != b->max_affinity ||
-	       a->max_rev != b->max_rev || a->max_policy != b->max_policy ||
-	       a->max_idents != b->max_idents || a->max_endpoints != b->max_endpoints ||
-	       a->max_flows != b->max_flows || a->max_edges != b->max_edges ||
-	       a->max_hists != b->max_hists;
-}
-
 /* After a batch of Kubernetes events (and on SIGHUP in that mode): the
  * cluster's services with the file's datapath, through the one reconcile. */
 static void k8s_changed(struct weft_k8s *k, void *arg)
 {
 	struct weftd *d = arg;
-	struct weft_config *cfg = weft_k8s_config(k, d->cfg);
+	struct weft_model *cfg = weft_k8s_config(k, d->cfg);
 
 	if (!cfg) {
 		weft_log(LOG_ERROR, "k8s: translate: %s", strerror(errno));
@@ -238,7 +227,7 @@ static void k8s_changed(struct weft_k8s *k, void *arg)
 		weft_datapath_set_info(d->dp, d->generation, d->last_ops);
 		d->ready = true;
 	}
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 }
 
 static int k8s_open(struct weftd *d)
@@ -264,7 +253,7 @@ static int k8s_open(struct weftd *d)
 
 static void reload(struct weftd *d)
 {
-	struct weft_config *cfg;
+	struct weft_model *cfg;
 	char err[512];
 
 	if (d->k8s) {
@@ -272,12 +261,12 @@ static void reload(struct weftd *d)
 			k8s_changed(d->k8s, d);
 		return;
 	}
-	cfg = weft_config_load(d->config_path, err, sizeof(err));
+	cfg = weft_file_load(d->config_path, err, sizeof(err));
 	if (!cfg) {
 		weft_log(LOG_ERROR, "reload: %s: keeping the running state", err);
 		return;
 	}
-	if (datapath_changed(&d->cfg->datapath, &cfg->datapath)) {
+	if (weft_datapath_restart_needed(&d->cfg->datapath, &cfg->datapath)) {
 		weft_log(LOG_WARN, "reload: datapath settings change only at restart: keeping the old ones");
 		cfg->datapath = d->cfg->datapath;
 	}
@@ -288,10 +277,10 @@ static void reload(struct weftd *d)
 	}
 	if (reconcile(d, cfg)) {
 		weft_log(LOG_ERROR, "reload: keeping the running config");
-		weft_config_free(cfg);
+		weft_model_free(cfg);
 		return;
 	}
-	weft_config_free(d->cfg);
+	weft_model_free(d->cfg);
 	d->cfg = cfg;
 	weft_datapath_set_info(d->dp, d->generation, d->last_ops);
 }
@@ -448,8 +437,8 @@ int main(int argc, char **argv)
 	}
 	if (d.kubernetes && !d.node)
 		d.node = getenv("NODE_NAME");
-	d.cfg = d.config_path ? weft_config_load(d.config_path, err, sizeof(err)) :
-				weft_config_parse("", 0, "<defaults>", err, sizeof(err));
+	d.cfg = d.config_path ? weft_file_load(d.config_path, err, sizeof(err)) :
+				weft_file_parse("", 0, "<defaults>", err, sizeof(err));
 	if (!d.cfg) {
 		fprintf(stderr, "weftd: %s\n", err);
 		return 1;
@@ -459,13 +448,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "weftd: %s: %s: with --kubernetes they come from the cluster; the file may hold only datapath: and metrics:\n",
 			d.cfg->path, d.cfg->nservices ? "services" : d.cfg->nendpoints ? "endpoints" :
 				     d.cfg->npolicies ? "policies" : "namespaces");
-		weft_config_free(d.cfg);
+		weft_model_free(d.cfg);
 		return 1;
 	}
 	if (!d.cfg->datapath.cgroup[0]) {
 		fprintf(stderr, "weftd: %s: datapath.cgroup: no cgroup v2 mount found in /proc/mounts\n",
 			d.config_path);
-		weft_config_free(d.cfg);
+		weft_model_free(d.cfg);
 		return 1;
 	}
 	if (cleanup) {
@@ -473,7 +462,7 @@ int main(int argc, char **argv)
 		ret = weft_datapath_cleanup(&d.cfg->datapath, err, sizeof(err));
 		if (ret)
 			fprintf(stderr, "weftd: %s\n", err);
-		weft_config_free(d.cfg);
+		weft_model_free(d.cfg);
 		return ret ? 1 : 0;
 	}
 	http_open(&d);
@@ -499,6 +488,6 @@ int main(int argc, char **argv)
 	weft_state_free(&d.cur);
 	weft_pol_free(&d.pol);
 	weft_datapath_close(d.dp);
-	weft_config_free(d.cfg);
+	weft_model_free(d.cfg);
 	return ret ? 1 : 0;
 }

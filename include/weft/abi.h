@@ -19,53 +19,9 @@
 #include <linux/types.h>
 #endif
 
-#define WEFT_ABI_VERSION 1
+#define WEFT_ABI_VERSION 2	/* 2: weft_pol_meta */
 
-/* Map names, as pinned under the bpffs directory (15 characters at most). */
-#define WEFT_MAP_SVC "weft_svc"
-#define WEFT_MAP_BE "weft_be"
-#define WEFT_MAP_SLOT "weft_slot"
-#define WEFT_MAP_META "weft_svc_meta"
-#define WEFT_MAP_RR "weft_rr"
-#define WEFT_MAP_AFF "weft_aff"
-#define WEFT_MAP_REV "weft_rev"
-#define WEFT_MAP_STATS "weft_stats"
-#define WEFT_MAP_INFO "weft_info"
-#define WEFT_MAP_SOCK "weft_sock"
-#define WEFT_MAP_REDIR_CFG "weft_redir_cfg"
-#define WEFT_MAP_REDIR_OFF "weft_redir_off"
-#define WEFT_MAP_SK_STATE "weft_sk_state"
-#define WEFT_MAP_SVC_CNT "weft_svc_cnt"
-#define WEFT_MAP_BE_CNT "weft_be_cnt"
-#define WEFT_MAP_POL "weft_pol"
-#define WEFT_MAP_POL_ID "weft_pol_id"
-#define WEFT_MAP_CT "weft_ct"
-#define WEFT_MAP_POL_CNT "weft_pol_cnt"
-#define WEFT_MAP_EP "weft_ep"
-#define WEFT_MAP_FLOW "weft_flow"
-#define WEFT_MAP_EDGE "weft_edge"
-#define WEFT_MAP_HIST "weft_hist"
-#define WEFT_MAP_EVENTS "weft_events"
-#define WEFT_MAP_OBS_CFG "weft_obs_cfg"
-#define WEFT_MAP_SK_OBS "weft_sk_obs"
-#define WEFT_MAP_NS_EP "weft_ns_ep"
-
-/* Compile-time defaults for map sizes; weftd sets the real size at load. */
-#define WEFT_DEF_MAX_SERVICES 65536	 /* service ports (weft_svc, weft_rr, weft_svc_meta) */
-#define WEFT_DEF_MAX_BACKENDS 262144	 /* backends over all service ports (weft_be) */
-#define WEFT_DEF_MAX_SLOTS 1048576	 /* selection slots over all service ports (weft_slot) */
-#define WEFT_DEF_MAX_AFFINITY 65536	 /* client affinity entries (weft_aff, LRU) */
-#define WEFT_DEF_MAX_REV 262144		 /* reverse translations (weft_rev, LRU) */
-#define WEFT_DEF_MAX_SOCKS 65536	 /* learned local TCP sockets (weft_sock) */
-#define WEFT_DEF_MAX_REDIR_OFF 4096	 /* endpoints with redirect off (weft_redir_off) */
-#define WEFT_DEF_MAX_POLICY 262144	 /* policy entries, two epochs (weft_pol) */
-#define WEFT_DEF_MAX_IDENTS 65536	 /* address prefixes, two epochs (weft_pol_id) */
-#define WEFT_DEF_MAX_CT 262144		 /* flows the tc programs track (weft_ct, LRU) */
-#define WEFT_DEF_MAX_ENDPOINTS 16384	 /* local endpoints (weft_ep) */
-#define WEFT_DEF_MAX_FLOWS 262144	 /* live TCP sockets observed (weft_flow, LRU) */
-#define WEFT_DEF_MAX_EDGES 65536	 /* {reporter, client, server, service} totals (weft_edge) */
-#define WEFT_DEF_MAX_HISTS 16384	 /* latency histograms (weft_hist) */
-#define WEFT_DEF_EVENTS_BYTES (1u << 20) /* ring buffer of weft_events, bytes */
+/* Maps: their names, types, sizes and settings are in weft/maps.h. */
 
 #define WEFT_NAME_LEN 64	/* Kubernetes names are at most 63 characters */
 #define WEFT_MAX_SLOTS_PER_SVC 65521	/* largest selection table of one service port */
@@ -369,6 +325,26 @@ struct weft_pol_cnt_key {
 	__u16 pad;		/* zero */
 };
 _Static_assert(sizeof(struct weft_pol_cnt_key) == 16, "weft_pol_cnt_key is ABI");
+
+/* Names of a policy of one epoch (weft_pol_meta, HASH), written with its
+ * generation and deleted with it: the CLI and /metrics name a rule
+ * (weft_pol_val.rule >> 16 is its policy's index) from the maps alone. */
+struct weft_pol_meta_key {
+	__u32 epoch;		/* policy epoch (low 32 bits) */
+	__u32 policy;		/* index of the policy in its generation (rule >> 16) */
+};
+_Static_assert(sizeof(struct weft_pol_meta_key) == 8, "weft_pol_meta_key is ABI");
+
+struct weft_pol_meta {
+	char name[WEFT_NAME_LEN];	/* policy name, NUL-terminated */
+	char ns[WEFT_NAME_LEN];		/* its namespace */
+	__u16 ningress;		/* rules of each kind */
+	__u16 negress;
+	__u16 ndeny;
+	__u8 audit;		/* 1: the policy is in audit mode */
+	__u8 pad;		/* zero */
+};
+_Static_assert(sizeof(struct weft_pol_meta) == 136, "weft_pol_meta is ABI");
 
 /*
  * The endpoint of a pod network namespace (weft_ns_ep, HASH, key: __u64

@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 
 #include "model/model.h"
+#include "source/file.h"
 #include "reconcile/policy.h"
 #include "sockfix.h"
 #include "testenv.h"
@@ -234,7 +235,7 @@ int sfx_enter_cli(void)
 int sfx_policy(struct weft *skel, struct weft_pol_state *cur, const char *yaml, char *err,
 	       size_t errlen)
 {
-	struct weft_config *cfg = weft_config_parse(yaml, strlen(yaml), "t.yaml", err, errlen);
+	struct weft_model *cfg = weft_file_parse(yaml, strlen(yaml), "t.yaml", err, errlen);
 	struct weft_pol_state want;
 	struct weft_maps maps;
 	int ret;
@@ -254,6 +255,6 @@ int sfx_policy(struct weft *skel, struct weft_pol_state *cur, const char *yaml, 
 		weft_pol_free(cur);
 		*cur = want;
 	}
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 	return ret;
 }

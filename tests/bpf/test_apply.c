@@ -8,20 +8,21 @@
 
 #include "datapath/datapath.h"
 #include "harness.h"
+#include "source/file.h"
 #include "reconcile/services.h"
 #include "testenv.h"
 
-static struct weft_config *config(const char *text)
+static struct weft_model *config(const char *text)
 {
 	char err[512] = "";
-	struct weft_config *cfg = weft_config_parse(text, strlen(text), "t.yaml", err, sizeof(err));
+	struct weft_model *cfg = weft_file_parse(text, strlen(text), "t.yaml", err, sizeof(err));
 
 	ASSERT_TRUE(cfg != NULL, err);
 	return cfg;
 }
 
 /* Point the config at the test's pins; small maps. */
-static void test_paths(struct weft_config *cfg, uint32_t max_services)
+static void test_paths(struct weft_model *cfg, uint32_t max_services)
 {
 	snprintf(cfg->datapath.bpffs, sizeof(cfg->datapath.bpffs), "%s", tenv_bpffs());
 	snprintf(cfg->datapath.cgroup, sizeof(cfg->datapath.cgroup), "%s", tenv_cgroup());
@@ -47,7 +48,7 @@ TEST(bpf, apply_then_read_gives_the_same_state)
 {
 	struct weft_state empty = { 0 }, want, got;
 	struct weft_datapath *dp;
-	struct weft_config *cfg;
+	struct weft_model *cfg;
 	char err[512] = "";
 	uint64_t nops;
 	int n = 0;
@@ -75,13 +76,13 @@ TEST(bpf, apply_then_read_gives_the_same_state)
 out_dp:
 	weft_datapath_close(dp);
 out_cfg:
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 }
 
 TEST(bpf, full_map_is_an_error_naming_it_and_loses_nothing)
 {
 	struct weft_state empty = { 0 }, first, bigger, got;
-	struct weft_config *cfg, *cfg2;
+	struct weft_model *cfg, *cfg2;
 	struct weft_datapath *dp;
 	char err[512] = "";
 	uint64_t nops;
@@ -136,6 +137,6 @@ out_first:
 out_dp:
 	weft_datapath_close(dp);
 out_cfg:
-	weft_config_free(cfg);
-	weft_config_free(cfg2);
+	weft_model_free(cfg);
+	weft_model_free(cfg2);
 }

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 
 #include "model/model.h"
+#include "source/file.h"
 #include "harness.h"
 #include "reconcile/netns.h"
 #include "testenv.h"
@@ -52,10 +53,10 @@ static uint64_t pod_cookie(const char *pod)
 	return cookie;
 }
 
-static struct weft_config *cfg_of(const char *yaml)
+static struct weft_model *cfg_of(const char *yaml)
 {
 	char err[512] = "";
-	struct weft_config *c = weft_config_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
+	struct weft_model *c = weft_file_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
 
 	ASSERT_NOT_NULL(c, err);
 	return c;
@@ -78,7 +79,7 @@ TEST(bpf, netns_endpoints_found_by_their_veth_and_kept_to_the_config)
 		"  - {name: b, ip: 10.253.0.2, interface: wv-b}\n"
 		"  - {name: gone, ip: 10.253.0.3, interface: wv-nosuch}\n";
 	static const char one[] = "endpoints:\n  - {name: b, ip: 10.253.0.2, interface: wv-b}\n";
-	struct weft_config *c2 = NULL, *c1 = NULL;
+	struct weft_model *c2 = NULL, *c1 = NULL;
 	struct weft_ns_ent *e = NULL;
 	const struct weft_ns_ent *x;
 	struct weft_maps maps;
@@ -136,6 +137,6 @@ out:
 	free(e);
 	if (fd >= 0)
 		close(fd);
-	weft_config_free(c1);
-	weft_config_free(c2);
+	weft_model_free(c1);
+	weft_model_free(c2);
 }

@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "model/model.h"
+#include "source/file.h"
 #include "harness.h"
 #include "serve/metrics.h"
 #include "reconcile/endpoints.h"
@@ -571,7 +572,7 @@ out:
 static int ep_apply_yaml(int fd, const char *yaml, uint64_t *nops)
 {
 	char err[512] = "";
-	struct weft_config *cfg = weft_config_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
+	struct weft_model *cfg = weft_file_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
 	struct weft_maps maps;
 	struct weft_ep_ent *e = NULL;
 	size_t n = 0;
@@ -586,7 +587,7 @@ static int ep_apply_yaml(int fd, const char *yaml, uint64_t *nops)
 	if (!ret)
 		ret = weft_ep_apply(&maps, e, n, nops, err, sizeof(err));
 	free(e);
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 	return ret;
 }
 
@@ -607,7 +608,7 @@ TEST(bpf, obs_endpoints_diffed_into_the_map)
 	int fd;
 
 	tenv_need_root();
-	fd = bpf_map_create(BPF_MAP_TYPE_HASH, WEFT_MAP_EP, sizeof(struct weft_addr_key),
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, weft_map_name(WEFT_M_EP), sizeof(struct weft_addr_key),
 			    sizeof(struct weft_ep_val), 16, &opts);
 	if (!ASSERT_TRUE(fd >= 0, "weft_ep made"))
 		return;

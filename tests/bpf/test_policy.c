@@ -17,6 +17,7 @@
 #include <bpf/libbpf.h>
 
 #include "model/model.h"
+#include "source/file.h"
 #include "harness.h"
 #include "reconcile/policy.h"
 #include "sockfix.h"
@@ -226,7 +227,7 @@ TEST(bpf, policy_apply_batches_and_stale_entries)
 		"    selector: {app: client}\n"
 		"    egress: [{to: [{selector: {app: web}}], ports: [{port: 1, end_port: 7000}]}]\n";
 	struct weft_pol_state got = { 0 }, want = { 0 }, back = { 0 };
-	struct weft_config *cfg = NULL;
+	struct weft_model *cfg = NULL;
 	struct weft_pol_val v = { WEFT_POL_ALLOW, 0, 0, 1 };
 	struct weft_pol_key stale[3];
 	char err[512] = "";
@@ -251,7 +252,7 @@ TEST(bpf, policy_apply_batches_and_stale_entries)
 		goto out;
 	ASSERT_EQ(got.nstale_ents, 3, "three stale entries found");
 	ASSERT_OK(bpf_map_delete_elem(p.maps.fd[WEFT_M_POL], &stale[1]), "one goes before the apply");
-	cfg = weft_config_parse(EPS TO_WEB, strlen(EPS TO_WEB), "t.yaml", err, sizeof(err));
+	cfg = weft_file_parse(EPS TO_WEB, strlen(EPS TO_WEB), "t.yaml", err, sizeof(err));
 	if (!ASSERT_NOT_NULL(cfg, err) || !ASSERT_OK(weft_pol_build(cfg, &got, &want, err, sizeof(err)), err) ||
 	    !ASSERT_OK(weft_pol_apply(&p.maps, &got, &want, &nops, err, sizeof(err)), err))
 		goto out;
@@ -273,6 +274,6 @@ out:
 	weft_pol_free(&got);
 	weft_pol_free(&want);
 	weft_pol_free(&back);
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 	teardown(&p);
 }

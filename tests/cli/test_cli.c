@@ -52,16 +52,16 @@ static bool no_programs(struct weft *skel, const struct bpf_program *p)
 
 /* The observability maps, as abi.h describes them (small sizes). */
 static const struct {
-	const char *name;
+	enum weft_map_id id;
 	enum bpf_map_type type;
 	__u32 key, value, max;
 } obs_maps[] = {
-	{ WEFT_MAP_EP, BPF_MAP_TYPE_HASH, sizeof(struct weft_addr_key), sizeof(struct weft_ep_val), 1024 },
-	{ WEFT_MAP_FLOW, BPF_MAP_TYPE_LRU_HASH, sizeof(struct weft_sock_key), sizeof(struct weft_flow), 4096 },
-	{ WEFT_MAP_EDGE, BPF_MAP_TYPE_HASH, sizeof(struct weft_edge_key), sizeof(struct weft_edge_val), 1024 },
-	{ WEFT_MAP_HIST, BPF_MAP_TYPE_PERCPU_HASH, sizeof(struct weft_hist_key), sizeof(struct weft_hist), 1024 },
-	{ WEFT_MAP_OBS_CFG, BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct weft_obs_cfg), 1 },
-	{ WEFT_MAP_EVENTS, BPF_MAP_TYPE_RINGBUF, 0, 0, 1 << 16 },
+	{ WEFT_M_EP, BPF_MAP_TYPE_HASH, sizeof(struct weft_addr_key), sizeof(struct weft_ep_val), 1024 },
+	{ WEFT_M_FLOW, BPF_MAP_TYPE_LRU_HASH, sizeof(struct weft_sock_key), sizeof(struct weft_flow), 4096 },
+	{ WEFT_M_EDGE, BPF_MAP_TYPE_HASH, sizeof(struct weft_edge_key), sizeof(struct weft_edge_val), 1024 },
+	{ WEFT_M_HIST, BPF_MAP_TYPE_PERCPU_HASH, sizeof(struct weft_hist_key), sizeof(struct weft_hist), 1024 },
+	{ WEFT_M_OBS_CFG, BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct weft_obs_cfg), 1 },
+	{ WEFT_M_EVENTS, BPF_MAP_TYPE_RINGBUF, 0, 0, 1 << 16 },
 };
 
 static int pinned(const char *name)
@@ -114,28 +114,28 @@ static int fx_open(struct fx *f)
 			return err;
 	}
 	for (size_t i = 0; i < sizeof(obs_maps) / sizeof(obs_maps[0]); i++) {
-		int fd = pinned(obs_maps[i].name);
+		int fd = pinned(weft_map_name(obs_maps[i].id));
 
 		if (fd < 0)
-			fd = bpf_map_create(obs_maps[i].type, obs_maps[i].name, obs_maps[i].key,
+			fd = bpf_map_create(obs_maps[i].type, weft_map_name(obs_maps[i].id), obs_maps[i].key,
 					    obs_maps[i].value, obs_maps[i].max, NULL);
 		else if (close(fd) == 0)
 			continue; /* the skeleton has it */
 		if (fd < 0)
 			return -errno;
-		snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), obs_maps[i].name);
+		snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), weft_map_name(obs_maps[i].id));
 		err = bpf_obj_pin(fd, path) ? -errno : 0;
 		close(fd);
 		if (err)
 			return err;
 	}
-	f->ep = pinned(WEFT_MAP_EP);
-	f->flow = pinned(WEFT_MAP_FLOW);
-	f->meta = pinned(WEFT_MAP_META);
-	f->sock = pinned(WEFT_MAP_SOCK);
-	f->cfg = pinned(WEFT_MAP_OBS_CFG);
-	f->events = pinned(WEFT_MAP_EVENTS);
-	f->info = pinned(WEFT_MAP_INFO);
+	f->ep = pinned(weft_map_name(WEFT_M_EP));
+	f->flow = pinned(weft_map_name(WEFT_M_FLOW));
+	f->meta = pinned(weft_map_name(WEFT_M_META));
+	f->sock = pinned(weft_map_name(WEFT_M_SOCK));
+	f->cfg = pinned(weft_map_name(WEFT_M_OBS_CFG));
+	f->events = pinned(weft_map_name(WEFT_M_EVENTS));
+	f->info = pinned(weft_map_name(WEFT_M_INFO));
 	if (f->ep < 0 || f->flow < 0 || f->meta < 0 || f->sock < 0 || f->cfg < 0 || f->events < 0 ||
 	    f->info < 0)
 		return -ENOENT;
@@ -604,7 +604,7 @@ TEST(e2e, cli_stats_shows_map_pressure)
 	for (size_t i = 0; i < jlen(maps); i++) {
 		struct json_object *m = json_object_array_get_idx(maps, i);
 
-		if (strcmp(jstr(m, "name"), WEFT_MAP_EP))
+		if (strcmp(jstr(m, "name"), weft_map_name(WEFT_M_EP)))
 			continue;
 		found = true;
 		ASSERT_EQ(jint(m, "entries"), 5, "weft_ep entries");
@@ -666,12 +666,12 @@ TEST(e2e, cli_errors_name_the_cause_with_their_exit_codes)
 	info_put(&f, WEFT_ABI_VERSION);
 	ASSERT_OK(weft(true, "flows"), "same ABI");
 	/* a map missing (weftd older than weft): 5, naming the map */
-	snprintf(path, sizeof(path), "%s/" WEFT_MAP_FLOW, tenv_bpffs());
+	snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), weft_map_name(WEFT_M_FLOW));
 	ASSERT_OK(unlink(path), "unpin weft_flow");
 	ASSERT_EQ(weft(true, "flows"), 5, "weft_flow missing");
 	ASSERT_TRUE(strstr(out, "weft_flow") && strstr(out, "older"), out);
 	ASSERT_OK(weft(true, "endpoints"), "endpoints does not need weft_flow");
-	snprintf(path, sizeof(path), "%s/" WEFT_MAP_POL_CNT, tenv_bpffs());
+	snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), weft_map_name(WEFT_M_POL_CNT));
 	ASSERT_OK(unlink(path), "unpin weft_pol_cnt");
 	ASSERT_EQ(weft(true, "services"), 5, "services: a map of the datapath missing");
 	ASSERT_TRUE(strstr(out, "weft_pol_cnt") != NULL, out);
@@ -1039,9 +1039,9 @@ TEST_TIMEOUT(e2e, cli_live_weftd_endpoints_flows_and_observe, 60)
 	}
 	if (!ASSERT_TRUE(weftd > 0 && tenv_wait_applied(weftd, 1), "weftd applied"))
 		goto out;
-	f.ep = pinned(WEFT_MAP_EP);
-	f.cfg = pinned(WEFT_MAP_OBS_CFG);
-	f.events = pinned(WEFT_MAP_EVENTS);
+	f.ep = pinned(weft_map_name(WEFT_M_EP));
+	f.cfg = pinned(weft_map_name(WEFT_M_OBS_CFG));
+	f.events = pinned(weft_map_name(WEFT_M_EVENTS));
 	if (f.ep < 0 || f.cfg < 0 || f.events < 0)
 		SKIP("this weftd does not pin the observability maps yet (issue 5 datapath)");
 

@@ -24,6 +24,7 @@
 
 #include "harness.h"
 #include "testenv.h"
+#include "lib/maps.h"
 #include "weft/abi.h"
 
 #define VIP "10.250.100.1"
@@ -293,7 +294,7 @@ static int msg_progs_on_sockhash(void)
 	char path[512];
 	int fd, ret;
 
-	snprintf(path, sizeof(path), "%s/" WEFT_MAP_SOCK, tenv_bpffs());
+	snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), weft_map_name(WEFT_M_SOCK));
 	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return -1;

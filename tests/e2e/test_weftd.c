@@ -21,6 +21,7 @@
 
 #include "harness.h"
 #include "testenv.h"
+#include "lib/maps.h"
 #include "weft/abi.h"
 
 #define VIP "10.250.100.1"
@@ -451,14 +452,14 @@ TEST(e2e, restart_with_resized_maps_replaces_them_without_a_reset)
 	fd = open_conn(be, sizeof(be));
 	if (!ASSERT_TRUE(fd >= 0 && conn_alive(fd), "long-lived connection"))
 		return;
-	ASSERT_EQ(pinned_max_entries(WEFT_MAP_SVC), 64, "weft_svc sized from the config");
+	ASSERT_EQ(pinned_max_entries(weft_map_name(WEFT_M_SVC)), 64, "weft_svc sized from the config");
 	weftd_stop(&n, SIGTERM);
 	if (!write_config(&n, "random", TWO_BACKENDS, "  max_services: 128\n  max_backends: 1000\n") ||
 	    weftd_start(&n) < 0)
 		return;
-	ASSERT_EQ(pinned_max_entries(WEFT_MAP_SVC), 128, "weft_svc resized");
-	ASSERT_EQ(pinned_max_entries(WEFT_MAP_BE), 1000, "weft_be resized");
-	ASSERT_EQ(pinned_max_entries(WEFT_MAP_RR), 129, "weft_rr resized");
+	ASSERT_EQ(pinned_max_entries(weft_map_name(WEFT_M_SVC)), 128, "weft_svc resized");
+	ASSERT_EQ(pinned_max_entries(weft_map_name(WEFT_M_BE)), 1000, "weft_be resized");
+	ASSERT_EQ(pinned_max_entries(weft_map_name(WEFT_M_RR)), 129, "weft_rr resized");
 	ASSERT_TRUE(conn_alive(fd), "the connection survives");
 	ASSERT_EQ(spread(50, hits, NULL), 0, "the VIP works through the new maps");
 	ASSERT_TRUE(hits[0] > 0 && hits[1] > 0, "both backends");

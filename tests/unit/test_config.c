@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "model/model.h"
+#include "source/file.h"
 #include "harness.h"
 #include "reconcile/lb.h"
 
@@ -178,14 +179,14 @@ TEST(unit, config_errors)
 {
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char err[512] = "";
-		struct weft_config *cfg;
+		struct weft_model *cfg;
 
 		errno = 0;
-		cfg = weft_config_parse(bad[i].yaml, strlen(bad[i].yaml), "t.yaml", err, sizeof(err));
+		cfg = weft_file_parse(bad[i].yaml, strlen(bad[i].yaml), "t.yaml", err, sizeof(err));
 		/* Every case, so one run shows every mismatch. */
 		if (ASSERT_TRUE(cfg == NULL, bad[i].name) && ASSERT_EQ(errno, EINVAL, bad[i].name))
 			ASSERT_ERR(err, bad[i].want, bad[i].name);
-		weft_config_free(cfg);
+		weft_model_free(cfg);
 	}
 }
 
@@ -233,7 +234,7 @@ static bool ip_is(const struct weft_ip *ip, const char *text, const char *what)
 	       ASSERT_TRUE(text[0] == ':' || strchr(text, ':') || IN6_IS_ADDR_V4MAPPED(&ip->a), what);
 }
 
-static bool check_example_endpoint(const struct weft_config *cfg)
+static bool check_example_endpoint(const struct weft_model *cfg)
 {
 	const struct weft_endpoint *ep = &cfg->endpoints[0];
 
@@ -278,7 +279,7 @@ static bool check_example_rest(const struct weft_service *dns, const struct weft
 TEST(unit, config_example)
 {
 	char err[512] = "";
-	struct weft_config *cfg = weft_config_parse(example, strlen(example), "t.yaml", err, sizeof(err));
+	struct weft_model *cfg = weft_file_parse(example, strlen(example), "t.yaml", err, sizeof(err));
 	const struct weft_datapath_cfg *dp;
 
 	if (!ASSERT_NOT_NULL(cfg, err))
@@ -291,13 +292,13 @@ TEST(unit, config_example)
 	    ASSERT_EQ(cfg->nservices, 3, "services"))
 		if (check_example_web(&cfg->services[0]))
 			check_example_rest(&cfg->services[1], &cfg->services[2]);
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 }
 
 static bool check_defaults(const char *yaml)
 {
 	char err[512] = "", root[4096] = "";
-	struct weft_config *cfg = weft_config_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
+	struct weft_model *cfg = weft_file_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
 	const struct weft_datapath_cfg *dp;
 	bool ok;
 
@@ -308,18 +309,18 @@ static bool check_defaults(const char *yaml)
 		root[0] = '\0';
 	ok = ASSERT_STR(dp->cgroup, root, "cgroup: the v2 mount") &&
 	     ASSERT_STR(dp->bpffs, "/sys/fs/bpf/weft", "bpffs") && ASSERT_TRUE(dp->redirect, "redirect") &&
-	     ASSERT_EQ(dp->max_services, WEFT_DEF_MAX_SERVICES, "max_services") &&
-	     ASSERT_EQ(dp->max_backends, WEFT_DEF_MAX_BACKENDS, "max_backends") &&
-	     ASSERT_EQ(dp->max_slots, WEFT_DEF_MAX_SLOTS, "max_slots") &&
-	     ASSERT_EQ(dp->max_affinity, WEFT_DEF_MAX_AFFINITY, "max_affinity") &&
-	     ASSERT_EQ(dp->max_rev, WEFT_DEF_MAX_REV, "max_rev") &&
-	     ASSERT_EQ(dp->max_flows, WEFT_DEF_MAX_FLOWS, "max_flows") &&
-	     ASSERT_EQ(dp->max_edges, WEFT_DEF_MAX_EDGES, "max_edges") &&
-	     ASSERT_EQ(dp->max_endpoints, WEFT_DEF_MAX_ENDPOINTS, "max_endpoints") &&
-	     ASSERT_EQ(dp->max_hists, WEFT_DEF_MAX_HISTS, "max_hists") &&
+	     ASSERT_EQ(dp->max_services, WEFT_DEF_max_services, "max_services") &&
+	     ASSERT_EQ(dp->max_backends, WEFT_DEF_max_backends, "max_backends") &&
+	     ASSERT_EQ(dp->max_slots, WEFT_DEF_max_slots, "max_slots") &&
+	     ASSERT_EQ(dp->max_affinity, WEFT_DEF_max_affinity, "max_affinity") &&
+	     ASSERT_EQ(dp->max_rev, WEFT_DEF_max_rev, "max_rev") &&
+	     ASSERT_EQ(dp->max_flows, WEFT_DEF_max_flows, "max_flows") &&
+	     ASSERT_EQ(dp->max_edges, WEFT_DEF_max_edges, "max_edges") &&
+	     ASSERT_EQ(dp->max_endpoints, WEFT_DEF_max_endpoints, "max_endpoints") &&
+	     ASSERT_EQ(dp->max_hists, WEFT_DEF_max_hists, "max_hists") &&
 	     ASSERT_TRUE(cfg->metrics.tcp_rtt_updates, "tcp_rtt_updates") && ASSERT_EQ(cfg->nendpoints, 0, "endpoints") &&
 	     ASSERT_EQ(cfg->nservices, 0, "services");
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 	return ok;
 }
 
@@ -351,7 +352,7 @@ TEST(unit, config_values)
 		"    vip: 10.0.0.2\n"
 		"    ports: [{port: 80}]\n";
 	char err[512] = "", root[4096];
-	struct weft_config *cfg = weft_config_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
+	struct weft_model *cfg = weft_file_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
 
 	if (!ASSERT_NOT_NULL(cfg, err))
 		return;
@@ -375,44 +376,44 @@ TEST(unit, config_values)
 	    ASSERT_EQ(cfg->services[0].nports, 2, "same port, other protocol") &&
 	    ASSERT_EQ(cfg->services[0].nbackends, 2, "same ip, other port"))
 		ASSERT_STR(cfg->services[1].ns, "other", "namespace");
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 }
 
 TEST(unit, config_backend_limit)
 {
 	size_t cap = 64 + (WEFT_LB_MAX_BACKENDS + 1) * 40, len;
 	char *yaml = malloc(cap), err[512] = "";
-	struct weft_config *cfg;
+	struct weft_model *cfg;
 
 	if (!ASSERT_NOT_NULL(yaml, "malloc"))
 		return;
 	len = snprintf(yaml, cap, SVC BE);
 	for (int i = 0; i < WEFT_LB_MAX_BACKENDS; i++)
 		len += snprintf(yaml + len, cap - len, "      - {ip: 10.1.%d.%d}\n", i / 256, i % 256);
-	cfg = weft_config_parse(yaml, len, "t.yaml", err, sizeof(err));
+	cfg = weft_file_parse(yaml, len, "t.yaml", err, sizeof(err));
 	if (ASSERT_NOT_NULL(cfg, err))
 		ASSERT_EQ(cfg->services[0].nbackends, WEFT_LB_MAX_BACKENDS, "at the limit");
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 	len += snprintf(yaml + len, cap - len, "      - {ip: 10.2.0.1}\n");
-	cfg = weft_config_parse(yaml, len, "t.yaml", err, sizeof(err));
+	cfg = weft_file_parse(yaml, len, "t.yaml", err, sizeof(err));
 	if (ASSERT_TRUE(cfg == NULL, "above the limit"))
 		ASSERT_ERR(err, "t.yaml:6:7: services[0].backends: 4097 entries, at most 4096", "limit");
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 	free(yaml);
 }
 
 TEST(unit, config_load)
 {
 	char err[512] = "";
-	struct weft_config *cfg = weft_config_load("/nonexistent/weft.yaml", err, sizeof(err));
+	struct weft_model *cfg = weft_file_load("/nonexistent/weft.yaml", err, sizeof(err));
 
 	if (!ASSERT_TRUE(cfg == NULL, "missing file") || !ASSERT_EQ(errno, ENOENT, "errno") ||
 	    !ASSERT_ERR(err, "/nonexistent/weft.yaml: No such file or directory", "names the file"))
 		return;
 	if (access("deploy/weft.yaml", R_OK) != 0)
 		SKIP("deploy/weft.yaml: not found from %s", getcwd(err, sizeof(err)) ? err : "?");
-	cfg = weft_config_load("deploy/weft.yaml", err, sizeof(err));
+	cfg = weft_file_load("deploy/weft.yaml", err, sizeof(err));
 	if (ASSERT_NOT_NULL(cfg, err))
 		ASSERT_STR(cfg->path, "deploy/weft.yaml", "path");
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 }

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "harness.h"
+#include "source/file.h"
 #include "source/k8s/k8s.h"
 #include "lib/log.h"
 #include "testenv.h"
@@ -41,7 +42,7 @@
 
 struct fx {
 	struct json_object *svcs, *slices;
-	struct weft_config cfg;
+	struct weft_model cfg;
 	int n;
 };
 
@@ -344,17 +345,17 @@ TEST_TIMEOUT(unit, k8s_manifests_validate_against_the_api_schemas, 120)
 TEST(unit, k8s_configmap_weft_yaml_parses)
 {
 	char out[4096], err[512];
-	struct weft_config *cfg;
+	struct weft_model *cfg;
 
 	if (!ASSERT_OK(tenv_capture(out, sizeof(out),
 				    "sed -n '/weft.yaml: |/,$p' deploy/k8s/configmap.yaml | tail -n +2 | "
 				    "sed 's/^    //'"), "extract weft.yaml"))
 		return;
-	cfg = weft_config_parse(out, strlen(out), "configmap.yaml", err, sizeof(err));
+	cfg = weft_file_parse(out, strlen(out), "configmap.yaml", err, sizeof(err));
 	if (!ASSERT_NOT_NULL(cfg, err))
 		return;
 	ASSERT_EQ(cfg->nservices + cfg->nendpoints, 0, "no services or endpoints");
 	ASSERT_STR(cfg->datapath.bpffs, "/sys/fs/bpf/weft", "bpffs");
 	ASSERT_STR(cfg->metrics.listen, "0.0.0.0:9465", "metrics on the probes' port");
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 }

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "harness.h"
+#include "source/file.h"
 #include "source/k8s/k8s.h"
 #include "lib/log.h"
 #include "reconcile/policy.h"
@@ -52,7 +53,7 @@
 
 struct fx {
 	struct json_object *pods, *nss, *pols;
-	struct weft_config *cfg;
+	struct weft_model *cfg;
 	int n;
 };
 
@@ -75,7 +76,7 @@ static void fx_init(struct fx *f)
 	f->pods = json_object_new_object();
 	f->nss = json_object_new_object();
 	f->pols = json_object_new_object();
-	f->cfg = weft_config_parse("", 0, "<k8s>", NULL, 0);
+	f->cfg = weft_file_parse("", 0, "<k8s>", NULL, 0);
 	weft_log_level = LOG_ERROR + 0;	/* the skipped objects' lines are expected */
 }
 
@@ -84,7 +85,7 @@ static void fx_free(struct fx *f)
 	json_object_put(f->pods);
 	json_object_put(f->nss);
 	json_object_put(f->pols);
-	weft_config_free(f->cfg);
+	weft_model_free(f->cfg);
 }
 
 static void pod(struct fx *f, const char *name, const char *ns, const char *labels,
@@ -420,7 +421,7 @@ out:
 TEST(unit, k8s_network_policy_bad_update_keeps_the_last_good)
 {
 	struct json_object *good = json_object_new_object();
-	struct weft_config *cfg;
+	struct weft_model *cfg;
 	struct fx f;
 
 	fx_init(&f);
@@ -442,27 +443,27 @@ TEST(unit, k8s_network_policy_bad_update_keeps_the_last_good)
 	json_object_object_del(f.pols, "0");
 	f.n = 0;
 	np(&f, "web", "shop", "\"podSelector\":{},\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"banana\"}}]}]");
-	cfg = weft_config_parse("", 0, "<k8s>", NULL, 0);
+	cfg = weft_file_parse("", 0, "<k8s>", NULL, 0);
 	if (ASSERT_NOT_NULL(cfg, "config") &&
 	    ASSERT_OK(weft_k8s_translate_netpols(f.pols, f.pods, good, cfg), "translate again") &&
 	    ASSERT_EQ(cfg->npolicies, 1, "the last good version stays"))
 		ASSERT_STR(cfg->policies[0].labels[0].value, "web", "the old selector");
-	weft_config_free(cfg);
-	cfg = weft_config_parse("", 0, "<k8s>", NULL, 0);
+	weft_model_free(cfg);
+	cfg = weft_file_parse("", 0, "<k8s>", NULL, 0);
 	if (ASSERT_NOT_NULL(cfg, "config") &&
 	    ASSERT_OK(weft_k8s_translate_netpols(f.pols, f.pods, NULL, cfg), "without a record"))
 		ASSERT_EQ(cfg->npolicies, 0, "without a last good version it is skipped");
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 
 	/* Deleted: forgotten. */
 	json_object_object_del(f.pols, "0");
-	cfg = weft_config_parse("", 0, "<k8s>", NULL, 0);
+	cfg = weft_file_parse("", 0, "<k8s>", NULL, 0);
 	if (ASSERT_NOT_NULL(cfg, "config") &&
 	    ASSERT_OK(weft_k8s_translate_netpols(f.pols, f.pods, good, cfg), "after the delete")) {
 		ASSERT_EQ(cfg->npolicies, 0, "no policy");
 		ASSERT_EQ(json_object_object_length(good), 0, "the record is gone");
 	}
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 out:
 	json_object_put(good);
 	fx_free(&f);

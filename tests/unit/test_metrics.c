@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 
 #include "model/model.h"
+#include "source/file.h"
 #include "harness.h"
 #include "serve/http.h"
 #include "serve/metrics.h"
@@ -257,7 +258,7 @@ TEST(unit, listen_parse_and_config)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	struct weft_config *cfg;
+	struct weft_model *cfg;
 	char err[512];
 
 	ASSERT_OK(weft_listen_parse("127.0.0.1:9465", &ss, &len), "ipv4");
@@ -270,25 +271,25 @@ TEST(unit, listen_parse_and_config)
 	ASSERT_EQ(weft_listen_parse("::1:80", NULL, NULL), -EINVAL, "bare ipv6");
 	ASSERT_EQ(weft_listen_parse("localhost:80", NULL, NULL), -EINVAL, "names are not resolved");
 
-	cfg = weft_config_parse("services: []\n", 13, "w.yaml", err, sizeof(err));
+	cfg = weft_file_parse("services: []\n", 13, "w.yaml", err, sizeof(err));
 	if (ASSERT_NOT_NULL(cfg, err))
 		ASSERT_STR(cfg->metrics.listen, "127.0.0.1:9465", "default listen");
-	weft_config_free(cfg);
-	cfg = weft_config_parse("metrics:\n  listen: \"\"\n", 22, "w.yaml", err, sizeof(err));
+	weft_model_free(cfg);
+	cfg = weft_file_parse("metrics:\n  listen: \"\"\n", 22, "w.yaml", err, sizeof(err));
 	if (ASSERT_NOT_NULL(cfg, err))
 		ASSERT_STR(cfg->metrics.listen, "", "\"\" disables");
-	weft_config_free(cfg);
-	cfg = weft_config_parse("metrics:\n  listen: \"[::1]:9000\"\n", 32, "w.yaml", err, sizeof(err));
+	weft_model_free(cfg);
+	cfg = weft_file_parse("metrics:\n  listen: \"[::1]:9000\"\n", 32, "w.yaml", err, sizeof(err));
 	if (ASSERT_NOT_NULL(cfg, err))
 		ASSERT_STR(cfg->metrics.listen, "[::1]:9000", "ipv6 listen");
-	weft_config_free(cfg);
-	cfg = weft_config_parse("metrics:\n  listen: 9465\n", 24, "w.yaml", err, sizeof(err));
+	weft_model_free(cfg);
+	cfg = weft_file_parse("metrics:\n  listen: 9465\n", 24, "w.yaml", err, sizeof(err));
 	ASSERT_TRUE(cfg == NULL, "a bare port is refused");
 	ASSERT_TRUE(strstr(err, "w.yaml:2:11: metrics.listen: \"9465\" is not ADDR:PORT") != NULL, err);
-	weft_config_free(cfg);
-	cfg = weft_config_parse("metrics:\n  lisen: x\n", 20, "w.yaml", err, sizeof(err));
+	weft_model_free(cfg);
+	cfg = weft_file_parse("metrics:\n  lisen: x\n", 20, "w.yaml", err, sizeof(err));
 	ASSERT_TRUE(cfg == NULL && strstr(err, "w.yaml:2:3:") != NULL, err);
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 }
 
 /* --- counter ops of the diff --------------------------------------------- */
@@ -338,7 +339,7 @@ static int cnt_count(const struct cnt_rec *r, enum weft_map_id map, int del)
 
 /* One service "web" on 10.250.100.1:80 with nbe backends 10.250.0.21... */
 struct cfx {
-	struct weft_config cfg;
+	struct weft_model cfg;
 	struct weft_service svc[2];
 	struct weft_port port;
 	struct weft_backend_cfg be[4];

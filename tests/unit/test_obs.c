@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 
 #include "model/model.h"
+#include "source/file.h"
 #include "harness.h"
 #include "reconcile/endpoints.h"
 #include "reconcile/policy.h"
@@ -57,7 +58,7 @@ TEST(unit, obs_endpoints_built_from_config)
 		"policies:\n"
 		"  - {name: db-in, namespace: shop, selector: {app: db}, ingress: []}\n";
 	char err[512] = "";
-	struct weft_config *cfg = weft_config_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
+	struct weft_model *cfg = weft_file_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
 	struct weft_pol_state empty = { 0 }, pol;
 	struct weft_ep_ent *e = NULL;
 	size_t n = 0;
@@ -87,5 +88,5 @@ out:
 	free(e);
 	weft_pol_free(&pol);
 out_cfg:
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 }

@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "model/model.h"
+#include "source/file.h"
 #include "harness.h"
 #include "reconcile/policy.h"
 
@@ -35,9 +36,9 @@
 	"    deny:\n"                                                                         \
 	"      - from: [{cidr: 10.251.0.66/32}]\n"
 
-static struct weft_config *parse(const char *yaml, char *err, size_t len)
+static struct weft_model *parse(const char *yaml, char *err, size_t len)
 {
-	return weft_config_parse(yaml, strlen(yaml), "t.yaml", err, len);
+	return weft_file_parse(yaml, strlen(yaml), "t.yaml", err, len);
 }
 
 struct bad_case {
@@ -102,19 +103,19 @@ TEST(unit, policy_config_errors)
 {
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char err[512] = "";
-		struct weft_config *cfg = parse(bad[i].yaml, err, sizeof(err));
+		struct weft_model *cfg = parse(bad[i].yaml, err, sizeof(err));
 
 		if (ASSERT_TRUE(cfg == NULL, bad[i].name))
 			weft_assert(strstr(err, bad[i].want) != NULL, __FILE__, __LINE__,
 				    "%s: error \"%s\" lacks \"%s\"", bad[i].name, err, bad[i].want);
-		weft_config_free(cfg);
+		weft_model_free(cfg);
 	}
 }
 
 TEST(unit, policy_config_values)
 {
 	char err[512] = "";
-	struct weft_config *cfg = parse(EPS POL, err, sizeof(err));
+	struct weft_model *cfg = parse(EPS POL, err, sizeof(err));
 	const struct weft_policy *p;
 
 	if (!ASSERT_NOT_NULL(cfg, err))
@@ -130,7 +131,7 @@ TEST(unit, policy_config_values)
 	ASSERT_EQ(p->ingress[0].ports[1].end_port, 9002, "range end");
 	ASSERT_EQ(p->egress[0].ports[0].proto, IPPROTO_TCP, "protocol defaults to tcp");
 	ASSERT_TRUE(p->deny[0].has_from && !p->deny[0].has_to, "deny rule is ingress");
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 }
 
 static struct weft_ip ip(const char *s)
@@ -226,7 +227,7 @@ TEST(unit, policy_compile)
 		{ "10.252.0.1", "10.250.0.30", 1, TCP, IN, A, "unselected endpoint ingress" },
 	};
 	char err[512] = "";
-	struct weft_config *cfg = parse(EPS POL, err, sizeof(err));
+	struct weft_model *cfg = parse(EPS POL, err, sizeof(err));
 	struct weft_pol_state cur = { 0 }, st, again;
 	uint32_t web;
 
@@ -255,7 +256,7 @@ TEST(unit, policy_compile)
 	}
 	weft_pol_free(&st);
 out_cfg:
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 }
 
 /* Namespace selectors: alone, with a pod selector, {} and the implicit
@@ -298,7 +299,7 @@ TEST(unit, policy_namespace_selectors)
 		{ "10.250.0.40", "10.250.0.41", 80, TCP, IN, A, "prod-web is not selected (its namespace)" },
 	};
 	char err[512] = "";
-	struct weft_config *cfg = weft_config_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
+	struct weft_model *cfg = weft_file_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
 	struct weft_pol_state cur = { 0 }, st;
 
 	if (!ASSERT_NOT_NULL(cfg, err))
@@ -319,7 +320,7 @@ TEST(unit, policy_namespace_selectors)
 	check_cases(&st, cases, sizeof(cases) / sizeof(cases[0]));
 	weft_pol_free(&st);
 out:
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 }
 
 /* match_expressions (In, NotIn, Exists, DoesNotExist) on the policy's
@@ -355,7 +356,7 @@ TEST(unit, policy_match_expressions)
 		{ "10.250.0.30", "10.250.0.11", 80, TCP, IN, A, "tool is not selected (In)" },
 	};
 	char err[512] = "";
-	struct weft_config *cfg = parse(yaml, err, sizeof(err));
+	struct weft_model *cfg = parse(yaml, err, sizeof(err));
 	struct weft_pol_state cur = { 0 }, st;
 
 	if (!ASSERT_NOT_NULL(cfg, err))
@@ -370,7 +371,7 @@ TEST(unit, policy_match_expressions)
 	check_cases(&st, cases, sizeof(cases) / sizeof(cases[0]));
 	weft_pol_free(&st);
 out:
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 }
 
 TEST(unit, policy_audit_and_no_policy)
@@ -379,7 +380,7 @@ TEST(unit, policy_audit_and_no_policy)
 		"policies:\n"
 		"  - {name: p, selector: {app: web}, ingress: [], audit: true}\n";
 	char err[512] = "";
-	struct weft_config *cfg = parse(yaml, err, sizeof(err)), *none;
+	struct weft_model *cfg = parse(yaml, err, sizeof(err)), *none;
 	struct weft_pol_state cur = { 0 }, st, empty;
 	const struct weft_pol_val *m;
 
@@ -405,10 +406,10 @@ TEST(unit, policy_audit_and_no_policy)
 			ASSERT_EQ(empty.epoch, 0, "no policy: epoch 0");
 			weft_pol_free(&empty);
 		}
-		weft_config_free(none);
+		weft_model_free(none);
 		weft_pol_free(&st);
 	}
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 }
 
 TEST(unit, policy_limit)
@@ -420,7 +421,7 @@ TEST(unit, policy_limit)
 		"    selector: {app: web}\n"
 		"    ingress: [{ports: [{port: 1000, end_port: 2000}]}]\n";
 	char err[512] = "";
-	struct weft_config *cfg = parse(yaml, err, sizeof(err));
+	struct weft_model *cfg = parse(yaml, err, sizeof(err));
 	struct weft_pol_state cur = { 0 }, st;
 
 	if (!ASSERT_NOT_NULL(cfg, err))
@@ -428,7 +429,7 @@ TEST(unit, policy_limit)
 	ASSERT_EQ(weft_pol_build(cfg, &cur, &st, err, sizeof(err)), -E2BIG, "range too large");
 	weft_assert(strstr(err, "raise datapath.max_policy") != NULL, __FILE__, __LINE__,
 		    "error names the knob: %s", err);
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 }
 
 /* Record of the ops of a diff. */
@@ -471,7 +472,7 @@ TEST(unit, policy_diff_order)
 		"policies:\n"
 		"  - {name: p, selector: {app: db}, ingress: [{from: [{selector: {app: web}}]}]}\n";
 	char err[512] = "";
-	struct weft_config *a = parse(EPS POL, err, sizeof(err)), *b = parse(yaml2, err, sizeof(err));
+	struct weft_model *a = parse(EPS POL, err, sizeof(err)), *b = parse(yaml2, err, sizeof(err));
 	struct weft_pol_state cur = { 0 }, s1 = { 0 }, s2 = { 0 };
 	struct rec r = { .flip_at = -1, .first_del = -1, .last_new = -1 };
 
@@ -496,8 +497,8 @@ TEST(unit, policy_diff_order)
 out:
 	weft_pol_free(&s1);
 	weft_pol_free(&s2);
-	weft_config_free(a);
-	weft_config_free(b);
+	weft_model_free(a);
+	weft_model_free(b);
 }
 
 /* The issue's scale: 10,000 CIDRs and 1,000 identities compile to the
@@ -508,7 +509,7 @@ TEST(unit, policy_scale_10k_cidrs_1k_identities)
 	size_t cap = 4 << 20, len = 0;
 	char *yaml = malloc(cap), err[512] = "";
 	struct weft_pol_state cur = { 0 }, st = { 0 }, again = { 0 };
-	struct weft_config *cfg = NULL;
+	struct weft_model *cfg = NULL;
 
 	if (!ASSERT_NOT_NULL(yaml, "buffer"))
 		return;
@@ -538,7 +539,7 @@ TEST(unit, policy_scale_10k_cidrs_1k_identities)
 out:
 	weft_pol_free(&st);
 	weft_pol_free(&again);
-	weft_config_free(cfg);
+	weft_model_free(cfg);
 }
 
 /* protocol: sctp compiles to IPPROTO_SCTP entries; a rule without ports
@@ -558,8 +559,8 @@ out:
 TEST(unit, policy_sctp_and_global_audit)
 {
 	char err[512] = "";
-	struct weft_config *cfg = parse(EPS "datapath: {policy_audit: false}\n" SCTP_POL, err, sizeof(err));
-	struct weft_config *aud = parse(EPS "datapath: {policy_audit: true}\n" SCTP_POL, err, sizeof(err));
+	struct weft_model *cfg = parse(EPS "datapath: {policy_audit: false}\n" SCTP_POL, err, sizeof(err));
+	struct weft_model *aud = parse(EPS "datapath: {policy_audit: true}\n" SCTP_POL, err, sizeof(err));
 	struct weft_pol_state cur = { 0 }, st = { 0 }, sta = { 0 };
 	const struct weft_pol_val *v;
 	uint32_t web, cli, db;
@@ -598,6 +599,6 @@ out:
 	weft_pol_free(&cur);
 	weft_pol_free(&st);
 	weft_pol_free(&sta);
-	weft_config_free(cfg);
-	weft_config_free(aud);
+	weft_model_free(cfg);
+	weft_model_free(aud);
 }

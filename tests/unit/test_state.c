@@ -71,7 +71,7 @@ static int count_ops(const struct rec *r, enum weft_map_id map, int del)
 /* A config built in code: one service per entry of vips, each with the same
  * port and the given backends (all weight 1 unless weights given). */
 struct fixture {
-	struct weft_config cfg;
+	struct weft_model cfg;
 	struct weft_service svc[4];
 	struct weft_port port[4];
 	struct weft_backend_cfg be[4][8];

@@ -39,7 +39,7 @@ struct json_object;
  * skipped. 0 or -ENOMEM.
  */
 int weft_k8s_translate(struct json_object *services, struct json_object *slices,
-		       struct weft_config *cfg);
+		       struct weft_model *cfg);
 
 /* The host-side interface of a pod address (name filled, 0), or -errno. */
 typedef int (*weft_k8s_ifname_fn)(const struct weft_ip *ip, char *name, size_t len);
@@ -60,10 +60,10 @@ int weft_k8s_route_ifname(const struct weft_ip *ip, char *name, size_t len);
  * with an address already taken, is logged and skipped. 0 or -ENOMEM.
  */
 int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
-			    struct weft_config *cfg);
+			    struct weft_model *cfg);
 
 /* Namespaces into cfg->namespaces (their labels, for namespace selectors). */
-int weft_k8s_translate_namespaces(struct json_object *namespaces, struct weft_config *cfg);
+int weft_k8s_translate_namespaces(struct json_object *namespaces, struct weft_model *cfg);
 
 /*
  * NetworkPolicies (networking.k8s.io/v1) into cfg->policies, sorted by
@@ -85,7 +85,7 @@ int weft_k8s_translate_namespaces(struct json_object *namespaces, struct weft_co
  * objects are recorded in last_good, deleted ones forgotten. 0 or -ENOMEM.
  */
 int weft_k8s_translate_netpols(struct json_object *netpols, struct json_object *pods,
-			       struct json_object *last_good, struct weft_config *cfg);
+			       struct json_object *last_good, struct weft_model *cfg);
 
 /* Where the API server is and how to authenticate. */
 struct weft_k8s_conn {
@@ -127,7 +127,7 @@ void weft_k8s_dispatch(struct weft_k8s *k);
 
 /* The wanted config now: base's datapath plus the cluster's services,
  * endpoints, namespaces and policies. NULL with errno. */
-struct weft_config *weft_k8s_config(struct weft_k8s *k, const struct weft_config *base);
+struct weft_model *weft_k8s_config(struct weft_k8s *k, const struct weft_model *base);
 
 /* Every resource listed at least once. */
 bool weft_k8s_synced(const struct weft_k8s *k);

@@ -439,7 +439,7 @@ static int backends_of(const struct ksvc *s, const struct kport *kp, int family,
 
 /* Another service already has this frontend (the API server prevents it;
  * a malformed object could not). */
-static bool frontend_taken(const struct weft_config *cfg, const struct weft_service *ws)
+static bool frontend_taken(const struct weft_model *cfg, const struct weft_service *ws)
 {
 	for (size_t i = 0; i < cfg->nservices; i++) {
 		const struct weft_service *o = &cfg->services[i];
@@ -456,7 +456,7 @@ static bool frontend_taken(const struct weft_config *cfg, const struct weft_serv
 	return false;
 }
 
-static int add_service(struct weft_config *cfg, size_t *cap, const struct ksvc *s,
+static int add_service(struct weft_model *cfg, size_t *cap, const struct ksvc *s,
 		       const struct kslice *sl, size_t nsl)
 {
 	for (size_t f = 0; f < s->nip; f++) {
@@ -506,7 +506,7 @@ static int add_service(struct weft_config *cfg, size_t *cap, const struct ksvc *
 }
 
 int weft_k8s_translate(struct json_object *services, struct json_object *slices,
-		       struct weft_config *cfg)
+		       struct weft_model *cfg)
 {
 	size_t nsl = 0, cap = cfg->nservices;
 	struct kslice *sl;
@@ -759,7 +759,7 @@ static void pod_workload(struct json_object *pod, const char *name, char *out, s
 	}
 }
 
-static bool ip_taken(const struct weft_config *cfg, const struct weft_ip *ip, size_t *at)
+static bool ip_taken(const struct weft_model *cfg, const struct weft_ip *ip, size_t *at)
 {
 	for (size_t i = 0; i < cfg->nendpoints; i++)
 		if (!memcmp(&cfg->endpoints[i].ip, ip, sizeof(*ip))) {
@@ -780,7 +780,7 @@ static int ep_cmp(const void *a, const void *b)
 }
 
 int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
-			    struct weft_config *cfg)
+			    struct weft_model *cfg)
 {
 	size_t cap = cfg->nendpoints;
 
@@ -877,7 +877,7 @@ static int ns_cmp(const void *a, const void *b)
 		      ((const struct weft_namespace *)b)->name);
 }
 
-int weft_k8s_translate_namespaces(struct json_object *nss, struct weft_config *cfg)
+int weft_k8s_translate_namespaces(struct json_object *nss, struct weft_model *cfg)
 {
 	size_t cap = cfg->nnamespaces;
 
@@ -951,7 +951,7 @@ struct npctx {
 	const char *ns, *name;
 	struct json_object *pods;	/* for named ports */
 	const struct weft_policy *pol;	/* its podSelector selects the pods */
-	const struct weft_config *cfg;	/* endpoints and namespaces, for named ports */
+	const struct weft_model *cfg;	/* endpoints and namespaces, for named ports */
 	char why[384];
 };
 
@@ -1338,7 +1338,7 @@ static void policy_clear(struct weft_policy *p)
 }
 
 /* One NetworkPolicy into p. 0; -1 malformed (logged, p empty); -ENOMEM. */
-static int np_one(struct json_object *o, struct json_object *pods, const struct weft_config *cfg,
+static int np_one(struct json_object *o, struct json_object *pods, const struct weft_model *cfg,
 		  struct weft_policy *p)
 {
 	struct json_object *spec = jget(o, "spec"), *types = jget(spec, "policyTypes");
@@ -1391,7 +1391,7 @@ done:
 }
 
 int weft_k8s_translate_netpols(struct json_object *pols, struct json_object *pods,
-			       struct json_object *last_good, struct weft_config *cfg)
+			       struct json_object *last_good, struct weft_model *cfg)
 {
 	size_t cap = cfg->npolicies;
 	struct json_object *empty = NULL;

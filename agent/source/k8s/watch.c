@@ -907,9 +907,9 @@ int weft_k8s_fd(const struct weft_k8s *k)
 	return k->epfd;
 }
 
-struct weft_config *weft_k8s_config(struct weft_k8s *k, const struct weft_config *base)
+struct weft_model *weft_k8s_config(struct weft_k8s *k, const struct weft_model *base)
 {
-	struct weft_config *cfg = calloc(1, sizeof(*cfg));
+	struct weft_model *cfg = calloc(1, sizeof(*cfg));
 	int ret;
 
 	if (!cfg || !(cfg->path = strdup("kubernetes"))) {
@@ -927,7 +927,7 @@ struct weft_config *weft_k8s_config(struct weft_k8s *k, const struct weft_config
 		ret = weft_k8s_translate_netpols(k->res[RES_NETPOL].cache, k->res[RES_POD].cache,
 						 k->np_good, cfg);
 	if (ret) {
-		weft_config_free(cfg);
+		weft_model_free(cfg);
 		errno = -ret;
 		return NULL;
 	}
