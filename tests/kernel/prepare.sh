@@ -33,6 +33,7 @@ fetch() {
 	(cd "$dir/deb" && apt-get download -qq -o APT::Sandbox::User=root "$pkg")
 	deb=$(ls "$dir"/deb/*.deb)
 	dpkg-deb -x "$deb" "$dir/root"
+	rm -rf "$dir/deb"
 	rel=${pkg#linux-image-}
 	[ -f "$dir/root/boot/vmlinuz-$rel" ] || die "$deb has no boot/vmlinuz-$rel"
 	depmod -b "$dir/root" "$rel"
