@@ -100,14 +100,14 @@ if [ "$qst" = 124 ] || [ "$qst" = 137 ]; then
 fi
 echo "kernel: $rel, ${took}s in qemu"
 while read -r name _; do
-	line=$(awk -v n="$name" '$1 == n' "$out/status" 2>/dev/null)
+	line=$(awk -v n="$name" '$1 == n' "$out/status" 2>/dev/null || true)
 	if [ -z "$line" ]; then
 		echo "kernel: $name: no result (the guest stopped before it finished; see $kdir/console.log)" >&2
 		fail=1
 		continue
 	fi
 	read -r _ st secs <<< "$line"
-	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out/$name.out" | tail -1)
+	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$out/$name.out" 2>/dev/null | tail -1 || true)
 	echo "kernel: $name on $rel: ${summary:-no summary line}, exit $st, ${secs}s"
 	[ "$st" = 0 ] || fail=1
 done < "$out/plan"
