@@ -60,7 +60,7 @@ room_libs = $(foreach r,$(AGENT_ROOMS),$(1)/lib/libweft-$(r).a)
 
 PROGS := weftd weft namesrv k8sapi weft-test
 
-.PHONY: all san deps test check unit demo bench clean FORCE
+.PHONY: all san deps test check unit demo bench clean FORCE test-kernel
 all: $(addprefix $(BUILD)/,$(PROGS) kubectl-weft)
 san: $(addprefix $(BUILD)/san/,$(PROGS) kubectl-weft)
 
@@ -153,9 +153,12 @@ DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libs
 	pkg-config make gcc iproute2 iptables procps psmisc kmod \
 	libcurl4-openssl-dev libjson-c-dev libmnl-dev openssl nodejs libcap2-bin zsh
 DEB_BENCH := sockperf iperf3 haproxy nginx wrk gnuplot-nox prometheus python3
+# make test-kernel: the emulator and the initramfs' archiver (the kernel itself
+# is fetched into $(BUILD)/kernel, not installed).
+DEB_KERNEL := qemu-system-x86 cpio
 
 deps:
-	@missing=$$(for p in $(DEB_PKGS) $(DEB_BENCH); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	@missing=$$(for p in $(DEB_PKGS) $(DEB_BENCH) $(DEB_KERNEL); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
@@ -170,11 +173,14 @@ deps:
 	@command -v kubectl >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null; }
 
-# make test: the whole suite, then the whole suite again under ASan + UBSan.
+# make test: the whole suite, then the whole suite again under ASan + UBSan,
+# then the kernel layers on the second kernel (6.1, in qemu: the bpf layer and
+# an e2e subset, see tests/kernel/run.sh).
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(BUILD)/weft-test --bin $(BUILD)
 	$(Q)$(MAKE) --no-print-directory check
+	$(Q)$(MAKE) --no-print-directory test-kernel
 
 check: san
 	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -189,6 +195,31 @@ demo: deps
 
 clean:
 	rm -rf $(BUILD)
+
+# --- the second kernel ---------------------------------------------------
+# make test-kernel [FULL=1]: the bpf layer and e2e tests on Debian 12's 6.1
+# kernel under qemu (tests/kernel/run.sh; FULL=1: the whole e2e layer). The
+# kernel and its modules are unpacked into $(KERNEL_DIR), never into /boot.
+KERNEL_DIR := $(BUILD)/kernel
+
+$(KERNEL_DIR)/release:
+	$(call msg,FETCH,linux-image-6.1 into $(KERNEL_DIR))
+	$(Q)tests/kernel/prepare.sh fetch $(KERNEL_DIR)
+
+# PID 1 of the initramfs: static, it runs before the host's root is there.
+$(KERNEL_DIR)/init: tests/kernel/init.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
+
+$(KERNEL_DIR)/initramfs.cpio: $(KERNEL_DIR)/init $(KERNEL_DIR)/release tests/kernel/prepare.sh
+	$(call msg,GEN,$@)
+	$(Q)tests/kernel/prepare.sh initramfs $(KERNEL_DIR) $(KERNEL_DIR)/init
+
+test-kernel: deps
+	$(Q)$(MAKE) --no-print-directory all $(KERNEL_DIR)/initramfs.cpio
+	$(Q)tests/kernel/run.sh --build $(BUILD) --kernel $(KERNEL_DIR) $(if $(FULL),--full) \
+		$(foreach f,$(FILTER),--filter $(f))
 
 # --- bench ---------------------------------------------------------------
 # make bench [QUICK=1]: the performance study of issue 6 (tests/bench/bench.sh).

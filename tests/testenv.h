@@ -37,8 +37,10 @@ const char *tenv_dir(void);
 /* "wt<pid>-<pod>" into buf. */
 const char *tenv_ns(const char *pod, char *buf, size_t len);
 
-/* Run a shell command quietly; returns its exit status (0 = success). Output
- * is shown only when it fails. */
+/* Run a shell command quietly (stdin from /dev/null); returns its exit status
+ * (0 = success). Only a failing command leaves a trace in the test's log: the
+ * command line, its output (stdout and stderr as they interleaved) and how
+ * it ended. */
 int tenv_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Create a pod: netns wt<pid>-<pod>, eth0 with ip4 (/32) and/or ip6 (/128,
