@@ -21,42 +21,56 @@ struct check {
 	int n;			/* problems reported */
 };
 
-/* "t.yaml:4:13: services[1].ports[0]" (at pos, or the origin when pos is
- * unset) or "Service shop/web". */
+/*
+ * Where an object is, for a message: the one at fault as "t.yaml:4:13:
+ * services[1].ports[0]" (at pos, or the origin when pos is unset) or
+ * "Service shop/web"; the one it collides with (earlier) as
+ * "services[0].ports[0] at 4:13" or "Service shop/a's".
+ */
+struct where {
+	const char *list, *sub;
+	size_t i, j;
+	const struct weft_origin *o;
+	const struct weft_pos *pos;
+	const char *ns, *name;
+};
+
+static const char *place_of(const struct check *c, const struct where *w, bool earlier, char *buf,
+			    size_t len)
+{
+	const struct weft_pos *p = w->pos && w->pos->line ? w->pos : &w->o->pos;
+	char at[64] = "";
+
+	if (w->o->kind) {
+		snprintf(buf, len, "%s %s/%s%s", w->o->kind, w->ns, w->name, earlier ? "'s" : "");
+		return buf;
+	}
+	if (w->sub)
+		snprintf(at, sizeof(at), ".%s[%zu]", w->sub, w->j);
+	if (earlier)
+		snprintf(buf, len, "%s[%zu]%s at %u:%u", w->list, w->i, at, p->line, p->col);
+	else
+		snprintf(buf, len, "%s:%u:%u: %s[%zu]%s", c->m->source ? c->m->source : "?", p->line,
+			 p->col, w->list, w->i, at);
+	return buf;
+}
+
 static const char *place(const struct check *c, const char *list, size_t i, const char *sub,
 			 size_t j, const struct weft_origin *o, const struct weft_pos *pos,
 			 const char *ns, const char *name, char *buf, size_t len)
 {
-	const struct weft_pos *p = pos && pos->line ? pos : &o->pos;
-	char at[64] = "";
+	const struct where w = { list, sub, i, j, o, pos, ns, name };
 
-	if (o->kind) {
-		snprintf(buf, len, "%s %s/%s", o->kind, ns, name);
-		return buf;
-	}
-	if (sub)
-		snprintf(at, sizeof(at), ".%s[%zu]", sub, j);
-	snprintf(buf, len, "%s:%u:%u: %s[%zu]%s", c->m->source ? c->m->source : "?", p->line, p->col,
-		 list, i, at);
-	return buf;
+	return place_of(c, &w, false, buf, len);
 }
 
-/* The other end of a collision: "services[0].ports[0] at 4:13" or "Service shop/a's". */
 static const char *other(const char *list, size_t i, const char *sub, size_t j,
 			 const struct weft_origin *o, const struct weft_pos *pos, const char *ns,
 			 const char *name, char *buf, size_t len)
 {
-	const struct weft_pos *p = pos && pos->line ? pos : &o->pos;
-	char at[64] = "";
+	const struct where w = { list, sub, i, j, o, pos, ns, name };
 
-	if (o->kind) {
-		snprintf(buf, len, "%s %s/%s's", o->kind, ns, name);
-		return buf;
-	}
-	if (sub)
-		snprintf(at, sizeof(at), ".%s[%zu]", sub, j);
-	snprintf(buf, len, "%s[%zu]%s at %u:%u", list, i, at, p->line, p->col);
-	return buf;
+	return place_of(NULL, &w, true, buf, len);
 }
 
 static void report(struct check *c, enum weft_obj_kind kind, size_t index, const char *fmt, ...)
