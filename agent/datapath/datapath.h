@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "model/model.h"
-#include "reconcile/services.h"
+#include "lib/maps.h"
 
 struct weft_datapath;
 
