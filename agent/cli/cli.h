@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "cli/out.h"
+#include "lib/grow.h"
 #include "weft/abi.h"
 
 struct weft_flow_seen;
@@ -97,9 +98,6 @@ const char *weft_human(uint64_t v, char *buf, size_t len);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t weft_mono_ns(void);
 
-/* Room for need elements of size bytes in the array *arr (arr: the address
- * of the pointer), doubling *cap. 0, or -ENOMEM (the array unchanged). */
-int weft_cli_grow(void *arr, size_t *cap, size_t need, size_t size);
 
 /* Block SIGINT, SIGTERM and SIGHUP into a signalfd (the old mask into old)
  * and ignore SIGPIPE, for the commands that run until told to stop (a

@@ -68,24 +68,6 @@ uint64_t weft_mono_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-int weft_cli_grow(void *arr, size_t *cap, size_t need, size_t size)
-{
-	size_t c = *cap ? *cap : 64;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	memcpy(&p, arr, sizeof(p));
-	p = realloc(p, c * size);
-	if (!p)
-		return -ENOMEM;
-	memcpy(arr, &p, sizeof(p));
-	*cap = c;
-	return 0;
-}
-
 int weft_cli_stop_signals(sigset_t *old)
 {
 	sigset_t sigs;
@@ -249,7 +231,7 @@ static int rec_add(const void *key, const void *val, void *ctx)
 {
 	struct recs *r = ctx;
 
-	if (weft_cli_grow(&r->p, &r->cap, r->n + 1, r->rec))
+	if (weft_grow(&r->p, &r->cap, r->n + 1, r->rec))
 		return -ENOMEM;
 	memcpy(r->p + r->n * r->rec, key, r->ksize);
 	memcpy(r->p + r->n * r->rec + r->voff, val, r->vsize);
@@ -705,8 +687,8 @@ static int flows_one(const void *key, const void *val, void *ctx)
 	struct flows_ctx *c = ctx;
 	struct flow_row *r;
 
-	if (weft_cli_grow(&c->rows, &c->cap, c->nrows + 1, sizeof(*c->rows)) ||
-	    (c->o->watch && weft_cli_grow(&c->seen, &c->seen_cap, c->total + 1, sizeof(*c->seen))))
+	if (weft_grow(&c->rows, &c->cap, c->nrows + 1, sizeof(*c->rows)) ||
+	    (c->o->watch && weft_grow(&c->seen, &c->seen_cap, c->total + 1, sizeof(*c->seen))))
 		return -ENOMEM;
 	r = &c->rows[c->nrows];
 	memset(r, 0, sizeof(*r));
@@ -875,7 +857,7 @@ static int key_add(const void *key, const void *val, void *ctx)
 	struct keys *ks = ctx;
 
 	(void)val;
-	if (weft_cli_grow(&ks->k, &ks->cap, ks->n + 1, sizeof(*ks->k)))
+	if (weft_grow(&ks->k, &ks->cap, ks->n + 1, sizeof(*ks->k)))
 		return -ENOMEM;
 	memcpy(&ks->k[ks->n++], key, sizeof(*ks->k));
 	return 0;

@@ -76,7 +76,7 @@ static int member_add(const void *key, const void *val, void *ctx)
 	struct member *m;
 
 	(void)key;
-	if (weft_cli_grow(&p->members, &p->cap, p->nmembers + 1, sizeof(*p->members)))
+	if (weft_grow(&p->members, &p->cap, p->nmembers + 1, sizeof(*p->members)))
 		return -ENOMEM;
 	m = &p->members[p->nmembers++];
 	m->identity = v->identity;

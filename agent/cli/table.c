@@ -201,8 +201,8 @@ void weft_table_cell(struct weft_table *t, enum weft_colour c, const char *s)
 	if (!t)
 		return;
 	/* out of memory: the row comes out short, print leaves it out */
-	if (weft_cli_grow(&t->text, &t->tcap, t->tlen + n, 1) ||
-	    weft_cli_grow(&t->cells, &t->cap, t->ncells + 1, sizeof(*t->cells)))
+	if (weft_grow(&t->text, &t->tcap, t->tlen + n, 1) ||
+	    weft_grow(&t->cells, &t->cap, t->ncells + 1, sizeof(*t->cells)))
 		return;
 	memcpy(t->text + t->tlen, s, n);
 	t->cells[t->ncells++] = (struct cell){ t->tlen, c };
