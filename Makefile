@@ -19,8 +19,17 @@ endif
 CFLAGS_COMMON := -std=gnu11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-Iinclude -Iagent -Itests -I$(BUILD) -MMD -MP
 CFLAGS ?=
-LDLIBS := -lbpf -lelf -lz -lyaml -lcurl -ljson-c
+LDLIBS := -lbpf -lelf -lz -lyaml -lcurl -ljson-c -lmnl
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+# The version of the programs (agent/lib/version.c): the release in VERSION;
+# in a git checkout `git describe --tags --always --dirty` says where this
+# tree is (a tagged release: v0.3.0-4-gabc1234; before the first tag the
+# release plus the commit: 0.3.0-gdeefc68). The image tag reads VERSION too.
+WEFT_RELEASE := $(or $(shell cat VERSION 2>/dev/null),0.0.0)
+WEFT_GIT := $(shell git describe --tags --always --dirty 2>/dev/null)
+WEFT_TAGGED := $(shell git describe --tags 2>/dev/null)
+WEFT_VERSION := $(if $(WEFT_TAGGED),$(WEFT_GIT),$(if $(WEFT_GIT),$(WEFT_RELEASE)-g$(WEFT_GIT),$(WEFT_RELEASE)))
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-Iinclude -Ibpf -I$(BUILD)
@@ -51,9 +60,14 @@ room_libs = $(foreach r,$(AGENT_ROOMS),$(1)/lib/libweft-$(r).a)
 
 PROGS := weftd weft namesrv k8sapi weft-test
 
-.PHONY: all san deps test check unit demo bench clean
-all: $(addprefix $(BUILD)/,$(PROGS))
-san: $(addprefix $(BUILD)/san/,$(PROGS))
+.PHONY: all san deps test check unit demo bench clean FORCE test-kernel
+all: $(addprefix $(BUILD)/,$(PROGS) kubectl-weft)
+san: $(addprefix $(BUILD)/san/,$(PROGS) kubectl-weft)
+
+# Rewritten only when the version changes, so only version.o is rebuilt.
+$(BUILD)/version.txt: FORCE
+	$(Q)mkdir -p $(@D)
+	$(Q)echo '$(WEFT_VERSION)' | cmp -s - $@ || echo '$(WEFT_VERSION)' > $@
 
 # --- BPF ---------------------------------------------------------------
 $(BUILD)/vmlinux.h:
@@ -85,10 +99,13 @@ $(TEST_SKELS): $(BUILD)/%.skel.h: $(BUILD)/tests/%.bpf.o
 
 # --- user space --------------------------------------------------------
 define flavour
-$(1)/obj/%.o: %.c | $(BUILD)/weft.skel.h $(TEST_SKELS)
+$(1)/obj/%.o: %.c VERSION | $(BUILD)/weft.skel.h $(TEST_SKELS)
 	$$(call msg,CC,$$@)
 	$$(Q)mkdir -p $$(@D)
 	$$(Q)$$(CC) $$(CFLAGS_COMMON) $(2) $$(CFLAGS) -c $$< -o $$@
+
+$(1)/obj/agent/lib/version.o: $(BUILD)/version.txt
+$(1)/obj/agent/lib/version.o: CFLAGS_COMMON += -DWEFT_VERSION='"$(WEFT_VERSION)"'
 
 $(foreach r,$(AGENT_ROOMS),$(1)/lib/libweft-$(r).a: $(call objs,$(call room_srcs,$(r)),$(1))
 	$$(call msg,AR,$$@)
@@ -103,6 +120,12 @@ $(1)/weftd: $(call objs,$(WEFTD_SRCS),$(1)) $(call room_libs,$(1))
 $(1)/weft: $(call objs,$(CLI_SRCS),$(1)) $(call room_libs,$(1))
 	$$(call msg,LD,$$@)
 	$$(Q)$$(CC) $(2) -o $$@ $(call objs,$(CLI_SRCS),$(1)) $(call rooms,$(1)) $$(LDLIBS)
+
+# The kubectl plugin, next to weft (`kubectl weft --node NODE flows`).
+$(1)/kubectl-weft: agent/cli/kubectl-weft
+	$$(call msg,CP,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)cp $$< $$@ && chmod 755 $$@
 
 $(1)/namesrv: $(call objs,tests/namesrv.c,$(1)) $(call room_libs,$(1))
 	$$(call msg,LD,$$@)
@@ -128,11 +151,14 @@ $(eval $(call flavour,$(BUILD)/san,$(SAN_FLAGS)))
 # Every Debian package the project needs: build, tests, demo, bench.
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libssl-dev \
 	pkg-config make gcc iproute2 iptables procps psmisc kmod \
-	libcurl4-openssl-dev libjson-c-dev openssl nodejs
+	libcurl4-openssl-dev libjson-c-dev libmnl-dev openssl nodejs libcap2-bin zsh
 DEB_BENCH := sockperf iperf3 haproxy nginx wrk gnuplot-nox prometheus python3
+# make test-kernel: the emulator and the initramfs' archiver (the kernel itself
+# is fetched into $(BUILD)/kernel, not installed).
+DEB_KERNEL := qemu-system-x86 cpio
 
 deps:
-	@missing=$$(for p in $(DEB_PKGS) $(DEB_BENCH); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	@missing=$$(for p in $(DEB_PKGS) $(DEB_BENCH) $(DEB_KERNEL); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
@@ -142,12 +168,19 @@ deps:
 	@command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
 	@[ tests/k8s/node_modules/.package-lock.json -nt tests/k8s/package-lock.json ] || \
 		(cd tests/k8s && npm ci --no-audit --no-fund --loglevel=error)
+	@# kustomize, as kubectl's: Debian's kubernetes-client, unless a kubectl is there already
+	@# (installing it over another package's /usr/bin/kubectl would fail)
+	@command -v kubectl >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null; }
 
-# make test: the whole suite, then the whole suite again under ASan + UBSan.
+# make test: the whole suite, then the whole suite again under ASan + UBSan,
+# then the kernel layers on the second kernel (6.1, in qemu: the bpf layer and
+# an e2e subset, see tests/kernel/run.sh).
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(BUILD)/weft-test --bin $(BUILD)
 	$(Q)$(MAKE) --no-print-directory check
+	$(Q)$(MAKE) --no-print-directory test-kernel
 
 check: san
 	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -162,6 +195,31 @@ demo: deps
 
 clean:
 	rm -rf $(BUILD)
+
+# --- the second kernel ---------------------------------------------------
+# make test-kernel [FULL=1]: the bpf layer and e2e tests on Debian 12's 6.1
+# kernel under qemu (tests/kernel/run.sh; FULL=1: the whole e2e layer). The
+# kernel and its modules are unpacked into $(KERNEL_DIR), never into /boot.
+KERNEL_DIR := $(BUILD)/kernel
+
+$(KERNEL_DIR)/release:
+	$(call msg,FETCH,linux-image-6.1 into $(KERNEL_DIR))
+	$(Q)tests/kernel/prepare.sh fetch $(KERNEL_DIR)
+
+# PID 1 of the initramfs: static, it runs before the host's root is there.
+$(KERNEL_DIR)/init: tests/kernel/init.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -static -o $@ $<
+
+$(KERNEL_DIR)/initramfs.cpio: $(KERNEL_DIR)/init $(KERNEL_DIR)/release tests/kernel/prepare.sh
+	$(call msg,GEN,$@)
+	$(Q)tests/kernel/prepare.sh initramfs $(KERNEL_DIR) $(KERNEL_DIR)/init
+
+test-kernel: deps
+	$(Q)$(MAKE) --no-print-directory all $(KERNEL_DIR)/initramfs.cpio
+	$(Q)tests/kernel/run.sh --build $(BUILD) --kernel $(KERNEL_DIR) $(if $(FULL),--full) \
+		$(foreach f,$(FILTER),--filter $(f))
 
 # --- bench ---------------------------------------------------------------
 # make bench [QUICK=1]: the performance study of issue 6 (tests/bench/bench.sh).

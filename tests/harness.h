@@ -10,9 +10,16 @@
  *	}
  *
  * Layers: unit (no root), bpf (real kernel, one program family at a time),
- * e2e (weftd itself against namespaces). The runner forks each test into its
- * own process group and, after it ends however it ends, removes what the test
- * made under names derived from its pid (see testenv.h).
+ * e2e (weftd itself against namespaces); harness (the runner's own
+ * examples) runs only when --layer names it. The runner forks each test into
+ * its own process group and, after it ends however it ends, removes what the
+ * test made under names derived from its pid (see testenv.h).
+ *
+ * Output: one line per test ("ok", "skip" with its reason, "FAIL" with a
+ * timeout or signal), then "N passed, N failed, N skipped". Everything a
+ * test and its children (weftd, servers, shell commands) write to stdout and
+ * stderr goes, line by line, into LOG_DIR/LAYER/NAME.log, which the runner
+ * prints under the test's name when the test fails (or always with -v).
  */
 #ifndef WEFT_HARNESS_H
 #define WEFT_HARNESS_H

@@ -21,6 +21,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <json-c/json.h>
 
 #include "model/model.h"
 #include "harness.h"
@@ -183,26 +184,42 @@ const char *tenv_ns(const char *pod, char *buf, size_t len)
 
 int tenv_sh(const char *fmt, ...)
 {
-	char cmd[4096], full[4096 + 512], out[256];
+	char cmd[4096], full[4096 + 512], out[256], line[512];
 	va_list ap;
-	int st;
+	FILE *f;
+	int st, fd;
 
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	snprintf(out, sizeof(out), "%s/sh.out", tenv_dir());
-	snprintf(full, sizeof(full), "( %s ) >%s 2>&1", cmd, out);
+	/* One capture file per call: forked helpers of a test may run
+	 * commands at the same time. */
+	snprintf(out, sizeof(out), "%s/sh.XXXXXX", tenv_dir());
+	fd = mkstemp(out);
+	if (fd < 0) {
+		fprintf(stderr, "tenv_sh: %s: %s\n", out, strerror(errno));
+		return 128;
+	}
+	close(fd);
+	snprintf(full, sizeof(full), "( %s ) >%s 2>&1 </dev/null", cmd, out);
+	fflush(NULL);
 	st = system(full);
+	/* The command's output goes into the test's log only when it failed:
+	 * the failing command, what it printed, how it ended, in order with
+	 * the test's own lines. */
 	if (st != 0) {
-		char line[512];
-		FILE *f = fopen(out, "r");
-
-		fprintf(stderr, "    $ %s\n", cmd);
+		fprintf(stderr, "$ %s\n", cmd);
+		f = fopen(out, "r");
 		while (f && fgets(line, sizeof(line), f))
-			fprintf(stderr, "    | %s", line);
+			fprintf(stderr, "  %s%s", line, strchr(line, '\n') ? "" : "\n");
 		if (f)
 			fclose(f);
+		if (WIFEXITED(st))
+			fprintf(stderr, "  (exit %d)\n", WEXITSTATUS(st));
+		else
+			fprintf(stderr, "  (%s)\n", WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "failed");
 	}
+	unlink(out);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
@@ -575,4 +592,40 @@ uint64_t tenv_stat(enum weft_stat stat)
 			sum += v[i];
 	close(fd);
 	return sum;
+}
+
+long long tenv_sample(const char *text, const char *series)
+{
+	size_t n = strlen(series);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, series, n) && p[n] == ' ')
+			return atoll(p + n + 1);
+	return -1;
+}
+
+int tenv_map_value(const char *map, void *val)
+{
+	char path[512];
+	__u32 zero = 0;
+	int fd, ret;
+
+	snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), map);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	ret = bpf_map_lookup_elem(fd, &zero, val) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+bool tenv_json_plain(char *buf, size_t len)
+{
+	struct json_object *doc = json_tokener_parse(buf);
+
+	if (!doc)
+		return false;
+	snprintf(buf, len, "%s", json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+	json_object_put(doc);
+	return true;
 }

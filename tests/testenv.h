@@ -37,8 +37,10 @@ const char *tenv_dir(void);
 /* "wt<pid>-<pod>" into buf. */
 const char *tenv_ns(const char *pod, char *buf, size_t len);
 
-/* Run a shell command quietly; returns its exit status (0 = success). Output
- * is shown only when it fails. */
+/* Run a shell command quietly (stdin from /dev/null); returns its exit status
+ * (0 = success). Only a failing command leaves a trace in the test's log: the
+ * command line, its output (stdout and stderr as they interleaved) and how
+ * it ended. */
 int tenv_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Create a pod: netns wt<pid>-<pod>, eth0 with ip4 (/32) and/or ip6 (/128,
@@ -108,5 +110,16 @@ int tenv_capture(char *out, size_t len, const char *fmt, ...) __attribute__((for
 /* Write text into a file under the test's bpffs-independent temp dir,
  * returning its path (static buffer per call site is the caller's). */
 int tenv_write_file(const char *path, const char *text);
+
+/* The value of the sample of a Prometheus text scrape whose line starts
+ * with series (name{labels}) and a space; -1 if there is none. */
+long long tenv_sample(const char *text, const char *series);
+
+/* Value of a pinned single-entry map of the test (key 0) into val. 0 or -errno. */
+int tenv_map_value(const char *map, void *val);
+
+/* Rewrite the JSON document in buf as json-c's compact text ({"a":1,...}),
+ * so a test can look for a member with strstr. false if it does not parse. */
+bool tenv_json_plain(char *buf, size_t len);
 
 #endif /* WEFT_TESTENV_H */

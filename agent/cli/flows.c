@@ -14,10 +14,12 @@
 #include <sys/signalfd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <json-c/json.h>
 
 #include "cli/cli.h"
-#include "model/model.h"
 #include "cli/inspect.h"
+#include "lib/addr.h"
+#include "lib/maps.h"
 #include "serve/metrics.h"
 
 const char *weft_proto_name(uint8_t proto)
@@ -45,22 +47,6 @@ const char *weft_hostport(const __be32 addr[4], __be16 port, char *buf, size_t l
 	return buf;
 }
 
-const char *weft_fit(const char *s, size_t width, char *buf, size_t len)
-{
-	size_t n = strlen(s);
-
-	if (width + 1 > len)
-		width = len - 1;
-	if (n <= width) {
-		snprintf(buf, len, "%s", s);
-	} else {
-		memcpy(buf, s, width - 1);
-		buf[width - 1] = '~';
-		buf[width] = 0;
-	}
-	return buf;
-}
-
 static const char *const ev_names[] = {
 	[WEFT_EV_OPEN] = "open", [WEFT_EV_CLOSE] = "close",
 	[WEFT_EV_FAIL] = "fail", [WEFT_EV_DROP] = "drop",
@@ -74,7 +60,7 @@ int weft_event_type(const char *name)
 	return 0;
 }
 
-static uint64_t mono_ns(void)
+uint64_t weft_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -82,8 +68,26 @@ static uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* 1023, 1.5K, 12.0M: bytes and counts for tables. */
-static const char *human(uint64_t v, char *buf, size_t len)
+int weft_cli_stop_signals(sigset_t *old)
+{
+	sigset_t sigs;
+	int fd, err;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, old);
+	signal(SIGPIPE, SIG_IGN);
+	fd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	err = -errno;
+	sigprocmask(SIG_SETMASK, old, NULL);
+	return err;
+}
+
+const char *weft_human(uint64_t v, char *buf, size_t len)
 {
 	static const char units[] = "KMGTPE";
 	double d = v;
@@ -130,15 +134,6 @@ static const char *age_str(uint64_t ns, char *buf, size_t len)
 		snprintf(buf, len, "%llud%02lluh", (unsigned long long)s / 86400,
 			 (unsigned long long)s / 3600 % 24);
 	return buf;
-}
-
-/* A JSON string, or null for NULL. */
-static void json_str_or_null(const char *s)
-{
-	if (s)
-		weft_json_str(s);
-	else
-		printf("null");
 }
 
 /* --- names ------------------------------------------------------------------ */
@@ -226,37 +221,52 @@ static int meta_ent_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Read a whole hash map of (key, value) records of rec bytes, the value at
- * voff, into *out (malloc'ed). 0 or -errno. */
-static int read_all(int fd, size_t ksize, size_t voff, size_t rec, void **out, size_t *n)
-{
-	char *recs = NULL, *r, prev[64];
-	bool first = true;
-	size_t cap = 0;
+/* Records of (key, value), the value at voff, rec bytes each. */
+struct recs {
+	char *p;
+	size_t n, cap, rec, ksize, vsize, voff;
+};
 
-	*n = 0;
-	if (ksize > sizeof(prev))
-		return -EINVAL;
-	for (;;) {
-		if (*n == cap) {
-			cap = cap ? 2 * cap : 64;
-			r = realloc(recs, cap * rec);
-			if (!r) {
-				free(recs);
-				return -ENOMEM;
-			}
-			recs = r;
-		}
-		r = recs + *n * rec;
-		if (bpf_map_get_next_key(fd, first ? NULL : prev, r))
-			break;
-		memcpy(prev, r, ksize);
-		first = false;
-		if (bpf_map_lookup_elem(fd, r, r + voff) == 0)
-			(*n)++; /* else deleted while we walked */
-	}
-	*out = recs;
+static int rec_add(const void *key, const void *val, void *ctx)
+{
+	struct recs *r = ctx;
+
+	if (weft_grow(&r->p, &r->cap, r->n + 1, r->rec))
+		return -ENOMEM;
+	memcpy(r->p + r->n * r->rec, key, r->ksize);
+	memcpy(r->p + r->n * r->rec + r->voff, val, r->vsize);
+	r->n++;
 	return 0;
+}
+
+/* Read a whole hash map into records (malloc'ed). 0 or -errno. */
+static int read_all(int fd, size_t ksize, size_t vsize, size_t voff, size_t rec, void **out,
+		    size_t *n)
+{
+	struct recs r = { .rec = rec, .ksize = ksize, .vsize = vsize, .voff = voff };
+	int err = weft_map_each(fd, ksize, vsize, rec_add, &r);
+
+	if (err) {
+		free(r.p);
+		return err;
+	}
+	*out = r.p;
+	*n = r.n;
+	return 0;
+}
+
+static void ep_terminate(struct weft_ep_val *v)
+{
+	v->name[WEFT_NAME_LEN - 1] = 0;
+	v->ns[WEFT_NAME_LEN - 1] = 0;
+	v->workload[WEFT_NAME_LEN - 1] = 0;
+}
+
+static void meta_terminate(struct weft_svc_meta *m)
+{
+	m->name[WEFT_NAME_LEN - 1] = 0;
+	m->ns[WEFT_NAME_LEN - 1] = 0;
+	m->port_name[WEFT_NAME_LEN - 1] = 0;
 }
 
 /* Read weft_ep and weft_svc_meta whole (for commands that name many rows).
@@ -264,33 +274,27 @@ static int read_all(int fd, size_t ksize, size_t voff, size_t rec, void **out, s
 static int names_load(struct names *n)
 {
 	void *p;
+	int err;
 
-	if (read_all(n->ep, sizeof(struct weft_addr_key), offsetof(struct ep_ent, v),
-		     sizeof(struct ep_ent), &p, &n->neps))
-		goto nomem;
+	err = read_all(n->ep, sizeof(struct weft_addr_key), sizeof(struct weft_ep_val),
+		       offsetof(struct ep_ent, v), sizeof(struct ep_ent), &p, &n->neps);
+	if (err)
+		return weft_cli_read_failed(WEFT_M_EP, err);
 	n->eps = p;
-	if (read_all(n->meta, sizeof(__u32), offsetof(struct meta_ent, m), sizeof(struct meta_ent),
-		     &p, &n->nmetas))
-		goto nomem;
+	err = read_all(n->meta, sizeof(__u32), sizeof(struct weft_svc_meta),
+		       offsetof(struct meta_ent, m), sizeof(struct meta_ent), &p, &n->nmetas);
+	if (err)
+		return weft_cli_read_failed(WEFT_M_META, err);
 	n->metas = p;
-	for (size_t i = 0; i < n->neps; i++) {
-		n->eps[i].v.name[WEFT_NAME_LEN - 1] = 0;
-		n->eps[i].v.ns[WEFT_NAME_LEN - 1] = 0;
-		n->eps[i].v.workload[WEFT_NAME_LEN - 1] = 0;
-	}
-	for (size_t i = 0; i < n->nmetas; i++) {
-		n->metas[i].m.name[WEFT_NAME_LEN - 1] = 0;
-		n->metas[i].m.ns[WEFT_NAME_LEN - 1] = 0;
-		n->metas[i].m.port_name[WEFT_NAME_LEN - 1] = 0;
-	}
+	for (size_t i = 0; i < n->neps; i++)
+		ep_terminate(&n->eps[i].v);
+	for (size_t i = 0; i < n->nmetas; i++)
+		meta_terminate(&n->metas[i].m);
 	if (n->neps)
 		qsort(n->eps, n->neps, sizeof(*n->eps), ep_ent_cmp);
 	if (n->nmetas)
 		qsort(n->metas, n->nmetas, sizeof(*n->metas), meta_ent_cmp);
 	return 0;
-nomem:
-	fprintf(stderr, "weft: out of memory\n");
-	return WEFT_EXIT_ERROR;
 }
 
 /* Name an end: from the loaded names, else by a lookup into *scratch. */
@@ -308,9 +312,7 @@ static void end_fill(const struct names *n, struct end *e, const __be32 addr[4],
 		hit = n->neps ? bsearch(&probe, n->eps, n->neps, sizeof(*n->eps), ep_ent_cmp) : NULL;
 		e->ep = hit ? &hit->v : NULL;
 	} else if (scratch && bpf_map_lookup_elem(n->ep, &probe.k, scratch) == 0) {
-		scratch->name[WEFT_NAME_LEN - 1] = 0;
-		scratch->ns[WEFT_NAME_LEN - 1] = 0;
-		scratch->workload[WEFT_NAME_LEN - 1] = 0;
+		ep_terminate(scratch);
 		e->ep = scratch;
 	}
 }
@@ -335,9 +337,7 @@ static void svc_fill(const struct names *n, struct svc *s, uint32_t id, const __
 				: NULL;
 		s->meta = hit ? &hit->m : NULL;
 	} else if (scratch && bpf_map_lookup_elem(n->meta, &id, scratch) == 0) {
-		scratch->name[WEFT_NAME_LEN - 1] = 0;
-		scratch->ns[WEFT_NAME_LEN - 1] = 0;
-		scratch->port_name[WEFT_NAME_LEN - 1] = 0;
+		meta_terminate(scratch);
 		s->meta = scratch;
 	}
 }
@@ -363,65 +363,74 @@ static bool svc_match(const char *pat, const struct svc *s)
 	return s->meta && name_match(pat, s->meta->name, s->meta->ns);
 }
 
-/* {"address", "port", "name", "namespace", "workload"} */
-static void json_end(const struct end *e)
+/* Do a connection's filters pass: --service, --endpoint (either end) and
+ * -n (either end or the service in the namespace)? */
+static bool conn_match(const struct weft_cli_opts *o, const struct end *a, const struct end *b,
+		       const struct svc *s)
 {
-	char a[64];
-
-	printf("{\"address\": \"%s\", \"port\": %u, \"name\": ", weft_addr_str(e->addr, a, sizeof(a)),
-	       ntohs(e->port));
-	json_str_or_null(e->ep ? e->ep->name : NULL);
-	printf(", \"namespace\": ");
-	json_str_or_null(e->ep ? e->ep->ns : NULL);
-	printf(", \"workload\": ");
-	json_str_or_null(e->ep ? e->ep->workload : NULL);
-	printf("}");
+	if (o->service && !svc_match(o->service, s))
+		return false;
+	if (o->endpoint && !end_match(o->endpoint, a) && !end_match(o->endpoint, b))
+		return false;
+	return !o->ns || (a->ep && !strcmp(a->ep->ns, o->ns)) || (b->ep && !strcmp(b->ep->ns, o->ns)) ||
+	       (s->meta && !strcmp(s->meta->ns, o->ns));
 }
 
-/* null, or {"id", "name", "namespace", "port_name", "vip", "port"} */
-static void json_svc(const struct svc *s)
+/* END: {"address", "port", "name", "namespace", "workload"} */
+static void doc_end(struct json_object *parent, const char *key, const struct end *e)
 {
+	struct json_object *j = weft_doc_obj(parent, key);
+	char a[64];
+
+	weft_doc_str(j, "address", weft_addr_str(e->addr, a, sizeof(a)));
+	weft_doc_u64(j, "port", ntohs(e->port));
+	weft_doc_str(j, "name", e->ep ? e->ep->name : NULL);
+	weft_doc_str(j, "namespace", e->ep ? e->ep->ns : NULL);
+	weft_doc_str(j, "workload", e->ep ? e->ep->workload : NULL);
+}
+
+/* SERVICE: null, or {"id", "name", "namespace", "port_name", "vip", "port"} */
+static void doc_svc(struct json_object *parent, const char *key, const struct svc *s)
+{
+	struct json_object *j;
 	char a[64];
 
 	if (!s->id) {
-		printf("null");
+		json_object_object_add(parent, key, NULL);
 		return;
 	}
-	printf("{\"id\": %u, \"name\": ", s->id);
-	json_str_or_null(s->meta ? s->meta->name : NULL);
-	printf(", \"namespace\": ");
-	json_str_or_null(s->meta ? s->meta->ns : NULL);
-	printf(", \"port_name\": ");
-	json_str_or_null(s->meta ? s->meta->port_name : NULL);
+	j = weft_doc_obj(parent, key);
+	weft_doc_u64(j, "id", s->id);
+	weft_doc_str(j, "name", s->meta ? s->meta->name : NULL);
+	weft_doc_str(j, "namespace", s->meta ? s->meta->ns : NULL);
+	weft_doc_str(j, "port_name", s->meta ? s->meta->port_name : NULL);
+	weft_doc_str(j, "vip", s->has_vip ? weft_addr_str(s->vip, a, sizeof(a)) : NULL);
 	if (s->has_vip)
-		printf(", \"vip\": \"%s\", \"port\": %u}", weft_addr_str(s->vip, a, sizeof(a)),
-		       ntohs(s->vport));
+		weft_doc_u64(j, "port", ntohs(s->vport));
 	else
-		printf(", \"vip\": null, \"port\": null}");
+		json_object_object_add(j, "port", NULL);
 }
 
 /* An end for a table: the endpoint's name, else address:port. */
-static const char *end_text(const struct end *e, size_t width, char *buf, size_t len)
+static const char *end_text(const struct end *e, char *buf, size_t len)
 {
-	char hp[80];
-
 	if (e->ep)
-		return weft_fit(e->ep->name, width, buf, len);
-	return weft_fit(weft_hostport(e->addr, e->port, hp, sizeof(hp)), width, buf, len);
+		snprintf(buf, len, "%s", e->ep->name);
+	else
+		weft_hostport(e->addr, e->port, buf, len);
+	return buf;
 }
 
 /* A service for a table: NAMESPACE/NAME, "#id" without meta, "-" for none. */
-static const char *svc_text(const struct svc *s, size_t width, char *buf, size_t len)
+static const char *svc_text(const struct svc *s, char *buf, size_t len)
 {
-	char t[2 * WEFT_NAME_LEN + 2];
-
 	if (!s->id)
-		snprintf(t, sizeof(t), "-");
+		snprintf(buf, len, "-");
 	else if (!s->meta)
-		snprintf(t, sizeof(t), "#%u", s->id);
+		snprintf(buf, len, "#%u", s->id);
 	else
-		snprintf(t, sizeof(t), "%s/%s", s->meta->ns, s->meta->name);
-	return weft_fit(t, width, buf, len);
+		snprintf(buf, len, "%s/%s", s->meta->ns, s->meta->name);
+	return buf;
 }
 
 /* --- weft endpoints ---------------------------------------------------------- */
@@ -446,11 +455,62 @@ static const struct {
 	{ WEFT_EP_EGRESS_POLICED, "egress_policed", "eg" },
 };
 
-int weft_cmd_endpoints(const struct weft_cli_opts *o)
+static void endpoint_doc(struct json_object *items, const struct ep_ent *e, const char *ifn)
 {
+	struct json_object *j = weft_doc_obj(items, NULL), *flags;
+	char a[64];
+
+	weft_doc_str(j, "name", e->v.name);
+	weft_doc_str(j, "namespace", e->v.ns);
+	weft_doc_str(j, "workload", e->v.workload);
+	weft_doc_str(j, "address", weft_addr_str(e->k.addr, a, sizeof(a)));
+	weft_doc_u64(j, "identity", e->v.identity);
+	weft_doc_u64(j, "ifindex", e->v.ifindex);
+	weft_doc_str(j, "interface", ifn);
+	flags = weft_doc_arr(j, "flags");
+	for (size_t f = 0; f < sizeof(ep_flags) / sizeof(ep_flags[0]); f++)
+		if (e->v.flags & ep_flags[f].bit)
+			weft_doc_str(flags, NULL, ep_flags[f].json);
+}
+
+static void endpoint_row(struct weft_table *t, const struct ep_ent *e, const char *ifn)
+{
+	char a[64], flags[64] = "";
+
+	for (size_t f = 0; f < sizeof(ep_flags) / sizeof(ep_flags[0]); f++) {
+		if (!(e->v.flags & ep_flags[f].bit))
+			continue;
+		if (*flags)
+			strcat(flags, ",");
+		strcat(flags, ep_flags[f].table);
+	}
+	weft_table_cell(t, WEFT_C_NONE, e->v.ns);
+	weft_table_cell(t, WEFT_C_NONE, e->v.name);
+	weft_table_cell(t, WEFT_C_NONE, e->v.workload);
+	weft_table_cell(t, WEFT_C_NONE, weft_addr_str(e->k.addr, a, sizeof(a)));
+	weft_table_cellf(t, "%u", e->v.identity);
+	if (ifn)
+		weft_table_cell(t, WEFT_C_NONE, ifn);
+	else if (e->v.ifindex)
+		weft_table_cellf(t, "#%u", e->v.ifindex);
+	else
+		weft_table_cell(t, WEFT_C_NONE, "-");
+	weft_table_cellf(t, "%u", e->v.ifindex);
+	weft_table_cell(t, WEFT_C_NONE, *flags ? flags : "-");
+}
+
+int weft_cmd_endpoints(struct weft_cli_opts *o)
+{
+	static const struct weft_col cols[] = {
+		{ "NAMESPACE", WEFT_COL_CUT, 0 }, { "NAME", WEFT_COL_CUT, 0 },
+		{ "WORKLOAD", WEFT_COL_CUT, 0 }, { "ADDRESS", 0, 0 }, { "IDENTITY", WEFT_COL_RIGHT, 0 },
+		{ "INTERFACE", WEFT_COL_CUT, 0 }, { "IFINDEX", WEFT_COL_RIGHT | WEFT_COL_WIDE, 0 },
+		{ "FLAGS", 0, 0 },
+	};
+	struct json_object *doc = NULL, *items = NULL;
+	struct weft_table *t = NULL;
+	size_t shown = 0;
 	struct names n;
-	struct ep_ent *rows;
-	size_t nrows;
 	int ret = names_open(o->bpffs, &n);
 
 	if (!ret)
@@ -458,60 +518,34 @@ int weft_cmd_endpoints(const struct weft_cli_opts *o)
 	if (ret)
 		goto out;
 	/* n's lookups are not used from here: sort for the table */
-	rows = n.eps;
-	nrows = n.neps;
-	if (nrows)
-		qsort(rows, nrows, sizeof(*rows), ep_row_cmp);
-	if (o->json)
-		printf("[");
+	if (n.neps)
+		qsort(n.eps, n.neps, sizeof(*n.eps), ep_row_cmp);
+	if (weft_out_is_doc(&o->out))
+		doc = weft_doc_list("EndpointList", &items);
 	else
-		printf("%-12s %-22s %-18s %-22s %8s %-15s %s\n", "NAMESPACE", "NAME", "WORKLOAD",
-		       "ADDRESS", "IDENTITY", "INTERFACE", "FLAGS");
-	for (size_t i = 0; i < nrows; i++) {
-		const struct weft_ep_val *v = &rows[i].v;
-		char a[64], ifn[IF_NAMESIZE] = "", f[4][64], flags[64] = "";
-		bool has_if = v->ifindex && if_indextoname(v->ifindex, ifn);
-		bool first = true;
+		t = weft_table_new(&o->out, cols, sizeof(cols) / sizeof(cols[0]));
+	for (size_t i = 0; i < n.neps; i++) {
+		const struct ep_ent *e = &n.eps[i];
+		char ifn[IF_NAMESIZE] = "";
+		bool has_if = e->v.ifindex && if_indextoname(e->v.ifindex, ifn);
 
-		weft_addr_str(rows[i].k.addr, a, sizeof(a));
-		if (o->json) {
-			printf("%s\n  {\"name\": ", i ? "," : "");
-			weft_json_str(v->name);
-			printf(", \"namespace\": ");
-			weft_json_str(v->ns);
-			printf(", \"workload\": ");
-			weft_json_str(v->workload);
-			printf(", \"address\": \"%s\", \"identity\": %u, \"ifindex\": %u, \"interface\": ",
-			       a, v->identity, v->ifindex);
-			json_str_or_null(has_if ? ifn : NULL);
-			printf(", \"flags\": [");
-			for (size_t j = 0; j < sizeof(ep_flags) / sizeof(ep_flags[0]); j++) {
-				if (!(v->flags & ep_flags[j].bit))
-					continue;
-				printf("%s\"%s\"", first ? "" : ", ", ep_flags[j].json);
-				first = false;
-			}
-			printf("]}");
+		if (o->ns && strcmp(e->v.ns, o->ns))
 			continue;
-		}
-		for (size_t j = 0; j < sizeof(ep_flags) / sizeof(ep_flags[0]); j++) {
-			if (!(v->flags & ep_flags[j].bit))
-				continue;
-			strcat(flags, first ? "" : ",");
-			strcat(flags, ep_flags[j].table);
-			first = false;
-		}
-		if (!has_if)
-			snprintf(ifn, sizeof(ifn), v->ifindex ? "#%u" : "-", v->ifindex);
-		printf("%-12s %-22s %-18s %-22s %8u %-15s %s\n", weft_fit(v->ns, 12, f[0], 64),
-		       weft_fit(v->name, 22, f[1], 64), weft_fit(v->workload, 18, f[2], 64),
-		       weft_fit(a, 22, f[3], 64), v->identity, ifn, first ? "-" : flags);
+		shown++;
+		if (doc)
+			endpoint_doc(items, e, has_if ? ifn : NULL);
+		else
+			endpoint_row(t, e, has_if ? ifn : NULL);
 	}
-	if (o->json)
-		printf("%s]\n", nrows ? "\n" : "");
-	else if (!nrows)
-		printf("(no endpoints)\n");
+	if (doc) {
+		ret = weft_doc_print(&o->out, doc, false);
+	} else {
+		weft_table_print(t);
+		if (!shown && !o->out.no_headers)
+			printf("(no endpoints%s)\n", o->ns ? " in this namespace" : "");
+	}
 out:
+	weft_table_free(t);
 	names_close(&n);
 	return ret;
 }
@@ -528,6 +562,14 @@ struct flow_row {
 	uint64_t to_client;	/* server to client (Istio "sent") */
 	uint64_t redirected;	/* bytes of both that went socket to socket */
 	uint64_t age_ns;	/* since start_ns */
+	uint64_t rate;		/* --watch: bytes per second both ways since the last refresh */
+	bool has_rate;
+};
+
+/* What a refresh of `weft flows --watch` saw of a socket. */
+struct weft_flow_seen {
+	struct weft_sock_key k;
+	uint64_t bytes;		/* to_server + to_client */
 };
 
 static void flow_fill(const struct names *n, struct flow_row *r, uint64_t now)
@@ -551,28 +593,27 @@ static void flow_fill(const struct names *n, struct flow_row *r, uint64_t now)
 	r->age_ns = f->start_ns && f->start_ns < now ? now - f->start_ns : 0;
 }
 
-/* The fields of a flow, inside an object (no braces). */
-static void json_flow_fields(const struct flow_row *r)
+/* FLOW, the members of an object */
+static void doc_flow(struct json_object *j, const struct flow_row *r)
 {
 	const struct weft_flow *f = &r->f;
 
-	printf("\"reporter\": \"%s\", \"client\": ",
-	       f->flags & WEFT_FLOW_ACTIVE ? "source" : "destination");
-	json_end(&r->client);
-	printf(", \"server\": ");
-	json_end(&r->server);
-	printf(", \"service\": ");
-	json_svc(&r->svc);
-	printf(", \"netns\": %llu, \"received_bytes\": %llu, \"sent_bytes\": %llu, "
-	       "\"redirected_bytes\": %llu, \"segs_in\": %llu, \"segs_out\": %llu, \"srtt_us\": %u, "
-	       "\"retrans\": %u, \"age_ms\": %llu, \"connect_us\": %llu, \"redirected\": %s",
-	       (unsigned long long)f->netns, (unsigned long long)r->to_server,
-	       (unsigned long long)r->to_client, (unsigned long long)r->redirected,
-	       (unsigned long long)f->segs_in, (unsigned long long)f->segs_out, f->srtt_us, f->retrans,
-	       (unsigned long long)(r->age_ns / 1000000),
-	       (unsigned long long)(f->established_ns > f->start_ns ?
-					    (f->established_ns - f->start_ns) / 1000 : 0),
-	       f->flags & WEFT_FLOW_REDIRECTED ? "true" : "false");
+	weft_doc_str(j, "reporter", f->flags & WEFT_FLOW_ACTIVE ? "source" : "destination");
+	doc_end(j, "client", &r->client);
+	doc_end(j, "server", &r->server);
+	doc_svc(j, "service", &r->svc);
+	weft_doc_u64(j, "netns", f->netns);
+	weft_doc_u64(j, "received_bytes", r->to_server);
+	weft_doc_u64(j, "sent_bytes", r->to_client);
+	weft_doc_u64(j, "redirected_bytes", r->redirected);
+	weft_doc_u64(j, "segs_in", f->segs_in);
+	weft_doc_u64(j, "segs_out", f->segs_out);
+	weft_doc_u64(j, "srtt_us", f->srtt_us);
+	weft_doc_u64(j, "retrans", f->retrans);
+	weft_doc_u64(j, "age_ms", r->age_ns / 1000000);
+	weft_doc_u64(j, "connect_us", f->established_ns > f->start_ns ?
+					      (f->established_ns - f->start_ns) / 1000 : 0);
+	weft_doc_bool(j, "redirected", f->flags & WEFT_FLOW_REDIRECTED);
 }
 
 static int flow_cmp_key(const struct flow_row *x, const struct flow_row *y)
@@ -612,80 +653,130 @@ static int flow_cmp_rtt(const void *a, const void *b)
 	return c ? c : flow_cmp_key(x, y);
 }
 
+static int flow_cmp_rate(const void *a, const void *b)
+{
+	const struct flow_row *x = a, *y = b;
+	int c = DESC(x->rate, y->rate);
+
+	return c ? c : flow_cmp_bytes(a, b);
+}
+
 static int flow_cmp_client(const void *a, const void *b)
 {
 	return flow_cmp_key(a, b);
 }
 
-/* Append one flow to *rows if it passes the filters. 0 or -ENOMEM. */
-static int flow_add(const struct weft_cli_opts *o, const struct names *n, struct flow_row **rows,
-		    size_t *nrows, size_t *cap, const struct weft_sock_key *k,
-		    const struct weft_flow *f, uint64_t now)
+static int seen_cmp(const void *a, const void *b)
 {
-	struct flow_row *r;
-
-	if (*nrows == *cap) {
-		*cap = *cap ? 2 * *cap : 256;
-		r = realloc(*rows, *cap * sizeof(**rows));
-		if (!r)
-			return -ENOMEM;
-		*rows = r;
-	}
-	r = &(*rows)[*nrows];
-	memset(r, 0, sizeof(*r));
-	r->k = *k;
-	r->f = *f;
-	flow_fill(n, r, now);
-	if (o->service && !svc_match(o->service, &r->svc))
-		return 0;
-	if (o->endpoint && !end_match(o->endpoint, &r->client) && !end_match(o->endpoint, &r->server))
-		return 0;
-	(*nrows)++;
-	return 0;
+	return memcmp(a, b, sizeof(struct weft_sock_key));
 }
 
 struct flows_ctx {
 	const struct weft_cli_opts *o;
 	const struct names *n;
-	struct flow_row **rows;
-	size_t *nrows, cap, *total;
+	struct flow_row *rows;
+	size_t nrows, cap, total;
+	struct weft_flow_seen *seen;	/* every flow, for the next refresh's rates */
+	size_t seen_cap;
 	uint64_t now;
 };
 
+/* One flow: kept if it passes the filters; remembered for the rates. */
 static int flows_one(const void *key, const void *val, void *ctx)
 {
 	struct flows_ctx *c = ctx;
+	struct flow_row *r;
 
-	(*c->total)++;
-	return flow_add(c->o, c->n, c->rows, c->nrows, &c->cap, key, val, c->now) ? -ENOMEM : 0;
+	if (weft_grow(&c->rows, &c->cap, c->nrows + 1, sizeof(*c->rows)) ||
+	    (c->o->watch && weft_grow(&c->seen, &c->seen_cap, c->total + 1, sizeof(*c->seen))))
+		return -ENOMEM;
+	r = &c->rows[c->nrows];
+	memset(r, 0, sizeof(*r));
+	memcpy(&r->k, key, sizeof(r->k));
+	memcpy(&r->f, val, sizeof(r->f));
+	flow_fill(c->n, r, c->now);
+	if (c->o->watch)
+		c->seen[c->total] = (struct weft_flow_seen){ r->k, r->to_server + r->to_client };
+	c->total++;
+	if (conn_match(c->o, &r->client, &r->server, &r->svc))
+		c->nrows++;
+	return 0;
 }
 
-/* Read the weft_flow entries that pass the filters, named, into *rows
- * (malloc'ed; *total counts all of them). 0 or WEFT_EXIT_*. */
-static int flows_read(const struct weft_cli_opts *o, int fd, const struct names *n,
-		      struct flow_row **rows, size_t *nrows, size_t *total)
+/* Bytes per second since the last refresh, where it saw the socket. */
+static void flows_rates(struct weft_cli_opts *o, struct flows_ctx *c)
 {
-	struct flows_ctx c = { o, n, rows, nrows, 0, total, mono_ns() };
-	int err;
+	uint64_t dt = o->seen_ns && c->now > o->seen_ns ? c->now - o->seen_ns : 0;
 
-	*rows = NULL;
-	*nrows = *total = 0;
-	err = weft_map_each(fd, sizeof(struct weft_sock_key), sizeof(struct weft_flow), flows_one, &c);
-	if (!err)
-		return 0;
-	if (err == -ENOMEM)
-		fprintf(stderr, "weft: out of memory\n");
-	else
-		fprintf(stderr, "weft: %s: cannot read: %s\n", weft_map_name(WEFT_M_FLOW), strerror(-err));
-	return WEFT_EXIT_ERROR;
+	for (size_t i = 0; dt && i < c->nrows; i++) {
+		struct flow_row *r = &c->rows[i];
+		const struct weft_flow_seen *s = o->nseen ? bsearch(&r->k, o->seen, o->nseen,
+								      sizeof(*s), seen_cmp) : NULL;
+		uint64_t now = r->to_server + r->to_client;
+
+		r->has_rate = true;
+		r->rate = s && now > s->bytes ? (uint64_t)((now - s->bytes) * 1e9 / dt)
+			  : s ? 0 : (uint64_t)(now * 1e9 / dt);
+	}
+	free(o->seen);
+	o->seen = c->seen;
+	o->nseen = c->total;
+	o->seen_ns = c->now;
+	c->seen = NULL;
+	if (o->nseen)
+		qsort(o->seen, o->nseen, sizeof(*o->seen), seen_cmp);
 }
 
-int weft_cmd_flows(const struct weft_cli_opts *o)
+static void flow_row(struct weft_table *t, const struct weft_cli_opts *o, const struct flow_row *r)
 {
+	char c[80], s[80], v[2 * WEFT_NAME_LEN + 2], b1[16], b2[16], sg[16], rtt[16], age[16];
+
+	weft_table_cell(t, WEFT_C_NONE, r->f.flags & WEFT_FLOW_ACTIVE ? "src" : "dst");
+	weft_table_cell(t, WEFT_C_NONE, end_text(&r->client, c, sizeof(c)));
+	weft_table_cell(t, WEFT_C_NONE, end_text(&r->server, s, sizeof(s)));
+	weft_table_cell(t, WEFT_C_NONE, svc_text(&r->svc, v, sizeof(v)));
+	weft_table_cell(t, WEFT_C_NONE, weft_hostport(r->client.addr, r->client.port, c, sizeof(c)));
+	weft_table_cell(t, WEFT_C_NONE, weft_hostport(r->server.addr, r->server.port, s, sizeof(s)));
+	weft_table_cell(t, WEFT_C_NONE, weft_human(r->to_server, b1, sizeof(b1)));
+	weft_table_cell(t, WEFT_C_NONE, weft_human(r->to_client, b2, sizeof(b2)));
+	if (o->watch) {
+		if (r->has_rate)
+			weft_table_cellf(t, "%s/s", weft_human(r->rate, b1, sizeof(b1)));
+		else
+			weft_table_cell(t, WEFT_C_NONE, "-");
+	}
+	weft_table_cell(t, WEFT_C_NONE, weft_human(r->f.segs_in + r->f.segs_out, sg, sizeof(sg)));
+	weft_table_cellf(t, "%u", r->f.retrans);
+	weft_table_cell(t, WEFT_C_NONE, r->f.srtt_us ? dur_us(r->f.srtt_us, rtt, sizeof(rtt)) : "-");
+	weft_table_cell(t, WEFT_C_NONE, r->f.established_ns > r->f.start_ns
+			? dur_us((r->f.established_ns - r->f.start_ns) / 1000, rtt, sizeof(rtt)) : "-");
+	weft_table_cell(t, WEFT_C_NONE, age_str(r->age_ns, age, sizeof(age)));
+	weft_table_cellf(t, "%llu", (unsigned long long)r->f.netns);
+	weft_table_cell(t, r->f.flags & WEFT_FLOW_REDIRECTED ? WEFT_C_GREEN : WEFT_C_NONE,
+			r->f.flags & WEFT_FLOW_REDIRECTED ? "R" : "-");
+}
+
+int weft_cmd_flows(struct weft_cli_opts *o)
+{
+	/* the columns of flow_row; RATE only with --watch */
+	static const struct weft_col all[] = {
+		{ "REP", 0, 0 }, { "CLIENT", WEFT_COL_CUT, 0 }, { "SERVER", WEFT_COL_CUT, 0 },
+		{ "SERVICE", WEFT_COL_CUT, 0 }, { "CLIENT-ADDR", WEFT_COL_WIDE, 0 },
+		{ "SERVER-ADDR", WEFT_COL_WIDE, 0 }, { "TO-SRV", WEFT_COL_RIGHT, 0 },
+		{ "TO-CLI", WEFT_COL_RIGHT, 0 }, { "RATE", WEFT_COL_RIGHT, 0 },
+		{ "SEGS", WEFT_COL_RIGHT, 0 }, { "RETRANS", WEFT_COL_RIGHT | WEFT_COL_WIDE, 0 },
+		{ "RTT", WEFT_COL_RIGHT, 0 }, { "CONNECT", WEFT_COL_RIGHT | WEFT_COL_WIDE, 0 },
+		{ "AGE", WEFT_COL_RIGHT, 0 }, { "NETNS", WEFT_COL_RIGHT | WEFT_COL_WIDE, 0 },
+		{ "R", 0, 0 },
+	};
+	struct weft_col cols[sizeof(all) / sizeof(all[0])];
 	int (*cmp)(const void *, const void *) = flow_cmp_client;
-	struct flow_row *rows = NULL;
+	struct flows_ctx c = { .o = o, .now = weft_mono_ns() };
+	struct json_object *doc = NULL, *items = NULL;
+	struct weft_table *t = NULL;
+	size_t ncols = 0, shown = 0;
+	long top = o->top;
 	struct names n;
-	size_t nrows = 0, total = 0, shown = 0;
 	int fd = -1, ret = names_open(o->bpffs, &n);
 
 	if (!ret)
@@ -697,74 +788,122 @@ int weft_cmd_flows(const struct weft_cli_opts *o)
 		ret = -fd;
 		goto out;
 	}
-	ret = flows_read(o, fd, &n, &rows, &nrows, &total);
-	if (ret)
+	c.n = &n;
+	ret = weft_map_each(fd, sizeof(struct weft_sock_key), sizeof(struct weft_flow), flows_one, &c);
+	if (ret) {
+		ret = weft_cli_read_failed(WEFT_M_FLOW, ret);
 		goto out;
+	}
+	if (o->watch)
+		flows_rates(o, &c);
 	if (o->sort && !strcmp(o->sort, "bytes"))
 		cmp = flow_cmp_bytes;
 	else if (o->sort && !strcmp(o->sort, "age"))
 		cmp = flow_cmp_age;
 	else if (o->sort && !strcmp(o->sort, "rtt"))
 		cmp = flow_cmp_rtt;
-	if (nrows)
-		qsort(rows, nrows, sizeof(*rows), cmp);
-	if (o->json)
-		printf("[");
-	else
-		printf("%-3s %-21s %-21s %-19s %8s %8s %8s %7s %6s %s\n", "REP", "CLIENT", "SERVER",
-		       "SERVICE", "TO-SRV", "TO-CLI", "SEGS", "RTT", "AGE", "R");
-	for (size_t i = 0; i < nrows; i++) {
-		const struct flow_row *r = &rows[i];
-		char c[32], s[32], v[32], b1[16], b2[16], sg[16], rtt[16], age[16];
-
-		if (o->top > 0 && shown >= (size_t)o->top)
-			break;
-		if (o->json) {
-			printf("%s\n  {", shown ? "," : "");
-			json_flow_fields(r);
-			printf("}");
-		} else {
-			printf("%-3s %-21s %-21s %-19s %8s %8s %8s %7s %6s %s\n",
-			       r->f.flags & WEFT_FLOW_ACTIVE ? "src" : "dst",
-			       end_text(&r->client, 21, c, sizeof(c)),
-			       end_text(&r->server, 21, s, sizeof(s)), svc_text(&r->svc, 19, v, sizeof(v)),
-			       human(r->to_server, b1, sizeof(b1)), human(r->to_client, b2, sizeof(b2)),
-			       human(r->f.segs_in + r->f.segs_out, sg, sizeof(sg)),
-			       r->f.srtt_us ? dur_us(r->f.srtt_us, rtt, sizeof(rtt)) : "-",
-			       age_str(r->age_ns, age, sizeof(age)),
-			       r->f.flags & WEFT_FLOW_REDIRECTED ? "R" : "-");
-		}
-		shown++;
+	else if (o->sort && !strcmp(o->sort, "rate"))
+		cmp = flow_cmp_rate;
+	if (c.nrows)
+		qsort(c.rows, c.nrows, sizeof(*c.rows), cmp);
+	if (weft_out_is_doc(&o->out)) {
+		doc = weft_doc_list("FlowList", &items);
+	} else {
+		for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+			if (strcmp(all[i].head, "RATE") || o->watch)
+				cols[ncols++] = all[i];
+		t = weft_table_new(&o->out, cols, ncols);
+		/* a refreshing view on a terminal shows what fits on it */
+		if (o->watch && o->out.tty && o->out.height > 8 && !top)
+			top = o->out.height - 8;
 	}
-	if (o->json)
-		printf("%s]\n", shown ? "\n" : "");
+	for (size_t i = 0; i < c.nrows && !(top > 0 && shown >= (size_t)top); i++, shown++) {
+		if (doc)
+			doc_flow(weft_doc_obj(items, NULL), &c.rows[i]);
+		else
+			flow_row(t, o, &c.rows[i]);
+	}
+	if (doc) {
+		ret = weft_doc_print(&o->out, doc, false);
+		goto out;
+	}
+	weft_table_print(t);
+	if (o->out.no_headers)
+		;
 	else if (!shown)
-		printf("(no flows%s)\n", total ? " match" : "");
+		printf("(no flows%s)\n", c.total ? " match" : "");
 	else
 		printf("(%zu of %zu flows; REP src/dst: seen at the client/server socket; "
-		       "R: redirected socket to socket)\n", shown, total);
+		       "R: redirected socket to socket)\n", shown, c.total);
 out:
 	if (fd >= 0)
 		close(fd);
-	free(rows);
+	weft_table_free(t);
+	free(c.rows);
+	free(c.seen);
 	names_close(&n);
 	return ret;
 }
 
 /* --- weft sockets ----------------------------------------------------------- */
 
-static int sock_cmp(const void *a, const void *b)
+struct keys {
+	struct weft_sock_key *k;
+	size_t n, cap;
+};
+
+static int key_add(const void *key, const void *val, void *ctx)
 {
-	return memcmp(a, b, sizeof(struct weft_sock_key));
+	struct keys *ks = ctx;
+
+	(void)val;
+	if (weft_grow(&ks->k, &ks->cap, ks->n + 1, sizeof(*ks->k)))
+		return -ENOMEM;
+	memcpy(&ks->k[ks->n++], key, sizeof(*ks->k));
+	return 0;
 }
 
-int weft_cmd_sockets(const struct weft_cli_opts *o)
+static void socket_row(struct weft_table *t, const struct weft_sock_key *k, const struct end *local,
+		       const struct end *remote, const struct flow_row *r)
 {
-	struct weft_sock_key *keys = NULL, *kk, k;
+	char l[80], rm[80], v[2 * WEFT_NAME_LEN + 2], b1[16], b2[16], rtt[16];
+
+	weft_table_cell(t, WEFT_C_NONE, weft_hostport(k->local, k->lport, l, sizeof(l)));
+	weft_table_cell(t, WEFT_C_NONE, weft_hostport(k->remote, k->rport, rm, sizeof(rm)));
+	weft_table_cell(t, WEFT_C_NONE, local->ep ? local->ep->name : "-");
+	weft_table_cell(t, WEFT_C_NONE, remote->ep ? remote->ep->name : "-");
+	if (k->netns)
+		weft_table_cellf(t, "%llu", (unsigned long long)k->netns);
+	else
+		weft_table_cell(t, WEFT_C_NONE, "-");
+	if (!r) {
+		weft_table_cell(t, WEFT_C_NONE, "-");
+		weft_table_cell(t, WEFT_C_NONE, "(no flow entry)");
+		for (int i = 0; i < 3; i++)
+			weft_table_cell(t, WEFT_C_NONE, "");
+		return;
+	}
+	weft_table_cell(t, WEFT_C_NONE, r->f.flags & WEFT_FLOW_ACTIVE ? "cli" : "srv");
+	weft_table_cell(t, WEFT_C_NONE, svc_text(&r->svc, v, sizeof(v)));
+	weft_table_cell(t, WEFT_C_NONE, weft_human(r->to_server, b1, sizeof(b1)));
+	weft_table_cell(t, WEFT_C_NONE, weft_human(r->to_client, b2, sizeof(b2)));
+	weft_table_cell(t, WEFT_C_NONE, r->f.srtt_us ? dur_us(r->f.srtt_us, rtt, sizeof(rtt)) : "-");
+}
+
+int weft_cmd_sockets(struct weft_cli_opts *o)
+{
+	static const struct weft_col cols[] = {
+		{ "LOCAL", 0, 0 }, { "REMOTE", 0, 0 }, { "LOCAL-NAME", WEFT_COL_CUT | WEFT_COL_WIDE, 0 },
+		{ "REMOTE-NAME", WEFT_COL_CUT | WEFT_COL_WIDE, 0 }, { "NETNS", WEFT_COL_RIGHT, 0 },
+		{ "SIDE", 0, 0 }, { "SERVICE", WEFT_COL_CUT, 0 }, { "TO-SRV", WEFT_COL_RIGHT, 0 },
+		{ "TO-CLI", WEFT_COL_RIGHT, 0 }, { "RTT", WEFT_COL_RIGHT, 0 },
+	};
+	struct json_object *doc = NULL, *items = NULL;
+	struct weft_table *t = NULL;
+	struct keys ks = { 0 };
 	struct names n;
-	size_t nkeys = 0, cap = 0;
 	int sfd = -1, ffd = -1, ret = names_open(o->bpffs, &n);
-	uint64_t now = mono_ns();
+	uint64_t now = weft_mono_ns();
 
 	if (!ret)
 		ret = names_load(&n);
@@ -780,76 +919,54 @@ int weft_cmd_sockets(const struct weft_cli_opts *o)
 		ret = -ffd;
 		goto out;
 	}
-	while (bpf_map_get_next_key(sfd, nkeys ? &keys[nkeys - 1] : NULL, &k) == 0) {
-		if (nkeys == cap) {
-			cap = cap ? 2 * cap : 256;
-			kk = realloc(keys, cap * sizeof(*keys));
-			if (!kk) {
-				fprintf(stderr, "weft: out of memory\n");
-				ret = WEFT_EXIT_ERROR;
-				goto out;
-			}
-			keys = kk;
-		}
-		keys[nkeys++] = k;
+	ret = weft_map_keys(sfd, sizeof(struct weft_sock_key), key_add, &ks);
+	if (ret) {
+		ret = weft_cli_read_failed(WEFT_M_SOCK, ret);
+		goto out;
 	}
-	if (nkeys)
-		qsort(keys, nkeys, sizeof(*keys), sock_cmp);
-	if (o->json)
-		printf("[");
+	if (ks.n)
+		qsort(ks.k, ks.n, sizeof(*ks.k), seen_cmp);
+	if (weft_out_is_doc(&o->out))
+		doc = weft_doc_list("SocketList", &items);
 	else
-		printf("%-28s %-28s %-10s %-4s %-19s %8s %8s %7s\n", "LOCAL", "REMOTE", "NETNS", "SIDE",
-		       "SERVICE", "TO-SRV", "TO-CLI", "RTT");
-	for (size_t i = 0; i < nkeys; i++) {
-		struct flow_row r = { .k = keys[i] };
+		t = weft_table_new(&o->out, cols, sizeof(cols) / sizeof(cols[0]));
+	for (size_t i = 0; i < ks.n; i++) {
+		struct flow_row r = { .k = ks.k[i] };
 		struct end local, remote;
-		bool has_flow = bpf_map_lookup_elem(ffd, &keys[i], &r.f) == 0;
-		char l[40], rm[40], hp[80], ns[24], v[32], b1[16], b2[16], rtt[16];
+		bool has_flow = bpf_map_lookup_elem(ffd, &ks.k[i], &r.f) == 0;
+		struct json_object *j;
 
 		if (has_flow)
 			flow_fill(&n, &r, now);
-		end_fill(&n, &local, keys[i].local, keys[i].lport, NULL);
-		end_fill(&n, &remote, keys[i].remote, keys[i].rport, NULL);
-		if (o->json) {
-			printf("%s\n  {\"local\": ", i ? "," : "");
-			json_end(&local);
-			printf(", \"remote\": ");
-			json_end(&remote);
-			printf(", \"netns\": %llu, \"flow\": ", (unsigned long long)keys[i].netns);
-			if (has_flow) {
-				printf("{");
-				json_flow_fields(&r);
-				printf("}}");
-			} else {
-				printf("null}");
-			}
+		end_fill(&n, &local, ks.k[i].local, ks.k[i].lport, NULL);
+		end_fill(&n, &remote, ks.k[i].remote, ks.k[i].rport, NULL);
+		if (!doc) {
+			socket_row(t, &ks.k[i], &local, &remote, has_flow ? &r : NULL);
 			continue;
 		}
-		if (keys[i].netns)
-			snprintf(ns, sizeof(ns), "%llu", (unsigned long long)keys[i].netns);
-		else
-			snprintf(ns, sizeof(ns), "-");
-		weft_fit(weft_hostport(keys[i].local, keys[i].lport, hp, sizeof(hp)), 28, l, sizeof(l));
-		weft_fit(weft_hostport(keys[i].remote, keys[i].rport, hp, sizeof(hp)), 28, rm, sizeof(rm));
+		j = weft_doc_obj(items, NULL);
+		doc_end(j, "local", &local);
+		doc_end(j, "remote", &remote);
+		weft_doc_u64(j, "netns", ks.k[i].netns);
 		if (has_flow)
-			printf("%-28s %-28s %-10s %-4s %-19s %8s %8s %7s\n", l, rm, ns,
-			       r.f.flags & WEFT_FLOW_ACTIVE ? "cli" : "srv",
-			       svc_text(&r.svc, 19, v, sizeof(v)), human(r.to_server, b1, sizeof(b1)),
-			       human(r.to_client, b2, sizeof(b2)),
-			       r.f.srtt_us ? dur_us(r.f.srtt_us, rtt, sizeof(rtt)) : "-");
+			doc_flow(weft_doc_obj(j, "flow"), &r);
 		else
-			printf("%-28s %-28s %-10s %-4s (no flow entry)\n", l, rm, ns, "-");
+			json_object_object_add(j, "flow", NULL);
 	}
-	if (o->json)
-		printf("%s]\n", nkeys ? "\n" : "");
-	else if (!nkeys)
-		printf("(no learned sockets)\n");
+	if (doc) {
+		ret = weft_doc_print(&o->out, doc, false);
+	} else {
+		weft_table_print(t);
+		if (!ks.n && !o->out.no_headers)
+			printf("(no learned sockets)\n");
+	}
 out:
 	if (sfd >= 0)
 		close(sfd);
 	if (ffd >= 0)
 		close(ffd);
-	free(keys);
+	weft_table_free(t);
+	free(ks.k);
 	names_close(&n);
 	return ret;
 }
@@ -859,6 +976,7 @@ out:
 struct observe {
 	const struct weft_cli_opts *o;
 	struct names n;
+	struct weft_table *t;	/* the streamed table; NULL for documents */
 	long shown;
 	bool done;		/* --count reached, or stdout gone */
 	int64_t real_off_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC */
@@ -882,6 +1000,64 @@ static const char *drop_reason(uint32_t reason, char *buf, size_t len)
 	return buf;
 }
 
+static void event_doc(struct json_object *doc, const struct weft_event *ev, const struct end *cl,
+		      const struct end *sv, const struct svc *s)
+{
+	char rb[32];
+
+	weft_doc_u64(doc, "ts_ns", ev->ts_ns);
+	weft_doc_str(doc, "type", ev_names[ev->type]);
+	weft_doc_str(doc, "protocol", weft_proto_name(ev->proto));
+	weft_doc_str(doc, "reporter", reporter_name(ev->reporter));
+	weft_doc_str(doc, "direction", ev->type != WEFT_EV_DROP ? NULL
+			 : ev->dir == WEFT_DIR_INGRESS ? "ingress" : "egress");
+	weft_doc_str(doc, "reason", ev->type == WEFT_EV_DROP ? drop_reason(ev->reason, rb, sizeof(rb))
+							     : NULL);
+	weft_doc_u64(doc, "sk_err", ev->type == WEFT_EV_CLOSE ? ev->reason : 0);
+	doc_end(doc, "client", cl);
+	doc_end(doc, "server", sv);
+	doc_svc(doc, "service", s);
+	weft_doc_u64(doc, "received_bytes", ev->received_bytes);
+	weft_doc_u64(doc, "sent_bytes", ev->sent_bytes);
+	weft_doc_u64(doc, "duration_ns", ev->duration_ns);
+}
+
+static void event_row(struct observe *ob, const struct weft_event *ev, const struct end *cl,
+		      const struct end *sv, const struct svc *s)
+{
+	time_t tt = (time_t)(((int64_t)ev->ts_ns + ob->real_off_ns) / 1000000000);
+	long ms = (long)(((int64_t)ev->ts_ns + ob->real_off_ns) / 1000000 % 1000);
+	char when[32], c[80], sname[80], v[2 * WEFT_NAME_LEN + 2], b1[16], b2[16], d[16];
+	char detail[64] = "", rb[32];
+	struct tm tm;
+
+	strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&tt, &tm));
+	if (ev->type == WEFT_EV_CLOSE)
+		snprintf(detail, sizeof(detail), "%s/%s %s%s%.0u",
+			 weft_human(ev->received_bytes, b1, sizeof(b1)),
+			 weft_human(ev->sent_bytes, b2, sizeof(b2)),
+			 dur_us(ev->duration_ns / 1000, d, sizeof(d)), ev->reason ? " err " : "",
+			 ev->reason);
+	else if (ev->type == WEFT_EV_OPEN)
+		snprintf(detail, sizeof(detail), "connect %s",
+			 dur_us(ev->duration_ns / 1000, d, sizeof(d)));
+	else if (ev->type == WEFT_EV_DROP)
+		snprintf(detail, sizeof(detail), "%s", drop_reason(ev->reason, rb, sizeof(rb)));
+	weft_table_cellf(ob->t, "%s.%03ld", when, ms);
+	weft_table_cell(ob->t, ev->type == WEFT_EV_DROP || ev->type == WEFT_EV_FAIL ? WEFT_C_RED
+			: WEFT_C_NONE, ev_names[ev->type]);
+	weft_table_cell(ob->t, WEFT_C_NONE, weft_proto_name(ev->proto));
+	weft_table_cell(ob->t, WEFT_C_NONE, ev->reporter == WEFT_REPORTER_SOURCE ? "src"
+			: ev->reporter == WEFT_REPORTER_DESTINATION ? "dst" : "-");
+	weft_table_cell(ob->t, WEFT_C_NONE, end_text(cl, c, sizeof(c)));
+	weft_table_cell(ob->t, WEFT_C_NONE, end_text(sv, sname, sizeof(sname)));
+	weft_table_cell(ob->t, WEFT_C_NONE, svc_text(s, v, sizeof(v)));
+	weft_table_cell(ob->t, WEFT_C_NONE, weft_hostport(cl->addr, cl->port, c, sizeof(c)));
+	weft_table_cell(ob->t, WEFT_C_NONE, weft_hostport(sv->addr, sv->port, sname, sizeof(sname)));
+	weft_table_cell(ob->t, WEFT_C_NONE, detail);
+	weft_table_print(ob->t);
+}
+
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct observe *ob = ctx;
@@ -891,7 +1067,6 @@ static int on_event(void *ctx, void *data, size_t len)
 	struct weft_event ev;
 	struct end cl, sv;
 	struct svc s;
-	char rb[32];
 
 	if (len < sizeof(ev))
 		return 0;
@@ -904,54 +1079,18 @@ static int on_event(void *ctx, void *data, size_t len)
 	end_fill(&ob->n, &cl, ev.saddr, ev.sport, &cl_ep);
 	end_fill(&ob->n, &sv, ev.daddr, ev.dport, &sv_ep);
 	svc_fill(&ob->n, &s, ev.svc_id, NULL, 0, &meta);
-	if (o->service && !svc_match(o->service, &s))
+	if (!conn_match(o, &cl, &sv, &s))
 		return 0;
-	if (o->endpoint && !end_match(o->endpoint, &cl) && !end_match(o->endpoint, &sv))
-		return 0;
-	if (o->json) {
-		printf("{\"ts_ns\": %llu, \"type\": \"%s\", \"protocol\": \"%s\", \"reporter\": ",
-		       (unsigned long long)ev.ts_ns, ev_names[ev.type], weft_proto_name(ev.proto));
-		json_str_or_null(reporter_name(ev.reporter));
-		printf(", \"direction\": ");
-		json_str_or_null(ev.type != WEFT_EV_DROP ? NULL
-				 : ev.dir == WEFT_DIR_INGRESS ? "ingress" : "egress");
-		printf(", \"reason\": ");
-		json_str_or_null(ev.type == WEFT_EV_DROP ? drop_reason(ev.reason, rb, sizeof(rb)) : NULL);
-		printf(", \"sk_err\": %u, \"client\": ", ev.type == WEFT_EV_CLOSE ? ev.reason : 0);
-		json_end(&cl);
-		printf(", \"server\": ");
-		json_end(&sv);
-		printf(", \"service\": ");
-		json_svc(&s);
-		printf(", \"received_bytes\": %llu, \"sent_bytes\": %llu, \"duration_ns\": %llu}\n",
-		       (unsigned long long)ev.received_bytes, (unsigned long long)ev.sent_bytes,
-		       (unsigned long long)ev.duration_ns);
+	if (ob->t) {
+		event_row(ob, &ev, &cl, &sv, &s);
 	} else {
-		time_t t = (time_t)(((int64_t)ev.ts_ns + ob->real_off_ns) / 1000000000);
-		long ms = (long)(((int64_t)ev.ts_ns + ob->real_off_ns) / 1000000 % 1000);
-		char when[32], c[32], sname[32], v[32], b1[16], b2[16], d[16], detail[64] = "";
-		struct tm tm;
+		struct json_object *doc = weft_doc_new("Event");
 
-		strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&t, &tm));
-		if (ev.type == WEFT_EV_CLOSE)
-			snprintf(detail, sizeof(detail), "%s/%s %s%s%.0u",
-				 human(ev.received_bytes, b1, sizeof(b1)),
-				 human(ev.sent_bytes, b2, sizeof(b2)),
-				 dur_us(ev.duration_ns / 1000, d, sizeof(d)), ev.reason ? " err " : "",
-				 ev.reason);
-		else if (ev.type == WEFT_EV_OPEN)
-			snprintf(detail, sizeof(detail), "connect %s",
-				 dur_us(ev.duration_ns / 1000, d, sizeof(d)));
-		else if (ev.type == WEFT_EV_DROP)
-			snprintf(detail, sizeof(detail), "%s", drop_reason(ev.reason, rb, sizeof(rb)));
-		printf("%s.%03ld %-5s %-5s %-3s %-22s %-22s %-20s %s\n", when, ms, ev_names[ev.type],
-		       weft_proto_name(ev.proto),
-		       ev.reporter == WEFT_REPORTER_SOURCE ? "src"
-		       : ev.reporter == WEFT_REPORTER_DESTINATION ? "dst" : "-",
-		       end_text(&cl, 22, c, sizeof(c)), end_text(&sv, 22, sname, sizeof(sname)),
-		       svc_text(&s, 20, v, sizeof(v)), detail);
+		event_doc(doc, &ev, &cl, &sv, &s);
+		if (weft_doc_print(&o->out, doc, true))
+			ob->done = true;
 	}
-	if (fflush(stdout) == EOF) {
+	if (ob->done || fflush(stdout) == EOF) {
 		ob->done = true; /* the reader went away */
 		return OBS_STOP;
 	}
@@ -978,13 +1117,20 @@ static int observers_add(int fd, int delta)
 	return bpf_map_update_elem(fd, &key, &cfg, BPF_ANY) ? -errno : 0;
 }
 
-int weft_cmd_observe(const struct weft_cli_opts *o)
+int weft_cmd_observe(struct weft_cli_opts *o)
 {
+	/* widths before the first event: the table streams */
+	static const struct weft_col cols[] = {
+		{ "TIME", 0, 12 }, { "TYPE", 0, 5 }, { "PROTO", 0, 5 }, { "REP", 0, 3 },
+		{ "CLIENT", WEFT_COL_CUT, 22 }, { "SERVER", WEFT_COL_CUT, 22 },
+		{ "SERVICE", WEFT_COL_CUT, 20 }, { "CLIENT-ADDR", WEFT_COL_WIDE, 21 },
+		{ "SERVER-ADDR", WEFT_COL_WIDE, 21 }, { "DETAIL", 0, 0 },
+	};
 	struct observe ob = { .o = o };
 	struct ring_buffer *rb = NULL;
 	struct epoll_event ee, evs[2];
 	struct timespec rt, mt;
-	sigset_t sigs, old;
+	sigset_t old;
 	uint64_t deadline = 0;
 	int evfd = -1, cfgfd = -1, sfd = -1, ep = -1, ret;
 	bool counted = false;
@@ -1014,15 +1160,14 @@ int weft_cmd_observe(const struct weft_cli_opts *o)
 	}
 	/* SIGINT, SIGTERM, SIGHUP end the loop (through a signalfd, so the
 	 * observer count is restored); a closed stdout ends it too. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigprocmask(SIG_BLOCK, &sigs, &old);
-	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	sfd = weft_cli_stop_signals(&old);
+	if (sfd < 0) {
+		fprintf(stderr, "weft: observe: %s\n", strerror(-sfd));
+		ret = WEFT_EXIT_ERROR;
+		goto out;
+	}
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || ep < 0) {
+	if (ep < 0) {
 		fprintf(stderr, "weft: observe: %s\n", strerror(errno));
 		ret = WEFT_EXIT_ERROR;
 		goto out_sig;
@@ -1039,18 +1184,18 @@ int weft_cmd_observe(const struct weft_cli_opts *o)
 		goto out_sig;
 	}
 	counted = true;
-	if (!o->json) {
-		printf("%-12s %-5s %-5s %-3s %-22s %-22s %-20s %s\n", "TIME", "TYPE", "PROTO", "REP",
-		       "CLIENT", "SERVER", "SERVICE", "DETAIL");
+	if (!weft_out_is_doc(&o->out)) {
+		ob.t = weft_table_new(&o->out, cols, sizeof(cols) / sizeof(cols[0]));
+		weft_table_print(ob.t); /* the header */
 		fflush(stdout);
 	}
 	if (o->timeout > 0)
-		deadline = mono_ns() + (uint64_t)(o->timeout * 1e9);
+		deadline = weft_mono_ns() + (uint64_t)(o->timeout * 1e9);
 	while (!ob.done) {
 		int timeout = -1, n;
 
 		if (deadline) {
-			uint64_t now = mono_ns();
+			uint64_t now = weft_mono_ns();
 
 			if (now >= deadline)
 				break;
@@ -1086,6 +1231,7 @@ out_sig:
 		close(ep);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
+	weft_table_free(ob.t);
 	ring_buffer__free(rb);
 	if (evfd >= 0)
 		close(evfd);

@@ -14,26 +14,13 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include <json-c/json.h>
+
+#include "cli/cli.h"
 #include "cli/inspect.h"
-#include "serve/metrics.h"
-#include "reconcile/services.h"
+#include "lib/maps.h"
+#include "lib/version.h"
 #include "weft/abi.h"
-
-void weft_json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
 
 /* Open a pin, explaining the usual failures. fd, or -WEFT_EXIT_*. */
 static int open_pin(const char *path, char *err, size_t errlen)
@@ -108,6 +95,12 @@ int weft_cli_open(const char *bpffs, const char *name)
 	return -WEFT_EXIT_ERROR;
 }
 
+int weft_cli_read_failed(int map, int err)
+{
+	fprintf(stderr, "weft: %s: cannot read: %s\n", weft_map_name(map), strerror(-err));
+	return WEFT_EXIT_ERROR;
+}
+
 size_t weft_cli_map_names(const char **out, size_t max)
 {
 	size_t n = 0;
@@ -150,6 +143,94 @@ static bool pid_is_weftd(uint32_t pid)
 	fclose(f);
 	comm[strcspn(comm, "\n")] = 0;
 	return !strcmp(comm, "weftd");
+}
+
+/* --- map pressure ------------------------------------------------------------ */
+
+/* One map of weft_cli_map_names() as weft status and weft stats show it. */
+struct map_use {
+	const char *name;
+	enum { USE_COUNTED, USE_NOT_PINNED, USE_RING, USE_PER_SOCKET } kind;
+	uint64_t entries;
+	uint32_t capacity;
+};
+
+static size_t maps_use(const char *bpffs, struct map_use *out, size_t max)
+{
+	const char *names[64];
+	size_t n = weft_cli_map_names(names, max < 64 ? max : 64);
+	char path[4200];
+
+	for (size_t i = 0; i < n; i++) {
+		struct bpf_map_info mi = { 0 };
+		__u32 len = sizeof(mi);
+		int fd;
+
+		out[i] = (struct map_use){ .name = names[i], .kind = USE_NOT_PINNED };
+		snprintf(path, sizeof(path), "%s/%s", bpffs, names[i]);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &mi, &len) == 0) {
+			out[i].capacity = mi.max_entries;
+			if (mi.type == BPF_MAP_TYPE_RINGBUF)
+				out[i].kind = USE_RING;
+			else if (mi.type == BPF_MAP_TYPE_SK_STORAGE || weft_map_count(fd, &out[i].entries))
+				out[i].kind = USE_PER_SOCKET;
+			else
+				out[i].kind = USE_COUNTED;
+		}
+		close(fd);
+	}
+	return n;
+}
+
+void weft_cli_maps_doc(const char *bpffs, struct json_object *parent, const char *key)
+{
+	struct map_use use[64];
+	size_t n = maps_use(bpffs, use, 64);
+	struct json_object *arr = weft_doc_arr(parent, key), *m;
+
+	for (size_t i = 0; i < n; i++) {
+		if (use[i].kind != USE_COUNTED)
+			continue;
+		m = weft_doc_obj(arr, NULL);
+		weft_doc_str(m, "name", use[i].name);
+		weft_doc_u64(m, "entries", use[i].entries);
+		weft_doc_u64(m, "capacity", use[i].capacity);
+	}
+}
+
+void weft_cli_maps_table(const char *bpffs, const struct weft_out *out)
+{
+	static const struct weft_col cols[] = {
+		{ "MAP", 0, 0 }, { "ENTRIES", WEFT_COL_RIGHT, 0 }, { "CAPACITY", WEFT_COL_RIGHT, 0 },
+		{ "USE", WEFT_COL_RIGHT, 0 },
+	};
+	struct weft_table *t = weft_table_new(out, cols, 4);
+	struct map_use use[64];
+	size_t n = maps_use(bpffs, use, 64);
+	char pct[16];
+
+	for (size_t i = 0; i < n; i++) {
+		double p = use[i].capacity ? 100.0 * use[i].entries / use[i].capacity : 0;
+
+		weft_table_cell(t, WEFT_C_NONE, use[i].name);
+		if (use[i].kind == USE_COUNTED) {
+			weft_table_cellf(t, "%llu", (unsigned long long)use[i].entries);
+			weft_table_cellf(t, "%u", use[i].capacity);
+			snprintf(pct, sizeof(pct), "%.1f%%", p);
+			weft_table_cell(t, p >= 90 ? WEFT_C_RED : p >= 75 ? WEFT_C_YELLOW : WEFT_C_NONE, pct);
+			continue;
+		}
+		weft_table_cell(t, use[i].kind == USE_NOT_PINNED ? WEFT_C_RED : WEFT_C_NONE,
+				use[i].kind == USE_NOT_PINNED ? "not pinned" : "-");
+		weft_table_cell(t, WEFT_C_NONE, use[i].kind == USE_RING ? "(ring)"
+					       : use[i].kind == USE_PER_SOCKET ? "(per socket)" : "");
+		weft_table_cell(t, WEFT_C_NONE, "");
+	}
+	weft_table_print(t);
+	weft_table_free(t);
 }
 
 /* --- weft status ----------------------------------------------------------- */
@@ -201,18 +282,21 @@ static int read_links(const char *bpffs, struct link_status *out, int max)
 	return n;
 }
 
-static int cmd_status(const char *bpffs, bool json)
+int weft_cmd_status(struct weft_cli_opts *o)
 {
+	static const struct weft_col cols[] = { { "PROGRAM", 0, 0 }, { "ATTACHED", 0, 0 } };
 	struct link_status links[64];
 	struct weft_info info = { 0 };
 	char path[4200], err[4400], when[64] = "never";
+	struct json_object *doc, *w;
+	struct weft_table *t;
 	__u32 key = 0;
 	bool alive;
-	int fd, nlinks, ret = weft_cli_check(bpffs);
+	int fd, nlinks, ret = weft_cli_check(o->bpffs);
 
 	if (ret)
 		return ret;
-	snprintf(path, sizeof(path), "%s/%s", bpffs, weft_map_name(WEFT_M_INFO));
+	snprintf(path, sizeof(path), "%s/%s", o->bpffs, weft_map_name(WEFT_M_INFO));
 	fd = open_pin(path, err, sizeof(err));
 	if (fd < 0) {
 		fprintf(stderr, "weft: %s\n", err);
@@ -222,114 +306,83 @@ static int cmd_status(const char *bpffs, bool json)
 	close(fd);
 	alive = pid_is_weftd(info.pid);
 	if (info.applied_ns) {
-		time_t t = info.applied_ns / 1000000000ull;
+		time_t tt = info.applied_ns / 1000000000ull;
 		struct tm tm;
 
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
 	}
-	nlinks = read_links(bpffs, links, 64);
-	if (json)
-		printf("{\"weftd\": {\"pid\": %u, \"alive\": %s}, \"abi\": %u, \"generation\": %llu, "
-		       "\"last_apply\": \"%s\", \"last_apply_unix_ns\": %llu, \"last_apply_ops\": %llu, "
-		       "\"maps\": ", info.pid, alive ? "true" : "false", info.abi,
-		       (unsigned long long)info.generation, when,
-		       (unsigned long long)info.applied_ns, (unsigned long long)info.last_ops);
-	else
-		printf("weftd        pid %u, %s\ngeneration   %llu (last apply %s, %llu map writes)\n\n",
-		       info.pid, alive ? "running" : "NOT RUNNING",
-		       (unsigned long long)info.generation, when, (unsigned long long)info.last_ops);
-	weft_cli_print_maps(bpffs, json);
-	if (json)
-		printf(", \"programs\": [");
-	else
-		printf("\n%-20s %s\n", "PROGRAM", "ATTACHED");
-	for (int i = 0; i < nlinks; i++) {
-		if (json) {
-			printf("%s{\"name\": ", i ? ", " : "");
-			weft_json_str(links[i].name);
-			printf(", \"attached\": %s}", links[i].attached ? "true" : "false");
-		} else {
-			printf("%-20s %s\n", links[i].name, links[i].attached ? "yes" : "NO");
+	nlinks = read_links(o->bpffs, links, 64);
+	if (weft_out_is_doc(&o->out)) {
+		doc = weft_doc_new("Status");
+		w = weft_doc_obj(doc, "weftd");
+		weft_doc_u64(w, "pid", info.pid);
+		weft_doc_bool(w, "alive", alive);
+		w = weft_doc_obj(doc, "weft");
+		weft_doc_str(w, "version", weft_version());
+		weft_doc_u64(doc, "abi", info.abi);
+		weft_doc_u64(doc, "generation", info.generation);
+		weft_doc_str(doc, "last_apply", when);
+		weft_doc_u64(doc, "last_apply_unix_ns", info.applied_ns);
+		weft_doc_u64(doc, "last_apply_ops", info.last_ops);
+		weft_cli_maps_doc(o->bpffs, doc, "maps");
+		w = weft_doc_arr(doc, "programs");
+		for (int i = 0; i < nlinks; i++) {
+			struct json_object *p = weft_doc_obj(w, NULL);
+
+			weft_doc_str(p, "name", links[i].name);
+			weft_doc_bool(p, "attached", links[i].attached);
 		}
+		return weft_doc_print(&o->out, doc, false);
 	}
-	if (json)
-		printf("]}\n");
-	else if (!nlinks)
+	printf("weftd        pid %u, %s%s%s\n", info.pid, o->out.colour ? alive ? "\033[32m" : "\033[31m" : "",
+	       alive ? "running" : "NOT RUNNING", o->out.colour ? "\033[0m" : "");
+	printf("generation   %llu (last apply %s, %llu map writes)\n\n",
+	       (unsigned long long)info.generation, when, (unsigned long long)info.last_ops);
+	weft_cli_maps_table(o->bpffs, &o->out);
+	printf("\n");
+	t = weft_table_new(&o->out, cols, 2);
+	for (int i = 0; i < nlinks; i++) {
+		weft_table_cell(t, WEFT_C_NONE, links[i].name);
+		weft_table_cell(t, links[i].attached ? WEFT_C_GREEN : WEFT_C_RED,
+				links[i].attached ? "yes" : "NO");
+	}
+	weft_table_print(t);
+	weft_table_free(t);
+	if (!nlinks && !o->out.no_headers)
 		printf("(no pinned links)\n");
 	return 0;
 }
 
-void weft_cli_print_maps(const char *bpffs, bool json)
-{
-	const char *names[64];
-	size_t n = weft_cli_map_names(names, 64);
-	char path[4200];
-	bool first = true;
-
-	if (json)
-		printf("[");
-	else
-		printf("%-16s %12s %12s %6s\n", "MAP", "ENTRIES", "CAPACITY", "USE");
-	for (size_t i = 0; i < n; i++) {
-		struct bpf_map_info mi = { 0 };
-		__u32 len = sizeof(mi);
-		uint64_t cnt = 0;
-		int fd;
-
-		snprintf(path, sizeof(path), "%s/%s", bpffs, names[i]);
-		fd = bpf_obj_get(path);
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &mi, &len)) {
-			if (!json)
-				printf("%-16s %12s\n", names[i], "not pinned");
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		if (mi.type == BPF_MAP_TYPE_RINGBUF || mi.type == BPF_MAP_TYPE_SK_STORAGE ||
-		    weft_map_count(fd, &cnt)) {
-			close(fd);
-			if (!json)
-				printf("%-16s %12s %12s\n", names[i], "-",
-				       mi.type == BPF_MAP_TYPE_RINGBUF ? "(ring)" : "(per socket)");
-			continue;
-		}
-		close(fd);
-		if (json)
-			printf("%s{\"name\": \"%s\", \"entries\": %llu, \"capacity\": %u}",
-			       first ? "" : ", ", names[i], (unsigned long long)cnt, mi.max_entries);
-		else
-			printf("%-16s %12llu %12u %5.1f%%\n", names[i], (unsigned long long)cnt,
-			       mi.max_entries, mi.max_entries ? 100.0 * cnt / mi.max_entries : 0.0);
-		first = false;
-	}
-	if (json)
-		printf("]");
-}
-
 /* --- weft map list --------------------------------------------------------- */
 
-static int cmd_map_list(const char *bpffs, bool json)
+static int map_list(struct weft_cli_opts *o)
 {
+	static const struct weft_col cols[] = {
+		{ "NAME", 0, 0 }, { "TYPE", 0, 0 }, { "KEY", WEFT_COL_RIGHT, 0 },
+		{ "VALUE", WEFT_COL_RIGHT, 0 }, { "ENTRIES", WEFT_COL_RIGHT, 0 },
+		{ "CAPACITY", WEFT_COL_RIGHT, 0 }, { "BTF", 0, 0 },
+	};
+	bool doc_out = weft_out_is_doc(&o->out);
+	struct json_object *doc = NULL, *items = NULL;
+	struct weft_table *t = NULL;
 	char path[4400];
 	struct dirent *de;
-	bool first = true;
 	int n = 0;
-	DIR *d = opendir(bpffs);
+	DIR *d = opendir(o->bpffs);
 
 	if (!d) {
 		int e = errno;
 
-		fprintf(stderr, "weft: %s: %s%s\n", bpffs, strerror(e),
+		fprintf(stderr, "weft: %s: %s%s\n", o->bpffs, strerror(e),
 			e == ENOENT ? ": no pinned maps, weftd has never run here (or wrong --bpffs)"
 			: e == EACCES || e == EPERM ? " (weft needs root)" : "");
 		return e == ENOENT ? WEFT_EXIT_NO_PINS
 		       : e == EACCES || e == EPERM ? WEFT_EXIT_PERM : WEFT_EXIT_ERROR;
 	}
-	if (json)
-		printf("[");
+	if (doc_out)
+		doc = weft_doc_list("MapList", &items);
 	else
-		printf("%-16s %-14s %5s %6s %10s %10s %s\n", "NAME", "TYPE", "KEY", "VALUE", "ENTRIES",
-		       "CAPACITY", "BTF");
+		t = weft_table_new(&o->out, cols, sizeof(cols) / sizeof(cols[0]));
 	while ((de = readdir(d))) {
 		struct bpf_map_info mi = { 0 };
 		__u32 len = sizeof(mi);
@@ -340,7 +393,7 @@ static int cmd_map_list(const char *bpffs, bool json)
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", bpffs, de->d_name);
+		snprintf(path, sizeof(path), "%s/%s", o->bpffs, de->d_name);
 		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 			continue; /* links/ */
 		fd = bpf_obj_get(path);
@@ -348,9 +401,11 @@ static int cmd_map_list(const char *bpffs, bool json)
 			if (errno == EPERM || errno == EACCES) {
 				fprintf(stderr, "weft: %s: %s (weft needs root)\n", path, strerror(errno));
 				closedir(d);
+				json_object_put(doc);
+				weft_table_free(t);
 				return WEFT_EXIT_PERM;
 			}
-			continue; /* a directory (links/) or not a BPF object */
+			continue; /* not a BPF object */
 		}
 		if (!fd_is_map(fd) || bpf_obj_get_info_by_fd(fd, &mi, &len)) {
 			close(fd);
@@ -359,37 +414,51 @@ static int cmd_map_list(const char *bpffs, bool json)
 		weft_map_count(fd, &entries);
 		close(fd);
 		type = libbpf_bpf_map_type_str(mi.type);
-		if (json) {
-			printf("%s\n  {\"name\": ", first ? "" : ",");
-			weft_json_str(de->d_name);
-			printf(", \"type\": \"%s\", \"key_size\": %u, \"value_size\": %u, \"entries\": %llu, "
-			       "\"capacity\": %u, \"btf\": %s}", type ? type : "unknown", mi.key_size,
-			       mi.value_size, (unsigned long long)entries, mi.max_entries,
-			       mi.btf_id ? "true" : "false");
+		if (doc_out) {
+			struct json_object *m = weft_doc_obj(items, NULL);
+
+			weft_doc_str(m, "name", de->d_name);
+			weft_doc_str(m, "type", type ? type : "unknown");
+			weft_doc_u64(m, "key_size", mi.key_size);
+			weft_doc_u64(m, "value_size", mi.value_size);
+			weft_doc_u64(m, "entries", entries);
+			weft_doc_u64(m, "capacity", mi.max_entries);
+			weft_doc_bool(m, "btf", mi.btf_id);
 		} else {
-			printf("%-16s %-14s %5u %6u %10llu %10u %s\n", de->d_name, type ? type : "unknown",
-			       mi.key_size, mi.value_size, (unsigned long long)entries, mi.max_entries,
-			       mi.btf_id ? "yes" : "no");
+			weft_table_cell(t, WEFT_C_NONE, de->d_name);
+			weft_table_cell(t, WEFT_C_NONE, type ? type : "unknown");
+			weft_table_cellf(t, "%u", mi.key_size);
+			weft_table_cellf(t, "%u", mi.value_size);
+			weft_table_cellf(t, "%llu", (unsigned long long)entries);
+			weft_table_cellf(t, "%u", mi.max_entries);
+			weft_table_cell(t, WEFT_C_NONE, mi.btf_id ? "yes" : "no");
 		}
-		first = false;
 		n++;
 	}
 	closedir(d);
-	if (json)
-		printf("%s]\n", n ? "\n" : "");
-	else if (!n)
-		printf("(no pinned maps in %s)\n", bpffs);
+	if (doc_out)
+		return weft_doc_print(&o->out, doc, false);
+	weft_table_print(t);
+	weft_table_free(t);
+	if (!n && !o->out.no_headers)
+		printf("(no pinned maps in %s)\n", o->bpffs);
 	return 0;
 }
 
 /* --- weft map dump --------------------------------------------------------- */
 
-static void json_hex(const unsigned char *p, size_t n)
+static struct json_object *hex(const unsigned char *p, size_t n)
 {
-	printf("\"0x");
+	char buf[2 * 4096 + 3];
+
+	if (n > 4096)
+		n = 4096;
+	buf[0] = '0';
+	buf[1] = 'x';
 	for (size_t i = 0; i < n; i++)
-		printf("%02x", p[i]);
-	printf("\"");
+		snprintf(buf + 2 + 2 * i, 3, "%02x", p[i]);
+	buf[2 + 2 * n] = 0;
+	return json_object_new_string(buf);
 }
 
 static uint64_t read_uint(const void *p, int size)
@@ -402,54 +471,47 @@ static uint64_t read_uint(const void *p, int size)
 	}
 }
 
-/* One value as JSON, walking its BTF type. */
-static void json_btf(const struct btf *btf, __u32 id, const unsigned char *data, int depth)
+/* One value, walking its BTF type. */
+static struct json_object *btf_value(const struct btf *btf, __u32 id, const unsigned char *data,
+				     int depth)
 {
 	const struct btf_type *t = btf__type_by_id(btf, id);
+	struct json_object *v;
 	int size;
 
-	if (!t || depth > 16) {
-		printf("null");
-		return;
-	}
+	if (!t || depth > 16)
+		return NULL;
 	switch (btf_kind(t)) {
 	case BTF_KIND_TYPEDEF:
 	case BTF_KIND_VOLATILE:
 	case BTF_KIND_CONST:
 	case BTF_KIND_RESTRICT:
 	case BTF_KIND_TYPE_TAG:
-		json_btf(btf, t->type, data, depth + 1);
-		return;
+		return btf_value(btf, t->type, data, depth + 1);
 	case BTF_KIND_INT: {
 		__u32 enc = btf_int_encoding(t);
 
 		size = t->size;
-		if (size > 8 || btf_int_offset(t) || btf_int_bits(t) != (unsigned)size * 8) {
-			json_hex(data, size);
-		} else if (enc & BTF_INT_BOOL) {
-			printf("%s", read_uint(data, size) ? "true" : "false");
-		} else if (enc & BTF_INT_SIGNED) {
-			int64_t v = size == 1 ? *(const int8_t *)data : size == 2 ? *(const int16_t *)data
-				    : size == 4 ? *(const int32_t *)data : *(const int64_t *)data;
-
-			printf("%lld", (long long)v);
-		} else {
-			printf("%llu", (unsigned long long)read_uint(data, size));
-		}
-		return;
+		if (size > 8 || btf_int_offset(t) || btf_int_bits(t) != (unsigned)size * 8)
+			return hex(data, size);
+		if (enc & BTF_INT_BOOL)
+			return json_object_new_boolean(read_uint(data, size) != 0);
+		if (enc & BTF_INT_SIGNED)
+			return json_object_new_int64(size == 1 ? *(const int8_t *)data
+						     : size == 2 ? *(const int16_t *)data
+						     : size == 4 ? *(const int32_t *)data
+						     : *(const int64_t *)data);
+		return json_object_new_uint64(read_uint(data, size));
 	}
 	case BTF_KIND_ENUM:
-		printf("%llu", (unsigned long long)read_uint(data, t->size));
-		return;
+		return json_object_new_uint64(read_uint(data, t->size));
 	case BTF_KIND_ARRAY: {
 		const struct btf_array *a = btf_array(t);
 		const struct btf_type *et = btf__type_by_id(btf, btf__resolve_type(btf, a->type));
 		__s64 esz = btf__resolve_size(btf, a->type);
 
-		if (esz <= 0) {
-			printf("null");
-			return;
-		}
+		if (esz <= 0)
+			return NULL;
 		if (et && btf_is_int(et) && esz == 1 &&
 		    ((btf_int_encoding(et) & BTF_INT_CHAR) ||
 		     !strcmp(btf__name_by_offset(btf, et->name_off), "char"))) {
@@ -458,178 +520,167 @@ static void json_btf(const struct btf *btf, __u32 id, const unsigned char *data,
 
 			memcpy(s, data, n);
 			s[n] = 0;
-			weft_json_str(s);
-			return;
+			return weft_doc_strval(s);
 		}
-		printf("[");
-		for (__u32 i = 0; i < a->nelems; i++) {
-			printf("%s", i ? ", " : "");
-			json_btf(btf, a->type, data + i * esz, depth + 1);
-		}
-		printf("]");
-		return;
+		v = json_object_new_array();
+		for (__u32 i = 0; i < a->nelems; i++)
+			json_object_array_add(v, btf_value(btf, a->type, data + i * esz, depth + 1));
+		return v;
 	}
 	case BTF_KIND_STRUCT:
 	case BTF_KIND_UNION: {
 		const struct btf_member *m = btf_members(t);
 
-		printf("{");
+		v = json_object_new_object();
 		for (int i = 0; i < btf_vlen(t); i++, m++) {
 			__u32 off = btf_member_bit_offset(t, i), bits = btf_member_bitfield_size(t, i);
 			const char *name = btf__name_by_offset(btf, m->name_off);
+			uint64_t x = 0;
 
-			printf("%s", i ? ", " : "");
-			weft_json_str(name && *name ? name : "?");
-			printf(": ");
-			if (bits) {
-				uint64_t v = 0;
-				size_t base = off / 8, n = t->size - base < 8 ? t->size - base : 8;
-
-				memcpy(&v, data + base, n);
-				printf("%llu", (unsigned long long)((v >> (off % 8)) &
-								   (bits >= 64 ? ~0ull : (1ull << bits) - 1)));
-			} else {
-				json_btf(btf, m->type, data + off / 8, depth + 1);
+			if (!bits) {
+				json_object_object_add(v, name && *name ? name : "?",
+						       btf_value(btf, m->type, data + off / 8, depth + 1));
+				continue;
 			}
+			memcpy(&x, data + off / 8, t->size - off / 8 < 8 ? t->size - off / 8 : 8);
+			json_object_object_add(v, name && *name ? name : "?",
+					       json_object_new_uint64((x >> (off % 8)) &
+								      (bits >= 64 ? ~0ull
+										  : (1ull << bits) - 1)));
 		}
-		printf("}");
-		return;
+		return v;
 	}
 	default:
 		size = btf__resolve_size(btf, id);
-		json_hex(data, size > 0 ? size : 0);
+		return hex(data, size > 0 ? size : 0);
 	}
 }
 
-/* One key or value: decoded with BTF when there is BTF (the same JSON in
- * both modes), else hex. */
-static void show(const struct btf *btf, __u32 type, const void *data, size_t size, bool json)
+/* A key or a value: decoded with BTF when the map has it, else hex. */
+static struct json_object *decode(const struct btf *btf, __u32 type, const void *data, size_t size)
 {
-	if (btf && type)
-		json_btf(btf, type, data, 0);
-	else if (json)
-		json_hex(data, size);
-	else
-		for (size_t i = 0; i < size; i++)
-			printf("%s%02x", i ? " " : "", ((const unsigned char *)data)[i]);
+	return btf && type ? btf_value(btf, type, data, 0) : hex(data, size);
 }
 
-static int cmd_map_dump(const char *bpffs, const char *name, bool json)
-{
-	struct bpf_map_info mi = { 0 };
-	__u32 len = sizeof(mi);
-	char path[4400], err[4600];
-	struct btf *btf = NULL;
-	unsigned char *key = NULL, *next = NULL, *val = NULL;
+struct dump {
+	struct weft_cli_opts *o;
+	const struct btf *btf;
+	struct bpf_map_info mi;
+	bool percpu;
+	int ncpu;
 	size_t vstride;
-	bool percpu, first = true;
-	void *prev = NULL;
-	int fd, ncpu = 1, ret = 0;
+	struct json_object *items;
+};
+
+/* Without BTF the table form shows bytes as "01 02 ..." */
+static void show_text(const char *label, const struct dump *d, __u32 type, const void *data,
+		      size_t size)
+{
+	struct json_object *v;
+
+	printf("%s", label);
+	if (d->btf && type) {
+		v = btf_value(d->btf, type, data, 0);
+		printf("%s", json_object_to_json_string_ext(v, JSON_C_TO_STRING_SPACED |
+								JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(v);
+	} else {
+		for (size_t i = 0; i < size; i++)
+			printf("%s%02x", i ? " " : "", ((const unsigned char *)data)[i]);
+	}
+}
+
+static int dump_one(const void *key, const void *val, void *ctx)
+{
+	struct dump *d = ctx;
+	const unsigned char *v = val;
+	char label[32];
+
+	if (d->items) {
+		struct json_object *e = weft_doc_obj(d->items, NULL), *vals;
+
+		json_object_object_add(e, "key", decode(d->btf, d->mi.btf_key_type_id, key,
+							d->mi.key_size));
+		if (!d->percpu) {
+			json_object_object_add(e, "value", decode(d->btf, d->mi.btf_value_type_id, v,
+								  d->mi.value_size));
+			return 0;
+		}
+		vals = weft_doc_arr(e, "values");
+		for (int c = 0; c < d->ncpu; c++)
+			json_object_array_add(vals, decode(d->btf, d->mi.btf_value_type_id,
+							   v + c * d->vstride, d->mi.value_size));
+		return 0;
+	}
+	show_text("key: ", d, d->mi.btf_key_type_id, key, d->mi.key_size);
+	for (int c = 0; c < d->ncpu; c++) {
+		if (d->percpu)
+			snprintf(label, sizeof(label), "\n  cpu%d: ", c);
+		else
+			snprintf(label, sizeof(label), "\nvalue: ");
+		show_text(label, d, d->mi.btf_value_type_id, v + c * d->vstride, d->mi.value_size);
+	}
+	printf("\n");
+	return 0;
+}
+
+static int map_dump(struct weft_cli_opts *o, const char *name)
+{
+	struct dump d = { .o = o, .ncpu = 1 };
+	__u32 len = sizeof(d.mi);
+	char path[4400], err[4600];
+	struct json_object *doc = NULL;
+	struct btf *btf = NULL;
+	int fd, ret = 0;
 
 	if (strchr(name, '/'))
 		snprintf(path, sizeof(path), "%s", name);
 	else
-		snprintf(path, sizeof(path), "%s/%s", bpffs, name);
+		snprintf(path, sizeof(path), "%s/%s", o->bpffs, name);
 	fd = open_pin(path, err, sizeof(err));
 	if (fd < 0) {
 		fprintf(stderr, "weft: %s\n", err);
 		return -fd;
 	}
-	if (!fd_is_map(fd) || bpf_obj_get_info_by_fd(fd, &mi, &len)) {
+	if (!fd_is_map(fd) || bpf_obj_get_info_by_fd(fd, &d.mi, &len)) {
 		fprintf(stderr, "weft: %s: not a BPF map\n", path);
 		close(fd);
 		return WEFT_EXIT_ERROR;
 	}
-	percpu = mi.type == BPF_MAP_TYPE_PERCPU_HASH || mi.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
-		 mi.type == BPF_MAP_TYPE_LRU_PERCPU_HASH || mi.type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
-	if (percpu)
-		ncpu = libbpf_num_possible_cpus();
-	vstride = percpu ? (mi.value_size + 7) / 8 * 8 : mi.value_size;
-	if (mi.btf_id)
-		btf = btf__load_from_kernel_by_id(mi.btf_id);
-	key = calloc(1, mi.key_size + 1);
-	next = calloc(1, mi.key_size + 1);
-	val = calloc(ncpu > 0 ? ncpu : 1, vstride + 8);
-	if (!key || !next || !val || ncpu <= 0) {
-		fprintf(stderr, "weft: out of memory\n");
+	d.percpu = d.mi.type == BPF_MAP_TYPE_PERCPU_HASH || d.mi.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+		   d.mi.type == BPF_MAP_TYPE_LRU_PERCPU_HASH ||
+		   d.mi.type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
+	if (d.percpu)
+		d.ncpu = libbpf_num_possible_cpus();
+	if (d.ncpu <= 0) {
+		fprintf(stderr, "weft: cannot count the possible CPUs\n");
+		close(fd);
+		return WEFT_EXIT_ERROR;
+	}
+	d.vstride = d.percpu ? (d.mi.value_size + 7) / 8 * 8 : d.mi.value_size;
+	if (d.mi.btf_id)
+		btf = btf__load_from_kernel_by_id(d.mi.btf_id);
+	d.btf = btf;
+	if (weft_out_is_doc(&o->out)) {
+		doc = weft_doc_list("MapEntryList", &d.items);
+		weft_doc_str(doc, "map", d.mi.name);
+	}
+	/* values a walk cannot read (a sockhash's) are skipped */
+	ret = weft_map_each(fd, d.mi.key_size ? d.mi.key_size : 1,
+			    (d.vstride ? d.vstride : 1) * d.ncpu, dump_one, &d);
+	if (ret && ret != -ENOENT) {
+		fprintf(stderr, "weft: %s: cannot read: %s\n", path, strerror(-ret));
+		json_object_put(doc);
 		ret = WEFT_EXIT_ERROR;
-		goto out;
+	} else {
+		ret = doc ? weft_doc_print(&o->out, doc, false) : 0;
 	}
-	if (json)
-		printf("[");
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, mi.key_size);
-		prev = key;
-		if (bpf_map_lookup_elem(fd, key, val))
-			continue; /* deleted while we walked, or not readable (sockhash) */
-		if (json) {
-			printf("%s\n  {\"key\": ", first ? "" : ",");
-			show(btf, mi.btf_key_type_id, key, mi.key_size, true);
-			printf(percpu ? ", \"values\": [" : ", \"value\": ");
-			for (int c = 0; c < ncpu; c++) {
-				printf("%s", c ? ", " : "");
-				show(btf, mi.btf_value_type_id, val + c * vstride, mi.value_size, true);
-			}
-			printf(percpu ? "]}" : "}");
-		} else {
-			printf("key: ");
-			show(btf, mi.btf_key_type_id, key, mi.key_size, false);
-			for (int c = 0; c < ncpu; c++) {
-				if (percpu)
-					printf("\n  cpu%d: ", c);
-				else
-					printf("\nvalue: ");
-				show(btf, mi.btf_value_type_id, val + c * vstride, mi.value_size, false);
-			}
-			printf("\n");
-		}
-		first = false;
-	}
-	if (json)
-		printf("%s]\n", first ? "" : "\n");
-out:
 	btf__free(btf);
-	free(key);
-	free(next);
-	free(val);
 	close(fd);
 	return ret;
 }
 
-/* --- dispatch -------------------------------------------------------------- */
-
-int weft_inspect_main(const char *bpffs, bool json, int argc, char **argv)
+int weft_cmd_map(struct weft_cli_opts *o, const char *sub, const char *name)
 {
-	const char *args[3] = { 0 };
-	int nargs = 0;
-
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			json = true;
-		else if (nargs < 3)
-			args[nargs++] = argv[i];
-		else
-			nargs = 4;
-	}
-	if (!strcmp(argv[0], "status") && nargs == 0)
-		return cmd_status(bpffs, json);
-	if (!strcmp(argv[0], "map") && nargs == 1 && !strcmp(args[0], "list"))
-		return cmd_map_list(bpffs, json);
-	if (!strcmp(argv[0], "map") && nargs == 2 && !strcmp(args[0], "dump"))
-		return cmd_map_dump(bpffs, args[1], json);
-	if (!strcmp(argv[0], "status"))
-		fprintf(stderr, "weft: status: unexpected argument '%s'\n", args[0]);
-	else if (!nargs)
-		fprintf(stderr, "weft: map: list or dump NAME?\n");
-	else if (strcmp(args[0], "list") && strcmp(args[0], "dump"))
-		fprintf(stderr, "weft: map: unknown subcommand '%s'\n", args[0]);
-	else if (!strcmp(args[0], "dump") && nargs == 1)
-		fprintf(stderr, "weft: map dump: which map? (weft map list names them)\n");
-	else
-		fprintf(stderr, "weft: map %s: unexpected argument '%s'\n", args[0],
-			nargs > 3 ? argv[argc - 1] : args[nargs - 1]);
-	fprintf(stderr, "usage: weft [--bpffs DIR] status [--json]\n"
-			"       weft [--bpffs DIR] map list [--json]\n"
-			"       weft [--bpffs DIR] map dump NAME [--json]\n");
-	return WEFT_EXIT_USAGE;
+	return !strcmp(sub, "list") ? map_list(o) : map_dump(o, name);
 }

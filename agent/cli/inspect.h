@@ -6,14 +6,18 @@
  *	                     occupancy, attach status of every pinned link
  *	weft map list        every pinned map: type, sizes, entries
  *	weft map dump NAME   its entries, decoded with the map's BTF (hex without)
- * Each takes --json. Errors go to stderr, one line naming what is wrong;
- * exit codes are WEFT_EXIT_* (docs/cli.md).
+ * and the checks and opens every command starts with. Errors go to stderr,
+ * one line naming what is wrong; exit codes are WEFT_EXIT_* (docs/cli.md).
  */
 #ifndef WEFT_INSPECT_H
 #define WEFT_INSPECT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+struct json_object;
+struct weft_cli_opts;
+struct weft_out;
 
 /* Exit codes of weft (every command; docs/cli.md lists them). */
 #define WEFT_EXIT_OK 0		/* done */
@@ -23,10 +27,6 @@
 #define WEFT_EXIT_NO_PINS 4	/* no pinned maps under --bpffs: weftd has never run here */
 #define WEFT_EXIT_OLD_WEFTD 5	/* a map this weft reads is not pinned: weftd is older */
 #define WEFT_EXIT_NEW_WEFTD 6	/* weft_info.abi > WEFT_ABI_VERSION: weftd is newer */
-
-/* Print s as a JSON string to stdout: quoted, escaped, bytes outside
- * printable ASCII as \u00XX (names are ASCII; output stays valid JSON). */
-void weft_json_str(const char *s);
 
 /* Check that bpffs holds a datapath this weft can read: the directory and
  * weft_info are there and weft_info.abi is not newer than WEFT_ABI_VERSION.
@@ -38,17 +38,25 @@ int weft_cli_check(const char *bpffs);
  * than this weft). Call weft_cli_check first. */
 int weft_cli_open(const char *bpffs, const char *name);
 
-/* Every map weft knows, by pinned name: those of enum weft_map_id, then the
- * observability maps it opens by name. Fills up to max; returns how many. */
+/* Say that map (a WEFT_M_*) could not be read (err: -errno):
+ * WEFT_EXIT_ERROR. */
+int weft_cli_read_failed(int map, int err);
+
+/* Every map weft knows, by pinned name (enum weft_map_id). Fills up to max;
+ * returns how many. */
 size_t weft_cli_map_names(const char **out, size_t max);
 
 /* Map pressure: every map of weft_cli_map_names() pinned under bpffs with
- * its entries and capacity. JSON: an array of {"name", "entries",
- * "capacity"} (maps without a count, ring buffers and socket storage, are
- * left out); table: one line each with its use in percent. */
-void weft_cli_print_maps(const char *bpffs, bool json);
+ * its entries and capacity. As a document: an array of {"name", "entries",
+ * "capacity"} under key of parent (maps without a count, ring buffers and
+ * socket storage, are left out); as a table: one line each with its use in
+ * percent. */
+void weft_cli_maps_doc(const char *bpffs, struct json_object *parent, const char *key);
+void weft_cli_maps_table(const char *bpffs, const struct weft_out *out);
 
-/* argv[0] is "status" or "map". */
-int weft_inspect_main(const char *bpffs, bool json, int argc, char **argv);
+int weft_cmd_status(struct weft_cli_opts *o);
+
+/* sub: "list", or "dump" with name. */
+int weft_cmd_map(struct weft_cli_opts *o, const char *sub, const char *name);
 
 #endif /* WEFT_INSPECT_H */

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "model/model.h"
-#include "reconcile/services.h"
+#include "lib/maps.h"
 
 struct weft_datapath;
 
@@ -44,13 +44,6 @@ size_t weft_datapath_programs(const struct weft_datapath *dp, struct weft_prog_s
 
 /* Record an apply in weft_info. */
 int weft_datapath_set_info(struct weft_datapath *dp, uint64_t generation, uint64_t nops);
-
-/* Attach the tc policy programs to the host-side interface of every
- * endpoint of cfg that exists now (only when cfg has policies), and detach
- * them from interfaces of old (may be NULL) that no longer need them.
- * Interfaces that do not exist are skipped. 0 or -errno (err filled). */
-int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_model *old,
-			  const struct weft_model *cfg, char *err, size_t errlen);
 
 /* Attach status of the tc programs on one endpoint's interface. */
 struct weft_tc_status {
@@ -88,10 +81,18 @@ struct weft_ct_usage {
 };
 int weft_tc_iface_usage(const struct weft_maps *maps, int ifindex, struct weft_ct_usage *out);
 
-/* The interfaces of policed endpoints, as of the last tc_sync and the link
- * events since. Fills up to max; returns how many there are. */
+/* The interfaces of policed endpoints, as of the last weft_datapath_tc_want
+ * calls and the link events since. Fills up to max; returns how many. */
 size_t weft_datapath_tc_status(const struct weft_datapath *dp, struct weft_tc_status *out,
 			       size_t max);
+
+/* Want the tc programs on want->interface (endpoint want->endpoint, ns),
+ * on: attached now if it exists, and whenever it appears or is re-created
+ * (weft_datapath_tc_link), with want->src (its endpoints' addresses) and
+ * its flow tables in the per-interface maps; off: detached, its state
+ * removed, and forgotten. 0 or -errno (err filled). */
+int weft_datapath_tc_want(struct weft_datapath *dp, const struct weft_tc_status *want, bool on,
+			  char *err, size_t errlen);
 
 /* A link event: name (ifindex) appeared or changed (gone false) or was
  * deleted. Attaches the tc programs when it is the interface of a policed
@@ -111,8 +112,14 @@ int weft_link_watch_open(void);
  * (dp may be NULL: events are read and dropped). 0 or -errno. */
 int weft_link_watch_read(int fd, struct weft_datapath *dp);
 
-/* Detach weft's tc programs from every endpoint interface of cfg (--cleanup). */
-void weft_datapath_tc_detach(const struct weft_model *cfg);
+/* Detach weft's tc programs from these interfaces and from every one the
+ * pinned weft_if_src under bpffs says weft put them on (--cleanup). */
+void weft_datapath_tc_detach(const char *bpffs, const char *const *ifnames, size_t n);
+
+/* Take the programs and their state off interfaces weft_if_src names but
+ * that no wanted interface is attached on (left by an earlier weftd): after
+ * the tc step's attaches. 0 or -errno. */
+int weft_datapath_tc_sweep(struct weft_datapath *dp);
 
 /* Close fds; attached programs and pins stay. Accepts NULL. */
 void weft_datapath_close(struct weft_datapath *dp);

@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <unistd.h>
-#include <linux/netlink.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
@@ -17,12 +15,14 @@
 #include "datapath/internal.h"
 #include "lib/log.h"
 #include "lib/maps.h"
+#include "lib/nl.h"
 
 /* tc: netlink filters, not links (libbpf 1.1 has no tcx). Ours carry a fixed
  * handle and priority, so a restarted weftd replaces them in place and
  * --cleanup finds them. */
 #define WEFT_TC_HANDLE 0x57ef
 #define WEFT_TC_PRIO 1
+#define TC_NL_TIMEOUT_MS 2000
 
 static int tc_detach_one(int ifindex, enum bpf_tc_attach_point point)
 {
@@ -40,56 +40,17 @@ static int tc_detach_one(int ifindex, enum bpf_tc_attach_point point)
  * existing one (the kernel's exclusivity message). */
 static int clsact_present(int ifindex)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct tcmsg tc;
-	} req = {
-		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETQDISC,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_ECHO, .nlmsg_seq = 1 },
-		.tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = TC_H_CLSACT },
-	};
-	struct timeval tv = { .tv_sec = 2 };
-	char buf[8192] __attribute__((aligned(4)));
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), found = 0;
+	struct tcmsg tc = { .tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex, .tcm_parent = TC_H_CLSACT };
+	char buf[WEFT_NL_REQSIZE] __attribute__((aligned(4)));
+	struct weft_nl_qdisc q = { 0 };
+	int ret = weft_nl_query(weft_nl_request(buf, RTM_GETQDISC, NLM_F_ECHO, &tc, sizeof(tc)),
+				TC_NL_TIMEOUT_MS, weft_nl_parse_qdisc, &q);
 
-	if (fd < 0)
-		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    send(fd, &req, sizeof(req), 0) < 0)
-		goto fail;
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-
-		if (n < 0)
-			goto fail;
-		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
-		     nh = NLMSG_NEXT(nh, n)) {
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				int e = ((const struct nlmsgerr *)NLMSG_DATA(nh))->error;
-
-				close(fd);
-				/* no ingress queue at all: ENOENT (EINVAL on older kernels) */
-				if (e == -ENOENT || e == -EINVAL)
-					return 0;
-				return e ? e : found;
-			}
-			if (nh->nlmsg_type == RTM_NEWQDISC) {
-				const struct tcmsg *tc = NLMSG_DATA(nh);
-				int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*tc));
-
-				/* the parent may hold a no-op qdisc, or "ingress" */
-				for (struct rtattr *a = (struct rtattr *)((char *)tc + NLMSG_ALIGN(sizeof(*tc)));
-				     RTA_OK(a, len); a = RTA_NEXT(a, len))
-					if (a->rta_type == TCA_KIND && RTA_PAYLOAD(a) >= 7 &&
-					    !strncmp(RTA_DATA(a), "clsact", 7))
-						found = 1;
-			}
-		}
-	}
-fail:
-	found = -errno;
-	close(fd);
-	return found;
+	/* no ingress queue at all: ENOENT (EINVAL on older kernels); the
+	 * parent may hold a no-op qdisc, or "ingress" */
+	if (ret == -ENOENT || ret == -EINVAL)
+		return 0;
+	return ret ? ret : !strcmp(q.kind, "clsact");
 }
 
 static int tc_attach_one(int ifindex, enum bpf_tc_attach_point point, int prog_fd)
@@ -302,31 +263,6 @@ int weft_tc_iface_usage(const struct weft_maps *maps, int ifindex, struct weft_c
 	return 0;
 }
 
-/* The addresses of the endpoints on interface name (in config order, at
- * most WEFT_IF_ADDRS; the ones beyond are logged: their packets will be
- * dropped as spoofed). */
-static void iface_src(const struct weft_model *cfg, const char *name, struct weft_if_src *src)
-{
-	memset(src, 0, sizeof(*src));
-	for (size_t i = 0; i < cfg->nendpoints; i++) {
-		const struct weft_endpoint *ep = &cfg->endpoints[i];
-		bool dup = false;
-
-		if (strcmp(ep->interface, name))
-			continue;
-		for (uint32_t j = 0; j < src->naddr && !dup; j++)
-			dup = !memcmp(src->addr[j], &ep->ip.a, 16);
-		if (dup)
-			continue;
-		if (src->naddr == WEFT_IF_ADDRS) {
-			weft_log(LOG_ERROR, "datapath: tc: endpoints[%zu] (%s/%s): interface %s has more than %d endpoint addresses: packets from this one are dropped as spoofed",
-				 i, ep->ns, ep->name, name, WEFT_IF_ADDRS);
-			continue;
-		}
-		memcpy(src->addr[src->naddr++], &ep->ip.a, 16);
-	}
-}
-
 /* The state, then both programs on one interface. */
 static int tc_attach_iface(struct weft_datapath *dp, const struct weft_tc_status *t, int ifindex,
 			   char *err, size_t errlen)
@@ -334,14 +270,6 @@ static int tc_attach_iface(struct weft_datapath *dp, const struct weft_tc_status
 	int ret = weft_tc_iface_put(&dp->maps, ifindex, &t->src, dp->ct_size, err, errlen);
 
 	return ret ? ret : tc_attach_both(dp, ifindex);
-}
-
-static bool has_iface(const struct weft_model *cfg, const char *name)
-{
-	for (size_t i = 0; cfg && cfg->npolicies && i < cfg->nendpoints; i++)
-		if (!strcmp(cfg->endpoints[i].interface, name))
-			return true;
-	return false;
 }
 
 static struct weft_tc_status *tc_find(struct weft_datapath *dp, const char *name)
@@ -396,85 +324,77 @@ static int tc_sweep(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
-int weft_datapath_tc_sync(struct weft_datapath *dp, const struct weft_model *old,
-			  const struct weft_model *cfg, char *err, size_t errlen)
+int weft_datapath_tc_sweep(struct weft_datapath *dp)
 {
-	size_t n = cfg->npolicies ? cfg->nendpoints : 0, k = 0;
-	struct weft_tc_status *want = calloc(n ? n : 1, sizeof(*want));
-	int ret = 0;
+	return weft_map_each(dp->maps.fd[WEFT_M_IF_SRC], sizeof(uint32_t), sizeof(struct weft_if_src),
+			     tc_sweep, dp);
+}
 
-	if (!want) {
-		snprintf(err, errlen, "datapath: tc: out of memory");
-		return -ENOMEM;
+/* Off an interface we attached, if it is still the one we attached. */
+static void tc_detach_both(struct weft_datapath *dp, const struct weft_tc_status *t)
+{
+	if (t->ifindex > 0 && (int)if_nametoindex(t->interface) == t->ifindex)
+		tc_detach_iface(dp, t->ifindex);
+}
+
+int weft_datapath_tc_want(struct weft_datapath *dp, const struct weft_tc_status *want, bool on,
+			  char *err, size_t errlen)
+{
+	struct weft_tc_status *t = tc_find(dp, want->interface);
+	int ret;
+
+	if (!on) {
+		if (!t)
+			return 0;
+		tc_detach_both(dp, t);
+		*t = dp->tc_if[--dp->ntc_if];
+		dp->ntc = tc_count(dp);
+		return 0;
 	}
-	/* Interfaces that no longer carry a policed endpoint: of the old
-	 * config, and of what this weftd attached (Kubernetes mode has no old
-	 * config with the endpoints). */
-	for (size_t i = 0; old && old->npolicies && i < old->nendpoints; i++) {
-		const char *name = old->endpoints[i].interface;
-		int ifindex = name[0] ? (int)if_nametoindex(name) : 0;
-
-		if (!ifindex || has_iface(cfg, name) || tc_find(dp, name))
-			continue;	/* kept, or detached in the next loop */
-		tc_detach_iface(dp, ifindex);
-	}
-	for (size_t i = 0; i < dp->ntc_if; i++) {
-		const struct weft_tc_status *t = &dp->tc_if[i];
-
-		if (t->ifindex > 0 && !has_iface(cfg, t->interface) &&
-		    (int)if_nametoindex(t->interface) == t->ifindex)
-			tc_detach_iface(dp, t->ifindex);
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct weft_endpoint *ep = &cfg->endpoints[i];
-		struct weft_tc_status *t = &want[k];
-		bool dup = false;
-
-		if (!ep->interface[0])
-			continue;
-		for (size_t j = 0; j < k && !dup; j++)
-			dup = !strcmp(want[j].interface, ep->interface);
-		if (dup)
-			continue;
-		snprintf(t->interface, sizeof(t->interface), "%s", ep->interface);
-		snprintf(t->endpoint, sizeof(t->endpoint), "%s", ep->name);
-		snprintf(t->ns, sizeof(t->ns), "%s", ep->ns);
-		iface_src(cfg, ep->interface, &t->src);
-		k++;
-		t->ifindex = (int)if_nametoindex(ep->interface);
-		if (!t->ifindex) {
-			/* not there (yet): weft_datapath_tc_link attaches it */
-			if (!tc_find(dp, ep->interface))	/* said once */
-				weft_log(LOG_INFO, "datapath: tc: %s (endpoint %s/%s) does not exist yet: attached when it appears",
-					 t->interface, ep->ns, ep->name);
-			continue;
+	if (!t) {
+		t = realloc(dp->tc_if, (dp->ntc_if + 1) * sizeof(*t));
+		if (!t) {
+			snprintf(err, errlen, "datapath: tc: out of memory");
+			return -ENOMEM;
 		}
-		if (errlen)
-			err[0] = 0;
-		ret = tc_attach_iface(dp, t, t->ifindex, err, errlen);
-		if (ret == -ENODEV) {
-			weft_tc_iface_del(&dp->maps, t->ifindex);
-			t->ifindex = 0;	/* gone meanwhile: the link event will tell */
-			ret = 0;
-			continue;
-		}
-		if (ret) {
-			char cause[256];
-
-			snprintf(cause, sizeof(cause), "%s", err);
-			t->ifindex = 0;
-			snprintf(err, errlen, "datapath: attach tc policy to %s (endpoints[%zu]): %s",
-				 ep->interface, i, cause[0] ? cause : strerror(-ret));
-			break;
-		}
+		dp->tc_if = t;
+		t = &dp->tc_if[dp->ntc_if++];
+		memset(t, 0, sizeof(*t));
+		snprintf(t->interface, sizeof(t->interface), "%s", want->interface);
 	}
-	free(dp->tc_if);
-	dp->tc_if = want;
-	dp->ntc_if = k;
+	snprintf(t->endpoint, sizeof(t->endpoint), "%s", want->endpoint);
+	snprintf(t->ns, sizeof(t->ns), "%s", want->ns);
+	if (t->ifindex > 0 && (int)if_nametoindex(t->interface) == t->ifindex) {
+		/* attached already: its addresses may have changed */
+		if (!memcmp(&t->src, &want->src, sizeof(t->src)))
+			return 0;
+		t->src = want->src;
+		return weft_tc_iface_put(&dp->maps, t->ifindex, &t->src, dp->ct_size, err, errlen);
+	}
+	t->src = want->src;
+	t->ifindex = (int)if_nametoindex(t->interface);
+	if (!t->ifindex) {
+		/* not there (yet): weft_datapath_tc_link attaches it */
+		weft_log(LOG_INFO, "datapath: tc: %s (endpoint %s/%s) does not exist yet: attached when it appears",
+			 t->interface, t->ns, t->endpoint);
+		return 0;
+	}
+	if (errlen)
+		err[0] = 0;
+	ret = tc_attach_iface(dp, t, t->ifindex, err, errlen);
+	if (ret == -ENODEV) {
+		weft_tc_iface_del(&dp->maps, t->ifindex);
+		ret = 0;	/* gone meanwhile: the link event will tell */
+	} else if (ret) {
+		char cause[256];
+
+		snprintf(cause, sizeof(cause), "%s", err);
+		snprintf(err, errlen, "datapath: attach tc policy to %s (endpoint %s/%s): %s",
+			 t->interface, t->ns, t->endpoint, cause[0] ? cause : strerror(-ret));
+	}
+	if (ret || !if_nametoindex(t->interface))
+		t->ifindex = 0;
 	dp->ntc = tc_count(dp);
-	if (!ret)
-		weft_map_each(dp->maps.fd[WEFT_M_IF_SRC], sizeof(uint32_t), sizeof(struct weft_if_src),
-			      tc_sweep, dp);
 	return ret;
 }
 
@@ -547,23 +467,19 @@ size_t weft_datapath_tc_status(const struct weft_datapath *dp, struct weft_tc_st
 
 int weft_link_watch_open(void)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1u << (RTNLGRP_LINK - 1) };
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	return weft_nl_listen(RTNLGRP_LINK);
+}
 
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int ret = -errno;
-
-		close(fd);
-		return ret;
-	}
-	return fd;
+static void link_event(const struct weft_nl_link *l, void *dp)
+{
+	if (l->name[0])
+		weft_datapath_tc_link(dp, l->ifindex, l->name, l->deleted);
 }
 
 int weft_link_watch_read(int fd, struct weft_datapath *dp)
 {
-	char buf[32768] __attribute__((aligned(4)));
+	char buf[WEFT_NL_BUFSIZE] __attribute__((aligned(4)));
+	struct weft_nl_links events = { link_event, dp };
 
 	for (;;) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
@@ -578,21 +494,10 @@ int weft_link_watch_read(int fd, struct weft_datapath *dp)
 		}
 		if (n < 0)
 			return -errno;
-		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
-		     nh = NLMSG_NEXT(nh, n)) {
-			const struct ifinfomsg *ifi = NLMSG_DATA(nh);
-			int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*ifi));
-			char name[IF_NAMESIZE] = "";
-
-			if ((nh->nlmsg_type != RTM_NEWLINK && nh->nlmsg_type != RTM_DELLINK) || len < 0)
-				continue;
-			for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
-				if (a->rta_type == IFLA_IFNAME)
-					snprintf(name, sizeof(name), "%.*s", (int)RTA_PAYLOAD(a),
-						 (const char *)RTA_DATA(a));
-			if (name[0])
-				weft_datapath_tc_link(dp, ifi->ifi_index, name,
-						      nh->nlmsg_type == RTM_DELLINK);
+		if (weft_nl_parse_links(buf, (size_t)n, 0, 0, &events) < 0) {
+			/* The rest of the datagram is unread: as if lost. */
+			weft_log(LOG_WARN, "datapath: tc: malformed link event: checking every interface");
+			weft_datapath_tc_refresh(dp);
 		}
 	}
 }
@@ -619,7 +524,7 @@ static int ifset_add_recorded(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
-void weft_datapath_tc_detach(const struct weft_model *cfg)
+void weft_datapath_tc_detach(const char *bpffs, const char *const *ifnames, size_t n)
 {
 	struct ifset *s = calloc(1, sizeof(*s));
 	char path[4200];
@@ -627,15 +532,15 @@ void weft_datapath_tc_detach(const struct weft_model *cfg)
 
 	if (!s)
 		return;
-	for (size_t i = 0; i < cfg->nendpoints; i++) {
-		const char *name = cfg->endpoints[i].interface;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = ifnames[i];
 
 		if (name[0])
 			ifset_add(s, (int)if_nametoindex(name));
 	}
 	/* and wherever the pinned weft_if_src says weft put them (endpoints
 	 * that left the config, Kubernetes pods) */
-	snprintf(path, sizeof(path), "%s/%s", cfg->datapath.bpffs, weft_map_name(WEFT_M_IF_SRC));
+	snprintf(path, sizeof(path), "%s/%s", bpffs, weft_map_name(WEFT_M_IF_SRC));
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
 		weft_map_each(fd, sizeof(uint32_t), sizeof(struct weft_if_src), ifset_add_recorded, s);

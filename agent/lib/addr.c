@@ -132,3 +132,65 @@ bool weft_cidr_within(const struct weft_cidr *inner, const struct weft_cidr *out
 			return false;
 	return true;
 }
+
+int weft_listen_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_storage tmp;
+	char host[64];
+	const char *colon, *port;
+	unsigned long p;
+	char *end;
+	size_t hl;
+
+	if (!ss)
+		ss = &tmp;
+	memset(ss, 0, sizeof(*ss));
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		hl = close - text - 1;
+		if (hl >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text + 1, hl);
+		host[hl] = 0;
+		port = close + 2;
+	} else {
+		colon = strrchr(text, ':');
+		if (!colon || strchr(text, ':') != colon)
+			return -EINVAL;
+		hl = colon - text;
+		if (hl >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text, hl);
+		host[hl] = 0;
+		port = colon + 1;
+	}
+	if (*port < '0' || *port > '9')
+		return -EINVAL;
+	errno = 0;
+	p = strtoul(port, &end, 10);
+	if (*end || errno || p == 0 || p > 65535)
+		return -EINVAL;
+	if (text[0] == '[') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return -EINVAL;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(p);
+		if (len)
+			*len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return -EINVAL;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(p);
+		if (len)
+			*len = sizeof(*s4);
+	}
+	return 0;
+}

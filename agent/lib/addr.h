@@ -45,4 +45,8 @@ int weft_sockaddr(const char *text, uint16_t port, bool v4mapped, struct sockadd
 /* The cgroup v2 mount point, found in /proc/mounts. 0 or -errno. */
 int weft_cgroup2_root(char *buf, size_t len);
 
+/* "127.0.0.1:9465" or "[::1]:9465" into a socket address (either may be
+ * NULL: only check). 0 or -EINVAL. */
+int weft_listen_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len);
+
 #endif /* WEFT_LIB_ADDR_H */

@@ -110,7 +110,9 @@ int weft_map_each(int fd, size_t ksize, size_t vsize, weft_map_each_fn fn, void 
 {
 	size_t cap = 1024;
 	char *keys = malloc(cap * ksize), *vals = malloc(cap * vsize), *prev = NULL;
-	__u64 batch = 0;	/* the kernel's resume token: a bucket index */
+	/* The kernel's resume token: a bucket index for hash maps, a whole key
+	 * for the generic batch ops (arrays, tries): room for either. */
+	__u64 batch[(WEFT_MAP_MAX_KEY + 7) / 8] = { 0 };
 	bool first = true;
 	int ret = 0;
 
@@ -118,9 +120,13 @@ int weft_map_each(int fd, size_t ksize, size_t vsize, weft_map_each_fn fn, void 
 		ret = -ENOMEM;
 		goto out;
 	}
+	if (ksize > WEFT_MAP_MAX_KEY) {
+		ret = -EINVAL;
+		goto out;
+	}
 	for (;;) {
 		__u32 count = (__u32)cap;
-		int err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count,
+		int err = bpf_map_lookup_batch(fd, first ? NULL : batch, batch, keys, vals, &count,
 					       NULL);
 
 		if (err && errno == ENOSPC) {
@@ -166,85 +172,19 @@ out:
 	return ret;
 }
 
-struct sync_gone {
-	const char *want;
-	size_t n, stride, ksize, ngone, cap;
-	char *gone;
-};
-
-static int sync_check(const void *key, const void *val, void *ctx)
+int weft_map_keys(int fd, size_t ksize, weft_map_each_fn fn, void *ctx)
 {
-	struct sync_gone *g = ctx;
-	size_t lo = 0, hi = g->n;
-
-	(void)val;
-	while (lo < hi) {	/* bsearch over the strided keys */
-		size_t mid = (lo + hi) / 2;
-		int c = memcmp(key, g->want + mid * g->stride, g->ksize);
-
-		if (!c)
-			return 0;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	if (g->ngone == g->cap) {
-		char *ng = realloc(g->gone, (g->cap = g->cap ? 2 * g->cap : 64) * g->ksize);
-
-		if (!ng)
-			return -ENOMEM;
-		g->gone = ng;
-	}
-	memcpy(g->gone + g->ngone++ * g->ksize, key, g->ksize);
-	return 0;
-}
-
-int weft_map_sync(int fd, const char *name, const void *want, size_t n, size_t stride,
-		  size_t ksize, size_t vsize, const char *full, uint64_t *nops, char *err,
-		  size_t errlen)
-{
-	struct sync_gone g = { want, n, stride, ksize, 0, 0, NULL };
-	char *cur = malloc(vsize);
-	uint64_t ops = 0;
+	char *k = calloc(2, ksize ? ksize : 1);
 	int ret = 0;
 
-	if (!cur) {
-		ret = -ENOMEM;
-		snprintf(err, errlen, "%s: %s", name, strerror(ENOMEM));
-		goto out;
+	if (!k)
+		return -ENOMEM;
+	for (bool first = true; !ret && bpf_map_get_next_key(fd, first ? NULL : k, k + ksize) == 0;
+	     first = false) {
+		memcpy(k, k + ksize, ksize);
+		ret = fn(k, NULL, ctx);
 	}
-	for (size_t i = 0; i < n; i++) {
-		const char *k = g.want + i * stride, *v = k + ksize;
-
-		if (bpf_map_lookup_elem(fd, k, cur) == 0 && !memcmp(cur, v, vsize))
-			continue;
-		if (bpf_map_update_elem(fd, k, v, BPF_ANY)) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: %s%s", name, strerror(-ret),
-				 ret == -E2BIG || ret == -ENOMEM ? full : "");
-			goto out;
-		}
-		ops++;
-	}
-	ret = weft_map_each(fd, ksize, vsize, sync_check, &g);
-	if (ret) {
-		snprintf(err, errlen, "%s: %s", name, strerror(-ret));
-		goto out;
-	}
-	for (size_t i = 0; i < g.ngone; i++) {
-		if (bpf_map_delete_elem(fd, g.gone + i * ksize) && errno != ENOENT) {
-			ret = -errno;
-			snprintf(err, errlen, "%s: delete: %s", name, strerror(-ret));
-			goto out;
-		}
-		ops++;
-	}
-out:
-	free(cur);
-	free(g.gone);
-	if (nops)
-		*nops = ops;
+	free(k);
 	return ret;
 }
 
@@ -284,16 +224,9 @@ int weft_map_count(int fd, uint64_t *entries)
 	}
 	if (info.type == BPF_MAP_TYPE_SOCKHASH || info.type == BPF_MAP_TYPE_SOCKMAP) {
 		/* Values (sockets) cannot be read here: count the keys. */
-		char *k = calloc(2, info.key_size ? info.key_size : 1);
-
-		if (!k)
-			return -ENOMEM;
-		for (bool first = true; bpf_map_get_next_key(fd, first ? NULL : k, k + info.key_size) == 0;
-		     first = false, n++)
-			memcpy(k, k + info.key_size, info.key_size);
-		free(k);
+		ret = weft_map_keys(fd, info.key_size, count_one, &n);
 		*entries = n;
-		return 0;
+		return ret;
 	}
 	ncpu = libbpf_num_possible_cpus();
 	if (ncpu <= 0)

@@ -53,8 +53,10 @@ struct weft_maps {
 int weft_maps_open_pinned(const char *bpffs, struct weft_maps *maps, char *err, size_t errlen);
 void weft_maps_close(struct weft_maps *maps);
 
+#define WEFT_MAP_MAX_KEY 64	/* the longest key of any map weft walks, bytes */
+
 /*
- * Call fn(key, value, ctx) for every entry of a hash-type map, read in
+ * Call fn(key, value, ctx) for every entry of a map, read in
  * batches (a key-by-key walk where the kernel has no batch lookups; a key
  * deleted meanwhile is skipped). vsize: the value as the syscall returns it
  * (weft_map_value_bytes). fn returning non-zero stops the walk and is
@@ -62,6 +64,10 @@ void weft_maps_close(struct weft_maps *maps);
  */
 typedef int (*weft_map_each_fn)(const void *key, const void *value, void *ctx);
 int weft_map_each(int fd, size_t ksize, size_t vsize, weft_map_each_fn fn, void *ctx);
+
+/* Call fn(key, NULL, ctx) for every key of a map whose values user space
+ * cannot read (a sockhash): a walk. fn's non-zero ends it and is returned. */
+int weft_map_keys(int fd, size_t ksize, weft_map_each_fn fn, void *ctx);
 
 /* Every key and value of a hash map, into arrays the caller frees. */
 int weft_map_dump(int fd, size_t ksize, size_t vsize, char **keys, char **vals, size_t *n);
@@ -84,16 +90,5 @@ uint32_t weft_map_capacity(int fd);
  */
 int weft_map_write(int fd, const void *keys, size_t ksize, const void *vals, size_t vsize,
 		   size_t n, size_t *done);
-
-/*
- * Bring a small hash map to a wanted set: n entries of stride bytes, each a
- * key (ksize bytes) followed by its value (vsize bytes), sorted by memcmp of
- * the key. Writes the entries that differ, then deletes the keys that are
- * not wanted. *nops (may be NULL) gets the writes and deletes. 0 or -errno
- * (err names the map; `full` is added to a "map full" error).
- */
-int weft_map_sync(int fd, const char *name, const void *want, size_t n, size_t stride,
-		  size_t ksize, size_t vsize, const char *full, uint64_t *nops, char *err,
-		  size_t errlen);
 
 #endif /* WEFT_LIB_MAPS_H */

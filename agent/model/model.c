@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* model: defaults, freeing, small questions about the desired state. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,7 +49,73 @@ bool weft_datapath_restart_needed(const struct weft_datapath_cfg *a,
 	return false;
 }
 
-static void labels_free(struct weft_label *l, size_t n)
+static const char *const lb_names[] = {
+	[WEFT_LB_RANDOM] = "random",
+	[WEFT_LB_ROUND_ROBIN] = "round_robin",
+	[WEFT_LB_MAGLEV] = "maglev",
+};
+#define NLB (sizeof(lb_names) / sizeof(lb_names[0]))
+
+const char *weft_lb_name(uint8_t lb)
+{
+	return lb < NLB ? lb_names[lb] : NULL;
+}
+
+int weft_lb_parse(const char *name)
+{
+	for (size_t i = 0; name && i < NLB; i++)
+		if (!strcmp(name, lb_names[i]))
+			return i;
+	return -1;
+}
+
+struct weft_model *weft_model_new(const char *source)
+{
+	struct weft_model *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->source = strdup(source ? source : "");
+	if (!m->source) {
+		free(m);
+		return NULL;
+	}
+	weft_datapath_defaults(&m->datapath);
+	weft_metrics_defaults(&m->metrics);
+	return m;
+}
+
+const char *weft_origin_str(const struct weft_model *m, const struct weft_origin *o,
+			    const char *ns, const char *name, char *buf, size_t len)
+{
+	if (o->kind)
+		snprintf(buf, len, "%s %s/%s", o->kind, ns, name);
+	else
+		snprintf(buf, len, "%s:%u:%u", m && m->source ? m->source : "?", o->pos.line,
+			 o->pos.col);
+	return buf;
+}
+
+static const char *label_of(const struct weft_endpoint *ep, const char *key)
+{
+	for (size_t i = 0; i < ep->nlabels; i++)
+		if (!strcmp(ep->labels[i].key, key) && ep->labels[i].value[0])
+			return ep->labels[i].value;
+	return NULL;
+}
+
+const char *weft_endpoint_workload(const struct weft_endpoint *ep)
+{
+	const char *w;
+
+	if (ep->workload[0])
+		return ep->workload;
+	if ((w = label_of(ep, "app.kubernetes.io/name")) || (w = label_of(ep, "app")))
+		return w;
+	return ep->name;
+}
+
+void weft_labels_free(struct weft_label *l, size_t n)
 {
 	for (size_t i = 0; i < n && l; i++) {
 		free(l[i].key);
@@ -57,7 +124,7 @@ static void labels_free(struct weft_label *l, size_t n)
 	free(l);
 }
 
-static void exprs_free(struct weft_label_expr *x, size_t n)
+void weft_exprs_free(struct weft_label_expr *x, size_t n)
 {
 	for (size_t i = 0; i < n && x; i++) {
 		free(x[i].key);
@@ -68,62 +135,82 @@ static void exprs_free(struct weft_label_expr *x, size_t n)
 	free(x);
 }
 
-static void rules_free(struct weft_rule *r, size_t n)
+static void peers_free(struct weft_peer *p, size_t n)
 {
-	for (size_t i = 0; i < n && r; i++) {
-		for (size_t j = 0; j < r[i].nfrom && r[i].from; j++) {
-			labels_free(r[i].from[j].labels, r[i].from[j].nlabels);
-			labels_free(r[i].from[j].ns_labels, r[i].from[j].ns_nlabels);
-			exprs_free(r[i].from[j].exprs, r[i].from[j].nexprs);
-			exprs_free(r[i].from[j].ns_exprs, r[i].from[j].ns_nexprs);
-			free(r[i].from[j].except);
-		}
-		for (size_t j = 0; j < r[i].nto && r[i].to; j++) {
-			labels_free(r[i].to[j].labels, r[i].to[j].nlabels);
-			labels_free(r[i].to[j].ns_labels, r[i].to[j].ns_nlabels);
-			exprs_free(r[i].to[j].exprs, r[i].to[j].nexprs);
-			exprs_free(r[i].to[j].ns_exprs, r[i].to[j].ns_nexprs);
-			free(r[i].to[j].except);
-		}
-		free(r[i].from);
-		free(r[i].to);
-		free(r[i].ports);
+	for (size_t j = 0; j < n && p; j++) {
+		weft_labels_free(p[j].labels, p[j].nlabels);
+		weft_labels_free(p[j].ns_labels, p[j].ns_nlabels);
+		weft_exprs_free(p[j].exprs, p[j].nexprs);
+		weft_exprs_free(p[j].ns_exprs, p[j].ns_nexprs);
+		free(p[j].except);
 	}
+	free(p);
+}
+
+void weft_rule_clear(struct weft_rule *r)
+{
+	peers_free(r->from, r->nfrom);
+	peers_free(r->to, r->nto);
+	free(r->ports);
+	memset(r, 0, sizeof(*r));
+}
+
+void weft_rules_free(struct weft_rule *r, size_t n)
+{
+	for (size_t i = 0; i < n && r; i++)
+		weft_rule_clear(&r[i]);
 	free(r);
 }
 
-static void policy_free(struct weft_policy *p)
+void weft_endpoint_clear(struct weft_endpoint *ep)
 {
-	labels_free(p->labels, p->nlabels);
-	exprs_free(p->exprs, p->nexprs);
-	rules_free(p->ingress, p->ningress);
-	rules_free(p->egress, p->negress);
-	rules_free(p->deny, p->ndeny);
+	weft_labels_free(ep->labels, ep->nlabels);
+	ep->labels = NULL;
+	ep->nlabels = 0;
 }
 
-void weft_model_free(struct weft_model *cfg)
+void weft_service_clear(struct weft_service *svc)
 {
-	if (!cfg)
+	free(svc->ports);
+	free(svc->backends);
+	svc->ports = NULL;
+	svc->backends = NULL;
+	svc->nports = svc->nbackends = 0;
+}
+
+void weft_policy_clear(struct weft_policy *p)
+{
+	weft_labels_free(p->labels, p->nlabels);
+	weft_exprs_free(p->exprs, p->nexprs);
+	weft_rules_free(p->ingress, p->ningress);
+	weft_rules_free(p->egress, p->negress);
+	weft_rules_free(p->deny, p->ndeny);
+	memset(p, 0, sizeof(*p));
+}
+
+void weft_namespace_clear(struct weft_namespace *ns)
+{
+	weft_labels_free(ns->labels, ns->nlabels);
+	ns->labels = NULL;
+	ns->nlabels = 0;
+}
+
+void weft_model_free(struct weft_model *m)
+{
+	if (!m)
 		return;
-	for (size_t i = 0; i < cfg->nendpoints; i++) {
-		for (size_t j = 0; j < cfg->endpoints[i].nlabels; j++) {
-			free(cfg->endpoints[i].labels[j].key);
-			free(cfg->endpoints[i].labels[j].value);
-		}
-		free(cfg->endpoints[i].labels);
-	}
-	free(cfg->endpoints);
-	for (size_t i = 0; i < cfg->nnamespaces; i++)
-		labels_free(cfg->namespaces[i].labels, cfg->namespaces[i].nlabels);
-	free(cfg->namespaces);
-	for (size_t i = 0; i < cfg->nservices; i++) {
-		free(cfg->services[i].ports);
-		free(cfg->services[i].backends);
-	}
-	free(cfg->services);
-	for (size_t i = 0; i < cfg->npolicies; i++)
-		policy_free(&cfg->policies[i]);
-	free(cfg->policies);
-	free(cfg->path);
-	free(cfg);
+	for (size_t i = 0; i < m->nendpoints; i++)
+		weft_endpoint_clear(&m->endpoints[i]);
+	free(m->endpoints);
+	for (size_t i = 0; i < m->nnamespaces; i++)
+		weft_namespace_clear(&m->namespaces[i]);
+	free(m->namespaces);
+	for (size_t i = 0; i < m->nservices; i++)
+		weft_service_clear(&m->services[i]);
+	free(m->services);
+	for (size_t i = 0; i < m->npolicies; i++)
+		weft_policy_clear(&m->policies[i]);
+	free(m->policies);
+	free(m->source);
+	free(m);
 }

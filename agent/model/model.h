@@ -23,6 +23,20 @@ struct weft_label {
 	char *value;
 };
 
+/* A place in the YAML file, 1-based (0: not from a file). */
+struct weft_pos {
+	uint32_t line, col;
+};
+
+/* Where a model object came from, for messages that name the place: a
+ * position in the model's file (weft_model.source), or a Kubernetes object
+ * (kind, and the object's own namespace and name). weft_origin_str formats
+ * it: "weft.yaml:14:7" or "Service default/web". */
+struct weft_origin {
+	struct weft_pos pos;		/* file: where the entry starts */
+	const char *kind;		/* Kubernetes kind ("Service", "Pod"); NULL: the file */
+};
+
 struct weft_endpoint {
 	char name[WEFT_NAME_LEN];
 	char ns[WEFT_NAME_LEN];
@@ -35,7 +49,7 @@ struct weft_endpoint {
 	struct weft_label *labels;
 	size_t nlabels;
 	bool redirect;			/* per-endpoint socket redirect, default true */
-	int line;			/* where it was defined in the file, 1-based */
+	struct weft_origin origin;
 };
 
 struct weft_port {
@@ -43,13 +57,23 @@ struct weft_port {
 	uint16_t port;			/* service port, host order */
 	uint16_t target_port;		/* host order; defaults to port */
 	uint8_t proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+	struct weft_pos pos;		/* file: where the entry starts */
 };
 
 struct weft_backend_cfg {
 	struct weft_ip ip;
 	uint16_t port;			/* host order; 0 = the port's target_port */
 	uint16_t weight;		/* 1..65535, default 1 */
+	struct weft_pos pos;		/* file: where the entry starts */
 };
+
+/* Most backends one service port may have. */
+#define WEFT_LB_MAX_BACKENDS 4096
+
+/* The name of a load-balancing algorithm (WEFT_LB_*: "random",
+ * "round_robin", "maglev"), or NULL; and the reverse (-1 if unknown). */
+const char *weft_lb_name(uint8_t lb);
+int weft_lb_parse(const char *name);
 
 struct weft_service {
 	char name[WEFT_NAME_LEN];
@@ -62,7 +86,7 @@ struct weft_service {
 	uint32_t affinity;		/* seconds, 0 = none */
 	struct weft_backend_cfg *backends;
 	size_t nbackends;
-	int line;			/* 1-based line of the service in the file */
+	struct weft_origin origin;
 };
 
 /* A set-based requirement of a selector (Kubernetes matchExpressions):
@@ -88,7 +112,7 @@ struct weft_namespace {
 	char name[WEFT_NAME_LEN];
 	struct weft_label *labels;
 	size_t nlabels;
-	int line;			/* 1-based line in the file */
+	struct weft_origin origin;
 };
 
 #define WEFT_NS_NAME_LABEL "kubernetes.io/metadata.name"
@@ -154,7 +178,7 @@ struct weft_policy {
 	struct weft_rule *deny;
 	size_t ndeny;
 	bool audit;			/* count would-be drops, drop nothing */
-	int line;
+	struct weft_origin origin;
 };
 
 struct weft_datapath_cfg {
@@ -180,7 +204,7 @@ struct weft_metrics_cfg {
 };
 
 struct weft_model {
-	char *path;			/* file it came from, or "<string>" */
+	char *source;			/* the file it came from, "<string>", or "kubernetes" */
 	struct weft_datapath_cfg datapath;
 	struct weft_metrics_cfg metrics;
 	struct weft_namespace *namespaces;
@@ -208,5 +232,66 @@ bool weft_datapath_restart_needed(const struct weft_datapath_cfg *a,
 				  const struct weft_datapath_cfg *b);
 
 void weft_model_free(struct weft_model *m);
+
+/* Free what one object owns (it stays, empty). */
+void weft_endpoint_clear(struct weft_endpoint *ep);
+void weft_service_clear(struct weft_service *svc);
+void weft_policy_clear(struct weft_policy *p);
+void weft_namespace_clear(struct weft_namespace *ns);
+void weft_rule_clear(struct weft_rule *r);
+void weft_rules_free(struct weft_rule *r, size_t n);
+void weft_labels_free(struct weft_label *l, size_t n);
+void weft_exprs_free(struct weft_label_expr *x, size_t n);
+
+/* An empty model from source (copied) with default settings. NULL with errno. */
+struct weft_model *weft_model_new(const char *source);
+
+/* "weft.yaml:14:7" for an object of the model's file, "Service ns/name" for
+ * a Kubernetes object. Returns buf. */
+const char *weft_origin_str(const struct weft_model *m, const struct weft_origin *o,
+			    const char *ns, const char *name, char *buf, size_t len);
+
+/* An endpoint's workload name: `workload:` (Kubernetes: the owner), else the
+ * label app.kubernetes.io/name, else app, else the endpoint's name. */
+const char *weft_endpoint_workload(const struct weft_endpoint *ep);
+
+/* Selectors (model/select.c). The value of key in a label set, NULL if absent. */
+const char *weft_label_get(const struct weft_label *l, size_t n, const char *key);
+
+/* The value of a label of some object, NULL if it has none. */
+typedef const char *(*weft_label_get_fn)(const void *obj, const char *key);
+
+/* Whether obj has every label of sel and meets every requirement of exprs. */
+bool weft_selector_matches(const struct weft_label *sel, size_t nsel,
+			   const struct weft_label_expr *exprs, size_t nexprs,
+			   weft_label_get_fn get, const void *obj);
+
+/* Whether a policy selects an endpoint: its namespace, and its selector. */
+bool weft_policy_selects(const struct weft_policy *p, const struct weft_endpoint *ep);
+
+/* Whether namespace ns meets a peer's namespace selector (every namespace
+ * has kubernetes.io/metadata.name=<its name>; one not in m->namespaces has
+ * no other label). */
+bool weft_namespace_selected(const struct weft_model *m, const struct weft_peer *p, const char *ns);
+
+/* Whether a selector peer of a policy of namespace ns selects an endpoint
+ * (false for a CIDR peer), with Kubernetes' semantics (see weft_peer). */
+bool weft_peer_selects(const struct weft_model *m, const char *ns, const struct weft_peer *p,
+		       const struct weft_endpoint *ep);
+
+/*
+ * Check what every source must hand the reconciler, whatever the source:
+ * one endpoint per address; one service per frontend (vip, port, protocol);
+ * backends of the vip's family; no two backends of one service port that
+ * are the same address and port; one namespace per name; one policy per
+ * namespace/name. Every problem is handed to fn with the object at fault
+ * (the later of two that collide) and a message that names the place:
+ * "weft.yaml:7:9: services[1].ports[0]: 10.0.0.1 port 80/tcp is also
+ * services[0].ports[0] at 4:13", "Service shop/b: 10.96.0.1 port 80/tcp is
+ * also Service shop/a's". Returns the number of problems, or -ENOMEM.
+ */
+enum weft_obj_kind { WEFT_OBJ_NAMESPACE, WEFT_OBJ_ENDPOINT, WEFT_OBJ_SERVICE, WEFT_OBJ_POLICY };
+typedef void (*weft_problem_fn)(void *ctx, enum weft_obj_kind kind, size_t index, const char *msg);
+int weft_model_check(const struct weft_model *m, weft_problem_fn fn, void *ctx);
 
 #endif /* WEFT_MODEL_MODEL_H */

@@ -17,16 +17,13 @@
 #include "model/model.h"
 #include "reconcile/policy.h"
 #include "reconcile/services.h"
+#include "reconcile/write.h"
 #include "weft/abi.h"
 
 struct weft_ep_ent {
 	struct weft_addr_key k;
 	struct weft_ep_val v;
 };
-
-/* An endpoint's workload name: `workload:`, else the label
- * app.kubernetes.io/name, else app, else the endpoint's name. */
-const char *weft_ep_workload(const struct weft_endpoint *ep);
 
 /* The weft_ep entries of cfg, sorted by address (one per address). pol
  * (may be NULL) gives identities and policed flags; the ifindex of each
@@ -39,10 +36,5 @@ int weft_ep_build(const struct weft_model *cfg, const struct weft_pol_state *pol
  * writes and deletes done. 0 or -errno (err names the map). */
 int weft_ep_apply(const struct weft_maps *maps, const struct weft_ep_ent *want, size_t n,
 		  uint64_t *nops, char *err, size_t errlen);
-
-/* weft_obs_cfg.flags from the config (metrics.tcp_rtt_updates); the
- * observer count of `weft observe` is kept. 0 or -errno (err names the map). */
-int weft_obs_cfg_apply(const struct weft_maps *maps, const struct weft_model *cfg, char *err,
-		       size_t errlen);
 
 #endif /* WEFT_OBS_H */

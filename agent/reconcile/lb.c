@@ -7,26 +7,6 @@
 
 #include "reconcile/lb.h"
 
-static const char *const lb_names[] = {
-	[WEFT_LB_RANDOM] = "random",
-	[WEFT_LB_ROUND_ROBIN] = "round_robin",
-	[WEFT_LB_MAGLEV] = "maglev",
-};
-#define NLB (sizeof(lb_names) / sizeof(lb_names[0]))
-
-const char *weft_lb_name(uint8_t lb)
-{
-	return lb < NLB ? lb_names[lb] : NULL;
-}
-
-int weft_lb_parse(const char *name)
-{
-	for (size_t i = 0; name && i < NLB; i++)
-		if (!strcmp(name, lb_names[i]))
-			return i;
-	return -1;
-}
-
 uint32_t weft_lb_maglev_size(size_t nbackends)
 {
 	static const uint32_t primes[] = { 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521 };

@@ -6,15 +6,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "model/model.h"
 #include "weft/abi.h"
 
 /* Largest table for WEFT_LB_RANDOM and WEFT_LB_ROUND_ROBIN. Weights are
  * reduced by their gcd; a sum above this is scaled down (largest remainder,
  * every backend keeps at least one slot). */
 #define WEFT_LB_WEIGHTED_MAX 4096
-
-/* Most backends one service port may have. */
-#define WEFT_LB_MAX_BACKENDS 4096
 
 /* Maglev table size for n backends: the smallest prime of a fixed list that
  * is at least 100 * n (<= 1% reshuffle), capped at WEFT_MAX_SLOTS_PER_SVC. */
@@ -42,11 +40,5 @@ uint32_t weft_lb_maglev_size(size_t nbackends);
  */
 int weft_lb_build(uint8_t lb, const struct weft_backend *be, size_t nbe,
 		  const uint32_t *old, size_t nold, uint32_t **out, size_t *nout);
-
-/* The name of an algorithm ("random", "round_robin", "maglev"), or NULL. */
-const char *weft_lb_name(uint8_t lb);
-
-/* Parse a name into WEFT_LB_*; -1 if unknown. */
-int weft_lb_parse(const char *name);
 
 #endif /* WEFT_LB_H */

@@ -5,12 +5,9 @@
  * egress policy: its source address is not chosen yet, its netns is known.
  *
  * An endpoint's netns is the one its host-side `interface` (a veth) has its
- * peer in: RTM_GETLINK gives that netns' id (IFLA_LINK_NETNSID); the
- * namespace files of /run/netns, /var/run/netns (ip netns, CNI) and then of
- * /proc/PID/ns/net are asked for their id (RTM_GETNSID) until each is found;
- * a socket made inside the match gives its cookie (SO_NETNS_COOKIE). An
- * endpoint whose interface is missing, or whose netns cannot be found, is
- * left out: its unbound sockets are judged in tc, as before.
+ * peer in (found by datapath/netns.h). An endpoint whose interface is
+ * missing, or whose netns cannot be found, is left out: its unbound
+ * sockets are judged in tc, as before.
  */
 #ifndef WEFT_NETNS_H
 #define WEFT_NETNS_H
@@ -20,6 +17,7 @@
 
 #include "model/model.h"
 #include "reconcile/services.h"
+#include "reconcile/write.h"
 #include "weft/abi.h"
 
 struct weft_ns_ent {

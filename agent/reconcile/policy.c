@@ -18,8 +18,10 @@ void weft_pol_free(struct weft_pol_state *st)
 		return;
 	free(st->ids);
 	free(st->ents);
+	free(st->metas);
 	free(st->stale_ids);
 	free(st->stale_ents);
+	free(st->stale_metas);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -287,71 +289,6 @@ out:
 	return ret;
 }
 
-/* The value of key in a label set, NULL if absent. */
-static const char *label_get(const struct weft_label *l, size_t n, const char *key)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(l[i].key, key))
-			return l[i].value;
-	return NULL;
-}
-
-/* Whether a label set (plus one implicit label, if ikey) has every label of
- * sel and meets every requirement of exprs. */
-static bool selector_match(const struct weft_label *sel, size_t nsel,
-			   const struct weft_label_expr *exprs, size_t nexprs,
-			   const struct weft_label *l, size_t n, const char *ikey, const char *ival)
-{
-	for (size_t i = 0; i < nsel; i++) {
-		const char *v = ikey && !strcmp(sel[i].key, ikey) ? ival : label_get(l, n, sel[i].key);
-
-		if (!v || strcmp(v, sel[i].value))
-			return false;
-	}
-	for (size_t i = 0; i < nexprs; i++) {
-		const struct weft_label_expr *x = &exprs[i];
-		const char *v = ikey && !strcmp(x->key, ikey) ? ival : label_get(l, n, x->key);
-		bool in = false;
-
-		for (size_t j = 0; v && j < x->nvalues; j++)
-			in = in || !strcmp(v, x->values[j]);
-		if ((x->op == WEFT_SEL_IN && !in) || (x->op == WEFT_SEL_NOT_IN && in) ||
-		    (x->op == WEFT_SEL_EXISTS && !v) || (x->op == WEFT_SEL_NOT_EXISTS && v))
-			return false;
-	}
-	return true;
-}
-
-static bool labels_match(const struct weft_label *sel, size_t nsel,
-			 const struct weft_label_expr *exprs, size_t nexprs,
-			 const struct weft_endpoint *ep)
-{
-	return selector_match(sel, nsel, exprs, nexprs, ep->labels, ep->nlabels, NULL, NULL);
-}
-
-/* Whether namespace ns has every label of a peer's namespace selector.
- * Every namespace has kubernetes.io/metadata.name=<its name>, as in
- * Kubernetes; one not in `namespaces:` has no other label. */
-static bool ns_match(const struct weft_model *cfg, const struct weft_peer *p, const char *ns)
-{
-	const struct weft_namespace *n = NULL;
-
-	for (size_t i = 0; i < cfg->nnamespaces && !n; i++)
-		if (!strcmp(cfg->namespaces[i].name, ns))
-			n = &cfg->namespaces[i];
-	return selector_match(p->ns_labels, p->ns_nlabels, p->ns_exprs, p->ns_nexprs,
-			      n ? n->labels : NULL, n ? n->nlabels : 0, WEFT_NS_NAME_LABEL, ns);
-}
-
-bool weft_pol_peer_selects(const struct weft_model *cfg, const char *ns,
-			   const struct weft_peer *p, const struct weft_endpoint *ep)
-{
-	if (p->has_cidr)
-		return false;
-	return (p->has_ns_selector ? ns_match(cfg, p, ep->ns) : !strcmp(ep->ns, ns)) &&
-	       labels_match(p->labels, p->nlabels, p->exprs, p->nexprs, ep);
-}
-
 static int add_ent(struct comp *c, uint32_t subject, uint32_t peer, uint16_t port, uint8_t proto,
 		   uint8_t dir, uint8_t action, bool audit, uint32_t rule)
 {
@@ -457,7 +394,7 @@ static int peer_ids(struct comp *c, const char *ns, const struct weft_peer *peer
 			continue;
 		}
 		for (size_t e = 0; !ret && e < cfg->nendpoints; e++)
-			if (weft_pol_peer_selects(cfg, ns, p, &cfg->endpoints[e]))
+			if (weft_peer_selects(cfg, ns, p, &cfg->endpoints[e]))
 				ret = push_id(&ids, &k, &cap, c->ep_id[e]);
 	}
 	if (ret) {
@@ -515,8 +452,7 @@ static int compile_policy(struct comp *c, size_t pi)
 	if (!subj)
 		return -ENOMEM;
 	for (size_t e = 0; e < cfg->nendpoints; e++)
-		if (!strcmp(cfg->endpoints[e].ns, p->ns) &&
-		    labels_match(p->labels, p->nlabels, p->exprs, p->nexprs, &cfg->endpoints[e]))
+		if (weft_policy_selects(p, &cfg->endpoints[e]))
 			subj[nsubj++] = c->ep_id[e];
 	sort(subj, nsubj, sizeof(*subj), u32_cmp);
 	{
@@ -638,9 +574,38 @@ static int build_ids(struct comp *c, struct weft_pol_state *out, size_t max)
 
 static bool same(const struct weft_pol_state *a, const struct weft_pol_state *b)
 {
-	return a->nids == b->nids && a->nents == b->nents &&
+	return a->nids == b->nids && a->nents == b->nents && a->nmetas == b->nmetas &&
 	       (!a->nids || !memcmp(a->ids, b->ids, a->nids * sizeof(*a->ids))) &&
+	       (!a->nmetas || !memcmp(a->metas, b->metas, a->nmetas * sizeof(*a->metas))) &&
 	       (!a->nents || !memcmp(a->ents, b->ents, a->nents * sizeof(*a->ents)));
+}
+
+/* The names of each policy, by index (weft_pol_val.rule >> 16). */
+static int build_metas(const struct weft_model *cfg, struct weft_pol_state *out, char *err,
+		       size_t errlen)
+{
+	if (cfg->npolicies > cfg->datapath.max_policies / 2) {
+		snprintf(err, errlen,
+			 "%zu policies; map %s holds two generations of %u: raise datapath.max_policies",
+			 cfg->npolicies, weft_map_name(WEFT_M_POL_META), cfg->datapath.max_policies / 2);
+		return -E2BIG;
+	}
+	out->metas = calloc(cfg->npolicies + 1, sizeof(*out->metas));
+	if (!out->metas)
+		return -ENOMEM;
+	out->nmetas = cfg->npolicies;
+	for (size_t i = 0; i < cfg->npolicies; i++) {
+		const struct weft_policy *p = &cfg->policies[i];
+		struct weft_pol_meta *m = &out->metas[i];
+
+		snprintf(m->name, sizeof(m->name), "%s", p->name);
+		snprintf(m->ns, sizeof(m->ns), "%s", p->ns);
+		m->ningress = p->ningress;
+		m->negress = p->negress;
+		m->ndeny = p->ndeny;
+		m->audit = p->audit || cfg->datapath.policy_audit;
+	}
+	return 0;
 }
 
 int weft_pol_build(const struct weft_model *cfg, const struct weft_pol_state *cur,
@@ -667,9 +632,13 @@ int weft_pol_build(const struct weft_model *cfg, const struct weft_pol_state *cu
 		out->ents = c.ents;
 		out->nents = merge_ents(c.ents, c.nents);
 		c.ents = NULL;
+		ret = build_metas(cfg, out, err, errlen);
+		if (ret)
+			goto out;
 	}
 	out->epoch = cur->epoch;
-	if (!same(cur, out) || cur->nstale_ids || cur->nstale_ents) {
+	out->flip = cur->flip;
+	if (!same(cur, out) || cur->nstale_ids || cur->nstale_ents || cur->nstale_metas) {
 		out->epoch = (uint32_t)(cur->epoch + 1);
 		if (!out->epoch)
 			out->epoch = 1;	/* 0 is "no policy": skip it when wrapping */
@@ -729,48 +698,58 @@ uint32_t weft_pol_policed(const struct weft_pol_state *st, uint32_t id)
 
 /* Diff. */
 
-static int emit_id(weft_pol_op_fn fn, void *ctx, const struct weft_pol_id_key *k,
+static int emit_id(weft_op_fn fn, void *ctx, const struct weft_pol_id_key *k,
 		   const struct weft_pol_id_val *v, uint32_t epoch)
 {
-	struct weft_pol_op op = { .map = WEFT_M_POL_ID, .del = !v };
+	struct weft_pol_id_key key = *k;
+	struct weft_op op = { .map = WEFT_M_POL_ID, .del = !v, .key = &key, .value = v };
 
-	op.k.id = *k;
-	op.k.id.epoch = htonl(epoch);
-	if (v)
-		op.v.id = *v;
+	key.epoch = htonl(epoch);
 	return fn(&op, ctx);
 }
 
-static int emit_ent(weft_pol_op_fn fn, void *ctx, const struct weft_pol_key *k,
+static int emit_ent(weft_op_fn fn, void *ctx, const struct weft_pol_key *k,
 		    const struct weft_pol_val *v, uint32_t epoch)
 {
-	struct weft_pol_op op = { .map = WEFT_M_POL, .del = !v };
+	struct weft_pol_key key = *k;
+	struct weft_op op = { .map = WEFT_M_POL, .del = !v, .key = &key, .value = v };
 
-	op.k.pol = *k;
-	op.k.pol.epoch = epoch;
-	if (v)
-		op.v.pol = *v;
+	key.epoch = epoch;
+	return fn(&op, ctx);
+}
+
+static int emit_meta(weft_op_fn fn, void *ctx, uint32_t policy, const struct weft_pol_meta *v,
+		     uint32_t epoch)
+{
+	struct weft_pol_meta_key key = { epoch, policy };
+	struct weft_op op = { .map = WEFT_M_POL_META, .del = !v, .key = &key, .value = v };
+
 	return fn(&op, ctx);
 }
 
 int weft_pol_diff(const struct weft_pol_state *cur, const struct weft_pol_state *want,
-		  weft_pol_op_fn fn, void *ctx)
+		  weft_op_fn fn, void *ctx)
 {
 	uint32_t old = (uint32_t)cur->epoch, new = (uint32_t)want->epoch;
-	struct weft_pol_op flip = { .map = WEFT_M_REDIR_CFG, .epoch = want->epoch };
+	struct weft_redir_cfg rc = want->flip;
+	struct weft_op flip = { .map = WEFT_M_REDIR_CFG, .key = &(const __u32){ 0 }, .value = &rc };
+	struct weft_op prune = { .map = WEFT_M_POL_CNT, .kind = WEFT_OP_PRUNE, .value = &new };
 	int ret = 0;
 
 	/* Leftovers of a cut-short apply are of no active epoch. */
 	for (size_t i = 0; !ret && i < cur->nstale_ids; i++) {
-		struct weft_pol_op op = { .map = WEFT_M_POL_ID, .del = 1 };
+		struct weft_op op = { .map = WEFT_M_POL_ID, .del = 1, .key = &cur->stale_ids[i] };
 
-		op.k.id = cur->stale_ids[i];
 		ret = fn(&op, ctx);
 	}
 	for (size_t i = 0; !ret && i < cur->nstale_ents; i++) {
-		struct weft_pol_op op = { .map = WEFT_M_POL, .del = 1 };
+		struct weft_op op = { .map = WEFT_M_POL, .del = 1, .key = &cur->stale_ents[i] };
 
-		op.k.pol = cur->stale_ents[i];
+		ret = fn(&op, ctx);
+	}
+	for (size_t i = 0; !ret && i < cur->nstale_metas; i++) {
+		struct weft_op op = { .map = WEFT_M_POL_META, .del = 1, .key = &cur->stale_metas[i] };
+
 		ret = fn(&op, ctx);
 	}
 	if (ret || old == new)
@@ -779,175 +758,41 @@ int weft_pol_diff(const struct weft_pol_state *cur, const struct weft_pol_state 
 		ret = emit_id(fn, ctx, &want->ids[i].k, &want->ids[i].v, new);
 	for (size_t i = 0; !ret && i < want->nents; i++)
 		ret = emit_ent(fn, ctx, &want->ents[i].k, &want->ents[i].v, new);
+	for (size_t i = 0; !ret && i < want->nmetas; i++)
+		ret = emit_meta(fn, ctx, i, &want->metas[i], new);
+	rc.policy_epoch = want->epoch;
 	if (!ret)
 		ret = fn(&flip, ctx);
 	for (size_t i = 0; !ret && i < cur->nents; i++)
 		ret = emit_ent(fn, ctx, &cur->ents[i].k, NULL, old);
 	for (size_t i = 0; !ret && i < cur->nids; i++)
 		ret = emit_id(fn, ctx, &cur->ids[i].k, NULL, old);
+	for (size_t i = 0; !ret && i < cur->nmetas; i++)
+		ret = emit_meta(fn, ctx, i, NULL, old);
+	/* Decisions count since the policy last changed. */
+	if (!ret)
+		ret = fn(&prune, ctx);
 	return ret;
 }
 
 /* Maps. */
 
-static int grow(void **arr, size_t *cap, size_t n, size_t size);
-
-#define POL_BATCH 4096	/* weft_pol writes per batch syscall */
-
-struct apply_ctx {
-	const struct weft_maps *maps;
-	uint64_t nops;
-	char *err;
-	size_t errlen;
-	/* weft_pol writes in order, all updates or all deletes, held until a
-	 * write of another kind (the flip) or the end: one syscall each. */
-	struct weft_pol_key bk[POL_BATCH];
-	struct weft_pol_val bv[POL_BATCH];
-	size_t nb;
-	int bdel;
-	bool nobatch;		/* the kernel has no batch ops for the map */
-};
-
-/* One weft_pol write at a time (no batch ops): 0 or -errno. */
-static int pol_one(int fd, const struct weft_pol_key *k, const struct weft_pol_val *v, int del)
+static int diff_states(const void *cur, const void *want, weft_op_fn fn, void *ctx)
 {
-	if (del)
-		return bpf_map_delete_elem(fd, k) < 0 && errno != ENOENT ? -errno : 0;
-	return bpf_map_update_elem(fd, k, v, BPF_ANY) < 0 ? -errno : 0;
-}
-
-static int batch_flush(struct apply_ctx *c)
-{
-	int fd = c->maps->fd[WEFT_M_POL], ret = 0;
-	size_t done = 0;
-
-	while (!ret && done < c->nb) {
-		__u32 n = (__u32)(c->nb - done);
-
-		if (c->nobatch) {
-			ret = pol_one(fd, &c->bk[done], &c->bv[done], c->bdel);
-			done += !ret;
-			continue;
-		}
-		ret = c->bdel ? bpf_map_delete_batch(fd, &c->bk[done], &n, NULL) :
-				bpf_map_update_batch(fd, &c->bk[done], &c->bv[done], &n, NULL);
-		ret = ret < 0 ? -errno : 0;
-		if (ret && n > c->nb - done)
-			n = 0;
-		done += n;	/* on failure: the writes before the failing one */
-		if (ret == -ENOENT && c->bdel) {
-			done++;	/* already gone: what a delete wants */
-			ret = 0;
-		} else if (ret && !n && (ret == -EINVAL || ret == -EOPNOTSUPP || ret == -524)) {
-			c->nobatch = true;	/* no batch ops (ENOTSUPP): one at a time */
-			ret = 0;
-		}
-	}
-	c->nops += done;
-	c->nb = 0;
-	if (ret)
-		snprintf(c->err, c->errlen, "map %s: %s: %s", weft_map_name(WEFT_M_POL),
-			 c->bdel ? "delete" : "update", strerror(-ret));
-	return ret;
-}
-
-static int apply_op(const struct weft_pol_op *op, void *vctx)
-{
-	struct apply_ctx *c = vctx;
-	int fd = c->maps->fd[op->map];
-	const void *k = op->map == WEFT_M_POL ? (const void *)&op->k.pol : (const void *)&op->k.id;
-	const void *v = op->map == WEFT_M_POL ? (const void *)&op->v.pol : (const void *)&op->v.id;
-	int ret = 0;
-
-	if (c->nb && (op->map != WEFT_M_POL || op->del != c->bdel || c->nb == POL_BATCH)) {
-		ret = batch_flush(c);
-		if (ret)
-			return ret;
-	}
-	if (op->map == WEFT_M_POL) {
-		c->bk[c->nb] = op->k.pol;
-		c->bv[c->nb] = op->v.pol;
-		c->bdel = op->del;
-		c->nb++;
-		return 0;
-	}
-	if (op->map == WEFT_M_REDIR_CFG) {
-		struct weft_redir_cfg rc = { 0 };
-		__u32 zero = 0;
-
-		if (bpf_map_lookup_elem(fd, &zero, &rc) < 0)
-			memset(&rc, 0, sizeof(rc));
-		rc.policy_epoch = op->epoch;
-		if (bpf_map_update_elem(fd, &zero, &rc, BPF_ANY) < 0)
-			ret = -errno;
-	} else if (op->del) {
-		if (bpf_map_delete_elem(fd, k) < 0 && errno != ENOENT)
-			ret = -errno;
-	} else if (bpf_map_update_elem(fd, k, v, BPF_ANY) < 0) {
-		ret = -errno;
-	}
-	if (ret) {
-		snprintf(c->err, c->errlen, "map %s: %s: %s", weft_map_name(op->map),
-			 op->del ? "delete" : "update", strerror(-ret));
-		return ret;
-	}
-	c->nops++;
-	return 0;
-}
-
-/* Counters of other epochs than the active one go (after the flip). */
-static int cnt_prune(int fd, uint32_t epoch, struct apply_ctx *c)
-{
-	struct weft_pol_cnt_key k, next, *del = NULL;
-	size_t n = 0, cap = 0;
-	int ret = 0;
-
-	if (fd < 0)
-		return 0;
-	for (void *prev = NULL; bpf_map_get_next_key(fd, prev, &next) == 0; prev = &k) {
-		k = next;
-		if (k.epoch == epoch)
-			continue;
-		if (grow((void **)&del, &cap, n, sizeof(*del))) {
-			ret = -ENOMEM;
-			break;
-		}
-		del[n++] = k;
-	}
-	for (size_t i = 0; !ret && i < n; i++) {
-		if (bpf_map_delete_elem(fd, &del[i]) < 0 && errno != ENOENT) {
-			ret = -errno;
-			snprintf(c->err, c->errlen, "map %s: delete: %s", weft_map_name(WEFT_M_POL_CNT),
-				 strerror(errno));
-		}
-		c->nops++;
-	}
-	if (ret == -ENOMEM)
-		snprintf(c->err, c->errlen, "policy: out of memory");
-	free(del);
-	return ret;
+	return weft_pol_diff(cur, want, fn, ctx);
 }
 
 int weft_pol_apply(const struct weft_maps *maps, const struct weft_pol_state *cur,
 		   const struct weft_pol_state *want, uint64_t *nops, char *err, size_t errlen)
 {
-	struct apply_ctx *c = calloc(1, sizeof(*c));
-	int ret;
+	struct weft_pol_state w = *want;	/* shallow: only flip differs */
+	__u32 zero = 0;
 
-	if (!c) {
-		snprintf(err, errlen, "policy: apply: out of memory");
-		return -ENOMEM;
-	}
-	*c = (struct apply_ctx){ .maps = maps, .err = err, .errlen = errlen };
-	ret = weft_pol_diff(cur, want, apply_op, c);
-	if (!ret && c->nb)
-		ret = batch_flush(c);
-	if (!ret && cur->epoch != want->epoch)
-		ret = cnt_prune(maps->fd[WEFT_M_POL_CNT], (uint32_t)want->epoch, c);
-	if (nops)
-		*nops = c->nops;
-	free(c);
-	return ret;
+	/* On its own (no reconciler holding the redirect switches): the flip
+	 * keeps what weft_redir_cfg holds now. */
+	if (bpf_map_lookup_elem(maps->fd[WEFT_M_REDIR_CFG], &zero, &w.flip))
+		memset(&w.flip, 0, sizeof(w.flip));
+	return weft_write(maps, diff_states, cur, &w, NULL, NULL, nops, err, errlen);
 }
 
 static int grow(void **arr, size_t *cap, size_t n, size_t size)
@@ -964,61 +809,101 @@ static int grow(void **arr, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+struct reader {
+	struct weft_pol_state *st;
+	uint32_t epoch;
+	size_t cap_ids, cap_ents, cap_metas, cap_si, cap_se, cap_sm;
+};
+
+static int read_id(const void *key, const void *val, void *ctx)
+{
+	struct reader *r = ctx;
+	struct weft_pol_state *st = r->st;
+	const struct weft_pol_id_key *k = key;
+	int ret;
+
+	if (ntohl(k->epoch) != r->epoch || !r->epoch) {
+		ret = grow((void **)&st->stale_ids, &r->cap_si, st->nstale_ids, sizeof(*k));
+		if (!ret)
+			st->stale_ids[st->nstale_ids++] = *k;
+		return ret;
+	}
+	ret = grow((void **)&st->ids, &r->cap_ids, st->nids, sizeof(*st->ids));
+	if (!ret) {
+		st->ids[st->nids].k = *k;
+		st->ids[st->nids].k.epoch = 0;
+		st->ids[st->nids++].v = *(const struct weft_pol_id_val *)val;
+	}
+	return ret;
+}
+
+static int read_ent(const void *key, const void *val, void *ctx)
+{
+	struct reader *r = ctx;
+	struct weft_pol_state *st = r->st;
+	const struct weft_pol_key *k = key;
+	int ret;
+
+	if (k->epoch != r->epoch || !r->epoch) {
+		ret = grow((void **)&st->stale_ents, &r->cap_se, st->nstale_ents, sizeof(*k));
+		if (!ret)
+			st->stale_ents[st->nstale_ents++] = *k;
+		return ret;
+	}
+	ret = grow((void **)&st->ents, &r->cap_ents, st->nents, sizeof(*st->ents));
+	if (!ret) {
+		st->ents[st->nents].k = *k;
+		st->ents[st->nents].k.epoch = 0;
+		st->ents[st->nents++].v = *(const struct weft_pol_val *)val;
+	}
+	return ret;
+}
+
+/* Names of the active generation, by policy index (a gap reads empty). */
+static int read_meta(const void *key, const void *val, void *ctx)
+{
+	struct reader *r = ctx;
+	struct weft_pol_state *st = r->st;
+	const struct weft_pol_meta_key *k = key;
+	int ret;
+
+	if (k->epoch != r->epoch || !r->epoch || k->policy >= (1u << 20)) {
+		ret = grow((void **)&st->stale_metas, &r->cap_sm, st->nstale_metas, sizeof(*k));
+		if (!ret)
+			st->stale_metas[st->nstale_metas++] = *k;
+		return ret;
+	}
+	while (st->nmetas <= k->policy) {
+		ret = grow((void **)&st->metas, &r->cap_metas, st->nmetas, sizeof(*st->metas));
+		if (ret)
+			return ret;
+		memset(&st->metas[st->nmetas++], 0, sizeof(*st->metas));
+	}
+	st->metas[k->policy] = *(const struct weft_pol_meta *)val;
+	return 0;
+}
+
 int weft_pol_read(const struct weft_maps *maps, struct weft_pol_state *out, char *err,
 		  size_t errlen)
 {
-	int idfd = maps->fd[WEFT_M_POL_ID], pfd = maps->fd[WEFT_M_POL];
-	size_t cap_ids = 0, cap_ents = 0, cap_si = 0, cap_se = 0;
 	struct weft_redir_cfg rc = { 0 };
-	struct weft_pol_id_key ik, inext;
-	struct weft_pol_key pk, pnext;
-	__u32 zero = 0, epoch;
-	int ret = 0;
+	struct reader r = { .st = out };
+	__u32 zero = 0;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	if (bpf_map_lookup_elem(maps->fd[WEFT_M_REDIR_CFG], &zero, &rc) == 0)
 		out->epoch = rc.policy_epoch;
-	epoch = (uint32_t)out->epoch;
-	for (void *prev = NULL; !ret && bpf_map_get_next_key(idfd, prev, &inext) == 0; prev = &ik) {
-		struct weft_pol_id_val v;
-
-		ik = inext;
-		if (ntohl(ik.epoch) != epoch || !epoch) {
-			ret = grow((void **)&out->stale_ids, &cap_si, out->nstale_ids,
-				   sizeof(*out->stale_ids));
-			if (!ret)
-				out->stale_ids[out->nstale_ids++] = ik;
-			continue;
-		}
-		if (bpf_map_lookup_elem(idfd, &ik, &v))
-			continue;
-		ret = grow((void **)&out->ids, &cap_ids, out->nids, sizeof(*out->ids));
-		if (!ret) {
-			out->ids[out->nids].k = ik;
-			out->ids[out->nids].k.epoch = 0;
-			out->ids[out->nids++].v = v;
-		}
-	}
-	for (void *prev = NULL; !ret && bpf_map_get_next_key(pfd, prev, &pnext) == 0; prev = &pk) {
-		struct weft_pol_val v;
-
-		pk = pnext;
-		if (pk.epoch != epoch || !epoch) {
-			ret = grow((void **)&out->stale_ents, &cap_se, out->nstale_ents,
-				   sizeof(*out->stale_ents));
-			if (!ret)
-				out->stale_ents[out->nstale_ents++] = pk;
-			continue;
-		}
-		if (bpf_map_lookup_elem(pfd, &pk, &v))
-			continue;
-		ret = grow((void **)&out->ents, &cap_ents, out->nents, sizeof(*out->ents));
-		if (!ret) {
-			out->ents[out->nents].k = pk;
-			out->ents[out->nents].k.epoch = 0;
-			out->ents[out->nents++].v = v;
-		}
-	}
+	out->flip = rc;
+	r.epoch = (uint32_t)out->epoch;
+	ret = weft_map_each(maps->fd[WEFT_M_POL_ID], sizeof(struct weft_pol_id_key),
+			    sizeof(struct weft_pol_id_val), read_id, &r);
+	if (!ret)
+		ret = weft_map_each(maps->fd[WEFT_M_POL], sizeof(struct weft_pol_key),
+				    sizeof(struct weft_pol_val), read_ent, &r);
+	if (!ret)
+		ret = weft_map_each(maps->fd[WEFT_M_POL_META], sizeof(struct weft_pol_meta_key),
+				    sizeof(struct weft_pol_meta), read_meta, &r);
 	if (ret) {
 		snprintf(err, errlen, "policy: read maps: %s", strerror(-ret));
 		weft_pol_free(out);

@@ -25,6 +25,7 @@
 
 #include "model/model.h"
 #include "reconcile/services.h"
+#include "reconcile/write.h"
 #include "weft/abi.h"
 
 /* Keys are held with epoch 0; the epoch is filled in when written. */
@@ -44,12 +45,20 @@ struct weft_pol_state {
 	size_t nids;
 	struct weft_pol_ent *ents;	/* sorted by key */
 	size_t nents;
+	struct weft_pol_meta *metas;	/* names, by policy index (weft_pol_meta) */
+	size_t nmetas;
+	/* What weft_redir_cfg holds but the epoch: the value the flip writes
+	 * (with policy_epoch = epoch). The reconciler sets it in a wanted
+	 * state; read from the map with the rest. */
+	struct weft_redir_cfg flip;
 	/* Entries of other epochs (an apply cut short): deleted by the next
 	 * apply. Keys with their epoch. Empty in a built state. */
 	struct weft_pol_id_key *stale_ids;
 	size_t nstale_ids;
 	struct weft_pol_key *stale_ents;
 	size_t nstale_ents;
+	struct weft_pol_meta_key *stale_metas;
+	size_t nstale_metas;
 };
 
 void weft_pol_free(struct weft_pol_state *st);
@@ -67,11 +76,6 @@ uint32_t weft_pol_ep_hash(const struct weft_endpoint *ep);
 int weft_pol_build(const struct weft_model *cfg, const struct weft_pol_state *cur,
 		   struct weft_pol_state *out, char *err, size_t errlen);
 
-/* Whether a selector peer of a policy of namespace ns selects an endpoint
- * (false for a CIDR peer): the match weft_pol_build makes. */
-bool weft_pol_peer_selects(const struct weft_model *cfg, const char *ns,
-			   const struct weft_peer *p, const struct weft_endpoint *ep);
-
 /* The identity an address has in a state (LPM over its ids), WEFT_ID_WORLD
  * if none. */
 uint32_t weft_pol_ident(const struct weft_pol_state *st, const struct weft_ip *ip);
@@ -84,34 +88,19 @@ uint32_t weft_pol_ep_ident(const struct weft_pol_state *st, const struct weft_ip
  * default-deny markers the state holds for it. O(log n). */
 uint32_t weft_pol_policed(const struct weft_pol_state *st, uint32_t id);
 
-/* One write: map WEFT_M_POL_ID / WEFT_M_POL (update or delete) or
- * WEFT_M_REDIR_CFG (set policy_epoch to epoch, the flip). */
-struct weft_pol_op {
-	enum weft_map_id map;
-	int del;
-	union {
-		struct weft_pol_id_key id;
-		struct weft_pol_key pol;
-	} k;
-	union {
-		struct weft_pol_id_val id;
-		struct weft_pol_val pol;
-	} v;
-	uint64_t epoch;
-};
-
-typedef int (*weft_pol_op_fn)(const struct weft_pol_op *op, void *ctx);
-
-/* Order: stale deletes; if the epoch changes: every id and entry under the
- * new epoch, the flip, then the old generation's deletes. */
+/* Order: stale deletes; if the epoch changes: every id, entry and policy
+ * name (weft_pol_meta) under the new epoch, the flip (weft_redir_cfg =
+ * want->flip with the new epoch), the old generation's deletes, then the
+ * decision counters of other epochs (a WEFT_OP_PRUNE of weft_pol_cnt). */
 int weft_pol_diff(const struct weft_pol_state *cur, const struct weft_pol_state *want,
-		  weft_pol_op_fn fn, void *ctx);
+		  weft_op_fn fn, void *ctx);
 
 /* Read the active generation (and stale entries) from the maps. */
 int weft_pol_read(const struct weft_maps *maps, struct weft_pol_state *out, char *err,
 		  size_t errlen);
 
-/* Write the diff. *nops gets the writes and deletes done. */
+/* Write the diff (the flip keeps the other fields of weft_redir_cfg as the
+ * map holds them now). *nops gets the writes and deletes done. */
 int weft_pol_apply(const struct weft_maps *maps, const struct weft_pol_state *cur,
 		   const struct weft_pol_state *want, uint64_t *nops, char *err, size_t errlen);
 

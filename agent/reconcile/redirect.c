@@ -1,68 +1,89 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* redir: redirect switches into weft_redir_cfg and weft_redir_off. */
+/* redirect: weft_redir_off and weft_redir_cfg; weft_obs_cfg (redirect.h). */
 #include <errno.h>
-#include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 #include <bpf/bpf.h>
 
 #include "reconcile/redirect.h"
 
-static bool endpoint_off(const struct weft_model *cfg, const struct weft_addr_key *k)
+void weft_redir_init(struct weft_redir_state *s)
 {
-	for (size_t i = 0; i < cfg->nendpoints; i++)
-		if (!cfg->endpoints[i].redirect &&
-		    !memcmp(&cfg->endpoints[i].ip.a, k->addr, sizeof(k->addr)))
-			return true;
-	return false;
+	memset(s, 0, sizeof(*s));
+	weft_kvset_init(&s->off, WEFT_M_REDIR_OFF);
 }
 
-int weft_redir_apply(const struct weft_maps *maps, const struct weft_model *cfg, char *err,
-		     size_t errlen)
+void weft_redir_free(struct weft_redir_state *s)
 {
-	int off_fd = maps->fd[WEFT_M_REDIR_OFF];
-	struct weft_redir_cfg rc = { .enabled = cfg->datapath.redirect }, old;
-	struct weft_addr_key k, next;
-	__u32 one = 1, zero = 0, n = 0;
-	bool first = true;
+	weft_kvset_free(&s->off);
+	weft_redir_init(s);
+}
 
-	/* Endpoints switched off first, so a connection never redirects
-	 * between "off" in the file and "off" in the map. */
-	for (size_t i = 0; i < cfg->nendpoints; i++) {
-		if (cfg->endpoints[i].redirect)
-			continue;
-		memcpy(k.addr, &cfg->endpoints[i].ip.a, sizeof(k.addr));
-		if (bpf_map_update_elem(off_fd, &k, &one, BPF_ANY)) {
-			snprintf(err, errlen, "redirect: %s: endpoints[%zu]: %s", weft_map_name(WEFT_M_REDIR_OFF), i,
-				 strerror(errno));
-			return -errno;
-		}
+int weft_redir_build(const struct weft_model *m, uint64_t epoch, struct weft_redir_state *out)
+{
+	const __u32 one = 1;
+	int ret = 0;
+
+	weft_redir_init(out);
+	for (size_t i = 0; !ret && i < m->nendpoints; i++)
+		if (!m->endpoints[i].redirect)
+			ret = weft_kvset_add(&out->off, &m->endpoints[i].ip.a, &one);
+	if (ret) {
+		weft_redir_free(out);
+		return ret;
 	}
-	/* Remove the endpoints switched on again (after a delete, walk from
-	 * the start: the deleted key can no longer lead to the next). */
-	while (bpf_map_get_next_key(off_fd, first ? NULL : &k, &next) == 0) {
-		k = next;
-		first = false;
-		if (endpoint_off(cfg, &k))
-			continue;
-		if (bpf_map_delete_elem(off_fd, &k) && errno != ENOENT) {
-			snprintf(err, errlen, "redirect: %s: delete: %s", weft_map_name(WEFT_M_REDIR_OFF),
-				 strerror(errno));
-			return -errno;
-		}
-		first = true;
-	}
-	for (first = true; bpf_map_get_next_key(off_fd, first ? NULL : &k, &next) == 0; first = false) {
-		k = next;
-		n++;
-	}
-	/* Keep the policy epoch (issue 4 owns it). */
-	if (bpf_map_lookup_elem(maps->fd[WEFT_M_REDIR_CFG], &zero, &old) == 0)
-		rc.policy_epoch = old.policy_epoch;
-	rc.noff = n;
-	if (bpf_map_update_elem(maps->fd[WEFT_M_REDIR_CFG], &zero, &rc, BPF_ANY)) {
-		snprintf(err, errlen, "redirect: %s: %s", weft_map_name(WEFT_M_REDIR_CFG), strerror(errno));
-		return -errno;
-	}
+	weft_kvset_sort(&out->off);
+	out->cfg.enabled = m->datapath.redirect;
+	out->cfg.noff = out->off.n;
+	out->cfg.policy_epoch = epoch;
 	return 0;
+}
+
+int weft_redir_read(const struct weft_maps *maps, struct weft_redir_state *out)
+{
+	__u32 zero = 0;
+	int ret;
+
+	weft_redir_init(out);
+	ret = weft_kvset_read(maps, &out->off);
+	if (!ret && bpf_map_lookup_elem(maps->fd[WEFT_M_REDIR_CFG], &zero, &out->cfg))
+		ret = -errno;
+	if (ret)
+		weft_redir_free(out);
+	return ret;
+}
+
+int weft_redir_diff(const void *vcur, const void *vwant, weft_op_fn fn, void *ctx)
+{
+	const struct weft_redir_state *cur = vcur, *want = vwant;
+	struct weft_op op = { .map = WEFT_M_REDIR_CFG, .key = &(const __u32){ 0 }, .value = &want->cfg };
+	int ret = weft_kvset_diff(&cur->off, &want->off, fn, ctx);
+
+	if (!ret && memcmp(&cur->cfg, &want->cfg, sizeof(want->cfg)))
+		ret = fn(&op, ctx);
+	return ret;
+}
+
+int weft_obs_read(const struct weft_maps *maps, struct weft_obs_cfg *out)
+{
+	__u32 zero = 0;
+
+	memset(out, 0, sizeof(*out));
+	return bpf_map_lookup_elem(maps->fd[WEFT_M_OBS_CFG], &zero, out) ? -errno : 0;
+}
+
+int weft_obs_build(const struct weft_maps *maps, const struct weft_model *m,
+		   struct weft_obs_cfg *out)
+{
+	int ret = weft_obs_read(maps, out);
+
+	out->flags = m->metrics.tcp_rtt_updates ? 0 : WEFT_OBS_NO_RTT_UPDATES;
+	return ret;
+}
+
+int weft_obs_diff(const void *vcur, const void *vwant, weft_op_fn fn, void *ctx)
+{
+	const struct weft_obs_cfg *cur = vcur, *want = vwant;
+	struct weft_op op = { .map = WEFT_M_OBS_CFG, .key = &(const __u32){ 0 }, .value = want };
+
+	return cur->flags == want->flags ? 0 : fn(&op, ctx);
 }

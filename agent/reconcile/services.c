@@ -44,19 +44,19 @@ const struct weft_sp *weft_state_find(const struct weft_state *st, const struct 
 	return bsearch(&probe, st->sp, st->n, sizeof(*st->sp), weft_sp_cmp);
 }
 
-static const struct weft_backend *be_find(const struct weft_sp *sp, uint32_t idx)
-{
-	for (size_t i = 0; i < sp->nbe; i++)
-		if (sp->be[i].idx == idx)
-			return &sp->be[i];
-	return NULL;
-}
-
 static int be_cmp(const void *a, const void *b)
 {
 	uint32_t x = ((const struct weft_backend *)a)->idx, y = ((const struct weft_backend *)b)->idx;
 
 	return x < y ? -1 : x > y;
+}
+
+/* The backend of a service port with index idx (sp->be is sorted by idx). */
+static const struct weft_backend *be_find(const struct weft_sp *sp, uint32_t idx)
+{
+	struct weft_backend probe = { .idx = idx };
+
+	return sp->nbe ? bsearch(&probe, sp->be, sp->nbe, sizeof(*sp->be), be_cmp) : NULL;
 }
 
 /* --- build ---------------------------------------------------------------- */
@@ -256,41 +256,38 @@ fail:
 
 /* --- diff ----------------------------------------------------------------- */
 
-static int emit(weft_op_fn fn, void *ctx, struct weft_op *op, enum weft_map_id map, int del,
-		const void *key, const void *value)
+/*
+ * The diff runs in phases over every service port, so that one phase writes
+ * one map (and the writer sends it in batches), while each service port
+ * still sees its writes in the safe order (see weft_diff in services.h).
+ */
+struct emitter {
+	weft_op_fn fn;
+	void *ctx;
+};
+
+static int emit(const struct emitter *e, enum weft_map_id map, int del, const void *key,
+		const void *value)
 {
-	op->map = map;
-	op->del = del;
-	op->key = key;
-	op->value = value;
-	return fn(op, ctx);
+	struct weft_op op = { .map = map, .del = del, .key = key, .value = value };
+
+	return e->fn(&op, e->ctx);
 }
 
-/* Delete everything a service port (or an orphaned id) has in the maps. */
-static int diff_remove(const struct weft_sp *sp, bool has_svc, weft_op_fn fn, void *ctx)
+static int emit_be(const struct emitter *e, enum weft_map_id map, int del, uint32_t id,
+		   uint32_t idx, const void *value)
 {
-	struct weft_op op = { 0 };
-	int err = 0;
+	struct weft_be_key k = { id, idx };
 
-	if (has_svc)
-		err = emit(fn, ctx, &op, WEFT_M_SVC, 1, &sp->key, NULL);
-	for (size_t i = 0; !err && i < sp->nslots; i++) {
-		op.k.slot = (struct weft_slot_key){ sp->val.id, i };
-		err = emit(fn, ctx, &op, WEFT_M_SLOT, 1, &op.k.slot, NULL);
-	}
-	for (size_t i = 0; !err && i < sp->nbe; i++) {
-		op.k.be = (struct weft_be_key){ sp->val.id, sp->be[i].idx };
-		err = emit(fn, ctx, &op, WEFT_M_BE, 1, &op.k.be, NULL);
-		if (!err)
-			err = emit(fn, ctx, &op, WEFT_M_BE_CNT, 1, &op.k.be, NULL);
-	}
-	if (!err) {
-		op.k.id = sp->val.id;
-		err = emit(fn, ctx, &op, WEFT_M_META, 1, &op.k.id, NULL);
-	}
-	if (!err)
-		err = emit(fn, ctx, &op, WEFT_M_SVC_CNT, 1, &op.k.id, NULL);
-	return err;
+	return emit(e, map, del, &k, value);
+}
+
+static int emit_slot(const struct emitter *e, int del, uint32_t id, uint32_t slot,
+		     const void *value)
+{
+	struct weft_slot_key k = { id, slot };
+
+	return emit(e, WEFT_M_SLOT, del, &k, value);
 }
 
 static bool be_same(const struct weft_backend *a, const struct weft_backend *b)
@@ -298,72 +295,316 @@ static bool be_same(const struct weft_backend *a, const struct weft_backend *b)
 	return a && b && !memcmp(a, b, sizeof(*a));
 }
 
-static int diff_update(const struct weft_sp *c, const struct weft_sp *w, weft_op_fn fn, void *ctx)
+/* Removed service ports (and orphaned ids: has_svc false), one map at a
+ * time: weft_svc first (no new connects), then slots, backends and their
+ * counters, names and counters. */
+enum { RM_SVC, RM_SLOT, RM_BE, RM_BE_CNT, RM_META, RM_SVC_CNT, RM_PHASES };
+
+static int diff_remove(const struct emitter *e, const struct weft_sp *sp, bool has_svc, int phase)
 {
-	struct weft_op op = { 0 };
+	uint32_t id = sp->val.id;
+	int err = 0;
+
+	switch (phase) {
+	case RM_SVC:
+		return has_svc ? emit(e, WEFT_M_SVC, 1, &sp->key, NULL) : 0;
+	case RM_SLOT:
+		for (size_t i = 0; !err && i < sp->nslots; i++)
+			err = emit_slot(e, 1, id, i, NULL);
+		return err;
+	case RM_BE:
+	case RM_BE_CNT:
+		for (size_t i = 0; !err && i < sp->nbe; i++)
+			err = emit_be(e, phase == RM_BE ? WEFT_M_BE : WEFT_M_BE_CNT, 1, id,
+				      sp->be[i].idx, NULL);
+		return err;
+	case RM_META:
+		return emit(e, WEFT_M_META, 1, &id, NULL);
+	default:
+		return emit(e, WEFT_M_SVC_CNT, 1, &id, NULL);
+	}
+}
+
+/* Changed and new service ports, phase by phase. */
+enum { UP_META, UP_SVC_CNT, UP_BE_CNT, UP_BE, UP_SLOT, UP_SVC, UP_SLOT_TAIL, UP_BE_GONE,
+       UP_BE_CNT_GONE, UP_PHASES };
+
+static int diff_update(const struct emitter *e, const struct weft_sp *c, const struct weft_sp *w,
+		       int phase)
+{
 	uint32_t id = w->val.id;
 	int err = 0;
 
-	if (!c || memcmp(&c->meta, &w->meta, sizeof(w->meta))) {
-		op.k.id = id;
-		err = emit(fn, ctx, &op, WEFT_M_META, 0, &op.k.id, &w->meta);
-	}
-	/* Counters of a new service port or backend start absent (= zero):
-	 * clear what an id's previous owner may have left; the datapath
-	 * makes the entry on first use. A delete of a missing key is cheap,
-	 * unlike making 100,000 per-CPU entries up front. */
-	if (!err && !c) {
-		op.k.id = id;
-		err = emit(fn, ctx, &op, WEFT_M_SVC_CNT, 1, &op.k.id, NULL);
-	}
-	for (size_t i = 0; !err && i < w->nbe; i++) {
-		if (c && be_same(be_find(c, w->be[i].idx), &w->be[i]))
-			continue;
-		op.k.be = (struct weft_be_key){ id, w->be[i].idx };
-		if (!c || !be_find(c, w->be[i].idx))
-			err = emit(fn, ctx, &op, WEFT_M_BE_CNT, 1, &op.k.be, NULL);
-		if (!err)
-			err = emit(fn, ctx, &op, WEFT_M_BE, 0, &op.k.be, &w->be[i]);
-	}
-	for (size_t i = 0; !err && i < w->nslots; i++) {
-		const struct weft_backend *be = be_find(w, w->slots[i]);
+	switch (phase) {
+	case UP_META:
+		if (!c || memcmp(&c->meta, &w->meta, sizeof(w->meta)))
+			err = emit(e, WEFT_M_META, 0, &id, &w->meta);
+		return err;
+	case UP_SVC_CNT:
+		/* Counters of a new service port or backend start absent
+		 * (= zero): clear what an id's previous owner may have left;
+		 * the datapath makes the entry on first use. A delete of a
+		 * missing key is cheap, unlike making 100,000 per-CPU entries
+		 * up front. */
+		return c ? 0 : emit(e, WEFT_M_SVC_CNT, 1, &id, NULL);
+	case UP_BE_CNT:
+	case UP_BE:
+		for (size_t i = 0; !err && i < w->nbe; i++) {
+			const struct weft_backend *old = c ? be_find(c, w->be[i].idx) : NULL;
 
-		if (!be)
-			return -EINVAL;
-		if (c && i < c->nslots && c->slots[i] == w->slots[i] &&
-		    be_same(be_find(c, c->slots[i]), be))
-			continue;
-		op.k.slot = (struct weft_slot_key){ id, i };
-		err = emit(fn, ctx, &op, WEFT_M_SLOT, 0, &op.k.slot, be);
+			if (phase == UP_BE_CNT && !old)
+				err = emit_be(e, WEFT_M_BE_CNT, 1, id, w->be[i].idx, NULL);
+			else if (phase == UP_BE && !be_same(old, &w->be[i]))
+				err = emit_be(e, WEFT_M_BE, 0, id, w->be[i].idx, &w->be[i]);
+		}
+		return err;
+	case UP_SLOT:
+		/* Growing tables: new slots before nslots grows. */
+		for (size_t i = 0; !err && i < w->nslots; i++) {
+			const struct weft_backend *be = be_find(w, w->slots[i]);
+
+			if (!be)
+				return -EINVAL;
+			if (c && i < c->nslots && c->slots[i] == w->slots[i] &&
+			    be_same(be_find(c, c->slots[i]), be))
+				continue;
+			err = emit_slot(e, 0, id, i, be);
+		}
+		return err;
+	case UP_SVC:
+		if (!c || memcmp(&c->val, &w->val, sizeof(w->val)))
+			err = emit(e, WEFT_M_SVC, 0, &w->key, &w->val);
+		return err;
+	case UP_SLOT_TAIL:
+		/* Shrinking tables: nslots shrank before the tail goes. */
+		for (size_t i = w->nslots; !err && c && i < c->nslots; i++)
+			err = emit_slot(e, 1, id, i, NULL);
+		return err;
+	default:
+		for (size_t i = 0; !err && c && i < c->nbe; i++)
+			if (!be_find(w, c->be[i].idx))
+				err = emit_be(e, phase == UP_BE_GONE ? WEFT_M_BE : WEFT_M_BE_CNT, 1,
+					      id, c->be[i].idx, NULL);
+		return err;
 	}
-	if (!err && (!c || memcmp(&c->val, &w->val, sizeof(w->val))))
-		err = emit(fn, ctx, &op, WEFT_M_SVC, 0, &w->key, &w->val);
-	for (size_t i = w->nslots; !err && c && i < c->nslots; i++) {
-		op.k.slot = (struct weft_slot_key){ id, i };
-		err = emit(fn, ctx, &op, WEFT_M_SLOT, 1, &op.k.slot, NULL);
-	}
-	for (size_t i = 0; !err && c && i < c->nbe; i++) {
-		if (be_find(w, c->be[i].idx))
-			continue;
-		op.k.be = (struct weft_be_key){ id, c->be[i].idx };
-		err = emit(fn, ctx, &op, WEFT_M_BE, 1, &op.k.be, NULL);
-		if (!err)
-			err = emit(fn, ctx, &op, WEFT_M_BE_CNT, 1, &op.k.be, NULL);
-	}
-	return err;
 }
 
 int weft_diff(const struct weft_state *cur, const struct weft_state *want, weft_op_fn fn, void *ctx)
 {
+	const struct emitter e = { fn, ctx };
 	int err = 0;
 
-	for (size_t i = 0; !err && i < cur->norphans; i++)
-		err = diff_remove(&cur->orphans[i], false, fn, ctx);
-	for (size_t i = 0; !err && i < cur->n; i++) {
-		if (!weft_state_find(want, &cur->sp[i].key))
-			err = diff_remove(&cur->sp[i], true, fn, ctx);
+	for (int ph = 0; !err && ph < RM_PHASES; ph++) {
+		for (size_t i = 0; !err && i < cur->norphans; i++)
+			err = diff_remove(&e, &cur->orphans[i], false, ph);
+		for (size_t i = 0; !err && i < cur->n; i++)
+			if (!weft_state_find(want, &cur->sp[i].key))
+				err = diff_remove(&e, &cur->sp[i], true, ph);
 	}
-	for (size_t i = 0; !err && i < want->n; i++)
-		err = diff_update(weft_state_find(cur, &want->sp[i].key), &want->sp[i], fn, ctx);
+	for (int ph = 0; !err && ph < UP_PHASES; ph++)
+		for (size_t i = 0; !err && i < want->n; i++)
+			err = diff_update(&e, weft_state_find(cur, &want->sp[i].key), &want->sp[i], ph);
 	return err;
+}
+
+/* --- write ---------------------------------------------------------------- */
+
+static int diff_states(const void *cur, const void *want, weft_op_fn fn, void *ctx)
+{
+	return weft_diff(cur, want, fn, ctx);
+}
+
+int weft_apply(const struct weft_maps *maps, const struct weft_state *cur,
+	       const struct weft_state *want, uint64_t *nops, char *err, size_t errlen)
+{
+	return weft_write(maps, diff_states, cur, want, NULL, NULL, nops, err, errlen);
+}
+
+/* --- read ----------------------------------------------------------------- */
+
+struct id_pos {
+	uint32_t id;
+	uint32_t pos;
+};
+
+static int id_pos_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const struct id_pos *)a)->id, y = ((const struct id_pos *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+struct reader {
+	struct weft_state *st;
+	size_t cap, ocap;
+	struct id_pos *index;	/* sorted by id, one per st->sp */
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 16;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	q = realloc(*p, n * size);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* The service port with this id, or an orphan entry for it (made on demand). */
+static struct weft_sp *sp_by_id(struct reader *r, uint32_t id)
+{
+	struct id_pos probe = { .id = id }, *hit;
+	struct weft_state *st = r->st;
+	struct weft_sp *o;
+
+	hit = st->n ? bsearch(&probe, r->index, st->n, sizeof(*r->index), id_pos_cmp) : NULL;
+	if (hit)
+		return &st->sp[hit->pos];
+	for (size_t i = 0; i < st->norphans; i++)
+		if (st->orphans[i].val.id == id)
+			return &st->orphans[i];
+	if (grow((void **)&st->orphans, &r->ocap, st->norphans + 1, sizeof(*o)))
+		return NULL;
+	o = &st->orphans[st->norphans++];
+	memset(o, 0, sizeof(*o));
+	o->val.id = id;
+	return o;
+}
+
+static int read_svc(const void *key, const void *val, void *ctx)
+{
+	struct reader *r = ctx;
+	struct weft_sp *sp;
+
+	if (grow((void **)&r->st->sp, &r->cap, r->st->n + 1, sizeof(*sp)))
+		return -ENOMEM;
+	sp = &r->st->sp[r->st->n++];
+	memset(sp, 0, sizeof(*sp));
+	memcpy(&sp->key, key, sizeof(sp->key));
+	memcpy(&sp->val, val, sizeof(sp->val));
+	return 0;
+}
+
+static int add_slot(struct weft_sp *sp, uint32_t slot, uint32_t idx)
+{
+	size_t n = sp->nslots;
+
+	if (slot >= WEFT_MAX_SLOTS_PER_SVC * 2u)
+		return 0; /* nonsense; ignore */
+	if (slot >= n) {
+		uint32_t *s = realloc(sp->slots, (slot + 1) * sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		for (size_t i = n; i <= slot; i++)
+			s[i] = UINT32_MAX;
+		sp->slots = s;
+		sp->nslots = slot + 1;
+	}
+	sp->slots[slot] = idx;
+	return 0;
+}
+
+static int read_slot(const void *key, const void *val, void *ctx)
+{
+	const struct weft_slot_key *k = key;
+	const struct weft_backend *be = val;
+	struct weft_sp *sp = sp_by_id(ctx, k->svc_id);
+
+	return sp ? add_slot(sp, k->slot, be->idx) : -ENOMEM;
+}
+
+/* Backends arrive in any order: appended with doubling (nbe's capacity is
+ * the next power of two), sorted by idx at the end. */
+static int read_be(const void *key, const void *val, void *ctx)
+{
+	const struct weft_be_key *k = key;
+	struct weft_sp *sp = sp_by_id(ctx, k->svc_id);
+
+	if (!sp)
+		return -ENOMEM;
+	if (!(sp->nbe & (sp->nbe - 1))) {	/* 0, 1, 2, 4, ...: full */
+		struct weft_backend *b = realloc(sp->be, (sp->nbe ? 2 * sp->nbe : 1) * sizeof(*b));
+
+		if (!b)
+			return -ENOMEM;
+		sp->be = b;
+	}
+	memcpy(&sp->be[sp->nbe], val, sizeof(*sp->be));
+	sp->be[sp->nbe++].idx = k->idx;
+	return 0;
+}
+
+static int read_meta(const void *key, const void *val, void *ctx)
+{
+	struct weft_sp *sp = sp_by_id(ctx, *(const uint32_t *)key);
+
+	if (!sp)
+		return -ENOMEM;
+	memcpy(&sp->meta, val, sizeof(sp->meta));
+	return 0;
+}
+
+int weft_state_read(const struct weft_maps *maps, struct weft_state *out, char *err, size_t errlen)
+{
+	struct reader r = { .st = out };
+	enum weft_map_id what = WEFT_M_SVC;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	ret = weft_map_each(maps->fd[WEFT_M_SVC], sizeof(struct weft_svc_key),
+			    sizeof(struct weft_svc_val), read_svc, &r);
+	if (ret)
+		goto fail;
+	if (out->n)
+		qsort(out->sp, out->n, sizeof(*out->sp), weft_sp_cmp);
+	r.index = calloc(out->n + 1, sizeof(*r.index));
+	if (!r.index) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < out->n; i++)
+		r.index[i] = (struct id_pos){ out->sp[i].val.id, i };
+	qsort(r.index, out->n, sizeof(*r.index), id_pos_cmp);
+	/* Every table starts as nslots holes, so a missing slot is rewritten. */
+	for (size_t i = 0; !ret && i < out->n; i++)
+		if (out->sp[i].val.nslots)
+			ret = add_slot(&out->sp[i], out->sp[i].val.nslots - 1, UINT32_MAX);
+	if (!ret) {
+		what = WEFT_M_META;
+		ret = weft_map_each(maps->fd[WEFT_M_META], sizeof(uint32_t),
+				    sizeof(struct weft_svc_meta), read_meta, &r);
+	}
+	if (!ret) {
+		what = WEFT_M_BE;
+		ret = weft_map_each(maps->fd[WEFT_M_BE], sizeof(struct weft_be_key),
+				    sizeof(struct weft_backend), read_be, &r);
+	}
+	if (!ret) {
+		what = WEFT_M_SLOT;
+		ret = weft_map_each(maps->fd[WEFT_M_SLOT], sizeof(struct weft_slot_key),
+				    sizeof(struct weft_backend), read_slot, &r);
+	}
+	free(r.index);
+	if (ret)
+		goto fail;
+	for (size_t i = 0; i < out->n; i++)
+		if (out->sp[i].nbe)
+			qsort(out->sp[i].be, out->sp[i].nbe, sizeof(struct weft_backend), be_cmp);
+	for (size_t i = 0; i < out->norphans; i++)
+		if (out->orphans[i].nbe)
+			qsort(out->orphans[i].be, out->orphans[i].nbe, sizeof(struct weft_backend),
+			      be_cmp);
+	return 0;
+fail:
+	snprintf(err, errlen, "map %s: read: %s", weft_map_name(what), strerror(-ret));
+	weft_state_free(out);
+	return ret;
 }

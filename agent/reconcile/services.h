@@ -18,6 +18,7 @@
 
 #include "model/model.h"
 #include "lib/maps.h"
+#include "reconcile/write.h"
 #include "weft/abi.h"
 
 /* One service port: its weft_svc entry and everything keyed by its id. */
@@ -58,33 +59,15 @@ const struct weft_sp *weft_state_find(const struct weft_state *st, const struct 
 int weft_state_build(const struct weft_model *cfg, const struct weft_state *cur,
 		     struct weft_state *out, char *err, size_t errlen);
 
-/* Read the service ports the maps hold (apply.c). 0 or -errno (err filled). */
+/* Read the service ports the maps hold. 0 or -errno (err filled). */
 int weft_state_read(const struct weft_maps *maps, struct weft_state *out, char *err, size_t errlen);
 
-/* Write the diff from cur to want into the maps (apply.c). *nops gets the
- * number of writes and deletes. On error, err names the map; what was
- * already in the maps stays valid (see the order of weft_diff). */
+/* Write the diff from cur to want into the maps (through weft_write).
+ * *nops gets the number of writes and deletes. On error, err names the
+ * map; what was already in the maps stays valid (see the order of
+ * weft_diff). */
 int weft_apply(const struct weft_maps *maps, const struct weft_state *cur,
 	       const struct weft_state *want, uint64_t *nops, char *err, size_t errlen);
-
-/* One map write or delete. key/value point into the states or into op's
- * own buffers; valid only during the callback. value NULL in an update
- * (the counter maps weft_svc_cnt, weft_be_cnt): write zero on every CPU. */
-struct weft_op {
-	enum weft_map_id map;
-	int del;			/* 1: delete key; 0: update key = value */
-	const void *key;
-	const void *value;
-	/* storage for keys and values the diff makes up */
-	union {
-		struct weft_be_key be;
-		struct weft_slot_key slot;
-		uint32_t id;
-	} k;
-	struct weft_backend v;
-};
-
-typedef int (*weft_op_fn)(const struct weft_op *op, void *ctx);
 
 /*
  * Emit the writes that turn the maps from cur into want. Order:
@@ -94,10 +77,12 @@ typedef int (*weft_op_fn)(const struct weft_op *op, void *ctx);
  *      (growing tables: new slots before nslots grows; shrinking: nslots
  *      shrinks before the tail is deleted), weft_svc, then removed backends;
  * so every state a connect can see during an apply is a valid service with
- * valid backends. Counters: a new service port's and a new backend's are
- * zeroed before anything points at them (before weft_svc, before the
- * slots); a removed one's are deleted after it, so a reused id or backend
- * index starts from zero. Stops at the first callback error and returns it.
+ * valid backends. Each step runs over every service port before the next
+ * (one map at a time: the writer batches them). Counters: a new service
+ * port's and a new backend's entries are deleted before anything points at
+ * them (the datapath makes them from zero); a removed one's after it, so a
+ * reused id or backend index starts from zero. Stops at the first callback
+ * error and returns it.
  */
 int weft_diff(const struct weft_state *cur, const struct weft_state *want, weft_op_fn fn, void *ctx);
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* metrics: snapshot the maps, render Prometheus text, route the HTTP paths. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -10,7 +12,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 
+#include "lib/version.h"
 #include "serve/metrics.h"
 
 #ifndef ENOTSUPP
@@ -491,6 +495,28 @@ static void gauge1(struct weft_buf *out, const char *name, const char *help, con
 	weft_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", name, help, name, name, value);
 }
 
+/* weftd's own process, named as Prometheus client libraries name it. */
+static void proc_families(struct weft_buf *out, const struct weft_metrics_proc *p)
+{
+	char v[64];
+
+	if (!p->ok)
+		return;
+	weft_buf_printf(out, "# HELP process_cpu_seconds_total User and system CPU time weftd used, in seconds.\n"
+			"# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %.2f\n",
+			p->cpu_seconds);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)p->rss_bytes);
+	gauge1(out, "process_resident_memory_bytes", "Resident set size of weftd, in bytes.", v);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)p->vsize_bytes);
+	gauge1(out, "process_virtual_memory_bytes", "Virtual memory size of weftd, in bytes.", v);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)p->open_fds);
+	gauge1(out, "process_open_fds", "File descriptors weftd has open.", v);
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)p->max_fds);
+	gauge1(out, "process_max_fds", "The most file descriptors weftd may open (RLIMIT_NOFILE).", v);
+	snprintf(v, sizeof(v), "%.2f", p->start_time);
+	gauge1(out, "process_start_time_seconds", "When weftd started, in seconds since the Unix epoch.", v);
+}
+
 int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 {
 	struct family fam = { 0 };
@@ -498,7 +524,7 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 
 	weft_buf_printf(out, "# HELP weft_build_info A constant 1, labelled with the weft version.\n"
 			"# TYPE weft_build_info gauge\nweft_build_info{version=\"%s\"} 1\n",
-			ESC(s->version ? s->version : WEFT_VERSION, e));
+			ESC(s->version ? s->version : weft_version(), e));
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)s->generation);
 	gauge1(out, "weft_config_generation",
 	       "Successful applies of the config by this weftd (start, SIGHUP).", v);
@@ -561,6 +587,7 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 		fam_add(&fam, s->progs[i].attached, "program=\"%s\"", ESC(s->progs[i].name, e));
 	fam_print(out, &fam, "weft_program_attached", "gauge",
 		  "1 if the BPF program is attached through weftd's link, else 0.");
+	proc_families(out, &s->proc);
 	return out->err;
 }
 
@@ -577,14 +604,6 @@ static void cnt_sum(const struct weft_cnt *v, int ncpu, struct weft_cnt *out)
 	}
 }
 
-static const struct weft_endpoint *endpoint_by_ip(const struct weft_model *cfg, const __be32 *addr)
-{
-	for (size_t i = 0; cfg && i < cfg->nendpoints; i++)
-		if (!memcmp(&cfg->endpoints[i].ip.a, addr, 16))
-			return &cfg->endpoints[i];
-	return NULL;
-}
-
 /* Names of the addresses (weft_ep) and of the service ports (by id). */
 struct names {
 	struct weft_addr_key *addr;	/* sorted */
@@ -594,11 +613,11 @@ struct names {
 	struct svc_name {
 		uint32_t id;
 		uint32_t nid;		/* id of (name, ns), 1.. */
-		const struct weft_svc_meta *meta;
+		const struct weft_metrics_svc *meta;
 	} *svc;				/* sorted by id */
 	size_t nsvc;
 	const struct weft_ep_val **wl;	/* wl[wid - 1]: an endpoint with those names */
-	const struct weft_svc_meta **sn;	/* sn[nid - 1] */
+	const struct weft_metrics_svc **sn;	/* sn[nid - 1] */
 };
 
 static int addr_cmp(const void *a, const void *b)
@@ -676,7 +695,8 @@ static int names_intern(struct names *nm)
 	return 0;
 }
 
-static int names_load(struct names *nm, const struct weft_maps *maps, const struct weft_state *st)
+static int names_load(struct names *nm, const struct weft_maps *maps,
+		      const struct weft_metrics_snap *snap)
 {
 	struct weft_addr_key *k;
 	struct weft_ep_val *v;
@@ -692,12 +712,13 @@ static int names_load(struct names *nm, const struct weft_maps *maps, const stru
 	/* Sort the keys, then put each value at its key's place. */
 	nm->addr = calloc(nm->nep + 1, sizeof(*nm->addr));
 	nm->ep = calloc(nm->nep + 1, sizeof(*nm->ep));
-	nm->svc = calloc(st->n + 1, sizeof(*nm->svc));
+	nm->svc = calloc(snap->nsvc + 1, sizeof(*nm->svc));
 	if (!nm->addr || !nm->ep || !nm->svc) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	memcpy(nm->addr, k, nm->nep * sizeof(*k));
+	if (nm->nep)	/* k is NULL for an empty map */
+		memcpy(nm->addr, k, nm->nep * sizeof(*k));
 	qsort(nm->addr, nm->nep, sizeof(*k), addr_cmp);
 	for (size_t i = 0; i < nm->nep; i++) {
 		struct weft_addr_key *at = bsearch(&k[i], nm->addr, nm->nep, sizeof(*k), addr_cmp);
@@ -707,8 +728,8 @@ static int names_load(struct names *nm, const struct weft_maps *maps, const stru
 		nm->ep[at - nm->addr].ns[WEFT_NAME_LEN - 1] = 0;
 		nm->ep[at - nm->addr].workload[WEFT_NAME_LEN - 1] = 0;
 	}
-	for (size_t i = 0; i < st->n; i++)
-		nm->svc[nm->nsvc++] = (struct svc_name){ st->sp[i].val.id, 0, &st->sp[i].meta };
+	for (size_t i = 0; i < snap->nsvc; i++)
+		nm->svc[nm->nsvc++] = (struct svc_name){ snap->svc[i].id, 0, &snap->svc[i] };
 	qsort(nm->svc, nm->nsvc, sizeof(*nm->svc), svc_name_cmp);
 	ret = names_intern(nm);
 out:
@@ -746,7 +767,7 @@ static void wid_names(const struct names *nm, uint32_t wid, char *wl, char *ns)
 
 static void nid_names(const struct names *nm, uint32_t nid, char *name, char *ns)
 {
-	const struct weft_svc_meta *m = nid ? nm->sn[nid - 1] : NULL;
+	const struct weft_metrics_svc *m = nid ? nm->sn[nid - 1] : NULL;
 
 	snprintf(name, WEFT_NAME_LEN, "%.*s", WEFT_NAME_LEN - 1, m && m->name[0] ? m->name : "unknown");
 	snprintf(ns, WEFT_NAME_LEN, "%.*s", WEFT_NAME_LEN - 1, m && m->ns[0] ? m->ns : "unknown");
@@ -829,18 +850,15 @@ static void flow_edge(const struct weft_sock_key *k, const struct weft_flow *f,
 }
 
 /* weft_edge + weft_flow into out->tcp, weft_hist into out->hist. */
-static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st, int ncpu,
+static int gather_tcp(const struct weft_maps *maps, const struct names *nmp, int ncpu,
 		      struct weft_metrics_snap *out, uint64_t counts[3])
 {
 	size_t nedge = 0, nflow = 0, nhist = 0, cap, hvsize = sizeof(struct weft_hist);
 	char *ek = NULL, *ev = NULL, *fk = NULL, *fv = NULL, *hk = NULL, *hv = NULL;
+	const struct names nm = *nmp;
 	struct ltab t = { 0 };
-	struct names nm;
 	int ret;
 
-	ret = names_load(&nm, maps, st);
-	if (ret)
-		return ret;
 	ret = weft_map_dump(maps->fd[WEFT_M_EDGE], sizeof(struct weft_edge_key),
 		       sizeof(struct weft_edge_val), &ek, &ev, &nedge);
 	if (!ret)
@@ -919,7 +937,6 @@ static int gather_tcp(const struct weft_maps *maps, const struct weft_state *st,
 		}
 	}
 out:
-	names_free(&nm);
 	free(t.slot);
 	free(t.ent);
 	free(ek);
@@ -931,94 +948,79 @@ out:
 	return ret;
 }
 
-/* The decisions of the active policy epoch, named by cfg's policies. */
-static int pol_gather(const struct weft_model *cfg, const struct weft_maps *maps, int ncpu,
-		      struct weft_metrics_snap *out)
+/* The decisions of the active policy epoch, named from weft_pol_meta. */
+struct pol_gather {
+	struct weft_metrics_snap *out;
+	int fd_meta;
+	uint32_t epoch;
+	int ncpu;
+	size_t cap;
+};
+
+static int pol_one(const void *key, const void *val, void *ctx)
 {
-	struct weft_pol_cnt_key k, next, *prev = NULL;
-	struct weft_redir_cfg rc = { 0 };
-	size_t cap = 0;
-	__u32 zero = 0;
-	__u64 *v = calloc(ncpu, sizeof(*v));
+	const struct weft_pol_cnt_key *k = key;
+	const __u64 *v = val;
+	struct pol_gather *g = ctx;
+	struct weft_pol_meta_key mk = { k->epoch, k->rule >> 16 };
+	struct weft_pol_meta meta;
+	struct weft_metrics_pol *p;
 
-	if (!v)
-		return -ENOMEM;
-	if (!cfg || bpf_map_lookup_elem(maps->fd[WEFT_M_REDIR_CFG], &zero, &rc) || !rc.policy_epoch)
-		goto out;
-	while (bpf_map_get_next_key(maps->fd[WEFT_M_POL_CNT], prev, &next) == 0) {
-		struct weft_metrics_pol *p;
-		uint32_t pi = next.rule >> 16;
+	if (k->epoch != g->epoch || bpf_map_lookup_elem(g->fd_meta, &mk, &meta))
+		return 0;	/* of another epoch, or a policy no longer named */
+	if (g->out->npol == g->cap) {
+		size_t ncap = g->cap ? 2 * g->cap : 16;
 
-		k = next;
-		prev = &k;
-		if (k.epoch != (uint32_t)rc.policy_epoch || pi >= cfg->npolicies ||
-		    bpf_map_lookup_elem(maps->fd[WEFT_M_POL_CNT], &k, v))
-			continue;
-		if (out->npol == cap) {
-			size_t ncap = cap ? 2 * cap : 16;
-
-			p = realloc(out->pol, ncap * sizeof(*p));
-			if (!p) {
-				free(v);
-				return -ENOMEM;
-			}
-			out->pol = p;
-			cap = ncap;
-		}
-		p = &out->pol[out->npol++];
-		memset(p, 0, sizeof(*p));
-		snprintf(p->policy, sizeof(p->policy), "%s", cfg->policies[pi].name);
-		snprintf(p->ns, sizeof(p->ns), "%s", cfg->policies[pi].ns);
-		p->rule = k.rule;
-		p->dir = k.dir;
-		p->verdict = k.verdict;
-		for (int c = 0; c < ncpu; c++)
-			p->count += v[c];
+		p = realloc(g->out->pol, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		g->out->pol = p;
+		g->cap = ncap;
 	}
-out:
-	free(v);
+	p = &g->out->pol[g->out->npol++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->policy, sizeof(p->policy), "%.*s", WEFT_NAME_LEN - 1, meta.name);
+	snprintf(p->ns, sizeof(p->ns), "%.*s", WEFT_NAME_LEN - 1, meta.ns);
+	p->rule = k->rule;
+	p->dir = k->dir;
+	p->verdict = k->verdict;
+	for (int c = 0; c < g->ncpu; c++)
+		p->count += v[c];
 	return 0;
 }
 
-int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *st,
-			const struct weft_maps *maps, const struct weft_datapath *dp,
-			struct weft_metrics_snap *out)
+static int pol_gather(const struct weft_maps *maps, int ncpu, struct weft_metrics_snap *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct weft_info info = { 0 };
-	struct weft_cnt *pc;
-	uint64_t tcp_counts[3] = { 0 };
+	struct pol_gather g = { .out = out, .fd_meta = maps->fd[WEFT_M_POL_META], .ncpu = ncpu };
+	struct weft_redir_cfg rc = { 0 };
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(maps->fd[WEFT_M_REDIR_CFG], &zero, &rc) || !rc.policy_epoch)
+		return 0;
+	g.epoch = (uint32_t)rc.policy_epoch;
+	return weft_map_each(maps->fd[WEFT_M_POL_CNT], sizeof(struct weft_pol_cnt_key),
+			     weft_map_value_bytes(WEFT_M_POL_CNT), pol_one, &g);
+}
+
+int weft_metrics_prepare(const struct weft_state *st, const struct weft_datapath *dp,
+			 struct weft_metrics_snap *out)
+{
 	size_t nbe = 0;
-	__u32 key = 0;
-	__u64 *vals;
-	int ret;
 
 	memset(out, 0, sizeof(*out));
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	out->version = WEFT_VERSION;
-	out->nservices = cfg ? cfg->nservices : 0;
+	out->version = weft_version();
 	out->nports = st->n;
-	if (bpf_map_lookup_elem(maps->fd[WEFT_M_INFO], &key, &info) == 0) {
-		out->generation = info.generation;
-		out->applied_ns = info.applied_ns;
-	}
-	vals = calloc(ncpu, sizeof(*vals) > sizeof(*pc) ? sizeof(*vals) : sizeof(*pc));
-	pc = (struct weft_cnt *)vals;
-	for (size_t i = 0; i < st->n; i++)
+	for (size_t i = 0; i < st->n; i++) {
 		nbe += st->sp[i].nbe;
+		out->nslots += st->sp[i].nslots;
+	}
 	out->svc = calloc(st->n + 1, sizeof(*out->svc));
 	out->be = calloc(nbe + 1, sizeof(*out->be));
-	if (!vals || !out->svc || !out->be) {
-		free(vals);
-		weft_metrics_snap_free(out);
-		return -ENOMEM;
-	}
-	weft_stats_read(maps, out->stats);
+	if (!out->svc || !out->be)
+		goto fail;
 	for (size_t i = 0; i < st->n; i++) {
 		const struct weft_sp *sp = &st->sp[i];
 		struct weft_metrics_svc *s = &out->svc[out->nsvc];
-		uint32_t id = sp->val.id;
 
 		memcpy(s->name, sp->meta.name, sizeof(s->name));
 		memcpy(s->ns, sp->meta.ns, sizeof(s->ns));
@@ -1026,27 +1028,181 @@ int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *s
 		s->name[WEFT_NAME_LEN - 1] = s->ns[WEFT_NAME_LEN - 1] = 0;
 		s->port_name[WEFT_NAME_LEN - 1] = 0;
 		s->proto = sp->key.proto;
-		if (bpf_map_lookup_elem(maps->fd[WEFT_M_SVC_CNT], &id, pc) == 0)
-			cnt_sum(pc, ncpu, &s->cnt);
+		s->id = sp->val.id;
 		for (size_t j = 0; j < sp->nbe; j++) {
-			struct weft_be_key bk = { id, sp->be[j].idx };
 			struct weft_metrics_be *b = &out->be[out->nbe++];
-			const struct weft_endpoint *ep = endpoint_by_ip(cfg, sp->be[j].addr);
 
 			b->svc = out->nsvc;
-			snprintf(b->workload, sizeof(b->workload), "%s", ep ? ep->name : "unknown");
-			snprintf(b->workload_ns, sizeof(b->workload_ns), "%s", ep ? ep->ns : "unknown");
-			if (bpf_map_lookup_elem(maps->fd[WEFT_M_BE_CNT], &bk, pc) == 0)
-				cnt_sum(pc, ncpu, &b->cnt);
+			b->idx = sp->be[j].idx;
+			memcpy(b->addr, sp->be[j].addr, sizeof(b->addr));
 		}
 		out->nsvc++;
 	}
-	free(vals);
-	ret = gather_tcp(maps, st, ncpu, out, tcp_counts);
-	if (ret) {
-		weft_metrics_snap_free(out);
-		return ret;
+	if (dp) {
+		out->nprogs = weft_datapath_programs(dp, out->progs, WEFT_METRICS_MAX_PROGS);
+		out->ntc = weft_datapath_tc_status(dp, NULL, 0);
+		out->tc = calloc(out->ntc + 1, sizeof(*out->tc));
+		if (!out->tc)
+			goto fail;
+		weft_datapath_tc_status(dp, out->tc, out->ntc);
 	}
+	if (out->nprogs > WEFT_METRICS_MAX_PROGS)
+		out->nprogs = WEFT_METRICS_MAX_PROGS;
+	return 0;
+fail:
+	weft_metrics_snap_free(out);
+	return -ENOMEM;
+}
+
+/* Services: distinct namespace/name over the service ports (the names'
+ * ids, as names_load interned them). */
+static size_t count_services(const struct names *nm)
+{
+	uint32_t max = 0;
+
+	for (size_t i = 0; i < nm->nsvc; i++)
+		if (nm->svc[i].nid > max)
+			max = nm->svc[i].nid;
+	return max;
+}
+
+/* A small file read whole into buf (NUL-terminated). Bytes read or -errno. */
+static ssize_t read_small(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n, got = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (got + 1 < (ssize_t)len && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += n;
+	close(fd);
+	buf[got] = 0;
+	return got;
+}
+
+int weft_proc_btime_parse(const char *text, uint64_t *btime)
+{
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		char *end;
+
+		if (strncmp(p, "btime ", 6))
+			continue;
+		errno = 0;
+		*btime = strtoull(p + 6, &end, 10);
+		return end == p + 6 || errno || (*end && *end != '\n') ? -EINVAL : 0;
+	}
+	return -EINVAL;
+}
+
+int weft_proc_stat_parse(const char *text, long ticks, long page, uint64_t btime,
+			 struct weft_metrics_proc *p)
+{
+	/* The command may hold spaces and parentheses: fields start after
+	 * the last ')'. Then state (field 3) ... utime (14), stime (15),
+	 * starttime (22), vsize (23), rss (24). */
+	const char *s = strrchr(text, ')');
+	unsigned long long f[22];
+	int n = 0;
+
+	if (!s || s[1] != ' ' || ticks <= 0 || page <= 0)
+		return -EINVAL;
+	s += 2;
+	if (*s < 'A' || *s > 'z')
+		return -EINVAL;
+	s = strchr(s, ' ');
+	while (s && n < 22) {
+		char *end;
+
+		errno = 0;
+		f[n] = strtoull(s + 1, &end, 10);
+		if (errno || end == s + 1 || (*end != ' ' && *end != '\n' && *end))
+			break;
+		n++;
+		s = *end == ' ' ? end : NULL;
+	}
+	/* f[0] is field 4 (ppid). */
+	if (n < 21)
+		return -EINVAL;
+	p->cpu_seconds = (double)(f[10] + f[11]) / ticks;
+	p->start_time = btime + (double)f[18] / ticks;
+	p->vsize_bytes = f[19];
+	p->rss_bytes = f[20] * (uint64_t)page;
+	return 0;
+}
+
+/* weftd itself: /proc/self/stat, /proc/stat's btime, /proc/self/fd. */
+static void proc_read(struct weft_metrics_proc *p)
+{
+	char buf[4096];
+	struct rlimit rl;
+	uint64_t btime;
+	DIR *d;
+
+	memset(p, 0, sizeof(*p));
+	/* btime is the first lines' business; 4 KiB may cut /proc/stat. */
+	if (read_small("/proc/stat", buf, sizeof(buf)) <= 0 || weft_proc_btime_parse(buf, &btime))
+		return;
+	if (read_small("/proc/self/stat", buf, sizeof(buf)) <= 0 ||
+	    weft_proc_stat_parse(buf, sysconf(_SC_CLK_TCK), sysconf(_SC_PAGESIZE), btime, p))
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		p->max_fds = rl.rlim_cur;
+	d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	for (struct dirent *e; (e = readdir(d));)
+		p->open_fds += e->d_name[0] != '.';
+	closedir(d);
+	p->ok = true;
+}
+
+int weft_metrics_read(const struct weft_maps *maps, struct weft_metrics_snap *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct weft_info info = { 0 };
+	uint64_t tcp_counts[3] = { 0 };
+	struct weft_cnt *pc;
+	struct names nm;
+	__u32 key = 0;
+	int ret;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	if (bpf_map_lookup_elem(maps->fd[WEFT_M_INFO], &key, &info) == 0) {
+		out->generation = info.generation;
+		out->applied_ns = info.applied_ns;
+	}
+	pc = calloc(ncpu, sizeof(*pc));
+	if (!pc)
+		return -ENOMEM;
+	weft_stats_read(maps, out->stats);
+	for (size_t i = 0; i < out->nsvc; i++) {
+		uint32_t id = out->svc[i].id;
+
+		if (bpf_map_lookup_elem(maps->fd[WEFT_M_SVC_CNT], &id, pc) == 0)
+			cnt_sum(pc, ncpu, &out->svc[i].cnt);
+	}
+	for (size_t i = 0; i < out->nbe; i++) {
+		struct weft_metrics_be *b = &out->be[i];
+		struct weft_be_key bk = { out->svc[b->svc].id, b->idx };
+
+		if (bpf_map_lookup_elem(maps->fd[WEFT_M_BE_CNT], &bk, pc) == 0)
+			cnt_sum(pc, ncpu, &b->cnt);
+	}
+	free(pc);
+	ret = names_load(&nm, maps, out);
+	if (ret)
+		return ret;
+	out->nservices = count_services(&nm);
+	for (size_t i = 0; i < out->nbe; i++)
+		wid_names(&nm, ep_wid(&nm, out->be[i].addr), out->be[i].workload,
+			  out->be[i].workload_ns);
+	ret = gather_tcp(maps, &nm, ncpu, out, tcp_counts);
+	names_free(&nm);
+	if (ret)
+		return ret;
+	out->nmaps = 0;
 	for (int id = 0; id < WEFT_M_COUNT; id++) {
 		struct weft_metrics_map *m = &out->maps[out->nmaps++];
 
@@ -1056,14 +1212,13 @@ int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *s
 		/* What weftd wrote itself: no need to walk a million slots. */
 		case WEFT_M_SVC:
 		case WEFT_M_META:
-			m->entries = st->n;
+			m->entries = out->nports;
 			break;
 		case WEFT_M_BE:
-			m->entries = nbe;
+			m->entries = out->nbe;
 			break;
 		case WEFT_M_SLOT:
-			for (size_t i = 0; i < st->n; i++)
-				m->entries += st->sp[i].nslots;
+			m->entries = out->nslots;
 			break;
 		/* Just read whole. */
 		case WEFT_M_EDGE:
@@ -1083,31 +1238,30 @@ int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *s
 			weft_map_count(maps->fd[id], &m->entries);
 		}
 	}
-	if (pol_gather(cfg, maps, ncpu, out)) {
-		weft_metrics_snap_free(out);
+	if (pol_gather(maps, ncpu, out))
 		return -ENOMEM;
-	}
-	if (dp) {
-		out->nprogs = weft_datapath_programs(dp, out->progs, WEFT_METRICS_MAX_PROGS);
-		out->ntc = weft_datapath_tc_status(dp, NULL, 0);
-		out->tc = calloc(out->ntc + 1, sizeof(*out->tc));
-		if (!out->tc) {
-			weft_metrics_snap_free(out);
-			return -ENOMEM;
-		}
-		weft_datapath_tc_status(dp, out->tc, out->ntc);
-		out->ct = calloc(out->ntc + 1, sizeof(*out->ct));
-		if (!out->ct) {
-			weft_metrics_snap_free(out);
-			return -ENOMEM;
-		}
-		for (size_t i = 0; i < out->ntc; i++)
-			if (out->tc[i].ifindex > 0)
-				weft_tc_iface_usage(maps, out->tc[i].ifindex, &out->ct[i]);
-	}
-	if (out->nprogs > WEFT_METRICS_MAX_PROGS)
-		out->nprogs = WEFT_METRICS_MAX_PROGS;
+	/* each attached interface's flow tables */
+	free(out->ct);
+	out->ct = calloc(out->ntc + 1, sizeof(*out->ct));
+	if (!out->ct)
+		return -ENOMEM;
+	for (size_t i = 0; i < out->ntc; i++)
+		if (out->tc[i].ifindex > 0)
+			weft_tc_iface_usage(maps, out->tc[i].ifindex, &out->ct[i]);
+	proc_read(&out->proc);
 	return 0;
+}
+
+int weft_metrics_gather(const struct weft_state *st, const struct weft_maps *maps,
+			const struct weft_datapath *dp, struct weft_metrics_snap *out)
+{
+	int ret = weft_metrics_prepare(st, dp, out);
+
+	if (!ret)
+		ret = weft_metrics_read(maps, out);
+	if (ret)
+		weft_metrics_snap_free(out);
+	return ret;
 }
 
 void weft_metrics_snap_free(struct weft_metrics_snap *s)
@@ -1129,29 +1283,87 @@ void weft_metrics_snap_free(struct weft_metrics_snap *s)
 int weft_metrics_handle(const struct weft_metrics_src *src, const char *path,
 			struct weft_buf *body, const char **ctype)
 {
-	struct weft_metrics_snap snap;
-	int ret;
-
+	(void)ctype;
 	if (!strcmp(path, "/healthz")) {
 		weft_buf_printf(body, "ok\n");
 		return 200;
 	}
 	if (!strcmp(path, "/readyz")) {
-		weft_buf_printf(body, src->ready ? "ready\n" : "not ready: datapath not attached or config not applied\n");
+		if (src->ready)
+			weft_buf_printf(body, "ready\n");
+		else
+			weft_buf_printf(body, "not ready: %s\n",
+					src->why ? src->why : "datapath not attached or desired state not applied");
 		return src->ready ? 200 : 503;
 	}
 	if (strcmp(path, "/metrics")) {
 		weft_buf_printf(body, "404 not found: try /metrics, /healthz or /readyz\n");
 		return 404;
 	}
-	if (!src->dp) {
+	if (!src->dp || !src->st) {
 		weft_buf_printf(body, "503 datapath not loaded yet\n");
 		return 503;
 	}
-	ret = weft_metrics_gather(src->cfg, src->st, weft_datapath_maps(src->dp), src->dp, &snap);
+	return WEFT_HTTP_SHARED;
+}
+
+struct metrics_job {
+	struct weft_metrics_snap snap;
+	struct weft_maps maps;		/* duplicated fds: the job's own */
+};
+
+void weft_metrics_job_free(void *job)
+{
+	struct metrics_job *j = job;
+
+	if (!j)
+		return;
+	weft_metrics_snap_free(&j->snap);
+	weft_maps_close(&j->maps);
+	free(j);
+}
+
+void *weft_metrics_job_new(const struct weft_metrics_src *src)
+{
+	struct metrics_job *j = calloc(1, sizeof(*j));
+	const struct weft_maps *maps;
+	int ret = -ENOMEM;
+
+	if (!j)
+		goto fail;
+	for (int id = 0; id < WEFT_M_COUNT; id++)
+		j->maps.fd[id] = -1;
+	if (!src->dp || !src->st) {
+		ret = -ENOENT;
+		goto fail;
+	}
+	maps = weft_datapath_maps(src->dp);
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		if (maps->fd[id] < 0)
+			continue;
+		j->maps.fd[id] = fcntl(maps->fd[id], F_DUPFD_CLOEXEC, 0);
+		if (j->maps.fd[id] < 0) {
+			ret = -errno;
+			goto fail;
+		}
+	}
+	ret = weft_metrics_prepare(src->st, src->dp, &j->snap);
+	if (ret)
+		goto fail;
+	return j;
+fail:
+	weft_metrics_job_free(j);
+	errno = -ret;
+	return NULL;
+}
+
+int weft_metrics_job_render(void *job, struct weft_buf *body, const char **ctype)
+{
+	struct metrics_job *j = job;
+	int ret = weft_metrics_read(&j->maps, &j->snap);
+
 	if (!ret)
-		ret = weft_metrics_render(&snap, body);
-	weft_metrics_snap_free(&snap);
+		ret = weft_metrics_render(&j->snap, body);
 	if (ret) {
 		body->len = 0;
 		body->err = 0;

@@ -3,6 +3,10 @@
  * metrics: what weftd serves on /metrics (Prometheus text format 0.0.4),
  * /healthz and /readyz. Gathering (reading the maps into a snapshot) is
  * separate from rendering (a pure function of the snapshot, unit-tested).
+ * The gather is two steps: weft_metrics_prepare copies, on weftd's loop,
+ * the names a scrape needs from the config and state in force (which the
+ * loop replaces at every apply); weft_metrics_read then fills in the
+ * counters from the maps alone, on the HTTP server's render thread.
  * Labels are names, never addresses: a backend is named by the endpoint
  * (workload) that has its address in the config, else "unknown".
  */
@@ -19,10 +23,6 @@
 #include "reconcile/services.h"
 #include "weft/abi.h"
 
-#ifndef WEFT_VERSION
-#define WEFT_VERSION "0.1.0-dev"
-#endif
-
 #define WEFT_METRICS_CTYPE "text/plain; version=0.0.4; charset=utf-8"
 #define WEFT_METRICS_MAX_PROGS 32
 
@@ -31,13 +31,16 @@ struct weft_metrics_svc {
 	char ns[WEFT_NAME_LEN];
 	char port_name[WEFT_NAME_LEN];
 	uint8_t proto;			/* IPPROTO_TCP, IPPROTO_UDP */
+	uint32_t id;			/* service port id (weft_svc_cnt key) */
 	struct weft_cnt cnt;		/* summed over CPUs */
 };
 
 struct weft_metrics_be {
 	size_t svc;			/* index into snap.svc */
-	char workload[WEFT_NAME_LEN];	/* endpoint name, or "unknown" */
-	char workload_ns[WEFT_NAME_LEN];	/* endpoint namespace, or "unknown" */
+	uint32_t idx;			/* backend index (weft_be_cnt key) */
+	__be32 addr[4];			/* backend address, v4-mapped */
+	char workload[WEFT_NAME_LEN];	/* its endpoint's workload (weft_ep), or "unknown" */
+	char workload_ns[WEFT_NAME_LEN];	/* its endpoint's namespace, or "unknown" */
 	struct weft_cnt cnt;
 };
 
@@ -79,6 +82,19 @@ struct weft_metrics_pol {
 	uint64_t count;
 };
 
+/* The names of a policy, by its index in the config (weft_pol_cnt rule >> 16). */
+
+/* weftd itself, from /proc/self, as Prometheus clients name it (process_*). */
+struct weft_metrics_proc {
+	bool ok;			/* read; else the process families are left out */
+	double cpu_seconds;		/* user + system */
+	uint64_t rss_bytes;
+	uint64_t vsize_bytes;
+	uint64_t open_fds;
+	uint64_t max_fds;		/* RLIMIT_NOFILE, soft */
+	double start_time;		/* Unix time, seconds */
+};
+
 struct weft_metrics_map {
 	const char *name;
 	uint64_t entries;
@@ -89,7 +105,7 @@ struct weft_metrics_snap {
 	const char *version;
 	uint64_t generation;		/* successful applies */
 	uint64_t applied_ns;		/* CLOCK_REALTIME of the last apply; 0: none */
-	size_t nservices;		/* services in the config */
+	size_t nservices;		/* services (namespace/name) in the maps */
 	size_t nports;			/* service ports in the maps */
 	uint64_t stats[WEFT_STAT_MAX];	/* weft_stats summed over CPUs */
 	struct weft_metrics_map maps[WEFT_M_COUNT];
@@ -110,6 +126,8 @@ struct weft_metrics_snap {
 	struct weft_tc_status *tc;	/* tc policy on endpoint interfaces */
 	size_t ntc;
 	struct weft_ct_usage *ct;	/* per tc[i]: its flow tables (zero if not attached) */
+	uint64_t nslots;		/* selection slots weftd wrote (weft_slot) */
+	struct weft_metrics_proc proc;
 };
 
 /* The rule label of a policy decision: "ingress[0]", "egress[1]" (allows),
@@ -129,23 +147,54 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 /* A label value escaped for the text format (\\, \", \n), into buf. */
 const char *weft_metrics_escape(const char *s, char *buf, size_t len);
 
-/* Read the maps into a snapshot of cfg's services and st's ports.
- * dp may be NULL (no program status). 0 or -errno. */
-int weft_metrics_gather(const struct weft_model *cfg, const struct weft_state *st,
-			const struct weft_maps *maps, const struct weft_datapath *dp,
-			struct weft_metrics_snap *out);
+/* Step one, on the loop: st's service ports and backends (the names the
+ * maps hold for them), the programs and tc status of dp (may be NULL). No
+ * map is read. 0 or -ENOMEM. */
+int weft_metrics_prepare(const struct weft_state *st, const struct weft_datapath *dp,
+			 struct weft_metrics_snap *out);
+
+/* Step two, from the maps and /proc/self alone: every counter of a
+ * prepared snapshot, everything named from the maps (weft_ep for
+ * endpoints, weft_pol_meta for policies). 0 or -errno (the snapshot is
+ * then still the caller's to free). */
+int weft_metrics_read(const struct weft_maps *maps, struct weft_metrics_snap *s);
+
+/* Both steps at once. 0 or -errno. */
+int weft_metrics_gather(const struct weft_state *st, const struct weft_maps *maps,
+			const struct weft_datapath *dp, struct weft_metrics_snap *out);
 void weft_metrics_snap_free(struct weft_metrics_snap *s);
+
+/* /proc/self/stat's text into p (cpu, memory, start time; ticks: clock
+ * ticks per second, page: page size, btime: boot time from /proc/stat).
+ * 0 or -EINVAL. */
+int weft_proc_stat_parse(const char *text, long ticks, long page, uint64_t btime,
+			 struct weft_metrics_proc *p);
+
+/* "btime N" of /proc/stat's text. 0 or -EINVAL. */
+int weft_proc_btime_parse(const char *text, uint64_t *btime);
 
 /* What weftd's HTTP handler needs. */
 struct weft_metrics_src {
-	const struct weft_model *cfg;
-	const struct weft_state *st;
+	const struct weft_model *model;	/* the model in force; may be NULL */
+	const struct weft_state *st;	/* the service ports the maps hold; may be NULL */
 	const struct weft_datapath *dp;	/* NULL before the datapath loads */
-	bool ready;			/* datapath attached and config applied */
+	bool ready;			/* datapath attached and the model applied whole */
+	const char *why;		/* not ready: the reason for /readyz */
 };
 
-/* Route /metrics, /healthz, /readyz (a weft_http_fn body). */
+/* Route /metrics, /healthz, /readyz (weft_http_ops.answer): the status, or
+ * WEFT_HTTP_SHARED for /metrics once the datapath is loaded. */
 int weft_metrics_handle(const struct weft_metrics_src *src, const char *path,
 			struct weft_buf *body, const char **ctype);
+
+/* A scrape for the render thread (weft_http_ops.prepare): the prepared
+ * snapshot and duplicates of the maps' fds, so that neither the next
+ * apply nor a datapath change pulls anything from under it. NULL with
+ * errno. */
+void *weft_metrics_job_new(const struct weft_metrics_src *src);
+
+/* weft_http_ops.render and job_free for it. */
+int weft_metrics_job_render(void *job, struct weft_buf *body, const char **ctype);
+void weft_metrics_job_free(void *job);
 
 #endif /* WEFT_METRICS_H */

@@ -21,8 +21,6 @@
 
 #include "model/model.h"
 #include "source/file.h"
-#include "serve/http.h"
-#include "reconcile/lb.h"
 
 #define MAX_FILE_SIZE (64 << 20)
 #define MAX_MAP_ENTRIES (1LL << 30)	/* keeps size + 1 arithmetic in u32 */
@@ -129,6 +127,12 @@ static void pop(struct ctx *c, size_t len)
 static yaml_node_t *node(struct ctx *c, int id)
 {
 	return yaml_document_get_node(c->doc, id);
+}
+
+/* Where a node starts, 1-based. */
+static struct weft_pos pos_of(const yaml_node_t *n)
+{
+	return (struct weft_pos){ (uint32_t)n->start_mark.line + 1, (uint32_t)n->start_mark.column + 1 };
 }
 
 static const char *kind(const yaml_node_t *n)
@@ -613,7 +617,7 @@ static int ep_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
 	(void)parent;
 	strcpy(ep->ns, "default");
 	ep->redirect = true;
-	ep->line = n->start_mark.line + 1;
+	ep->origin.pos = pos_of(n);
 	return walk_map(c, n, ep_fields, ep);
 }
 
@@ -625,22 +629,12 @@ static int ep_name_cmp(const void *a, const void *b)
 	return r ? r : strcmp(x->name, y->name);
 }
 
-static int ep_ip_cmp(const void *a, const void *b)
-{
-	return ip_cmp(&((const struct weft_endpoint *)a)->ip, &((const struct weft_endpoint *)b)->ip);
-}
-
 static int ep_check(struct ctx *c, yaml_node_t *seq, void *parent)
 {
 	struct weft_model *cfg = parent;
-	int err;
 
-	err = check_dup(c, seq, cfg->endpoints, cfg->nendpoints, sizeof(*cfg->endpoints),
-			ep_name_cmp, "name", "endpoint namespace/name");
-	if (!err)
-		err = check_dup(c, seq, cfg->endpoints, cfg->nendpoints, sizeof(*cfg->endpoints),
-				ep_ip_cmp, "ip", "endpoint address");
-	return err;
+	return check_dup(c, seq, cfg->endpoints, cfg->nendpoints, sizeof(*cfg->endpoints),
+			 ep_name_cmp, "name", "endpoint namespace/name");
 }
 
 /* Ports of a service. */
@@ -660,6 +654,7 @@ static int port_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
 
 	(void)parent;
 	p->proto = IPPROTO_TCP;
+	p->pos = pos_of(n);
 	err = walk_map(c, n, port_fields, p);
 	if (!err && !p->target_port)
 		p->target_port = p->port;
@@ -710,6 +705,7 @@ static int be_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
 
 	(void)parent;
 	be->weight = 1;
+	be->pos = pos_of(n);
 	return walk_map(c, n, be_fields, be);
 }
 
@@ -757,82 +753,15 @@ static const struct field svc_fields[] = {
 	{ 0 }
 };
 
-/* Every backend has the VIP's family (known only once the whole service is read). */
-static int svc_family(struct ctx *c, yaml_node_t *n, const struct weft_service *svc)
-{
-	for (size_t i = 0; i < svc->nbackends; i++) {
-		int family = IN6_IS_ADDR_V4MAPPED(&svc->backends[i].ip.a) ? AF_INET : AF_INET6;
-		yaml_node_t *ip = get(c, item(c, get(c, n, "backends"), i), "ip");
-
-		if (family != svc->family) {
-			push(c, ".backends[%zu].ip", i);
-			return fail(c, ip, "an %s backend for an %s vip",
-				    family == AF_INET ? "IPv4" : "IPv6",
-				    svc->family == AF_INET ? "IPv4" : "IPv6");
-		}
-	}
-	return 0;
-}
-
-/* A backend without a port takes each service port's target_port: it must not
- * then be another backend of the same address that names that port. */
-struct be_eff {
-	struct weft_ip ip;
-	uint16_t port;
-};
-
-static int be_eff_cmp(const void *a, const void *b)
-{
-	const struct be_eff *x = a, *y = b;
-	int r = ip_cmp(&x->ip, &y->ip);
-
-	return r ? r : x->port - y->port;
-}
-
-static int svc_effective(struct ctx *c, yaml_node_t *n, const struct weft_service *svc)
-{
-	struct be_eff *e;
-	yaml_node_t *na, *nb;
-	size_t a, b;
-	int ret = 1;
-
-	if (svc->nbackends < 2)
-		return 0;
-	e = calloc(svc->nbackends, sizeof(*e));
-	if (!e)
-		return oom(c);
-	for (size_t j = 0; j < svc->nports && ret == 1; j++) {
-		for (size_t i = 0; i < svc->nbackends; i++) {
-			e[i].ip = svc->backends[i].ip;
-			e[i].port = svc->backends[i].port ? svc->backends[i].port : svc->ports[j].target_port;
-		}
-		ret = find_dup(e, svc->nbackends, sizeof(*e), be_eff_cmp, &a, &b);
-		if (ret)
-			continue;
-		na = item(c, get(c, n, "backends"), a);
-		nb = item(c, get(c, n, "backends"), b);
-		push(c, ".backends[%zu]", b);
-		ret = fail(c, nb, "on port %u it is the same backend (ip and port %u) as backends[%zu] at %zu:%zu",
-			   svc->ports[j].port, e[b].port, a, na->start_mark.line + 1,
-			   na->start_mark.column + 1);
-	}
-	free(e);
-	return ret == -ENOMEM ? oom(c) : ret == 1 ? 0 : ret;
-}
-
 static int svc_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
 {
 	struct weft_service *svc = elem;
-	int err;
 
 	(void)parent;
 	strcpy(svc->ns, "default");
 	svc->lb = WEFT_LB_RANDOM;
-	svc->line = n->start_mark.line + 1;
-	err = walk_map(c, n, svc_fields, svc);
-	if (!err)
-		err = svc_family(c, n, svc);
-	return err ? err : svc_effective(c, n, svc);
+	svc->origin.pos = pos_of(n);
+	return walk_map(c, n, svc_fields, svc);
 }
 
 static int svc_name_cmp(const void *a, const void *b)
@@ -843,73 +772,12 @@ static int svc_name_cmp(const void *a, const void *b)
 	return r ? r : strcmp(x->name, y->name);
 }
 
-/* One frontend (vip, port, protocol) of one service, for the check across services. */
-struct frontend {
-	struct weft_ip vip;
-	uint16_t port;
-	uint8_t proto;
-	size_t svc, idx;
-};
-
-static int fe_cmp(const void *a, const void *b)
-{
-	const struct frontend *x = a, *y = b;
-	int r = ip_cmp(&x->vip, &y->vip);
-
-	if (!r)
-		r = x->port != y->port ? x->port - y->port : x->proto - y->proto;
-	return r;
-}
-
-static int fe_check(struct ctx *c, yaml_node_t *seq, const struct weft_model *cfg)
-{
-	struct frontend *fe;
-	size_t n = 0, a, b;
-	yaml_node_t *na, *nb;
-	char ip[INET6_ADDRSTRLEN];
-	int ret;
-
-	for (size_t i = 0; i < cfg->nservices; i++)
-		n += cfg->services[i].nports;
-	fe = calloc(n, sizeof(*fe));
-	if (!fe)
-		return oom(c);
-	n = 0;
-	for (size_t i = 0; i < cfg->nservices; i++) {
-		for (size_t j = 0; j < cfg->services[i].nports; j++, n++) {
-			fe[n].vip = cfg->services[i].vip;
-			fe[n].port = cfg->services[i].ports[j].port;
-			fe[n].proto = cfg->services[i].ports[j].proto;
-			fe[n].svc = i;
-			fe[n].idx = j;
-		}
-	}
-	ret = find_dup(fe, n, sizeof(*fe), fe_cmp, &a, &b);
-	if (ret < 0) {
-		ret = oom(c);
-	} else if (ret == 0) {
-		na = item(c, get(c, item(c, seq, fe[a].svc), "ports"), fe[a].idx);
-		nb = item(c, get(c, item(c, seq, fe[b].svc), "ports"), fe[b].idx);
-		push(c, "[%zu].ports[%zu]", fe[b].svc, fe[b].idx);
-		ret = fail(c, nb, "%s port %u/%s is also services[%zu].ports[%zu] at %zu:%zu",
-			   weft_ip_str(&fe[b].vip, ip, sizeof(ip)), fe[b].port,
-			   fe[b].proto == IPPROTO_TCP ? "tcp" : "udp", fe[a].svc, fe[a].idx,
-			   na->start_mark.line + 1, na->start_mark.column + 1);
-	} else {
-		ret = 0;
-	}
-	free(fe);
-	return ret;
-}
-
 static int svc_check(struct ctx *c, yaml_node_t *seq, void *parent)
 {
 	struct weft_model *cfg = parent;
-	int err;
 
-	err = check_dup(c, seq, cfg->services, cfg->nservices, sizeof(*cfg->services),
-			svc_name_cmp, "name", "service namespace/name");
-	return err ? err : fe_check(c, seq, cfg);
+	return check_dup(c, seq, cfg->services, cfg->nservices, sizeof(*cfg->services),
+			 svc_name_cmp, "name", "service namespace/name");
 }
 
 /* Policies. */
@@ -1218,28 +1086,12 @@ static int pol_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
 
 	(void)parent;
 	strcpy(pol->ns, "default");
-	pol->line = n->start_mark.line + 1;
+	pol->origin.pos = pos_of(n);
 	return walk_map(c, n, pol_fields, pol);
 }
 
-static int pol_name_cmp(const void *a, const void *b)
-{
-	const struct weft_policy *x = a, *y = b;
-	int r = strcmp(x->ns, y->ns);
-
-	return r ? r : strcmp(x->name, y->name);
-}
-
-static int pol_check(struct ctx *c, yaml_node_t *seq, void *parent)
-{
-	struct weft_model *cfg = parent;
-
-	return check_dup(c, seq, cfg->policies, cfg->npolicies, sizeof(*cfg->policies),
-			 pol_name_cmp, "name", "policy namespace/name");
-}
-
 static const struct seqdef pol_seq = {
-	sizeof(struct weft_policy), offsetof(struct weft_model, npolicies), 0, 0, pol_elem, pol_check
+	sizeof(struct weft_policy), offsetof(struct weft_model, npolicies), 0, 0, pol_elem, NULL
 };
 
 /* Namespaces. */
@@ -1256,27 +1108,12 @@ static int ns_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
 	struct weft_namespace *ns = elem;
 
 	(void)parent;
-	ns->line = n->start_mark.line + 1;
+	ns->origin.pos = pos_of(n);
 	return walk_map(c, n, ns_fields, ns);
 }
 
-static int ns_name_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct weft_namespace *)a)->name,
-		      ((const struct weft_namespace *)b)->name);
-}
-
-static int ns_check(struct ctx *c, yaml_node_t *seq, void *parent)
-{
-	struct weft_model *cfg = parent;
-
-	return check_dup(c, seq, cfg->namespaces, cfg->nnamespaces, sizeof(*cfg->namespaces),
-			 ns_name_cmp, "name", "namespace name");
-}
-
 static const struct seqdef ns_seq = {
-	sizeof(struct weft_namespace), offsetof(struct weft_model, nnamespaces), 0, 0, ns_elem,
-	ns_check
+	sizeof(struct weft_namespace), offsetof(struct weft_model, nnamespaces), 0, 0, ns_elem, NULL
 };
 
 /* The file. */
@@ -1337,22 +1174,6 @@ static const struct field top_fields[] = {
 	{ 0 }
 };
 
-static struct weft_model *config_new(const char *name)
-{
-	struct weft_model *cfg = calloc(1, sizeof(*cfg));
-
-	if (!cfg)
-		return NULL;
-	cfg->path = strdup(name);
-	if (!cfg->path) {
-		free(cfg);
-		return NULL;
-	}
-	weft_datapath_defaults(&cfg->datapath);
-	weft_metrics_defaults(&cfg->metrics);
-	return cfg;
-}
-
 /* libyaml's own message. Reader errors (bad UTF-8) carry a byte offset only. */
 static int syntax_error(struct ctx *c, const yaml_parser_t *p, const char *text, size_t len)
 {
@@ -1403,6 +1224,29 @@ static int parse_doc(struct ctx *c, yaml_parser_t *parser, const char *text, siz
 	return err;
 }
 
+/* The model's own rules (model/validate.c): the first problem fails the file. */
+static void first_problem(void *ctx, enum weft_obj_kind kind, size_t index, const char *msg)
+{
+	struct ctx *c = ctx;
+
+	(void)kind;
+	(void)index;
+	if (c->err && c->errlen && !c->err[0])
+		snprintf(c->err, c->errlen, "%s", msg);
+}
+
+static int model_check(struct ctx *c, const struct weft_model *cfg)
+{
+	int n;
+
+	if (c->err && c->errlen)
+		c->err[0] = 0;
+	n = weft_model_check(cfg, first_problem, c);
+	if (n < 0)
+		return oom(c);
+	return n ? -EINVAL : 0;
+}
+
 struct weft_model *weft_file_parse(const char *text, size_t len, const char *name, char *err,
 				      size_t errlen)
 {
@@ -1411,7 +1255,7 @@ struct weft_model *weft_file_parse(const char *text, size_t len, const char *nam
 	yaml_parser_t parser;
 	int ret;
 
-	cfg = config_new(name);
+	cfg = weft_model_new(name);
 	if (!cfg) {
 		ret = oom(&c);
 		goto out;
@@ -1424,6 +1268,8 @@ struct weft_model *weft_file_parse(const char *text, size_t len, const char *nam
 				     text ? len : 0);
 	ret = parse_doc(&c, &parser, text, len, cfg);
 	yaml_parser_delete(&parser);
+	if (!ret)
+		ret = model_check(&c, cfg);
 	if (!ret)
 		return cfg;
 out_cfg:

@@ -22,157 +22,107 @@
 #include "serve/http.h"
 #include "source/k8s/k8s.h"
 #include "lib/log.h"
+#include "lib/version.h"
 #include "serve/metrics.h"
-#include "reconcile/netns.h"
-#include "reconcile/endpoints.h"
-#include "reconcile/policy.h"
-#include "reconcile/redirect.h"
-#include "reconcile/services.h"
+#include "reconcile/reconcile.h"
 
 struct weftd {
-	char *config_path;
-	struct weft_model *cfg;	/* the config in force */
+	char *config_path;		/* NULL: defaults (Kubernetes mode only) */
+	struct weft_model *file;	/* the file as last read: the settings (and in
+					 * file mode the objects) */
+	struct weft_model *model;	/* the model last handed to the reconciler, whatever
+					 * its source: the state in force when applied */
 	struct weft_datapath *dp;
-	struct weft_state cur;		/* what the maps hold */
-	struct weft_pol_state pol;	/* the policy generation the maps hold */
-	uint64_t generation;		/* successful applies */
+	struct weft_rec *rec;		/* the one reconciler */
+	uint64_t generation;		/* applies that applied every step */
 	uint64_t last_ops;		/* map writes of the last apply */
+	unsigned int failed;		/* steps of the last apply that failed */
+	char failure[600];		/* the first of them, for /readyz */
 	int epfd;
 	int sigfd;
 	int linkfd;			/* rtnetlink link events (tc on late interfaces); -1: none */
 	struct weft_http *http;		/* /metrics, /healthz, /readyz; NULL: none */
-	bool ready;			/* datapath attached and config applied */
+	bool attached;			/* datapath attached */
 	bool kubernetes;		/* services come from the API server */
 	const char *kubeconfig;		/* NULL: in-cluster */
 	const char *node;		/* --node or NODE_NAME */
 	struct weft_k8s *k8s;
 };
 
-/* The HTTP server's handler: metrics.c answers from weftd's state. */
+/* What the HTTP server's answers are made from: the maps and the model in
+ * force, now. */
+static struct weft_metrics_src http_src(const struct weftd *d)
+{
+	return (struct weft_metrics_src){
+		.model = d->model,
+		.st = d->rec ? weft_rec_services(d->rec) : NULL,
+		.dp = d->dp,
+		.ready = d->attached && d->generation > 0 && !d->failed,
+		.why = d->failed ? d->failure : !d->attached ? "datapath not attached" :
+			!d->generation ? "desired state not applied yet" : NULL,
+	};
+}
+
 static int serve_http(void *ctx, const char *path, struct weft_buf *body, const char **ctype)
 {
-	struct weftd *d = ctx;
-	struct weft_metrics_src src = { d->cfg, &d->cur, d->dp, d->ready && d->generation > 0 };
+	struct weft_metrics_src src = http_src(ctx);
 
 	return weft_metrics_handle(&src, path, body, ctype);
+}
+
+/* A scrape: metrics.c copies what it needs, the render thread does the rest. */
+static void *scrape_prepare(void *ctx)
+{
+	struct weft_metrics_src src = http_src(ctx);
+
+	return weft_metrics_job_new(&src);
 }
 
 /* Listen for metrics. A failure is logged, not fatal: the datapath matters
  * more than its metrics, and /healthz not answering tells a prober. */
 static void http_open(struct weftd *d)
 {
+	static const struct weft_http_ops ops = {
+		serve_http, scrape_prepare, weft_metrics_job_render, weft_metrics_job_free,
+	};
 	char err[512];
 
-	if (!d->cfg->metrics.listen[0])
+	if (!d->file->metrics.listen[0])
 		return;
-	d->http = weft_http_open(d->cfg->metrics.listen, serve_http, d, err, sizeof(err));
+	d->http = weft_http_open(d->file->metrics.listen, &ops, d, err, sizeof(err));
 	if (!d->http)
 		weft_log(LOG_ERROR, "%s: serving no metrics", err);
 }
 
-/* The pod netns of each endpoint into weft_ns_ep (unbound sockets' egress
- * policy at connect). At every apply and when interfaces come and go. */
-static int ns_sync(struct weftd *d, const struct weft_model *cfg, uint64_t *nops, char *err,
-		   size_t errlen)
+/* Hand m to the reconciler; it becomes the model in force (weftd owns it
+ * from here). Returns 0 when every step applied. */
+static int apply(struct weftd *d, struct weft_model *m, unsigned int mask)
 {
-	struct weft_ns_ent *ns = NULL;
-	size_t nns = 0;
-	int ret = weft_ns_ep_build(cfg, &ns, &nns);
+	struct weft_rec_result res;
+	int ret = weft_rec_apply(d->rec, m, mask, &res);
 
-	if (ret)
-		snprintf(err, errlen, "%s: %s", weft_map_name(WEFT_M_NS_EP), strerror(-ret));
-	else
-		ret = weft_ns_ep_apply(weft_datapath_maps(d->dp), ns, nns, nops, err, errlen);
-	free(ns);
+	if (m != d->model) {
+		weft_model_free(d->model);
+		d->model = m;
+	}
+	d->last_ops = res.nops;
+	d->failed = res.failed;
+	d->failure[0] = 0;
+	for (int i = 0; i < WEFT_STEP_COUNT; i++) {
+		if (res.failed & (1u << i)) {
+			snprintf(d->failure, sizeof(d->failure), "%s: %s", weft_rec_step_name(i),
+				 res.err[i]);
+			break;
+		}
+	}
+	if (!ret)
+		d->generation++;
+	weft_log(ret ? LOG_WARN : LOG_INFO, "apply: %zu service ports, %llu map writes%s",
+		 weft_rec_services(d->rec)->n, (unsigned long long)res.nops,
+		 ret ? "; some steps failed (see above): retried at the next change" : "");
+	if (d->attached)
+		weft_datapath_set_info(d->dp, d->generation, d->last_ops);
 	return ret;
-}
-
-/* Bring the maps from d->cur to cfg. On success d->cur is the new state;
- * on failure the maps are re-read so d->cur stays true. */
-static int reconcile(struct weftd *d, const struct weft_model *cfg)
-{
-	const struct weft_maps *maps = weft_datapath_maps(d->dp);
-	struct weft_pol_state pwant;
-	struct weft_state want;
-	struct weft_ep_ent *eps = NULL;
-	size_t neps = 0;
-	uint64_t nops = 0, pops = 0;
-	char err[512];
-	int ret;
-
-	ret = weft_state_build(cfg, &d->cur, &want, err, sizeof(err));
-	if (ret) {
-		weft_log(LOG_ERROR, "config: %s: %s", cfg->path, err);
-		return ret;
-	}
-	ret = weft_pol_build(cfg, &d->pol, &pwant, err, sizeof(err));
-	if (ret) {
-		weft_log(LOG_ERROR, "config: %s: %s", cfg->path, err);
-		weft_state_free(&want);
-		return ret;
-	}
-	ret = weft_apply(maps, &d->cur, &want, &nops, err, sizeof(err));
-	if (ret) {
-		weft_log(LOG_ERROR, "apply: %s", err);
-		weft_state_free(&want);
-		weft_pol_free(&pwant);
-		weft_state_free(&d->cur);
-		if (weft_state_read(maps, &d->cur, err, sizeof(err)))
-			weft_log(LOG_ERROR, "apply: re-read: %s", err);
-		return ret;
-	}
-	weft_state_free(&d->cur);
-	d->cur = want;
-	ret = weft_redir_apply(maps, cfg, err, sizeof(err));
-	if (ret) {
-		weft_log(LOG_ERROR, "apply: %s", err);
-		weft_pol_free(&pwant);
-		return ret;
-	}
-	/* Policy last: the new generation, the epoch flip, the old one gone. */
-	ret = weft_pol_apply(maps, &d->pol, &pwant, &pops, err, sizeof(err));
-	weft_pol_free(&d->pol);
-	if (ret) {
-		weft_log(LOG_ERROR, "apply: policy: %s", err);
-		weft_pol_free(&pwant);
-		if (weft_pol_read(maps, &d->pol, err, sizeof(err)))
-			weft_log(LOG_ERROR, "apply: re-read policy: %s", err);
-		return ret;
-	}
-	d->pol = pwant;
-	nops += pops;
-	/* Endpoint names for /metrics and the CLI, with their identities. */
-	ret = weft_ep_build(cfg, &d->pol, &eps, &neps);
-	if (!ret)
-		ret = weft_ep_apply(maps, eps, neps, &pops, err, sizeof(err));
-	if (!ret)
-		ret = weft_obs_cfg_apply(maps, cfg, err, sizeof(err));
-	free(eps);
-	if (ret) {
-		weft_log(LOG_ERROR, "apply: endpoints: %s", ret == -ENOMEM ? strerror(ENOMEM) : err);
-		return ret;
-	}
-	nops += pops;
-	ret = ns_sync(d, cfg, &pops, err, sizeof(err));
-	if (ret) {
-		weft_log(LOG_ERROR, "apply: endpoints: %s", err);
-		return ret;
-	}
-	nops += pops;
-	/* tc on the endpoints' interfaces: after the maps hold the policy. */
-	ret = weft_datapath_tc_sync(d->dp, d->cfg == cfg ? NULL : d->cfg, cfg, err, sizeof(err));
-	if (ret) {
-		weft_log(LOG_ERROR, "apply: %s", err);
-		return ret;
-	}
-	d->generation++;
-	d->last_ops = nops;
-	weft_log(LOG_INFO, "apply: %zu service ports, %llu map writes", d->cur.n,
-		 (unsigned long long)nops);
-	/* Parsing a large config leaves the heap full of freed YAML nodes:
-	 * give them back (100,000 services: 211 MiB resident -> 68 MiB). */
-	malloc_trim(0);
-	return 0;
 }
 
 static int start(struct weftd *d)
@@ -180,54 +130,65 @@ static int start(struct weftd *d)
 	char err[512];
 	int ret;
 
-	d->dp = weft_datapath_load(&d->cfg->datapath, err, sizeof(err));
+	d->dp = weft_datapath_load(&d->file->datapath, err, sizeof(err));
 	if (!d->dp) {
 		weft_log(LOG_ERROR, "%s", err);
 		return -errno;
 	}
-	ret = weft_state_read(weft_datapath_maps(d->dp), &d->cur, err, sizeof(err));
-	if (!ret)
-		ret = weft_pol_read(weft_datapath_maps(d->dp), &d->pol, err, sizeof(err));
+	d->rec = weft_rec_new(weft_datapath_maps(d->dp), d->dp);
+	if (!d->rec) {
+		weft_log(LOG_ERROR, "reconcile: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	ret = weft_rec_adopt(d->rec, err, sizeof(err));
 	if (ret) {
 		weft_log(LOG_ERROR, "datapath: adopt: %s", err);
 		return ret;
 	}
-	if (d->cur.n)
-		weft_log(LOG_INFO, "datapath: adopted %zu service ports from %s", d->cur.n,
-			 d->cfg->datapath.bpffs);
-	/* Kubernetes: keep what is adopted until the first list is in. */
-	ret = d->kubernetes ? 0 : reconcile(d, d->cfg);
-	if (ret)
-		return ret;
+	if (weft_rec_services(d->rec)->n)
+		weft_log(LOG_INFO, "datapath: adopted %zu service ports from %s",
+			 weft_rec_services(d->rec)->n, d->file->datapath.bpffs);
+	/* File mode: the file is the model. Kubernetes: keep what is adopted
+	 * until the first list is in. */
+	if (!d->kubernetes) {
+		struct weft_model *m = d->file;
+
+		d->file = NULL;
+		/* A step that fails is reported (/readyz, the log) and the rest
+		 * runs: the datapath serves what could be applied. */
+		apply(d, m, WEFT_STEPS_ALL);
+		d->file = d->model;
+	}
 	ret = weft_datapath_attach(d->dp, err, sizeof(err));
 	if (ret) {
 		weft_log(LOG_ERROR, "%s", err);
 		return ret;
 	}
+	d->attached = true;
 	/* weft_info last: a reader that sees this pid sees the links too. */
 	weft_datapath_set_info(d->dp, d->generation, d->last_ops);
-	d->ready = !d->kubernetes;	/* Kubernetes: after the first apply */
-	weft_log(LOG_INFO, "weftd: ready: cgroup %s, pins in %s", d->cfg->datapath.cgroup,
-		 d->cfg->datapath.bpffs);
+	weft_log(LOG_INFO, "weftd: ready: cgroup %s, pins in %s", d->file->datapath.cgroup,
+		 d->file->datapath.bpffs);
 	return 0;
 }
 
-/* After a batch of Kubernetes events (and on SIGHUP in that mode): the
- * cluster's services with the file's datapath, through the one reconcile. */
-static void k8s_changed(struct weft_k8s *k, void *arg)
+/* The cluster's objects with the file's settings, through the one reconcile. */
+static void k8s_apply(struct weftd *d)
 {
-	struct weftd *d = arg;
-	struct weft_model *cfg = weft_k8s_config(k, d->cfg);
+	struct weft_model *m = weft_k8s_config(d->k8s, d->file);
 
-	if (!cfg) {
+	if (!m) {
 		weft_log(LOG_ERROR, "k8s: translate: %s", strerror(errno));
 		return;
 	}
-	if (!reconcile(d, cfg)) {
-		weft_datapath_set_info(d->dp, d->generation, d->last_ops);
-		d->ready = true;
-	}
-	weft_model_free(cfg);
+	apply(d, m, WEFT_STEPS_ALL);
+}
+
+/* After a batch of Kubernetes events. */
+static void k8s_changed(struct weft_k8s *k, void *arg)
+{
+	(void)k;
+	k8s_apply(arg);
 }
 
 static int k8s_open(struct weftd *d)
@@ -251,38 +212,76 @@ static int k8s_open(struct weftd *d)
 	return ret;
 }
 
+/* A new version of the file: in file mode its whole model, in Kubernetes
+ * mode its settings (the objects stay the cluster's). Settings that only
+ * take effect at start keep their running values. */
+static struct weft_model *file_read(struct weftd *d, char *err, size_t errlen)
+{
+	struct weft_model *m = d->config_path ? weft_file_load(d->config_path, err, errlen) :
+						weft_file_parse("", 0, "<defaults>", err, errlen);
+
+	if (!m)
+		return NULL;
+	if (d->kubernetes && (m->nservices || m->nendpoints || m->npolicies || m->nnamespaces)) {
+		snprintf(err, errlen, "%s: %s: with --kubernetes they come from the cluster; the file may hold only datapath: and metrics:",
+			 m->source, m->nservices ? "services" : m->nendpoints ? "endpoints" :
+				    m->npolicies ? "policies" : "namespaces");
+		weft_model_free(m);
+		return NULL;
+	}
+	return m;
+}
+
 static void reload(struct weftd *d)
 {
-	struct weft_model *cfg;
+	struct weft_model *m;
 	char err[512];
 
-	if (d->k8s) {
-		if (weft_k8s_synced(d->k8s))
-			k8s_changed(d->k8s, d);
-		return;
-	}
-	cfg = weft_file_load(d->config_path, err, sizeof(err));
-	if (!cfg) {
+	m = file_read(d, err, sizeof(err));
+	if (!m) {
 		weft_log(LOG_ERROR, "reload: %s: keeping the running state", err);
 		return;
 	}
-	if (weft_datapath_restart_needed(&d->cfg->datapath, &cfg->datapath)) {
+	if (weft_datapath_restart_needed(&d->file->datapath, &m->datapath)) {
 		weft_log(LOG_WARN, "reload: datapath settings change only at restart: keeping the old ones");
-		cfg->datapath = d->cfg->datapath;
+		m->datapath = d->file->datapath;
 	}
-	if (strcmp(d->cfg->metrics.listen, cfg->metrics.listen)) {
+	if (strcmp(d->file->metrics.listen, m->metrics.listen)) {
 		weft_log(LOG_WARN, "reload: metrics.listen changes only at restart: keeping %s",
-			 d->cfg->metrics.listen[0] ? d->cfg->metrics.listen : "no server");
-		cfg->metrics = d->cfg->metrics;
+			 d->file->metrics.listen[0] ? d->file->metrics.listen : "no server");
+		snprintf(m->metrics.listen, sizeof(m->metrics.listen), "%s", d->file->metrics.listen);
 	}
-	if (reconcile(d, cfg)) {
-		weft_log(LOG_ERROR, "reload: keeping the running config");
-		weft_model_free(cfg);
+	if (d->kubernetes) {
+		weft_model_free(d->file);
+		d->file = m;
+		if (weft_k8s_synced(d->k8s))
+			k8s_apply(d);
 		return;
 	}
-	weft_model_free(d->cfg);
-	d->cfg = cfg;
-	weft_datapath_set_info(d->dp, d->generation, d->last_ops);
+	if (d->file != d->model)
+		weft_model_free(d->file);
+	d->file = m;
+	apply(d, m, WEFT_STEPS_ALL);
+}
+
+/* A pod's veth came or went: its netns and its interface index. */
+static void links_changed(struct weftd *d)
+{
+	int r = weft_link_watch_read(d->linkfd, d->dp);
+
+	if (r)
+		weft_log(LOG_ERROR, "datapath: tc: link events: %s", strerror(-r));
+	if (d->model)
+		weft_rec_apply(d->rec, d->model, WEFT_STEPS_LINKS, NULL);
+}
+
+/* The signals weftd handles, through its signalfd. */
+static void weft_signals(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
 }
 
 static int loop(struct weftd *d)
@@ -290,12 +289,7 @@ static int loop(struct weftd *d)
 	struct epoll_event ev = { .events = EPOLLIN };
 	sigset_t mask;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
+	weft_signals(&mask);
 	d->sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (d->sigfd < 0 || d->epfd < 0)
@@ -336,17 +330,7 @@ static int loop(struct weftd *d)
 				continue;
 			}
 			if (evs[i].data.fd == d->linkfd) {
-				int r = weft_link_watch_read(d->linkfd, d->dp);
-				char err[512];
-
-				if (r)
-					weft_log(LOG_ERROR, "datapath: tc: link events: %s", strerror(-r));
-				/* A pod's veth came or went: its netns too. (With
-				 * Kubernetes, pod events bring the endpoints:
-				 * d->cfg has only the file's settings.) */
-				if (d->generation && !d->kubernetes &&
-				    ns_sync(d, d->cfg, NULL, err, sizeof(err)))
-					weft_log(LOG_ERROR, "datapath: link events: %s", err);
+				links_changed(d);
 				continue;
 			}
 			if (evs[i].data.fd != d->sigfd ||
@@ -372,7 +356,8 @@ static void usage(FILE *f)
 		   "  --kubernetes   services from the API server (in-cluster config by default);\n"
 		   "                 the config file may then hold only datapath: and metrics:\n"
 		   "  --kubeconfig FILE  out-of-cluster credentials (implies --kubernetes)\n"
-		   "  --node NAME    this node's name (default: $NODE_NAME)\n");
+		   "  --node NAME    this node's name (default: $NODE_NAME)\n"
+		   "       weftd --version  the version, as /metrics' weft_build_info says it\n");
 }
 
 int main(int argc, char **argv)
@@ -385,14 +370,16 @@ int main(int argc, char **argv)
 		{ "kubeconfig", required_argument, 0, 'k' },
 		{ "node", required_argument, 0, 'n' },
 		{ "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, 'V' },
 		{ 0 },
 	};
 	struct weftd d = { .epfd = -1, .sigfd = -1, .linkfd = -1 };
+	sigset_t sigs;
 	bool cleanup = false;
 	char err[512];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "c:Cl:Kk:n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:Cl:Kk:n:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d.config_path = optarg;
@@ -426,6 +413,9 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			printf("weftd %s\n", weft_version());
+			return 0;
 		default:
 			usage(stderr);
 			return 2;
@@ -437,32 +427,38 @@ int main(int argc, char **argv)
 	}
 	if (d.kubernetes && !d.node)
 		d.node = getenv("NODE_NAME");
-	d.cfg = d.config_path ? weft_file_load(d.config_path, err, sizeof(err)) :
-				weft_file_parse("", 0, "<defaults>", err, sizeof(err));
-	if (!d.cfg) {
+	/* Blocked from the start, so a SIGHUP or SIGTERM during a long start
+	 * waits for the loop instead of killing weftd. A client that hangs up
+	 * must cost a write error, never weftd (the HTTP server sends with
+	 * MSG_NOSIGNAL too). */
+	weft_signals(&sigs);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0 || signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+		fprintf(stderr, "weftd: signals: %s\n", strerror(errno));
+		return 1;
+	}
+	d.file = file_read(&d, err, sizeof(err));
+	if (!d.file) {
 		fprintf(stderr, "weftd: %s\n", err);
 		return 1;
 	}
-	if (d.kubernetes &&
-	    (d.cfg->nservices || d.cfg->nendpoints || d.cfg->npolicies || d.cfg->nnamespaces)) {
-		fprintf(stderr, "weftd: %s: %s: with --kubernetes they come from the cluster; the file may hold only datapath: and metrics:\n",
-			d.cfg->path, d.cfg->nservices ? "services" : d.cfg->nendpoints ? "endpoints" :
-				     d.cfg->npolicies ? "policies" : "namespaces");
-		weft_model_free(d.cfg);
-		return 1;
-	}
-	if (!d.cfg->datapath.cgroup[0]) {
+	if (!d.file->datapath.cgroup[0]) {
 		fprintf(stderr, "weftd: %s: datapath.cgroup: no cgroup v2 mount found in /proc/mounts\n",
-			d.config_path);
-		weft_model_free(d.cfg);
+			d.file->source);
+		weft_model_free(d.file);
 		return 1;
 	}
 	if (cleanup) {
-		weft_datapath_tc_detach(d.cfg);
-		ret = weft_datapath_cleanup(&d.cfg->datapath, err, sizeof(err));
+		const char **ifn = calloc(d.file->nendpoints + 1, sizeof(*ifn));
+
+		for (size_t i = 0; ifn && i < d.file->nendpoints; i++)
+			ifn[i] = d.file->endpoints[i].interface;
+		if (ifn)
+			weft_datapath_tc_detach(d.file->datapath.bpffs, ifn, d.file->nendpoints);
+		free(ifn);
+		ret = weft_datapath_cleanup(&d.file->datapath, err, sizeof(err));
 		if (ret)
 			fprintf(stderr, "weftd: %s\n", err);
-		weft_model_free(d.cfg);
+		weft_model_free(d.file);
 		return ret ? 1 : 0;
 	}
 	http_open(&d);
@@ -485,9 +481,10 @@ int main(int argc, char **argv)
 		close(d.linkfd);
 	weft_http_close(d.http);
 	weft_k8s_free(d.k8s);
-	weft_state_free(&d.cur);
-	weft_pol_free(&d.pol);
+	weft_rec_free(d.rec);
 	weft_datapath_close(d.dp);
-	weft_model_free(d.cfg);
+	if (d.file != d.model)
+		weft_model_free(d.file);
+	weft_model_free(d.model);
 	return ret ? 1 : 0;
 }

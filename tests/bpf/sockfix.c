@@ -246,11 +246,7 @@ int sfx_policy(struct weft *skel, struct weft_pol_state *cur, const char *yaml, 
 
 	if (!cfg)
 		return -EINVAL;
-	for (int i = 0; i < WEFT_M_COUNT; i++)
-		maps.fd[i] = -1;
-	maps.fd[WEFT_M_POL] = bpf_map__fd(skel->maps.weft_pol);
-	maps.fd[WEFT_M_POL_ID] = bpf_map__fd(skel->maps.weft_pol_id);
-	maps.fd[WEFT_M_REDIR_CFG] = bpf_map__fd(skel->maps.weft_redir_cfg);
+	sfx_maps(skel, &maps);
 	cfg->datapath.max_policy = bpf_map__max_entries(skel->maps.weft_pol);
 	cfg->datapath.max_idents = bpf_map__max_entries(skel->maps.weft_pol_id);
 	ret = weft_pol_build(cfg, cur, &want, err, errlen);

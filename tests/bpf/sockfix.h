@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/maps.h"
 #include "weft/abi.h"
 
 #define SFX_NPROGS 8
@@ -78,6 +79,7 @@ int sfx_enter_cli(void);
 /* Compile yaml's policies and write them into skel's maps as weftd does
  * (weft_pol_build + weft_pol_apply); *cur becomes the new state. 0 or
  * -errno (err filled). */
+
 int sfx_policy(struct weft *skel, struct weft_pol_state *cur, const char *yaml, char *err,
 	       size_t errlen);
 

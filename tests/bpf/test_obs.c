@@ -907,7 +907,7 @@ TEST(bpf, obs_metrics_from_live_flows_and_edges)
 	fd = obs_client(VIP, 7130, up, down);
 	if (!ASSERT_TRUE(fd >= 0, "exchange"))
 		goto out;
-	if (ASSERT_OK(weft_metrics_gather(NULL, &st, &maps, NULL, &snap), "scrape while open")) {
+	if (ASSERT_OK(weft_metrics_gather(&st, &maps, NULL, &snap), "scrape while open")) {
 		ASSERT_EQ(snap.flows, 2, "two live flows");
 		if (ASSERT_NOT_NULL(t = tcp_series(&snap, WEFT_REPORTER_SOURCE), "source series, named")) {
 			ASSERT_EQ(t->v.opened, 1, "opened while open");
@@ -924,7 +924,7 @@ TEST(bpf, obs_metrics_from_live_flows_and_edges)
 	server_wait(srv);
 	if (!ASSERT_TRUE(edges_closed(&f, id, 7130, 1, &src, &dst), "closed"))
 		goto out;
-	if (ASSERT_OK(weft_metrics_gather(NULL, &st, &maps, NULL, &snap), "scrape after close")) {
+	if (ASSERT_OK(weft_metrics_gather(&st, &maps, NULL, &snap), "scrape after close")) {
 		ASSERT_EQ(snap.flows, 0, "no live flow");
 		for (uint8_t r = WEFT_REPORTER_SOURCE; r <= WEFT_REPORTER_DESTINATION; r++) {
 			if (!ASSERT_NOT_NULL(t = tcp_series(&snap, r), "series after close"))

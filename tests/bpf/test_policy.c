@@ -81,11 +81,7 @@ static bool setup(struct pfx *p)
 	if (!ASSERT_OK(sfx_open(&p->f), "load and attach the socket programs"))
 		return false;
 	s = p->f.skel;
-	for (int i = 0; i < WEFT_M_COUNT; i++)
-		p->maps.fd[i] = -1;
-	p->maps.fd[WEFT_M_POL] = bpf_map__fd(s->maps.weft_pol);
-	p->maps.fd[WEFT_M_POL_ID] = bpf_map__fd(s->maps.weft_pol_id);
-	p->maps.fd[WEFT_M_REDIR_CFG] = bpf_map__fd(s->maps.weft_redir_cfg);
+	sfx_maps(s, &p->maps);
 	return ASSERT_OK(sfx_pods(2, ports, 1), "pods and backends");
 }
 
@@ -263,8 +259,9 @@ TEST(bpf, policy_apply_batches_and_stale_entries)
 				    !memcmp(back.ents, want.ents, want.nents * sizeof(*want.ents)),
 			    "exactly the new generation");
 	}
-	/* new ids + entries + flip + old entries + old ids + 3 stale deletes */
-	ASSERT_EQ(nops, want.nids + want.nents + 1 + got.nents + got.nids + 3,
+	/* new ids + entries + names + flip + old entries + old ids + old names
+	 * + 3 stale deletes (no decision counters to prune) */
+	ASSERT_EQ(nops, want.nids + want.nents + want.nmetas + 1 + got.nents + got.nids + got.nmetas + 3,
 		  "every write and delete counted");
 	if (ASSERT_OK(sfx_enter_cli(), "enter the cli pod")) {
 		ASSERT_EQ(tcp("10.250.0.10", "10.250.0.21", 8080), 0, "new policy: web allowed");

@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The weft CLI against maps with known contents. The fixture pins every map
- * weft reads under the test's bpffs directory (the skeleton's, with no
- * program loaded, and the observability maps of abi.h made here while the
- * skeleton does not define them yet), writes entries with the ABI structs,
- * runs the weft binary and checks its output: JSON parsed with json-c and
- * compared field by field, tables spot-checked (and 120 columns wide at
- * most), filters, sorting, top-N, exit codes of every error. `weft observe`
- * reads events that tests/cli/evgen.bpf.c writes into the pinned ring buffer
- * through BPF_PROG_TEST_RUN.
+ * The weft CLI's commands against maps with known contents (clifix.h):
+ * documents parsed with json-c and compared field by field, tables
+ * spot-checked (cut to COLUMNS when it is set, whole when piped), filters,
+ * sorting, top-N, exit codes of every error. `weft observe` reads events
+ * that tests/cli/evgen.bpf.c writes into the pinned ring buffer through
+ * BPF_PROG_TEST_RUN. test_cli_ux.c has the command line itself: options,
+ * help, formats, the terminal, completion, --watch and kubectl-weft.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,293 +26,28 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 
-#include "model/model.h"
+#include "bpf/sockfix.h"
+#include "cli/clifix.h"
 #include "evgen.skel.h"
 #include "harness.h"
+#include "lib/addr.h"
+#include "lib/maps.h"
 #include "reconcile/policy.h"
-#include "bpf/sockfix.h"
 #include "testenv.h"
 #include "weft.skel.h"
 
-/* --- fixture ---------------------------------------------------------------- */
-
-struct fx {
-	struct weft *skel;
-	int ep, flow, meta, sock, cfg, events, info;
-};
-
-static bool no_programs(struct weft *skel, const struct bpf_program *p)
-{
-	(void)skel;
-	(void)p;
-	return false;
-}
-
-/* The observability maps, as abi.h describes them (small sizes). */
-static const struct {
-	enum weft_map_id id;
-	enum bpf_map_type type;
-	__u32 key, value, max;
-} obs_maps[] = {
-	{ WEFT_M_EP, BPF_MAP_TYPE_HASH, sizeof(struct weft_addr_key), sizeof(struct weft_ep_val), 1024 },
-	{ WEFT_M_FLOW, BPF_MAP_TYPE_LRU_HASH, sizeof(struct weft_sock_key), sizeof(struct weft_flow), 4096 },
-	{ WEFT_M_EDGE, BPF_MAP_TYPE_HASH, sizeof(struct weft_edge_key), sizeof(struct weft_edge_val), 1024 },
-	{ WEFT_M_HIST, BPF_MAP_TYPE_PERCPU_HASH, sizeof(struct weft_hist_key), sizeof(struct weft_hist), 1024 },
-	{ WEFT_M_OBS_CFG, BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(struct weft_obs_cfg), 1 },
-	{ WEFT_M_EVENTS, BPF_MAP_TYPE_RINGBUF, 0, 0, 1 << 16 },
-};
-
-static int pinned(const char *name)
-{
-	char path[512];
-
-	snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), name);
-	return bpf_obj_get(path);
-}
-
-static void fx_close(struct fx *f)
-{
-	int *fds[] = { &f->ep, &f->flow, &f->meta, &f->sock, &f->cfg, &f->events, &f->info };
-
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (*fds[i] >= 0)
-			close(*fds[i]);
-	weft__destroy(f->skel);
-}
-
-static void info_put(struct fx *f, __u32 abi)
-{
-	struct weft_info info = { .abi = abi, .generation = 1 };
-	__u32 key = 0;
-
-	bpf_map_update_elem(f->info, &key, &info, BPF_ANY);
-}
-
-/* 0 or -errno. */
-static int fx_open(struct fx *f)
-{
-	struct bpf_map *m;
-	char path[512];
-	int err;
-
-	memset(f, 0, sizeof(*f));
-	f->ep = f->flow = f->meta = f->sock = f->cfg = f->events = f->info = -1;
-	tenv_need_root();
-	if (mkdir(tenv_bpffs(), 0700) < 0 && errno != EEXIST)
-		return -errno;
-	err = sfx_load(&f->skel, no_programs);
-	if (err)
-		return err;
-	bpf_object__for_each_map(m, f->skel->obj) {
-		if (strncmp(bpf_map__name(m), "weft_", 5))
-			continue; /* .rodata and friends */
-		snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), bpf_map__name(m));
-		err = bpf_map__pin(m, path);
-		if (err)
-			return err;
-	}
-	for (size_t i = 0; i < sizeof(obs_maps) / sizeof(obs_maps[0]); i++) {
-		int fd = pinned(weft_map_name(obs_maps[i].id));
-
-		if (fd < 0)
-			fd = bpf_map_create(obs_maps[i].type, weft_map_name(obs_maps[i].id), obs_maps[i].key,
-					    obs_maps[i].value, obs_maps[i].max, NULL);
-		else if (close(fd) == 0)
-			continue; /* the skeleton has it */
-		if (fd < 0)
-			return -errno;
-		snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), weft_map_name(obs_maps[i].id));
-		err = bpf_obj_pin(fd, path) ? -errno : 0;
-		close(fd);
-		if (err)
-			return err;
-	}
-	f->ep = pinned(weft_map_name(WEFT_M_EP));
-	f->flow = pinned(weft_map_name(WEFT_M_FLOW));
-	f->meta = pinned(weft_map_name(WEFT_M_META));
-	f->sock = pinned(weft_map_name(WEFT_M_SOCK));
-	f->cfg = pinned(weft_map_name(WEFT_M_OBS_CFG));
-	f->events = pinned(weft_map_name(WEFT_M_EVENTS));
-	f->info = pinned(weft_map_name(WEFT_M_INFO));
-	if (f->ep < 0 || f->flow < 0 || f->meta < 0 || f->sock < 0 || f->cfg < 0 || f->events < 0 ||
-	    f->info < 0)
-		return -ENOENT;
-	info_put(f, WEFT_ABI_VERSION);
-	return 0;
-}
-
-static void ip16(const char *text, __be32 out[4])
-{
-	struct weft_ip ip;
-
-	weft_ip_parse(text, &ip);
-	memcpy(out, &ip.a, 16);
-}
-
-static int ep_put(struct fx *f, const char *ip, const char *name, const char *ns,
-		  const char *workload, __u32 identity, __u32 ifindex, __u32 flags)
-{
-	struct weft_addr_key k;
-	struct weft_ep_val v = { .identity = identity, .ifindex = ifindex, .flags = flags };
-
-	ip16(ip, k.addr);
-	snprintf(v.name, sizeof(v.name), "%s", name);
-	snprintf(v.ns, sizeof(v.ns), "%s", ns);
-	snprintf(v.workload, sizeof(v.workload), "%s", workload);
-	return bpf_map_update_elem(f->ep, &k, &v, BPF_ANY);
-}
-
-static int meta_put(struct fx *f, __u32 id, const char *name, const char *ns, const char *port)
-{
-	struct weft_svc_meta m = { .nbackends = 1 };
-
-	snprintf(m.name, sizeof(m.name), "%s", name);
-	snprintf(m.ns, sizeof(m.ns), "%s", ns);
-	snprintf(m.port_name, sizeof(m.port_name), "%s", port);
-	return bpf_map_update_elem(f->meta, &id, &m, BPF_ANY);
-}
-
-static struct weft_sock_key sock_key(const char *local, uint16_t lport, const char *remote,
-				     uint16_t rport, __u64 netns)
-{
-	struct weft_sock_key k = { .netns = netns, .lport = htons(lport), .rport = htons(rport) };
-
-	ip16(local, k.local);
-	ip16(remote, k.remote);
-	return k;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-/* The usual names: web-1 (client) and db-0 (server), service data/db. */
-#define WEB "10.250.0.21"
-#define DB "10.250.0.30"
-#define VIP "10.96.0.10"
-#define DB_ID 7
-#define WEB_ID 9
-
-static int names_put(struct fx *f)
-{
-	return ep_put(f, WEB, "web-1", "default", "web", 256, 0, 0) ||
-	       ep_put(f, DB, "db-0", "data", "db", 257, 0, 0) ||
-	       meta_put(f, DB_ID, "db", "data", "pg") || meta_put(f, WEB_ID, "web", "default", "http");
-}
-
-/* A flow entry; bytes as the socket sees them (stack, redirect). */
-struct flow_spec {
-	const char *local, *remote;
-	uint16_t lport, rport;
-	bool client;
-	uint32_t svc_id;
-	uint64_t acked, received, redir_sent, redir_received;
-	uint32_t srtt_us;
-	uint64_t age_ms;
-};
-
-static int flow_put(struct fx *f, const struct flow_spec *s)
-{
-	struct weft_sock_key k = sock_key(s->local, s->lport, s->remote, s->rport, 0);
-	uint64_t now = now_ns();
-	struct weft_flow v = {
-		.start_ns = now - s->age_ms * 1000000ull,
-		.established_ns = now - s->age_ms * 1000000ull + 300000,
-		.bytes_acked = s->acked, .bytes_received = s->received,
-		.redir_sent = s->redir_sent, .redir_received = s->redir_received,
-		.segs_in = 10, .segs_out = 20, .svc_id = s->svc_id, .srtt_us = s->srtt_us,
-		.retrans = 1,
-	};
-
-	v.flags = (s->client ? WEFT_FLOW_ACTIVE : 0) | (s->redir_sent || s->redir_received ?
-							 WEFT_FLOW_REDIRECTED : 0);
-	if (s->svc_id && s->client) {
-		v.flags |= WEFT_FLOW_SERVICE;
-		ip16(s->svc_id == DB_ID ? VIP : "10.96.0.11", v.vip);
-		v.vport = htons(s->svc_id == DB_ID ? 5432 : 80);
-	}
-	return bpf_map_update_elem(f->flow, &k, &v, BPF_ANY);
-}
-
-/* --- running weft ---------------------------------------------------------------- */
-
 static char out[1 << 16];
 
-/* Run weft with args against the test's pins; stdout (and stderr if
- * merge) into out. Returns the exit status. */
+/* weft --bpffs (the test's) ARGS; stdout (and stderr with merge) into out. */
 static int weft(bool merge, const char *args)
 {
-	return tenv_capture(out, sizeof(out), "%s/weft --bpffs %s %s%s", weft_test_bindir(),
-			    tenv_bpffs(), args, merge ? " 2>&1" : " 2>/dev/null");
+	return cli_run(out, sizeof(out), NULL, merge, "--bpffs %s %s", tenv_bpffs(), args);
 }
 
-/* A value by dotted path ("0.client.name"; numbers index arrays): true if
- * it is there; *out is NULL for a JSON null. */
-static bool jget(struct json_object *o, const char *path, struct json_object **out)
+/* The same at a terminal width of 120 columns (COLUMNS). */
+static int weft120(const char *args)
 {
-	char buf[256], *tok, *save;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (tok = strtok_r(buf, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
-		if (!o)
-			return false;
-		if (json_object_is_type(o, json_type_array)) {
-			size_t i = strtoul(tok, NULL, 10);
-
-			if (i >= json_object_array_length(o))
-				return false;
-			o = json_object_array_get_idx(o, i);
-		} else if (!json_object_object_get_ex(o, tok, &o)) {
-			return false;
-		}
-	}
-	*out = o;
-	return true;
-}
-
-static struct json_object *jp(struct json_object *o, const char *path)
-{
-	struct json_object *v = NULL;
-
-	return jget(o, path, &v) ? v : NULL;
-}
-
-static const char *jstr(struct json_object *o, const char *path)
-{
-	struct json_object *v;
-
-	if (!jget(o, path, &v))
-		return "(absent)";
-	return v ? json_object_get_string(v) : "(null)";
-}
-
-static long long jint(struct json_object *o, const char *path)
-{
-	struct json_object *v = jp(o, path);
-
-	return v && json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : -999;
-}
-
-static size_t jlen(struct json_object *o)
-{
-	return o && json_object_is_type(o, json_type_array) ? json_object_array_length(o) : 0;
-}
-
-/* Every line of s is at most width columns. */
-static bool fits(const char *s, size_t width)
-{
-	while (*s) {
-		size_t n = strcspn(s, "\n");
-
-		if (n > width)
-			return false;
-		s += n + (s[n] ? 1 : 0);
-	}
-	return true;
+	return cli_run(out, sizeof(out), "COLUMNS=120", false, "--bpffs %s %s", tenv_bpffs(), args);
 }
 
 /* The client ports of a flows JSON array, in order: "40001,40002". */
@@ -329,24 +62,25 @@ static const char *ports_of(struct json_object *arr, char *buf, size_t len)
 	return buf;
 }
 
-/* --- tests ------------------------------------------------------------------------ */
-
 TEST(e2e, cli_endpoints_json_and_table)
 {
-	struct json_object *j;
+	struct json_object *doc, *j;
 	struct fx f;
 
 	if (!ASSERT_OK(fx_open(&f), "fixture"))
 		goto out;
-	ASSERT_OK(ep_put(&f, WEB, "web-1", "default", "web", 256, 1,
+	ASSERT_OK(fx_ep(&f, WEB, "web-1", "default", "web", 256, 1,
 			 WEFT_EP_REDIRECT_OFF | WEFT_EP_INGRESS_POLICED), "web-1");
-	ASSERT_OK(ep_put(&f, "fd00:250::30", "db-0", "data", "db", 257, 0, WEFT_EP_EGRESS_POLICED),
+	ASSERT_OK(fx_ep(&f, "fd00:250::30", "db-0", "data", "db", 257, 0, WEFT_EP_EGRESS_POLICED),
 		  "db-0");
-	ASSERT_OK(ep_put(&f, "10.250.0.22", "a-very-long-pod-name-that-does-not-fit-its-column-7f9c",
+	ASSERT_OK(fx_ep(&f, "10.250.0.22", "a-very-long-pod-name-that-does-not-fit-its-column-7f9c",
 			 "default", "a-very-long-workload-name", 258, 0, 0), "long");
 	if (!ASSERT_OK(weft(false, "endpoints --json"), "weft endpoints --json"))
 		goto out;
-	j = json_tokener_parse(out);
+	doc = json_tokener_parse(out);
+	ASSERT_STR(jstr(doc, "apiVersion"), "weft.dev/v1", "version key");
+	ASSERT_STR(jstr(doc, "kind"), "EndpointList", "kind");
+	j = jp(doc, "items");
 	if (ASSERT_EQ(jlen(j), 3, out)) {
 		/* sorted by namespace, then name */
 		ASSERT_STR(jstr(j, "0.name"), "db-0", "first: data/db-0");
@@ -366,34 +100,41 @@ TEST(e2e, cli_endpoints_json_and_table)
 		ASSERT_STR(jstr(j, "2.flags.0"), "redirect_off", "flag");
 		ASSERT_STR(jstr(j, "2.flags.1"), "ingress_policed", "flag");
 	}
-	json_object_put(j);
-	if (!ASSERT_OK(weft(false, "endpoints"), "weft endpoints"))
+	json_object_put(doc);
+	/* 120 columns: a long name is cut, with a marker */
+	if (!ASSERT_OK(weft120("endpoints"), "weft endpoints"))
 		goto out;
 	ASSERT_TRUE(strstr(out, "NAMESPACE") && strstr(out, "web-1") && strstr(out, " lo ") &&
 		    strstr(out, "noredir,in"), out);
-	ASSERT_TRUE(strstr(out, "a-very-long-pod-name-~") && !strstr(out, "7f9c"),
-		    "a long name is cut with a marker");
+	ASSERT_TRUE(strstr(out, "a-very-long-pod-name-") && strstr(out, "~ ") && !strstr(out, "7f9c"),
+		    out);
 	ASSERT_TRUE(fits(out, 120), out);
+	/* piped with no COLUMNS: whole names, whatever the width */
+	if (ASSERT_OK(weft(false, "endpoints"), "weft endpoints, piped"))
+		ASSERT_TRUE(strstr(out, "a-very-long-pod-name-that-does-not-fit-its-column-7f9c") &&
+			    !strstr(out, "~"), out);
 out:
 	fx_close(&f);
 }
 
 TEST(e2e, cli_flows_json_names_both_ends_and_the_service)
 {
-	struct json_object *j;
+	struct json_object *doc, *j;
 	struct fx f;
 
-	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(names_put(&f), "names"))
+	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(fx_names(&f), "names"))
 		goto out;
 	/* web-1 -> db (VIP) -> db-0: the client socket and the server socket;
 	 * bytes on the stack and through the redirect. */
-	ASSERT_OK(flow_put(&f, &(struct flow_spec){ WEB, DB, 40000, 5432, true, DB_ID,
+	ASSERT_OK(fx_flow(&f, &(struct flow_spec){ WEB, DB, 40000, 5432, true, DB_ID,
 						   1000, 200, 500, 100, 250, 5000 }), "client flow");
-	ASSERT_OK(flow_put(&f, &(struct flow_spec){ DB, WEB, 5432, 40000, false, DB_ID,
+	ASSERT_OK(fx_flow(&f, &(struct flow_spec){ DB, WEB, 5432, 40000, false, DB_ID,
 						   300, 1000, 0, 500, 0, 4000 }), "server flow");
 	if (!ASSERT_OK(weft(false, "flows --json"), "weft flows --json"))
 		goto out;
-	j = json_tokener_parse(out);
+	doc = json_tokener_parse(out);
+	ASSERT_STR(jstr(doc, "kind"), "FlowList", "kind");
+	j = jp(doc, "items");
 	if (ASSERT_EQ(jlen(j), 2, out)) {
 		ASSERT_STR(jstr(j, "0.reporter"), "source", "client socket first");
 		ASSERT_STR(jstr(j, "0.client.name"), "web-1", "client name");
@@ -428,10 +169,10 @@ TEST(e2e, cli_flows_json_names_both_ends_and_the_service)
 		ASSERT_STR(jstr(j, "1.service.name"), "db", "service id on the server socket");
 		ASSERT_STR(jstr(j, "1.service.vip"), "(null)", "no VIP on the server socket");
 	}
-	json_object_put(j);
-	if (!ASSERT_OK(weft(false, "flows"), "weft flows"))
+	json_object_put(doc);
+	if (!ASSERT_OK(weft120("flows"), "weft flows"))
 		goto out;
-	ASSERT_TRUE(strstr(out, "CLIENT") && strstr(out, "src web-1") && strstr(out, "data/db") &&
+	ASSERT_TRUE(strstr(out, "CLIENT") && strstr(out, "src  web-1") && strstr(out, "data/db") &&
 		    strstr(out, "1.5K") && strstr(out, "250us"), out);
 	ASSERT_TRUE(fits(out, 120), out);
 out:
@@ -451,10 +192,10 @@ TEST(e2e, cli_flows_sort_top_and_filters)
 		{ "10.250.0.98", DB, 40004, 5432, true, 0, 0, 4000, 0, 0, 300, 2000 },
 	};
 
-	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(names_put(&f), "names"))
+	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(fx_names(&f), "names"))
 		goto out;
 	for (size_t i = 0; i < sizeof(fl) / sizeof(fl[0]); i++)
-		ASSERT_OK(flow_put(&f, &fl[i]), "flow");
+		ASSERT_OK(fx_flow(&f, &fl[i]), "flow");
 	static const struct {
 		const char *args, *want;
 	} cases[] = {
@@ -470,13 +211,20 @@ TEST(e2e, cli_flows_sort_top_and_filters)
 		{ "flows --json --endpoint db-0 --sort bytes", "40002,40004,40001" },
 		{ "flows --json --endpoint web-1/default --top 1 --sort rtt", "40001" },
 		{ "flows --json --endpoint nobody", "" },
+		/* -n: either end or the service in the namespace */
+		{ "flows --json -n data", "40001,40002,40004" },
+		{ "flows --json --namespace default", "40001,40002,40003" },
+		{ "flows --json -n default --service db", "40001,40002" },
+		{ "flows --json -n nowhere", "" },
+		{ "flows --json -A", "40001,40002,40003,40004" },
+		{ "flows --json --all-namespaces --sort bytes", "40002,40004,40003,40001" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (!ASSERT_OK(weft(false, cases[i].args), cases[i].args))
 			continue;
 		j = json_tokener_parse(out);
 		ASSERT_TRUE(j != NULL, out);
-		ASSERT_STR(ports_of(j, p, sizeof(p)), cases[i].want, cases[i].args);
+		ASSERT_STR(ports_of(jp(j, "items"), p, sizeof(p)), cases[i].want, cases[i].args);
 		json_object_put(j);
 	}
 	if (ASSERT_OK(weft(false, "flows --sort bytes --top 1"), "table top 1")) {
@@ -495,13 +243,13 @@ TEST(e2e, cli_sockets_lists_the_sockhash_with_flows)
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	socklen_t sl = sizeof(sa);
 	struct weft_sock_key kc, ks;
-	struct json_object *j, *e;
+	struct json_object *doc, *j, *e;
 	int lfd = -1, cfd = -1, afd = -1;
 	uint16_t lport, cport;
 	struct fx f;
 	__u32 v;
 
-	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(names_put(&f), "names"))
+	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(fx_names(&f), "names"))
 		goto out;
 	/* A real established loopback connection, both ends in the sockhash
 	 * under their own 4-tuple as sockops puts them (loopback: with a
@@ -519,8 +267,8 @@ TEST(e2e, cli_sockets_lists_the_sockhash_with_flows)
 	sl = sizeof(sa);
 	getsockname(cfd, (struct sockaddr *)&sa, &sl);
 	cport = ntohs(sa.sin_port);
-	kc = sock_key("127.0.0.1", cport, "127.0.0.1", lport, 4242);
-	ks = sock_key("127.0.0.1", lport, "127.0.0.1", cport, 4242);
+	kc = fx_sock_key("127.0.0.1", cport, "127.0.0.1", lport, 4242);
+	ks = fx_sock_key("127.0.0.1", lport, "127.0.0.1", cport, 4242);
 	v = cfd;
 	if (!ASSERT_OK(bpf_map_update_elem(f.sock, &kc, &v, BPF_ANY), "client socket into weft_sock"))
 		goto out;
@@ -528,7 +276,7 @@ TEST(e2e, cli_sockets_lists_the_sockhash_with_flows)
 	ASSERT_OK(bpf_map_update_elem(f.sock, &ks, &v, BPF_ANY), "server socket into weft_sock");
 	/* only the client socket has a flow entry */
 	{
-		struct weft_flow fl = { .start_ns = now_ns() - 2000000000ull, .bytes_acked = 77,
+		struct weft_flow fl = { .start_ns = fx_now_ns() - 2000000000ull, .bytes_acked = 77,
 					.bytes_received = 33, .srtt_us = 40,
 					.flags = WEFT_FLOW_ACTIVE, .netns = 4242 };
 
@@ -536,7 +284,9 @@ TEST(e2e, cli_sockets_lists_the_sockhash_with_flows)
 	}
 	if (!ASSERT_OK(weft(false, "sockets --json"), "weft sockets --json"))
 		goto out;
-	j = json_tokener_parse(out);
+	doc = json_tokener_parse(out);
+	ASSERT_STR(jstr(doc, "kind"), "SocketList", "kind");
+	j = jp(doc, "items");
 	if (ASSERT_EQ(jlen(j), 2, out)) {
 		for (size_t i = 0; i < 2; i++) {
 			e = json_object_array_get_idx(j, i);
@@ -554,8 +304,8 @@ TEST(e2e, cli_sockets_lists_the_sockhash_with_flows)
 			}
 		}
 	}
-	json_object_put(j);
-	if (ASSERT_OK(weft(false, "sockets"), "weft sockets")) {
+	json_object_put(doc);
+	if (ASSERT_OK(weft120("sockets"), "weft sockets")) {
 		ASSERT_TRUE(strstr(out, "(no flow entry)") && strstr(out, "4242") &&
 			    strstr(out, "cli"), out);
 		ASSERT_TRUE(fits(out, 120), out);
@@ -566,9 +316,9 @@ TEST(e2e, cli_sockets_lists_the_sockhash_with_flows)
 	close(cfd);
 	cfd = -1;
 	if (ASSERT_OK(weft(false, "sockets --json"), "after close")) {
-		j = json_tokener_parse(out);
-		ASSERT_EQ(jlen(j), 0, out);
-		json_object_put(j);
+		doc = json_tokener_parse(out);
+		ASSERT_TRUE(jp(doc, "items") && !jlen(jp(doc, "items")), out);
+		json_object_put(doc);
 	}
 out:
 	if (afd >= 0)
@@ -593,13 +343,16 @@ TEST(e2e, cli_stats_shows_map_pressure)
 		goto out;
 	for (int i = 0; i < 5; i++) {
 		snprintf(ip, sizeof(ip), "10.250.1.%d", i + 1);
-		ASSERT_OK(ep_put(&f, ip, "pod", "default", "pod", 256, 0, 0), "endpoint");
+		ASSERT_OK(fx_ep(&f, ip, "pod", "default", "pod", 256, 0, 0), "endpoint");
 	}
 	ASSERT_OK(bpf_obj_get_info_by_fd(f.ep, &mi, &len), "weft_ep info");
 	if (!ASSERT_OK(weft(false, "stats --json"), "weft stats --json"))
 		goto out;
 	j = json_tokener_parse(out);
+	ASSERT_STR(jstr(j, "kind"), "Stats", "kind");
 	ASSERT_TRUE(jp(j, "counters.translated") != NULL, "counters stay");
+	ASSERT_EQ(jint(j, "weftd.pid"), 0, "weftd.pid (no weftd wrote weft_info)");
+	ASSERT_EQ(jint(j, "weftd_pid"), 0, "the old name stays for one release");
 	maps = jp(j, "maps");
 	for (size_t i = 0; i < jlen(maps); i++) {
 		struct json_object *m = json_object_array_get_idx(maps, i);
@@ -672,7 +425,7 @@ TEST(e2e, cli_errors_name_the_cause_with_their_exit_codes)
 	char args[512], path[512];
 	struct fx f;
 
-	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(names_put(&f), "names"))
+	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(fx_names(&f), "names"))
 		goto out;
 	/* bad arguments: 2, naming the argument */
 	static const struct {
@@ -689,11 +442,37 @@ TEST(e2e, cli_errors_name_the_cause_with_their_exit_codes)
 		{ "frobnicate", "'frobnicate'" },
 		{ "status --sort bytes", "'--sort'" },
 		{ "map frob", "'frob'" },
+		/* the option as it was written, and the value */
+		{ "flows -s bytes", "unknown option '-s'" },
+		{ "services -o", "option '-o' needs a value" },
+		{ "services -o wid", "-o: 'wid' is not json, yaml or wide" },
+		{ "services --output", "option '--output' needs a value" },
+		{ "flows --sort", "option '--sort' needs a value" },
+		{ "flows --json=yes", "option '--json' takes no value" },
+		{ "services --frob", "unknown option '--frob'" },
+		{ "--frob=1 services", "unknown option '--frob'" },
+		{ "services -n shop -A", "'-n' and '-A'" },
+		{ "services --namespace a/b", "'a/b'" },
+		{ "sockets -n x", "option '-n' does not apply to sockets" },
+		{ "flows --interval 1", "--interval needs --watch" },
+		{ "status --count 2", "--count needs --watch" },
+		{ "flows --watch --interval 0", "'0'" },
+		{ "status --watch --interval 0.01", "'0.01' is not a number of seconds >= 0.1" },
+		{ "flows --sort rate", "'rate' needs --watch" },
+		{ "observe --watch", "'--watch' does not apply to observe" },
+		{ "completion fish", "'fish'" },
+		{ "map dump", "which map" },
+		{ "help nope", "'nope'" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		ASSERT_EQ(weft(true, bad[i].args), 2, bad[i].args);
 		ASSERT_TRUE(strstr(out, bad[i].names) != NULL, out);
+		ASSERT_TRUE(!strncmp(out, "weft: ", 6) && strchr(out, '\n') == out + strlen(out) - 1,
+			    "one line on stderr, starting with weft:");
 	}
+	/* the message names only what is wrong: not "--sort" for -s */
+	weft(true, "flows -s bytes");
+	ASSERT_TRUE(!strstr(out, "--sort needs"), out);
 	/* no pinned maps: 4, naming the directory */
 	snprintf(args, sizeof(args), "%s/weft --bpffs %s/nothing flows 2>&1", weft_test_bindir(),
 		 tenv_dir());
@@ -705,12 +484,12 @@ TEST(e2e, cli_errors_name_the_cause_with_their_exit_codes)
 			       weft_test_bindir(), path), 4, "empty directory");
 	ASSERT_TRUE(strstr(out, "no pinned maps") != NULL, out);
 	/* weftd newer than this weft: 6 */
-	info_put(&f, WEFT_ABI_VERSION + 1);
+	fx_info(&f, WEFT_ABI_VERSION + 1, 1);
 	ASSERT_EQ(weft(true, "endpoints"), 6, "newer ABI");
 	ASSERT_TRUE(strstr(out, "weftd is newer than this weft") != NULL, out);
 	ASSERT_EQ(weft(true, "services"), 6, "newer ABI: services");
 	ASSERT_EQ(weft(true, "status"), 6, "newer ABI: status");
-	info_put(&f, WEFT_ABI_VERSION);
+	fx_info(&f, WEFT_ABI_VERSION, 1);
 	ASSERT_OK(weft(true, "flows"), "same ABI");
 	/* a map missing (weftd older than weft): 5, naming the map */
 	snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), weft_map_name(WEFT_M_FLOW));
@@ -758,7 +537,7 @@ static int gen_open(struct fx *f, struct gen *g)
 static int emit(struct gen *g, uint8_t type, const char *src, uint16_t sport, const char *dst,
 		uint16_t dport, uint32_t svc_id, uint32_t reason)
 {
-	struct weft_event ev = { .ts_ns = now_ns(), .type = type, .proto = IPPROTO_TCP,
+	struct weft_event ev = { .ts_ns = fx_now_ns(), .type = type, .proto = IPPROTO_TCP,
 				 .reporter = type == WEFT_EV_DROP ? 0 : WEFT_REPORTER_SOURCE,
 				 .dir = type == WEFT_EV_DROP ? WEFT_DIR_INGRESS : 0,
 				 .reason = reason, .sport = htons(sport), .dport = htons(dport),
@@ -766,8 +545,8 @@ static int emit(struct gen *g, uint8_t type, const char *src, uint16_t sport, co
 	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = &ev, .data_size_in = sizeof(ev), .repeat = 1);
 	int err;
 
-	ip16(src, ev.saddr);
-	ip16(dst, ev.daddr);
+	fx_ip16(src, ev.saddr);
+	fx_ip16(dst, ev.daddr);
 	if (type == WEFT_EV_CLOSE) {
 		ev.received_bytes = 1500;
 		ev.sent_bytes = 300;
@@ -804,34 +583,13 @@ static pid_t observe_start(struct fx *f, const char *args, const char *file, __u
 	long long t0;
 	pid_t pid;
 
-	snprintf(cmd, sizeof(cmd), "exec %s/weft --bpffs %s observe %s > %s", weft_test_bindir(),
-		 tenv_bpffs(), args, file);
-	pid = fork();
-	if (pid == 0) {
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
+	snprintf(cmd, sizeof(cmd), "observe %s", args);
+	pid = cli_start(cmd, file);
 	if (pid < 0)
 		return -1;
 	for (t0 = tenv_now_ms(); tenv_now_ms() - t0 < 5000; usleep(10000))
 		if (observers(f) == want)
 			return pid;
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-	return -1;
-}
-
-/* Wait for pid (ms at most; killed after). Exit status, or -1. */
-static int observe_wait(pid_t pid, long long ms)
-{
-	long long t0 = tenv_now_ms();
-	int st;
-
-	while (tenv_now_ms() - t0 < ms) {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		usleep(10000);
-	}
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	return -1;
@@ -860,7 +618,7 @@ TEST(e2e, cli_observe_streams_events_and_stops_after_count)
 	size_t n;
 	pid_t pid;
 
-	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(names_put(&f), "names") ||
+	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(fx_names(&f), "names") ||
 	    !ASSERT_OK(gen_open(&f, &g), "evgen"))
 		goto out;
 	snprintf(file, sizeof(file), "%s/observe.json", tenv_dir());
@@ -873,10 +631,14 @@ TEST(e2e, cli_observe_streams_events_and_stops_after_count)
 		       WEFT_STAT_POL_TC_INGRESS_DENY), "drop");
 	ASSERT_OK(emit(&g, WEFT_EV_CLOSE, WEB, 40000, DB, 5432, DB_ID, 0), "close");
 	ASSERT_OK(emit(&g, WEFT_EV_FAIL, WEB, 40001, DB, 5432, DB_ID, 0), "fail: after --count");
-	ASSERT_EQ(observe_wait(pid, 5000), 0, "exits 0 after --count 3");
+	ASSERT_EQ(cli_wait(pid, 5000), 0, "exits 0 after --count 3");
 	ASSERT_EQ(observers(&f), 2, "observers restored");
 	n = read_lines(file, ev, 8);
 	if (ASSERT_EQ(n, 3, "three lines")) {
+		for (size_t i = 0; i < n; i++) {
+			ASSERT_STR(jstr(ev[i], "apiVersion"), "weft.dev/v1", "each line a document");
+			ASSERT_STR(jstr(ev[i], "kind"), "Event", "kind");
+		}
 		ASSERT_STR(jstr(ev[0], "type"), "open", "open");
 		ASSERT_STR(jstr(ev[0], "protocol"), "tcp", "protocol");
 		ASSERT_STR(jstr(ev[0], "reporter"), "source", "reporter");
@@ -916,7 +678,7 @@ TEST(e2e, cli_observe_filters_and_timeout)
 	size_t n;
 	pid_t pid;
 
-	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(names_put(&f), "names") ||
+	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(fx_names(&f), "names") ||
 	    !ASSERT_OK(gen_open(&f, &g), "evgen"))
 		goto out;
 	snprintf(file, sizeof(file), "%s/filtered.json", tenv_dir());
@@ -930,7 +692,7 @@ TEST(e2e, cli_observe_filters_and_timeout)
 	ASSERT_OK(emit(&g, WEFT_EV_DROP, WEB, 40002, "10.250.0.99", 80, 0,
 		       WEFT_STAT_POL_TC_EGRESS_DENY), "drop elsewhere");
 	ASSERT_OK(emit(&g, WEFT_EV_FAIL, WEB, 40003, DB, 5432, DB_ID, 0), "fail to db-0");
-	ASSERT_EQ(observe_wait(pid, 6000), 0, "exits 0 at --timeout");
+	ASSERT_EQ(cli_wait(pid, 6000), 0, "exits 0 at --timeout");
 	ASSERT_GE(tenv_now_ms() - t0, 1400, "not before the timeout");
 	ASSERT_EQ(observers(&f), 0, "observers restored");
 	n = read_lines(file, ev, 8);
@@ -948,16 +710,29 @@ TEST(e2e, cli_observe_filters_and_timeout)
 		goto out;
 	ASSERT_OK(emit(&g, WEFT_EV_CLOSE, WEB, 40004, "10.250.0.99", 80, WEB_ID, 0), "other service");
 	ASSERT_OK(emit(&g, WEFT_EV_CLOSE, WEB, 40005, DB, 5432, DB_ID, 0), "db");
-	ASSERT_EQ(observe_wait(pid, 5000), 0, "exits 0 after --count 1");
+	ASSERT_EQ(cli_wait(pid, 5000), 0, "exits 0 after --count 1");
 	fp = fopen(file, "r");
 	if (fp) {
 		text[fread(text, 1, sizeof(text) - 1, fp)] = 0;
 		fclose(fp);
 	}
-	ASSERT_TRUE(strstr(text, "TIME") && strstr(text, " close tcp   src web-1") &&
+	ASSERT_TRUE(strstr(text, "TIME") && strstr(text, " close  tcp    src  web-1") &&
 		    strstr(text, " db-0 ") && strstr(text, " data/db ") && strstr(text, "1.5K/300 2.00s") &&
 		    !strstr(text, "default/web"), text);
 	ASSERT_TRUE(fits(text, 120), text);
+	/* -n: either end or the service in the namespace */
+	snprintf(file, sizeof(file), "%s/ns.json", tenv_dir());
+	pid = observe_start(&f, "-o json -n default --count 1", file, 1);
+	if (!ASSERT_TRUE(pid > 0, "observer counted"))
+		goto out;
+	ASSERT_OK(emit(&g, WEFT_EV_CLOSE, "10.250.0.66", 40006, DB, 5432, DB_ID, 0), "in data");
+	ASSERT_OK(emit(&g, WEFT_EV_CLOSE, WEB, 40007, "10.250.0.99", 80, 0, 0), "web-1: default");
+	ASSERT_EQ(cli_wait(pid, 5000), 0, "exits 0 after --count 1");
+	n = read_lines(file, ev, 8);
+	if (ASSERT_EQ(n, 1, "one event in default"))
+		ASSERT_EQ(jint(ev[0], "client.port"), 40007, "web-1's");
+	for (size_t i = 0; i < n; i++)
+		json_object_put(ev[i]);
 out:
 	evgen__destroy(g.skel);
 	fx_close(&f);
@@ -972,7 +747,7 @@ TEST(e2e, cli_observe_restores_observers_on_signals_and_a_closed_pipe)
 	struct fx f;
 	pid_t pid;
 
-	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(names_put(&f), "names") ||
+	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(fx_names(&f), "names") ||
 	    !ASSERT_OK(gen_open(&f, &g), "evgen"))
 		goto out;
 	snprintf(file, sizeof(file), "%s/sig.txt", tenv_dir());
@@ -981,7 +756,7 @@ TEST(e2e, cli_observe_restores_observers_on_signals_and_a_closed_pipe)
 		if (!ASSERT_TRUE(pid > 0, "observer counted"))
 			goto out;
 		kill(pid, sigs[i]);
-		ASSERT_EQ(observe_wait(pid, 5000), 0, strsignal(sigs[i]));
+		ASSERT_EQ(cli_wait(pid, 5000), 0, strsignal(sigs[i]));
 		ASSERT_EQ(observers(&f), 0, "observers restored");
 	}
 	/* `weft observe | head -n 1`: the write after head is gone fails, and
@@ -996,14 +771,14 @@ TEST(e2e, cli_observe_restores_observers_on_signals_and_a_closed_pipe)
 	for (t0 = tenv_now_ms(); observers(&f) != 1 && tenv_now_ms() - t0 < 5000;)
 		usleep(10000);
 	if (!ASSERT_EQ(observers(&f), 1, "observer counted")) {
-		observe_wait(pid, 0);
+		cli_wait(pid, 0);
 		goto out;
 	}
 	for (int i = 0; i < 50 && observers(&f); i++) {
 		emit(&g, WEFT_EV_OPEN, WEB, 40000 + i, DB, 5432, DB_ID, 0);
 		usleep(20000);
 	}
-	ASSERT_EQ(observe_wait(pid, 5000), 0, "the pipeline ends");
+	ASSERT_EQ(cli_wait(pid, 5000), 0, "the pipeline ends");
 	ASSERT_EQ(observers(&f), 0, "observers restored after EPIPE");
 out:
 	evgen__destroy(g.skel);
@@ -1049,10 +824,10 @@ static pid_t live_client(int ready, int hold)
 TEST_TIMEOUT(e2e, cli_live_weftd_endpoints_flows_and_observe, 60)
 {
 	char config[256], text[2048], file[256], c;
-	struct json_object *j, *ev[8] = { 0 }, *fl;
+	struct json_object *doc, *j, *ev[8] = { 0 }, *fl;
 	int ready[2] = { -1, -1 }, hold[2] = { -1, -1 };
 	struct fx f = { .ep = -1, .flow = -1, .meta = -1, .sock = -1, .cfg = -1, .events = -1,
-			.info = -1 };
+			.info = -1, .pol_meta = -1 };
 	bool open_src = false, close_src = false;
 	pid_t weftd = -1, cli = -1, obs;
 	size_t n = 0;
@@ -1086,15 +861,16 @@ TEST_TIMEOUT(e2e, cli_live_weftd_endpoints_flows_and_observe, 60)
 	}
 	if (!ASSERT_TRUE(weftd > 0 && tenv_wait_applied(weftd, 1), "weftd applied"))
 		goto out;
-	f.ep = pinned(weft_map_name(WEFT_M_EP));
-	f.cfg = pinned(weft_map_name(WEFT_M_OBS_CFG));
-	f.events = pinned(weft_map_name(WEFT_M_EVENTS));
+	f.ep = fx_pinned(weft_map_name(WEFT_M_EP));
+	f.cfg = fx_pinned(weft_map_name(WEFT_M_OBS_CFG));
+	f.events = fx_pinned(weft_map_name(WEFT_M_EVENTS));
 	if (f.ep < 0 || f.cfg < 0 || f.events < 0)
 		SKIP("this weftd does not pin the observability maps yet (issue 5 datapath)");
 
 	/* endpoints, as weftd wrote them */
 	if (ASSERT_OK(weft(false, "endpoints --json"), "weft endpoints --json")) {
-		j = json_tokener_parse(out);
+		doc = json_tokener_parse(out);
+		j = jp(doc, "items");
 		if (ASSERT_EQ(jlen(j), 2, out)) {
 			ASSERT_STR(jstr(j, "0.name"), "be1", "be1");
 			ASSERT_STR(jstr(j, "0.namespace"), "shop", "namespace");
@@ -1102,7 +878,7 @@ TEST_TIMEOUT(e2e, cli_live_weftd_endpoints_flows_and_observe, 60)
 			ASSERT_STR(jstr(j, "0.address"), "10.250.0.21", "address");
 			ASSERT_STR(jstr(j, "1.name"), "cli", "cli");
 		}
-		json_object_put(j);
+		json_object_put(doc);
 	}
 
 	/* observe one real connection: open and close at the client socket */
@@ -1112,9 +888,9 @@ TEST_TIMEOUT(e2e, cli_live_weftd_endpoints_flows_and_observe, 60)
 		goto out;
 	cli = live_client(ready[1], -1);
 	ASSERT_EQ(read(ready[0], &c, 1), 1, "the client got an answer");
-	ASSERT_EQ(observe_wait(cli, 5000), 0, "client done");
+	ASSERT_EQ(cli_wait(cli, 5000), 0, "client done");
 	cli = -1;
-	ASSERT_EQ(observe_wait(obs, 12000), 0, "observe ends after 4 events or its timeout");
+	ASSERT_EQ(cli_wait(obs, 12000), 0, "observe ends after 4 events or its timeout");
 	n = read_lines(file, ev, 8);
 	for (size_t i = 0; i < n; i++) {
 		if (strcmp(jstr(ev[i], "reporter"), "source"))
@@ -1143,7 +919,8 @@ TEST_TIMEOUT(e2e, cli_live_weftd_endpoints_flows_and_observe, 60)
 	if (ASSERT_OK(weft(false, "flows --json --service web/shop"), "weft flows --json")) {
 		bool seen = false;
 
-		j = json_tokener_parse(out);
+		doc = json_tokener_parse(out);
+		j = jp(doc, "items");
 		for (size_t i = 0; i < jlen(j); i++) {
 			fl = json_object_array_get_idx(j, i);
 			if (strcmp(jstr(fl, "reporter"), "source"))
@@ -1155,7 +932,7 @@ TEST_TIMEOUT(e2e, cli_live_weftd_endpoints_flows_and_observe, 60)
 			ASSERT_EQ(jint(fl, "service.port"), 80, "service port");
 		}
 		ASSERT_TRUE(seen, out);
-		json_object_put(j);
+		json_object_put(doc);
 	}
 out:
 	for (size_t i = 0; i < n; i++)
@@ -1163,7 +940,7 @@ out:
 	if (hold[1] >= 0)
 		close(hold[1]);
 	if (cli > 0)
-		observe_wait(cli, 5000);
+		cli_wait(cli, 5000);
 	if (weftd > 0) {
 		kill(weftd, SIGTERM);
 		waitpid(weftd, NULL, 0);
@@ -1190,16 +967,32 @@ TEST(e2e, cli_services_table_fits_120_columns)
 	id = sfx_add_service(&s, &(struct sfx_svc){ VIP, 80, IPPROTO_TCP, WEFT_LB_RANDOM, 0, 0, be, 12 });
 	if (!ASSERT_GE(id, 1, "service written"))
 		goto out;
-	ASSERT_OK(meta_put(&f, id, "a-service-name-longer-than-its-column", "default", "http"), "meta");
-	if (ASSERT_OK(weft(false, "services"), "weft services")) {
+	ASSERT_OK(fx_meta(&f, id, "a-service-name-longer-than-its-column", "default", "http"), "meta");
+	if (ASSERT_OK(weft120("services"), "weft services")) {
 		ASSERT_TRUE(fits(out, 120), out);
-		ASSERT_TRUE(strstr(out, "a-service-name-long~") && strstr(out, "10.250.0.100:8080 (1)") &&
-			    strstr(out, "10.250.0.111:8080 (12)"), out);
+		ASSERT_TRUE(strstr(out, "a-service-name-") && strstr(out, "~ ") &&
+			    !strstr(out, "its-column") && strstr(out, "10.250.0.100:8080 (1)") &&
+			    strstr(out, "10.250.0.111:8080 (12)") &&
+			    strstr(out, "10.250.0.100:8080 (1), 10.250.0.101:8080 (2),\n "),
+			    "cut to fit, backends wrapped under their column");
 	}
+	if (ASSERT_OK(weft(false, "services"), "weft services, piped"))
+		ASSERT_TRUE(strstr(out, "a-service-name-longer-than-its-column") &&
+			    strstr(out, "(11), 10.250.0.111:8080 (12)\n"), "piped: whole, one line");
+	if (ASSERT_OK(weft(false, "services -o wide"), "weft services -o wide"))
+		ASSERT_TRUE(strstr(out, "PORT-NAME") && strstr(out, " SLOTS ") && strstr(out, " http "),
+			    out);
 	if (ASSERT_OK(weft(false, "services --json"), "weft services --json")) {
 		j = json_tokener_parse(out);
-		ASSERT_STR(jstr(j, "0.name"), "a-service-name-longer-than-its-column", "whole in JSON");
-		ASSERT_EQ(jlen(jp(j, "0.backends")), 12, "backends");
+		ASSERT_STR(jstr(j, "kind"), "ServiceList", "kind");
+		ASSERT_STR(jstr(j, "items.0.name"), "a-service-name-longer-than-its-column",
+			   "whole in JSON");
+		ASSERT_EQ(jlen(jp(j, "items.0.backends")), 12, "backends");
+		ASSERT_STR(jstr(j, "items.0.backends.0.address"), "10.250.0.100", "backend address");
+		ASSERT_STR(jstr(j, "items.0.backends.0.ip"), "10.250.0.100",
+			   "the old name stays for one release");
+		ASSERT_EQ(jint(j, "items.0.affinity_timeout_s"), 0, "affinity, unit in the name");
+		ASSERT_EQ(jint(j, "items.0.affinity_timeout"), 0, "and its old name");
 		json_object_put(j);
 	}
 out:
@@ -1228,10 +1021,10 @@ TEST(e2e, cli_policy_table_wraps_long_peer_lists)
 		 "    ingress: [{from: [{selector: {app: client}}], ports: [{port: 8080}]}]\n");
 	if (!ASSERT_OK(sfx_policy(f.skel, &cur, yaml, err, sizeof(err)), err))
 		goto out;
-	if (ASSERT_OK(weft(false, "policy"), "weft policy")) {
+	if (ASSERT_OK(weft120("policy"), "weft policy")) {
 		ASSERT_TRUE(fits(out, 120), out);
 		ASSERT_TRUE(strstr(out, "10.250.1.100/32") && strstr(out, "10.250.1.111/32") &&
-			    strstr(out, "policies[0].ingress[0]"), out);
+			    strstr(out, "default/web ingress[0]"), out);
 	}
 out:
 	weft_pol_free(&cur);

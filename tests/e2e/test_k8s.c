@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <json-c/json.h>
 
 #include "harness.h"
 #include "testenv.h"
@@ -126,25 +127,37 @@ static bool api_start(struct api *a, bool in_node)
 			 "kubeconfig and weft.yaml");
 }
 
-/* The `weft services --json` line of vip:port/proto, "" if absent. */
+/* The `weft services --json` item of vip:port/proto on one line, "" if
+ * absent. */
 static void sp_line(const char *vip, int port, const char *proto, char *out, size_t len)
 {
 	static char all[65536];
-	char needle[128], *p, *e;
+	struct json_object *doc, *items, *v;
 
 	out[0] = 0;
 	if (tenv_capture(all, sizeof(all), "%s/weft --bpffs %s services --json", weft_test_bindir(),
 			 tenv_bpffs()))
 		return;
-	snprintf(needle, sizeof(needle), "\"vip\": \"%s\", \"port\": %d, \"protocol\": \"%s\"", vip,
-		 port, proto);
-	p = strstr(all, needle);
-	if (!p)
-		return;
-	while (p > all && p[-1] != '\n')
-		p--;
-	e = strchr(p, '\n');
-	snprintf(out, len, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
+	doc = json_tokener_parse(all);
+	if (!json_object_object_get_ex(doc, "items", &items))
+		items = NULL;
+	for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+		struct json_object *sp = json_object_array_get_idx(items, i);
+		const char *svip = "", *sproto = "";
+		int sport = -1;
+
+		if (json_object_object_get_ex(sp, "vip", &v))
+			svip = json_object_get_string(v);
+		if (json_object_object_get_ex(sp, "port", &v))
+			sport = json_object_get_int(v);
+		if (json_object_object_get_ex(sp, "protocol", &v))
+			sproto = json_object_get_string(v);
+		if (!strcmp(svip, vip) && sport == port && !strcmp(sproto, proto)) {
+			snprintf(out, len, "%s", json_object_to_json_string_ext(sp, JSON_C_TO_STRING_PLAIN));
+			break;
+		}
+	}
+	json_object_put(doc);
 }
 
 /* Does the line hold exactly these backends ("ip:port ip:port"; "-": the
@@ -163,12 +176,13 @@ static bool line_is(const char *line, const char *want)
 		char *colon = strrchr(t, ':');
 
 		*colon = 0;
-		snprintf(needle, sizeof(needle), "{\"ip\": \"%s\", \"port\": %s,", t, colon + 1);
+		snprintf(needle, sizeof(needle), "{\"address\":\"%s\",\"ip\":\"%s\",\"port\":%s,", t,
+			 t, colon + 1);
 		if (!strstr(line, needle))
 			return false;
 		n++;
 	}
-	for (const char *p = line; (p = strstr(p, "{\"ip\": ")); p++)
+	for (const char *p = line; (p = strstr(p, "{\"address\":")); p++)
 		have++;
 	return have == n;
 }
@@ -525,6 +539,127 @@ TEST_TIMEOUT(e2e, k8s_pods_namespaces_and_network_policies, 120)
 	ASSERT_FALSE(web_answers("cli-a"), "a bad update keeps web's policy: nobody's address still dropped");
 	ASSERT_TRUE(web_answers("cli-b"), "and cli-b still allowed");
 	ASSERT_TRUE(waitpid(weftd, NULL, WNOHANG) == 0, "weftd still running");
+out:
+	kill(weftd, SIGTERM);
+	waitpid(weftd, NULL, 0);
+	kill(a.pid, SIGTERM);
+	waitpid(a.pid, NULL, 0);
+}
+
+/* A scrape of the weftd that listens on 127.0.0.1:port in the node netns. */
+static bool node_scrape(int port, char *out, size_t len)
+{
+	char ns[64];
+
+	tenv_ns("node", ns, sizeof(ns));
+	return tenv_capture(out, len, "nsenter --net=/run/netns/%s curl -sf http://127.0.0.1:%d/metrics",
+			    ns, port) == 0;
+}
+
+/* Wait until weft_obs_cfg.flags and weft_redir_cfg.enabled are what the
+ * file says. */
+static bool wait_settings(uint32_t obs_flags, uint32_t redirect)
+{
+	for (long long end = tenv_now_ms() + WAIT_MS; tenv_now_ms() < end; usleep(20000)) {
+		struct weft_obs_cfg oc;
+		struct weft_redir_cfg rc;
+
+		if (!tenv_map_value("weft_obs_cfg", &oc) && !tenv_map_value("weft_redir_cfg", &rc) &&
+		    oc.flags == obs_flags && rc.enabled == redirect)
+			return true;
+	}
+	return false;
+}
+
+#define NETPOL_WEB                                                                         \
+	"{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{"  \
+	"\"name\":\"web-in\",\"namespace\":\"default\",\"uid\":\"u-np-web-in\"},\"spec\":{"    \
+	"\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"policyTypes\":[\"Ingress\"],"    \
+	"\"ingress\":[{\"from\":[{\"podSelector\":{\"matchLabels\":{\"app\":\"client\"}}}],"   \
+	"\"ports\":[{\"port\":8080,\"protocol\":\"TCP\"}]}]}}"
+#define WEB_SERIES                                                                         \
+	"{destination_service_name=\"web\",destination_service_namespace=\"default\","         \
+	"protocol=\"tcp\",port_name=\"http\""
+
+/*
+ * Kubernetes mode names what file mode names: with a Service, its
+ * EndpointSlice, this node's pods and a NetworkPolicy from the API server,
+ * a real connection through the VIP shows on /metrics as one service
+ * (weft_services), a backend named by its pod's workload (not "unknown"),
+ * and a decision of the policy's rule, by the policy's name. The file's
+ * metrics: and datapath: settings have their file-mode defaults
+ * (tcp_rtt_updates on) and SIGHUP re-reads them.
+ */
+TEST_TIMEOUT(e2e, k8s_metrics_and_settings_as_in_file_mode, 90)
+{
+	static char body[262144];
+	struct api a = { 0 };
+	char bin[512], kc[256], cfg[256], text[512], name[64] = "";
+	int port = 19465 + getpid() % 20000, st = -1;
+	pid_t weftd, c;
+
+	tenv_need_root();
+	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod") ||
+	    !ASSERT_OK(tenv_pod("web", "10.250.0.21", NULL), "web pod") ||
+	    !ASSERT_TRUE(tenv_namesrv("web", "web", "10.250.0.21", 8080) > 0, "web server") ||
+	    !api_start(&a, true))
+		return;
+	/* The file: the metrics listener only, every other setting defaulted. */
+	snprintf(cfg, sizeof(cfg), "%s/weft.yaml", a.dir);
+	snprintf(text, sizeof(text), "datapath:\n  cgroup: %s\n  bpffs: %s\nmetrics:\n  listen: \"127.0.0.1:%d\"\n",
+		 tenv_cgroup(), tenv_bpffs(), port);
+	if (!ASSERT_OK(tenv_write_file(cfg, text), "weft.yaml") ||
+	    !api(&a, "put pods " POD("cli", "default", "node-1", "\"app\":\"client\"", "10.250.0.10")) ||
+	    !api(&a, "put pods " POD("web", "default", "node-1", "\"app\":\"web\"", "10.250.0.21")) ||
+	    !api(&a, "put services " SVC("web", VIP, "", "{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}")) ||
+	    !api(&a, "put endpointslices " SLICE("web", "web-a", EP("10.250.0.21", "true", "false"),
+						 "{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}")) ||
+	    !api(&a, "put networkpolicies " NETPOL_WEB))
+		return;
+
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", a.dir);
+	char *argv[] = { bin, "--kubeconfig", kc, "--node", "node-1", "--config", cfg,
+			 "--log-level", "info", NULL };
+	weftd = tenv_spawn("node", false, false, argv);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned") ||
+	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "first list applied") ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.21:8080", "web:80 has its pod") ||
+	    !ASSERT_TRUE(wait_policy("10.250.0.10", true) >= 0, "cli is web's allowed peer"))
+		goto out;
+	ASSERT_TRUE(wait_settings(0, 1), "file-mode defaults: RTT updates on, redirect on");
+
+	/* A real connection from cli through the VIP (from a child: the test
+	 * process stays in the test netns to scrape). */
+	c = fork();
+	if (c == 0)
+		_exit(tenv_enter("cli", true) ||
+		      tenv_tcp_ask(VIP, 80, NULL, false, name, sizeof(name), NULL, 0) || strcmp(name, "web"));
+	ASSERT_TRUE(c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		    "cli -> VIP: web answers");
+	if (!ASSERT_TRUE(node_scrape(port, body, sizeof(body)), "scrape /metrics"))
+		goto out;
+	ASSERT_EQ(tenv_sample(body, "weft_services"), 1, "the Service counts (not 0)");
+	ASSERT_GE(tenv_sample(body, "weft_backend_connections_total" WEB_SERIES
+			      ",destination_workload=\"web\",destination_workload_namespace=\"default\"}"),
+		  1, "the backend named by its pod's workload");
+	ASSERT_EQ(tenv_sample(body, "weft_backend_connections_total" WEB_SERIES
+			      ",destination_workload=\"unknown\",destination_workload_namespace=\"unknown\"}"),
+		  -1, "no unknown backend");
+	ASSERT_GE(tenv_sample(body, "weft_policy_decisions_total{direction=\"ingress\",policy=\"web-in\","
+			      "policy_namespace=\"default\",rule=\"ingress[0]\",verdict=\"allow\"}"),
+		  1, "the policy's rule, by the policy's name");
+
+	/* SIGHUP re-reads the file's settings. */
+	snprintf(text, sizeof(text),
+		 "datapath:\n  cgroup: %s\n  bpffs: %s\n  redirect: false\nmetrics:\n  listen: \"127.0.0.1:%d\"\n  tcp_rtt_updates: false\n",
+		 tenv_cgroup(), tenv_bpffs(), port);
+	if (!ASSERT_OK(tenv_write_file(cfg, text), "new weft.yaml"))
+		goto out;
+	kill(weftd, SIGHUP);
+	ASSERT_TRUE(wait_settings(WEFT_OBS_NO_RTT_UPDATES, 0), "SIGHUP: RTT updates off, redirect off");
+	ASSERT_TRUE(wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.21:8080", "the cluster's state stays"),
+		    "web:80 still has its pod");
 out:
 	kill(weftd, SIGTERM);
 	waitpid(weftd, NULL, 0);

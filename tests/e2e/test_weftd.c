@@ -196,11 +196,13 @@ TEST(e2e, weftd_serves_a_vip_and_the_cli_shows_it)
 
 	ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s services --json",
 			       weft_test_bindir(), tenv_bpffs()), "weft services --json");
-	ASSERT_TRUE(strstr(out, "\"name\": \"web\", \"namespace\": \"default\"") != NULL, out);
-	ASSERT_TRUE(strstr(out, "\"vip\": \"10.250.100.1\", \"port\": 80, \"protocol\": \"tcp\""), out);
-	ASSERT_TRUE(strstr(out, "\"vip\": \"10.250.100.1\", \"port\": 53, \"protocol\": \"udp\""), out);
-	ASSERT_TRUE(strstr(out, "{\"ip\": \"10.250.0.22\", \"port\": 8080, \"weight\": 1}"), out);
-	ASSERT_TRUE(strstr(out, "\"name\": \"empty\"") && strstr(out, "\"backends\": []"), out);
+	ASSERT_TRUE(tenv_json_plain(out, sizeof(out)), out);
+	ASSERT_TRUE(strstr(out, "\"name\":\"web\",\"namespace\":\"default\"") != NULL, out);
+	ASSERT_TRUE(strstr(out, "\"vip\":\"10.250.100.1\",\"port\":80,\"protocol\":\"tcp\""), out);
+	ASSERT_TRUE(strstr(out, "\"vip\":\"10.250.100.1\",\"port\":53,\"protocol\":\"udp\""), out);
+	ASSERT_TRUE(strstr(out, "\"address\":\"10.250.0.22\",\"ip\":\"10.250.0.22\",\"port\":8080,"
+			   "\"weight\":1}"), out);
+	ASSERT_TRUE(strstr(out, "\"name\":\"empty\"") && strstr(out, "\"backends\":[]"), out);
 	ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s services", weft_test_bindir(),
 			       tenv_bpffs()), "weft services");
 	ASSERT_TRUE(strstr(out, "10.250.100.1:80") && strstr(out, "10.250.0.21:8080 (1)"), out);

@@ -117,9 +117,9 @@ static const struct bad_case bad[] = {
 	{ "backend_ip_bad", SVC BE "      - {ip: 10.0.0}\n",
 	  "t.yaml:6:14: services[0].backends[0].ip: \"10.0.0\" is not an IPv4 or IPv6 address" },
 	{ "backend_family_v6", SVC BE "      - {ip: 10.0.0.2}\n      - {ip: \"fd00::1\"}\n",
-	  "t.yaml:7:14: services[0].backends[1].ip: an IPv6 backend for an IPv4 vip" },
+	  "t.yaml:7:9: services[0].backends[1]: an IPv6 backend for an IPv4 vip" },
 	{ "backend_family_v4", "services:\n  - name: web\n    backends: [{ip: 10.0.0.2}]\n    vip: fd00::1\n    ports: [{port: 80}]\n",
-	  "t.yaml:3:21: services[0].backends[0].ip: an IPv4 backend for an IPv6 vip" },
+	  "t.yaml:3:16: services[0].backends[0]: an IPv4 backend for an IPv6 vip" },
 	/* weights, ports, protocols, algorithms, affinity */
 	{ "weight_zero", SVC BE "      - {ip: 10.0.0.2, weight: 0}\n",
 	  "t.yaml:6:32: services[0].backends[0].weight: 0 is out of range 1..65535" },
@@ -164,7 +164,7 @@ static const struct bad_case bad[] = {
 	{ "dup_endpoint_name", "endpoints:\n  - {name: a, ip: 10.0.0.1}\n  - {name: a, ip: 10.0.0.2}\n",
 	  "t.yaml:3:12: endpoints[1].name: duplicate endpoint namespace/name: the same as endpoints[0] at 2:5" },
 	{ "dup_endpoint_ip", "endpoints:\n  - {name: a, ip: 10.0.0.1}\n  - {name: b, ip: 10.0.0.1}\n",
-	  "t.yaml:3:19: endpoints[1].ip: duplicate endpoint address: the same as endpoints[0] at 2:5" },
+	  "t.yaml:3:5: endpoints[1]: duplicate endpoint address: the same as endpoints[0] at 2:5" },
 };
 
 static bool assert_err(const char *err, const char *want, const char *file, int line, const char *what)
@@ -244,14 +244,14 @@ static bool check_example_endpoint(const struct weft_model *cfg)
 	       ASSERT_STR(ep->interface, "wv-web1", "ep interface") &&
 	       ASSERT_EQ(ep->nlabels, 1, "ep labels") && ASSERT_STR(ep->labels[0].key, "app", "label key") &&
 	       ASSERT_STR(ep->labels[0].value, "web", "label value") && ASSERT_TRUE(ep->redirect, "ep redirect") &&
-	       ASSERT_EQ(ep->line, 11, "ep line");
+	       ASSERT_EQ(ep->origin.pos.line, 11, "ep line");
 }
 
 static bool check_example_web(const struct weft_service *s)
 {
 	return ASSERT_STR(s->name, "web", "name") && ASSERT_STR(s->ns, "default", "ns") &&
 	       ip_is(&s->vip, "10.250.100.1", "vip") && ASSERT_EQ(s->family, AF_INET, "family") &&
-	       ASSERT_EQ(s->line, 13, "line") && ASSERT_EQ(s->nports, 2, "nports") &&
+	       ASSERT_EQ(s->origin.pos.line, 13, "line") && ASSERT_EQ(s->nports, 2, "nports") &&
 	       ASSERT_STR(s->ports[0].name, "http", "port name") && ASSERT_EQ(s->ports[0].port, 80, "port") &&
 	       ASSERT_EQ(s->ports[0].target_port, 8080, "target") &&
 	       ASSERT_EQ(s->ports[0].proto, IPPROTO_TCP, "proto") && ASSERT_STR(s->ports[1].name, "", "unnamed") &&
@@ -285,7 +285,7 @@ TEST(unit, config_example)
 	if (!ASSERT_NOT_NULL(cfg, err))
 		return;
 	dp = &cfg->datapath;
-	if (ASSERT_STR(cfg->path, "t.yaml", "path") &&
+	if (ASSERT_STR(cfg->source, "t.yaml", "path") &&
 	    ASSERT_STR(dp->cgroup, "/sys/fs/cgroup/unified/pods", "cgroup") &&
 	    ASSERT_STR(dp->bpffs, "/sys/fs/bpf/weft", "bpffs") && ASSERT_TRUE(dp->redirect, "redirect") &&
 	    ASSERT_EQ(dp->max_slots, 1048576, "max_slots") && check_example_endpoint(cfg) &&
@@ -414,6 +414,6 @@ TEST(unit, config_load)
 		SKIP("deploy/weft.yaml: not found from %s", getcwd(err, sizeof(err)) ? err : "?");
 	cfg = weft_file_load("deploy/weft.yaml", err, sizeof(err));
 	if (ASSERT_NOT_NULL(cfg, err))
-		ASSERT_STR(cfg->path, "deploy/weft.yaml", "path");
+		ASSERT_STR(cfg->source, "deploy/weft.yaml", "path");
 	weft_model_free(cfg);
 }

@@ -13,6 +13,7 @@
 #include "source/file.h"
 #include "source/k8s/k8s.h"
 #include "lib/log.h"
+#include "lib/route.h"
 #include "reconcile/policy.h"
 
 /* A Pod; placeholders: name, namespace, labels, ownerReferences, containers'
@@ -117,7 +118,7 @@ static void np(struct fx *f, const char *name, const char *nsname, const char *s
 
 static int run(struct fx *f)
 {
-	int ret = weft_k8s_translate_pods(f->pods, weft_k8s_route_ifname, f->cfg);
+	int ret = weft_k8s_translate_pods(f->pods, weft_route_ifname, f->cfg);
 
 	if (!ret)
 		ret = weft_k8s_translate_namespaces(f->nss, f->cfg);

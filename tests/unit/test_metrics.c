@@ -366,7 +366,7 @@ struct cfx {
 static void cfx_init(struct cfx *f, size_t nsvc, size_t nbe)
 {
 	memset(f, 0, sizeof(*f));
-	f->cfg.path = "test";
+	f->cfg.source = "test";
 	f->cfg.datapath.max_services = 16;
 	f->cfg.datapath.max_backends = 64;
 	f->cfg.datapath.max_slots = 1024;
@@ -564,4 +564,84 @@ TEST(unit, metrics_render_tcp_and_histograms)
 	ASSERT_TRUE(strstr(t, "\nweft_flows 12\n"), "live flows");
 out:
 	weft_buf_free(&out);
+}
+
+/* The loop's half of a scrape: the service ports' names and the backends'
+ * addresses from the state, no map read (the render thread names the
+ * backends from weft_ep and the policies from weft_pol_meta). */
+TEST(unit, metrics_prepare_copies_names_without_the_maps)
+{
+	struct weft_state empty = { 0 }, a;
+	struct weft_metrics_snap s;
+	struct cfx f;
+
+	cfx_init(&f, 1, 4);
+	if (!cbuild(&f, &empty, &a))
+		return;
+	if (!ASSERT_OK(weft_metrics_prepare(&a, NULL, &s), "prepare"))
+		goto out;
+	ASSERT_EQ(s.nsvc, 1, "one service port");
+	ASSERT_EQ(s.svc[0].id, a.sp[0].val.id, "its id, to read its counters by");
+	ASSERT_STR(s.svc[0].name, "s0", "its name");
+	ASSERT_EQ(s.nbe, 4, "four backends");
+	ASSERT_EQ(s.nslots, a.sp[0].nslots, "slots as written");
+	for (size_t i = 0; i < s.nbe; i++) {
+		ASSERT_EQ(s.be[i].idx, a.sp[0].be[i].idx, "backend index");
+		ASSERT_TRUE(!memcmp(s.be[i].addr, a.sp[0].be[i].addr, 16),
+			    "its address, to be named from weft_ep by the read");
+	}
+	ASSERT_EQ(s.stats[WEFT_STAT_XLATE] + s.svc[0].cnt.connects + s.generation, 0, "no counter read");
+	weft_metrics_snap_free(&s);
+out:
+	weft_state_free(&a);
+}
+
+/* process_* as Prometheus clients name them, only when /proc was read. */
+TEST(unit, metrics_render_process_families)
+{
+	struct weft_metrics_snap s = { 0 };
+	struct weft_buf out = { 0 };
+
+	s.proc = (struct weft_metrics_proc){ true, 12.345, 4096 * 1000, 1 << 30, 17, 1024,
+					     1700000000.25 };
+	if (!ASSERT_OK(weft_metrics_render(&s, &out), "render"))
+		return;
+	ASSERT_TRUE(strstr(out.p, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 12.35\n"),
+		    out.p);
+	ASSERT_TRUE(strstr(out.p, "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes 4096000\n"),
+		    "rss");
+	ASSERT_TRUE(strstr(out.p, "\nprocess_virtual_memory_bytes 1073741824\n"), "vsize");
+	ASSERT_TRUE(strstr(out.p, "\nprocess_open_fds 17\n"), "fds");
+	ASSERT_TRUE(strstr(out.p, "\nprocess_max_fds 1024\n"), "max fds");
+	ASSERT_TRUE(strstr(out.p, "\nprocess_start_time_seconds 1700000000.25\n"), "start");
+	weft_buf_free(&out);
+	s.proc.ok = false;
+	if (ASSERT_OK(weft_metrics_render(&s, &out), "render"))
+		ASSERT_TRUE(strstr(out.p, "process_") == NULL, "no process families when /proc was not read");
+	weft_buf_free(&out);
+}
+
+TEST(unit, proc_stat_and_btime_parse)
+{
+	/* A command with spaces and parentheses: fields count from the last ')'. */
+	static const char stat[] =
+		"4242 (we ft) (x)) S 1 4242 4242 0 -1 4194560 1000 0 0 0 250 50 0 0 20 0 3 0 "
+		"123456 98729984 2585 18446744073709551615 1 1 0 0 0 0 0 4096 17 0 0 0 0 0 0\n";
+	struct weft_metrics_proc p = { 0 };
+	uint64_t btime = 0;
+
+	ASSERT_OK(weft_proc_btime_parse("cpu  1 2 3\nintr 5\nbtime 1700000000\nprocesses 9\n", &btime),
+		  "btime");
+	ASSERT_EQ(btime, 1700000000, "btime value");
+	ASSERT_EQ(weft_proc_btime_parse("cpu 1\n", &btime), -EINVAL, "no btime");
+	ASSERT_EQ(weft_proc_btime_parse("btime x\n", &btime), -EINVAL, "not a number");
+	if (!ASSERT_OK(weft_proc_stat_parse(stat, 100, 4096, 1700000000, &p), "stat"))
+		return;
+	ASSERT_EQ((long long)(p.cpu_seconds * 100 + 0.5), 300, "utime + stime = 300 ticks");
+	ASSERT_EQ((long long)(p.start_time * 100 + 0.5), 170000000000LL + 123456, "btime + starttime");
+	ASSERT_EQ(p.vsize_bytes, 98729984, "vsize");
+	ASSERT_EQ(p.rss_bytes, 2585 * 4096, "rss pages");
+	ASSERT_EQ(weft_proc_stat_parse("4242 (x) S 1 2 3\n", 100, 4096, 0, &p), -EINVAL, "too few fields");
+	ASSERT_EQ(weft_proc_stat_parse("4242 x S 1 2 3\n", 100, 4096, 0, &p), -EINVAL, "no command");
+	ASSERT_EQ(weft_proc_stat_parse(stat, 0, 4096, 0, &p), -EINVAL, "no tick rate");
 }

@@ -52,7 +52,7 @@ static const struct bad_case bad[] = {
 	  "t.yaml:2:15: policies[0].color: unknown key" },
 	{ "no_name", "policies:\n  - {selector: {app: web}}\n",
 	  "t.yaml:2:5: policies[0]: missing required key \"name\"" },
-	{ "dup_name", "policies:\n  - {name: p}\n  - {name: p}\n", "policies[1].name" },
+	{ "dup_name", "policies:\n  - {name: p}\n  - {name: p}\n", "t.yaml:3:5: policies[1]: duplicate policy namespace/name: the same as policies[0] at 2:5" },
 	{ "bad_cidr", "policies:\n  - name: p\n    ingress: [{from: [{cidr: 10.0.0/8}]}]\n",
 	  "t.yaml:3:30: policies[0].ingress[0].from[0].cidr: \"10.0.0/8\" is not a CIDR" },
 	{ "host_bits", "policies:\n  - name: p\n    ingress: [{from: [{cidr: 10.0.0.1/8}]}]\n",
@@ -72,7 +72,7 @@ static const struct bad_case bad[] = {
 	{ "deny_no_dir", "policies:\n  - name: p\n    deny: [{ports: [{port: 1}]}]\n",
 	  "t.yaml:3:12: policies[0].deny[0]: needs exactly one of \"from\" (ingress) and \"to\" (egress)" },
 	{ "ns_dup", "namespaces:\n  - {name: a}\n  - {name: a}\n",
-	  "t.yaml:3:12: namespaces[1].name: duplicate namespace name" },
+	  "t.yaml:3:5: namespaces[1]: duplicate namespace name: the same as namespaces[0] at 2:5" },
 	{ "ns_labels_not_map", "namespaces:\n  - {name: a, labels: [x]}\n",
 	  "t.yaml:2:23: namespaces[0].labels: expected a mapping, got a sequence" },
 	{ "ns_no_name", "namespaces:\n  - {labels: {a: b}}\n",
@@ -438,19 +438,25 @@ struct rec {
 	int flip_at;		/* index of the epoch flip, -1 */
 	int first_del;		/* index of the first delete of the old epoch, -1 */
 	int last_new;		/* index of the last write under the new epoch */
+	int prune_at;		/* the counters of other epochs go */
 	uint32_t old, new;
 	bool bad;		/* a write under the old epoch, or a delete under the new */
 };
 
-static int record(const struct weft_pol_op *op, void *ctx)
+static int record(const struct weft_op *op, void *ctx)
 {
 	struct rec *r = ctx;
-	uint32_t e = op->map == WEFT_M_POL ? op->k.pol.epoch :
-		     op->map == WEFT_M_POL_ID ? ntohl(op->k.id.epoch) : 0;
+	uint32_t e = op->map == WEFT_M_POL ? ((const struct weft_pol_key *)op->key)->epoch :
+		     op->map == WEFT_M_POL_ID ? ntohl(((const struct weft_pol_id_key *)op->key)->epoch) :
+		     op->map == WEFT_M_POL_META ? ((const struct weft_pol_meta_key *)op->key)->epoch : 0;
 
-	if (op->map == WEFT_M_REDIR_CFG) {
+	if (op->kind == WEFT_OP_PRUNE) {
+		r->prune_at = r->n;
+		if (*(const uint32_t *)op->value != r->new)
+			r->bad = true;
+	} else if (op->map == WEFT_M_REDIR_CFG) {
 		r->flip_at = r->n;
-		if (op->epoch != r->new)
+		if (((const struct weft_redir_cfg *)op->value)->policy_epoch != r->new)
 			r->bad = true;
 	} else if (op->del) {
 		if (r->first_del < 0)
@@ -474,7 +480,7 @@ TEST(unit, policy_diff_order)
 	char err[512] = "";
 	struct weft_model *a = parse(EPS POL, err, sizeof(err)), *b = parse(yaml2, err, sizeof(err));
 	struct weft_pol_state cur = { 0 }, s1 = { 0 }, s2 = { 0 };
-	struct rec r = { .flip_at = -1, .first_del = -1, .last_new = -1 };
+	struct rec r = { .flip_at = -1, .first_del = -1, .last_new = -1, .prune_at = -1 };
 
 	if (!ASSERT_NOT_NULL(a, err) || !ASSERT_NOT_NULL(b, err))
 		goto out;
@@ -486,9 +492,11 @@ TEST(unit, policy_diff_order)
 	ASSERT_EQ(r.new, r.old + 1, "a change takes the next epoch");
 	ASSERT_OK(weft_pol_diff(&s1, &s2, record, &r), "diff");
 	ASSERT_FALSE(r.bad, "new entries under the new epoch, deletes under the old");
-	ASSERT_EQ(r.n, (int)(s2.nids + s2.nents + 1 + s1.nids + s1.nents), "every entry once");
-	ASSERT_TRUE(r.last_new < r.flip_at && r.flip_at < r.first_del,
-		    "all new entries, then the flip, then the deletes");
+	ASSERT_EQ(r.n, (int)(s2.nids + s2.nents + s2.nmetas + 1 + s1.nids + s1.nents + s1.nmetas + 1),
+		  "every entry once, the flip, the counter prune");
+	ASSERT_EQ(s2.nmetas, 1, "one policy named");
+	ASSERT_TRUE(r.last_new < r.flip_at && r.flip_at < r.first_del && r.first_del < r.prune_at,
+		    "all new entries, then the flip, then the deletes, then the old counters");
 
 	/* Unchanged: no ops at all. */
 	memset(&r, 0, sizeof(r));

@@ -80,7 +80,7 @@ struct fixture {
 static void fx_init(struct fixture *f, size_t nsvc, uint32_t max_services)
 {
 	memset(f, 0, sizeof(*f));
-	f->cfg.path = "test";
+	f->cfg.source = "test";
 	f->cfg.datapath.max_services = max_services;
 	f->cfg.datapath.max_backends = 1024;
 	f->cfg.datapath.max_slots = 65536;

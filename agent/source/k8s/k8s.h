@@ -41,13 +41,10 @@ struct json_object;
 int weft_k8s_translate(struct json_object *services, struct json_object *slices,
 		       struct weft_model *cfg);
 
-/* The host-side interface of a pod address (name filled, 0), or -errno. */
+/* The host-side interface of a pod address (name filled, 0), or -errno.
+ * weft_route_ifname (lib/route.h) is the node's: the output interface of
+ * its route to the address, -ENOENT through a gateway (not a pod here). */
 typedef int (*weft_k8s_ifname_fn)(const struct weft_ip *ip, char *name, size_t len);
-
-/* The node's route to ip (netlink RTM_GETROUTE in this network namespace):
- * its output interface, unless the route goes through a gateway (then
- * -ENOENT: not a pod of this node). */
-int weft_k8s_route_ifname(const struct weft_ip *ip, char *name, size_t len);
 
 /*
  * Pods (this node's, as the API returns them) into cfg->endpoints
@@ -86,6 +83,13 @@ int weft_k8s_translate_namespaces(struct json_object *namespaces, struct weft_mo
  */
 int weft_k8s_translate_netpols(struct json_object *netpols, struct json_object *pods,
 			       struct json_object *last_good, struct weft_model *cfg);
+
+/* Drop the Services and Pods the model's own rules reject (model/validate.c:
+ * an address two pods claim, a frontend two Services claim): every object
+ * made from a rejected Kubernetes object goes, each logged once ("k8s:
+ * Service shop/b: 10.96.0.1 port 80/tcp is also Service shop/a's;
+ * skipped"). 0 or -ENOMEM. */
+int weft_k8s_reject_invalid(struct weft_model *m);
 
 /* Where the API server is and how to authenticate. */
 struct weft_k8s_conn {

@@ -23,9 +23,7 @@
 #include <json-c/json.h>
 
 #include "source/k8s/k8s.h"
-#include "reconcile/lb.h"
 #include "lib/log.h"
-#include "reconcile/policy.h"
 
 #define SVC_LABEL "kubernetes.io/service-name"
 
@@ -437,25 +435,6 @@ static int backends_of(const struct ksvc *s, const struct kport *kp, int family,
 	return 0;
 }
 
-/* Another service already has this frontend (the API server prevents it;
- * a malformed object could not). */
-static bool frontend_taken(const struct weft_model *cfg, const struct weft_service *ws)
-{
-	for (size_t i = 0; i < cfg->nservices; i++) {
-		const struct weft_service *o = &cfg->services[i];
-
-		if (!memcmp(&o->vip, &ws->vip, sizeof(ws->vip)) &&
-		    o->ports[0].port == ws->ports[0].port && o->ports[0].proto == ws->ports[0].proto) {
-			char ip[INET6_ADDRSTRLEN];
-
-			bad_obj("Service", ws->ns, ws->name, "%s port %u is also Service %s/%s's",
-				weft_ip_str(&ws->vip, ip, sizeof(ip)), ws->ports[0].port, o->ns, o->name);
-			return true;
-		}
-	}
-	return false;
-}
-
 static int add_service(struct weft_model *cfg, size_t *cap, const struct ksvc *s,
 		       const struct kslice *sl, size_t nsl)
 {
@@ -494,11 +473,7 @@ static int add_service(struct weft_model *cfg, size_t *cap, const struct ksvc *s
 			ws->ports[0].target_port = s->ports[i].target ? s->ports[i].target :
 						   ws->nbackends ? ws->backends[0].port :
 								   s->ports[i].port;
-			if (frontend_taken(cfg, ws)) {
-				free(ws->ports);
-				free(ws->backends);
-				continue;
-			}
+			ws->origin.kind = "Service";
 			cfg->nservices++;
 		}
 	}
@@ -541,19 +516,10 @@ int weft_k8s_translate(struct json_object *services, struct json_object *slices,
 		}
 	}
 	free(sl);
-	return ret;
+	return ret ? ret : weft_k8s_reject_invalid(cfg);
 }
 
 /* --- Pods, Namespaces, NetworkPolicies ------------------------------ */
-
-static void labels_free(struct weft_label *l, size_t n)
-{
-	for (size_t i = 0; l && i < n; i++) {
-		free(l[i].key);
-		free(l[i].value);
-	}
-	free(l);
-}
 
 /* Append key=value to a label array. 0 or -ENOMEM. */
 static int label_add(struct weft_label **l, size_t *n, const char *key, const char *value)
@@ -593,24 +559,13 @@ static int jlabels(struct json_object *o, struct weft_label **l, size_t *n)
 			r = label_add(l, n, k, json_object_get_string(v));
 		}
 		if (r) {
-			labels_free(*l, *n);
+			weft_labels_free(*l, *n);
 			*l = NULL;
 			*n = 0;
 			return r;
 		}
 	}
 	return 0;
-}
-
-static void exprs_free(struct weft_label_expr *x, size_t n)
-{
-	for (size_t i = 0; x && i < n; i++) {
-		free(x[i].key);
-		for (size_t j = 0; x[i].values && j < x[i].nvalues; j++)
-			free(x[i].values[j]);
-		free(x[i].values);
-	}
-	free(x);
 }
 
 /* One matchExpressions entry. -1 (why), 0, -ENOMEM. */
@@ -709,8 +664,8 @@ static int jselector(struct json_object *sel, struct weft_label **l, size_t *n,
 	}
 	return 0;
 fail:
-	labels_free(*l, *n);
-	exprs_free(*x, *nx);
+	weft_labels_free(*l, *n);
+	weft_exprs_free(*x, *nx);
 	*l = NULL;
 	*n = 0;
 	*x = NULL;
@@ -757,16 +712,6 @@ static void pod_workload(struct json_object *pod, const char *name, char *out, s
 	} else {
 		snprintf(out, len, "%s", name);
 	}
-}
-
-static bool ip_taken(const struct weft_model *cfg, const struct weft_ip *ip, size_t *at)
-{
-	for (size_t i = 0; i < cfg->nendpoints; i++)
-		if (!memcmp(&cfg->endpoints[i].ip, ip, sizeof(*ip))) {
-			*at = i;
-			return true;
-		}
-	return false;
 }
 
 static int ep_cmp(const void *a, const void *b)
@@ -824,16 +769,8 @@ int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
 				BAD("status.podIPs[%zu]: '%s' is not an IPv4 or IPv6 address", i, t);
 			nip++;
 		}
-		for (size_t i = 0; i < nip; i++) {
-			if (ip_taken(cfg, &ip[i], &at)) {
-				char b[INET6_ADDRSTRLEN];
-
-				BAD("address %s is also Pod %s/%s's", weft_ip_str(&ip[i], b, sizeof(b)),
-				    cfg->endpoints[at].ns, cfg->endpoints[at].name);
-			}
-		}
 		r = jlabels(jget(jget(pod, "metadata"), "labels"), &labels, &at);
-		labels_free(labels, at);	/* checked; each endpoint gets its own copy */
+		weft_labels_free(labels, at);	/* checked; each endpoint gets its own copy */
 		if (r == -1)
 			BAD("metadata.labels: not an object of strings");
 		if (r)
@@ -860,6 +797,7 @@ int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
 			ep->ip = ip[i];
 			ep->family = family[i];
 			ep->redirect = true;
+			ep->origin.kind = "Pod";
 			if (ifname && ifname(&ip[i], ep->interface, sizeof(ep->interface)))
 				ep->interface[0] = 0;
 		}
@@ -868,7 +806,7 @@ next:;
 	}
 	if (cfg->nendpoints > 1)
 		qsort(cfg->endpoints, cfg->nendpoints, sizeof(*cfg->endpoints), ep_cmp);
-	return 0;
+	return weft_k8s_reject_invalid(cfg);
 }
 
 static int ns_cmp(const void *a, const void *b)
@@ -919,33 +857,6 @@ int weft_k8s_translate_namespaces(struct json_object *nss, struct weft_model *cf
 	return 0;
 }
 
-/* Free what a rule holds (not the rule). */
-static void rule_clear(struct weft_rule *r)
-{
-	struct weft_peer *sides[2] = { r->from, r->to };
-	size_t ns[2] = { r->nfrom, r->nto };
-
-	for (int s = 0; s < 2; s++) {
-		for (size_t j = 0; sides[s] && j < ns[s]; j++) {
-			labels_free(sides[s][j].labels, sides[s][j].nlabels);
-			labels_free(sides[s][j].ns_labels, sides[s][j].ns_nlabels);
-			exprs_free(sides[s][j].exprs, sides[s][j].nexprs);
-			exprs_free(sides[s][j].ns_exprs, sides[s][j].ns_nexprs);
-			free(sides[s][j].except);
-		}
-		free(sides[s]);
-	}
-	free(r->ports);
-	memset(r, 0, sizeof(*r));
-}
-
-static void rules_free(struct weft_rule *r, size_t n)
-{
-	for (size_t i = 0; r && i < n; i++)
-		rule_clear(&r[i]);
-	free(r);
-}
-
 /* What a NetworkPolicy is being turned into, and where it went wrong. */
 struct npctx {
 	const char *ns, *name;
@@ -956,32 +867,24 @@ struct npctx {
 };
 
 /* Whether a pod (JSON) is one a policy selects: its namespace, its labels. */
+/* A label of a pod as the API returns it (metadata.labels), NULL if absent
+ * or not a string. */
+static const char *pod_label(const void *obj, const char *key)
+{
+	bool bad = false;
+	const char *v = jstr(jget(jget((struct json_object *)obj, "metadata"), "labels"), key, &bad);
+
+	return bad ? NULL : v;
+}
+
 static bool pod_selected(struct json_object *pod, const struct weft_policy *p)
 {
-	struct json_object *md = jget(pod, "metadata"), *labels = jget(md, "labels");
 	bool bad = false;
-	const char *pns = jstr(md, "namespace", &bad);
+	const char *pns = jstr(jget(pod, "metadata"), "namespace", &bad);
 
 	if (bad || !pns || strcmp(pns, p->ns))
 		return false;
-	for (size_t i = 0; i < p->nlabels; i++) {
-		const char *v = jstr(labels, p->labels[i].key, &bad);
-
-		if (bad || !v || strcmp(v, p->labels[i].value))
-			return false;
-	}
-	for (size_t i = 0; i < p->nexprs; i++) {
-		const struct weft_label_expr *x = &p->exprs[i];
-		const char *v = jstr(labels, x->key, &bad);
-		bool in = false;
-
-		for (size_t j = 0; !bad && v && j < x->nvalues; j++)
-			in = in || !strcmp(v, x->values[j]);
-		if (bad || (x->op == WEFT_SEL_IN && !in) || (x->op == WEFT_SEL_NOT_IN && in) ||
-		    (x->op == WEFT_SEL_EXISTS && !v) || (x->op == WEFT_SEL_NOT_EXISTS && v))
-			return false;
-	}
-	return true;
+	return weft_selector_matches(p->labels, p->nlabels, p->exprs, p->nexprs, pod_label, pod);
 }
 
 static int port_add(struct weft_pol_port **ports, size_t *n, uint16_t port, uint16_t end,
@@ -1070,7 +973,7 @@ static int named_port(struct npctx *c, const struct weft_rule *r, bool ingress, 
 		bool sel = !r->nto;
 
 		for (size_t i = 0; !sel && i < r->nto; i++)
-			sel = weft_pol_peer_selects(c->cfg, c->ns, &r->to[i], ep);
+			sel = weft_peer_selects(c->cfg, c->ns, &r->to[i], ep);
 		if (sel && (pod = pod_of(c->pods, ep)) && pod_ports(pod, pname, proto, ports, n))
 			return -ENOMEM;
 	}
@@ -1295,7 +1198,7 @@ static int np_rules(struct npctx *c, struct json_object *rules, bool ingress,
 		if (ret < 0)
 			return ret;
 		if (ret == 1) {	/* allows nothing: drop the rule */
-			rule_clear(r);
+			weft_rule_clear(r);
 			(*nout)--;
 		}
 	}
@@ -1326,15 +1229,6 @@ static int has_type(struct json_object *types, const char *t)
 			found = 1;
 	}
 	return found;
-}
-
-static void policy_clear(struct weft_policy *p)
-{
-	labels_free(p->labels, p->nlabels);
-	exprs_free(p->exprs, p->nexprs);
-	rules_free(p->ingress, p->ningress);
-	rules_free(p->egress, p->negress);
-	memset(p, 0, sizeof(*p));
 }
 
 /* One NetworkPolicy into p. 0; -1 malformed (logged, p empty); -ENOMEM. */
@@ -1386,7 +1280,7 @@ done:
 	if (r == -1)
 		bad_obj("NetworkPolicy", c.ns, c.name, "%s", c.why);
 	if (r)
-		policy_clear(p);
+		weft_policy_clear(p);
 	return r;
 }
 
@@ -1426,7 +1320,7 @@ int weft_k8s_translate_netpols(struct json_object *pols, struct json_object *pod
 				cfg->policies = np;
 		}
 		if (r) {
-			policy_clear(&p);
+			weft_policy_clear(&p);
 			ret = r;
 			break;
 		}
@@ -1444,4 +1338,69 @@ int weft_k8s_translate_netpols(struct json_object *pols, struct json_object *pod
 	if (!ret && cfg->npolicies > 1)
 		qsort(cfg->policies, cfg->npolicies, sizeof(*cfg->policies), pol_cmp);
 	return ret;
+}
+
+/* --- what the model's own rules reject ----------------------------------- */
+
+struct rejects {
+	bool *svc, *ep;
+};
+
+static void on_problem(void *ctx, enum weft_obj_kind kind, size_t index, const char *msg)
+{
+	struct rejects *r = ctx;
+
+	weft_log(LOG_ERROR, "k8s: %s; skipped", msg);
+	if (kind == WEFT_OBJ_SERVICE)
+		r->svc[index] = true;
+	else if (kind == WEFT_OBJ_ENDPOINT)
+		r->ep[index] = true;
+}
+
+/* Every object of the model made from the same Kubernetes object as one
+ * rejected goes too (a Service becomes a service per port and family, a
+ * Pod an endpoint per address). Marks, then compacts. */
+#define SPREAD(arr, n, bad)                                                                        \
+	do {                                                                                       \
+		for (size_t i_ = 0; i_ < (n); i_++)                                                \
+			for (size_t j_ = 0; (bad)[i_] && j_ < (n); j_++)                           \
+				if (!(bad)[j_] && !strcmp((arr)[j_].ns, (arr)[i_].ns) &&          \
+				    !strcmp((arr)[j_].name, (arr)[i_].name))                     \
+					(bad)[j_] = true;                                          \
+	} while (0)
+
+int weft_k8s_reject_invalid(struct weft_model *m)
+{
+	struct rejects r = { calloc(m->nservices + 1, sizeof(bool)),
+			     calloc(m->nendpoints + 1, sizeof(bool)) };
+	size_t w;
+	int n = -ENOMEM;
+
+	if (!r.svc || !r.ep)
+		goto out;
+	n = weft_model_check(m, on_problem, &r);
+	if (n <= 0)
+		goto out;
+	SPREAD(m->services, m->nservices, r.svc);
+	SPREAD(m->endpoints, m->nendpoints, r.ep);
+	w = 0;
+	for (size_t i = 0; i < m->nservices; i++) {
+		if (r.svc[i])
+			weft_service_clear(&m->services[i]);
+		else
+			m->services[w++] = m->services[i];
+	}
+	m->nservices = w;
+	w = 0;
+	for (size_t i = 0; i < m->nendpoints; i++) {
+		if (r.ep[i])
+			weft_endpoint_clear(&m->endpoints[i]);
+		else
+			m->endpoints[w++] = m->endpoints[i];
+	}
+	m->nendpoints = w;
+out:
+	free(r.svc);
+	free(r.ep);
+	return n < 0 ? n : 0;
 }

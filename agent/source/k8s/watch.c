@@ -22,21 +22,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <net/if.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <curl/curl.h>
 #include <json-c/json.h>
 #include <yaml.h>
 
 #include "source/k8s/k8s.h"
 #include "lib/log.h"
+#include "lib/route.h"
 
 #define LIST_LIMIT 500
 #define MAX_BODY (256u << 20)		/* a list response or one watch event */
@@ -338,80 +335,6 @@ int weft_k8s_incluster(const char *dir, struct weft_k8s_conn *out, char *err, si
 		return -ENOENT;
 	}
 	return 0;
-}
-
-/* --- routes ---------------------------------------------------------- */
-
-int weft_k8s_route_ifname(const struct weft_ip *ip, char *name, size_t len)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct rtmsg rt;
-		char attrs[64];
-	} req;
-	bool v4 = IN6_IS_ADDR_V4MAPPED(&ip->a);
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	struct timeval tv = { .tv_sec = 1 };
-	char buf[8192], ifn[IF_NAMESIZE];
-	struct rtattr *rta;
-	int fd, ret = -ENOENT, oif = 0;
-	bool gw = false;
-	ssize_t n;
-
-	memset(&req, 0, sizeof(req));
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
-	req.nh.nlmsg_type = RTM_GETROUTE;
-	req.nh.nlmsg_flags = NLM_F_REQUEST;
-	req.nh.nlmsg_seq = 1;
-	req.rt.rtm_family = v4 ? AF_INET : AF_INET6;
-	req.rt.rtm_dst_len = v4 ? 32 : 128;
-	rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
-	rta->rta_type = RTA_DST;
-	rta->rta_len = RTA_LENGTH(v4 ? 4 : 16);
-	memcpy(RTA_DATA(rta), v4 ? &ip->a.s6_addr[12] : ip->a.s6_addr, v4 ? 4 : 16);
-	req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	n = recv(fd, buf, sizeof(buf), 0);
-	if (n < 0) {
-		ret = -errno;
-		goto out;
-	}
-	for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
-	     nh = NLMSG_NEXT(nh, n)) {
-		struct rtmsg *rt = NLMSG_DATA(nh);
-		int alen;
-
-		if (nh->nlmsg_type == NLMSG_ERROR) {
-			ret = ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
-			ret = ret ? ret : -ENOENT;
-			goto out;
-		}
-		if (nh->nlmsg_type != RTM_NEWROUTE)
-			continue;
-		alen = RTM_PAYLOAD(nh);
-		for (rta = RTM_RTA(rt); RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen)) {
-			if (rta->rta_type == RTA_OIF)
-				oif = *(int *)RTA_DATA(rta);
-			else if (rta->rta_type == RTA_GATEWAY || rta->rta_type == RTA_VIA)
-				gw = true;
-		}
-		break;
-	}
-	if (oif > 0 && !gw && if_indextoname((unsigned int)oif, ifn)) {
-		snprintf(name, len, "%s", ifn);
-		ret = 0;
-	}
-out:
-	close(fd);
-	return ret;
 }
 
 /* --- token ---------------------------------------------------------- */
@@ -909,18 +832,18 @@ int weft_k8s_fd(const struct weft_k8s *k)
 
 struct weft_model *weft_k8s_config(struct weft_k8s *k, const struct weft_model *base)
 {
-	struct weft_model *cfg = calloc(1, sizeof(*cfg));
+	struct weft_model *cfg = weft_model_new("kubernetes");
 	int ret;
 
-	if (!cfg || !(cfg->path = strdup("kubernetes"))) {
-		free(cfg);
+	if (!cfg) {
 		errno = ENOMEM;
 		return NULL;
 	}
 	cfg->datapath = base->datapath;
+	cfg->metrics = base->metrics;
 	ret = weft_k8s_translate(k->res[RES_SVC].cache, k->res[RES_SLICE].cache, cfg);
 	if (!ret)
-		ret = weft_k8s_translate_pods(k->res[RES_POD].cache, weft_k8s_route_ifname, cfg);
+		ret = weft_k8s_translate_pods(k->res[RES_POD].cache, weft_route_ifname, cfg);
 	if (!ret)
 		ret = weft_k8s_translate_namespaces(k->res[RES_NS].cache, cfg);
 	if (!ret)
