@@ -24,7 +24,7 @@
 
 #define MAX_FILE_SIZE (64 << 20)
 #define MAX_MAP_ENTRIES (1LL << 30)	/* keeps size + 1 arithmetic in u32 */
-#define MAX_FIELDS 16
+#define MAX_FIELDS 64	/* keys of one mapping's table (datapath: grows with the registry) */
 
 struct ctx {
 	yaml_document_t *doc;
@@ -452,10 +452,15 @@ static int unknown_key(struct ctx *c, yaml_node_t *k, const struct field *tab)
 static int walk_map(struct ctx *c, yaml_node_t *n, const struct field *tab, void *obj)
 {
 	yaml_node_t *seen[MAX_FIELDS] = { 0 };
+	size_t nfields = 0;
 	const struct field *f;
 	yaml_node_pair_t *p;
 	int err;
 
+	for (f = tab; f->key; f++)
+		nfields++;
+	if (nfields > MAX_FIELDS)	/* a table longer than seen[]: weft's own bug */
+		return fail(c, n, "internal: %zu keys, at most %d", nfields, MAX_FIELDS);
 	if (n->type != YAML_MAPPING_NODE)
 		return fail(c, n, "expected a mapping, got %s", kind(n));
 	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {

@@ -10,6 +10,7 @@
 #include "model/model.h"
 #include "source/file.h"
 #include "harness.h"
+#include "lib/maps.h"
 #include "reconcile/lb.h"
 
 /* One service, lines 1-4: name value at 2:11, vip value at 3:10, ports at 4:12,
@@ -416,4 +417,26 @@ TEST(unit, config_load)
 	if (ASSERT_NOT_NULL(cfg, err))
 		ASSERT_STR(cfg->source, "deploy/weft.yaml", "path");
 	weft_model_free(cfg);
+}
+
+/* Every size setting of the registry is a datapath key, all in one file
+ * (a mapping with more keys than the parser's table once overflowed it). */
+TEST(unit, config_takes_every_registry_knob)
+{
+	char yaml[4096], err[512] = "";
+	size_t off = snprintf(yaml, sizeof(yaml), "datapath:\n  redirect: false\n  policy_audit: true\n");
+	struct weft_model *m;
+	int k = 0;
+
+#define WEFT_X(knob, def, what) \
+	off += snprintf(yaml + off, sizeof(yaml) - off, "  %s: %d\n", #knob, 1000 + k++);
+	WEFT_KNOB_LIST(WEFT_X)
+#undef WEFT_X
+	m = weft_file_parse(yaml, off, "t.yaml", err, sizeof(err));
+	if (!ASSERT_NOT_NULL(m, err))
+		return;
+	for (int i = 0; i < WEFT_KNOB_COUNT; i++)
+		ASSERT_EQ(weft_datapath_size(&m->datapath, i), 1000 + i, weft_knob_name(i));
+	ASSERT_FALSE(m->datapath.redirect, "and the other keys");
+	weft_model_free(m);
 }
