@@ -155,6 +155,27 @@ struct map_use {
 	uint32_t capacity;
 };
 
+/* Entries of the pinned map fd (info mi) under bpffs: weft_map_count, and
+ * for an array of flow tables the slots weft gave out, which weft_if_src
+ * records (its slots are not read: a grace period each on 6.1). */
+static int pinned_count(const char *bpffs, int fd, const struct bpf_map_info *mi,
+			uint64_t *entries)
+{
+	char path[4200];
+	int src, ret;
+
+	if (mi->type != BPF_MAP_TYPE_ARRAY_OF_MAPS)
+		return weft_map_count(fd, entries);
+	*entries = 0;
+	snprintf(path, sizeof(path), "%s/%s", bpffs, weft_map_name(WEFT_M_IF_SRC));
+	src = bpf_obj_get(path);
+	if (src < 0)
+		return -errno;
+	ret = weft_map_count(src, entries);
+	close(src);
+	return ret;
+}
+
 static size_t maps_use(const char *bpffs, struct map_use *out, size_t max)
 {
 	const char *names[64];
@@ -175,7 +196,8 @@ static size_t maps_use(const char *bpffs, struct map_use *out, size_t max)
 			out[i].capacity = mi.max_entries;
 			if (mi.type == BPF_MAP_TYPE_RINGBUF)
 				out[i].kind = USE_RING;
-			else if (mi.type == BPF_MAP_TYPE_SK_STORAGE || weft_map_count(fd, &out[i].entries))
+			else if (mi.type == BPF_MAP_TYPE_SK_STORAGE ||
+				 pinned_count(bpffs, fd, &mi, &out[i].entries))
 				out[i].kind = USE_PER_SOCKET;
 			else
 				out[i].kind = USE_COUNTED;
@@ -411,7 +433,7 @@ static int map_list(struct weft_cli_opts *o)
 			close(fd);
 			continue;
 		}
-		weft_map_count(fd, &entries);
+		pinned_count(o->bpffs, fd, &mi, &entries);
 		close(fd);
 		type = libbpf_bpf_map_type_str(mi.type);
 		if (doc_out) {

@@ -72,10 +72,14 @@ int weft_map_keys(int fd, size_t ksize, weft_map_each_fn fn, void *ctx);
 /* Every key and value of a hash map, into arrays the caller frees. */
 int weft_map_dump(int fd, size_t ksize, size_t vsize, char **keys, char **vals, size_t *n);
 
-/* Entries in a map (hash maps counted in batches; arrays are full, arrays
- * of maps count the slots that hold a map; a
- * sockhash by its keys). 0 or -errno. */
+/* Entries in a map (hash maps counted in batches; arrays are full; a
+ * sockhash by its keys). 0 or -errno; -EOPNOTSUPP for an array of maps,
+ * whose slots are not read from user space (a grace period each on 6.1). */
 int weft_map_count(int fd, uint64_t *entries);
+
+/* Entries in one of weft's maps: weft_map_count, and for the arrays of flow
+ * tables the slots weft gave out (the interfaces of weft_if_src). */
+int weft_maps_count(const struct weft_maps *maps, enum weft_map_id id, uint64_t *entries);
 
 /* The map's max_entries (0 if it cannot be asked). */
 uint32_t weft_map_capacity(int fd);

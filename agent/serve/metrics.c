@@ -1235,7 +1235,7 @@ int weft_metrics_read(const struct weft_maps *maps, struct weft_metrics_snap *ou
 		case WEFT_M_SK_OBS:
 			break;
 		default:
-			weft_map_count(maps->fd[id], &m->entries);
+			weft_maps_count(maps, id, &m->entries);
 		}
 	}
 	if (pol_gather(maps, ncpu, out))
