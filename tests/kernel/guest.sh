@@ -57,6 +57,9 @@ ulimit -n 65536
 ulimit -l unlimited
 sysctl -qw kernel.panic_on_oops=1
 
+# The tests run from the checkout's top, as make test runs them on the host
+# (they read VERSION and ask git about the commit weft was built from).
+cd "$(dirname "$0")/../.." || fail "cd to the checkout"
 uname -r > "$out/uname"
 : > "$out/status"
 while read -r name args; do
