@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "model/model.h"
 
@@ -13,6 +14,8 @@ void weft_datapath_defaults(struct weft_datapath_cfg *dp)
 		dp->cgroup[0] = '\0';
 	strcpy(dp->bpffs, "/sys/fs/bpf/weft");
 	dp->redirect = true;
+	if (gethostname(dp->node_name, sizeof(dp->node_name) - 1))
+		dp->node_name[0] = '\0';
 #define WEFT_X(knob, def, what) dp->knob = WEFT_DEF_##knob;
 	WEFT_KNOB_LIST(WEFT_X)
 #undef WEFT_X
@@ -169,8 +172,43 @@ void weft_endpoint_clear(struct weft_endpoint *ep)
 	ep->nlabels = 0;
 }
 
+size_t weft_service_in_use(const struct weft_service *svc, const char *node, bool *use)
+{
+	size_t n[2] = { 0 };	/* ready, serving terminating */
+
+	for (size_t i = 0; i < svc->nbackends; i++) {
+		const struct weft_backend_cfg *b = &svc->backends[i];
+
+		use[i] = !svc->node_local || (b->node && node && !strcmp(b->node, node));
+		if (use[i] && !svc->publish_not_ready) {
+			n[0] += !(b->cond & WEFT_BE_NOT_READY);
+			n[1] += (b->cond & (WEFT_BE_NOT_SERVING | WEFT_BE_TERMINATING)) ==
+				WEFT_BE_TERMINATING;
+		}
+	}
+	if (svc->publish_not_ready) {
+		size_t k = 0;
+
+		for (size_t i = 0; i < svc->nbackends; i++)
+			k += use[i];
+		return k;
+	}
+	for (size_t i = 0; i < svc->nbackends; i++) {
+		uint8_t c = svc->backends[i].cond;
+
+		if (n[0])
+			use[i] = use[i] && !(c & WEFT_BE_NOT_READY);
+		else
+			use[i] = use[i] && (c & (WEFT_BE_NOT_SERVING | WEFT_BE_TERMINATING)) ==
+						   WEFT_BE_TERMINATING;
+	}
+	return n[0] ? n[0] : n[1];
+}
+
 void weft_service_clear(struct weft_service *svc)
 {
+	for (size_t i = 0; i < svc->nbackends; i++)
+		free(svc->backends[i].node);
 	free(svc->ports);
 	free(svc->backends);
 	svc->ports = NULL;

@@ -60,10 +60,19 @@ struct weft_port {
 	struct weft_pos pos;		/* file: where the entry starts */
 };
 
+/* A backend's conditions, as an EndpointSlice endpoint states them
+ * (KEP-1669); a missing ready counts as true, a missing serving as ready. */
+#define WEFT_BE_NOT_READY 0x1
+#define WEFT_BE_NOT_SERVING 0x2
+#define WEFT_BE_TERMINATING 0x4
+
 struct weft_backend_cfg {
 	struct weft_ip ip;
 	uint16_t port;			/* host order; 0 = the port's target_port */
 	uint16_t weight;		/* 1..65535, default 1 */
+	uint8_t cond;			/* WEFT_BE_* */
+	char *node;			/* the node it runs on (EndpointSlice nodeName,
+					 * file node_name); NULL: not said */
 	struct weft_pos pos;		/* file: where the entry starts */
 };
 
@@ -84,10 +93,25 @@ struct weft_service {
 	size_t nports;
 	uint8_t lb;			/* WEFT_LB_*, default WEFT_LB_RANDOM */
 	uint32_t affinity;		/* seconds, 0 = none */
+	bool node_local;		/* internalTrafficPolicy Local: only backends
+					 * of this node (datapath.node_name) */
+	bool publish_not_ready;		/* publishNotReadyAddresses: conditions
+					 * ignored, every backend used */
 	struct weft_backend_cfg *backends;
 	size_t nbackends;
 	struct weft_origin origin;
 };
+
+/*
+ * Which backends of svc new connections go to, as kube-proxy chooses (node
+ * is this node's name, datapath.node_name): with node_local only those
+ * whose node is node; of those, every one if publish_not_ready, else the
+ * ready ones, else (none ready) the serving terminating ones. use[i] says
+ * it of svc->backends[i]; the count is returned. Established connections
+ * are never touched by this choice: a backend left out only gets no new
+ * ones.
+ */
+size_t weft_service_in_use(const struct weft_service *svc, const char *node, bool *use);
 
 /* A set-based requirement of a selector (Kubernetes matchExpressions):
  * In (the label is one of values), NotIn (absent, or none of values),
@@ -187,6 +211,9 @@ struct weft_datapath_cfg {
 	bool redirect;			/* same-node socket redirect, default true */
 	bool policy_audit;		/* every policy in audit mode: would-be drops
 					 * counted, nothing dropped; default false */
+	char node_name[256];		/* this node (Kubernetes: its Node's name), for
+					 * internal_traffic_policy Local; default: the
+					 * host name */
 	/* Map sizes, one per knob of the registry (weft/maps.h): max_services,
 	 * max_backends, ...; default WEFT_DEF_<knob>. Read only at start. */
 #define WEFT_X(knob, def, what) uint32_t knob;

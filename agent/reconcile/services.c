@@ -94,19 +94,28 @@ static uint32_t id_alloc(struct idset *s, uint32_t *hint)
  * current state has; give new ones the lowest index no current or new
  * backend of this service port uses. */
 static int build_backends(struct weft_sp *sp, const struct weft_service *svc,
-			  const struct weft_port *port, const struct weft_sp *cur)
+			  const struct weft_port *port, const struct weft_sp *cur, const char *node)
 {
+	bool *use = calloc(svc->nbackends + 1, sizeof(*use));
 	uint32_t next = 0;
+	size_t k = 0;
 
-	sp->nbe = svc->nbackends;
-	if (!sp->nbe)
-		return 0;
-	sp->be = calloc(sp->nbe, sizeof(*sp->be));
-	if (!sp->be)
+	if (!use)
 		return -ENOMEM;
-	for (size_t i = 0; i < sp->nbe; i++) {
+	/* those new connections may go to (conditions, node-local) */
+	sp->nbe = weft_service_in_use(svc, node, use);
+	sp->be = sp->nbe ? calloc(sp->nbe, sizeof(*sp->be)) : NULL;
+	if (sp->nbe && !sp->be) {
+		free(use);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < svc->nbackends; i++) {
 		const struct weft_backend_cfg *b = &svc->backends[i];
-		struct weft_backend *be = &sp->be[i];
+		struct weft_backend *be;
+
+		if (!use[i])
+			continue;
+		be = &sp->be[k++];
 
 		memcpy(be->addr, &b->ip.a, 16);
 		be->port = htons(b->port ? b->port : port->target_port);
@@ -117,6 +126,7 @@ static int build_backends(struct weft_sp *sp, const struct weft_service *svc,
 				be->idx = cur->be[j].idx;
 		}
 	}
+	free(use);
 	for (size_t i = 0; i < sp->nbe; i++) {
 		struct weft_backend *be = &sp->be[i];
 		bool taken;
@@ -130,7 +140,8 @@ static int build_backends(struct weft_sp *sp, const struct weft_service *svc,
 		} while (taken && ++next);
 		be->idx = next++;
 	}
-	qsort(sp->be, sp->nbe, sizeof(*sp->be), be_cmp);
+	if (sp->nbe)
+		qsort(sp->be, sp->nbe, sizeof(*sp->be), be_cmp);
 	return 0;
 }
 
@@ -141,7 +152,7 @@ static void build_meta(struct weft_sp *sp, const struct weft_service *svc,
 	snprintf(sp->meta.ns, sizeof(sp->meta.ns), "%s", svc->ns);
 	snprintf(sp->meta.port_name, sizeof(sp->meta.port_name), "%s", port->name);
 	sp->meta.target_port = htons(port->target_port);
-	sp->meta.nbackends = svc->nbackends;
+	sp->meta.nbackends = sp->nbe;
 }
 
 /* Maglev may build on the current table only if the algorithm and every
@@ -161,7 +172,7 @@ static bool keeps_table(const struct weft_sp *c, const struct weft_sp *sp)
 
 static int build_sp(struct weft_sp *sp, const struct weft_service *svc,
 		    const struct weft_port *port, const struct weft_state *cur, struct idset *ids,
-		    uint32_t *hint)
+		    uint32_t *hint, const char *node)
 {
 	const struct weft_sp *c;
 	int err;
@@ -173,10 +184,10 @@ static int build_sp(struct weft_sp *sp, const struct weft_service *svc,
 	sp->val.id = c ? c->val.id : id_alloc(ids, hint);
 	sp->val.lb = svc->lb;
 	sp->val.affinity = svc->affinity;
-	build_meta(sp, svc, port);
-	err = build_backends(sp, svc, port, c);
+	err = build_backends(sp, svc, port, c, node);
 	if (err)
 		return err;
+	build_meta(sp, svc, port);
 	err = weft_lb_build(svc->lb, sp->be, sp->nbe, keeps_table(c, sp) ? c->slots : NULL,
 			    c ? c->nslots : 0, &sp->slots, &sp->nslots);
 	sp->val.nslots = sp->nslots;
@@ -228,7 +239,8 @@ int weft_state_build(const struct weft_model *cfg, const struct weft_state *cur,
 		const struct weft_service *svc = &cfg->services[i];
 
 		for (size_t j = 0; j < svc->nports; j++, k++) {
-			ret = build_sp(&out->sp[k], svc, &svc->ports[j], cur, &ids, &hint);
+			ret = build_sp(&out->sp[k], svc, &svc->ports[j], cur, &ids, &hint,
+				       dp->node_name);
 			out->n = k + 1;
 			if (ret == 0 && out->sp[k].val.id == 0)
 				ret = -ENOSPC;

@@ -697,21 +697,64 @@ static int port_check(struct ctx *c, yaml_node_t *seq, void *parent)
 
 /* Backends of a service. */
 
+/* A condition of an EndpointSlice endpoint: f->aux the WEFT_BE_* bit, set
+ * when the value is false (ready, serving) or true (terminating), as
+ * f->min says (1: set when true). */
+static int p_cond(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	static const struct field b = { .off = 0 };
+	struct weft_backend_cfg *be = obj;
+	bool v = false;
+	int err = p_bool(c, n, &b, &v);
+
+	if (err)
+		return err;
+	if (v == (f->min == 1))
+		be->cond |= (uint8_t)f->aux;
+	else
+		be->cond &= (uint8_t)~f->aux;
+	return 0;
+}
+
+/* A node's name (a DNS subdomain, up to 253 characters), kept. */
+static int p_node(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	static const struct field name = { .off = 0, .aux = 254 };
+	char buf[254];
+	char **out = (char **)((char *)obj + f->off);
+	int err = p_name(c, n, &name, buf);
+
+	if (err)
+		return err;
+	free(*out);
+	*out = strdup(buf);
+	return *out ? 0 : oom(c);
+}
+
 static const struct field be_fields[] = {
 	F_IP("ip", struct weft_backend_cfg, ip, NO_FAMILY, REQUIRED),
 	F_INT("weight", struct weft_backend_cfg, weight, 1, 65535),
 	F_INT("port", struct weft_backend_cfg, port, 1, 65535),
+	{ .key = "ready", .parse = p_cond, .aux = WEFT_BE_NOT_READY },
+	{ .key = "serving", .parse = p_cond, .aux = WEFT_BE_NOT_SERVING },
+	{ .key = "terminating", .parse = p_cond, .aux = WEFT_BE_TERMINATING, .min = 1 },
+	F_AT("node_name", p_node, struct weft_backend_cfg, node),
 	{ 0 }
 };
 
 static int be_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
 {
 	struct weft_backend_cfg *be = elem;
+	int err;
 
 	(void)parent;
 	be->weight = 1;
 	be->pos = pos_of(n);
-	return walk_map(c, n, be_fields, be);
+	err = walk_map(c, n, be_fields, be);
+	/* serving, when not said, is what ready says (as in EndpointSlices) */
+	if (!err && (be->cond & WEFT_BE_NOT_READY) && !get(c, n, "serving"))
+		be->cond |= WEFT_BE_NOT_SERVING;
+	return err;
 }
 
 static int be_cmp(const void *a, const void *b)
@@ -747,6 +790,20 @@ static const struct field aff_fields[] = {
 	{ 0 }
 };
 
+/* internal_traffic_policy: Cluster (every backend) or Local (this node's). */
+static int p_itp(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	const char *s;
+	int err = plain(c, n, "Cluster or Local", &s);
+
+	if (err)
+		return err;
+	if (strcmp(s, "Cluster") && strcmp(s, "Local"))
+		return fail(c, n, "\"%s\": Cluster or Local", s);
+	*(bool *)((char *)obj + f->off) = !strcmp(s, "Local");
+	return 0;
+}
+
 static const struct field svc_fields[] = {
 	F_BUF("name", p_name, struct weft_service, name, REQUIRED),
 	F_BUF("namespace", p_name, struct weft_service, ns),
@@ -755,6 +812,8 @@ static const struct field svc_fields[] = {
 	F_AT("lb", p_lb, struct weft_service, lb),
 	F_AT("affinity", p_map, struct weft_service, affinity, .sub = aff_fields),
 	F_AT("backends", p_seq, struct weft_service, backends, .seq = &be_seq),
+	F_AT("internal_traffic_policy", p_itp, struct weft_service, node_local),
+	F_AT("publish_not_ready_addresses", p_bool, struct weft_service, publish_not_ready),
 	{ 0 }
 };
 
@@ -1138,6 +1197,7 @@ static const struct field dp_fields[] = {
 	F_BUF("bpffs", p_abspath, struct weft_datapath_cfg, bpffs),
 	F_AT("redirect", p_bool, struct weft_datapath_cfg, redirect),
 	F_AT("policy_audit", p_bool, struct weft_datapath_cfg, policy_audit),
+	F_BUF("node_name", p_name, struct weft_datapath_cfg, node_name),
 #define WEFT_X(knob, def, what) DP_MAX(#knob, knob),
 	WEFT_KNOB_LIST(WEFT_X)
 #undef WEFT_X

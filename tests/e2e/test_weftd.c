@@ -468,3 +468,73 @@ TEST(e2e, restart_with_resized_maps_replaces_them_without_a_reset)
 	ASSERT_EQ(progs_attached(BPF_CGROUP_INET4_CONNECT), 1, "one connect4 program");
 	close(fd);
 }
+
+/* Service semantics of issue 14 in file mode: endpoint conditions
+ * (KEP-1669), publish_not_ready_addresses, internal_traffic_policy Local. */
+#define COND_BACKENDS                                                                      \
+	"      - {ip: 10.250.0.21}\n"                                                      \
+	"      - {ip: 10.250.0.22, ready: false, serving: true, terminating: true}\n"       \
+	"      - {ip: 10.250.0.23, ready: false}\n"
+#define LOCAL_SERVICES                                                                     \
+	"  - name: local\n    vip: 10.250.100.3\n    internal_traffic_policy: Local\n"      \
+	"    ports: [{port: 80, target_port: 8080}]\n"                                      \
+	"    backends:\n"                                                                    \
+	"      - {ip: 10.250.0.21, node_name: node-b}\n"                                     \
+	"      - {ip: 10.250.0.22, node_name: node-a}\n"                                     \
+	"  - name: elsewhere\n    vip: 10.250.100.4\n    internal_traffic_policy: Local\n"  \
+	"    ports: [{port: 80, target_port: 8080}]\n"                                      \
+	"    backends: [{ip: 10.250.0.21, node_name: node-b}]\n"                             \
+	"  - name: everyone\n    vip: 10.250.100.5\n    publish_not_ready_addresses: true\n"\
+	"    ports: [{port: 80, target_port: 8080}]\n"                                      \
+	"    backends: [{ip: 10.250.0.22, ready: false}, {ip: 10.250.0.23, ready: false, serving: false}]\n"
+
+TEST(e2e, endpoint_conditions_and_node_local_services)
+{
+	static const char *const names[4] = { "be1", "be2", "be3", "be4" };
+	struct node n;
+	char be[64], name[64];
+	int hits[4], fd = -1;
+
+	if (!node_up(&n, 3) ||
+	    !write_config2(&n, "random", COND_BACKENDS, "  node_name: node-a\n", LOCAL_SERVICES) ||
+	    weftd_start(&n) < 0 || !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	/* Ready be1 only: be2 terminating (serving), be3 not ready. */
+	ASSERT_EQ(spread(60, hits, NULL), 0, "no failed connections");
+	ASSERT_EQ(hits[0], 60, "new connections go to the ready backend only");
+	/* Local: this node's (node-a) backend only; none here: refused at once. */
+	ASSERT_EQ(tenv_spread("10.250.100.3", 80, NULL, 30, names, 4, hits), 0, "Local: no failures");
+	ASSERT_EQ(hits[1], 30, "Local: only the backend on node-a");
+	ASSERT_EQ(tenv_tcp_ask("10.250.100.4", 80, NULL, false, name, sizeof(name), NULL, 0),
+		  -ECONNREFUSED, "Local without a backend on this node refuses");
+	/* publish_not_ready_addresses: not-ready backends too (be3 not serving
+	 * either: published as well, as kube-proxy does). */
+	ASSERT_EQ(tenv_spread("10.250.100.5", 80, NULL, 60, names, 4, hits), 0, "published: no failures");
+	ASSERT_TRUE(hits[1] > 0 && hits[2] > 0 && hits[1] + hits[2] == 60, "published: both answer");
+
+	/* be1 turns terminating: its established connection keeps working, new
+	 * ones go to the serving terminating backends (be1, be2). */
+	for (int i = 0; i < 4 && fd < 0; i++)
+		fd = open_conn(be, sizeof(be));
+	if (!ASSERT_TRUE(fd >= 0 && !strcmp(be, "be1"), "a connection to be1"))
+		return;
+	if (!write_config2(&n, "random",
+			   "      - {ip: 10.250.0.21, ready: false, serving: true, terminating: true}\n"
+			   "      - {ip: 10.250.0.22, ready: false, serving: true, terminating: true}\n"
+			   "      - {ip: 10.250.0.23, ready: false, serving: false, terminating: true}\n",
+			   "  node_name: node-a\n", LOCAL_SERVICES) ||
+	    !reload(&n))
+		return;
+	ASSERT_EQ(spread(60, hits, NULL), 0, "every endpoint terminating: connections still succeed");
+	ASSERT_TRUE(hits[0] > 0 && hits[1] > 0 && hits[2] == 0,
+		    "the serving terminating ones, never the non-serving one");
+	ASSERT_TRUE(conn_alive(fd), "the established connection to a terminating backend works");
+	close(fd);
+	/* and no serving one at all: refused */
+	if (!write_config2(&n, "random", "      - {ip: 10.250.0.23, ready: false, serving: false}\n",
+			   "  node_name: node-a\n", LOCAL_SERVICES) ||
+	    !reload(&n))
+		return;
+	ASSERT_EQ(tenv_tcp_ask(VIP, 80, NULL, false, name, sizeof(name), NULL, 0), -ECONNREFUSED,
+		  "no ready or serving backend: refused");
+}

@@ -92,10 +92,8 @@ static int run(struct fx *f)
 
 static void fx_free(struct fx *f)
 {
-	for (size_t i = 0; i < f->cfg.nservices; i++) {
-		free(f->cfg.services[i].ports);
-		free(f->cfg.services[i].backends);
-	}
+	for (size_t i = 0; i < f->cfg.nservices; i++)
+		weft_service_clear(&f->cfg.services[i]);
 	free(f->cfg.services);
 	json_object_put(f->svcs);
 	json_object_put(f->slices);
@@ -113,20 +111,32 @@ static const struct weft_service *find(const struct fx *f, const char *name, int
 	return NULL;
 }
 
-/* "ip:port/weight ..." of a service's backends, sorted as built. */
-static const char *bes(const struct weft_service *s, char *buf, size_t len)
+/* "ip:port/weight ..." of the backends new connections of a service go to
+ * on node (weft_service_in_use), sorted as built. */
+static const char *bes_on(const struct weft_service *s, const char *node, char *buf, size_t len)
 {
+	bool use[64] = { 0 };
 	size_t o = 0;
 
 	buf[0] = 0;
-	for (size_t i = 0; s && i < s->nbackends && o < len; i++) {
+	if (!s || s->nbackends > 64)
+		return buf;
+	weft_service_in_use(s, node, use);
+	for (size_t i = 0; i < s->nbackends && o < len; i++) {
 		char ip[64];
 
-		o += snprintf(buf + o, len - o, "%s%s:%u/%u", i ? " " : "",
+		if (!use[i])
+			continue;
+		o += snprintf(buf + o, len - o, "%s%s:%u/%u", o ? " " : "",
 			      weft_ip_str(&s->backends[i].ip, ip, sizeof(ip)), s->backends[i].port,
 			      s->backends[i].weight);
 	}
 	return buf;
+}
+
+static const char *bes(const struct weft_service *s, char *buf, size_t len)
+{
+	return bes_on(s, "node-1", buf, len);
 }
 
 #define SLICE_PORTS_8080                                                                   \
@@ -192,6 +202,59 @@ TEST(unit, k8s_conditions_ready_nil_and_terminating_fallback)
 		   "10.0.0.1:8080/1 10.0.0.4:8080/1", "ready ones only");
 	ASSERT_STR(bes(find(&f, "old", 80, AF_INET), buf, sizeof(buf)), "10.0.1.1:8080/1",
 		   "no ready endpoint: the serving terminating one");
+out:
+	fx_free(&f);
+}
+
+/* EP on another node. */
+#define EP_ON(ip, node, ready, serving, term)                                                 \
+	"{\"addresses\":[\"" ip "\"],\"conditions\":{\"ready\":" ready ",\"serving\":" serving \
+	",\"terminating\":" term "},\"nodeName\":\"" node "\"}"
+
+TEST(unit, k8s_internal_traffic_policy_local_and_publish_not_ready)
+{
+	char buf[512], text[8192], *p;
+	struct fx f;
+
+	fx_init(&f);
+	/* Local: only node-1's endpoints; node-2's and one with no nodeName
+	 * are not this node's. */
+	snprintf(text, sizeof(text), SVC_FMT, "", "loc", "10.96.0.20", "\"10.96.0.20\"", PORTS_WEB, "");
+	p = strstr(text, "\"Cluster\"");
+	memcpy(p, "\"Local\"  ", 9);
+	add(f.svcs, text, &f.n);
+	slice(&f, "loc", "loc-1", "IPv4",
+	      EP_ON("10.0.2.1", "node-1", "true", "true", "false") ","
+	      EP_ON("10.0.2.2", "node-2", "true", "true", "false") ","
+	      "{\"addresses\":[\"10.0.2.3\"]}",
+	      SLICE_PORTS_8080);
+	/* publishNotReadyAddresses: the not-ready and terminating ones too */
+	svc(&f, "pnr", "", "10.96.0.21", "\"10.96.0.21\"", PORTS_WEB,
+	    "\"publishNotReadyAddresses\":true,");
+	slice(&f, "pnr", "pnr-1", "IPv4",
+	      EP_ON("10.0.3.1", "node-2", "true", "true", "false") ","
+	      EP_ON("10.0.3.2", "node-2", "false", "false", "false") ","
+	      EP_ON("10.0.3.3", "node-2", "false", "true", "true"),
+	      SLICE_PORTS_8080);
+	/* a bad internalTrafficPolicy: that Service alone is skipped */
+	snprintf(text, sizeof(text), SVC_FMT, "", "bad", "10.96.0.22", "\"10.96.0.22\"", PORTS_WEB, "");
+	p = strstr(text, "\"Cluster\"");
+	memcpy(p, "\"Nearby\" ", 9);
+	add(f.svcs, text, &f.n);
+	if (!ASSERT_OK(run(&f), "translate"))
+		goto out;
+	ASSERT_TRUE(find(&f, "loc", 80, AF_INET) && find(&f, "loc", 80, AF_INET)->node_local,
+		    "internalTrafficPolicy Local read");
+	ASSERT_STR(bes_on(find(&f, "loc", 80, AF_INET), "node-1", buf, sizeof(buf)),
+		   "10.0.2.1:8080/1", "Local on node-1: its own endpoint only");
+	ASSERT_STR(bes_on(find(&f, "loc", 80, AF_INET), "node-2", buf, sizeof(buf)),
+		   "10.0.2.2:8080/1", "Local on node-2: its own");
+	ASSERT_STR(bes_on(find(&f, "loc", 80, AF_INET), "node-3", buf, sizeof(buf)), "",
+		   "Local on a node without endpoints: none (connect refused)");
+	ASSERT_STR(bes(find(&f, "pnr", 80, AF_INET), buf, sizeof(buf)),
+		   "10.0.3.1:8080/1 10.0.3.2:8080/1 10.0.3.3:8080/1",
+		   "publishNotReadyAddresses: every endpoint");
+	ASSERT_TRUE(!find(&f, "bad", 80, AF_INET), "a bad internalTrafficPolicy skips its Service");
 out:
 	fx_free(&f);
 }

@@ -10,9 +10,11 @@
  * endpoints of the EndpointSlices labelled kubernetes.io/service-name with
  * that Service's name, of the same address family, whose port of the same
  * name and protocol gives each backend its own port (a named targetPort can
- * resolve differently per endpoint). Endpoints that are ready (a missing
- * condition counts as ready) are used; only when none is, those serving and
- * terminating are (as kube-proxy does).
+ * resolve differently per endpoint). Every endpoint comes with its
+ * conditions and node; which ones new connections reach (ready ones, else
+ * serving terminating ones; spec.publishNotReadyAddresses: all;
+ * spec.internalTrafficPolicy Local: this node's) the model decides
+ * (weft_service_in_use), for both sources alike.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -43,6 +45,7 @@ struct ksvc {
 	size_t nports;
 	uint8_t lb;
 	uint32_t affinity;
+	bool node_local, publish_not_ready;
 	struct json_object *weights;	/* owned; NULL = all 1 */
 };
 
@@ -143,8 +146,8 @@ static void ksvc_free(struct ksvc *s)
  * ExternalName, no IP); -1: malformed (logged); -ENOMEM. */
 static int svc_parse(struct json_object *o, struct ksvc *s)
 {
-	struct json_object *spec, *ips, *ports, *ann;
-	const char *type, *cip, *aff, *lb, *w;
+	struct json_object *spec, *ips, *ports, *ann, *pnr;
+	const char *type, *cip, *aff, *lb, *w, *itp;
 	bool bad = false;
 	size_t n;
 
@@ -237,6 +240,15 @@ static int svc_parse(struct json_object *o, struct ksvc *s)
 		BAD("spec.sessionAffinity: '%s' (None or ClientIP)", aff);
 	}
 
+	itp = jstr(spec, "internalTrafficPolicy", &bad);
+	if (bad || (itp && strcmp(itp, "Cluster") && strcmp(itp, "Local")))
+		BAD("spec.internalTrafficPolicy: '%s' (Cluster or Local)", itp ? itp : "not a string");
+	s->node_local = itp && !strcmp(itp, "Local");
+	pnr = jget(spec, "publishNotReadyAddresses");
+	if (pnr && !json_object_is_type(pnr, json_type_boolean))
+		BAD("spec.publishNotReadyAddresses: not a boolean");
+	s->publish_not_ready = pnr && json_object_get_boolean(pnr);
+
 	ann = jget(jget(o, "metadata"), "annotations");
 	lb = jstr(ann, WEFT_K8S_ANN_LB, &bad);
 	w = jstr(ann, WEFT_K8S_ANN_WEIGHTS, &bad);
@@ -322,6 +334,9 @@ static bool slice_ok(struct json_object *o, struct kslice *ks)
 			    ks->family)
 			BAD("endpoints[%zu].addresses[0]: not an %s address", i,
 			    ks->family == AF_INET ? "IPv4" : "IPv6");
+		jstr(e, "nodeName", &bad);
+		if (bad)
+			BAD("endpoints[%zu].nodeName: not a string", i);
 		c = jget(e, "conditions");
 		if (c && !json_object_is_type(c, json_type_object))
 			BAD("endpoints[%zu].conditions: not an object", i);
@@ -352,14 +367,16 @@ static int be_cmp(const void *a, const void *b)
 	return r ? r : x->port - y->port;
 }
 
-/* Backends of one service port in one family: ready endpoints, else the
- * serving terminating ones. Sorted, unique by address and port. */
+/* Backends of one service port in one family: every endpoint of its
+ * slices, with its conditions and node (the model chooses which ones new
+ * connections go to: weft_service_in_use). Sorted, unique by address and
+ * port (an address in two slices, as during a slice's replacement: the
+ * readier entry). */
 static int backends_of(const struct ksvc *s, const struct kport *kp, int family,
 		       const struct kslice *sl, size_t nsl, struct weft_service *out)
 {
-	struct weft_backend_cfg *be[2] = { 0 };	/* 0: ready, 1: terminating */
-	size_t n[2] = { 0 }, cap[2] = { 0 };
-	int use;
+	struct weft_backend_cfg *be = NULL;
+	size_t n = 0, cap = 0;
 
 	for (size_t i = 0; i < nsl; i++) {
 		struct json_object *ports = jget(sl[i].obj, "ports"), *eps;
@@ -390,49 +407,64 @@ static int backends_of(const struct ksvc *s, const struct kport *kp, int family,
 			bool serving = cond(c, "serving", ready), term = cond(c, "terminating", false);
 			const char *addr = json_object_get_string(
 				json_object_array_get_idx(jget(e, "addresses"), 0));
+			const char *node = jstr(e, "nodeName", &bad);
 			struct weft_backend_cfg *b;
-			int k = ready ? 0 : 1;
 			long w = 1;
 
-			if (!ready && !(serving && term))
-				continue;
-			if (n[k] == cap[k]) {
-				void *p = realloc(be[k], (cap[k] = cap[k] * 2 + 8) * sizeof(*be[k]));
+			if (n == cap) {
+				void *p = realloc(be, (cap = cap * 2 + 8) * sizeof(*be));
 
-				if (!p) {
-					free(be[0]);
-					free(be[1]);
-					return -ENOMEM;
-				}
-				be[k] = p;
+				if (!p)
+					goto oom;
+				be = p;
 			}
-			b = &be[k][n[k]++];
+			b = &be[n];
 			memset(b, 0, sizeof(*b));
 			weft_ip_parse(addr, &b->ip);
 			b->port = port;
 			jint(jget(s->weights, addr), 1, 65535, &w);
 			b->weight = w;
+			b->cond = (ready ? 0 : WEFT_BE_NOT_READY) | (serving ? 0 : WEFT_BE_NOT_SERVING) |
+				  (term ? WEFT_BE_TERMINATING : 0);
+			if (node && !(b->node = strdup(node)))
+				goto oom;
+			n++;
 		}
 	}
-	use = n[0] ? 0 : 1;
-	free(be[!use]);
-	if (n[use] > 1) {
+	if (n > 1) {
 		size_t u = 1;
 
-		qsort(be[use], n[use], sizeof(*be[use]), be_cmp);
-		for (size_t i = 1; i < n[use]; i++)
-			if (be_cmp(&be[use][i], &be[use][u - 1]))
-				be[use][u++] = be[use][i];
-		n[use] = u;
+		qsort(be, n, sizeof(*be), be_cmp);
+		for (size_t i = 1; i < n; i++) {
+			if (be_cmp(&be[i], &be[u - 1])) {
+				be[u++] = be[i];
+				continue;
+			}
+			/* the same address and port: keep the readier */
+			if (be[i].cond < be[u - 1].cond) {
+				free(be[u - 1].node);
+				be[u - 1] = be[i];
+			} else {
+				free(be[i].node);
+			}
+		}
+		n = u;
 	}
-	if (n[use] > WEFT_LB_MAX_BACKENDS) {
+	if (n > WEFT_LB_MAX_BACKENDS) {
 		bad_obj("Service", s->ns, s->name, "port %u: %zu endpoints, only the first %d used",
-			kp->port, n[use], WEFT_LB_MAX_BACKENDS);
-		n[use] = WEFT_LB_MAX_BACKENDS;
+			kp->port, n, WEFT_LB_MAX_BACKENDS);
+		for (size_t i = WEFT_LB_MAX_BACKENDS; i < n; i++)
+			free(be[i].node);
+		n = WEFT_LB_MAX_BACKENDS;
 	}
-	out->backends = be[use];
-	out->nbackends = n[use];
+	out->backends = be;
+	out->nbackends = n;
 	return 0;
+oom:
+	for (size_t i = 0; i < n; i++)
+		free(be[i].node);
+	free(be);
+	return -ENOMEM;
 }
 
 static int add_service(struct weft_model *cfg, size_t *cap, const struct ksvc *s,
@@ -458,6 +490,8 @@ static int add_service(struct weft_model *cfg, size_t *cap, const struct ksvc *s
 			ws->family = s->family[f];
 			ws->lb = s->lb;
 			ws->affinity = s->affinity;
+			ws->node_local = s->node_local;
+			ws->publish_not_ready = s->publish_not_ready;
 			ws->ports = calloc(1, sizeof(*ws->ports));
 			if (!ws->ports)
 				return -ENOMEM;

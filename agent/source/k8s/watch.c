@@ -841,6 +841,10 @@ struct weft_model *weft_k8s_config(struct weft_k8s *k, const struct weft_model *
 	}
 	cfg->datapath = base->datapath;
 	cfg->metrics = base->metrics;
+	/* this node, for internalTrafficPolicy Local (else the file's, or
+	 * the host name) */
+	if (k->node)
+		snprintf(cfg->datapath.node_name, sizeof(cfg->datapath.node_name), "%s", k->node);
 	ret = weft_k8s_translate(k->res[RES_SVC].cache, k->res[RES_SLICE].cache, cfg);
 	if (!ret)
 		ret = weft_k8s_translate_pods(k->res[RES_POD].cache, weft_route_ifname, cfg);
