@@ -86,6 +86,9 @@ const char *tenv_sa_str(const void *sa, char *buf, size_t len);
  * 0 if not pinned. */
 uint64_t tenv_stat(enum weft_stat stat);
 
+/* Whether the running kernel has the kfunc name (its BTF says so). */
+bool tenv_kfunc(const char *name);
+
 /* CLOCK_MONOTONIC in milliseconds. */
 long long tenv_now_ms(void);
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* datapath: load, pin, attach and adopt weft's BPF programs and maps. */
+#include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,8 +14,10 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "lib/grow.h"
 #include "lib/log.h"
 
 #ifndef BPF_FS_MAGIC
@@ -184,6 +189,159 @@ static void redir_probe(struct weft_datapath *dp)
 			bpf_program__set_autoload(prog, dp->redir);
 }
 
+static bool is_iter_prog(const struct bpf_program *prog)
+{
+	return bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
+	       bpf_program__expected_attach_type(prog) == BPF_TRACE_ITER;
+}
+
+/* Closing connections to backends that left a service needs the
+ * bpf_sock_destroy kfunc (Linux 6.5). Without it those connections are left
+ * to end on their own (the backend's reset or the client's timeout), with
+ * the reason logged once. */
+static void gone_probe(struct weft_datapath *dp)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	struct bpf_program *prog;
+
+	dp->gone = btf && btf__find_by_name_kind(btf, "bpf_sock_destroy", BTF_KIND_FUNC) > 0;
+	btf__free(btf);
+	if (!dp->gone)
+		weft_log(LOG_WARN, "datapath: the kernel has no bpf_sock_destroy (Linux 6.5+): "
+			 "connections to backends that leave a service are not closed");
+	bpf_object__for_each_program(prog, dp->skel->obj)
+		if (is_iter_prog(prog))
+			bpf_program__set_autoload(prog, dp->gone);
+}
+
+/* One pass of the socket iterators in every network namespace of the node:
+ * an iterator walks the sockets of the netns it is created in, so a thread
+ * of its own enters each in turn (setns changes only the calling thread).
+ * Namespaces are found as ip-netns and the CRI name them (/run/netns,
+ * /var/run/netns) and through every process (/proc/PID/ns/net), each once. */
+struct gone_walk {
+	struct bpf_link *links[4];
+	size_t nlinks;
+	struct { dev_t dev; ino_t ino; } *seen;
+	size_t nseen, cap;
+	size_t nns;
+	int ret;
+};
+
+static void gone_in_netns(struct gone_walk *w, const char *path)
+{
+	struct stat st;
+	char buf[256];
+	int fd;
+
+	if (stat(path, &st))
+		return;
+	for (size_t i = 0; i < w->nseen; i++)
+		if (w->seen[i].dev == st.st_dev && w->seen[i].ino == st.st_ino)
+			return;
+	if (weft_grow(&w->seen, &w->cap, w->nseen + 1, sizeof(*w->seen)))
+		return;
+	w->seen[w->nseen].dev = st.st_dev;
+	w->seen[w->nseen++].ino = st.st_ino;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (setns(fd, CLONE_NEWNET)) {
+		close(fd);
+		return;
+	}
+	close(fd);
+	w->nns++;
+	for (size_t i = 0; i < w->nlinks; i++) {
+		int it = bpf_iter_create(bpf_link__fd(w->links[i]));
+
+		if (it < 0) {
+			w->ret = -errno;
+			continue;
+		}
+		while (read(it, buf, sizeof(buf)) > 0)
+			;
+		close(it);
+	}
+}
+
+static void gone_in_dir(struct gone_walk *w, const char *dir, const char *suffix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[512];
+
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.' || (suffix && (de->d_name[0] < '0' || de->d_name[0] > '9')))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s%s", dir, de->d_name, suffix ? suffix : "");
+		gone_in_netns(w, path);
+	}
+	if (d)
+		closedir(d);
+}
+
+static void *gone_thread(void *arg)
+{
+	struct gone_walk *w = arg;
+
+	gone_in_netns(w, "/proc/thread-self/ns/net");
+	gone_in_dir(w, "/run/netns", NULL);
+	gone_in_dir(w, "/var/run/netns", NULL);
+	gone_in_dir(w, "/proc", "/ns/net");
+	return NULL;
+}
+
+int weft_datapath_close_gone(struct weft_datapath *dp, const struct weft_gone_key *keys, size_t n)
+{
+	static const uint32_t ones[1024] = { [0 ... 1023] = 1 };
+	int fd = bpf_map__fd(dp->skel->maps.weft_gone), ret = 0;
+	struct gone_walk w = { 0 };
+	struct bpf_program *prog;
+	pthread_t t;
+
+	if (!dp->gone)
+		return -EOPNOTSUPP;
+	bpf_object__for_each_program(prog, dp->skel->obj) {
+		if (!is_iter_prog(prog) || w.nlinks == 4)
+			continue;
+		w.links[w.nlinks] = bpf_program__attach_iter(prog, NULL);
+		if (!w.links[w.nlinks]) {
+			ret = -errno;
+			goto out;
+		}
+		w.nlinks++;
+	}
+	for (size_t off = 0; off < n && !ret;) {
+		size_t chunk = n - off < WEFT_GONE_MAX ? n - off : WEFT_GONE_MAX;
+
+		for (size_t i = 0; i < chunk && !ret; i += 1024) {
+			size_t k = chunk - i < 1024 ? chunk - i : 1024;
+
+			ret = weft_map_write(fd, keys + off + i, sizeof(*keys), ones, sizeof(ones[0]),
+					     k, NULL);
+		}
+		w.nseen = 0;
+		if (!ret && (ret = -pthread_create(&t, NULL, gone_thread, &w)) == 0) {
+			pthread_join(t, NULL);
+			ret = w.ret;
+		}
+		for (size_t i = 0; i < chunk; i += 1024) {
+			size_t k = chunk - i < 1024 ? chunk - i : 1024;
+
+			weft_map_write(fd, keys + off + i, sizeof(*keys), NULL, 0, k, NULL);
+		}
+		off += chunk;
+	}
+	weft_log(LOG_DEBUG, "datapath: sockets to %zu gone backends looked for in %zu network namespaces",
+		 n, w.nns);
+out:
+	for (size_t i = 0; i < w.nlinks; i++)
+		bpf_link__destroy(w.links[i]);
+	free(w.seen);
+	return ret;
+}
+
 /* sk_msg attaches to the sockhash, not to a cgroup: the attachment lives as
  * long as the pinned map, and a restarted weftd attaches its own program to
  * the map it reused (replacing the old one; sockets learned before keep the
@@ -274,6 +432,7 @@ struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, ch
 		goto fail;
 	}
 	redir_probe(dp);
+	gone_probe(dp);
 	ret = weft__load(dp->skel);
 	if (ret) {
 		snprintf(err, errlen, "datapath: load BPF programs: %s (is this kernel 5.18+ with BTF?)",
@@ -353,7 +512,7 @@ int weft_datapath_attach(struct weft_datapath *dp, char *err, size_t errlen)
 
 		/* sk_msg is attached to its map above; without it, no sockops.
 		 * tc programs go on interfaces (weft_datapath_tc_sync). */
-		if (is_tc_prog(prog) ||
+		if (is_tc_prog(prog) || is_iter_prog(prog) ||
 		    (is_redir_prog(prog) && (!dp->redir || bpf_program__type(prog) == BPF_PROG_TYPE_SK_MSG)))
 			continue;
 		snprintf(path, sizeof(path), "%s/links/%s", dp->bpffs, bpf_program__name(prog));
@@ -429,6 +588,8 @@ size_t weft_datapath_programs(const struct weft_datapath *dp, struct weft_prog_s
 	size_t n = 0;
 
 	bpf_object__for_each_program(prog, dp->skel->obj) {
+		if (is_iter_prog(prog))
+			continue;	/* run on demand, never attached */
 		if (n < max)
 			out[n] = (struct weft_prog_status){ bpf_program__name(prog),
 							    prog_attached(dp, prog) };

@@ -45,6 +45,15 @@ size_t weft_datapath_programs(const struct weft_datapath *dp, struct weft_prog_s
 /* Record an apply in weft_info. */
 int weft_datapath_set_info(struct weft_datapath *dp, uint64_t generation, uint64_t nops);
 
+/* Destroy the sockets that reached one of the n backends through its
+ * service address (struct weft_gone_key: service address, port and
+ * protocol, backend address and port): TCP connections are reset,
+ * connected UDP sockets get an error. 0, -EOPNOTSUPP on a kernel without
+ * bpf_sock_destroy, or -errno. Counted in weft_stats
+ * (WEFT_STAT_GONE_DESTROYED). */
+struct weft_gone_key;
+int weft_datapath_close_gone(struct weft_datapath *dp, const struct weft_gone_key *keys, size_t n);
+
 /* Attach status of the tc programs on one endpoint's interface. */
 struct weft_tc_status {
 	char interface[16];		/* IFNAMSIZ */

@@ -15,6 +15,8 @@ struct weft_datapath {
 	struct weft_maps maps;
 	bool fresh[WEFT_M_COUNT];	/* created by this load: pin after attach */
 	bool redir;			/* redirect programs loaded (kernel has the features) */
+	bool gone;			/* the socket iterators of sockgone.bpf.c loaded
+					 * (kernel has bpf_sock_destroy) */
 	size_t ntc;			/* interfaces the tc programs are attached to */
 	struct weft_tc_status *tc_if;	/* interfaces of policed endpoints (tc_sync) */
 	size_t ntc_if;

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* model: defaults, freeing, small questions about the desired state. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include "model/model.h"
 
@@ -203,6 +205,81 @@ size_t weft_service_in_use(const struct weft_service *svc, const char *node, boo
 						   WEFT_BE_TERMINATING;
 	}
 	return n[0] ? n[0] : n[1];
+}
+
+static int gone_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct weft_gone_key));
+}
+
+/* Every (service port, backend) of m, sorted. */
+static int gone_tuples(const struct weft_model *m, struct weft_gone_key **out, size_t *n)
+{
+	size_t k = 0, cap = 0;
+
+	*out = NULL;
+	for (size_t i = 0; m && i < m->nservices; i++)
+		cap += m->services[i].nports * m->services[i].nbackends;
+	if (!cap) {
+		*n = 0;
+		return 0;
+	}
+	*out = calloc(cap, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nservices; i++) {
+		const struct weft_service *s = &m->services[i];
+
+		for (size_t p = 0; p < s->nports; p++) {
+			for (size_t b = 0; b < s->nbackends; b++) {
+				struct weft_gone_key *g = &(*out)[k++];
+				const struct weft_backend_cfg *be = &s->backends[b];
+
+				memcpy(g->vip, &s->vip.a, sizeof(g->vip));
+				memcpy(g->addr, &be->ip.a, sizeof(g->addr));
+				g->vport = htons(s->ports[p].port);
+				g->port = htons(be->port ? be->port : s->ports[p].target_port);
+				g->proto = s->ports[p].proto;
+			}
+		}
+	}
+	qsort(*out, k, sizeof(**out), gone_cmp);
+	*n = k;
+	return 0;
+}
+
+int weft_model_gone(const struct weft_model *old, const struct weft_model *cur,
+		    struct weft_gone_key **out, size_t *n)
+{
+	struct weft_gone_key *a, *b;
+	size_t na, nb, j = 0, k = 0;
+	int ret = gone_tuples(old, &a, &na);
+
+	*out = NULL;
+	*n = 0;
+	if (ret)
+		return ret;
+	ret = gone_tuples(cur, &b, &nb);
+	if (ret) {
+		free(a);
+		return ret;
+	}
+	for (size_t i = 0; i < na; i++) {
+		int c = 1;
+
+		while (j < nb && (c = gone_cmp(&b[j], &a[i])) < 0)
+			j++;
+		if (j >= nb || c)
+			a[k++] = a[i];	/* not in cur: gone */
+	}
+	free(b);
+	if (!k) {
+		free(a);
+		return 0;
+	}
+	*out = a;
+	*n = k;
+	return 0;
 }
 
 void weft_service_clear(struct weft_service *svc)

@@ -113,6 +113,7 @@ struct weft_service {
  */
 size_t weft_service_in_use(const struct weft_service *svc, const char *node, bool *use);
 
+
 /* A set-based requirement of a selector (Kubernetes matchExpressions):
  * In (the label is one of values), NotIn (absent, or none of values),
  * Exists, DoesNotExist. A selector matches when all its labels and all its
@@ -255,6 +256,15 @@ uint32_t weft_datapath_size(const struct weft_datapath_cfg *dp, int knob);
 
 /* Whether two datapath settings differ in what takes effect only at start
  * (cgroup, bpffs, map sizes). */
+/*
+ * The backends that left their service from old to cur: every (service
+ * address, port, protocol, backend address, port) of old that cur does not
+ * have, whatever the backend's conditions (a terminating backend is still
+ * there). Into *out (the caller frees it), *n of them. 0 or -ENOMEM.
+ */
+int weft_model_gone(const struct weft_model *old, const struct weft_model *cur,
+		    struct weft_gone_key **out, size_t *n);
+
 bool weft_datapath_restart_needed(const struct weft_datapath_cfg *a,
 				  const struct weft_datapath_cfg *b);
 

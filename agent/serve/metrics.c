@@ -54,6 +54,7 @@ static const char *const stat_names[WEFT_STAT_MAX] = {
 	[WEFT_STAT_FRAG_UNKNOWN] = "fragment_unknown",
 	[WEFT_STAT_REDIR_NO_STATE] = "redirect_fb_no_state",
 	[WEFT_STAT_POL_NO_CFG] = "policy_no_epoch",
+	[WEFT_STAT_GONE_DESTROYED] = "backend_gone_destroyed",
 };
 
 const char *weft_stat_name(unsigned int stat)

@@ -96,11 +96,33 @@ static void http_open(struct weftd *d)
 
 /* Hand m to the reconciler; it becomes the model in force (weftd owns it
  * from here). Returns 0 when every step applied. */
+/* Close the connections to backends that left their service from the
+ * state in force (old) to m, once the services step wrote m. */
+static void close_gone(struct weftd *d, const struct weft_model *old, const struct weft_model *m)
+{
+	struct weft_gone_key *gone;
+	size_t n;
+	int ret;
+
+	if (!old || !d->attached || weft_model_gone(old, m, &gone, &n) || !n)
+		return;
+	ret = weft_datapath_close_gone(d->dp, gone, n);
+	if (ret && ret != -EOPNOTSUPP)
+		weft_log(LOG_WARN, "services: closing connections to %zu backends that left: %s", n,
+			 strerror(-ret));
+	else if (!ret)
+		weft_log(LOG_INFO, "services: connections to %zu backends that left closed", n);
+	free(gone);
+}
+
 static int apply(struct weftd *d, struct weft_model *m, unsigned int mask)
 {
 	struct weft_rec_result res;
 	int ret = weft_rec_apply(d->rec, m, mask, &res);
 
+	if ((mask & (1u << WEFT_STEP_SERVICES)) && !(res.failed & (1u << WEFT_STEP_SERVICES)) &&
+	    m != d->model)
+		close_gone(d, d->model, m);
 	if (m != d->model) {
 		weft_model_free(d->model);
 		d->model = m;

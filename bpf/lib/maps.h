@@ -75,6 +75,10 @@ struct weft_ct_ingress_inner WEFT_CT_INNER;
 WEFT_MAP_LIST(WEFT_X)
 #undef WEFT_X
 
+/* weftd's own, outside the registry: filled only while the socket
+ * iterators of gone.bpf.c run (weft/abi.h, weft_gone_key); never pinned. */
+WEFT_MAPDEF(weft_gone, BPF_MAP_TYPE_HASH, struct weft_gone_key, __u32, WEFT_GONE_MAX, 0);
+
 /* Count one event in weft_stats. */
 static __always_inline void weft_stat_inc(__u32 stat)
 {

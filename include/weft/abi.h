@@ -19,7 +19,8 @@
 #include <linux/types.h>
 #endif
 
-#define WEFT_ABI_VERSION 3	/* 2: weft_pol_meta; 3: weft_if_src, weft_ct_egress/ingress, weft_frag */
+#define WEFT_ABI_VERSION 4	/* 2: weft_pol_meta; 3: weft_if_src, weft_ct_egress/ingress, weft_frag;
+				 * 4: weft_stats 33 entries */
 
 /* Maps: their names, types, sizes and settings are in weft/maps.h. */
 
@@ -115,6 +116,24 @@ struct weft_rev_key {
 };
 _Static_assert(sizeof(struct weft_rev_key) == 32, "weft_rev_key is ABI");
 
+/*
+ * Key of weft_gone (HASH, value __u32 1, WEFT_GONE_MAX entries): a backend
+ * that left a service in the last apply, written by weftd only for the run
+ * of the socket iterators (bpf/sockgone.bpf.c) that destroy the sockets
+ * connected to it through the service address (weft_rev says which), then
+ * emptied. weftd's own: not pinned, not in the registry.
+ */
+#define WEFT_GONE_MAX 16384
+struct weft_gone_key {
+	__be32 vip[4];		/* service address, v4-mapped, network order */
+	__be32 addr[4];		/* backend address, v4-mapped, network order */
+	__be16 vport;		/* service port, network order */
+	__be16 port;		/* backend port, network order */
+	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad[3];		/* zero */
+};
+_Static_assert(sizeof(struct weft_gone_key) == 40, "weft_gone_key is ABI");
+
 /* Value of weft_rev. */
 struct weft_rev_val {
 	__be32 addr[4];	/* service address, v4-mapped, network order */
@@ -171,7 +190,10 @@ enum weft_stat {
 					 * sockops does not learn it, sk_msg leaves it to the stack */
 	WEFT_STAT_POL_NO_CFG = 31,	/* weft_redir_cfg unreadable (no policy epoch): denied
 					 * (EPERM, tc drop, the stack for redirect) */
-	WEFT_STAT_MAX = 32,
+	/* Service semantics (issue 14). */
+	WEFT_STAT_GONE_DESTROYED = 32,	/* a socket connected through a service to a backend
+					 * that left it, destroyed (bpf_sock_destroy) */
+	WEFT_STAT_MAX = 33,
 };
 
 /* weft_info (ARRAY, one entry, key 0): written by weftd after each apply. */

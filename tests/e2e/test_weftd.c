@@ -306,7 +306,11 @@ TEST(e2e, sighup_applies_only_the_difference)
 	ASSERT_EQ(spread(100, hits, NULL), 0, "no failures");
 	ASSERT_EQ(hits[2], 0, "the removed backend gets no new connections");
 	ASSERT_EQ(hits[0], 50, "round robin is even");
-	ASSERT_TRUE(conn_alive(fd), "the existing connection keeps its backend");
+	/* The connection to the removed backend: closed where the kernel can
+	 * (issue 14, connections_to_a_removed_backend_are_closed), else it
+	 * keeps its backend. */
+	ASSERT_TRUE(conn_alive(fd) == !tenv_kfunc("bpf_sock_destroy"),
+		    "the existing connection to the removed backend: closed with bpf_sock_destroy, else kept");
 	close(fd);
 
 	/* A bad file, and a file that does not fit the maps, change nothing. */
@@ -537,4 +541,101 @@ TEST(e2e, endpoint_conditions_and_node_local_services)
 		return;
 	ASSERT_EQ(tenv_tcp_ask(VIP, 80, NULL, false, name, sizeof(name), NULL, 0), -ECONNREFUSED,
 		  "no ready or serving backend: refused");
+}
+
+/* A connected UDP socket to addr:port from the current process, and the
+ * name of the backend that answers; -1 if none answered. */
+static int udp_conn(const char *addr, uint16_t port, char *who, size_t len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct timeval tv = { .tv_sec = 2 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ssize_t n;
+
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || send(fd, "?", 1, 0) != 1 ||
+	    (n = recv(fd, who, len - 1, 0)) <= 0) {
+		close(fd);
+		return -1;
+	}
+	who[n] = 0;
+	who[strcspn(who, "\n")] = 0;
+	return fd;
+}
+
+/* A TCP connection straight to a pod address (no service). */
+static int direct_conn(const char *addr, uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct timeval tv = { .tv_sec = 2 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char c;
+
+	inet_pton(AF_INET, addr, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	while (read(fd, &c, 1) == 1 && c != '\n')
+		;
+	return fd;
+}
+
+TEST(e2e, connections_to_a_removed_backend_are_closed)
+{
+	struct node n;
+	char be[64], buf[64];
+	int tcp = -1, udp = -1, direct, keep = -1;
+	uint64_t before;
+	bool closed = false;
+	if (!tenv_kfunc("bpf_sock_destroy")) {
+		SKIP("the kernel has no bpf_sock_destroy (Linux 6.5+)");
+		return;
+	}
+	if (!node_up(&n, 2) || !write_config(&n, "random", TWO_BACKENDS, NULL) ||
+	    weftd_start(&n) < 0 || !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	/* Through the VIP to be2 (TCP and connected UDP), one to be1 that
+	 * stays, and one straight to be2's address. */
+	for (int i = 0; i < 40 && (tcp < 0 || keep < 0); i++) {
+		int fd = open_conn(be, sizeof(be));
+
+		if (fd >= 0 && !strcmp(be, "be2") && tcp < 0)
+			tcp = fd;
+		else if (fd >= 0 && !strcmp(be, "be1") && keep < 0)
+			keep = fd;
+		else if (fd >= 0)
+			close(fd);
+	}
+	for (int i = 0; i < 40 && udp < 0; i++) {
+		udp = udp_conn(VIP, 53, be, sizeof(be));
+		if (udp >= 0 && strcmp(be, "be2")) {
+			close(udp);
+			udp = -1;
+		}
+	}
+	direct = direct_conn("10.250.0.22", 8080);
+	if (!ASSERT_TRUE(tcp >= 0 && keep >= 0 && udp >= 0 && direct >= 0, "the four sockets"))
+		return;
+	before = tenv_stat(WEFT_STAT_GONE_DESTROYED);
+	if (!write_config(&n, "random", "      - {ip: 10.250.0.21}\n", NULL) || !reload(&n))
+		return;
+	/* The TCP one: reset (ECONNABORTED) or at its end, within 2 s. */
+	for (long long end = tenv_now_ms() + 2000; tenv_now_ms() < end && !closed; usleep(20000)) {
+		ssize_t r = recv(tcp, buf, sizeof(buf), MSG_DONTWAIT);
+
+		closed = r == 0 || (r < 0 && errno != EAGAIN);
+	}
+	ASSERT_TRUE(closed, "the TCP connection through the VIP to the removed backend is closed");
+	ASSERT_TRUE(send(udp, "?", 1, 0) < 0 || recv(udp, buf, sizeof(buf), 0) < 0,
+		    "the connected UDP socket to the removed backend gets an error");
+	ASSERT_TRUE(conn_alive(direct), "a connection made to the pod address directly is left alone");
+	ASSERT_TRUE(conn_alive(keep), "a connection to a backend that stays is left alone");
+	ASSERT_EQ(tenv_stat(WEFT_STAT_GONE_DESTROYED) - before, 2, "both counted");
+	close(tcp);
+	close(udp);
+	close(direct);
+	close(keep);
 }
