@@ -598,6 +598,16 @@ static void agent_families(struct weft_buf *out, const struct weft_metrics_agent
 	}
 }
 
+/* *total += n, atomically; the new total. Out of line: gcc 12 at -O2
+ * reused the addend's register after xadd had swapped it (the inline
+ * __atomic_add_fetch returned twice the old total). */
+static __attribute__((noinline)) uint64_t add_total(uint64_t *total, uint64_t n)
+{
+	uint64_t old = __atomic_fetch_add(total, n, __ATOMIC_RELAXED);
+
+	return old + n;
+}
+
 int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 {
 	struct budget budget = { s->max_series ? s->max_series : UINT64_MAX, 0 }, *bud = &budget;
@@ -672,8 +682,9 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 		  "1 if the BPF program is attached through weftd's link, else 0.");
 	proc_families(out, &s->proc);
 	agent_families(out, &s->agent);
-	dropped = s->dropped_total ? __atomic_add_fetch(s->dropped_total, budget.dropped, __ATOMIC_RELAXED) :
-				     budget.dropped;
+	dropped = budget.dropped;
+	if (s->dropped_total)	/* render threads add to weftd's one total */
+		dropped = add_total(s->dropped_total, budget.dropped);
 	weft_buf_printf(out, "# HELP weft_metrics_series_dropped_total Series scrapes left out to stay within metrics.max_series (%llu), summed over scrapes.\n"
 			"# TYPE weft_metrics_series_dropped_total counter\nweft_metrics_series_dropped_total %llu\n",
 			(unsigned long long)s->max_series, (unsigned long long)dropped);
