@@ -66,3 +66,19 @@ bool weft_file_watch_read(int fd, const char *path)
 	}
 	return changed;
 }
+
+uint64_t weft_file_digest(const char *path)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	unsigned char buf[4096];
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return 0;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		for (size_t i = 0; i < n; i++)
+			h = (h ^ buf[i]) * 0x100000001b3ull;
+	fclose(f);
+	return h ? h : 1;
+}

@@ -11,6 +11,7 @@
 #define WEFT_SOURCE_FILEWATCH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* An inotify fd (non-blocking, for epoll) watching path's directory, or
  * -errno. */
@@ -19,5 +20,9 @@ int weft_file_watch_open(const char *path);
 /* Drain fd's events: true if one of them may have changed what path
  * reads (path itself written, moved or created, or ..data swapped). */
 bool weft_file_watch_read(int fd, const char *path);
+
+/* A digest of path's bytes now (FNV-1a, 64 bits), so that a version
+ * already read is not read again; 0 if it cannot be read. */
+uint64_t weft_file_digest(const char *path);
 
 #endif /* WEFT_SOURCE_FILEWATCH_H */

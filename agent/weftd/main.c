@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "model/model.h"
@@ -44,6 +45,8 @@ struct weftd {
 	int sigfd;
 	int linkfd;			/* rtnetlink link events (tc on late interfaces); -1: none */
 	int cfgfd;			/* inotify on the config's directory; -1: none */
+	int cfgtfd;			/* the quiet time after a change (timerfd); -1: none */
+	uint64_t cfg_digest;		/* of the version last read, good or bad */
 	struct weft_metrics_agent counts;	/* what /metrics says of weftd itself */
 	uint64_t series_dropped;	/* weft_metrics_series_dropped_total (render threads add) */
 	struct weft_http *http;		/* /metrics, /healthz, /readyz; NULL: none */
@@ -261,6 +264,8 @@ static void reload(struct weftd *d)
 	struct weft_model *m;
 	char err[512];
 
+	if (d->config_path)
+		d->cfg_digest = weft_file_digest(d->config_path);
 	m = file_read(d, err, sizeof(err));
 	if (!m) {
 		weft_log(LOG_ERROR, "reload: %s: keeping the running state", err);
@@ -293,10 +298,26 @@ static void reload(struct weftd *d)
  * ..data symlink of a ConfigMap volume. The same reload as SIGHUP. */
 static void config_changed(struct weftd *d)
 {
-	if (weft_file_watch_read(d->cfgfd, d->config_path)) {
-		weft_log(LOG_INFO, "reload: %s changed", d->config_path);
-		reload(d);
-	}
+	/* After a quiet time: a writer done in steps, or a SIGHUP sent just
+	 * after the write, makes one reload, not two. */
+	static const struct itimerspec quiet = { .it_value = { 0, 250 * 1000 * 1000 } };
+
+	if (weft_file_watch_read(d->cfgfd, d->config_path) &&
+	    timerfd_settime(d->cfgtfd, 0, &quiet, NULL) < 0)
+		weft_log(LOG_ERROR, "reload: timer: %s", strerror(errno));
+}
+
+/* The quiet time is over: reload unless this version was read already. */
+static void config_settled(struct weftd *d)
+{
+	uint64_t n;
+
+	if (read(d->cfgtfd, &n, sizeof(n)) != sizeof(n))
+		return;
+	if (weft_file_digest(d->config_path) == d->cfg_digest)
+		return;
+	weft_log(LOG_INFO, "reload: %s changed", d->config_path);
+	reload(d);
 }
 
 /* A pod's veth came or went: its netns and its interface index. */
@@ -351,6 +372,9 @@ static int loop(struct weftd *d)
 		ev.data.fd = d->cfgfd;
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
 			return -errno;
+		ev.data.fd = d->cfgtfd;
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+			return -errno;
 	}
 	for (;;) {
 		struct epoll_event evs[8];
@@ -375,6 +399,10 @@ static int loop(struct weftd *d)
 			}
 			if (evs[i].data.fd == d->cfgfd) {
 				config_changed(d);
+				continue;
+			}
+			if (evs[i].data.fd == d->cfgtfd) {
+				config_settled(d);
 				continue;
 			}
 			if (evs[i].data.fd != d->sigfd ||
@@ -417,7 +445,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, 0, 'V' },
 		{ 0 },
 	};
-	struct weftd d = { .epfd = -1, .sigfd = -1, .linkfd = -1, .cfgfd = -1 };
+	struct weftd d = { .epfd = -1, .sigfd = -1, .linkfd = -1, .cfgfd = -1, .cfgtfd = -1 };
 	sigset_t sigs;
 	bool cleanup = false;
 	char err[512];
@@ -515,10 +543,16 @@ int main(int argc, char **argv)
 	/* Before the file's first apply: a version written meanwhile is not
 	 * missed (reading an unchanged one again writes nothing). */
 	if (d.config_path) {
+		d.cfg_digest = weft_file_digest(d.config_path);
 		d.cfgfd = weft_file_watch_open(d.config_path);
-		if (d.cfgfd < 0)
+		d.cfgtfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (d.cfgfd < 0 || d.cfgtfd < 0) {
 			weft_log(LOG_ERROR, "reload: watch %s: %s: a new version needs SIGHUP",
-				 d.config_path, strerror(-d.cfgfd));
+				 d.config_path, strerror(d.cfgfd < 0 ? -d.cfgfd : errno));
+			if (d.cfgfd >= 0)
+				close(d.cfgfd);
+			d.cfgfd = -1;
+		}
 	}
 	ret = start(&d);
 	if (!ret && d.kubernetes)
@@ -533,6 +567,8 @@ int main(int argc, char **argv)
 		close(d.linkfd);
 	if (d.cfgfd >= 0)
 		close(d.cfgfd);
+	if (d.cfgtfd >= 0)
+		close(d.cfgtfd);
 	weft_http_close(d.http);
 	weft_k8s_free(d.k8s);
 	weft_rec_free(d.rec);

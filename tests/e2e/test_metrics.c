@@ -639,3 +639,47 @@ TEST_TIMEOUT(e2e, config_map_symlink_swap_reloads_without_a_signal, 90)
 	ASSERT_OK(cli_ask(VIP, name, sizeof(name)), "web still answers");
 	ASSERT_EQ(waitpid(n.weftd, NULL, WNOHANG), 0, "weftd still running");
 }
+
+/* A service and an endpoint removed from the config take their series
+ * with them: service, backend, TCP and histogram families. */
+TEST_TIMEOUT(e2e, series_of_deleted_services_and_endpoints_disappear, 90)
+{
+	static char body[1 << 20];
+	char text[4096], name[64];
+	struct mnode n;
+	long long gen = -1;
+
+	if (!mnode_up(&n))
+		return;
+	for (int i = 0; i < 6; i++)
+		ASSERT_OK(cli_ask(VIP, name, sizeof(name)), "web answers");
+	if (!ASSERT_EQ(http_get(n.port, "/metrics", body, sizeof(body)), 200, "/metrics"))
+		return;
+	ASSERT_EQ(sample(body, "weft_service_connections_total{" SVC_HTTP "}"), 6, "web's series");
+	ASSERT_TRUE(strstr(body, "\nweft_tcp_connections_opened_total{reporter=\"source\",") &&
+		    strstr(body, "destination_service_name=\"web\",destination_service_namespace=\"default\",request_protocol=\"tcp\"}"),
+		    "web's TCP series");
+	ASSERT_TRUE(strstr(body, "destination_workload=\"shop-api\""), "the endpoint's series");
+	ASSERT_TRUE(strstr(body, "\nweft_tcp_connect_duration_seconds_count{reporter=\"source\","), "histograms");
+
+	/* web and the endpoint shop-api gone (empty stays): the file's
+	 * watch and the SIGHUP each reload. */
+	snprintf(text, sizeof(text),
+		 "datapath:\n  cgroup: %s\n  bpffs: %s\nmetrics:\n  listen: \"127.0.0.1:%d\"\n"
+		 "services:\n  - name: empty\n    vip: 10.250.100.2\n    ports: [{port: 80}]\n",
+		 tenv_cgroup(), tenv_bpffs(), n.port);
+	if (!ASSERT_OK(tenv_write_file(n.config, text), "new config"))
+		return;
+	kill(n.weftd, SIGHUP);
+	for (long long end = tenv_now_ms() + 10000; tenv_now_ms() < end && gen < 2; usleep(100000))
+		if (http_get(n.port, "/metrics", body, sizeof(body)) == 200)
+			gen = sample(body, "weft_config_generation");
+	if (!ASSERT_GE(gen, 2, "reloaded within 10 s"))
+		return;
+	ASSERT_TRUE(!strstr(body, "destination_service_name=\"web\""), "no series of web left");
+	ASSERT_TRUE(!strstr(body, "shop-api"), "no series of the removed endpoint");
+	ASSERT_TRUE(!strstr(body, "\nweft_tcp_connections_opened_total{reporter=\"source\","),
+		    "web's client-side totals deleted, not renamed unknown");
+	ASSERT_TRUE(!strstr(body, "\nweft_tcp_connect_duration_seconds_count{"), "and its histograms");
+	ASSERT_TRUE(strstr(body, "destination_service_name=\"empty\""), "the kept service's series stay");
+}
