@@ -249,12 +249,12 @@ struct mnode {
 
 /* The node's weft.yaml: metrics: gets metrics_extra, services: more
  * (each may be ""). */
-static void mnode_text(const struct mnode *n, char *text, size_t len, const char *metrics_extra,
-		       const char *more)
+static void mnode_text(const struct mnode *n, char *text, size_t len, const char *dp_extra,
+		       const char *metrics_extra, const char *more)
 {
 	/* be1 is a known endpoint (workload "shop-api"); be2 is not. */
 	snprintf(text, len,
-		 "datapath:\n  cgroup: %s\n  bpffs: %s\n"
+		 "datapath:\n  cgroup: %s\n  bpffs: %s\n%s"
 		 "metrics:\n  listen: \"127.0.0.1:%d\"\n%s"
 		 "endpoints:\n  - {name: shop-api, namespace: shop, ip: 10.250.0.21}\n"
 		 "services:\n"
@@ -264,7 +264,7 @@ static void mnode_text(const struct mnode *n, char *text, size_t len, const char
 		 "      - {name: dns, port: 53, target_port: 8080, protocol: udp}\n"
 		 "    backends: [{ip: 10.250.0.21}, {ip: 10.250.0.22}]\n"
 		 "  - name: empty\n    vip: 10.250.100.2\n    ports: [{port: 80}]\n%s",
-		 tenv_cgroup(), tenv_bpffs(), n->port, metrics_extra, more);
+		 tenv_cgroup(), tenv_bpffs(), dp_extra, n->port, metrics_extra, more);
 }
 
 /* A new version of a ConfigMap volume in dir, as kubelet writes one: the
@@ -287,7 +287,8 @@ static int cm_version(const char *dir, const char *version, const char *text)
 
 /* weftd with the node's config (metrics_extra under metrics:, more
  * services), in a ConfigMap-style directory if cm. */
-static bool mnode_boot(struct mnode *n, const char *metrics_extra, const char *more, bool cm)
+static bool mnode_boot(struct mnode *n, const char *dp_extra, const char *metrics_extra,
+		       const char *more, bool cm)
 {
 	static const char *const ips[] = { "10.250.0.21", "10.250.0.22" };
 	static const char *const pods[] = { "be1", "be2" };
@@ -305,7 +306,7 @@ static bool mnode_boot(struct mnode *n, const char *metrics_extra, const char *m
 	n->port = free_port();
 	if (!ASSERT_TRUE(n->port > 0, "a free port"))
 		return false;
-	mnode_text(n, text, sizeof(text), metrics_extra, more);
+	mnode_text(n, text, sizeof(text), dp_extra, metrics_extra, more);
 	if (cm) {
 		char cmdir[256];
 
@@ -331,7 +332,7 @@ static bool mnode_boot(struct mnode *n, const char *metrics_extra, const char *m
 
 static bool mnode_up(struct mnode *n)
 {
-	return mnode_boot(n, "", "", false);
+	return mnode_boot(n, "", "", "", false);
 }
 
 /* From the client pod: a TCP connection to addr:80, the answering
@@ -604,7 +605,7 @@ TEST_TIMEOUT(e2e, config_map_symlink_swap_reloads_without_a_signal, 90)
 	struct mnode n;
 	int r = -1;
 
-	if (!mnode_boot(&n, "", "", true))
+	if (!mnode_boot(&n, "", "", "", true))
 		return;
 	snprintf(cmdir, sizeof(cmdir), "%s/cm", n.dir);
 	ASSERT_OK(cli_ask(VIP, name, sizeof(name)), "web answers");
@@ -612,7 +613,7 @@ TEST_TIMEOUT(e2e, config_map_symlink_swap_reloads_without_a_signal, 90)
 	ASSERT_EQ(sample(body, "weft_config_reload_failures_total"), 0, "no refused reload yet");
 
 	/* One more service: ..data swapped to ..2026_b, the old version removed. */
-	mnode_text(&n, text, sizeof(text), "", WEB2);
+	mnode_text(&n, text, sizeof(text), "", "", WEB2);
 	if (!ASSERT_OK(cm_version(cmdir, "2026_b", text), "new version") ||
 	    !ASSERT_OK(tenv_sh("rm -rf %s/..2026_a", cmdir), "old version gone"))
 		return;
@@ -624,7 +625,7 @@ TEST_TIMEOUT(e2e, config_map_symlink_swap_reloads_without_a_signal, 90)
 	ASSERT_EQ(sample(body, "weft_config_generation"), 2, "one reload");
 
 	/* A bad version (and without web2): refused whole, counted. */
-	mnode_text(&n, text, sizeof(text), "", "  - name: bad\n    vip: 10.250.100.x\n    ports: [{port: 80}]\n");
+	mnode_text(&n, text, sizeof(text), "", "", "  - name: bad\n    vip: 10.250.100.x\n    ports: [{port: 80}]\n");
 	if (!ASSERT_OK(cm_version(cmdir, "2026_c", text), "bad version"))
 		return;
 	long long fails = -1;
@@ -682,4 +683,32 @@ TEST_TIMEOUT(e2e, series_of_deleted_services_and_endpoints_disappear, 90)
 		    "web's client-side totals deleted, not renamed unknown");
 	ASSERT_TRUE(!strstr(body, "\nweft_tcp_connect_duration_seconds_count{"), "and its histograms");
 	ASSERT_TRUE(strstr(body, "destination_service_name=\"empty\""), "the kept service's series stay");
+}
+
+/* A step that fails is counted by step; /readyz says which; the next
+ * good version clears readiness but not the counter. */
+TEST_TIMEOUT(e2e, apply_failures_are_counted_by_step, 90)
+{
+	static char body[1 << 20];
+	char text[4096];
+	struct mnode n;
+	long long fails = -1;
+
+	/* web's two ports and empty's one fill weft_svc. */
+	if (!mnode_boot(&n, "  max_services: 3\n", "", "", false))
+		return;
+	ASSERT_EQ(http_get(n.port, "/metrics", body, sizeof(body)), 200, "/metrics");
+	ASSERT_EQ(sample(body, "weft_apply_failures_total{step=\"services\"}"), 0, "none yet");
+	/* One more service port than the map holds. */
+	mnode_text(&n, text, sizeof(text), "  max_services: 3\n", "", WEB2);
+	if (!ASSERT_OK(tenv_write_file(n.config, text), "too big a config"))
+		return;
+	kill(n.weftd, SIGHUP);
+	for (long long end = tenv_now_ms() + 10000; tenv_now_ms() < end && fails < 1; usleep(100000))
+		if (http_get(n.port, "/metrics", body, sizeof(body)) == 200)
+			fails = sample(body, "weft_apply_failures_total{step=\"services\"}");
+	ASSERT_EQ(fails, 1, "the services step's failure, counted within 10 s");
+	ASSERT_EQ(sample(body, "weft_apply_failures_total{step=\"policy\"}"), 0, "by step");
+	ASSERT_EQ(http_get(n.port, "/readyz", body, sizeof(body)), 503, "not ready");
+	ASSERT_TRUE(strstr(body, "services: "), body);
 }
