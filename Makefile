@@ -60,7 +60,7 @@ room_libs = $(foreach r,$(AGENT_ROOMS),$(1)/lib/libweft-$(r).a)
 
 PROGS := weftd weft namesrv k8sapi weft-test
 
-.PHONY: all san deps test check unit demo bench clean FORCE test-kernel
+.PHONY: all san deps test check unit demo bench clean FORCE test-kernel docs
 all: $(addprefix $(BUILD)/,$(PROGS) kubectl-weft)
 san: $(addprefix $(BUILD)/san/,$(PROGS) kubectl-weft)
 
@@ -151,7 +151,7 @@ $(eval $(call flavour,$(BUILD)/san,$(SAN_FLAGS)))
 # Every Debian package the project needs: build, tests, demo, bench.
 DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libssl-dev \
 	pkg-config make gcc iproute2 iptables procps psmisc kmod \
-	libcurl4-openssl-dev libjson-c-dev libmnl-dev openssl nodejs libcap2-bin zsh
+	libcurl4-openssl-dev libjson-c-dev libmnl-dev openssl nodejs libcap2-bin zsh graphviz
 DEB_BENCH := sockperf iperf3 haproxy nginx wrk gnuplot-nox prometheus python3
 # make test-kernel: the emulator and the initramfs' archiver (the kernel itself
 # is fetched into $(BUILD)/kernel, not installed).
@@ -172,6 +172,13 @@ deps:
 	@# (installing it over another package's /usr/bin/kubectl would fail)
 	@command -v kubectl >/dev/null || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null; }
+
+# make docs: the architecture picture from its source (Graphviz); the SVG is
+# checked in, and unit/architecture_svg_is_the_rendering_of_the_dot checks it.
+docs: docs/architecture.svg
+
+docs/architecture.svg: docs/architecture.dot
+	$(Q)dot -Tsvg $< -o $@
 
 # make test: the whole suite, then the whole suite again under ASan + UBSan,
 # then the kernel layers on the second kernel (6.1, in qemu: the bpf layer and

@@ -28,6 +28,7 @@ void weft_metrics_defaults(struct weft_metrics_cfg *m)
 	memset(m, 0, sizeof(*m));
 	strcpy(m->listen, WEFT_METRICS_LISTEN);
 	m->tcp_rtt_updates = true;
+	m->max_series = WEFT_METRICS_MAX_SERIES;
 }
 
 uint32_t weft_datapath_size(const struct weft_datapath_cfg *dp, int knob)

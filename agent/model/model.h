@@ -223,12 +223,18 @@ struct weft_datapath_cfg {
 };
 
 #define WEFT_METRICS_LISTEN "127.0.0.1:9465"	/* default metrics.listen */
+#define WEFT_METRICS_MAX_SERIES 50000		/* default metrics.max_series */
 
 struct weft_metrics_cfg {
 	char listen[128];		/* "127.0.0.1:9465", "[::1]:9465"; "" = no server */
 	bool tcp_rtt_updates;		/* sample TCP flows on every RTT update (sockops
 					 * RTT_CB), default true; false: at established
 					 * and close only (WEFT_OBS_NO_RTT_UPDATES) */
+	bool istio_compat;		/* the TCP families under Istio's names
+					 * (istio_tcp_*) with its whole label set */
+	uint32_t max_series;		/* series one scrape renders at most
+					 * (WEFT_METRICS_MAX_SERIES); the rest are
+					 * counted in weft_metrics_series_dropped_total */
 };
 
 struct weft_model {

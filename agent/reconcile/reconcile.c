@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 
 #include "datapath/datapath.h"
 #include "lib/log.h"
@@ -530,15 +531,150 @@ static int run(struct weft_rec *r, const struct step *s, const struct weft_model
 	return ret;
 }
 
+/* --- the traffic of what is gone --------------------------------------- */
+
+/* What the sweep keeps: the service port ids in force and the endpoint
+ * addresses before and after the apply (sorted, as the kvsets are). */
+struct sweep {
+	uint32_t *ids;
+	size_t nids;
+	const struct weft_kvset *ep;	/* after */
+	char *old_ep;			/* before: keys only */
+	size_t nold;
+	char *del;			/* keys to delete after the walk */
+	size_t ndel, capdel;
+	uint64_t deleted;
+};
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool sweep_has_id(const struct sweep *w, uint32_t id)
+{
+	return bsearch(&id, w->ids, w->nids, sizeof(*w->ids), u32_cmp) != NULL;
+}
+
+static bool in_keys(const char *keys, size_t n, size_t stride, const void *addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(keys + mid * stride, addr, sizeof(struct weft_addr_key));
+
+		if (!c)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* An endpoint that was in the maps before this apply and is not now. */
+static bool sweep_ep_gone(const struct sweep *w, const __be32 *addr)
+{
+	return in_keys(w->old_ep, w->nold, sizeof(struct weft_addr_key), addr) &&
+	       !in_keys(w->ep->ents, w->ep->n, w->ep->ksize + w->ep->vsize, addr);
+}
+
+/* Keep key for deletion after the walk (deleting under get_next_key
+ * would restart it). */
+static int sweep_mark(struct sweep *w, const void *key, size_t ksize)
+{
+	if (w->ndel == w->capdel) {
+		size_t cap = w->capdel ? 2 * w->capdel : 64;
+		char *p = realloc(w->del, cap * ksize);
+
+		if (!p)
+			return -ENOMEM;
+		w->del = p;
+		w->capdel = cap;
+	}
+	memcpy(w->del + w->ndel++ * ksize, key, ksize);
+	return 0;
+}
+
+static int sweep_edge(const void *key, const void *val, void *ctx)
+{
+	const struct weft_edge_key *k = key;
+	struct sweep *w = ctx;
+
+	(void)val;
+	if ((k->svc_id && !sweep_has_id(w, k->svc_id)) || sweep_ep_gone(w, k->client) ||
+	    sweep_ep_gone(w, k->server))
+		return sweep_mark(w, k, sizeof(*k));
+	return 0;
+}
+
+static int sweep_hist(const void *key, const void *val, void *ctx)
+{
+	const struct weft_hist_key *k = key;
+	struct sweep *w = ctx;
+
+	(void)val;
+	if ((k->svc_id && !sweep_has_id(w, k->svc_id)) || sweep_ep_gone(w, k->server))
+		return sweep_mark(w, k, sizeof(*k));
+	return 0;
+}
+
+/* Walk one map, then delete what was marked. */
+static void sweep_map(struct sweep *w, int fd, size_t ksize, weft_map_each_fn fn)
+{
+	w->ndel = 0;
+	if (fd < 0)
+		return;
+	if (weft_map_keys(fd, ksize, fn, w))
+		weft_log(LOG_WARN, "reconcile: observability sweep: out of memory: the rest at the next apply");
+	for (size_t i = 0; i < w->ndel; i++)
+		w->deleted += bpf_map_delete_elem(fd, w->del + i * ksize) == 0;
+}
+
+/* Totals (weft_edge) and histograms (weft_hist) of service ports no longer
+ * in force and of endpoints this apply removed: their series leave
+ * /metrics instead of folding into "unknown" (and a service port id used
+ * again later starts from zero). Strangers' traffic stays. Deleting while
+ * walking may skip or revisit a key; the next apply finishes the job. */
+static void sweep_obs(struct weft_rec *r, struct sweep *w, uint64_t *nops)
+{
+	w->ids = calloc(r->svc.n + 1, sizeof(*w->ids));
+	if (!w->ids)
+		return;
+	for (size_t i = 0; i < r->svc.n; i++)
+		w->ids[w->nids++] = r->svc.sp[i].val.id;
+	qsort(w->ids, w->nids, sizeof(*w->ids), u32_cmp);
+	w->ep = &r->ep;
+	sweep_map(w, r->maps->fd[WEFT_M_EDGE], sizeof(struct weft_edge_key), sweep_edge);
+	sweep_map(w, r->maps->fd[WEFT_M_HIST], sizeof(struct weft_hist_key), sweep_hist);
+	*nops += w->deleted;
+	free(w->ids);
+	free(w->del);
+}
+
 int weft_rec_apply(struct weft_rec *r, const struct weft_model *m, unsigned int mask,
 		   struct weft_rec_result *res)
 {
+	const unsigned int names = (1u << WEFT_STEP_SERVICES) | (1u << WEFT_STEP_ENDPOINTS);
 	struct weft_rec_result local;
+	struct sweep w = { 0 };
 	int first = 0;
 
 	if (!res)
 		res = &local;
 	memset(res, 0, sizeof(*res));
+	/* The endpoints' addresses before, for the sweep after. */
+	if ((mask & names) == names) {
+		w.old_ep = calloc(r->ep.n + 1, sizeof(struct weft_addr_key));
+		for (size_t i = 0; w.old_ep && i < r->ep.n; i++)
+			memcpy(w.old_ep + i * sizeof(struct weft_addr_key),
+			       r->ep.ents + i * (r->ep.ksize + r->ep.vsize), sizeof(struct weft_addr_key));
+		w.nold = w.old_ep ? r->ep.n : 0;
+	}
 	for (int i = 0; i < WEFT_STEP_COUNT; i++) {
 		uint64_t nops = 0;
 		int ret;
@@ -554,6 +690,11 @@ int weft_rec_apply(struct weft_rec *r, const struct weft_model *m, unsigned int 
 		if (!first)
 			first = ret;
 	}
+	/* Only when both name sources are in force: a failed step leaves
+	 * cur as it was, and so would mistake nothing for gone. */
+	if ((mask & names) == names && !(res->failed & names) && w.old_ep)
+		sweep_obs(r, &w, &res->nops);
+	free(w.old_ep);
 	/* Building a large model leaves the heap full of freed nodes: give
 	 * them back (100,000 services: 211 MiB resident -> 68 MiB). */
 	malloc_trim(0);

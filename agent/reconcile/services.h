@@ -5,9 +5,9 @@
  * Deciding is separate from doing: weft_state_build() turns a config (and
  * what the maps hold now, for stable ids and Maglev tables) into the wanted
  * state; weft_diff() compares two states and emits the map writes, in an
- * order that never lets a connect see a half-written service; apply.c does
- * the writes. The same path serves start, restart, reload and (later)
- * Kubernetes events.
+ * order that never lets a connect see a half-written service; write.c does
+ * the writes. The same path serves start, restart, reload and
+ * Kubernetes events (reconcile.c runs it as its first step).
  */
 #ifndef WEFT_STATE_H
 #define WEFT_STATE_H

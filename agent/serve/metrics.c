@@ -150,9 +150,32 @@ static int row_cmp(const void *a, const void *b)
 	return strcmp(((const struct row *)a)->labels, ((const struct row *)b)->labels);
 }
 
+/* The series a scrape may still render (metrics.max_series) and those it
+ * left out. NULL where a family is bounded by the code (the datapath's
+ * own health: events, maps, programs), never by the config or traffic. */
+struct budget {
+	uint64_t left;
+	uint64_t dropped;
+};
+
+/* Whether one more series (n samples: 1, or a histogram's lines) fits;
+ * counts it either way. */
+static bool budget_take(struct budget *bud, uint64_t n)
+{
+	if (!bud)
+		return true;
+	if (bud->left < n) {
+		bud->dropped += n;
+		return false;
+	}
+	bud->left -= n;
+	return true;
+}
+
 /* Print HELP, TYPE and the rows sorted, rows with equal labels summed (a
- * label set must appear once per scrape). Frees the rows. */
-static void fam_print(struct weft_buf *out, struct family *f, const char *name, const char *type,
+ * label set must appear once per scrape), as many as bud allows. Frees
+ * the rows. */
+static void fam_print(struct weft_buf *out, struct budget *bud, struct family *f, const char *name, const char *type,
 		      const char *help)
 {
 	weft_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
@@ -165,9 +188,10 @@ static void fam_print(struct weft_buf *out, struct family *f, const char *name, 
 			free(f->rows[i].labels);
 			v += f->rows[++i].v;
 		}
-		weft_buf_printf(out, "%s%s%s%s %llu\n", name, f->rows[i].labels[0] ? "{" : "",
-				f->rows[i].labels, f->rows[i].labels[0] ? "}" : "",
-				(unsigned long long)v);
+		if (budget_take(bud, 1))
+			weft_buf_printf(out, "%s%s%s%s %llu\n", name, f->rows[i].labels[0] ? "{" : "",
+					f->rows[i].labels, f->rows[i].labels[0] ? "}" : "",
+					(unsigned long long)v);
 		free(f->rows[i].labels);
 	}
 	if (f->err)
@@ -200,7 +224,7 @@ static uint64_t cnt_get(const struct weft_cnt *c, enum cnt_field f)
 	return f == CNT_CONNECTS ? c->connects : f == CNT_SENDS ? c->sends : c->refused;
 }
 
-static void svc_family(struct weft_buf *out, const struct weft_metrics_snap *s, enum cnt_field f,
+static void svc_family(struct weft_buf *out, struct budget *bud, const struct weft_metrics_snap *s, enum cnt_field f,
 		       const char *name, const char *help)
 {
 	struct family fam = { 0 };
@@ -210,10 +234,10 @@ static void svc_family(struct weft_buf *out, const struct weft_metrics_snap *s, 
 		svc_labels(&s->svc[i], l, sizeof(l));
 		fam_add(&fam, cnt_get(&s->svc[i].cnt, f), "%s", l);
 	}
-	fam_print(out, &fam, name, "counter", help);
+	fam_print(out, bud, &fam, name, "counter", help);
 }
 
-static void be_family(struct weft_buf *out, const struct weft_metrics_snap *s, enum cnt_field f,
+static void be_family(struct weft_buf *out, struct budget *bud, const struct weft_metrics_snap *s, enum cnt_field f,
 		      const char *name, const char *help)
 {
 	char l[1024], w[3 * WEFT_NAME_LEN], wns[3 * WEFT_NAME_LEN];
@@ -229,7 +253,7 @@ static void be_family(struct weft_buf *out, const struct weft_metrics_snap *s, e
 			"%s,destination_workload=\"%s\",destination_workload_namespace=\"%s\"", l,
 			ESC(b->workload, w), ESC(b->workload_ns, wns));
 	}
-	fam_print(out, &fam, name, "counter", help);
+	fam_print(out, bud, &fam, name, "counter", help);
 }
 
 static const char *reporter_name(uint8_t r)
@@ -238,12 +262,15 @@ static const char *reporter_name(uint8_t r)
 	       r == WEFT_REPORTER_DESTINATION ? "destination" : "unknown";
 }
 
-/* Istio's TCP labels of one entry, into buf. */
-static void tcp_labels(const struct weft_metrics_tcp *t, char *buf, size_t len)
+/* The TCP labels of one entry, into buf: weft's own set, or with
+ * istio_compat Istio's standard set (every label Kiali's graph groups by;
+ * what weft cannot know is "unknown", as Istio writes it). */
+static void tcp_labels(const struct weft_metrics_tcp *t, bool istio, char *buf, size_t len)
 {
 	char sw[3 * WEFT_NAME_LEN], sn[3 * WEFT_NAME_LEN], dw[3 * WEFT_NAME_LEN];
 	char dn[3 * WEFT_NAME_LEN], sv[3 * WEFT_NAME_LEN], svn[3 * WEFT_NAME_LEN];
 	char fq[2 * 3 * WEFT_NAME_LEN + 32];
+	int n;
 
 	ESC(t->svc, sv);
 	ESC(t->svc_ns, svn);
@@ -251,13 +278,36 @@ static void tcp_labels(const struct weft_metrics_tcp *t, char *buf, size_t len)
 		strcpy(fq, "unknown");
 	else
 		snprintf(fq, sizeof(fq), "%s.%s.svc.cluster.local", sv, svn);
-	snprintf(buf, len,
-		 "reporter=\"%s\",source_workload=\"%s\",source_workload_namespace=\"%s\","
-		 "destination_workload=\"%s\",destination_workload_namespace=\"%s\","
-		 "destination_service=\"%s\",destination_service_name=\"%s\","
-		 "destination_service_namespace=\"%s\",request_protocol=\"tcp\"",
-		 reporter_name(t->reporter), ESC(t->src_wl, sw), ESC(t->src_ns, sn),
-		 ESC(t->dst_wl, dw), ESC(t->dst_ns, dn), fq, sv, svn);
+	ESC(t->src_wl, sw);
+	ESC(t->src_ns, sn);
+	ESC(t->dst_wl, dw);
+	ESC(t->dst_ns, dn);
+	n = snprintf(buf, len, "reporter=\"%s\",source_workload=\"%s\",source_workload_namespace=\"%s\",",
+		     reporter_name(t->reporter), sw, sn);
+	if (istio && n > 0 && (size_t)n < len)
+		/* The workload is the canonical service (Istio's fallback when
+		 * a pod has no service.istio.io/canonical-name or app label);
+		 * no mTLS here, so no principals. */
+		n += snprintf(buf + n, len - n,
+			      "source_principal=\"unknown\",source_app=\"%s\",source_version=\"unknown\","
+			      "source_canonical_service=\"%s\",source_canonical_revision=\"latest\","
+			      "source_cluster=\"Kubernetes\",", sw, sw);
+	if (n > 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n,
+			      "destination_workload=\"%s\",destination_workload_namespace=\"%s\",", dw, dn);
+	if (istio && n > 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n,
+			      "destination_principal=\"unknown\",destination_app=\"%s\","
+			      "destination_version=\"unknown\",destination_canonical_service=\"%s\","
+			      "destination_canonical_revision=\"latest\",destination_cluster=\"Kubernetes\",",
+			      dw, dw);
+	if (n > 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n,
+			      "destination_service=\"%s\",destination_service_name=\"%s\","
+			      "destination_service_namespace=\"%s\",request_protocol=\"tcp\"", fq, sv, svn);
+	if (istio && n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, ",response_flags=\"-\",connection_security_policy=\"%s\"",
+			 t->reporter == WEFT_REPORTER_DESTINATION ? "none" : "unknown");
 }
 
 enum tcp_field { TCP_OPENED, TCP_CLOSED, TCP_FAILED, TCP_RESET, TCP_RECEIVED, TCP_SENT, TCP_ACTIVE };
@@ -282,43 +332,44 @@ static uint64_t tcp_get(const struct weft_metrics_tcp *t, enum tcp_field f)
 	}
 }
 
-static void tcp_family(struct weft_buf *out, const struct weft_metrics_snap *s, char **labels,
+static void tcp_family(struct weft_buf *out, struct budget *bud, const struct weft_metrics_snap *s, char **labels,
 		       enum tcp_field f, const char *name, const char *type, const char *help)
 {
 	struct family fam = { 0 };
 
 	for (size_t i = 0; i < s->ntcp; i++)
 		fam_add(&fam, tcp_get(&s->tcp[i], f), "%s", labels[i]);
-	fam_print(out, &fam, name, type, help);
+	fam_print(out, bud, &fam, name, type, help);
 }
 
-/* The TCP families: one per field, all with Istio's labels. */
+/* The TCP families: one per field, all with Istio's labels; istio is the
+ * name under metrics.istio_compat (NULL: weft's name either way). */
 static const struct {
 	enum tcp_field field;
-	const char *name, *type, *help;
+	const char *name, *istio, *type, *help;
 } tcp_fams[] = {
-	{ TCP_OPENED, "weft_tcp_connections_opened_total", "counter",
-	  "TCP connections established (Istio istio_tcp_connections_opened_total)." },
-	{ TCP_CLOSED, "weft_tcp_connections_closed_total", "counter",
-	  "TCP connections closed after they were established." },
-	{ TCP_FAILED, "weft_tcp_connections_failed_total", "counter",
+	{ TCP_OPENED, "weft_tcp_connections_opened_total", "istio_tcp_connections_opened_total",
+	  "counter", "TCP connections established (Istio istio_tcp_connections_opened_total)." },
+	{ TCP_CLOSED, "weft_tcp_connections_closed_total", "istio_tcp_connections_closed_total",
+	  "counter", "TCP connections closed after they were established." },
+	{ TCP_FAILED, "weft_tcp_connections_failed_total", NULL, "counter",
 	  "TCP connects that never established (reset, refused or timed out), by the client." },
-	{ TCP_RESET, "weft_tcp_connections_reset_total", "counter",
+	{ TCP_RESET, "weft_tcp_connections_reset_total", NULL, "counter",
 	  "Established TCP connections that ended by a reset from the peer." },
-	{ TCP_RECEIVED, "weft_tcp_received_bytes_total", "counter",
+	{ TCP_RECEIVED, "weft_tcp_received_bytes_total", "istio_tcp_received_bytes_total", "counter",
 	  "Payload bytes from client to server (Istio's received), open connections included." },
-	{ TCP_SENT, "weft_tcp_sent_bytes_total", "counter",
+	{ TCP_SENT, "weft_tcp_sent_bytes_total", "istio_tcp_sent_bytes_total", "counter",
 	  "Payload bytes from server to client (Istio's sent), open connections included." },
-	{ TCP_ACTIVE, "weft_tcp_connections_active", "gauge", "TCP connections open now." },
+	{ TCP_ACTIVE, "weft_tcp_connections_active", NULL, "gauge", "TCP connections open now." },
 };
 
-static void tcp_families(struct weft_buf *out, const struct weft_metrics_snap *s)
+static void tcp_families(struct weft_buf *out, struct budget *bud, const struct weft_metrics_snap *s)
 {
 	char **labels = calloc(s->ntcp + 1, sizeof(*labels));
-	char l[2048];
+	char l[4096];
 
 	for (size_t i = 0; labels && i < s->ntcp; i++) {
-		tcp_labels(&s->tcp[i], l, sizeof(l));
+		tcp_labels(&s->tcp[i], s->istio_compat, l, sizeof(l));
 		if (!(labels[i] = strdup(l))) {
 			out->err = -ENOMEM;
 			break;
@@ -329,7 +380,9 @@ static void tcp_families(struct weft_buf *out, const struct weft_metrics_snap *s
 		return;
 	}
 	for (size_t f = 0; !out->err && f < sizeof(tcp_fams) / sizeof(tcp_fams[0]); f++)
-		tcp_family(out, s, labels, tcp_fams[f].field, tcp_fams[f].name, tcp_fams[f].type,
+		tcp_family(out, bud, s, labels, tcp_fams[f].field,
+			   s->istio_compat && tcp_fams[f].istio ? tcp_fams[f].istio : tcp_fams[f].name,
+			   tcp_fams[f].type,
 			   tcp_fams[f].help);
 	for (size_t i = 0; i < s->ntcp; i++)
 		free(labels[i]);
@@ -378,7 +431,7 @@ static void hist_print(struct weft_buf *out, const char *name, const char *label
 
 /* The flow tables of each interface the tc programs are on, by the
  * direction a flow was opened in. */
-static void ct_families(struct weft_buf *out, const struct weft_metrics_snap *s)
+static void ct_families(struct weft_buf *out, struct budget *bud, const struct weft_metrics_snap *s)
 {
 	static const char *const dirs[2] = { [WEFT_DIR_INGRESS] = "ingress", [WEFT_DIR_EGRESS] = "egress" };
 	static const struct {
@@ -405,12 +458,12 @@ static void ct_families(struct weft_buf *out, const struct weft_metrics_snap *s)
 					ESC(s->tc[i].endpoint, ep), ESC(s->tc[i].ns, ns),
 					ESC(s->tc[i].interface, ifn), dirs[d]);
 		}
-		fam_print(out, &fam, fams[f].name, fams[f].type, fams[f].help);
+		fam_print(out, bud, &fam, fams[f].name, fams[f].type, fams[f].help);
 	}
 }
 
 /* One histogram family of one kind; equal label sets summed. */
-static void hist_family(struct weft_buf *out, const struct weft_metrics_snap *s, uint8_t kind,
+static void hist_family(struct weft_buf *out, struct budget *bud, const struct weft_metrics_snap *s, uint8_t kind,
 			const char *name, const char *help)
 {
 	char dw[3 * WEFT_NAME_LEN], dn[3 * WEFT_NAME_LEN], sv[3 * WEFT_NAME_LEN];
@@ -451,7 +504,9 @@ static void hist_family(struct weft_buf *out, const struct weft_metrics_snap *s,
 			acc.sum_us += rows[j].h->sum_us;
 			acc.count += rows[j].h->count;
 		}
-		hist_print(out, name, rows[i].labels, &acc);
+		/* a histogram is its buckets, +Inf, _sum and _count */
+		if (budget_take(bud, WEFT_HIST_LE + 3))
+			hist_print(out, name, rows[i].labels, &acc);
 		i = j;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -472,7 +527,7 @@ const char *weft_metrics_rule_label(uint32_t rule, uint8_t dir, uint8_t verdict,
 	return buf;
 }
 
-static void pol_family(struct weft_buf *out, const struct weft_metrics_snap *s)
+static void pol_family(struct weft_buf *out, struct budget *bud, const struct weft_metrics_snap *s)
 {
 	char n[3 * WEFT_NAME_LEN], ns[3 * WEFT_NAME_LEN], r[32];
 	struct family fam = { 0 };
@@ -487,7 +542,7 @@ static void pol_family(struct weft_buf *out, const struct weft_metrics_snap *s)
 			p->verdict == WEFT_PV_CNT_ALLOW ? "allow" :
 			p->verdict == WEFT_PV_CNT_AUDIT ? "audit" : "deny");
 	}
-	fam_print(out, &fam, "weft_policy_decisions_total", "counter",
+	fam_print(out, bud, &fam, "weft_policy_decisions_total", "counter",
 		  "L4 policy decisions by rule since the policy last changed (weft_pol_cnt): connect/sendmsg and the first packet of a flow in tc. verdict audit: denied, let through by audit mode.");
 }
 
@@ -518,9 +573,47 @@ static void proc_families(struct weft_buf *out, const struct weft_metrics_proc *
 	gauge1(out, "process_start_time_seconds", "When weftd started, in seconds since the Unix epoch.", v);
 }
 
-int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
+/* weftd's own counters: refused reloads, failed steps, watch freshness. */
+static void agent_families(struct weft_buf *out, const struct weft_metrics_agent *a)
 {
 	struct family fam = { 0 };
+	char v[64];
+
+	weft_buf_printf(out, "# HELP weft_config_reload_failures_total New versions of the config file refused (parse or validation error): the running state stayed.\n"
+			"# TYPE weft_config_reload_failures_total counter\nweft_config_reload_failures_total %llu\n",
+			(unsigned long long)a->reload_failures);
+	for (int i = 0; i < WEFT_STEP_COUNT; i++)
+		fam_add(&fam, a->apply_failures[i], "step=\"%s\"", weft_rec_step_name(i));
+	fam_print(out, NULL, &fam, "weft_apply_failures_total", "counter",
+		  "Applies in which a reconcile step failed (the step's error is in /readyz and the log); retried at the next change.");
+	if (!a->nwatch)
+		return;
+	weft_buf_printf(out, "# HELP weft_k8s_watch_last_event_timestamp_seconds Unix time the API server last said anything for a watched resource (an event, a bookmark or a list page); 0: nothing yet.\n"
+			"# TYPE weft_k8s_watch_last_event_timestamp_seconds gauge\n");
+	for (size_t i = 0; i < a->nwatch && i < WEFT_METRICS_MAX_WATCH; i++) {
+		char r[3 * sizeof(a->watch[i].resource)];
+
+		snprintf(v, sizeof(v), "%.3f", a->watch[i].last_event);
+		weft_buf_printf(out, "weft_k8s_watch_last_event_timestamp_seconds{resource=\"%s\"} %s\n",
+				ESC(a->watch[i].resource, r), v);
+	}
+}
+
+/* *total += n, atomically; the new total. Out of line: gcc 12 at -O2
+ * reused the addend's register after xadd had swapped it (the inline
+ * __atomic_add_fetch returned twice the old total). */
+static __attribute__((noinline)) uint64_t add_total(uint64_t *total, uint64_t n)
+{
+	uint64_t old = __atomic_fetch_add(total, n, __ATOMIC_RELAXED);
+
+	return old + n;
+}
+
+int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
+{
+	struct budget budget = { s->max_series ? s->max_series : UINT64_MAX, 0 }, *bud = &budget;
+	struct family fam = { 0 };
+	uint64_t dropped;
 	char v[64], e[256];
 
 	weft_buf_printf(out, "# HELP weft_build_info A constant 1, labelled with the weft version.\n"
@@ -544,28 +637,28 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 		else if (s->stats[i])
 			fam_add(&fam, s->stats[i], "event=\"stat_%u\"", i);
 	}
-	fam_print(out, &fam, "weft_datapath_events_total", "counter",
+	fam_print(out, NULL, &fam, "weft_datapath_events_total", "counter",
 		  "Datapath events by kind (weft_stats): translations, refusals, fallbacks.");
 
-	svc_family(out, s, CNT_CONNECTS, "weft_service_connections_total",
+	svc_family(out, bud, s, CNT_CONNECTS, "weft_service_connections_total",
 		   "connect() calls to the service port sent to a backend (TCP connections, connected UDP sockets).");
-	svc_family(out, s, CNT_SENDS, "weft_service_datagrams_total",
+	svc_family(out, bud, s, CNT_SENDS, "weft_service_datagrams_total",
 		   "Datagrams of unconnected UDP sockets to the service port sent to a backend.");
-	svc_family(out, s, CNT_REFUSED, "weft_service_refused_total",
+	svc_family(out, bud, s, CNT_REFUSED, "weft_service_refused_total",
 		   "connect() and send calls to the service port refused with ECONNREFUSED: no backends.");
-	be_family(out, s, CNT_CONNECTS, "weft_backend_connections_total",
+	be_family(out, bud, s, CNT_CONNECTS, "weft_backend_connections_total",
 		  "connect() calls sent to a backend of the service port, by the backend's workload.");
-	be_family(out, s, CNT_SENDS, "weft_backend_datagrams_total",
+	be_family(out, bud, s, CNT_SENDS, "weft_backend_datagrams_total",
 		  "Datagrams of unconnected UDP sockets sent to a backend, by the backend's workload.");
 
-	tcp_families(out, s);
-	hist_family(out, s, WEFT_HIST_RTT, "weft_tcp_rtt_seconds",
+	tcp_families(out, bud, s);
+	hist_family(out, bud, s, WEFT_HIST_RTT, "weft_tcp_rtt_seconds",
 		    "Smoothed TCP round-trip time, sampled by the kernel on every RTT update.");
-	hist_family(out, s, WEFT_HIST_CONNECT, "weft_tcp_connect_duration_seconds",
+	hist_family(out, bud, s, WEFT_HIST_CONNECT, "weft_tcp_connect_duration_seconds",
 		    "Time from connect() to established, by the client.");
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)s->flows);
 	gauge1(out, "weft_flows", "Live entries in weft_flow (TCP sockets observed).", v);
-	pol_family(out, s);
+	pol_family(out, bud, s);
 	for (size_t i = 0; i < s->ntc; i++) {
 		char ep[3 * WEFT_NAME_LEN], ns[3 * WEFT_NAME_LEN], ifn[64];
 
@@ -573,22 +666,29 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 			"endpoint=\"%s\",endpoint_namespace=\"%s\",interface=\"%s\"",
 			ESC(s->tc[i].endpoint, ep), ESC(s->tc[i].ns, ns), ESC(s->tc[i].interface, ifn));
 	}
-	fam_print(out, &fam, "weft_policy_interface_attached", "gauge",
+	fam_print(out, bud, &fam, "weft_policy_interface_attached", "gauge",
 		  "1 if the tc policy programs are on the host-side interface of a policed endpoint; 0 while the interface does not exist.");
-	ct_families(out, s);
+	ct_families(out, bud, s);
 
 	for (size_t i = 0; i < s->nmaps; i++)
 		fam_add(&fam, s->maps[i].entries, "map=\"%s\"", ESC(s->maps[i].name, e));
-	fam_print(out, &fam, "weft_map_entries", "gauge",
+	fam_print(out, NULL, &fam, "weft_map_entries", "gauge",
 		  "Entries in each datapath map (arrays count as full).");
 	for (size_t i = 0; i < s->nmaps; i++)
 		fam_add(&fam, s->maps[i].capacity, "map=\"%s\"", ESC(s->maps[i].name, e));
-	fam_print(out, &fam, "weft_map_capacity", "gauge", "Maximum entries of each datapath map.");
+	fam_print(out, NULL, &fam, "weft_map_capacity", "gauge", "Maximum entries of each datapath map.");
 	for (size_t i = 0; i < s->nprogs && i < WEFT_METRICS_MAX_PROGS; i++)
 		fam_add(&fam, s->progs[i].attached, "program=\"%s\"", ESC(s->progs[i].name, e));
-	fam_print(out, &fam, "weft_program_attached", "gauge",
+	fam_print(out, NULL, &fam, "weft_program_attached", "gauge",
 		  "1 if the BPF program is attached through weftd's link, else 0.");
 	proc_families(out, &s->proc);
+	agent_families(out, &s->agent);
+	dropped = budget.dropped;
+	if (s->dropped_total)	/* render threads add to weftd's one total */
+		dropped = add_total(s->dropped_total, budget.dropped);
+	weft_buf_printf(out, "# HELP weft_metrics_series_dropped_total Series scrapes left out to stay within metrics.max_series (%llu), summed over scrapes.\n"
+			"# TYPE weft_metrics_series_dropped_total counter\nweft_metrics_series_dropped_total %llu\n",
+			(unsigned long long)s->max_series, (unsigned long long)dropped);
 	return out->err;
 }
 
@@ -1351,6 +1451,13 @@ void *weft_metrics_job_new(const struct weft_metrics_src *src)
 	ret = weft_metrics_prepare(src->st, src->dp, &j->snap);
 	if (ret)
 		goto fail;
+	if (src->agent)
+		j->snap.agent = *src->agent;
+	if (src->model) {
+		j->snap.istio_compat = src->model->metrics.istio_compat;
+		j->snap.max_series = src->model->metrics.max_series;
+	}
+	j->snap.dropped_total = src->dropped_total;
 	return j;
 fail:
 	weft_metrics_job_free(j);

@@ -20,6 +20,7 @@
 #include "model/model.h"
 #include "datapath/datapath.h"
 #include "serve/http.h"
+#include "reconcile/reconcile.h"
 #include "reconcile/services.h"
 #include "weft/abi.h"
 
@@ -95,6 +96,23 @@ struct weft_metrics_proc {
 	double start_time;		/* Unix time, seconds */
 };
 
+#define WEFT_METRICS_MAX_WATCH 8
+
+/* A Kubernetes watch: when its resource last said anything (an event, a
+ * bookmark or a list), for staleness alerts. */
+struct weft_metrics_watch {
+	char resource[32];		/* "Service", "EndpointSlice", ... */
+	double last_event;		/* Unix time, seconds; 0: nothing yet */
+};
+
+/* What weftd itself counts, copied into each scrape. */
+struct weft_metrics_agent {
+	uint64_t reload_failures;	/* new versions of the file refused */
+	uint64_t apply_failures[WEFT_STEP_COUNT];	/* applies in which a step failed */
+	struct weft_metrics_watch watch[WEFT_METRICS_MAX_WATCH];
+	size_t nwatch;			/* 0: not in Kubernetes mode */
+};
+
 struct weft_metrics_map {
 	const char *name;
 	uint64_t entries;
@@ -128,6 +146,11 @@ struct weft_metrics_snap {
 	struct weft_ct_usage *ct;	/* per tc[i]: its flow tables (zero if not attached) */
 	uint64_t nslots;		/* selection slots weftd wrote (weft_slot) */
 	struct weft_metrics_proc proc;
+	struct weft_metrics_agent agent;
+	bool istio_compat;		/* metrics.istio_compat: Istio's TCP names and labels */
+	uint32_t max_series;		/* metrics.max_series; 0: no budget */
+	uint64_t *dropped_total;	/* series left out by earlier scrapes, added to
+					 * atomically by render; NULL: this scrape's only */
 };
 
 /* The rule label of a policy decision: "ingress[0]", "egress[1]" (allows),
@@ -180,6 +203,8 @@ struct weft_metrics_src {
 	const struct weft_datapath *dp;	/* NULL before the datapath loads */
 	bool ready;			/* datapath attached and the model applied whole */
 	const char *why;		/* not ready: the reason for /readyz */
+	const struct weft_metrics_agent *agent;	/* weftd's counters; may be NULL */
+	uint64_t *dropped_total;	/* see weft_metrics_snap; may be NULL */
 };
 
 /* Route /metrics, /healthz, /readyz (weft_http_ops.answer): the status, or

@@ -1226,6 +1226,8 @@ static int p_listen(struct ctx *c, yaml_node_t *n, const struct field *f, void *
 static const struct field metrics_fields[] = {
 	F_BUF("listen", p_listen, struct weft_metrics_cfg, listen),
 	F_AT("tcp_rtt_updates", p_bool, struct weft_metrics_cfg, tcp_rtt_updates),
+	F_AT("istio_compat", p_bool, struct weft_metrics_cfg, istio_compat),
+	F_INT("max_series", struct weft_metrics_cfg, max_series, 1, 100000000),
 	{ 0 }
 };
 

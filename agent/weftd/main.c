@@ -2,7 +2,8 @@
 /*
  * weftd: the node agent. Loads the datapath, keeps the maps equal to the
  * config, and runs one epoll loop: SIGTERM/SIGINT stop (the datapath stays
- * pinned and working, exactly as after a crash), SIGHUP reloads.
+ * pinned and working, exactly as after a crash), SIGHUP or a new version of
+ * the config file (inotify, ConfigMap symlink swaps included) reloads.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -14,10 +15,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "model/model.h"
 #include "source/file.h"
+#include "source/filewatch.h"
 #include "datapath/datapath.h"
 #include "serve/http.h"
 #include "source/k8s/k8s.h"
@@ -41,6 +44,11 @@ struct weftd {
 	int epfd;
 	int sigfd;
 	int linkfd;			/* rtnetlink link events (tc on late interfaces); -1: none */
+	int cfgfd;			/* inotify on the config's directory; -1: none */
+	int cfgtfd;			/* the quiet time after a change (timerfd); -1: none */
+	uint64_t cfg_digest;		/* of the version last read, good or bad */
+	struct weft_metrics_agent counts;	/* what /metrics says of weftd itself */
+	uint64_t series_dropped;	/* weft_metrics_series_dropped_total (render threads add) */
 	struct weft_http *http;		/* /metrics, /healthz, /readyz; NULL: none */
 	bool attached;			/* datapath attached */
 	bool kubernetes;		/* services come from the API server */
@@ -60,6 +68,8 @@ static struct weft_metrics_src http_src(const struct weftd *d)
 		.ready = d->attached && d->generation > 0 && !d->failed,
 		.why = d->failed ? d->failure : !d->attached ? "datapath not attached" :
 			!d->generation ? "desired state not applied yet" : NULL,
+		.agent = &d->counts,
+		.dropped_total = (uint64_t *)&d->series_dropped,
 	};
 }
 
@@ -73,7 +83,22 @@ static int serve_http(void *ctx, const char *path, struct weft_buf *body, const 
 /* A scrape: metrics.c copies what it needs, the render thread does the rest. */
 static void *scrape_prepare(void *ctx)
 {
-	struct weft_metrics_src src = http_src(ctx);
+	struct weftd *d = ctx;
+	struct weft_metrics_src src;
+
+	if (d->k8s) {
+		const char *kind[WEFT_METRICS_MAX_WATCH];
+		double when[WEFT_METRICS_MAX_WATCH];
+		size_t n = weft_k8s_heard(d->k8s, kind, when, WEFT_METRICS_MAX_WATCH);
+
+		d->counts.nwatch = n < WEFT_METRICS_MAX_WATCH ? n : WEFT_METRICS_MAX_WATCH;
+		for (size_t i = 0; i < d->counts.nwatch; i++) {
+			snprintf(d->counts.watch[i].resource, sizeof(d->counts.watch[i].resource),
+				 "%s", kind[i]);
+			d->counts.watch[i].last_event = when[i];
+		}
+	}
+	src = http_src(d);
 
 	return weft_metrics_job_new(&src);
 }
@@ -130,6 +155,8 @@ static int apply(struct weftd *d, struct weft_model *m, unsigned int mask)
 	d->last_ops = res.nops;
 	d->failed = res.failed;
 	d->failure[0] = 0;
+	for (int i = 0; i < WEFT_STEP_COUNT; i++)
+		d->counts.apply_failures[i] += !!(res.failed & (1u << i));
 	for (int i = 0; i < WEFT_STEP_COUNT; i++) {
 		if (res.failed & (1u << i)) {
 			snprintf(d->failure, sizeof(d->failure), "%s: %s", weft_rec_step_name(i),
@@ -259,9 +286,12 @@ static void reload(struct weftd *d)
 	struct weft_model *m;
 	char err[512];
 
+	if (d->config_path)
+		d->cfg_digest = weft_file_digest(d->config_path);
 	m = file_read(d, err, sizeof(err));
 	if (!m) {
 		weft_log(LOG_ERROR, "reload: %s: keeping the running state", err);
+		d->counts.reload_failures++;
 		return;
 	}
 	if (weft_datapath_restart_needed(&d->file->datapath, &m->datapath)) {
@@ -284,6 +314,32 @@ static void reload(struct weftd *d)
 		weft_model_free(d->file);
 	d->file = m;
 	apply(d, m, WEFT_STEPS_ALL);
+}
+
+/* Something in the config's directory changed: the file itself, or the
+ * ..data symlink of a ConfigMap volume. The same reload as SIGHUP. */
+static void config_changed(struct weftd *d)
+{
+	/* After a quiet time: a writer done in steps, or a SIGHUP sent just
+	 * after the write, makes one reload, not two. */
+	static const struct itimerspec quiet = { .it_value = { 0, 250 * 1000 * 1000 } };
+
+	if (weft_file_watch_read(d->cfgfd, d->config_path) &&
+	    timerfd_settime(d->cfgtfd, 0, &quiet, NULL) < 0)
+		weft_log(LOG_ERROR, "reload: timer: %s", strerror(errno));
+}
+
+/* The quiet time is over: reload unless this version was read already. */
+static void config_settled(struct weftd *d)
+{
+	uint64_t n;
+
+	if (read(d->cfgtfd, &n, sizeof(n)) != sizeof(n))
+		return;
+	if (weft_file_digest(d->config_path) == d->cfg_digest)
+		return;
+	weft_log(LOG_INFO, "reload: %s changed", d->config_path);
+	reload(d);
 }
 
 /* A pod's veth came or went: its netns and its interface index. */
@@ -334,6 +390,14 @@ static int loop(struct weftd *d)
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
 			return -errno;
 	}
+	if (d->cfgfd >= 0) {
+		ev.data.fd = d->cfgfd;
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+			return -errno;
+		ev.data.fd = d->cfgtfd;
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+			return -errno;
+	}
 	for (;;) {
 		struct epoll_event evs[8];
 		int n = epoll_wait(d->epfd, evs, 8, -1);
@@ -353,6 +417,14 @@ static int loop(struct weftd *d)
 			}
 			if (evs[i].data.fd == d->linkfd) {
 				links_changed(d);
+				continue;
+			}
+			if (evs[i].data.fd == d->cfgfd) {
+				config_changed(d);
+				continue;
+			}
+			if (evs[i].data.fd == d->cfgtfd) {
+				config_settled(d);
 				continue;
 			}
 			if (evs[i].data.fd != d->sigfd ||
@@ -395,7 +467,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, 0, 'V' },
 		{ 0 },
 	};
-	struct weftd d = { .epfd = -1, .sigfd = -1, .linkfd = -1 };
+	struct weftd d = { .epfd = -1, .sigfd = -1, .linkfd = -1, .cfgfd = -1, .cfgtfd = -1 };
 	sigset_t sigs;
 	bool cleanup = false;
 	char err[512];
@@ -490,6 +562,20 @@ int main(int argc, char **argv)
 	if (d.linkfd < 0)
 		weft_log(LOG_ERROR, "datapath: tc: link events: %s: interfaces that appear later get policy only on a reload",
 			 strerror(-d.linkfd));
+	/* Before the file's first apply: a version written meanwhile is not
+	 * missed (reading an unchanged one again writes nothing). */
+	if (d.config_path) {
+		d.cfg_digest = weft_file_digest(d.config_path);
+		d.cfgfd = weft_file_watch_open(d.config_path);
+		d.cfgtfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (d.cfgfd < 0 || d.cfgtfd < 0) {
+			weft_log(LOG_ERROR, "reload: watch %s: %s: a new version needs SIGHUP",
+				 d.config_path, strerror(d.cfgfd < 0 ? -d.cfgfd : errno));
+			if (d.cfgfd >= 0)
+				close(d.cfgfd);
+			d.cfgfd = -1;
+		}
+	}
 	ret = start(&d);
 	if (!ret && d.kubernetes)
 		ret = k8s_open(&d);
@@ -501,6 +587,10 @@ int main(int argc, char **argv)
 		close(d.epfd);
 	if (d.linkfd >= 0)
 		close(d.linkfd);
+	if (d.cfgfd >= 0)
+		close(d.cfgfd);
+	if (d.cfgtfd >= 0)
+		close(d.cfgtfd);
 	weft_http_close(d.http);
 	weft_k8s_free(d.k8s);
 	weft_rec_free(d.rec);

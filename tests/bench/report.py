@@ -1,8 +1,13 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 """report.py OUTDIR: turn bench.sh's raw outputs (OUTDIR/raw) into
-OUTDIR/results.json (Service Mesh Performance result fields), OUTDIR/summary.md
-(every figure also as a ratio to no mesh) and PNG charts drawn by gnuplot."""
+OUTDIR/results.json (Service Mesh Performance result fields), OUTDIR/smp/
+(one SMP document per scenario, PerformanceTestResult-shaped, as Meshery
+imports them), OUTDIR/summary.md (every figure also as a ratio to no mesh) and
+PNG charts drawn by gnuplot.
+
+report.py --smp OUTDIR: only OUTDIR/smp/, from an existing OUTDIR/results.json."""
+import hashlib
 import json
 import os
 import re
@@ -276,6 +281,7 @@ def results_json(out, meta, agg, scale, rows):
                                                     "quick", "reps", "durations_s",
                                                     "placements", "tools")},
            "results": res}
+    doc["environment"]["commit"] = weft_commit()
     if meta.get("scrape"):
         doc["metrics_scrape"] = meta["scrape"]
     pol = load_policy(out)
@@ -289,6 +295,89 @@ def results_json(out, meta, agg, scale, rows):
                                        "TCP ping-pong of 64-byte messages, tracked flow, one CPU")
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(doc, f, indent=1)
+    write_smp(out, doc)
+
+
+def weft_commit():
+    """The commit the study ran (WEFT_COMMIT, else git's HEAD), or "unknown"."""
+    if os.environ.get("WEFT_COMMIT"):
+        return os.environ["WEFT_COMMIT"]
+    try:
+        r = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(__file__)), "rev-parse",
+                            "HEAD"], capture_output=True, text=True, check=True)
+        return r.stdout.strip() or "unknown"
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+# What each scenario is, for SMP's ServiceMeshConfig.
+MESH = {"no-mesh": ("none", False), "kube-proxy": ("kube-proxy (iptables model)", False),
+        "sidecar": ("haproxy sidecar model", True), "weft": ("weft", True),
+        "weft-redirect": ("weft, socket redirect", True)}
+
+
+def smp_id(*parts):
+    """A stable id: the same inputs give the same id in every run's documents."""
+    return hashlib.sha256("\0".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+def smp_labels(d):
+    """SMP labels are map<string, string>: values as text, empty ones left out."""
+    return {str(k): (v if isinstance(v, str) else json.dumps(v)) for k, v in d.items()
+            if v is not None}
+
+
+def smp_documents(doc):
+    """results.json's document -> {scenario: SMP document}: the scenario's
+    PerformanceTestResults (proto3 JSON names: actualQPS, latenciesMs, ...)
+    with the ServiceMeshConfig and EnvironmentConfig they name by id."""
+    env = doc.get("environment") or {}
+    commit = env.get("commit") or weft_commit()
+    env_id = smp_id("env", env.get("kernel"), env.get("cpu_model"), env.get("nproc"), env.get("date"))
+    envcfg = {"smpVersion": doc.get("smp_version", SMP_VERSION), "id": env_id,
+              "labels": smp_labels({k: env.get(k) for k in ("kernel", "cpu_model", "nproc", "date",
+                                                            "reps", "quick")}),
+              "kubernetesVersion": "none: one node, pods as network namespaces",
+              "node": [{"type": str(env.get("cpu_model") or "unknown"),
+                        "cores": int(env.get("nproc") or 0)}]}
+    out = {}
+    for r in doc.get("results", []):
+        lab = r.get("labels") or {}
+        s = lab.get("scenario")
+        if not s or r.get("actual_qps") is None:
+            continue        # not available on this machine: nothing measured
+        name, telemetry = MESH.get(s, (s, False))
+        if s not in out:
+            mesh_id = smp_id("mesh", s, commit)
+            out[s] = {"smpVersion": doc.get("smp_version", SMP_VERSION),
+                      "meshConfig": {"smpVersion": doc.get("smp_version", SMP_VERSION), "id": mesh_id,
+                                     "labels": {"scenario": s, "mesh": name, "weft_commit": commit},
+                                     "meshBuild": commit if s.startswith("weft") else "",
+                                     "mtlsEnabled": False, "meshTelemetryEnabled": telemetry,
+                                     "profile": s},
+                      "envConfig": envcfg, "results": []}
+        res = out[s]
+        lat = r.get("latencies_ms") or {}
+        test_id = smp_id("test", s, lab.get("test"), lab.get("placement"), lab.get("services"))
+        res["results"].append({
+            "smpVersion": res["smpVersion"],
+            "id": smp_id("result", test_id, r.get("start_time"), commit),
+            "labels": smp_labels(dict(lab, weft_commit=commit)),
+            "startTime": r.get("start_time"), "endTime": r.get("end_time"),
+            "latenciesMs": {k: float(lat[k]) for k in ("min", "average", "p50", "p90", "p99", "max")
+                            if lat.get(k) is not None},
+            "actualQPS": float(r["actual_qps"]),
+            "detailsUri": "results.json",
+            "testId": test_id, "meshConfigId": res["meshConfig"]["id"], "envId": env_id})
+    return out
+
+
+def write_smp(out, doc):
+    d = os.path.join(out, "smp")
+    os.makedirs(d, exist_ok=True)
+    for s, sdoc in smp_documents(doc).items():
+        with open(os.path.join(d, s + ".json"), "w") as f:
+            json.dump(sdoc, f, indent=1)
 
 
 def gnuplot(script):
@@ -552,6 +641,9 @@ def summary(out, meta, agg, scale, rows, scen):
 
 
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--smp":
+        write_smp(sys.argv[2], json.load(open(os.path.join(sys.argv[2], "results.json"))))
+        return
     out = sys.argv[1] if len(sys.argv) > 1 else "build/bench"
     meta, rows, scale = load(out)
     agg = aggregate(rows)

@@ -640,6 +640,24 @@ TEST_TIMEOUT(e2e, k8s_metrics_and_settings_as_in_file_mode, 90)
 	if (!ASSERT_TRUE(node_scrape(port, body, sizeof(body)), "scrape /metrics"))
 		goto out;
 	ASSERT_EQ(tenv_sample(body, "weft_services"), 1, "the Service counts (not 0)");
+	/* Each watch's freshness, and no step failed. */
+	{
+		static const char *const kinds[] = { "Service", "EndpointSlice", "Pod", "Namespace",
+						     "NetworkPolicy" };
+		long long now = time(NULL);
+
+		for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+			char series[128];
+			long long t;
+
+			snprintf(series, sizeof(series),
+				 "weft_k8s_watch_last_event_timestamp_seconds{resource=\"%s\"}", kinds[i]);
+			t = tenv_sample(body, series);
+			ASSERT_TRUE(t > now - 120 && t <= now + 1, series);
+		}
+		ASSERT_EQ(tenv_sample(body, "weft_apply_failures_total{step=\"services\"}"), 0,
+			  "no failed step");
+	}
 	ASSERT_GE(tenv_sample(body, "weft_backend_connections_total" WEB_SERIES
 			      ",destination_workload=\"web\",destination_workload_namespace=\"default\"}"),
 		  1, "the backend named by its pod's workload");

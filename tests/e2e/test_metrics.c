@@ -247,7 +247,48 @@ struct mnode {
 	pid_t weftd;
 };
 
-static bool mnode_up(struct mnode *n)
+/* The node's weft.yaml: metrics: gets metrics_extra, services: more
+ * (each may be ""). */
+static void mnode_text(const struct mnode *n, char *text, size_t len, const char *dp_extra,
+		       const char *metrics_extra, const char *more)
+{
+	/* be1 is a known endpoint (workload "shop-api"); be2 is not. */
+	snprintf(text, len,
+		 "datapath:\n  cgroup: %s\n  bpffs: %s\n%s"
+		 "metrics:\n  listen: \"127.0.0.1:%d\"\n%s"
+		 "endpoints:\n  - {name: shop-api, namespace: shop, ip: 10.250.0.21}\n"
+		 "services:\n"
+		 "  - name: web\n    vip: " VIP "\n"
+		 "    ports:\n"
+		 "      - {name: http, port: 80, target_port: 8080, protocol: tcp}\n"
+		 "      - {name: dns, port: 53, target_port: 8080, protocol: udp}\n"
+		 "    backends: [{ip: 10.250.0.21}, {ip: 10.250.0.22}]\n"
+		 "  - name: empty\n    vip: 10.250.100.2\n    ports: [{port: 80}]\n%s",
+		 tenv_cgroup(), tenv_bpffs(), dp_extra, n->port, metrics_extra, more);
+}
+
+/* A new version of a ConfigMap volume in dir, as kubelet writes one: the
+ * files in a fresh ..VERSION directory, a ..data_tmp symlink to it
+ * renamed over ..data (one atomic swap), weft.yaml -> ..data/weft.yaml
+ * (made once). 0 or -1. */
+static int cm_version(const char *dir, const char *version, const char *text)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/..%s", dir, version);
+	if (tenv_sh("mkdir -p %s", path))
+		return -1;
+	snprintf(path, sizeof(path), "%s/..%s/weft.yaml", dir, version);
+	if (tenv_write_file(path, text))
+		return -1;
+	return tenv_sh("cd %s && ln -sfn ..%s ..data_tmp && mv -T ..data_tmp ..data && "
+		       "{ [ -L weft.yaml ] || ln -s ..data/weft.yaml weft.yaml; }", dir, version);
+}
+
+/* weftd with the node's config (metrics_extra under metrics:, more
+ * services), in a ConfigMap-style directory if cm. */
+static bool mnode_boot(struct mnode *n, const char *dp_extra, const char *metrics_extra,
+		       const char *more, bool cm)
 {
 	static const char *const ips[] = { "10.250.0.21", "10.250.0.22" };
 	static const char *const pods[] = { "be1", "be2" };
@@ -255,7 +296,7 @@ static bool mnode_up(struct mnode *n)
 
 	tenv_need_root();
 	snprintf(n->dir, sizeof(n->dir), "%s", tenv_dir());
-	snprintf(n->config, sizeof(n->config), "%s/weft.yaml", n->dir);
+	snprintf(n->config, sizeof(n->config), "%s%s/weft.yaml", n->dir, cm ? "/cm" : "");
 	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod"))
 		return false;
 	for (int i = 0; i < 2; i++)
@@ -265,21 +306,16 @@ static bool mnode_up(struct mnode *n)
 	n->port = free_port();
 	if (!ASSERT_TRUE(n->port > 0, "a free port"))
 		return false;
-	/* be1 is a known endpoint (workload "shop-api"); be2 is not. */
-	snprintf(text, sizeof(text),
-		 "datapath:\n  cgroup: %s\n  bpffs: %s\n"
-		 "metrics:\n  listen: \"127.0.0.1:%d\"\n"
-		 "endpoints:\n  - {name: shop-api, namespace: shop, ip: 10.250.0.21}\n"
-		 "services:\n"
-		 "  - name: web\n    vip: " VIP "\n"
-		 "    ports:\n"
-		 "      - {name: http, port: 80, target_port: 8080, protocol: tcp}\n"
-		 "      - {name: dns, port: 53, target_port: 8080, protocol: udp}\n"
-		 "    backends: [{ip: 10.250.0.21}, {ip: 10.250.0.22}]\n"
-		 "  - name: empty\n    vip: 10.250.100.2\n    ports: [{port: 80}]\n",
-		 tenv_cgroup(), tenv_bpffs(), n->port);
-	if (!ASSERT_OK(tenv_write_file(n->config, text), "config"))
+	mnode_text(n, text, sizeof(text), dp_extra, metrics_extra, more);
+	if (cm) {
+		char cmdir[256];
+
+		snprintf(cmdir, sizeof(cmdir), "%s/cm", n->dir);
+		if (!ASSERT_OK(cm_version(cmdir, "2026_a", text), "ConfigMap-style config"))
+			return false;
+	} else if (!ASSERT_OK(tenv_write_file(n->config, text), "config")) {
 		return false;
+	}
 	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
 	char *argv[] = { bin, "--config", n->config, "--log-level", "warn", NULL };
 	n->weftd = tenv_spawn(NULL, false, false, argv);
@@ -292,6 +328,43 @@ static bool mnode_up(struct mnode *n)
 			break;
 	}
 	return ASSERT_TRUE(false, "weftd ready (/readyz 200) within 10 s");
+}
+
+static bool mnode_up(struct mnode *n)
+{
+	return mnode_boot(n, "", "", "", false);
+}
+
+/* From the client pod: a TCP connection to addr:80, the answering
+ * backend's name into out. 0 or -errno. */
+static int cli_ask(const char *addr, char *out, size_t len)
+{
+	char name[64] = "";
+	int p[2], ret = -EIO;
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		int r;
+
+		close(p[0]);
+		r = tenv_enter("cli", true) ? -EPERM :
+		    tenv_tcp_ask(addr, 80, NULL, false, name, sizeof(name), NULL, 0);
+		_exit(write(p[1], &r, sizeof(r)) == sizeof(r) && write(p[1], name, sizeof(name)) ==
+		      sizeof(name) ? 0 : 1);
+	}
+	close(p[1]);
+	if (pid > 0 && read(p[0], &ret, sizeof(ret)) == sizeof(ret) &&
+	    read(p[0], name, sizeof(name)) == sizeof(name))
+		snprintf(out, len, "%.*s", (int)sizeof(name) - 1, name);
+	else
+		ret = -EIO;
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return ret;
 }
 
 TEST_TIMEOUT(e2e, metrics_count_known_traffic_and_prometheus_scrapes_them, 120)
@@ -517,4 +590,125 @@ TEST(e2e, metrics_listen_empty_disables_the_server)
 	ASSERT_EQ(gen, 1, "weftd applied the new config");
 	ASSERT_EQ(http_get(n.port, "/healthz", NULL, 0), -1, "nothing listens");
 	ASSERT_EQ(waitpid(n.weftd, NULL, WNOHANG), 0, "weftd runs without a metrics server");
+}
+
+#define VIP2 "10.250.100.3"
+#define WEB2 "  - name: web2\n    vip: " VIP2 "\n    ports: [{port: 80, target_port: 8080}]\n" \
+	     "    backends: [{ip: 10.250.0.22}]\n"
+
+/* kubelet's update of a ConfigMap volume reaches weftd without a signal;
+ * a bad version changes nothing and is counted. */
+TEST_TIMEOUT(e2e, config_map_symlink_swap_reloads_without_a_signal, 90)
+{
+	static char body[1 << 20];
+	char text[4096], cmdir[256], name[64] = "";
+	struct mnode n;
+	int r = -1;
+
+	if (!mnode_boot(&n, "", "", "", true))
+		return;
+	snprintf(cmdir, sizeof(cmdir), "%s/cm", n.dir);
+	ASSERT_OK(cli_ask(VIP, name, sizeof(name)), "web answers");
+	ASSERT_EQ(http_get(n.port, "/metrics", body, sizeof(body)), 200, "/metrics");
+	ASSERT_EQ(sample(body, "weft_config_reload_failures_total"), 0, "no refused reload yet");
+
+	/* One more service: ..data swapped to ..2026_b, the old version removed. */
+	mnode_text(&n, text, sizeof(text), "", "", WEB2);
+	if (!ASSERT_OK(cm_version(cmdir, "2026_b", text), "new version") ||
+	    !ASSERT_OK(tenv_sh("rm -rf %s/..2026_a", cmdir), "old version gone"))
+		return;
+	for (long long end = tenv_now_ms() + 10000; tenv_now_ms() < end && r; usleep(100000))
+		r = cli_ask(VIP2, name, sizeof(name));
+	ASSERT_OK(r, "web2's VIP answers within 10 s, no SIGHUP");
+	ASSERT_STR(name, "be2", "web2's one backend");
+	ASSERT_EQ(http_get(n.port, "/metrics", body, sizeof(body)), 200, "/metrics");
+	ASSERT_EQ(sample(body, "weft_config_generation"), 2, "one reload");
+
+	/* A bad version (and without web2): refused whole, counted. */
+	mnode_text(&n, text, sizeof(text), "", "", "  - name: bad\n    vip: 10.250.100.x\n    ports: [{port: 80}]\n");
+	if (!ASSERT_OK(cm_version(cmdir, "2026_c", text), "bad version"))
+		return;
+	long long fails = -1;
+
+	for (long long end = tenv_now_ms() + 10000; tenv_now_ms() < end && fails != 1; usleep(100000))
+		if (http_get(n.port, "/metrics", body, sizeof(body)) == 200)
+			fails = sample(body, "weft_config_reload_failures_total");
+	ASSERT_EQ(fails, 1, "the bad version is counted within 10 s");
+	ASSERT_EQ(sample(body, "weft_config_generation"), 2, "and not applied");
+	ASSERT_OK(cli_ask(VIP2, name, sizeof(name)), "web2 still answers");
+	ASSERT_STR(name, "be2", "from its backend");
+	ASSERT_OK(cli_ask(VIP, name, sizeof(name)), "web still answers");
+	ASSERT_EQ(waitpid(n.weftd, NULL, WNOHANG), 0, "weftd still running");
+}
+
+/* A service and an endpoint removed from the config take their series
+ * with them: service, backend, TCP and histogram families. */
+TEST_TIMEOUT(e2e, series_of_deleted_services_and_endpoints_disappear, 90)
+{
+	static char body[1 << 20];
+	char text[4096], name[64];
+	struct mnode n;
+	long long gen = -1;
+
+	if (!mnode_up(&n))
+		return;
+	for (int i = 0; i < 6; i++)
+		ASSERT_OK(cli_ask(VIP, name, sizeof(name)), "web answers");
+	if (!ASSERT_EQ(http_get(n.port, "/metrics", body, sizeof(body)), 200, "/metrics"))
+		return;
+	ASSERT_EQ(sample(body, "weft_service_connections_total{" SVC_HTTP "}"), 6, "web's series");
+	ASSERT_TRUE(strstr(body, "\nweft_tcp_connections_opened_total{reporter=\"source\",") &&
+		    strstr(body, "destination_service_name=\"web\",destination_service_namespace=\"default\",request_protocol=\"tcp\"}"),
+		    "web's TCP series");
+	ASSERT_TRUE(strstr(body, "destination_workload=\"shop-api\""), "the endpoint's series");
+	ASSERT_TRUE(strstr(body, "\nweft_tcp_connect_duration_seconds_count{reporter=\"source\","), "histograms");
+
+	/* web and the endpoint shop-api gone (empty stays): the file's
+	 * watch and the SIGHUP each reload. */
+	snprintf(text, sizeof(text),
+		 "datapath:\n  cgroup: %s\n  bpffs: %s\nmetrics:\n  listen: \"127.0.0.1:%d\"\n"
+		 "services:\n  - name: empty\n    vip: 10.250.100.2\n    ports: [{port: 80}]\n",
+		 tenv_cgroup(), tenv_bpffs(), n.port);
+	if (!ASSERT_OK(tenv_write_file(n.config, text), "new config"))
+		return;
+	kill(n.weftd, SIGHUP);
+	for (long long end = tenv_now_ms() + 10000; tenv_now_ms() < end && gen < 2; usleep(100000))
+		if (http_get(n.port, "/metrics", body, sizeof(body)) == 200)
+			gen = sample(body, "weft_config_generation");
+	if (!ASSERT_GE(gen, 2, "reloaded within 10 s"))
+		return;
+	ASSERT_TRUE(!strstr(body, "destination_service_name=\"web\""), "no series of web left");
+	ASSERT_TRUE(!strstr(body, "shop-api"), "no series of the removed endpoint");
+	ASSERT_TRUE(!strstr(body, "\nweft_tcp_connections_opened_total{reporter=\"source\","),
+		    "web's client-side totals deleted, not renamed unknown");
+	ASSERT_TRUE(!strstr(body, "\nweft_tcp_connect_duration_seconds_count{"), "and its histograms");
+	ASSERT_TRUE(strstr(body, "destination_service_name=\"empty\""), "the kept service's series stay");
+}
+
+/* A step that fails is counted by step; /readyz says which; the next
+ * good version clears readiness but not the counter. */
+TEST_TIMEOUT(e2e, apply_failures_are_counted_by_step, 90)
+{
+	static char body[1 << 20];
+	char text[4096];
+	struct mnode n;
+	long long fails = -1;
+
+	/* web's two ports and empty's one fill weft_svc. */
+	if (!mnode_boot(&n, "  max_services: 3\n", "", "", false))
+		return;
+	ASSERT_EQ(http_get(n.port, "/metrics", body, sizeof(body)), 200, "/metrics");
+	ASSERT_EQ(sample(body, "weft_apply_failures_total{step=\"services\"}"), 0, "none yet");
+	/* One more service port than the map holds. */
+	mnode_text(&n, text, sizeof(text), "  max_services: 3\n", "", WEB2);
+	if (!ASSERT_OK(tenv_write_file(n.config, text), "too big a config"))
+		return;
+	kill(n.weftd, SIGHUP);
+	for (long long end = tenv_now_ms() + 10000; tenv_now_ms() < end && fails < 1; usleep(100000))
+		if (http_get(n.port, "/metrics", body, sizeof(body)) == 200)
+			fails = sample(body, "weft_apply_failures_total{step=\"services\"}");
+	ASSERT_EQ(fails, 1, "the services step's failure, counted within 10 s");
+	ASSERT_EQ(sample(body, "weft_apply_failures_total{step=\"policy\"}"), 0, "by step");
+	ASSERT_EQ(http_get(n.port, "/readyz", body, sizeof(body)), 503, "not ready");
+	ASSERT_TRUE(strstr(body, "services: "), body);
 }

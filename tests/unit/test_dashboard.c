@@ -95,11 +95,32 @@ static bool expr_names_known(const char *expr, bool *used, char *bad, size_t bad
 	return ok;
 }
 
+/* Occurrences of needle in s. */
+static int occurrences(const char *s, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Every metric selector of expr is scoped to $cluster and $node: as many
+ * weft_ names as scopes. */
+static bool scoped(const char *expr)
+{
+	int names = 0;
+
+	for (const char *p = expr; (p = strstr(p, "weft_")); p += 5)
+		names += p == expr || !(isalnum((unsigned char)p[-1]) || p[-1] == '_');
+	return names > 0 && occurrences(expr, "cluster=~\"$cluster\",node=~\"$node\"") == names;
+}
+
 TEST(unit, dashboard_is_grafana_json_using_only_weft_metrics)
 {
 	struct json_object *d, *panels, *vars, *inputs;
 	bool used[NMETRICS] = { false }, ids[1024] = { false };
-	bool has_ns = false, has_svc = false, has_ds = false;
+	bool has_ns = false, has_svc = false, has_ds = false, has_cluster = false, has_node = false;
 	size_t nqueries = 0, npanels = 0;
 	char cwd[512], bad[128];
 
@@ -125,6 +146,14 @@ TEST(unit, dashboard_is_grafana_json_using_only_weft_metrics)
 
 		if (!strcmp(name, "DS_PROMETHEUS"))
 			has_ds = !strcmp(type, "datasource") && qs && !strcmp(qs, "prometheus");
+		if (!strcmp(name, "cluster"))
+			has_cluster = !strcmp(type, "query") && qs && strstr(qs, "label_values(") &&
+				      strstr(qs, ", cluster)") && !strcmp(str(v, "allValue") ?: "", ".*");
+		if (!strcmp(name, "node"))
+			has_node = !strcmp(type, "query") && qs && strstr(qs, ", node)") &&
+				   strstr(qs, "$cluster") && !strcmp(str(v, "allValue") ?: "", ".*");
+		if (qs && !strcmp(type, "query") && strcmp(name, "cluster") && strcmp(name, "node"))
+			ASSERT_TRUE(scoped(qs), qs);
 		if (!strcmp(name, "namespace"))
 			has_ns = !strcmp(type, "query") && qs && strstr(qs, "label_values(") &&
 				 strstr(qs, "destination_service_namespace");
@@ -135,6 +164,10 @@ TEST(unit, dashboard_is_grafana_json_using_only_weft_metrics)
 			ASSERT_TRUE(expr_names_known(qs, used, bad, sizeof(bad)), bad);
 	}
 	ASSERT_TRUE(has_ds, "a DS_PROMETHEUS data source variable");
+	/* cluster: an external label of the Prometheus; node: the relabeling
+	 * of deploy/k8s/monitoring/. All (.*) also matches a missing label. */
+	ASSERT_TRUE(has_cluster, "a cluster variable from the metrics' labels, All = .*");
+	ASSERT_TRUE(has_node, "a node variable within $cluster, All = .*");
 	ASSERT_TRUE(has_ns, "a namespace variable from the metrics' labels");
 	ASSERT_TRUE(has_svc, "a service variable within $namespace");
 	panels = get(d, "panels");
@@ -166,6 +199,7 @@ TEST(unit, dashboard_is_grafana_json_using_only_weft_metrics)
 			if (!ASSERT_TRUE(expr && strstr(expr, "weft_"), title))
 				continue;
 			ASSERT_STR(str(get(t, "datasource"), "uid"), "${DS_PROMETHEUS}", title);
+			ASSERT_TRUE(scoped(expr), expr);
 			if (!expr_names_known(expr, used, bad, sizeof(bad)))
 				weft_assert(false, __FILE__, __LINE__, "panel '%s': unknown metric %s in %s",
 					    title, bad, expr);

@@ -7,10 +7,12 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <unistd.h>
 
 #include "model/model.h"
 #include "source/file.h"
 #include "harness.h"
+#include "testenv.h"
 #include "serve/http.h"
 #include "serve/metrics.h"
 #include "datapath/datapath.h"
@@ -132,7 +134,7 @@ TEST(unit, metrics_render_families_labels_and_sums)
 		    "no tables where tc is not attached");
 	/* Every family has HELP and TYPE, and counters end in _total. */
 	ASSERT_EQ(count_lines(t, "# HELP "), count_lines(t, "# TYPE "), "HELP per TYPE");
-	ASSERT_EQ(count_lines(t, "# TYPE "), 29, "families");
+	ASSERT_EQ(count_lines(t, "# TYPE "), 32, "families (weftd's reloads, apply failures, dropped series)");
 	for (const char *p = strstr(t, " counter\n"); p; p = strstr(p + 1, " counter\n"))
 		ASSERT_TRUE(!strncmp(p - 6, "_total", 6), "counter named _total");
 	ASSERT_TRUE(strstr(t, "10.250.") == NULL, "no addresses in labels");
@@ -644,4 +646,234 @@ TEST(unit, proc_stat_and_btime_parse)
 	ASSERT_EQ(weft_proc_stat_parse("4242 (x) S 1 2 3\n", 100, 4096, 0, &p), -EINVAL, "too few fields");
 	ASSERT_EQ(weft_proc_stat_parse("4242 x S 1 2 3\n", 100, 4096, 0, &p), -EINVAL, "no command");
 	ASSERT_EQ(weft_proc_stat_parse(stat, 0, 4096, 0, &p), -EINVAL, "no tick rate");
+}
+
+/* Istio's standard label set, as its TCP metrics carry it (what Kiali's
+ * graph and Istio's dashboards group by). */
+static const char *const istio_labels[] = {
+	"reporter", "source_workload", "source_workload_namespace", "source_principal",
+	"source_app", "source_version", "source_canonical_service", "source_canonical_revision",
+	"source_cluster", "destination_workload", "destination_workload_namespace",
+	"destination_principal", "destination_app", "destination_version", "destination_service",
+	"destination_service_name", "destination_service_namespace",
+	"destination_canonical_service", "destination_canonical_revision", "destination_cluster",
+	"request_protocol", "response_flags", "connection_security_policy",
+};
+
+static const char *const istio_fams[] = {
+	"istio_tcp_sent_bytes_total", "istio_tcp_received_bytes_total",
+	"istio_tcp_connections_opened_total", "istio_tcp_connections_closed_total",
+};
+
+/* Every sample line of family name (name{...} N) has every label of
+ * istio_labels, once; returns the lines seen, -1 on a line that lacks one. */
+static int istio_lines(const char *text, const char *name)
+{
+	char pre[128];
+	int n = 0;
+
+	snprintf(pre, sizeof(pre), "%s{", name);
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		const char *end = strchr(p, '}');
+
+		if (strncmp(p, pre, strlen(pre)) || !end)
+			continue;
+		for (size_t i = 0; i < sizeof(istio_labels) / sizeof(istio_labels[0]); i++) {
+			char want[96];
+			int seen = 0;
+
+			snprintf(want, sizeof(want), "%s=\"", istio_labels[i]);
+			for (const char *q = p + strlen(pre) - 1; (q = strstr(q, want)) && q < end; q++)
+				seen += q[-1] == '{' || q[-1] == ',';
+			if (seen != 1)
+				return -1;
+		}
+		n++;
+	}
+	return n;
+}
+
+static void tcp_fixture(struct weft_metrics_tcp tcp[2])
+{
+	memset(tcp, 0, 2 * sizeof(*tcp));
+	for (int i = 0; i < 2; i++) {
+		tcp[i].reporter = i ? WEFT_REPORTER_DESTINATION : WEFT_REPORTER_SOURCE;
+		strcpy(tcp[i].src_wl, "web");
+		strcpy(tcp[i].src_ns, "shop");
+		strcpy(tcp[i].dst_wl, "api");
+		strcpy(tcp[i].dst_ns, "shop");
+		strcpy(tcp[i].svc, "api");
+		strcpy(tcp[i].svc_ns, "shop");
+		tcp[i].v = (struct weft_edge_val){ .opened = 3, .closed = 2, .received_bytes = 100,
+						   .sent_bytes = 7 };
+	}
+}
+
+TEST(unit, metrics_istio_compat_renders_istio_names_and_labels)
+{
+	struct weft_metrics_snap s = { 0 };
+	struct weft_metrics_tcp tcp[2];
+	struct weft_buf out = { 0 }, plain = { 0 };
+	const char *t;
+	char path[] = "/tmp/weft-istio-XXXXXX", cmd[256], res[4096];
+	int fd;
+
+	tcp_fixture(tcp);
+	s.tcp = tcp;
+	s.ntcp = 2;
+	if (!ASSERT_OK(weft_metrics_render(&s, &plain), "render, weft's names"))
+		goto out;
+	s.istio_compat = true;
+	if (!ASSERT_OK(weft_metrics_render(&s, &out), "render, istio_compat"))
+		goto out;
+	t = out.p;
+	for (size_t f = 0; f < sizeof(istio_fams) / sizeof(istio_fams[0]); f++) {
+		char type[128];
+
+		ASSERT_EQ(istio_lines(t, istio_fams[f]), 2, istio_fams[f]);
+		snprintf(type, sizeof(type), "# TYPE %s counter\n", istio_fams[f]);
+		ASSERT_TRUE(strstr(t, type), type);
+		snprintf(type, sizeof(type), "\n%s{", istio_fams[f]);
+		ASSERT_TRUE(!strstr(plain.p, type), "not without istio_compat");
+	}
+	ASSERT_TRUE(strstr(t, "\nistio_tcp_received_bytes_total{reporter=\"destination\","), "by reporter");
+	ASSERT_TRUE(!strstr(t, "weft_tcp_connections_opened_total{"), "no weft name for an Istio family");
+	ASSERT_EQ(istio_lines(t, "weft_tcp_connections_failed_total"), 2,
+		  "families Istio lacks keep weft's name, with the same labels");
+	ASSERT_TRUE(strstr(t, "destination_service=\"api.shop.svc.cluster.local\","), "service FQDN");
+	ASSERT_TRUE(strstr(t, "source_canonical_service=\"web\",source_canonical_revision=\"latest\""),
+		    "canonical service: the workload");
+	ASSERT_TRUE(strstr(t, "request_protocol=\"tcp\",response_flags=\"-\","), "response_flags");
+	ASSERT_TRUE(strstr(plain.p, "\nweft_tcp_connections_opened_total{reporter=\"source\",source_workload=\"web\","
+			   "source_workload_namespace=\"shop\",destination_workload=\"api\","),
+		    "weft's own label set without istio_compat");
+	/* promtool lints it as Prometheus would. */
+	fd = mkstemp(path);
+	if (!ASSERT_TRUE(fd >= 0, "temp file"))
+		goto out;
+	ASSERT_EQ(write(fd, out.p, out.len), (ssize_t)out.len, "written");
+	close(fd);
+	if (system("command -v promtool >/dev/null 2>&1") == 0) {
+		FILE *p;
+		size_t n;
+
+		snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1; echo rc=$?", path);
+		p = popen(cmd, "r");
+		n = p ? fread(res, 1, sizeof(res) - 1, p) : 0;
+		res[n] = 0;
+		if (p)
+			pclose(p);
+		ASSERT_TRUE(strstr(res, "rc=0\n"), res);
+	}
+	unlink(path);
+	if (system("command -v promtool >/dev/null 2>&1") != 0)
+		SKIP("promtool not installed (make deps installs the prometheus package)");
+out:
+	weft_buf_free(&out);
+	weft_buf_free(&plain);
+}
+
+/* Sample lines of the families a config or traffic can grow. */
+static int budgeted_lines(const char *t)
+{
+	static const char *const pre[] = { "weft_service_connections_total{", "weft_service_datagrams_total{",
+					   "weft_service_refused_total{", "weft_backend_", "weft_tcp_",
+					   "weft_policy_", "weft_conntrack_" };
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+		n += count_lines(t, pre[i]);
+	return n;
+}
+
+TEST(unit, metrics_series_budget_drops_and_counts)
+{
+	struct weft_metrics_snap s;
+	struct weft_metrics_svc svc[2];
+	struct weft_metrics_be be[3];
+	struct weft_metrics_tcp tcp[2];
+	struct weft_buf a = { 0 }, b = { 0 }, c = { 0 };
+	uint64_t total = 0;
+	int all;
+
+	snap_fixture(&s, svc, be);
+	tcp_fixture(tcp);
+	s.tcp = tcp;
+	s.ntcp = 2;
+	if (!ASSERT_OK(weft_metrics_render(&s, &a), "render without a budget"))
+		goto out;
+	all = budgeted_lines(a.p);
+	ASSERT_GE(all, 20, "the fixture has more series than the budget");
+	ASSERT_EQ(tenv_sample(a.p, "weft_metrics_series_dropped_total"), 0, "none dropped");
+	s.max_series = 5;
+	s.dropped_total = &total;
+	if (!ASSERT_OK(weft_metrics_render(&s, &b), "render with max_series 5"))
+		goto out;
+	ASSERT_EQ(budgeted_lines(b.p), 5, "5 series rendered");
+	ASSERT_EQ(tenv_sample(b.p, "weft_metrics_series_dropped_total"), all - 5, "the rest counted");
+	ASSERT_TRUE(strstr(b.p, "\nweft_map_entries{map=\"weft_svc\"} 2\n"), "weft's health families stay");
+	ASSERT_TRUE(strstr(b.p, "# TYPE weft_tcp_sent_bytes_total counter\n"), "empty families keep their TYPE");
+	if (!ASSERT_OK(weft_metrics_render(&s, &c), "a second scrape"))
+		goto out;
+	ASSERT_EQ(tenv_sample(c.p, "weft_metrics_series_dropped_total"), 2 * (all - 5),
+		  "a counter: summed over scrapes");
+	ASSERT_EQ(total, 2 * (uint64_t)(all - 5), "kept by the caller");
+out:
+	weft_buf_free(&a);
+	weft_buf_free(&b);
+	weft_buf_free(&c);
+}
+
+TEST(unit, metrics_render_weftd_counters)
+{
+	struct weft_metrics_snap s = { 0 };
+	struct weft_buf out = { 0 };
+
+	s.agent.reload_failures = 3;
+	s.agent.apply_failures[WEFT_STEP_SERVICES] = 2;
+	strcpy(s.agent.watch[0].resource, "Service");
+	s.agent.watch[0].last_event = 1700000000.5;
+	strcpy(s.agent.watch[1].resource, "Pod");
+	s.agent.nwatch = 2;
+	if (!ASSERT_OK(weft_metrics_render(&s, &out), "render"))
+		goto out;
+	ASSERT_EQ(tenv_sample(out.p, "weft_config_reload_failures_total"), 3, "refused reloads");
+	ASSERT_EQ(tenv_sample(out.p, "weft_apply_failures_total{step=\"services\"}"), 2, "by step");
+	ASSERT_EQ(tenv_sample(out.p, "weft_apply_failures_total{step=\"tc\"}"), 0, "every step");
+	ASSERT_TRUE(strstr(out.p, "\nweft_k8s_watch_last_event_timestamp_seconds{resource=\"Service\"} 1700000000.500\n"),
+		    out.p);
+	ASSERT_EQ(tenv_sample(out.p, "weft_k8s_watch_last_event_timestamp_seconds{resource=\"Pod\"}"), 0,
+		  "nothing heard yet");
+	weft_buf_free(&out);
+	s.agent.nwatch = 0;
+	if (!ASSERT_OK(weft_metrics_render(&s, &out), "render, file mode"))
+		goto out;
+	ASSERT_TRUE(!strstr(out.p, "weft_k8s_watch"), "no watch family without Kubernetes");
+out:
+	weft_buf_free(&out);
+}
+
+TEST(unit, metrics_istio_compat_and_max_series_keys)
+{
+	static const char ok[] = "metrics:\n  istio_compat: true\n  max_series: 100\n";
+	static const char zero[] = "metrics:\n  max_series: 0\n";
+	struct weft_model *m;
+	char err[512] = "";
+
+	m = weft_file_parse("", 0, "weft.yaml", err, sizeof(err));
+	if (ASSERT_NOT_NULL(m, err)) {
+		ASSERT_EQ(m->metrics.max_series, WEFT_METRICS_MAX_SERIES, "default budget");
+		ASSERT_FALSE(m->metrics.istio_compat, "weft's names by default");
+	}
+	weft_model_free(m);
+	m = weft_file_parse(ok, strlen(ok), "weft.yaml", err, sizeof(err));
+	if (ASSERT_NOT_NULL(m, err)) {
+		ASSERT_EQ(m->metrics.max_series, 100, "max_series");
+		ASSERT_TRUE(m->metrics.istio_compat, "istio_compat");
+	}
+	weft_model_free(m);
+	m = weft_file_parse(zero, strlen(zero), "weft.yaml", err, sizeof(err));
+	ASSERT_TRUE(m == NULL, "a budget of 0 is refused");
+	ASSERT_TRUE(strstr(err, "weft.yaml:2:15: metrics.max_series") != NULL, err);
+	weft_model_free(m);
 }

@@ -133,6 +133,11 @@ void weft_k8s_dispatch(struct weft_k8s *k);
  * endpoints, namespaces and policies. NULL with errno. */
 struct weft_model *weft_k8s_config(struct weft_k8s *k, const struct weft_model *base);
 
+/* Each watched resource's kind ("Service") and when (Unix time, s) the API
+ * server last said anything for it (event, bookmark, list page; 0: not yet),
+ * n at most; returns how many resources there are. */
+size_t weft_k8s_heard(const struct weft_k8s *k, const char **kind, double *when, size_t n);
+
 /* Every resource listed at least once. */
 bool weft_k8s_synced(const struct weft_k8s *k);
 

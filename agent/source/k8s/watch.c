@@ -63,6 +63,8 @@ struct res {
 	size_t len, cap;
 	unsigned int fails;
 	long long retry_at;		/* ms, CLOCK_MONOTONIC; 0 = not waiting */
+	double heard;			/* CLOCK_REALTIME, s: the last event, bookmark
+					 * or list page; 0 = none yet */
 };
 
 struct weft_k8s {
@@ -408,6 +410,15 @@ static void set_rv(struct res *r, const char *rv)
 		snprintf(r->rv, sizeof(r->rv), "%s", rv);
 }
 
+/* CLOCK_REALTIME in seconds. */
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* One watch event. false: stop this stream (relist). */
 static bool on_event(struct weft_k8s *k, struct res *r, const char *line)
 {
@@ -426,6 +437,7 @@ static bool on_event(struct weft_k8s *k, struct res *r, const char *line)
 		return false;
 	}
 	t = json_object_get_string(type);
+	r->heard = now_s();
 	if (!strcmp(t, "BOOKMARK")) {
 		set_rv(r, obj_rv(obj));
 	} else if (!strcmp(t, "ERROR")) {
@@ -657,6 +669,7 @@ static int list_done(struct weft_k8s *k, struct res *r)
 		json_object_put(body);
 		return -EINVAL;
 	}
+	r->heard = now_s();
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
 		struct json_object *o = json_object_array_get_idx(items, i);
 		char *key = obj_key(o);
@@ -768,6 +781,15 @@ static int on_timer(CURLM *m, long ms, void *userp)
 	}
 	timerfd_settime(k->curl_tfd, 0, &its, NULL);
 	return 0;
+}
+
+size_t weft_k8s_heard(const struct weft_k8s *k, const char **kind, double *when, size_t n)
+{
+	for (size_t i = 0; i < NRES && i < n; i++) {
+		kind[i] = k->res[i].kind;
+		when[i] = k->res[i].heard;
+	}
+	return NRES;
 }
 
 bool weft_k8s_synced(const struct weft_k8s *k)
