@@ -101,6 +101,18 @@ struct weft_metrics_map {
 	uint64_t capacity;
 };
 
+/* An object of the desired state that could not be applied and was left out
+ * alone (weft_config_rejected_total): count is how many times it became
+ * rejected (an apply that rejects it again changes nothing). */
+struct weft_metrics_reject {
+	char kind[24];			/* "policy" (the file), "NetworkPolicy" */
+	char ns[WEFT_NAME_LEN];
+	char name[WEFT_NAME_LEN];
+	char reason[32];		/* "map_budget" */
+	uint64_t count;
+	bool active;			/* rejected by the apply in force */
+};
+
 struct weft_metrics_snap {
 	const char *version;
 	uint64_t generation;		/* successful applies */
@@ -128,6 +140,8 @@ struct weft_metrics_snap {
 	struct weft_ct_usage *ct;	/* per tc[i]: its flow tables (zero if not attached) */
 	uint64_t nslots;		/* selection slots weftd wrote (weft_slot) */
 	struct weft_metrics_proc proc;
+	struct weft_metrics_reject *rej;	/* rejected objects (a copy) */
+	size_t nrej;
 };
 
 /* The rule label of a policy decision: "ingress[0]", "egress[1]" (allows),
@@ -180,6 +194,8 @@ struct weft_metrics_src {
 	const struct weft_datapath *dp;	/* NULL before the datapath loads */
 	bool ready;			/* datapath attached and the model applied whole */
 	const char *why;		/* not ready: the reason for /readyz */
+	const struct weft_metrics_reject *rej;	/* objects left out, ever; may be NULL */
+	size_t nrej;
 };
 
 /* Route /metrics, /healthz, /readyz (weft_http_ops.answer): the status, or

@@ -666,3 +666,93 @@ out:
 	kill(a.pid, SIGTERM);
 	waitpid(a.pid, NULL, 0);
 }
+
+/* Ingress to web on every port from three selectors: 3 x 65535 entries,
+ * more than max_policy / 2 (issue 12). */
+#define NETPOL_BIG                                                                         \
+	"{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{"  \
+	"\"name\":\"big\",\"namespace\":\"default\",\"uid\":\"u-np-big\"},\"spec\":{"          \
+	"\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"policyTypes\":[\"Ingress\"],"    \
+	"\"ingress\":[{\"from\":[{\"podSelector\":{\"matchLabels\":{\"app\":\"client\"}}},"   \
+	"{\"podSelector\":{\"matchLabels\":{\"app\":\"a\"}}},"                                 \
+	"{\"podSelector\":{\"matchLabels\":{\"app\":\"b\"}}}],"                                \
+	"\"ports\":[{\"port\":1,\"endPort\":65535,\"protocol\":\"TCP\"}]}]}}"
+
+/*
+ * A NetworkPolicy that does not fit its map budget is rejected alone: the
+ * other policy applies, a Service added after it applies and answers, the
+ * rejection is on /metrics and /readyz (503, naming the object) until the
+ * policy is deleted.
+ */
+TEST_TIMEOUT(e2e, k8s_network_policy_over_budget_is_rejected_alone, 90)
+{
+	static char body[262144];
+	struct api a = { 0 };
+	char bin[512], kc[256], cfg[256], text[512], name[64] = "", ns[64];
+	int port = 19465 + getpid() % 20000, st = -1;
+	pid_t weftd, c;
+
+	tenv_need_root();
+	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod") ||
+	    !ASSERT_OK(tenv_pod("web", "10.250.0.21", NULL), "web pod") ||
+	    !ASSERT_TRUE(tenv_namesrv("web", "web", "10.250.0.21", 8080) > 0, "web server") ||
+	    !api_start(&a, true))
+		return;
+	snprintf(cfg, sizeof(cfg), "%s/weft.yaml", a.dir);
+	snprintf(text, sizeof(text), "datapath:\n  cgroup: %s\n  bpffs: %s\nmetrics:\n  listen: \"127.0.0.1:%d\"\n",
+		 tenv_cgroup(), tenv_bpffs(), port);
+	if (!ASSERT_OK(tenv_write_file(cfg, text), "weft.yaml") ||
+	    !api(&a, "put pods " POD("cli", "default", "node-1", "\"app\":\"client\"", "10.250.0.10")) ||
+	    !api(&a, "put pods " POD("web", "default", "node-1", "\"app\":\"web\"", "10.250.0.21")) ||
+	    !api(&a, "put pods " POD("pa", "default", "node-1", "\"app\":\"a\"", "10.250.0.31")) ||
+	    !api(&a, "put pods " POD("pb", "default", "node-1", "\"app\":\"b\"", "10.250.0.32")) ||
+	    !api(&a, "put networkpolicies " NETPOL_BIG) ||
+	    !api(&a, "put networkpolicies " NETPOL_WEB))
+		return;
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", a.dir);
+	char *argv[] = { bin, "--kubeconfig", kc, "--node", "node-1", "--config", cfg,
+			 "--log-level", "info", NULL };
+	weftd = tenv_spawn("node", false, false, argv);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned") ||
+	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "first list applied") ||
+	    !ASSERT_TRUE(wait_policy("10.250.0.10", true) >= 0, "web-in applied: cli is web's peer"))
+		goto out;
+	/* A Service after it. */
+	if (!api(&a, "put services " SVC("web", VIP, "", "{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}")) ||
+	    !api(&a, "put endpointslices " SLICE("web", "web-a", EP("10.250.0.21", "true", "false"),
+						 "{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}")) ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.21:8080", "the later Service applied"))
+		goto out;
+	c = fork();
+	if (c == 0)
+		_exit(tenv_enter("cli", true) ||
+		      tenv_tcp_ask(VIP, 80, NULL, false, name, sizeof(name), NULL, 0) || strcmp(name, "web"));
+	ASSERT_TRUE(c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		    "cli -> VIP: web answers");
+	if (!ASSERT_TRUE(node_scrape(port, body, sizeof(body)), "scrape /metrics"))
+		goto out;
+	ASSERT_EQ(tenv_sample(body, "weft_config_rejected_total{kind=\"NetworkPolicy\",name=\"big\","
+				    "namespace=\"default\",reason=\"map_budget\"}"),
+		  1, "the rejection counted once, by the object's name (later batches do not count it again)");
+	tenv_ns("node", ns, sizeof(ns));
+	ASSERT_OK(tenv_capture(body, sizeof(body),
+			       "nsenter --net=/run/netns/%s curl -s -w ' %%{http_code}' http://127.0.0.1:%d/readyz",
+			       ns, port), "/readyz");
+	ASSERT_TRUE(strstr(body, "NetworkPolicy default/big: needs more") && strstr(body, " 503"),
+		    "/readyz: 503, naming the object");
+	/* Deleted, the node is ready. */
+	if (!api(&a, "del networkpolicies default/big"))
+		goto out;
+	for (long long end = tenv_now_ms() + WAIT_MS; tenv_now_ms() < end; usleep(20000))
+		if (!tenv_capture(body, sizeof(body),
+				  "nsenter --net=/run/netns/%s curl -s -w ' %%{http_code}' http://127.0.0.1:%d/readyz",
+				  ns, port) && strstr(body, " 200"))
+			break;
+	ASSERT_TRUE(strstr(body, " 200") != NULL, "/readyz: 200 once it is gone");
+out:
+	kill(weftd, SIGTERM);
+	waitpid(weftd, NULL, 0);
+	kill(a.pid, SIGTERM);
+	waitpid(a.pid, NULL, 0);
+}
