@@ -424,9 +424,8 @@ static void set_rv(struct res *r, const char *rv)
 		snprintf(r->rv, sizeof(r->rv), "%s", rv);
 }
 
-/* Cut an object to what translation reads: managedFields and every
- * annotation but weft's go (they can be most of an object's bytes). */
-static void strip(struct json_object *o)
+/* managedFields and foreign annotations can be most of an object's bytes. */
+void weft_k8s_strip(struct json_object *o)
 {
 	struct json_object *md, *ann, *keep_ann;
 
@@ -486,7 +485,7 @@ static void keep(struct res *r, struct json_object *cache, struct json_object *p
 			json_object_object_add(cache, key, json_object_get(old));
 		return;
 	}
-	strip(o);
+	weft_k8s_strip(o);
 	json_object_object_add(cache, key, json_object_get(o));
 }
 
