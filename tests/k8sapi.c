@@ -26,6 +26,9 @@
  *	drop			end every watch stream
  *	token TOKEN		the token to accept from now on
  *	split on|off		write each event as two chunks 30 ms apart
+ *	storm RES on|off	every watch of RES gets an ERROR 410 event at once
+ *	pad BYTES		objects put from now on get an annotation
+ *				example.com/pad of BYTES bytes (0: none)
  *	begin / commit		events in between go out as one chunk
  * RES is "services", "endpointslices", "pods", "namespaces" or
  * "networkpolicies"; NS/NAME of a namespace is its name alone.
@@ -65,6 +68,7 @@ struct res {
 	struct hist *hist;
 	size_t nhist;
 	long compacted;		/* watches from before this get 410 */
+	bool storm;		/* every watch gets 410 at once */
 	bool gone_http;
 };
 
@@ -236,9 +240,11 @@ static void set_rv(struct json_object *o)
 		json_object_object_add(md, "resourceVersion", json_object_new_string(buf));
 }
 
+static size_t pad;	/* bytes of example.com/pad on objects put */
+
 static int cmd_put(struct res *r, const char *text, bool quiet)
 {
-	struct json_object *o = json_tokener_parse(text);
+	struct json_object *o = json_tokener_parse(text), *md, *ann;
 	char *k = o ? key_of(o) : NULL;
 	bool added;
 	size_t i;
@@ -246,6 +252,20 @@ static int cmd_put(struct res *r, const char *text, bool quiet)
 	if (!k) {
 		json_object_put(o);
 		return -1;
+	}
+	if (pad && json_object_object_get_ex(o, "metadata", &md)) {
+		char *x = malloc(pad + 1);
+
+		if (!json_object_object_get_ex(md, "annotations", &ann)) {
+			ann = json_object_new_object();
+			json_object_object_add(md, "annotations", ann);
+		}
+		if (x) {
+			memset(x, 'x', pad);
+			x[pad] = 0;
+			json_object_object_add(ann, "example.com/pad", json_object_new_string(x));
+			free(x);
+		}
 	}
 	rv++;
 	set_rv(o);
@@ -357,6 +377,10 @@ static void command(char *line)
 	} else if (!strcmp(cmd, "token") && a) {
 		free(token);
 		token = strdup(a);
+	} else if (!strcmp(cmd, "storm") && r && b) {
+		r->storm = !strcmp(b, "on");
+	} else if (!strcmp(cmd, "pad") && a) {
+		pad = (size_t)atol(a);
 	} else if (!strcmp(cmd, "split") && a) {
 		split = !strcmp(a, "on");
 	} else if (!strcmp(cmd, "begin")) {
@@ -472,7 +496,7 @@ static bool serve(SSL *ssl, int fd)
 		fflush(reqlog);
 		w[slot] = (struct watch){ .ssl = ssl, .fd = fd, .res = r };
 		snprintf(w[slot].node, sizeof(w[slot].node), "%s", node);
-		if (from < r->compacted - 1) {
+		if (from < r->compacted - 1 || r->storm) {
 			gone_event(&w[slot]);
 			watch_close(&w[slot]);
 			return true;

@@ -22,6 +22,7 @@ void weft_pol_free(struct weft_pol_state *st)
 	free(st->stale_ids);
 	free(st->stale_ents);
 	free(st->stale_metas);
+	free(st->rejects);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -294,15 +295,11 @@ static int add_ent(struct comp *c, uint32_t subject, uint32_t peer, uint16_t por
 {
 	struct weft_pol_ent *e;
 
+	if (c->nents >= c->max)
+		return -E2BIG;	/* weft_pol_build names the policy */
 	if (c->nents == c->cap) {
 		size_t ncap = c->cap ? c->cap * 2 : 64;
 
-		if (c->nents >= c->max) {
-			snprintf(c->err, c->errlen,
-				 "policies need more than %zu entries; map %s holds two generations of %zu: raise datapath.max_policy",
-				 c->max, weft_map_name(WEFT_M_POL), c->max);
-			return -E2BIG;
-		}
 		e = realloc(c->ents, ncap * sizeof(*e));
 		if (!e)
 			return -ENOMEM;
@@ -608,6 +605,31 @@ static int build_metas(const struct weft_model *cfg, struct weft_pol_state *out,
 	return 0;
 }
 
+/* Leave policy pi out, with a message naming it. 0 or -ENOMEM. */
+static int reject(struct comp *c, struct weft_pol_state *out, size_t pi, const char *reason,
+		  size_t used)
+{
+	const struct weft_policy *p = &c->cfg->policies[pi];
+	struct weft_pol_reject *r = realloc(out->rejects, (out->nrejects + 1) * sizeof(*r));
+	char where[300];
+
+	if (!r)
+		return -ENOMEM;
+	out->rejects = r;
+	r = &r[out->nrejects++];
+	memset(r, 0, sizeof(*r));
+	r->policy = pi;
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	weft_origin_str(c->cfg, &p->origin, p->ns, p->name, where, sizeof(where));
+	if (!p->origin.kind)	/* a file position: name the policy too */
+		snprintf(where + strlen(where), sizeof(where) - strlen(where), ": policy %s/%s",
+			 p->ns, p->name);
+	snprintf(r->msg, sizeof(r->msg),
+		 "%s: needs more than the %zu of %zu entries of map %s left (it holds two generations: raise datapath.max_policy; port ranges cost an entry per port); rejected, the other policies apply",
+		 where, c->max - used, c->max, weft_map_name(WEFT_M_POL));
+	return 0;
+}
+
 int weft_pol_build(const struct weft_model *cfg, const struct weft_pol_state *cur,
 		   struct weft_pol_state *out, char *err, size_t errlen)
 {
@@ -620,8 +642,15 @@ int weft_pol_build(const struct weft_model *cfg, const struct weft_pol_state *cu
 		ret = endpoint_ids(&c);
 		if (!ret)
 			ret = cidr_ids(&c);
-		for (size_t i = 0; !ret && i < cfg->npolicies; i++)
+		for (size_t i = 0; !ret && i < cfg->npolicies; i++) {
+			size_t before = c.nents;
+
 			ret = compile_policy(&c, i);
+			if (ret == -E2BIG) {
+				c.nents = before;	/* as if it were absent */
+				ret = reject(&c, out, i, "map_budget", before);
+			}
+		}
 		if (!ret)
 			ret = build_ids(&c, out, cfg->datapath.max_idents / 2);
 		if (ret) {

@@ -39,6 +39,13 @@ struct weft_pol_ent {
 	struct weft_pol_val v;
 };
 
+/* A policy the compiler left out, alone: the rest of the policies apply. */
+struct weft_pol_reject {
+	size_t policy;			/* index in the model's policies */
+	char reason[32];		/* "map_budget": metrics label */
+	char msg[600];			/* for people, naming the policy */
+};
+
 struct weft_pol_state {
 	uint64_t epoch;			/* active epoch (weft_redir_cfg.policy_epoch) */
 	struct weft_pol_id_ent *ids;	/* sorted by key */
@@ -59,6 +66,10 @@ struct weft_pol_state {
 	size_t nstale_ents;
 	struct weft_pol_meta_key *stale_metas;
 	size_t nstale_metas;
+	/* Policies of the model left out (built state only; never in the maps):
+	 * each one whose entries do not fit what is left of the budget. */
+	struct weft_pol_reject *rejects;
+	size_t nrejects;
 };
 
 void weft_pol_free(struct weft_pol_state *st);
@@ -70,8 +81,11 @@ uint32_t weft_pol_ep_hash(const struct weft_endpoint *ep);
 /*
  * Compile cfg. out->epoch is cur->epoch when the result equals cur, else the
  * next one. A config without policies compiles to no entries. Limits: each
- * map must hold two generations (datapath.max_policy, max_idents). 0 or
- * -errno (err filled).
+ * map must hold two generations (datapath.max_policy, max_idents). A policy
+ * whose entries do not fit in what the policies before it left of
+ * max_policy / 2 is left out alone (out->rejects, with a message naming it:
+ * "weft.yaml:14:7: policy default/big: ..." or "NetworkPolicy ns/name:
+ * ..."); as if it were absent, the rest compiles. 0 or -errno (err filled).
  */
 int weft_pol_build(const struct weft_model *cfg, const struct weft_pol_state *cur,
 		   struct weft_pol_state *out, char *err, size_t errlen);

@@ -546,6 +546,21 @@ static void pol_family(struct weft_buf *out, struct budget *bud, const struct we
 		  "L4 policy decisions by rule since the policy last changed (weft_pol_cnt): connect/sendmsg and the first packet of a flow in tc. verdict audit: denied, let through by audit mode.");
 }
 
+static void rej_family(struct weft_buf *out, const struct weft_metrics_snap *s)
+{
+	char n[3 * WEFT_NAME_LEN], ns[3 * WEFT_NAME_LEN], k[3 * 24], r[3 * 32];
+	struct family fam = { 0 };
+
+	for (size_t i = 0; i < s->nrej; i++) {
+		const struct weft_metrics_reject *x = &s->rej[i];
+
+		fam_add(&fam, x->count, "kind=\"%s\",name=\"%s\",namespace=\"%s\",reason=\"%s\"",
+			ESC(x->kind, k), ESC(x->name, n), ESC(x->ns, ns), ESC(x->reason, r));
+	}
+	fam_print(out, NULL, &fam, "weft_config_rejected_total", "counter",
+		  "Objects of the desired state left out alone (the rest applied), by the times each became rejected; the log and /readyz say why.");
+}
+
 static void gauge1(struct weft_buf *out, const char *name, const char *help, const char *value)
 {
 	weft_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %s\n", name, help, name, name, value);
@@ -626,6 +641,7 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 		 (unsigned long long)(s->applied_ns % 1000000000ull / 1000000ull));
 	gauge1(out, "weft_config_last_apply_timestamp_seconds",
 	       "Unix time of the last successful apply (0: none yet).", v);
+	rej_family(out, s);
 	snprintf(v, sizeof(v), "%zu", s->nservices);
 	gauge1(out, "weft_services", "Services in the config.", v);
 	snprintf(v, sizeof(v), "%zu", s->nports);
@@ -1374,6 +1390,7 @@ void weft_metrics_snap_free(struct weft_metrics_snap *s)
 	free(s->tcp);
 	free(s->hist);
 	free(s->pol);
+	free(s->rej);
 	free(s->tc);
 	free(s->ct);
 	memset(s, 0, sizeof(*s));
@@ -1458,6 +1475,15 @@ void *weft_metrics_job_new(const struct weft_metrics_src *src)
 		j->snap.max_series = src->model->metrics.max_series;
 	}
 	j->snap.dropped_total = src->dropped_total;
+	if (src->nrej) {
+		j->snap.rej = malloc(src->nrej * sizeof(*src->rej));
+		if (!j->snap.rej) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		memcpy(j->snap.rej, src->rej, src->nrej * sizeof(*src->rej));
+		j->snap.nrej = src->nrej;
+	}
 	return j;
 fail:
 	weft_metrics_job_free(j);

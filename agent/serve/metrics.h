@@ -119,6 +119,18 @@ struct weft_metrics_map {
 	uint64_t capacity;
 };
 
+/* An object of the desired state that could not be applied and was left out
+ * alone (weft_config_rejected_total): count is how many times it became
+ * rejected (an apply that rejects it again changes nothing). */
+struct weft_metrics_reject {
+	char kind[24];			/* "policy" (the file), "NetworkPolicy" */
+	char ns[WEFT_NAME_LEN];
+	char name[WEFT_NAME_LEN];
+	char reason[32];		/* "map_budget" */
+	uint64_t count;
+	bool active;			/* rejected by the apply in force */
+};
+
 struct weft_metrics_snap {
 	const char *version;
 	uint64_t generation;		/* successful applies */
@@ -151,6 +163,8 @@ struct weft_metrics_snap {
 	uint32_t max_series;		/* metrics.max_series; 0: no budget */
 	uint64_t *dropped_total;	/* series left out by earlier scrapes, added to
 					 * atomically by render; NULL: this scrape's only */
+	struct weft_metrics_reject *rej;	/* rejected objects (a copy) */
+	size_t nrej;
 };
 
 /* The rule label of a policy decision: "ingress[0]", "egress[1]" (allows),
@@ -205,6 +219,8 @@ struct weft_metrics_src {
 	const char *why;		/* not ready: the reason for /readyz */
 	const struct weft_metrics_agent *agent;	/* weftd's counters; may be NULL */
 	uint64_t *dropped_total;	/* see weft_metrics_snap; may be NULL */
+	const struct weft_metrics_reject *rej;	/* objects left out, ever; may be NULL */
+	size_t nrej;
 };
 
 /* Route /metrics, /healthz, /readyz (weft_http_ops.answer): the status, or

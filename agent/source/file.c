@@ -1265,6 +1265,45 @@ static int syntax_error(struct ctx *c, const yaml_parser_t *p, const char *text,
 	return fail_at(c, &m, "%s", p->problem ? p->problem : "syntax error");
 }
 
+/*
+ * Anchors and aliases are refused before anything is loaded: an alias is a
+ * reference the walk would follow as often as it appears (nine levels of
+ * ten make a billion nodes from a few hundred bytes), and weft's config has
+ * no use for them. One pass over the events, in constant memory. A syntax
+ * error is left for the loader to report.
+ */
+static int no_aliases(struct ctx *c, const char *text, size_t len)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	int ret = 0;
+
+	if (!yaml_parser_initialize(&p))
+		return oom(c);
+	yaml_parser_set_input_string(&p, (const unsigned char *)(text ? text : ""), text ? len : 0);
+	while (!ret && yaml_parser_parse(&p, &ev)) {
+		const yaml_char_t *anchor = ev.type == YAML_SCALAR_EVENT ? ev.data.scalar.anchor :
+					    ev.type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor :
+					    ev.type == YAML_MAPPING_START_EVENT ? ev.data.mapping_start.anchor :
+										   NULL;
+		bool end = ev.type == YAML_STREAM_END_EVENT;
+
+		if (ev.type == YAML_ALIAS_EVENT)
+			ret = fail_at(c, &ev.start_mark,
+				      "YAML alias *%s: anchors and aliases are not supported; write the value out",
+				      (const char *)ev.data.alias.anchor);
+		else if (anchor)
+			ret = fail_at(c, &ev.start_mark,
+				      "YAML anchor &%s: anchors and aliases are not supported; write the value out",
+				      (const char *)anchor);
+		yaml_event_delete(&ev);
+		if (end)
+			break;
+	}
+	yaml_parser_delete(&p);
+	return ret;
+}
+
 static int parse_doc(struct ctx *c, yaml_parser_t *parser, const char *text, size_t len,
 		     struct weft_model *cfg)
 {
@@ -1333,7 +1372,9 @@ struct weft_model *weft_file_parse(const char *text, size_t len, const char *nam
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)(text ? text : ""),
 				     text ? len : 0);
-	ret = parse_doc(&c, &parser, text, len, cfg);
+	ret = no_aliases(&c, text, len);
+	if (!ret)
+		ret = parse_doc(&c, &parser, text, len, cfg);
 	yaml_parser_delete(&parser);
 	if (!ret)
 		ret = model_check(&c, cfg);

@@ -41,6 +41,10 @@ struct weftd {
 	uint64_t last_ops;		/* map writes of the last apply */
 	unsigned int failed;		/* steps of the last apply that failed */
 	char failure[600];		/* the first of them, for /readyz */
+	struct weft_metrics_reject *rej;	/* objects left out alone, ever (metrics) */
+	size_t nrej;
+	char rejected[640];		/* the first object the model in force left
+					 * out, for /readyz; "" none */
 	int epfd;
 	int sigfd;
 	int linkfd;			/* rtnetlink link events (tc on late interfaces); -1: none */
@@ -65,11 +69,14 @@ static struct weft_metrics_src http_src(const struct weftd *d)
 		.model = d->model,
 		.st = d->rec ? weft_rec_services(d->rec) : NULL,
 		.dp = d->dp,
-		.ready = d->attached && d->generation > 0 && !d->failed,
+		.ready = d->attached && d->generation > 0 && !d->failed && !d->rejected[0],
 		.why = d->failed ? d->failure : !d->attached ? "datapath not attached" :
-			!d->generation ? "desired state not applied yet" : NULL,
+			!d->generation ? "desired state not applied yet" :
+			d->rejected[0] ? d->rejected : NULL,
 		.agent = &d->counts,
 		.dropped_total = (uint64_t *)&d->series_dropped,
+		.rej = d->rej,
+		.nrej = d->nrej,
 	};
 }
 
@@ -119,8 +126,56 @@ static void http_open(struct weftd *d)
 		weft_log(LOG_ERROR, "%s: serving no metrics", err);
 }
 
-/* Hand m to the reconciler; it becomes the model in force (weftd owns it
- * from here). Returns 0 when every step applied. */
+/* The objects the policy step left out of m: each one that was not left
+ * out before is logged (an event) and counted; /readyz names the first. */
+static void note_rejects(struct weftd *d, const struct weft_model *m)
+{
+	const struct weft_pol_state *pol = weft_rec_policy(d->rec);
+	size_t nold = d->nrej;
+	bool *was = calloc(nold + 1, sizeof(*was));	/* rejected by the apply before */
+
+	d->rejected[0] = 0;
+	for (size_t i = 0; i < nold; i++) {
+		if (was)
+			was[i] = d->rej[i].active;
+		d->rej[i].active = false;
+	}
+	for (size_t i = 0; i < pol->nrejects; i++) {
+		const struct weft_pol_reject *x = &pol->rejects[i];
+		const struct weft_policy *p = x->policy < m->npolicies ? &m->policies[x->policy] : NULL;
+		const char *kind = p && p->origin.kind ? p->origin.kind : "policy";
+		struct weft_metrics_reject *r = NULL;
+
+		if (!p)
+			continue;
+		if (!d->rejected[0])
+			snprintf(d->rejected, sizeof(d->rejected), "policy: %s", x->msg);
+		for (size_t j = 0; j < d->nrej && !r; j++)
+			if (!strcmp(d->rej[j].kind, kind) && !strcmp(d->rej[j].ns, p->ns) &&
+			    !strcmp(d->rej[j].name, p->name) && !strcmp(d->rej[j].reason, x->reason))
+				r = &d->rej[j];
+		if (!r) {
+			void *n = realloc(d->rej, (d->nrej + 1) * sizeof(*d->rej));
+
+			if (!n)
+				continue;	/* logged and on /readyz all the same */
+			d->rej = n;
+			r = &d->rej[d->nrej++];
+			memset(r, 0, sizeof(*r));
+			snprintf(r->kind, sizeof(r->kind), "%s", kind);
+			snprintf(r->ns, sizeof(r->ns), "%s", p->ns);
+			snprintf(r->name, sizeof(r->name), "%s", p->name);
+			snprintf(r->reason, sizeof(r->reason), "%s", x->reason);
+		}
+		if (!r->active && !(was && (size_t)(r - d->rej) < nold && was[r - d->rej])) {
+			r->count++;
+			weft_log(LOG_ERROR, "reconcile: policy: %s", x->msg);
+		}
+		r->active = true;
+	}
+	free(was);
+}
+
 /* Close the connections to backends that left their service from the
  * state in force (old) to m, once the services step wrote m. */
 static void close_gone(struct weftd *d, const struct weft_model *old, const struct weft_model *m)
@@ -140,6 +195,8 @@ static void close_gone(struct weftd *d, const struct weft_model *old, const stru
 	free(gone);
 }
 
+/* Hand m to the reconciler; it becomes the model in force (weftd owns it
+ * from here). Returns 0 when every step applied. */
 static int apply(struct weftd *d, struct weft_model *m, unsigned int mask)
 {
 	struct weft_rec_result res;
@@ -154,6 +211,8 @@ static int apply(struct weftd *d, struct weft_model *m, unsigned int mask)
 	}
 	d->last_ops = res.nops;
 	d->failed = res.failed;
+	if ((mask & (1u << WEFT_STEP_POLICY)) && !(res.failed & (1u << WEFT_STEP_POLICY)))
+		note_rejects(d, d->model);
 	d->failure[0] = 0;
 	for (int i = 0; i < WEFT_STEP_COUNT; i++)
 		d->counts.apply_failures[i] += !!(res.failed & (1u << i));
@@ -594,6 +653,7 @@ int main(int argc, char **argv)
 	weft_http_close(d.http);
 	weft_k8s_free(d.k8s);
 	weft_rec_free(d.rec);
+	free(d.rej);
 	weft_datapath_close(d.dp);
 	if (d.file != d.model)
 		weft_model_free(d.file);

@@ -684,3 +684,278 @@ out:
 	kill(a.pid, SIGTERM);
 	waitpid(a.pid, NULL, 0);
 }
+
+/* Ingress to web on every port from three selectors: 3 x 65535 entries,
+ * more than max_policy / 2 (issue 12). */
+#define NETPOL_BIG                                                                         \
+	"{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{"  \
+	"\"name\":\"big\",\"namespace\":\"default\",\"uid\":\"u-np-big\"},\"spec\":{"          \
+	"\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"policyTypes\":[\"Ingress\"],"    \
+	"\"ingress\":[{\"from\":[{\"podSelector\":{\"matchLabels\":{\"app\":\"client\"}}},"   \
+	"{\"podSelector\":{\"matchLabels\":{\"app\":\"a\"}}},"                                 \
+	"{\"podSelector\":{\"matchLabels\":{\"app\":\"b\"}}}],"                                \
+	"\"ports\":[{\"port\":1,\"endPort\":65535,\"protocol\":\"TCP\"}]}]}}"
+
+/*
+ * A NetworkPolicy that does not fit its map budget is rejected alone: the
+ * other policy applies, a Service added after it applies and answers, the
+ * rejection is on /metrics and /readyz (503, naming the object) until the
+ * policy is deleted.
+ */
+TEST_TIMEOUT(e2e, k8s_network_policy_over_budget_is_rejected_alone, 90)
+{
+	static char body[262144];
+	struct api a = { 0 };
+	char bin[512], kc[256], cfg[256], text[512], name[64] = "", ns[64];
+	int port = 19465 + getpid() % 20000, st = -1;
+	pid_t weftd, c;
+
+	tenv_need_root();
+	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod") ||
+	    !ASSERT_OK(tenv_pod("web", "10.250.0.21", NULL), "web pod") ||
+	    !ASSERT_TRUE(tenv_namesrv("web", "web", "10.250.0.21", 8080) > 0, "web server") ||
+	    !api_start(&a, true))
+		return;
+	snprintf(cfg, sizeof(cfg), "%s/weft.yaml", a.dir);
+	snprintf(text, sizeof(text), "datapath:\n  cgroup: %s\n  bpffs: %s\nmetrics:\n  listen: \"127.0.0.1:%d\"\n",
+		 tenv_cgroup(), tenv_bpffs(), port);
+	if (!ASSERT_OK(tenv_write_file(cfg, text), "weft.yaml") ||
+	    !api(&a, "put pods " POD("cli", "default", "node-1", "\"app\":\"client\"", "10.250.0.10")) ||
+	    !api(&a, "put pods " POD("web", "default", "node-1", "\"app\":\"web\"", "10.250.0.21")) ||
+	    !api(&a, "put pods " POD("pa", "default", "node-1", "\"app\":\"a\"", "10.250.0.31")) ||
+	    !api(&a, "put pods " POD("pb", "default", "node-1", "\"app\":\"b\"", "10.250.0.32")) ||
+	    !api(&a, "put networkpolicies " NETPOL_BIG) ||
+	    !api(&a, "put networkpolicies " NETPOL_WEB))
+		return;
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", a.dir);
+	char *argv[] = { bin, "--kubeconfig", kc, "--node", "node-1", "--config", cfg,
+			 "--log-level", "info", NULL };
+	weftd = tenv_spawn("node", false, false, argv);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned") ||
+	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "first list applied") ||
+	    !ASSERT_TRUE(wait_policy("10.250.0.10", true) >= 0, "web-in applied: cli is web's peer"))
+		goto out;
+	/* A Service after it. */
+	if (!api(&a, "put services " SVC("web", VIP, "", "{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}")) ||
+	    !api(&a, "put endpointslices " SLICE("web", "web-a", EP("10.250.0.21", "true", "false"),
+						 "{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}")) ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.21:8080", "the later Service applied"))
+		goto out;
+	c = fork();
+	if (c == 0)
+		_exit(tenv_enter("cli", true) ||
+		      tenv_tcp_ask(VIP, 80, NULL, false, name, sizeof(name), NULL, 0) || strcmp(name, "web"));
+	ASSERT_TRUE(c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		    "cli -> VIP: web answers");
+	if (!ASSERT_TRUE(node_scrape(port, body, sizeof(body)), "scrape /metrics"))
+		goto out;
+	ASSERT_EQ(tenv_sample(body, "weft_config_rejected_total{kind=\"NetworkPolicy\",name=\"big\","
+				    "namespace=\"default\",reason=\"map_budget\"}"),
+		  1, "the rejection counted once, by the object's name (later batches do not count it again)");
+	tenv_ns("node", ns, sizeof(ns));
+	ASSERT_OK(tenv_capture(body, sizeof(body),
+			       "nsenter --net=/run/netns/%s curl -s -w ' %%{http_code}' http://127.0.0.1:%d/readyz",
+			       ns, port), "/readyz");
+	ASSERT_TRUE(strstr(body, "NetworkPolicy default/big: needs more") && strstr(body, " 503"),
+		    "/readyz: 503, naming the object");
+	/* Deleted, the node is ready. */
+	if (!api(&a, "del networkpolicies default/big"))
+		goto out;
+	for (long long end = tenv_now_ms() + WAIT_MS; tenv_now_ms() < end; usleep(20000))
+		if (!tenv_capture(body, sizeof(body),
+				  "nsenter --net=/run/netns/%s curl -s -w ' %%{http_code}' http://127.0.0.1:%d/readyz",
+				  ns, port) && strstr(body, " 200"))
+			break;
+	ASSERT_TRUE(strstr(body, " 200") != NULL, "/readyz: 200 once it is gone");
+out:
+	kill(weftd, SIGTERM);
+	waitpid(weftd, NULL, 0);
+	kill(a.pid, SIGTERM);
+	waitpid(a.pid, NULL, 0);
+}
+
+/* Requests in k8sapi's log matching an extended regex. */
+static int count_logged(struct api *a, const char *what)
+{
+	char out[64] = "";
+
+	tenv_capture(out, sizeof(out), "grep -c -E -- '%s' %s/requests.log || true", what, a->dir);
+	return atoi(out);
+}
+
+static pid_t weftd_k8s(struct api *a, const char *errfile)
+{
+	char bin[512], kc[256], cfg[256], cmd[2048];
+
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", a->dir);
+	snprintf(cfg, sizeof(cfg), "%s/weft.yaml", a->dir);
+	if (errfile) {	/* its log into a file */
+		snprintf(cmd, sizeof(cmd), "exec %s --kubeconfig %s --node node-1 --config %s 2> %s", bin,
+			 kc, cfg, errfile);
+		char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+
+		return tenv_spawn(NULL, false, false, argv);
+	}
+	char *argv[] = { bin, "--kubeconfig", kc, "--node", "node-1", "--config", cfg,
+			 "--log-level", "info", NULL };
+	return tenv_spawn(NULL, false, false, argv);
+}
+
+#define SVC_LISTS "^GET /api/v1/services\\?limit="
+
+/*
+ * A 410 storm (every watch of services ends at once with an ERROR 410):
+ * relists back off (jittered, exponential) instead of hammering the API
+ * server; once a watch brings an object again, the next 410 relists at once.
+ */
+TEST_TIMEOUT(e2e, k8s_410_storm_relists_at_a_bounded_rate, 90)
+{
+	struct api a = { 0 };
+	int n0, lists;
+	long long start, ms = -1;
+	pid_t weftd;
+
+	tenv_need_root();
+	if (!api_start(&a, false) ||
+	    !api(&a, "put services " SVC("web", VIP, "", "{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}")))
+		return;
+	weftd = weftd_k8s(&a, NULL);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned") ||
+	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "first list applied") ||
+	    !api(&a, "storm services on"))
+		goto out;
+	n0 = count_logged(&a, SVC_LISTS);
+	if (!api(&a, "compact services event"))	/* the open watch gets its 410 too */
+		goto out;
+	for (long long end = tenv_now_ms() + 3000; tenv_now_ms() < end;)
+		usleep(50000);
+	lists = count_logged(&a, SVC_LISTS) - n0;
+	fprintf(stderr, "410 storm: %d relists of services in 3 s\n", lists);
+	ASSERT_GE(lists, 2, "it relists");
+	ASSERT_LE(lists, 12, "at a bounded rate (immediate relists make hundreds)");
+	/* The storm ends; a watch that brings an object resets the backoff. */
+	if (!api(&a, "storm services off") ||
+	    !api(&a, "put services " SVC("late", "10.250.100.9", "", "{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}")) ||
+	    !wait_sp(&a, weftd, "10.250.100.9", 80, "tcp", "", "listed again") ||
+	    !api(&a, "put services " SVC("later", "10.250.100.10", "", "{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}")) ||
+	    !wait_sp(&a, weftd, "10.250.100.10", 80, "tcp", "", "a watch works again"))
+		goto out;
+	n0 = count_logged(&a, SVC_LISTS);
+	if (!api(&a, "compact services event"))
+		goto out;
+	for (start = tenv_now_ms(); tenv_now_ms() - start < 5000; usleep(10000))
+		if (count_logged(&a, SVC_LISTS) > n0) {
+			ms = tenv_now_ms() - start;
+			break;
+		}
+	fprintf(stderr, "410 after a working watch: relisted in %lld ms\n", ms);
+	ASSERT_TRUE(ms >= 0 && ms < 1000, "a lone 410 relists at once");
+	ASSERT_EQ(waitpid(weftd, NULL, WNOHANG), 0, "weftd runs");
+out:
+	kill(weftd, SIGTERM);
+	waitpid(weftd, NULL, 0);
+	kill(a.pid, SIGTERM);
+	waitpid(a.pid, NULL, 0);
+}
+
+/*
+ * An object over the size bound (3 MB of annotations) is rejected alone,
+ * in a list and in a watch (its last good version kept); the others apply.
+ */
+TEST_TIMEOUT(e2e, k8s_oversize_object_is_rejected_alone, 90)
+{
+	struct api a = { 0 };
+	char line[4096];
+	pid_t weftd;
+
+#define P80 "{\"name\":\"http\",\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}"
+	tenv_need_root();
+	if (!api_start(&a, false) || !api(&a, "put services " SVC("web", VIP, "", P80)) ||
+	    !api(&a, "pad 3000000") || !api(&a, "put services " SVC("big", "10.250.100.2", "", P80)) ||
+	    !api(&a, "pad 0") || !api(&a, "put services " SVC("ok2", "10.250.100.3", "", P80)))
+		return;
+	weftd = weftd_k8s(&a, NULL);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned") ||
+	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "first list applied") ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "", "web applied") ||
+	    !wait_sp(&a, weftd, "10.250.100.3", 80, "tcp", "", "ok2 (listed after the big one) applied"))
+		goto out;
+	sp_line("10.250.100.2", 80, "tcp", line, sizeof(line));
+	ASSERT_TRUE(!line[0], "the 3 MB Service is not applied");
+	/* In a watch: ok2 grows past the bound; its last good version stays. */
+	if (!api(&a, "pad 3000000") ||
+	    !api(&a, "put services " SVC("ok2", "10.250.100.5", "", P80)) || !api(&a, "pad 0") ||
+	    !api(&a, "put services " SVC("late", "10.250.100.4", "", P80)) ||
+	    !wait_sp(&a, weftd, "10.250.100.4", 80, "tcp", "", "a Service after it applies"))
+		goto out;
+	sp_line("10.250.100.3", 80, "tcp", line, sizeof(line));
+	ASSERT_TRUE(line[0] != 0, "ok2's last good version stays");
+	sp_line("10.250.100.5", 80, "tcp", line, sizeof(line));
+	ASSERT_TRUE(!line[0], "its over-size update is not applied");
+	ASSERT_EQ(waitpid(weftd, NULL, WNOHANG), 0, "weftd runs");
+#undef P80
+out:
+	kill(weftd, SIGTERM);
+	waitpid(weftd, NULL, 0);
+	kill(a.pid, SIGTERM);
+	waitpid(a.pid, NULL, 0);
+}
+
+/*
+ * A bearer token over 16 KiB is an error, never sent cut (a cut token
+ * is a wrong one, refused with 401 over and over); fixed, weftd goes on.
+ */
+TEST_TIMEOUT(e2e, k8s_overlong_token_is_an_error_not_cut, 60)
+{
+	struct api a = { 0 };
+	pid_t weftd;
+
+	tenv_need_root();
+	if (!api_start(&a, false) ||
+	    !ASSERT_OK(tenv_sh("head -c 20000 /dev/zero | tr '\\0' a > %s/token", a.dir), "a 20000-byte token"))
+		return;
+	weftd = weftd_k8s(&a, NULL);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned"))
+		goto out;
+	for (long long end = tenv_now_ms() + 2000; tenv_now_ms() < end;)
+		usleep(50000);
+	ASSERT_EQ(count_logged(&a, "^GET "), 0, "no request is sent with a cut token");
+	ASSERT_EQ(waitpid(weftd, NULL, WNOHANG), 0, "weftd runs");
+	if (!ASSERT_OK(tenv_sh("printf 'token-one\\n' > %s/token.new && mv %s/token.new %s/token",
+			       a.dir, a.dir, a.dir), "the token fixed"))
+		goto out;
+	ASSERT_TRUE(tenv_wait_applied(weftd, 1), "then it lists and applies");
+out:
+	kill(weftd, SIGTERM);
+	waitpid(weftd, NULL, 0);
+	kill(a.pid, SIGTERM);
+	waitpid(a.pid, NULL, 0);
+}
+
+/* insecure-skip-tls-verify: the API server is used, with a warning, once. */
+TEST_TIMEOUT(e2e, k8s_insecure_skip_tls_verify_warns, 60)
+{
+	struct api a = { 0 };
+	char errfile[256], out[64] = "";
+	pid_t weftd;
+
+	tenv_need_root();
+	if (!api_start(&a, false) ||
+	    !ASSERT_OK(tenv_sh("cd %s && sed -i '/certificate-authority-data/d; s/^    server: .*/&\\n    insecure-skip-tls-verify: true/' kubeconfig",
+			       a.dir), "kubeconfig without a CA, insecure"))
+		return;
+	snprintf(errfile, sizeof(errfile), "%s/weftd.err", a.dir);
+	weftd = weftd_k8s(&a, errfile);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned") ||
+	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "it lists (the certificate is not checked)"))
+		goto out;
+	tenv_capture(out, sizeof(out), "grep -c 'insecure-skip-tls-verify' %s || true", errfile);
+	ASSERT_EQ(atoi(out), 1, "one warning");
+out:
+	kill(weftd, SIGTERM);
+	waitpid(weftd, NULL, 0);
+	kill(a.pid, SIGTERM);
+	waitpid(a.pid, NULL, 0);
+}

@@ -712,3 +712,94 @@ TEST_TIMEOUT(e2e, apply_failures_are_counted_by_step, 90)
 	ASSERT_EQ(http_get(n.port, "/readyz", body, sizeof(body)), 503, "not ready");
 	ASSERT_TRUE(strstr(body, "services: "), body);
 }
+
+/* The policy of issue 12 that stopped the node: ports 1-65535 from three
+ * selectors (3 x 65535 entries, over max_policy / 2 = 131072). */
+#define BIG_POLICY                                                                         \
+	"  - name: big\n    selector: {app: web}\n    ingress:\n"                              \
+	"      - from: [{selector: {app: client}}, {selector: {app: a}}, {selector: {app: b}}]\n" \
+	"        ports: [{port: 1, end_port: 65535}]\n"
+
+/*
+ * A policy that does not fit its map budget is rejected alone (issue 12):
+ * weftd starts, the VIP works, the policy after it applies; the error names
+ * the policy (file:line:col) on /readyz (503) and it is counted on /metrics
+ * (weft_config_rejected_total). Removing it makes the node ready.
+ */
+TEST_TIMEOUT(e2e, metrics_policy_over_budget_is_rejected_alone, 90)
+{
+	static char body[1 << 20], out[65536];
+	char text[4096], bin[512], dir[128], config[256], name[64] = "";
+	int port, st = -1;
+	pid_t weftd, c;
+
+	tenv_need_root();
+	snprintf(dir, sizeof(dir), "%s", tenv_dir());
+	snprintf(config, sizeof(config), "%s/weft.yaml", dir);
+	port = free_port();
+	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod") ||
+	    !ASSERT_OK(tenv_pod("be1", "10.250.0.21", NULL), "web pod") ||
+	    !ASSERT_TRUE(tenv_namesrv("be1", "web", "10.250.0.21", 8080) > 0, "namesrv") ||
+	    !ASSERT_TRUE(port > 0, "a free port"))
+		return;
+#define ISO_HEAD                                                                           \
+	"datapath:\n  cgroup: %s\n  bpffs: %s\nmetrics:\n  listen: \"127.0.0.1:%d\"\n"          \
+	"endpoints:\n"                                                                         \
+	"  - {name: cli, ip: 10.250.0.10, labels: {app: client}}\n"                            \
+	"  - {name: web, ip: 10.250.0.21, labels: {app: web}}\n"                               \
+	"  - {name: a, ip: 10.250.0.31, labels: {app: a}}\n"                                   \
+	"  - {name: b, ip: 10.250.0.32, labels: {app: b}}\n"                                   \
+	"services:\n"                                                                          \
+	"  - {name: web, vip: " VIP ", ports: [{port: 80, target_port: 8080}], backends: [{ip: 10.250.0.21}]}\n" \
+	"policies:\n"
+#define WEB_IN                                                                             \
+	"  - name: web-in\n    selector: {app: web}\n    ingress:\n"                           \
+	"      - from: [{selector: {app: client}}]\n        ports: [{port: 8080}]\n"
+	snprintf(text, sizeof(text), ISO_HEAD BIG_POLICY WEB_IN, tenv_cgroup(), tenv_bpffs(), port);
+	if (!ASSERT_OK(tenv_write_file(config, text), "config"))
+		return;
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	char *argv[] = { bin, "--config", config, "--log-level", "warn", NULL };
+	weftd = tenv_spawn(NULL, false, false, argv);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned") ||
+	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "weftd started and applied"))
+		goto out;
+	for (long long end = tenv_now_ms() + 10000; tenv_now_ms() < end; usleep(50000))
+		if (http_get(port, "/readyz", body, sizeof(body)) > 0)
+			break;
+	ASSERT_EQ(http_get(port, "/readyz", body, sizeof(body)), 503,
+		  "/readyz: not ready, the desired state is not all applied");
+	ASSERT_TRUE(strstr(body, "weft.yaml:14:5: policy default/big:") != NULL,
+		    "/readyz names the policy by its place");
+	ASSERT_EQ(http_get(port, "/metrics", body, sizeof(body)), 200, "scrape");
+	ASSERT_EQ(sample(body, "weft_config_rejected_total{kind=\"policy\",name=\"big\","
+			       "namespace=\"default\",reason=\"map_budget\"}"),
+		  1, "the rejection is counted, by the policy's name");
+	ASSERT_EQ(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s policy --json",
+			       weft_test_bindir(), tenv_bpffs()), 0, "weft policy");
+	ASSERT_TRUE(strstr(out, "web-in") != NULL, "the policy after it applied");
+	ASSERT_TRUE(strstr(out, "\"big\"") == NULL, "the rejected one holds no entries");
+	c = fork();
+	if (c == 0)
+		_exit(tenv_enter("cli", true) ||
+		      tenv_tcp_ask(VIP, 80, NULL, false, name, sizeof(name), NULL, 0) || strcmp(name, "web"));
+	ASSERT_TRUE(c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		    "cli -> VIP: web answers");
+
+	/* Without it the node is ready; the counter stays (it is a counter). */
+	snprintf(text, sizeof(text), ISO_HEAD WEB_IN, tenv_cgroup(), tenv_bpffs(), port);
+	if (!ASSERT_OK(tenv_write_file(config, text), "config without it"))
+		goto out;
+	kill(weftd, SIGHUP);
+	ASSERT_TRUE(tenv_wait_applied(weftd, 2), "reload applied");
+	ASSERT_EQ(http_get(port, "/readyz", NULL, 0), 200, "/readyz: ready");
+	ASSERT_EQ(http_get(port, "/metrics", body, sizeof(body)), 200, "scrape");
+	ASSERT_EQ(sample(body, "weft_config_rejected_total{kind=\"policy\",name=\"big\","
+			       "namespace=\"default\",reason=\"map_budget\"}"),
+		  1, "counted once");
+#undef ISO_HEAD
+#undef WEB_IN
+out:
+	kill(weftd, SIGTERM);
+	waitpid(weftd, NULL, 0);
+}

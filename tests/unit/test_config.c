@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "model/model.h"
@@ -166,6 +169,11 @@ static const struct bad_case bad[] = {
 	  "t.yaml:3:12: endpoints[1].name: duplicate endpoint namespace/name: the same as endpoints[0] at 2:5" },
 	{ "dup_endpoint_ip", "endpoints:\n  - {name: a, ip: 10.0.0.1}\n  - {name: b, ip: 10.0.0.1}\n",
 	  "t.yaml:3:5: endpoints[1]: duplicate endpoint address: the same as endpoints[0] at 2:5" },
+	/* anchors and aliases, refused where they are */
+	{ "anchor", "endpoints:\n  - {name: a, ip: 10.0.0.1, labels: &l {app: web}}\n",
+	  "t.yaml:2:37: YAML anchor &l: anchors and aliases are not supported" },
+	{ "alias", "endpoints:\n  - {name: a, ip: 10.0.0.1, labels: {app: web}}\n  - {name: b, ip: 10.0.0.2, labels: *l}\n",
+	  "t.yaml:3:37: YAML alias *l: anchors and aliases are not supported" },
 };
 
 static bool assert_err(const char *err, const char *want, const char *file, int line, const char *what)
@@ -439,4 +447,63 @@ TEST(unit, config_takes_every_registry_knob)
 		ASSERT_EQ(weft_datapath_size(&m->datapath, i), 1000 + i, weft_knob_name(i));
 	ASSERT_FALSE(m->datapath.redirect, "and the other keys");
 	weft_model_free(m);
+}
+
+/*
+ * An alias bomb (issue 12): 1,500 labels under an anchor and 1,000
+ * endpoints that alias them, 60 KB that expand to 1.5 million labels. It
+ * is refused at the first anchor, in a child that must finish within 2 s
+ * and 100 MiB (its peak RSS, from wait4).
+ */
+TEST(unit, config_alias_bomb_is_rejected_fast_and_small)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	struct rusage ru;
+	struct timespec t0, t1;
+	int st = -1, fds[2];
+	char err[512] = "";
+	pid_t pid;
+	ssize_t n;
+	double s;
+
+	fprintf(f, "namespaces:\n  - name: x\n    labels: &l\n");
+	for (int i = 0; i < 1500; i++)
+		fprintf(f, "      k%04d: v\n", i);
+	fprintf(f, "endpoints:\n");
+	for (int i = 0; i < 1000; i++)
+		fprintf(f, "  - {name: e%04d, ip: 10.1.%d.%d, labels: *l}\n", i, i / 250, i % 250 + 1);
+	if (!ASSERT_TRUE(f && !fclose(f), "bomb text") || !ASSERT_OK(pipe(fds), "pipe"))
+		goto out;
+	fprintf(stderr, "alias bomb: %zu bytes\n", len);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pid = fork();
+	if (pid == 0) {
+		char e[512] = "";
+		struct weft_model *m = weft_file_parse(text, len, "t.yaml", e, sizeof(e));
+
+		close(fds[0]);
+		if (write(fds[1], e, strlen(e)) < 0)
+			_exit(2);
+		_exit(m ? 1 : 0);
+	}
+	close(fds[1]);
+	if (!ASSERT_TRUE(pid > 0, "fork")) {
+		close(fds[0]);
+		goto out;
+	}
+	n = read(fds[0], err, sizeof(err) - 1);
+	err[n > 0 ? n : 0] = 0;
+	close(fds[0]);
+	ASSERT_EQ(wait4(pid, &st, 0, &ru), pid, "wait4");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	fprintf(stderr, "alias bomb: refused in %.3f s, peak RSS %ld KiB\n", s, ru.ru_maxrss);
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the bomb is refused");
+	ASSERT_ERR(err, "t.yaml:3:13: YAML anchor &l", "the error names the anchor's place");
+	ASSERT_TRUE(s < 2.0, "refused within 2 s");
+	ASSERT_LE(ru.ru_maxrss, 100 * 1024, "peak RSS under 100 MiB");
+out:
+	free(text);
 }

@@ -378,3 +378,29 @@ TEST(unit, k8s_no_endpoints_and_no_slices)
 out:
 	fx_free(&f);
 }
+
+/* What the watch caches of an object: managedFields and foreign
+ * annotations go, weft's annotations and everything else stay. */
+TEST(unit, k8s_strip_keeps_only_what_is_read)
+{
+	struct json_object *o = json_tokener_parse(
+		"{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\",\"labels\":{\"app\":\"web\"},"
+		"\"managedFields\":[{\"manager\":\"kubectl\",\"fieldsV1\":{\"f:spec\":{}}}],"
+		"\"annotations\":{\"weft.dev/lb\":\"maglev\",\"weft.dev/weights\":\"{}\","
+		"\"kubectl.kubernetes.io/last-applied-configuration\":\"{...}\"}},"
+		"\"spec\":{\"clusterIP\":\"10.0.0.1\"}}");
+	struct json_object *md, *ann, *v;
+
+	if (!ASSERT_NOT_NULL(o, "object"))
+		return;
+	weft_k8s_strip(o);
+	ASSERT_TRUE(json_object_object_get_ex(o, "metadata", &md), "metadata stays");
+	ASSERT_FALSE(json_object_object_get_ex(md, "managedFields", &v), "managedFields gone");
+	ASSERT_TRUE(json_object_object_get_ex(md, "annotations", &ann), "annotations stay");
+	ASSERT_EQ(json_object_object_length(ann), 2, "only weft's annotations");
+	ASSERT_TRUE(json_object_object_get_ex(ann, "weft.dev/lb", &v) &&
+			    !strcmp(json_object_get_string(v), "maglev"), "weft.dev/lb kept");
+	ASSERT_TRUE(json_object_object_get_ex(md, "labels", &v), "labels stay");
+	ASSERT_TRUE(json_object_object_get_ex(o, "spec", &v), "spec stays");
+	json_object_put(o);
+}

@@ -94,10 +94,17 @@ TEST(unit, metrics_render_families_labels_and_sums)
 	struct weft_buf out = { 0 };
 	const char *t;
 
+	struct weft_metrics_reject rej = { .kind = "NetworkPolicy", .ns = "shop", .name = "big",
+					   .reason = "map_budget", .count = 2, .active = true };
+
 	snap_fixture(&s, svc, be);
+	s.rej = &rej;
+	s.nrej = 1;
 	if (!ASSERT_OK(weft_metrics_render(&s, &out), "render"))
 		goto out;
 	t = out.p;
+	ASSERT_TRUE(strstr(t, "\nweft_config_rejected_total{kind=\"NetworkPolicy\",name=\"big\","
+			   "namespace=\"shop\",reason=\"map_budget\"} 2\n"), "a rejected object");
 	ASSERT_TRUE(strstr(t, "# TYPE weft_build_info gauge\nweft_build_info{version=\"1.2.3\"} 1\n"), t);
 	ASSERT_TRUE(strstr(t, "\nweft_config_generation 7\n"), "generation");
 	ASSERT_TRUE(strstr(t, "\nweft_config_last_apply_timestamp_seconds 1700000000.123\n"), "apply time in seconds");
@@ -134,7 +141,8 @@ TEST(unit, metrics_render_families_labels_and_sums)
 		    "no tables where tc is not attached");
 	/* Every family has HELP and TYPE, and counters end in _total. */
 	ASSERT_EQ(count_lines(t, "# HELP "), count_lines(t, "# TYPE "), "HELP per TYPE");
-	ASSERT_EQ(count_lines(t, "# TYPE "), 32, "families (weftd's reloads, apply failures, dropped series)");
+	ASSERT_EQ(count_lines(t, "# TYPE "), 33,
+		  "families (weftd's reloads, apply failures, dropped series, rejected objects)");
 	for (const char *p = strstr(t, " counter\n"); p; p = strstr(p + 1, " counter\n"))
 		ASSERT_TRUE(!strncmp(p - 6, "_total", 6), "counter named _total");
 	ASSERT_TRUE(strstr(t, "10.250.") == NULL, "no addresses in labels");

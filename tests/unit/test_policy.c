@@ -419,16 +419,31 @@ TEST(unit, policy_limit)
 		"policies:\n"
 		"  - name: p\n"
 		"    selector: {app: web}\n"
-		"    ingress: [{ports: [{port: 1000, end_port: 2000}]}]\n";
+		"    ingress: [{ports: [{port: 1000, end_port: 2000}]}]\n"
+		"  - name: q\n"
+		"    selector: {app: web}\n"
+		"    ingress: [{ports: [{port: 80}]}]\n";
 	char err[512] = "";
 	struct weft_model *cfg = parse(yaml, err, sizeof(err));
 	struct weft_pol_state cur = { 0 }, st;
 
 	if (!ASSERT_NOT_NULL(cfg, err))
 		return;
-	ASSERT_EQ(weft_pol_build(cfg, &cur, &st, err, sizeof(err)), -E2BIG, "range too large");
-	weft_assert(strstr(err, "raise datapath.max_policy") != NULL, __FILE__, __LINE__,
-		    "error names the knob: %s", err);
+	/* p does not fit: rejected alone, q compiles. */
+	if (!ASSERT_OK(weft_pol_build(cfg, &cur, &st, err, sizeof(err)), err))
+		goto out;
+	ASSERT_EQ(st.nrejects, 1, "one policy rejected");
+	ASSERT_EQ(st.nrejects ? st.rejects[0].policy : 99, 0, "p is the one");
+	weft_assert(st.nrejects && strstr(st.rejects[0].msg, ":9:5: policy default/p:") &&
+			    strstr(st.rejects[0].msg, "raise datapath.max_policy"),
+		    __FILE__, __LINE__, "the error names the policy and the knob: %s",
+		    st.nrejects ? st.rejects[0].msg : "");
+	ASSERT_TRUE(st.nrejects && !strcmp(st.rejects[0].reason, "map_budget"), "reason");
+	for (size_t i = 0; i < st.nents; i++)
+		ASSERT_EQ(st.ents[i].v.rule >> 16, 1, "entries are q's only");
+	ASSERT_GE(st.nents, 2, "q's marker and its port");
+	weft_pol_free(&st);
+out:
 	weft_model_free(cfg);
 }
 

@@ -115,6 +115,11 @@ int weft_k8s_kubeconfig(const char *path, struct weft_k8s_conn *out, char *err, 
  * and CA under dir (NULL: /var/run/secrets/kubernetes.io/serviceaccount). */
 int weft_k8s_incluster(const char *dir, struct weft_k8s_conn *out, char *err, size_t errlen);
 
+/* Cut an object to what translation reads, as the watch does before it
+ * caches one: metadata.managedFields and every annotation but weft.dev/ ones
+ * go. */
+void weft_k8s_strip(struct json_object *o);
+
 struct weft_k8s;
 
 /* Called after a batch of events once every resource has been listed. */

@@ -1283,6 +1283,7 @@ static int np_one(struct json_object *o, struct json_object *pods, const struct 
 	}
 	snprintf(p->name, sizeof(p->name), "%s", c.name);
 	snprintf(p->ns, sizeof(p->ns), "%s", c.ns);
+	p->origin.kind = "NetworkPolicy";
 	strcpy(c.why, "spec.podSelector: ");
 	r = jselector(jget(spec, "podSelector"), &p->labels, &p->nlabels, &p->exprs, &p->nexprs,
 		      c.why + strlen(c.why), sizeof(c.why) - strlen(c.why));

@@ -9,9 +9,18 @@
  * is newline-delimited JSON; bytes are buffered until a line is complete,
  * so an event split across reads and several events in one read are the
  * same case. 410 Gone (HTTP 410, or an ERROR event with code 410 in a 200
- * stream) relists at once; other failures retry with jittered exponential
- * backoff; a 401 re-reads the token file first. The cache is never dropped
- * on failure: losing the API server keeps the datapath as it is.
+ * stream) relists at once the first time, and after a jittered exponential
+ * backoff when the watch that followed the relist brought nothing but
+ * another 410 within a second (a storm); an object or bookmark, or a
+ * watch that lasted a second, resets it. Other failures retry
+ * with jittered exponential backoff; a 401 re-reads the token file first.
+ * The cache is never dropped on failure: losing the API server keeps the
+ * datapath as it is.
+ *
+ * Objects are cut to what translate.c reads before they are cached
+ * (metadata.managedFields and every annotation but weft.dev/ ones go), and
+ * one over MAX_OBJECT bytes is rejected alone (logged, its last good
+ * version kept). The receive buffer is given back after a large list.
  *
  * libcurl's multi interface drives the transfers: its sockets and its
  * timeout, plus a timerfd for backoff, sit in an inner epoll fd that weftd's
@@ -39,6 +48,10 @@
 #define MAX_BODY (256u << 20)		/* a list response or one watch event */
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 30000
+#define GONE_RESET_MS 1000		/* a watch this old that ends in 410 was no storm */
+#define MAX_OBJECT (2u << 20)		/* one object as the API server sends it */
+#define MAX_TOKEN 16384			/* bytes of a bearer token */
+#define KEEP_BUF (1u << 20)		/* receive buffer kept between requests */
 
 enum res_state { R_IDLE, R_LIST, R_WATCH };
 
@@ -62,6 +75,9 @@ struct res {
 	char *buf;
 	size_t len, cap;
 	unsigned int fails;
+	unsigned int gones;		/* 410s in a row with nothing in between */
+	bool got_event;			/* this watch brought an object or a bookmark */
+	long long watch_at;		/* ms, when this watch started */
 	long long retry_at;		/* ms, CLOCK_MONOTONIC; 0 = not waiting */
 	double heard;			/* CLOCK_REALTIME, s: the last event, bookmark
 					 * or list page; 0 = none yet */
@@ -419,8 +435,73 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* One watch event. false: stop this stream (relist). */
-static bool on_event(struct weft_k8s *k, struct res *r, const char *line)
+/* managedFields and foreign annotations can be most of an object's bytes. */
+void weft_k8s_strip(struct json_object *o)
+{
+	struct json_object *md, *ann, *keep_ann;
+
+	if (!json_object_object_get_ex(o, "metadata", &md) || !json_object_is_type(md, json_type_object))
+		return;
+	json_object_object_del(md, "managedFields");
+	if (!json_object_object_get_ex(md, "annotations", &ann) ||
+	    !json_object_is_type(ann, json_type_object))
+		return;
+	keep_ann = json_object_new_object();
+	if (!keep_ann)
+		return;
+	json_object_object_foreach(ann, key, v)
+		if (!strncmp(key, "weft.dev/", 9))
+			json_object_object_add(keep_ann, key, json_object_get(v));
+	json_object_object_add(md, "annotations", keep_ann);	/* frees the old one */
+}
+
+/* About the bytes an object took as JSON: its keys, strings and a few per
+ * value. No allocation; depth is bounded by json-c's tokener (32). */
+static size_t jsize(struct json_object *o)
+{
+	size_t n = 4;
+
+	switch (json_object_get_type(o)) {
+	case json_type_object: {
+		json_object_object_foreach(o, key, v)
+			n += strlen(key) + 4 + jsize(v);
+		break;
+	}
+	case json_type_array:
+		for (size_t i = 0; i < json_object_array_length(o); i++)
+			n += 1 + jsize(json_object_array_get_idx(o, i));
+		break;
+	case json_type_string:
+		n += (size_t)json_object_get_string_len(o);
+		break;
+	default:
+		n += 8;
+		break;
+	}
+	return n;
+}
+
+/* Keep o (size bytes as sent) under key in cache, cut to what is read; one
+ * over MAX_OBJECT is rejected alone: the cache keeps what it had (from
+ * prev, a list's old cache, if given). */
+static void keep(struct res *r, struct json_object *cache, struct json_object *prev,
+		 const char *key, struct json_object *o, size_t size)
+{
+	if (size > MAX_OBJECT) {
+		struct json_object *old = prev ? json_object_object_get(prev, key) : NULL;
+
+		weft_log(LOG_ERROR, "k8s: %s %s: %zu bytes, over the %u-byte limit of an object; rejected, its last good version kept",
+			 r->kind, key, size, MAX_OBJECT);
+		if (old && cache != prev)
+			json_object_object_add(cache, key, json_object_get(old));
+		return;
+	}
+	weft_k8s_strip(o);
+	json_object_object_add(cache, key, json_object_get(o));
+}
+
+/* One watch event (len bytes). false: stop this stream (relist). */
+static bool on_event(struct weft_k8s *k, struct res *r, const char *line, size_t len)
 {
 	struct json_object *ev, *type, *obj;
 	const char *t;
@@ -440,6 +521,7 @@ static bool on_event(struct weft_k8s *k, struct res *r, const char *line)
 	r->heard = now_s();
 	if (!strcmp(t, "BOOKMARK")) {
 		set_rv(r, obj_rv(obj));
+		r->got_event = true;
 	} else if (!strcmp(t, "ERROR")) {
 		struct json_object *code = NULL, *msg = NULL;
 
@@ -464,11 +546,12 @@ static bool on_event(struct weft_k8s *k, struct res *r, const char *line)
 			json_object_object_del(r->cache, key);
 			k->dirty = true;
 		} else {
-			json_object_object_add(r->cache, key, json_object_get(obj));
+			keep(r, r->cache, r->cache, key, obj, len);
 			k->dirty = true;
 		}
 		free(key);
 		set_rv(r, obj_rv(obj));
+		r->got_event = true;
 	} else {
 		weft_log(LOG_WARN, "k8s: watch %s: unknown event type '%s'", r->kind, t);
 	}
@@ -508,7 +591,7 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
 		size_t end = nl - r->buf;
 
 		*nl = 0;
-		if (end > start && !on_event(k, r, r->buf + start))
+		if (end > start && !on_event(k, r, r->buf + start, end - start))
 			return 0;
 		start = end + 1;
 	}
@@ -521,10 +604,14 @@ static int start_request(struct weft_k8s *k, struct res *r)
 {
 	const struct weft_k8s_conn *c = &k->conn;
 	struct curl_slist *h = NULL;
-	char url[4096], auth[8192];
+	const char *tok;
+	char url[4096], *auth = NULL;
 	CURL *e;
 
 	token_refresh(k, false);
+	tok = k->token ? k->token : c->token;
+	if (tok && strlen(tok) > MAX_TOKEN)
+		return -E2BIG;	/* never sent cut: backoff() says why */
 	r->len = 0;
 	r->gone = false;
 	r->retry_at = 0;
@@ -542,6 +629,8 @@ static int start_request(struct weft_k8s *k, struct res *r)
 		curl_free(cont);
 	} else {
 		r->st = R_WATCH;
+		r->got_event = false;
+		r->watch_at = now_ms();
 		snprintf(url, sizeof(url),
 			 "%s%s?%s%swatch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%d",
 			 c->server, r->path, r->select ? r->select : "", r->select ? "&" : "", r->rv,
@@ -551,9 +640,15 @@ static int start_request(struct weft_k8s *k, struct res *r)
 	if (!e)
 		return -ENOMEM;
 	h = curl_slist_append(h, "Accept: application/json");
-	if (k->token || c->token) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", k->token ? k->token : c->token);
+	if (tok) {
+		if (asprintf(&auth, "Authorization: Bearer %s", tok) < 0) {
+			curl_slist_free_all(h);
+			curl_easy_cleanup(e);
+			r->easy = NULL;
+			return -ENOMEM;
+		}
 		h = curl_slist_append(h, auth);
+		free(auth);
 	}
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
@@ -654,8 +749,17 @@ static void backoff(struct weft_k8s *k, struct res *r, const char *why)
 
 static void start_or_backoff(struct weft_k8s *k, struct res *r)
 {
-	if (start_request(k, r))
-		backoff(k, r, strerror(ENOMEM));
+	char why[256];
+	int ret = start_request(k, r);
+
+	if (ret == -E2BIG)
+		snprintf(why, sizeof(why), "token%s%s: over %d bytes: not sent (a cut token is a wrong one)",
+			 k->conn.token_file ? " from " : "", k->conn.token_file ? k->conn.token_file : "",
+			 MAX_TOKEN);
+	else
+		snprintf(why, sizeof(why), "%s", strerror(-ret));
+	if (ret)
+		backoff(k, r, why);
 }
 
 /* A list page is in: keep its items; the last page replaces the cache. */
@@ -679,7 +783,7 @@ static int list_done(struct weft_k8s *k, struct res *r)
 				 r->kind);
 			continue;
 		}
-		json_object_object_add(r->next, key, json_object_get(o));
+		keep(r, r->next, r->cache, key, o, jsize(o));
 		free(key);
 	}
 	if (json_object_object_get_ex(body, "metadata", &md)) {
@@ -692,6 +796,12 @@ static int list_done(struct weft_k8s *k, struct res *r)
 	free(r->cont);
 	r->cont = cont ? strdup(cont) : NULL;
 	json_object_put(body);
+	if (r->cap > KEEP_BUF) {	/* a large page: give the buffer back */
+		free(r->buf);
+		r->buf = NULL;
+		r->cap = 0;
+		r->len = 0;
+	}
 	if (r->cont)
 		return 0;
 	json_object_put(r->cache);
@@ -733,9 +843,17 @@ static void on_done(struct weft_k8s *k, struct res *r, CURLcode rc)
 		if (code == 410)
 			weft_log(LOG_INFO, "k8s: watch %s: HTTP 410 Gone: relisting", r->kind);
 		r->relist = true;
-		r->fails = 0;
-		finish(k, r);
-		start_or_backoff(k, r);
+		if (st == R_WATCH && (r->got_event || now_ms() - r->watch_at >= GONE_RESET_MS))
+			r->gones = 0;	/* the watch worked */
+		if (r->gones++ == 0) {
+			r->fails = 0;
+			finish(k, r);
+			start_or_backoff(k, r);
+			return;
+		}
+		/* 410 again right after a relist: a storm; back off. */
+		r->fails = r->gones - 2;
+		backoff(k, r, "410 Gone again right after a relist");
 		return;
 	}
 	if (code == 401) {
@@ -936,6 +1054,9 @@ struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
 	k->res[RES_NETPOL] = (struct res){ .kind = "NetworkPolicy",
 					   .path = "/apis/networking.k8s.io/v1/networkpolicies" };
 	k->node = node ? strdup(node) : NULL;
+	if (k->conn.insecure)	/* once: every request is made so */
+		weft_log(LOG_WARN, "k8s: %s: insecure-skip-tls-verify: the API server's certificate is not verified (anyone on the path can pose as it)",
+			 k->conn.server ? k->conn.server : "?");
 	k->np_good = json_object_new_object();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) || (node && !k->node) || !k->np_good)
 		goto fail;
