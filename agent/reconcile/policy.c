@@ -451,8 +451,9 @@ static int compile_policy(struct comp *c, size_t pi)
 
 	if (!subj)
 		return -ENOMEM;
+	/* Subjects are this node's endpoints: another node enforces for its own. */
 	for (size_t e = 0; e < cfg->nendpoints; e++)
-		if (weft_policy_selects(p, &cfg->endpoints[e]))
+		if (!cfg->endpoints[e].remote && weft_policy_selects(p, &cfg->endpoints[e]))
 			subj[nsubj++] = c->ep_id[e];
 	sort(subj, nsubj, sizeof(*subj), u32_cmp);
 	{

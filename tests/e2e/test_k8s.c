@@ -487,10 +487,23 @@ TEST_TIMEOUT(e2e, k8s_pods_namespaces_and_network_policies, 120)
 	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "first list applied") ||
 	    !ASSERT_TRUE(wait_policy("10.250.0.11", true) >= 0, "cli-b is web's allowed peer"))
 		goto out;
-	ASSERT_TRUE(logged(&a, "^GET /api/v1/pods\\?fieldSelector=spec.nodeName%3Dnode-1&.* 200$"),
-		    "pods listed and watched with the node's field selector");
-	ASSERT_TRUE(policy_json(out, sizeof(out)) && !strstr(out, "10.250.0.99"),
-		    "a pod of another node is no endpoint");
+	ASSERT_TRUE(logged(&a, "^GET /api/v1/pods\\?limit=.* 200$") &&
+			    !logged(&a, "^GET /api/v1/pods\\?fieldSelector"),
+		    "every pod of the cluster listed and watched, no node field selector");
+	ASSERT_TRUE(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s endpoints --json",
+				 weft_test_bindir(), tenv_bpffs()) == 0 &&
+			    tenv_json_plain(out, sizeof(out)) &&
+			    strstr(out, "{\"name\":\"far\",\"namespace\":\"lab\"") &&
+			    strstr(out, "\"address\":\"10.250.0.99\",\"identity\""),
+		    "a pod of another node is a named endpoint");
+	{
+		const char *far = strstr(out, "{\"name\":\"far\""), *r = strstr(out, "[\"remote\"]");
+
+		ASSERT_TRUE(far && r && r > far && !strstr(r + 1, "[\"remote\"]") &&
+				    (!strstr(far + 1, "{\"name\"") || strstr(far + 1, "{\"name\"") > r),
+			    "marked remote, the only one");
+	}
+	ASSERT_TRUE(policy_json(out, sizeof(out)), "weft policy");
 	ASSERT_TRUE(strstr(out, "\"ports\": \"8080\"") != NULL, "the named port resolved to 8080");
 	ASSERT_TRUE(web_answers("cli-b"), "cli-b (lab, team a) -> web: allowed");
 	ASSERT_FALSE(web_answers("cli-a"),

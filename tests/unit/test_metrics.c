@@ -93,6 +93,8 @@ TEST(unit, metrics_render_families_labels_and_sums)
 	const char *t;
 
 	snap_fixture(&s, svc, be);
+	s.ep_local = 3;
+	s.ep_remote = 7;
 	if (!ASSERT_OK(weft_metrics_render(&s, &out), "render"))
 		goto out;
 	t = out.p;
@@ -132,7 +134,10 @@ TEST(unit, metrics_render_families_labels_and_sums)
 		    "no tables where tc is not attached");
 	/* Every family has HELP and TYPE, and counters end in _total. */
 	ASSERT_EQ(count_lines(t, "# HELP "), count_lines(t, "# TYPE "), "HELP per TYPE");
-	ASSERT_EQ(count_lines(t, "# TYPE "), 29, "families");
+	ASSERT_EQ(count_lines(t, "# TYPE "), 30, "families");
+	ASSERT_TRUE(strstr(t, "\nweft_endpoints{location=\"local\"} 3\n") &&
+		    strstr(t, "\nweft_endpoints{location=\"remote\"} 7\n"),
+		    "endpoints counted by location");
 	for (const char *p = strstr(t, " counter\n"); p; p = strstr(p + 1, " counter\n"))
 		ASSERT_TRUE(!strncmp(p - 6, "_total", 6), "counter named _total");
 	ASSERT_TRUE(strstr(t, "10.250.") == NULL, "no addresses in labels");

@@ -610,3 +610,58 @@ out:
 	weft_model_free(cfg);
 	weft_model_free(aud);
 }
+
+/* Pods of other nodes (issue 13): identities as local ones, the same
+ * numbers on every node for the same cluster; judged as peers, never
+ * subjects here (their own node enforces for them). */
+TEST(unit, policy_remote_endpoints)
+{
+	static const char yaml[] =
+		"endpoints:\n"
+		"  - {name: web, ip: 10.0.1.21, labels: {app: web}}\n"
+		"  - {name: cli, ip: 10.0.2.5, labels: {app: client}}\n"
+		"  - {name: scan, ip: 10.0.2.6, labels: {app: scanner}}\n"
+		"policies:\n"
+		"  - name: web\n"
+		"    selector: {app: web}\n"
+		"    ingress:\n"
+		"      - from: [{selector: {app: client}}]\n"
+		"  - name: cli\n"
+		"    selector: {app: client}\n"
+		"    egress:\n"
+		"      - to: [{selector: {app: web}}]\n";
+	char err[512] = "";
+	struct weft_model *a = parse(yaml, err, sizeof(err)), *b = parse(yaml, err, sizeof(err));
+	struct weft_pol_state cur = { 0 }, sa, sb;
+	uint32_t web, cli;
+
+	if (!ASSERT_NOT_NULL(a, err) || !ASSERT_NOT_NULL(b, err))
+		goto out;
+	/* node-a: web local; node-b: the client and the scanner. */
+	a->endpoints[1].remote = a->endpoints[2].remote = true;
+	b->endpoints[0].remote = true;
+	if (!ASSERT_OK(weft_pol_build(a, &cur, &sa, err, sizeof(err)), err))
+		goto out;
+	if (!ASSERT_OK(weft_pol_build(b, &cur, &sb, err, sizeof(err)), err)) {
+		weft_pol_free(&sa);
+		goto out;
+	}
+	web = weft_pol_ident(&sa, &a->endpoints[0].ip);
+	cli = weft_pol_ident(&sa, &a->endpoints[1].ip);
+	ASSERT_TRUE(cli >= WEFT_ID_EP_MIN && !(cli & WEFT_ID_CIDR), "a remote pod has an endpoint identity");
+	ASSERT_EQ(weft_pol_ident(&sb, &b->endpoints[0].ip), web, "web: one identity on both nodes");
+	ASSERT_EQ(weft_pol_ident(&sb, &b->endpoints[1].ip), cli, "client: one identity on both nodes");
+	ASSERT_EQ(decide(&sa, "10.0.2.5", "10.0.1.21", 80, TCP, IN), A, "node-a: the remote client in");
+	ASSERT_EQ(decide(&sa, "10.0.2.6", "10.0.1.21", 80, TCP, IN), D, "node-a: the remote scanner out");
+	ASSERT_EQ(decide(&sb, "10.0.2.5", "10.0.1.21", 80, TCP, EG), A, "node-b: client to the remote web");
+	ASSERT_EQ(decide(&sb, "10.0.2.5", "10.0.2.6", 80, TCP, EG), D, "node-b: client to the scanner");
+	ASSERT_TRUE(find(&sa, cli, WEFT_ID_ANY, 0, 0, EG) == NULL,
+		    "node-a compiles no rule for the remote client as a subject");
+	ASSERT_TRUE(find(&sb, web, WEFT_ID_ANY, 0, 0, IN) == NULL,
+		    "node-b compiles no rule for the remote web as a subject");
+	weft_pol_free(&sa);
+	weft_pol_free(&sb);
+out:
+	weft_model_free(a);
+	weft_model_free(b);
+}
