@@ -647,7 +647,7 @@ int tenv_spread(const char *addr, uint16_t port, const char *bind_addr, int coun
 	return fails;
 }
 
-uint64_t tenv_stat(enum weft_stat stat)
+static uint64_t stat_at(const char *bpffs, enum weft_stat stat)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	char path[512];
@@ -655,7 +655,7 @@ uint64_t tenv_stat(enum weft_stat stat)
 	uint64_t sum = 0, v[1024];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), weft_map_name(WEFT_M_STATS));
+	snprintf(path, sizeof(path), "%s/%s", bpffs, weft_map_name(WEFT_M_STATS));
 	fd = bpf_obj_get(path);
 	if (fd < 0 || ncpu <= 0 || ncpu > 1024)
 		return 0;
@@ -664,6 +664,16 @@ uint64_t tenv_stat(enum weft_stat stat)
 			sum += v[i];
 	close(fd);
 	return sum;
+}
+
+uint64_t tenv_stat(enum weft_stat stat)
+{
+	return stat_at(tenv_bpffs(), stat);
+}
+
+uint64_t tenv_node_stat(const char *node, enum weft_stat stat)
+{
+	return stat_at(tenv_node_bpffs(node), stat);
 }
 
 long long tenv_sample(const char *text, const char *series)

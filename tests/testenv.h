@@ -105,6 +105,7 @@ const char *tenv_sa_str(const void *sa, char *buf, size_t len);
 /* A datapath counter (weft_stats under tenv_bpffs()), summed over CPUs;
  * 0 if not pinned. */
 uint64_t tenv_stat(enum weft_stat stat);
+uint64_t tenv_node_stat(const char *node, enum weft_stat stat);	/* under tenv_node_bpffs */
 
 /* CLOCK_MONOTONIC in milliseconds. */
 long long tenv_now_ms(void);
