@@ -36,6 +36,13 @@
 static pid_t self;
 static char cgroup_path[4096];
 static char bpffs_path[256];
+/* Nodes of a multi-node test: their names, cgroups and pin directories. */
+#define TENV_NODES 4
+static struct {
+	char name[32];
+	char cgroup[4200];
+	char bpffs[320];
+} nodes[TENV_NODES];
 static bool node_made;
 
 void tenv_init(void)
@@ -43,6 +50,7 @@ void tenv_init(void)
 	self = getpid();
 	cgroup_path[0] = 0;
 	bpffs_path[0] = 0;
+	memset(nodes, 0, sizeof(nodes));
 	node_made = false;
 }
 
@@ -273,12 +281,42 @@ int tenv_pod(const char *pod, const char *ip4, const char *ip6)
 	return err ? -1 : 0;
 }
 
-static int join_cgroup(void)
+static int node_slot(const char *node)
 {
-	char path[4200];
+	for (int i = 0; i < TENV_NODES; i++) {
+		if (!strcmp(nodes[i].name, node))
+			return i;
+		if (!nodes[i].name[0]) {
+			snprintf(nodes[i].name, sizeof(nodes[i].name), "%s", node);
+			snprintf(nodes[i].cgroup, sizeof(nodes[i].cgroup), "%s/%s", tenv_cgroup(), node);
+			if (mkdir(nodes[i].cgroup, 0755) < 0 && errno != EEXIST)
+				SKIP("cannot create %s: %s", nodes[i].cgroup, strerror(errno));
+			snprintf(nodes[i].bpffs, sizeof(nodes[i].bpffs), "%s/%s", tenv_bpffs(), node);
+			if (mkdir(tenv_bpffs(), 0700) < 0 && errno != EEXIST)
+				SKIP("cannot create %s: %s", tenv_bpffs(), strerror(errno));
+			return i;
+		}
+	}
+	SKIP("more than %d nodes", TENV_NODES);
+	return -1;
+}
+
+const char *tenv_node_cgroup(const char *node)
+{
+	return nodes[node_slot(node)].cgroup;
+}
+
+const char *tenv_node_bpffs(const char *node)
+{
+	return nodes[node_slot(node)].bpffs;
+}
+
+static int join_cgroup_at(const char *cg)
+{
+	char path[4300];
 	int fd, n;
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", tenv_cgroup());
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
 	fd = open(path, O_WRONLY);
 	if (fd < 0)
 		return -errno;
@@ -287,12 +325,13 @@ static int join_cgroup(void)
 	return n == 1 ? 0 : -errno;
 }
 
-int tenv_enter(const char *pod, bool cgroup)
+/* Join cg (NULL: none), then the pod's netns. */
+static int enter_at(const char *pod, const char *cg)
 {
 	char ns[64], path[128];
 	int fd, err;
 
-	if (cgroup && (err = join_cgroup()))
+	if (cg && (err = join_cgroup_at(cg)))
 		return err;
 	snprintf(path, sizeof(path), "/run/netns/%s", tenv_ns(pod, ns, sizeof(ns)));
 	fd = open(path, O_RDONLY);
@@ -303,7 +342,18 @@ int tenv_enter(const char *pod, bool cgroup)
 	return err;
 }
 
-pid_t tenv_spawn(const char *pod, bool cgroup, bool wait_ready, char *const argv[])
+int tenv_enter(const char *pod, bool cgroup)
+{
+	return enter_at(pod, cgroup ? tenv_cgroup() : NULL);
+}
+
+int tenv_enter_node(const char *pod, const char *node)
+{
+	return enter_at(pod, tenv_node_cgroup(node));
+}
+
+/* Fork a child that joins cg (NULL: none) and pod's netns (NULL: stays). */
+static pid_t spawn_at(const char *pod, const char *cg, bool wait_ready, char *const argv[])
 {
 	int p[2];
 	pid_t pid;
@@ -320,9 +370,9 @@ pid_t tenv_spawn(const char *pod, bool cgroup, bool wait_ready, char *const argv
 			dup2(p[1], 3);
 			close(p[1]);
 		}
-		if (pod && tenv_enter(pod, cgroup) < 0)
+		if (pod && enter_at(pod, cg) < 0)
 			_exit(126);
-		if (!pod && cgroup && join_cgroup() < 0)
+		if (!pod && cg && join_cgroup_at(cg) < 0)
 			_exit(126);
 		execv(argv[0], argv);
 		_exit(127);
@@ -332,6 +382,16 @@ pid_t tenv_spawn(const char *pod, bool cgroup, bool wait_ready, char *const argv
 		return tenv_wait_ready(p[0], pid);
 	close(p[0]);
 	return pid;
+}
+
+pid_t tenv_spawn(const char *pod, bool cgroup, bool wait_ready, char *const argv[])
+{
+	return spawn_at(pod, cgroup ? tenv_cgroup() : NULL, wait_ready, argv);
+}
+
+pid_t tenv_spawn_node(const char *pod, const char *node, bool wait_ready, char *const argv[])
+{
+	return spawn_at(pod, tenv_node_cgroup(node), wait_ready, argv);
 }
 
 pid_t tenv_wait_ready(int fd, pid_t pid)
@@ -357,6 +417,18 @@ pid_t tenv_namesrv(const char *pod, const char *name, const char *addr, uint16_t
 	char *argv[] = { bin, "--name", (char *)name, "--listen", (char *)addr,
 			 "--port", portstr, "--ready-fd", "3", NULL };
 	return tenv_spawn(pod, true, true, argv);
+}
+
+pid_t tenv_namesrv_node(const char *pod, const char *node, const char *name, const char *addr,
+			uint16_t port)
+{
+	char bin[4096], portstr[16];
+
+	snprintf(bin, sizeof(bin), "%s/namesrv", weft_test_bindir());
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	char *argv[] = { bin, "--name", (char *)name, "--listen", (char *)addr,
+			 "--port", portstr, "--ready-fd", "3", NULL };
+	return spawn_at(pod, tenv_node_cgroup(node), true, argv);
 }
 
 const char *tenv_sa_str(const void *sa, char *buf, size_t len)
@@ -576,7 +648,7 @@ int tenv_spread(const char *addr, uint16_t port, const char *bind_addr, int coun
 	return fails;
 }
 
-uint64_t tenv_stat(enum weft_stat stat)
+static uint64_t stat_at(const char *bpffs, enum weft_stat stat)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	char path[512];
@@ -584,7 +656,7 @@ uint64_t tenv_stat(enum weft_stat stat)
 	uint64_t sum = 0, v[1024];
 	int fd;
 
-	snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), weft_map_name(WEFT_M_STATS));
+	snprintf(path, sizeof(path), "%s/%s", bpffs, weft_map_name(WEFT_M_STATS));
 	fd = bpf_obj_get(path);
 	if (fd < 0 || ncpu <= 0 || ncpu > 1024)
 		return 0;
@@ -593,6 +665,16 @@ uint64_t tenv_stat(enum weft_stat stat)
 			sum += v[i];
 	close(fd);
 	return sum;
+}
+
+uint64_t tenv_stat(enum weft_stat stat)
+{
+	return stat_at(tenv_bpffs(), stat);
+}
+
+uint64_t tenv_node_stat(const char *node, enum weft_stat stat)
+{
+	return stat_at(tenv_node_bpffs(node), stat);
 }
 
 long long tenv_sample(const char *text, const char *series)

@@ -6,6 +6,11 @@
  *	netns	wt<pid>-<pod>	(and wt<pid>-node, the node's own netns)
  *	cgroup	<cgroup2 root>/weft-test-<pid>
  *	bpffs	/sys/fs/bpf/weft-test-<pid>
+ * A test of several nodes in one kernel (tests/e2e/test_multinode.c) gives
+ * each node its own cgroup and pin directory below those two:
+ *	cgroup	<cgroup2 root>/weft-test-<pid>/<node>
+ *	bpffs	/sys/fs/bpf/weft-test-<pid>/<node>
+ * and a pod joins its node's cgroup (tenv_spawn_node, tenv_enter_node).
  * Pods are network namespaces with eth0 (address/32 and /128) on a veth pair
  * whose other end, wv-<pod>, sits in the node netns, routed Calico-style. No
  * test touches the machine's own network namespace or root cgroup.
@@ -30,6 +35,12 @@ void tenv_need_root(void);
 const char *tenv_cgroup(void);
 const char *tenv_bpffs(void);
 
+/* The cgroup and pin directory of a node of a multi-node test (made on
+ * first use; node: a short name, [a-z0-9-]). Sibling cgroups: a program
+ * attached to one node's sees none of the other node's processes. */
+const char *tenv_node_cgroup(const char *node);
+const char *tenv_node_bpffs(const char *node);
+
 /* The test's scratch directory, /tmp/weft-test-<pid> (made on first use,
  * removed by the runner). */
 const char *tenv_dir(void);
@@ -53,6 +64,9 @@ int tenv_pod(const char *pod, const char *ip4, const char *ip6);
  * process. 0 or -errno. */
 int tenv_enter(const char *pod, bool cgroup);
 
+/* Join node's cgroup (tenv_node_cgroup) and then the pod's netns. 0 or -errno. */
+int tenv_enter_node(const char *pod, const char *node);
+
 /* Fork a child that joins cgroup/netns and execs argv; waits up to 5 s for
  * the child to write a byte to fd 3 (namesrv --ready-fd 3) if wait_ready.
  * Returns the pid or -1. */
@@ -62,8 +76,14 @@ pid_t tenv_spawn(const char *pod, bool cgroup, bool wait_ready, char *const argv
  * Returns pid, or -1 after killing and reaping the child. */
 pid_t tenv_wait_ready(int fd, pid_t pid);
 
-/* Start namesrv in a pod, serving TCP and UDP on addr:port, answering name. */
+/* tenv_spawn with node's cgroup (tenv_node_cgroup) instead of the test's. */
+pid_t tenv_spawn_node(const char *pod, const char *node, bool wait_ready, char *const argv[]);
+
+/* Start namesrv in a pod, serving TCP and UDP on addr:port, answering name;
+ * in the test cgroup, or (tenv_namesrv_node) in node's. */
 pid_t tenv_namesrv(const char *pod, const char *name, const char *addr, uint16_t port);
+pid_t tenv_namesrv_node(const char *pod, const char *node, const char *name, const char *addr,
+			uint16_t port);
 
 /* Client side, in the current process (after tenv_enter). addr is text.
  * tcp_ask: connect (from bind_addr if not NULL), read the first line the
@@ -85,6 +105,7 @@ const char *tenv_sa_str(const void *sa, char *buf, size_t len);
 /* A datapath counter (weft_stats under tenv_bpffs()), summed over CPUs;
  * 0 if not pinned. */
 uint64_t tenv_stat(enum weft_stat stat);
+uint64_t tenv_node_stat(const char *node, enum weft_stat stat);	/* under tenv_node_bpffs */
 
 /* Whether the running kernel has the kfunc name (its BTF says so). */
 bool tenv_kfunc(const char *name);

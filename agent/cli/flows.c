@@ -453,6 +453,7 @@ static const struct {
 	{ WEFT_EP_REDIRECT_OFF, "redirect_off", "noredir" },
 	{ WEFT_EP_INGRESS_POLICED, "ingress_policed", "in" },
 	{ WEFT_EP_EGRESS_POLICED, "egress_policed", "eg" },
+	{ WEFT_EP_REMOTE, "remote", "remote" },
 };
 
 static void endpoint_doc(struct json_object *items, const struct ep_ent *e, const char *ifn)

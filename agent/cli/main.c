@@ -85,7 +85,7 @@ static const struct weft_cli_cmd cmds[C_N] = {
 	[C_SERVICES] = { "services", NULL, NULL, "service ports and their backends, as the maps hold them",
 			 COMMON | OUT | NS },
 	[C_ENDPOINTS] = { "endpoints", NULL, NULL,
-			  "local endpoints: names, address, identity, interface", COMMON | OUT | NS },
+			  "endpoints: names, address, identity, interface (remote: another node's pod)", COMMON | OUT | NS },
 	[C_FLOWS] = { "flows", NULL, NULL, "live TCP connections with bytes, RTT and age",
 		      COMMON | OUT | NS | WATCH | FILTERS | B(OPT_SORT) | B(OPT_TOP) },
 	[C_SOCKETS] = { "sockets", NULL, NULL, "sockets learned for the socket redirect, with their flows",

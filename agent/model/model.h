@@ -49,6 +49,9 @@ struct weft_endpoint {
 	struct weft_label *labels;
 	size_t nlabels;
 	bool redirect;			/* per-endpoint socket redirect, default true */
+	bool remote;			/* a pod of another node (Kubernetes): an identity
+					 * and a name, nothing attached here */
+	char service_account[WEFT_NAME_LEN];	/* Kubernetes: spec.serviceAccountName */
 	struct weft_origin origin;
 };
 

@@ -39,8 +39,9 @@ int weft_ep_build(const struct weft_model *cfg, const struct weft_pol_state *pol
 		if (id < WEFT_ID_EP_MIN || (id & WEFT_ID_CIDR))
 			id = 0;
 		x->v.identity = id;
-		x->v.ifindex = ep->interface[0] ? if_nametoindex(ep->interface) : 0;
-		x->v.flags = (ep->redirect ? 0 : WEFT_EP_REDIRECT_OFF) | (pol ? weft_pol_policed(pol, id) : 0);
+		x->v.ifindex = ep->interface[0] && !ep->remote ? if_nametoindex(ep->interface) : 0;
+		x->v.flags = ep->remote ? WEFT_EP_REMOTE :
+			     (ep->redirect ? 0 : WEFT_EP_REDIRECT_OFF) | (pol ? weft_pol_policed(pol, id) : 0);
 	}
 	/* The config rejects two endpoints with one address; a translated
 	 * Kubernetes config could still hold one twice: keep one. */

@@ -31,8 +31,8 @@ int weft_ns_ep_build(const struct weft_model *cfg, struct weft_ns_ent **out, siz
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < cfg->nendpoints; i++)
-		names[i] = cfg->endpoints[i].interface;
+	for (size_t i = 0; i < cfg->nendpoints; i++)	/* "": no netns looked up */
+		names[i] = cfg->endpoints[i].remote ? "" : cfg->endpoints[i].interface;
 	ret = weft_netns_peer_cookies(names, cfg->nendpoints, cookie);
 	if (ret)
 		goto out;

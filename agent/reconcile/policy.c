@@ -119,6 +119,8 @@ struct comp {
 	struct weft_cidr *pfx;		/* distinct CIDRs of the policies, sorted */
 	size_t npfx;
 	uint32_t *pfx_id;
+	size_t *in_start;		/* per prefix (npfx + 1): its run of in_ep */
+	size_t *in_ep;			/* endpoints whose address a prefix holds */
 	struct weft_pol_ent *ents;
 	size_t nents, cap;
 	size_t max;			/* entries allowed (one generation) */
@@ -162,6 +164,92 @@ static int assign_ids(struct idname *names, size_t n, bool cidr)
 	return 0;
 }
 
+static int cidr_cmp(const void *a, const void *b);
+
+/* The index of a prefix among the policies' (exact match), or -1. */
+static long pfx_find(const struct comp *c, const struct weft_ip *ip, unsigned int plen)
+{
+	struct weft_cidr key = { .plen = (uint8_t)plen };
+	const struct weft_cidr *at;
+
+	for (unsigned int i = 0; i < 16; i++) {
+		unsigned int bits = i * 8 >= plen ? 0 : plen - i * 8 >= 8 ? 8 : plen - i * 8;
+
+		key.net.a.s6_addr[i] = ip->a.s6_addr[i] & (uint8_t)(0xff00u >> bits);
+	}
+	at = c->npfx ? bsearch(&key, c->pfx, c->npfx, sizeof(key), cidr_cmp) : NULL;
+	return at ? at - c->pfx : -1;
+}
+
+/*
+ * Which policy prefixes hold each endpoint's address (c->in_start/in_ep),
+ * found per prefix length present (at most 129 lookups an address), and
+ * appended to each endpoint's identity name: endpoints of one identity are
+ * inside the same CIDRs and the same excepts, so a CIDR peer can select
+ * whole identities and still match exactly the addresses it names.
+ */
+static int endpoint_pfx(struct comp *c, struct idname *names)
+{
+	const struct weft_model *cfg = c->cfg;
+	size_t npair = 0, cap = 0, *pair = NULL, nlen = 0;
+	unsigned char lens[129];
+	bool have[129] = { false };
+	int ret = -ENOMEM;
+
+	c->in_start = calloc(c->npfx + 1, sizeof(*c->in_start));
+	if (!c->in_start)
+		return -ENOMEM;
+	for (size_t j = 0; j < c->npfx; j++)
+		have[c->pfx[j].plen] = true;
+	for (unsigned int l = 0; l <= 128; l++)
+		if (have[l])
+			lens[nlen++] = (unsigned char)l;
+	for (size_t e = 0; e < cfg->nendpoints; e++) {
+		for (size_t l = 0; l < nlen; l++) {
+			long j = pfx_find(c, &cfg->endpoints[e].ip, lens[l]);
+			char *nn;
+
+			if (j < 0)
+				continue;
+			if (npair == cap) {
+				size_t *np = realloc(pair, (cap = cap * 2 + 64) * 2 * sizeof(*np));
+
+				if (!np)
+					goto out;
+				pair = np;
+			}
+			pair[2 * npair] = (size_t)j;
+			pair[2 * npair++ + 1] = e;
+			c->in_start[j + 1]++;
+			nn = realloc(names[e].name, names[e].len + 17);
+			if (!nn)
+				goto out;
+			memcpy(nn + names[e].len, &c->pfx[j].net, 16);
+			nn[names[e].len + 16] = (char)c->pfx[j].plen;
+			names[e].name = nn;
+			names[e].len += 17;
+		}
+	}
+	for (size_t j = 0; j < c->npfx; j++)
+		c->in_start[j + 1] += c->in_start[j];
+	c->in_ep = calloc(npair + 1, sizeof(*c->in_ep));
+	if (!c->in_ep)
+		goto out;
+	{
+		size_t *fill = calloc(c->npfx + 1, sizeof(*fill));
+
+		if (!fill)
+			goto out;
+		for (size_t i = 0; i < npair; i++)
+			c->in_ep[c->in_start[pair[2 * i]] + fill[pair[2 * i]]++] = pair[2 * i + 1];
+		free(fill);
+	}
+	ret = 0;
+out:
+	free(pair);
+	return ret;
+}
+
 static int endpoint_ids(struct comp *c)
 {
 	const struct weft_model *cfg = c->cfg;
@@ -179,6 +267,10 @@ static int endpoint_ids(struct comp *c)
 			goto out;
 		names[i].id = (uint32_t)i;	/* the endpoint, until sorted */
 	}
+	ret = endpoint_pfx(c, names);
+	if (ret)
+		goto out;
+	ret = -ENOMEM;
 	/* Sort names, remembering which endpoint each was. */
 	order = calloc(n ? n : 1, sizeof(*order));
 	if (!order)
@@ -352,10 +444,24 @@ static size_t pfx_lower(const struct comp *c, const struct weft_ip *net)
 }
 
 /* The identities of the prefixes within a CIDR peer and not within one of
- * its exceptions: they are one run of the sorted prefixes. */
+ * its exceptions (they are one run of the sorted prefixes), and of the
+ * endpoints whose address is in the CIDR and in none of its exceptions:
+ * an ipBlock matches pod addresses too, as in Kubernetes. */
 static int cidr_peer_ids(struct comp *c, const struct weft_peer *p, uint32_t **ids, size_t *k,
 			 size_t *cap)
 {
+	long j0 = pfx_find(c, &p->cidr.net, p->cidr.plen);
+
+	for (size_t i = j0 < 0 ? 0 : c->in_start[j0]; j0 >= 0 && i < c->in_start[j0 + 1]; i++) {
+		size_t e = c->in_ep[i];
+		struct weft_cidr addr = { .net = c->cfg->endpoints[e].ip, .plen = 128 };
+		bool out_ = false;
+
+		for (size_t x = 0; !out_ && x < p->nexcept; x++)
+			out_ = weft_cidr_within(&addr, &p->except[x]);
+		if (!out_ && push_id(ids, k, cap, c->ep_id[e]))
+			return -ENOMEM;
+	}
 	for (size_t j = pfx_lower(c, &p->cidr.net); j < c->npfx; j++) {
 		struct weft_cidr addr = { .net = c->pfx[j].net, .plen = 128 };
 		bool out_;
@@ -448,8 +554,9 @@ static int compile_policy(struct comp *c, size_t pi)
 
 	if (!subj)
 		return -ENOMEM;
+	/* Subjects are this node's endpoints: another node enforces for its own. */
 	for (size_t e = 0; e < cfg->nendpoints; e++)
-		if (weft_policy_selects(p, &cfg->endpoints[e]))
+		if (!cfg->endpoints[e].remote && weft_policy_selects(p, &cfg->endpoints[e]))
 			subj[nsubj++] = c->ep_id[e];
 	sort(subj, nsubj, sizeof(*subj), u32_cmp);
 	{
@@ -639,9 +746,9 @@ int weft_pol_build(const struct weft_model *cfg, const struct weft_pol_state *cu
 	memset(out, 0, sizeof(*out));
 	c.max = cfg->datapath.max_policy / 2;
 	if (cfg->npolicies) {
-		ret = endpoint_ids(&c);
+		ret = cidr_ids(&c);	/* first: endpoint identities depend on them */
 		if (!ret)
-			ret = cidr_ids(&c);
+			ret = endpoint_ids(&c);
 		for (size_t i = 0; !ret && i < cfg->npolicies; i++) {
 			size_t before = c.nents;
 
@@ -676,6 +783,8 @@ out:
 	if (ret)
 		weft_pol_free(out);
 	free(c.ep_id);
+	free(c.in_start);
+	free(c.in_ep);
 	free(c.pfx);
 	free(c.pfx_id);
 	free(c.ents);

@@ -75,7 +75,8 @@ struct weft_pol_state {
 void weft_pol_free(struct weft_pol_state *st);
 
 /* Identity of an endpoint's (namespace, labels), as weft_pol_build gives it
- * when no other label set collides with it. */
+ * when no other label set collides with it and no CIDR of the policies
+ * holds its address (one that does adds those CIDRs to the name hashed). */
 uint32_t weft_pol_ep_hash(const struct weft_endpoint *ep);
 
 /*

@@ -335,7 +335,7 @@ static int tc_build(struct weft_rec *r, const struct weft_model *m, char *err, s
 		const struct weft_endpoint *ep = &m->endpoints[i];
 		struct weft_tc_status *t = &w->v[k];
 
-		if (!ep->interface[0])
+		if (!ep->interface[0] || ep->remote)
 			continue;
 		snprintf(t->interface, sizeof(t->interface), "%s", ep->interface);
 		snprintf(t->endpoint, sizeof(t->endpoint), "%s", ep->name);
@@ -351,7 +351,7 @@ static int tc_build(struct weft_rec *r, const struct weft_model *m, char *err, s
 		const struct weft_endpoint *ep = &m->endpoints[i];
 		struct weft_tc_status key = { 0 }, *t;
 
-		if (!ep->interface[0])
+		if (!ep->interface[0] || ep->remote)
 			continue;
 		snprintf(key.interface, sizeof(key.interface), "%s", ep->interface);
 		t = bsearch(&key, w->v, w->n, sizeof(*w->v), tc_cmp);

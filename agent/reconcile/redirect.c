@@ -25,7 +25,7 @@ int weft_redir_build(const struct weft_model *m, uint64_t epoch, struct weft_red
 
 	weft_redir_init(out);
 	for (size_t i = 0; !ret && i < m->nendpoints; i++)
-		if (!m->endpoints[i].redirect)
+		if (!m->endpoints[i].redirect && !m->endpoints[i].remote)
 			ret = weft_kvset_add(&out->off, &m->endpoints[i].ip.a, &one);
 	if (ret) {
 		weft_redir_free(out);

@@ -674,6 +674,10 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 		    "Time from connect() to established, by the client.");
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)s->flows);
 	gauge1(out, "weft_flows", "Live entries in weft_flow (TCP sockets observed).", v);
+	fam_add(&fam, s->ep_local, "location=\"local\"");
+	fam_add(&fam, s->ep_remote, "location=\"remote\"");
+	fam_print(out, NULL, &fam, "weft_endpoints", "gauge",
+		  "Endpoint addresses weft names and gives identities: this node's pods (local) and other nodes' (remote: no interface, tc or redirect here).");
 	pol_family(out, bud, s);
 	for (size_t i = 0; i < s->ntc; i++) {
 		char ep[3 * WEFT_NAME_LEN], ns[3 * WEFT_NAME_LEN], ifn[64];
@@ -1312,6 +1316,13 @@ int weft_metrics_read(const struct weft_maps *maps, struct weft_metrics_snap *ou
 	if (ret)
 		return ret;
 	out->nservices = count_services(&nm);
+	out->ep_local = out->ep_remote = 0;
+	for (size_t i = 0; i < nm.nep; i++) {
+		if (nm.ep[i].flags & WEFT_EP_REMOTE)
+			out->ep_remote++;
+		else
+			out->ep_local++;
+	}
 	for (size_t i = 0; i < out->nbe; i++)
 		wid_names(&nm, ep_wid(&nm, out->be[i].addr), out->be[i].workload,
 			  out->be[i].workload_ns);

@@ -151,6 +151,7 @@ struct weft_metrics_snap {
 	struct weft_metrics_hist *hist;
 	size_t nhist;
 	uint64_t flows;			/* live weft_flow entries */
+	uint64_t ep_local, ep_remote;	/* weft_ep entries: this node's pods, other nodes' */
 	struct weft_metrics_pol *pol;	/* policy decisions; render sums equal label sets */
 	size_t npol;
 	struct weft_tc_status *tc;	/* tc policy on endpoint interfaces */

@@ -502,6 +502,8 @@ _Static_assert(sizeof(struct weft_frag_val) == 8, "weft_frag_val is ABI");
 #define WEFT_EP_REDIRECT_OFF 0x1	/* weft_ep_val.flags: `redirect: false` */
 #define WEFT_EP_INGRESS_POLICED 0x2	/* selected by an ingress policy (default deny) */
 #define WEFT_EP_EGRESS_POLICED 0x4	/* selected by an egress policy (default deny) */
+#define WEFT_EP_REMOTE 0x8		/* a pod of another node: named and given an identity,
+					 * no interface, netns, tc or redirect here */
 
 /* Value of weft_ep (HASH, key: struct weft_addr_key, the endpoint's address). */
 struct weft_ep_val {

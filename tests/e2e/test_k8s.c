@@ -21,111 +21,11 @@
 
 #include "harness.h"
 #include "testenv.h"
+#include "k8sclient.h"
 #include "weft/abi.h"
 
 #define VIP "10.250.100.1"
 #define WAIT_MS 5000	/* generous bound; the goal is < 1 s (max is printed) */
-
-struct api {
-	pid_t pid;
-	int in, out;	/* its stdin, its stdout */
-	char dir[128];
-	long long max_ms;	/* slowest event to reach the maps */
-	long rv;		/* k8sapi's resourceVersion after the last command */
-};
-
-static bool read_line(int fd, char *buf, size_t len, int timeout_ms)
-{
-	size_t n = 0;
-
-	while (n + 1 < len) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-
-		if (poll(&p, 1, timeout_ms) != 1 || read(fd, buf + n, 1) != 1)
-			return false;
-		if (buf[n] == '\n')
-			break;
-		n++;
-	}
-	buf[n] = 0;
-	return true;
-}
-
-/* One command to k8sapi; true when it answered "ok". */
-static bool api(struct api *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static bool api(struct api *a, const char *fmt, ...)
-{
-	char cmd[16384], ans[64];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(cmd, sizeof(cmd) - 1, fmt, ap);
-	va_end(ap);
-	cmd[n++] = '\n';
-	if (write(a->in, cmd, n) != n || !read_line(a->out, ans, sizeof(ans), 5000))
-		return ASSERT_TRUE(false, "k8sapi answers");
-	a->rv = strncmp(ans, "ok ", 3) ? 0 : atol(ans + 3);
-	return ASSERT_TRUE(!strncmp(ans, "ok", 2), cmd);
-}
-
-/* k8sapi in the test's netns, or in the node's (in_node: with a weftd that
- * runs there to reach the pods' host-side veths). */
-static bool api_start(struct api *a, bool in_node)
-{
-	char bin[512], port[32], *argv[10];
-	int in[2], out[2];
-
-	snprintf(a->dir, sizeof(a->dir), "%s", tenv_dir());
-	/* A throwaway CA and a server certificate for 127.0.0.1. */
-	if (!ASSERT_OK(tenv_sh("cd %s && "
-			       "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-			       "-keyout ca.key -out ca.crt -days 1 -subj /CN=weft-test-ca && "
-			       "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-			       "-keyout srv.key -out srv.csr -subj /CN=k8sapi && "
-			       "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext && "
-			       "openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial "
-			       "-out srv.crt -days 1 -extfile san.ext && printf 'token-one\\n' > token",
-			       a->dir), "certificates"))
-		return false;
-	if (pipe(in) || pipe(out))
-		return false;
-	snprintf(bin, sizeof(bin), "%s/k8sapi", weft_test_bindir());
-	a->pid = fork();
-	if (a->pid == 0) {
-		char cert[256], key[256], log[256];
-
-		snprintf(cert, sizeof(cert), "%s/srv.crt", a->dir);
-		snprintf(key, sizeof(key), "%s/srv.key", a->dir);
-		snprintf(log, sizeof(log), "%s/requests.log", a->dir);
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		if (in_node && tenv_enter("node", false))
-			_exit(126);
-		argv[0] = bin, argv[1] = "--cert", argv[2] = cert, argv[3] = "--key", argv[4] = key;
-		argv[5] = "--token", argv[6] = "token-one", argv[7] = "--log", argv[8] = log;
-		argv[9] = NULL;
-		execv(bin, argv);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	a->in = in[1];
-	a->out = out[0];
-	if (!ASSERT_TRUE(read_line(a->out, port, sizeof(port), 5000), "k8sapi port"))
-		return false;
-	/* The kubeconfig: CA as data (base64), token from a file (relative). */
-	return ASSERT_OK(tenv_sh("cd %s && printf '%%s\\n' 'apiVersion: v1' 'kind: Config' "
-				 "'current-context: test' 'clusters:' '- name: c' '  cluster:' "
-				 "'    server: https://127.0.0.1:%s/' "
-				 "\"    certificate-authority-data: $(base64 -w0 ca.crt)\" "
-				 "'contexts:' '- name: other' '  context: {cluster: nope, user: nope}' "
-				 "'- name: test' '  context: {cluster: c, user: u}' "
-				 "'users:' '- name: u' '  user:' '    tokenFile: token' > kubeconfig && "
-				 "printf 'datapath:\\n  cgroup: %s\\n  bpffs: %s\\nmetrics:\\n  listen: \"\"\\n' "
-				 "> weft.yaml", a->dir, port, tenv_cgroup(), tenv_bpffs()),
-			 "kubeconfig and weft.yaml");
-}
 
 /* The `weft services --json` item of vip:port/proto on one line, "" if
  * absent. */
@@ -487,10 +387,23 @@ TEST_TIMEOUT(e2e, k8s_pods_namespaces_and_network_policies, 120)
 	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "first list applied") ||
 	    !ASSERT_TRUE(wait_policy("10.250.0.11", true) >= 0, "cli-b is web's allowed peer"))
 		goto out;
-	ASSERT_TRUE(logged(&a, "^GET /api/v1/pods\\?fieldSelector=spec.nodeName%3Dnode-1&.* 200$"),
-		    "pods listed and watched with the node's field selector");
-	ASSERT_TRUE(policy_json(out, sizeof(out)) && !strstr(out, "10.250.0.99"),
-		    "a pod of another node is no endpoint");
+	ASSERT_TRUE(logged(&a, "^GET /api/v1/pods\\?limit=.* 200$") &&
+			    !logged(&a, "^GET /api/v1/pods\\?fieldSelector"),
+		    "every pod of the cluster listed and watched, no node field selector");
+	ASSERT_TRUE(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s endpoints --json",
+				 weft_test_bindir(), tenv_bpffs()) == 0 &&
+			    tenv_json_plain(out, sizeof(out)) &&
+			    strstr(out, "{\"name\":\"far\",\"namespace\":\"lab\"") &&
+			    strstr(out, "\"address\":\"10.250.0.99\",\"identity\""),
+		    "a pod of another node is a named endpoint");
+	{
+		const char *far = strstr(out, "{\"name\":\"far\""), *r = strstr(out, "[\"remote\"]");
+
+		ASSERT_TRUE(far && r && r > far && !strstr(r + 1, "[\"remote\"]") &&
+				    (!strstr(far + 1, "{\"name\"") || strstr(far + 1, "{\"name\"") > r),
+			    "marked remote, the only one");
+	}
+	ASSERT_TRUE(policy_json(out, sizeof(out)), "weft policy");
 	ASSERT_TRUE(strstr(out, "\"ports\": \"8080\"") != NULL, "the named port resolved to 8080");
 	ASSERT_TRUE(web_answers("cli-b"), "cli-b (lab, team a) -> web: allowed");
 	ASSERT_FALSE(web_answers("cli-a"),

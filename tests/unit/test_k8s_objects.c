@@ -118,7 +118,7 @@ static void np(struct fx *f, const char *name, const char *nsname, const char *s
 
 static int run(struct fx *f)
 {
-	int ret = weft_k8s_translate_pods(f->pods, weft_route_ifname, f->cfg);
+	int ret = weft_k8s_translate_pods(f->pods, NULL, weft_route_ifname, f->cfg);
 
 	if (!ret)
 		ret = weft_k8s_translate_namespaces(f->nss, f->cfg);
@@ -142,6 +142,14 @@ static const char *label(const struct weft_label *l, size_t n, const char *key)
 		if (!strcmp(l[i].key, key))
 			return l[i].value;
 	return NULL;
+}
+
+/* A string member of o, "" if none. */
+static const char *jstr_or(struct json_object *o, const char *key)
+{
+	struct json_object *v = NULL;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
 }
 
 static const struct weft_policy *pol(const struct fx *f, const char *name)
@@ -467,5 +475,81 @@ TEST(unit, k8s_network_policy_bad_update_keeps_the_last_good)
 	weft_model_free(cfg);
 out:
 	json_object_put(good);
+	fx_free(&f);
+}
+
+/* Every pod of the cluster is watched (issue 13): those of another node
+ * are remote endpoints (labels, workload, service account, no interface);
+ * the cache keeps only the fields weft reads. */
+TEST(unit, k8s_pods_of_other_nodes_are_remote)
+{
+	struct json_object *slim = NULL, *o;
+	const struct weft_endpoint *e;
+	struct fx f;
+
+	fx_init(&f);
+	pod(&f, "web-1", "shop", "\"app\":\"web\"", OWNER("ReplicaSet", "web-5f9c8"),
+	    CPORT("http", 8080, "TCP"), "false", "Running", "127.0.0.5", "{\"ip\":\"127.0.0.5\"}");
+	pod(&f, "cli-1", "shop", "\"app\":\"client\"", OWNER("StatefulSet", "cli"), "", "false",
+	    "Running", "127.0.0.6", "{\"ip\":\"127.0.0.6\"}");
+	/* cli-1 runs on node-2, with its own service account. */
+	json_object_object_foreach(f.pods, key, p) {
+		struct json_object *spec = NULL, *md = NULL, *name = NULL;
+
+		(void)key;
+		json_object_object_get_ex(p, "spec", &spec);
+		json_object_object_get_ex(p, "metadata", &md);
+		json_object_object_get_ex(md, "name", &name);
+		if (strcmp(json_object_get_string(name), "cli-1"))
+			continue;
+		json_object_object_add(spec, "nodeName", json_object_new_string("node-2"));
+		json_object_object_add(spec, "serviceAccountName", json_object_new_string("cli-sa"));
+		slim = weft_k8s_pod_slim(p);
+	}
+	if (!ASSERT_NOT_NULL(f.cfg, "config") ||
+	    !ASSERT_OK(weft_k8s_translate_pods(f.pods, "node-1", weft_route_ifname, f.cfg),
+		       "translate"))
+		goto out;
+	ASSERT_EQ(f.cfg->nendpoints, 2, "both pods are endpoints");
+	if (ASSERT_NOT_NULL((e = ep_at(&f, "127.0.0.5")), "web")) {
+		ASSERT_FALSE(e->remote, "this node's pod is local");
+		ASSERT_STR(e->interface, "lo", "a local pod's interface");
+		ASSERT_STR(e->service_account, "default", "service account");
+	}
+	if (ASSERT_NOT_NULL((e = ep_at(&f, "127.0.0.6")), "client")) {
+		ASSERT_TRUE(e->remote, "another node's pod is remote");
+		ASSERT_STR(e->interface, "", "no interface looked up for a remote pod");
+		ASSERT_STR(e->workload, "cli", "named by its workload");
+		ASSERT_STR(e->service_account, "cli-sa", "and its service account");
+		ASSERT_STR(label(e->labels, e->nlabels, "app"), "client", "with its labels");
+	}
+	if (ASSERT_NOT_NULL(slim, "slim pod")) {
+		o = NULL;
+		json_object_object_get_ex(slim, "spec", &o);
+		ASSERT_STR(jstr_or(o, "nodeName"), "node-2", "slim keeps spec.nodeName");
+		ASSERT_STR(jstr_or(o, "serviceAccountName"), "cli-sa", "and the service account");
+		ASSERT_FALSE(json_object_object_get_ex(o, "dnsPolicy", NULL), "drops the rest of spec");
+		json_object_object_get_ex(slim, "status", &o);
+		ASSERT_FALSE(json_object_object_get_ex(o, "conditions", NULL), "and of status");
+		json_object_object_get_ex(slim, "metadata", &o);
+		ASSERT_FALSE(json_object_object_get_ex(o, "uid", NULL), "and of metadata");
+		/* The slim form translates as the whole. */
+		weft_model_free(f.cfg);
+		f.cfg = weft_file_parse("", 0, "<k8s>", NULL, 0);
+		json_object_put(f.pods);
+		f.pods = json_object_new_object();
+		json_object_object_add(f.pods, "shop/cli-1", slim);
+		slim = NULL;
+		if (ASSERT_OK(weft_k8s_translate_pods(f.pods, "node-2", weft_route_ifname, f.cfg),
+			      "translate slim") &&
+		    ASSERT_EQ(f.cfg->nendpoints, 1, "the slim pod is an endpoint")) {
+			e = &f.cfg->endpoints[0];
+			ASSERT_FALSE(e->remote, "local on its own node");
+			ASSERT_STR(e->workload, "cli", "owner kept");
+			ASSERT_STR(label(e->labels, e->nlabels, "app"), "client", "labels kept");
+		}
+	}
+out:
+	json_object_put(slim);
 	fx_free(&f);
 }

@@ -100,6 +100,8 @@ TEST(unit, metrics_render_families_labels_and_sums)
 	snap_fixture(&s, svc, be);
 	s.rej = &rej;
 	s.nrej = 1;
+	s.ep_local = 3;
+	s.ep_remote = 7;
 	if (!ASSERT_OK(weft_metrics_render(&s, &out), "render"))
 		goto out;
 	t = out.p;
@@ -141,8 +143,11 @@ TEST(unit, metrics_render_families_labels_and_sums)
 		    "no tables where tc is not attached");
 	/* Every family has HELP and TYPE, and counters end in _total. */
 	ASSERT_EQ(count_lines(t, "# HELP "), count_lines(t, "# TYPE "), "HELP per TYPE");
-	ASSERT_EQ(count_lines(t, "# TYPE "), 33,
-		  "families (weftd's reloads, apply failures, dropped series, rejected objects)");
+	ASSERT_EQ(count_lines(t, "# TYPE "), 34,
+		  "families (weftd's reloads, apply failures, dropped series, rejected objects, endpoints)");
+	ASSERT_TRUE(strstr(t, "\nweft_endpoints{location=\"local\"} 3\n") &&
+		    strstr(t, "\nweft_endpoints{location=\"remote\"} 7\n"),
+		    "endpoints counted by location");
 	for (const char *p = strstr(t, " counter\n"); p; p = strstr(p + 1, " counter\n"))
 		ASSERT_TRUE(!strncmp(p - 6, "_total", 6), "counter named _total");
 	ASSERT_TRUE(strstr(t, "10.250.") == NULL, "no addresses in labels");

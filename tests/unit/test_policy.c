@@ -625,3 +625,122 @@ out:
 	weft_model_free(cfg);
 	weft_model_free(aud);
 }
+
+/* ipBlock matches pod addresses (issue 13), as the Kubernetes NetworkPolicy
+ * e2e suite expects: every address of the prefix minus the excepts, pods
+ * included, whether or not a selector also names them; peers of a rule are
+ * ORed. Two pods with the same labels, one inside an except, are told apart. */
+TEST(unit, policy_ipblock_matches_pod_addresses)
+{
+	static const char yaml[] =
+		"endpoints:\n"
+		"  - {name: web, ip: 10.0.1.21, labels: {app: web}}\n"
+		"  - {name: cli-a, ip: 10.0.0.5, labels: {app: client}}\n"
+		"  - {name: cli-b, ip: 10.0.0.66, labels: {app: client}}\n"
+		"  - {name: db, ip: 10.0.0.7, labels: {app: db}}\n"
+		"  - {name: far, ip: 10.1.0.8, labels: {app: client}}\n"
+		"  - {name: eg1, ip: 10.2.0.10, labels: {app: eg1}}\n"
+		"  - {name: eg2, ip: 10.2.0.11, labels: {app: eg2}}\n"
+		"  - {name: server, ip: 10.3.0.20, labels: {app: server}}\n"
+		"  - {name: other, ip: 10.3.0.21, labels: {app: server}}\n"
+		"policies:\n"
+		"  - name: web\n"
+		"    selector: {app: web}\n"
+		"    ingress:\n"
+		"      - from: [{cidr: 10.0.0.0/16, except: [10.0.0.66/32]}]\n"
+		"      - from: [{selector: {app: nothing}}, {cidr: 10.1.0.8/32}]\n"
+		"        ports: [{port: 81}]\n"
+		/* e2e: should allow egress access to server in CIDR block */
+		"  - name: eg1\n"
+		"    selector: {app: eg1}\n"
+		"    egress:\n"
+		"      - to: [{cidr: 10.3.0.20/32}]\n"
+		/* e2e: should enforce except clause while egress access to server in CIDR block */
+		"  - name: eg2\n"
+		"    selector: {app: eg2}\n"
+		"    egress:\n"
+		"      - to: [{cidr: 10.3.0.0/24, except: [10.3.0.20/32]}]\n";
+	static const struct vcase cases[] = {
+		{ "10.0.0.5", "10.0.1.21", 80, TCP, IN, A, "a pod in the CIDR" },
+		{ "10.0.0.66", "10.0.1.21", 80, TCP, IN, D, "the except, a pod with cli-a's labels" },
+		{ "10.0.0.7", "10.0.1.21", 80, TCP, IN, A, "a pod of other labels in the CIDR" },
+		{ "10.0.9.9", "10.0.1.21", 80, TCP, IN, A, "a non-pod address in the CIDR" },
+		{ "10.1.0.8", "10.0.1.21", 80, TCP, IN, D, "a pod outside the CIDR" },
+		{ "10.1.0.8", "10.0.1.21", 81, TCP, IN, A, "selector OR cidr: the /32 of a pod" },
+		{ "10.2.0.10", "10.3.0.20", 80, TCP, EG, A, "egress to the server's /32" },
+		{ "10.2.0.10", "10.3.0.21", 80, TCP, EG, D, "egress to a pod outside the block" },
+		{ "10.2.0.11", "10.3.0.20", 80, TCP, EG, D, "egress to the server: its except" },
+		{ "10.2.0.11", "10.3.0.21", 80, TCP, EG, A, "egress to a pod of the block, same labels" },
+	};
+	char err[512] = "";
+	struct weft_model *cfg = parse(yaml, err, sizeof(err));
+	struct weft_pol_state cur = { 0 }, st;
+
+	if (!ASSERT_NOT_NULL(cfg, err))
+		return;
+	if (ASSERT_OK(weft_pol_build(cfg, &cur, &st, err, sizeof(err)), err)) {
+		check_cases(&st, cases, sizeof(cases) / sizeof(cases[0]));
+		ASSERT_TRUE(weft_pol_ident(&st, &cfg->endpoints[1].ip) !=
+				    weft_pol_ident(&st, &cfg->endpoints[2].ip),
+			    "same labels, one inside an except: two identities");
+		ASSERT_EQ(weft_pol_ident(&st, &cfg->endpoints[7].ip) & WEFT_ID_CIDR, 0,
+			  "a pod keeps its endpoint identity inside a CIDR");
+		weft_pol_free(&st);
+	}
+	weft_model_free(cfg);
+}
+
+/* Pods of other nodes (issue 13): identities as local ones, the same
+ * numbers on every node for the same cluster; judged as peers, never
+ * subjects here (their own node enforces for them). */
+TEST(unit, policy_remote_endpoints)
+{
+	static const char yaml[] =
+		"endpoints:\n"
+		"  - {name: web, ip: 10.0.1.21, labels: {app: web}}\n"
+		"  - {name: cli, ip: 10.0.2.5, labels: {app: client}}\n"
+		"  - {name: scan, ip: 10.0.2.6, labels: {app: scanner}}\n"
+		"policies:\n"
+		"  - name: web\n"
+		"    selector: {app: web}\n"
+		"    ingress:\n"
+		"      - from: [{selector: {app: client}}]\n"
+		"  - name: cli\n"
+		"    selector: {app: client}\n"
+		"    egress:\n"
+		"      - to: [{selector: {app: web}}]\n";
+	char err[512] = "";
+	struct weft_model *a = parse(yaml, err, sizeof(err)), *b = parse(yaml, err, sizeof(err));
+	struct weft_pol_state cur = { 0 }, sa, sb;
+	uint32_t web, cli;
+
+	if (!ASSERT_NOT_NULL(a, err) || !ASSERT_NOT_NULL(b, err))
+		goto out;
+	/* node-a: web local; node-b: the client and the scanner. */
+	a->endpoints[1].remote = a->endpoints[2].remote = true;
+	b->endpoints[0].remote = true;
+	if (!ASSERT_OK(weft_pol_build(a, &cur, &sa, err, sizeof(err)), err))
+		goto out;
+	if (!ASSERT_OK(weft_pol_build(b, &cur, &sb, err, sizeof(err)), err)) {
+		weft_pol_free(&sa);
+		goto out;
+	}
+	web = weft_pol_ident(&sa, &a->endpoints[0].ip);
+	cli = weft_pol_ident(&sa, &a->endpoints[1].ip);
+	ASSERT_TRUE(cli >= WEFT_ID_EP_MIN && !(cli & WEFT_ID_CIDR), "a remote pod has an endpoint identity");
+	ASSERT_EQ(weft_pol_ident(&sb, &b->endpoints[0].ip), web, "web: one identity on both nodes");
+	ASSERT_EQ(weft_pol_ident(&sb, &b->endpoints[1].ip), cli, "client: one identity on both nodes");
+	ASSERT_EQ(decide(&sa, "10.0.2.5", "10.0.1.21", 80, TCP, IN), A, "node-a: the remote client in");
+	ASSERT_EQ(decide(&sa, "10.0.2.6", "10.0.1.21", 80, TCP, IN), D, "node-a: the remote scanner out");
+	ASSERT_EQ(decide(&sb, "10.0.2.5", "10.0.1.21", 80, TCP, EG), A, "node-b: client to the remote web");
+	ASSERT_EQ(decide(&sb, "10.0.2.5", "10.0.2.6", 80, TCP, EG), D, "node-b: client to the scanner");
+	ASSERT_TRUE(find(&sa, cli, WEFT_ID_ANY, 0, 0, EG) == NULL,
+		    "node-a compiles no rule for the remote client as a subject");
+	ASSERT_TRUE(find(&sb, web, WEFT_ID_ANY, 0, 0, IN) == NULL,
+		    "node-b compiles no rule for the remote web as a subject");
+	weft_pol_free(&sa);
+	weft_pol_free(&sb);
+out:
+	weft_model_free(a);
+	weft_model_free(b);
+}

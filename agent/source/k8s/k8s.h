@@ -47,17 +47,27 @@ int weft_k8s_translate(struct json_object *services, struct json_object *slices,
 typedef int (*weft_k8s_ifname_fn)(const struct weft_ip *ip, char *name, size_t len);
 
 /*
- * Pods (this node's, as the API returns them) into cfg->endpoints
+ * Pods (the cluster's, as the API returns them or as weft_k8s_pod_slim
+ * keeps them) into cfg->endpoints
  * (appended, then sorted by namespace/name): every Running pod that is not
  * hostNetwork, one endpoint per address of status.podIPs, with its labels,
  * namespace and workload (the controller in ownerReferences: a ReplicaSet's
  * name without its pod-template-hash, i.e. the Deployment; StatefulSet,
- * DaemonSet, Job as named; else the pod's name), and the interface ifname
- * finds (empty if NULL or not found). A malformed pod, or a second pod
- * with an address already taken, is logged and skipped. 0 or -ENOMEM.
+ * DaemonSet, Job as named; else the pod's name), its service account, and
+ * the interface ifname finds (empty if NULL or not found). A pod whose
+ * spec.nodeName is not node is remote (weft_endpoint.remote: an identity
+ * and a name, no interface); node NULL: every pod is this node's. A
+ * malformed pod, or a second pod with an address already taken, is logged
+ * and skipped. 0 or -ENOMEM.
  */
-int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
-			    struct weft_model *cfg);
+int weft_k8s_translate_pods(struct json_object *pods, const char *node,
+			    weft_k8s_ifname_fn ifname, struct weft_model *cfg);
+
+/* What weft keeps of a Pod (new object; NULL with errno): metadata name,
+ * namespace, labels, ownerReferences, resourceVersion; spec nodeName,
+ * hostNetwork, serviceAccountName, containers[].ports; status phase,
+ * podIP(s). Every pod of the cluster is cached, so the rest is dropped. */
+struct json_object *weft_k8s_pod_slim(struct json_object *pod);
 
 /* Namespaces into cfg->namespaces (their labels, for namespace selectors). */
 int weft_k8s_translate_namespaces(struct json_object *namespaces, struct weft_model *cfg);

@@ -758,8 +758,73 @@ static int ep_cmp(const void *a, const void *b)
 	return r ? r : memcmp(&x->ip, &y->ip, sizeof(x->ip));
 }
 
-int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
-			    struct weft_model *cfg)
+/* A copy of o[key] into out, if o has it. 0 or -ENOMEM. */
+static int keep(struct json_object *out, struct json_object *o, const char *key)
+{
+	struct json_object *v = jget(o, key);
+
+	return v && json_object_object_add(out, key, json_object_get(v)) ? -ENOMEM : 0;
+}
+
+struct json_object *weft_k8s_pod_slim(struct json_object *pod)
+{
+	static const char *const md_keys[] = { "name", "namespace", "labels", "ownerReferences",
+					       "resourceVersion" };
+	static const char *const spec_keys[] = { "nodeName", "hostNetwork", "serviceAccountName" };
+	static const char *const status_keys[] = { "phase", "podIP", "podIPs" };
+	struct json_object *out = json_object_new_object(), *md = json_object_new_object();
+	struct json_object *spec = json_object_new_object(), *status = json_object_new_object();
+	struct json_object *ctrs = jget(jget(pod, "spec"), "containers"), *cs = NULL;
+	int r = 0;
+
+	if (!out || !md || !spec || !status)
+		goto fail;
+	for (size_t i = 0; !r && i < sizeof(md_keys) / sizeof(md_keys[0]); i++)
+		r = keep(md, jget(pod, "metadata"), md_keys[i]);
+	for (size_t i = 0; !r && i < sizeof(spec_keys) / sizeof(spec_keys[0]); i++)
+		r = keep(spec, jget(pod, "spec"), spec_keys[i]);
+	for (size_t i = 0; !r && i < sizeof(status_keys) / sizeof(status_keys[0]); i++)
+		r = keep(status, jget(pod, "status"), status_keys[i]);
+	/* containers[].ports only: named ports of NetworkPolicies. */
+	if (!r && ctrs && json_object_is_type(ctrs, json_type_array)) {
+		if (!(cs = json_object_new_array()))
+			goto fail;
+		for (size_t i = 0; !r && i < json_object_array_length(ctrs); i++) {
+			struct json_object *c = json_object_new_object();
+
+			if (!c || json_object_array_add(cs, c)) {
+				json_object_put(c);
+				r = -ENOMEM;
+				break;
+			}
+			r = keep(c, json_object_array_get_idx(ctrs, i), "ports");
+		}
+		if (!r && json_object_object_add(spec, "containers", cs))
+			r = -ENOMEM;
+		if (!r)
+			cs = NULL;
+	}
+	if (r || json_object_object_add(out, "metadata", md))
+		goto fail;
+	md = NULL;
+	if (json_object_object_add(out, "spec", spec))
+		goto fail;
+	spec = NULL;
+	if (json_object_object_add(out, "status", status))
+		goto fail;
+	return out;
+fail:
+	json_object_put(cs);
+	json_object_put(md);
+	json_object_put(spec);
+	json_object_put(status);
+	json_object_put(out);
+	errno = ENOMEM;
+	return NULL;
+}
+
+int weft_k8s_translate_pods(struct json_object *pods, const char *node,
+			    weft_k8s_ifname_fn ifname, struct weft_model *cfg)
 {
 	size_t cap = cfg->nendpoints;
 
@@ -772,7 +837,8 @@ int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
 		struct weft_ip ip[2];
 		int family[2];
 		size_t nip = 0, at;
-		bool bad = false;
+		bool bad = false, remote;
+		const char *pnode, *sa;
 		char wl[WEFT_NAME_LEN];
 		int r;
 
@@ -803,6 +869,11 @@ int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
 				BAD("status.podIPs[%zu]: '%s' is not an IPv4 or IPv6 address", i, t);
 			nip++;
 		}
+		pnode = jstr(spec, "nodeName", &bad);
+		sa = jstr(spec, "serviceAccountName", &bad);
+		if (bad)
+			BAD("spec.nodeName, spec.serviceAccountName: not strings");
+		remote = node && (!pnode || strcmp(pnode, node));
 		r = jlabels(jget(jget(pod, "metadata"), "labels"), &labels, &at);
 		weft_labels_free(labels, at);	/* checked; each endpoint gets its own copy */
 		if (r == -1)
@@ -831,8 +902,11 @@ int weft_k8s_translate_pods(struct json_object *pods, weft_k8s_ifname_fn ifname,
 			ep->ip = ip[i];
 			ep->family = family[i];
 			ep->redirect = true;
+			ep->remote = remote;
+			snprintf(ep->service_account, sizeof(ep->service_account), "%s",
+				 sa && *sa ? sa : "default");
 			ep->origin.kind = "Pod";
-			if (ifname && ifname(&ip[i], ep->interface, sizeof(ep->interface)))
+			if (!remote && ifname && ifname(&ip[i], ep->interface, sizeof(ep->interface)))
 				ep->interface[0] = 0;
 		}
 next:;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * k8s: list then watch Services, EndpointSlices, this node's Pods
- * (fieldSelector spec.nodeName), Namespaces and NetworkPolicies.
+ * k8s: list then watch Services, EndpointSlices, every Pod of the cluster
+ * (this node's get endpoints, the others identities and names; each kept
+ * slim: weft_k8s_pod_slim), Namespaces and NetworkPolicies.
  *
  * Each resource is a small state machine: LIST (paged with limit/continue)
  * fills a fresh cache that replaces the old one when the last page is in,
@@ -61,7 +62,6 @@ enum { RES_SVC, RES_SLICE, RES_POD, RES_NS, RES_NETPOL, NRES };
 struct res {
 	const char *kind;		/* for people: "Service" */
 	const char *path;		/* collection URL path */
-	char *select;			/* "fieldSelector=..." for every request, or NULL */
 	struct json_object *cache;	/* "ns/name" -> object */
 	struct json_object *next;	/* a list in progress */
 	char rv[128];
@@ -546,7 +546,15 @@ static bool on_event(struct weft_k8s *k, struct res *r, const char *line, size_t
 			json_object_object_del(r->cache, key);
 			k->dirty = true;
 		} else {
-			keep(r, r->cache, r->cache, key, obj, len);
+			struct json_object *o = r == &k->res[RES_POD] ? weft_k8s_pod_slim(obj) :
+								       json_object_get(obj);
+
+			if (o) {
+				keep(r, r->cache, r->cache, key, o, len);
+				json_object_put(o);
+			} else {
+				weft_log(LOG_ERROR, "k8s: %s %s: out of memory; skipped", r->kind, key);
+			}
 			k->dirty = true;
 		}
 		free(key);
@@ -623,8 +631,7 @@ static int start_request(struct weft_k8s *k, struct res *r)
 			json_object_put(r->next);
 			r->next = json_object_new_object();
 		}
-		snprintf(url, sizeof(url), "%s%s?%s%slimit=%d%s%s", c->server, r->path,
-			 r->select ? r->select : "", r->select ? "&" : "", LIST_LIMIT,
+		snprintf(url, sizeof(url), "%s%s?limit=%d%s%s", c->server, r->path, LIST_LIMIT,
 			 cont ? "&continue=" : "", cont ? cont : "");
 		curl_free(cont);
 	} else {
@@ -632,8 +639,8 @@ static int start_request(struct weft_k8s *k, struct res *r)
 		r->got_event = false;
 		r->watch_at = now_ms();
 		snprintf(url, sizeof(url),
-			 "%s%s?%s%swatch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%d",
-			 c->server, r->path, r->select ? r->select : "", r->select ? "&" : "", r->rv,
+			 "%s%s?watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%d",
+			 c->server, r->path, r->rv,
 			 240 + (int)(rand_r(&k->seed) % 120));
 	}
 	e = r->easy = curl_easy_init();
@@ -783,7 +790,17 @@ static int list_done(struct weft_k8s *k, struct res *r)
 				 r->kind);
 			continue;
 		}
-		keep(r, r->next, r->cache, key, o, jsize(o));
+		{
+			size_t size = jsize(o);
+
+			o = r == &k->res[RES_POD] ? weft_k8s_pod_slim(o) : json_object_get(o);
+			if (o) {
+				keep(r, r->next, r->cache, key, o, size);
+				json_object_put(o);
+			} else {
+				weft_log(LOG_ERROR, "k8s: %s %s: out of memory; skipped", r->kind, key);
+			}
+		}
 		free(key);
 	}
 	if (json_object_object_get_ex(body, "metadata", &md)) {
@@ -987,7 +1004,8 @@ struct weft_model *weft_k8s_config(struct weft_k8s *k, const struct weft_model *
 		snprintf(cfg->datapath.node_name, sizeof(cfg->datapath.node_name), "%s", k->node);
 	ret = weft_k8s_translate(k->res[RES_SVC].cache, k->res[RES_SLICE].cache, cfg);
 	if (!ret)
-		ret = weft_k8s_translate_pods(k->res[RES_POD].cache, weft_route_ifname, cfg);
+		ret = weft_k8s_translate_pods(k->res[RES_POD].cache, k->node ? k->node : "",
+					      weft_route_ifname, cfg);
 	if (!ret)
 		ret = weft_k8s_translate_namespaces(k->res[RES_NS].cache, cfg);
 	if (!ret)
@@ -1010,7 +1028,6 @@ void weft_k8s_free(struct weft_k8s *k)
 
 		if (k->multi)
 			finish(k, r);
-		free(r->select);
 		json_object_put(r->cache);
 		json_object_put(r->next);
 		free(r->buf);
@@ -1063,19 +1080,10 @@ struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
 	for (size_t i = 0; i < NRES; i++)
 		if (!(k->res[i].cache = json_object_new_object()))
 			goto fail;
-	if (node) {	/* this node's pods only */
-		char *n = curl_easy_escape(NULL, node, 0);
-
-		if (!n || asprintf(&k->res[RES_POD].select, "fieldSelector=spec.nodeName%%3D%s", n) < 0) {
-			curl_free(n);
-			k->res[RES_POD].select = NULL;
-			goto fail;
-		}
-		curl_free(n);
-	} else {	/* without a node name no pod is known to be local */
-		weft_log(LOG_WARN, "k8s: no node name (--node, NODE_NAME): pods are not watched, no endpoints");
-		k->res[RES_POD].synced = true;
-	}
+	/* Every pod of the cluster: this node's become endpoints, the others
+	 * identities and names. Without a node name none is known to be local. */
+	if (!node)
+		weft_log(LOG_WARN, "k8s: no node name (--node, NODE_NAME): every pod is another node's, no endpoints");
 	k->epfd = epoll_create1(EPOLL_CLOEXEC);
 	k->curl_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	k->retry_tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -1095,8 +1103,7 @@ struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
 	curl_multi_setopt(k->multi, CURLMOPT_TIMERFUNCTION, on_timer);
 	curl_multi_setopt(k->multi, CURLMOPT_TIMERDATA, k);
 	for (size_t i = 0; i < NRES; i++)
-		if (i != RES_POD || node)
-			start_or_backoff(k, &k->res[i]);
+		start_or_backoff(k, &k->res[i]);
 	weft_log(LOG_INFO, "k8s: watching %s as node %s", k->conn.server, node ? node : "?");
 	return k;
 fail:
