@@ -21,6 +21,7 @@ struct weft_datapath {
 	uint32_t ct_size;		/* entries of each interface's flow table */
 	struct bpf_link **links;
 	size_t nlinks;
+	int lockfd;			/* flock on bpffs: one weftd per folder (-1: none) */
 	char bpffs[4096];
 	char cgroup[4096];
 };

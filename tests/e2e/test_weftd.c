@@ -468,3 +468,36 @@ TEST(e2e, restart_with_resized_maps_replaces_them_without_a_reset)
 	ASSERT_EQ(progs_attached(BPF_CGROUP_INET4_CONNECT), 1, "one connect4 program");
 	close(fd);
 }
+
+TEST(e2e, second_weftd_on_the_same_bpffs_is_refused)
+{
+	struct node n;
+	char out[4096], want[160];
+	int hits[4];
+	pid_t first;
+
+	if (!node_up(&n, 2) || !write_config(&n, "random", TWO_BACKENDS, NULL) ||
+	    weftd_start(&n) < 0 || !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	first = n.weftd;
+	long long t0 = tenv_now_ms();
+	ASSERT_EQ(tenv_capture(out, sizeof(out), "timeout 10 %s/weftd --config %s 2>&1",
+			       weft_test_bindir(), n.config), 1, "the second weftd exits 1");
+	ASSERT_TRUE(tenv_now_ms() - t0 < 5000, "refused at once");
+	snprintf(want, sizeof(want), "%s is in use by another weftd (pid %d", tenv_bpffs(), (int)first);
+	ASSERT_TRUE(strstr(out, want) != NULL, out);
+	ASSERT_EQ(kill(first, 0), 0, "the first weftd still runs");
+	ASSERT_EQ(spread(50, hits, NULL), 0, "the VIP still works");
+	ASSERT_EQ(progs_attached(BPF_CGROUP_INET4_CONNECT), 1, "one connect4 program");
+	ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s services", weft_test_bindir(),
+			       tenv_bpffs()), "the CLI works while weftd holds the lock");
+	ASSERT_TRUE(strstr(out, "10.250.100.1:80") != NULL, out);
+	/* The first weftd still applies a reload. */
+	if (!write_config(&n, "random", "      - {ip: 10.250.0.21}\n", NULL) || !reload(&n))
+		return;
+	ASSERT_EQ(spread(50, hits, NULL), 0, "after the reload");
+	ASSERT_EQ(hits[1], 0, "the first weftd applied the reload");
+	/* kill -9: the kernel releases the lock with the fd. */
+	weftd_stop(&n, SIGKILL);
+	weftd_start(&n);
+}
