@@ -501,3 +501,64 @@ TEST(e2e, second_weftd_on_the_same_bpffs_is_refused)
 	weftd_stop(&n, SIGKILL);
 	weftd_start(&n);
 }
+
+/* Is SIGHUP in /proc/PID/status's SigBlk? */
+static bool sighup_blocked(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long long blk = 0;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "SigBlk: %llx", &blk) == 1;
+	if (f)
+		fclose(f);
+	return found && (blk & (1ull << (SIGHUP - 1)));
+}
+
+TEST(e2e, sighup_during_start_does_not_kill_weftd)
+{
+	struct node n;
+	char bin[512], exe[4096], real[4096], path[64];
+	int hits[4], sent = 0;
+	long long t0;
+
+	if (!node_up(&n, 2) || !write_config(&n, "random", TWO_BACKENDS, NULL))
+		return;
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	char *argv[] = { bin, "--config", n.config, "--log-level", "warn", NULL };
+	n.weftd = tenv_spawn(NULL, false, false, argv);
+	if (!ASSERT_TRUE(n.weftd > 0, "weftd spawned"))
+		return;
+	/* Once weftd runs its own code (exec done), SIGHUP must be blocked
+	 * before the datapath is loaded and applied, not only in the loop. */
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)n.weftd);
+	if (!ASSERT_TRUE(realpath(bin, real) != NULL, "weftd's path"))
+		return;
+	t0 = tenv_now_ms();
+	for (;;) {
+		ssize_t len = readlink(path, exe, sizeof(exe) - 1);
+
+		exe[len > 0 ? len : 0] = 0;
+		if (tenv_now_ms() - t0 > 10000 || (!strcmp(exe, real) && sighup_blocked(n.weftd)))
+			break;
+		usleep(200);
+	}
+	ASSERT_STR(exe, real, "weftd exec'd");
+	ASSERT_TRUE(sighup_blocked(n.weftd), "SIGHUP blocked");
+	ASSERT_EQ(generation(), 0, "blocked before the first apply");
+	/* SIGHUPs all through the start. */
+	while (tenv_now_ms() - t0 < 10000 && generation() == 0 && kill(n.weftd, SIGHUP) == 0) {
+		sent++;
+		usleep(2000);
+	}
+	ASSERT_TRUE(sent > 0, "SIGHUPs sent during the start");
+	ASSERT_TRUE(tenv_wait_applied(n.weftd, 1), "weftd applied its config");
+	ASSERT_EQ(kill(n.weftd, 0), 0, "weftd alive");
+	if (!ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	ASSERT_EQ(spread(20, hits, NULL), 0, "the VIP works");
+}
