@@ -190,10 +190,163 @@ static int reuse_pinned(struct weft_datapath *dp)
 		dp->fresh[id] = fds[id] < 0 || !fits;
 		if (!ret && !dp->fresh[id])
 			ret = bpf_map__reuse_fd(skel_map(dp->skel, id), fds[id]);
-		if (fds[id] >= 0)
+		/* A set made anew is filled from the old one (carry_old). */
+		if (fds[id] >= 0 && !fits)
+			dp->old[id] = fds[id];
+		else if (fds[id] >= 0)
 			close(fds[id]);
 	}
 	return ret;
+}
+
+/*
+ * What a rebuilt set takes over from the old pinned maps, by type: every
+ * entry of the desired state (services, backends, slots, round-robin
+ * positions, service metadata, endpoints, netns endpoints, redirect
+ * settings and exceptions, policy identities, entries and names, the
+ * policy epoch), the state the programs keep (affinity, reverse
+ * translations, fragment records, flows) and the counters (datapath
+ * stats, per service, backend, policy, edge, histogram). Not carried:
+ * the sockhash and socket storage (the kernel gives user space no socket
+ * of them: live redirected sockets are sent back to the stack instead,
+ * old_redir_off), the ring buffer, and the per-interface flow tables with
+ * their slots and counters (weft_if_src, weft_ct_*: the tc step makes them
+ * anew, as for a fresh node; their flows are judged again).
+ */
+static bool carried(enum bpf_map_type t, enum weft_map_id id)
+{
+	switch (t) {
+	case BPF_MAP_TYPE_SOCKHASH:
+	case BPF_MAP_TYPE_SK_STORAGE:
+	case BPF_MAP_TYPE_RINGBUF:
+	case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+		return false;
+	default:
+		return id != WEFT_M_IF_SRC && id != WEFT_M_CT_CNT;
+	}
+}
+
+/* Copy every entry of the old map into the new one (same type, key and
+ * value sizes; only max_entries or flags differ). -E2BIG when some did not
+ * fit (a smaller size than the old content), -EPROTO for another layout. */
+static int copy_map(int from, int to, const struct bpf_map *map, size_t *copied)
+{
+	bool percpu = bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_HASH ||
+		      bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_ARRAY ||
+		      bpf_map__type(map) == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+	bool array = bpf_map__type(map) == BPF_MAP_TYPE_ARRAY ||
+		     bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_ARRAY;
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	size_t vlen, ksz = bpf_map__key_size(map);
+	int ncpu = percpu ? libbpf_num_possible_cpus() : 1;
+	void *key, *next, *val;
+	int ret = 0;
+
+	memset(&info, 0, sizeof(info));
+	*copied = 0;
+	if (bpf_obj_get_info_by_fd(from, &info, &len))
+		return -errno;
+	if (info.type != bpf_map__type(map) || info.key_size != ksz ||
+	    info.value_size != bpf_map__value_size(map))
+		return -EPROTO;
+	if (ncpu < 0)
+		return ncpu;
+	vlen = percpu ? ((bpf_map__value_size(map) + 7) / 8 * 8) * ncpu : bpf_map__value_size(map);
+	key = calloc(1, ksz);
+	next = calloc(1, ksz);
+	val = calloc(1, vlen);
+	if (!key || !next || !val) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (void *prev = NULL; !bpf_map_get_next_key(from, prev, next); prev = key) {
+		memcpy(key, next, ksz);
+		if (array && *(__u32 *)key >= bpf_map__max_entries(map))
+			break;	/* a smaller array keeps its first entries */
+		if (bpf_map_lookup_elem(from, key, val))
+			continue;	/* deleted meanwhile (an LRU) */
+		if (bpf_map_update_elem(to, key, val, BPF_ANY)) {
+			ret = -errno;
+			if (ret != -E2BIG)
+				goto out;
+			continue;
+		}
+		(*copied)++;
+	}
+out:
+	free(key);
+	free(next);
+	free(val);
+	return ret;
+}
+
+/*
+ * Maps made anew (a size or a layout changed): fill them from the old
+ * pinned set before anything reads them, so the reconciler adopts the state
+ * the old programs serve and the programs are never attached to empty maps
+ * (in Kubernetes mode the API server may not answer for a long time).
+ * dp->carried tells whether every desired-state map came over whole.
+ */
+static void carry_old(struct weft_datapath *dp)
+{
+	dp->carried = true;
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		struct bpf_map *map = skel_map(dp->skel, id);
+		size_t n = 0;
+		int ret;
+
+		if (dp->old[id] < 0 || !carried(bpf_map__type(map), id))
+			continue;
+		ret = copy_map(dp->old[id], dp->maps.fd[id], map, &n);
+		if (ret) {
+			weft_log(LOG_WARN, "datapath: %s: rebuilt: %zu entries carried over, the rest not: %s",
+				 weft_map_name(id), n,
+				 ret == -EPROTO ? "its layout changed" :
+				 ret == -E2BIG ? "the new size is too small" : strerror(-ret));
+			dp->carried = false;
+		} else {
+			weft_log(LOG_INFO, "datapath: %s: rebuilt with %u entries, %zu carried over",
+				 weft_map_name(id), bpf_map__max_entries(map), n);
+		}
+	}
+}
+
+/*
+ * After the programs moved to the new set: redirected sockets the old
+ * programs learned stay in the old sockhash with the old sk_msg program,
+ * which reads the old weft_redir_cfg and its policy epoch, frozen from now
+ * on. Switching redirect off there sends them back to the stack at their
+ * next message, where the tc programs (new, current policy) judge them, so
+ * a revocation still reaches them; new connections are redirected through
+ * the new sockhash.
+ */
+static void old_redir_off(struct weft_datapath *dp)
+{
+	struct weft_redir_cfg cfg;
+	__u32 zero = 0;
+
+	if (dp->old[WEFT_M_REDIR_CFG] < 0 ||
+	    bpf_map_lookup_elem(dp->old[WEFT_M_REDIR_CFG], &zero, &cfg))
+		return;
+	cfg.enabled = 0;
+	if (bpf_map_update_elem(dp->old[WEFT_M_REDIR_CFG], &zero, &cfg, BPF_ANY))
+		weft_log(LOG_WARN, "datapath: old %s: redirect off: %s: sockets redirected before the restart keep the old policy epoch",
+			 weft_map_name(WEFT_M_REDIR_CFG), strerror(errno));
+}
+
+static void close_old(struct weft_datapath *dp)
+{
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		if (dp->old[id] >= 0)
+			close(dp->old[id]);
+		dp->old[id] = -1;
+	}
+}
+
+bool weft_datapath_carried(const struct weft_datapath *dp)
+{
+	return dp->carried;
 }
 
 /* libbpf's messages, at our levels: its warnings (a verifier log) are
@@ -302,6 +455,8 @@ struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, ch
 	if (!dp)
 		goto fail;
 	dp->lockfd = -1;
+	for (int id = 0; id < WEFT_M_COUNT; id++)
+		dp->old[id] = -1;
 	libbpf_set_print(libbpf_log);
 	snprintf(dp->bpffs, sizeof(dp->bpffs), "%s", cfg->bpffs);
 	snprintf(dp->cgroup, sizeof(dp->cgroup), "%s", cfg->cgroup);
@@ -351,6 +506,7 @@ struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, ch
 	}
 	for (int id = 0; id < WEFT_M_COUNT; id++)
 		dp->maps.fd[id] = bpf_map__fd(skel_map(dp->skel, id));
+	carry_old(dp);
 	return dp;
 fail:
 	weft_datapath_close(dp);
@@ -459,6 +615,8 @@ int weft_datapath_attach(struct weft_datapath *dp, char *err, size_t errlen)
 		}
 		dp->fresh[id] = false;
 	}
+	old_redir_off(dp);
+	close_old(dp);
 out:
 	if (cgfd >= 0)
 		close(cgfd);
@@ -530,6 +688,7 @@ void weft_datapath_close(struct weft_datapath *dp)
 	}
 	free(dp->links);
 	free(dp->tc_if);
+	close_old(dp);
 	if (dp->lockfd >= 0)
 		close(dp->lockfd);
 	weft__destroy(dp->skel);

@@ -562,3 +562,32 @@ TEST(e2e, sighup_during_start_does_not_kill_weftd)
 		return;
 	ASSERT_EQ(spread(20, hits, NULL), 0, "the VIP works");
 }
+
+/* Issue 12, file mode: kill -9, restart with another map size (every map
+ * rebuilt) and another backend set: a client probing the VIP every 100 ms
+ * sees no failure, and the file's new state applies. */
+TEST_TIMEOUT(e2e, restart_with_resized_maps_after_kill9_fails_no_probe, 60)
+{
+	struct tenv_probe probe;
+	struct node n;
+	int hits[4];
+
+	if (!node_up(&n, 2) || !write_config(&n, "random", TWO_BACKENDS, "  max_services: 64\n") ||
+	    weftd_start(&n) < 0)
+		return;
+	if (!ASSERT_OK(tenv_probe_start(&probe, "cli", VIP, 80, 100, 100), "prober"))
+		return;
+	usleep(300000);
+	weftd_stop(&n, SIGKILL);
+	if (!write_config(&n, "random", "      - {ip: 10.250.0.22}\n", "  max_services: 128\n") ||
+	    weftd_start(&n) < 0) {
+		tenv_probe_end(&probe);
+		return;
+	}
+	ASSERT_EQ(pinned_max_entries(weft_map_name(WEFT_M_SVC)), 128, "weft_svc rebuilt");
+	ASSERT_EQ(tenv_probe_end(&probe), 0, "no failed probe in 10 s");
+	if (!ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	ASSERT_EQ(spread(40, hits, NULL), 0, "the VIP works");
+	ASSERT_EQ(hits[0], 0, "the file's new backend set applied");
+}
