@@ -187,6 +187,7 @@ static int reuse_pinned(struct weft_datapath *dp)
 		}
 	}
 	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		dp->had_pins |= fds[id] >= 0;
 		dp->fresh[id] = fds[id] < 0 || !fits;
 		if (!ret && !dp->fresh[id])
 			ret = bpf_map__reuse_fd(skel_map(dp->skel, id), fds[id]);
@@ -296,8 +297,19 @@ static void carry_old(struct weft_datapath *dp)
 		size_t n = 0;
 		int ret;
 
-		if (dp->old[id] < 0 || !carried(bpf_map__type(map), id))
+		if (!carried(bpf_map__type(map), id))
 			continue;
+		if (dp->old[id] < 0) {
+			/* A map new to this node while others were pinned (an
+			 * upgrade renamed or added it): empty, and the programs
+			 * attached now may serve its old namesake. */
+			if (dp->had_pins && dp->fresh[id]) {
+				weft_log(LOG_WARN, "datapath: %s: not pinned before: starts empty",
+					 weft_map_name(id));
+				dp->carried = false;
+			}
+			continue;
+		}
 		ret = copy_map(dp->old[id], dp->maps.fd[id], map, &n);
 		if (ret) {
 			weft_log(LOG_WARN, "datapath: %s: rebuilt: %zu entries carried over, the rest not: %s",

@@ -15,6 +15,7 @@ struct weft_datapath {
 	struct weft_maps maps;
 	bool fresh[WEFT_M_COUNT];	/* created by this load: pin after attach */
 	int old[WEFT_M_COUNT];		/* the pinned maps a rebuilt set replaces, until attach; -1 */
+	bool had_pins;			/* some map was pinned already (not a first start) */
 	bool carried;			/* every desired-state map of the old set carried over */
 	bool redir;			/* redirect programs loaded (kernel has the features) */
 	size_t ntc;			/* interfaces the tc programs are attached to */
