@@ -721,3 +721,63 @@ bool tenv_kfunc(const char *name)
 	btf__free(btf);
 	return has;
 }
+
+int tenv_probe_start(struct tenv_probe *p, const char *pod, const char *addr, uint16_t port,
+		     int count, int interval_ms)
+{
+	int fds[2];
+
+	p->pid = -1;
+	p->fd = -1;
+	if (pipe(fds) < 0)
+		return -errno;
+	fflush(NULL);
+	p->pid = fork();
+	if (p->pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -errno;
+	}
+	if (p->pid == 0) {
+		char name[64];
+		int fails = 0;
+
+		close(fds[0]);
+		if (tenv_enter(pod, true))
+			_exit(126);
+		long long end = tenv_now_ms() + (long long)count * interval_ms;
+
+		for (int i = 0; i < count; i++) {
+			long long next = tenv_now_ms() + interval_ms;
+
+			/* bounded in time too: a probe that hangs 2 s costs the
+			 * ones it leaves no time for */
+			if (tenv_now_ms() > end + interval_ms) {
+				fails += count - i;
+				break;
+			}
+			if (tenv_tcp_ask(addr, port, NULL, false, name, sizeof(name), NULL, 0))
+				fails++;
+			while (tenv_now_ms() < next)
+				usleep(1000);
+		}
+		_exit(write(fds[1], &fails, sizeof(fails)) == sizeof(fails) ? 0 : 1);
+	}
+	close(fds[1]);
+	p->fd = fds[0];
+	return 0;
+}
+
+int tenv_probe_end(struct tenv_probe *p)
+{
+	int fails = -1;
+
+	if (p->pid <= 0)
+		return -1;
+	if (read(p->fd, &fails, sizeof(fails)) != sizeof(fails))
+		fails = -1;
+	close(p->fd);
+	waitpid(p->pid, NULL, 0);
+	p->pid = -1;
+	return fails;
+}

@@ -127,6 +127,19 @@ bool tenv_wait_applied(pid_t pid, uint64_t gen);
 int tenv_spread(const char *addr, uint16_t port, const char *bind_addr, int count,
 		const char *const *names, int nnames, int *hits);
 
+/* A prober in a child, in pod (and the test cgroup): count TCP connections
+ * to addr:port, one every interval_ms (each must read the server's first
+ * line; 2 s timeouts), for count * interval_ms at most (probes left
+ * undone count as failed). tenv_probe_end waits for it and returns how
+ * many failed (-1 if it could not run). */
+struct tenv_probe {
+	pid_t pid;
+	int fd;		/* the child's report */
+};
+int tenv_probe_start(struct tenv_probe *p, const char *pod, const char *addr, uint16_t port,
+		     int count, int interval_ms);
+int tenv_probe_end(struct tenv_probe *p);
+
 /* Run a shell command, its stdout into out (NUL-terminated, cut to len).
  * Returns the exit status. */
 int tenv_capture(char *out, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

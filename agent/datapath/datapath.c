@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -84,6 +85,68 @@ static int check_bpffs(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* The pid holding the flock of inode ino, from /proc/locks ("1: FLOCK
+ * ADVISORY WRITE PID MAJ:MIN:INO ..."); 0 if not found. */
+static long lock_holder(unsigned long ino)
+{
+	FILE *f = fopen("/proc/locks", "re");
+	char line[256];
+	long pid = 0;
+
+	while (f && !pid && fgets(line, sizeof(line), f)) {
+		char kind[16], dev[64];
+		long p;
+		unsigned long i;
+		const char *c;
+
+		if (sscanf(line, "%*d: %15s %*s %*s %ld %63s", kind, &p, dev) != 3 ||
+		    strcmp(kind, "FLOCK") || !(c = strrchr(dev, ':')))
+			continue;
+		if (sscanf(c + 1, "%lu", &i) == 1 && i == ino)
+			pid = p;
+	}
+	if (f)
+		fclose(f);
+	return pid;
+}
+
+/*
+ * One weftd per bpffs folder: an exclusive flock on the folder itself, held
+ * for weftd's life on an fd the kernel closes when weftd dies (kill -9
+ * included), so a stale lock never outlives its holder. Measured on 6.18:
+ * bpffs refuses regular files (creating DIR/lock: EACCES), and flock on a
+ * bpffs directory fd works (a second LOCK_EX|LOCK_NB gets EWOULDBLOCK; the
+ * holder shows in /proc/locks as FLOCK ... PID 00:DEV:INODE). The CLI opens
+ * pins only and takes no lock: it works while weftd runs.
+ */
+static int lock_bpffs(const char *dir, char *err, size_t errlen)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	long pid;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "datapath.bpffs: %s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (!flock(fd, LOCK_EX | LOCK_NB))
+		return fd;
+	if (errno != EWOULDBLOCK) {
+		snprintf(err, errlen, "datapath.bpffs: %s: lock: %s", dir, strerror(errno));
+		close(fd);
+		return -errno;
+	}
+	pid = fstat(fd, &st) ? 0 : lock_holder(st.st_ino);
+	close(fd);
+	if (pid)
+		snprintf(err, errlen, "datapath.bpffs: %s is in use by another weftd (pid %ld holds its lock): one weftd per bpffs folder",
+			 dir, pid);
+	else
+		snprintf(err, errlen, "datapath.bpffs: %s is in use by another weftd (its lock is held): one weftd per bpffs folder",
+			 dir);
+	return -EBUSY;
+}
+
 static bool map_fits(int fd, const struct bpf_map *map, struct bpf_map_info *info)
 {
 	__u32 len = sizeof(*info);
@@ -129,13 +192,178 @@ static int reuse_pinned(struct weft_datapath *dp)
 		}
 	}
 	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		dp->had_pins |= fds[id] >= 0;
 		dp->fresh[id] = fds[id] < 0 || !fits;
 		if (!ret && !dp->fresh[id])
 			ret = bpf_map__reuse_fd(skel_map(dp->skel, id), fds[id]);
-		if (fds[id] >= 0)
+		/* A set made anew is filled from the old one (carry_old). */
+		if (fds[id] >= 0 && !fits)
+			dp->old[id] = fds[id];
+		else if (fds[id] >= 0)
 			close(fds[id]);
 	}
 	return ret;
+}
+
+/*
+ * What a rebuilt set takes over from the old pinned maps, by type: every
+ * entry of the desired state (services, backends, slots, round-robin
+ * positions, service metadata, endpoints, netns endpoints, redirect
+ * settings and exceptions, policy identities, entries and names, the
+ * policy epoch), the state the programs keep (affinity, reverse
+ * translations, fragment records, flows) and the counters (datapath
+ * stats, per service, backend, policy, edge, histogram). Not carried:
+ * the sockhash and socket storage (the kernel gives user space no socket
+ * of them: live redirected sockets are sent back to the stack instead,
+ * old_redir_off), the ring buffer, and the per-interface flow tables with
+ * their slots and counters (weft_if_src, weft_ct_*: the tc step makes them
+ * anew, as for a fresh node; their flows are judged again).
+ */
+static bool carried(enum bpf_map_type t, enum weft_map_id id)
+{
+	switch (t) {
+	case BPF_MAP_TYPE_SOCKHASH:
+	case BPF_MAP_TYPE_SK_STORAGE:
+	case BPF_MAP_TYPE_RINGBUF:
+	case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+		return false;
+	default:
+		return id != WEFT_M_IF_SRC && id != WEFT_M_CT_CNT;
+	}
+}
+
+/* Copy every entry of the old map into the new one (same type, key and
+ * value sizes; only max_entries or flags differ). -E2BIG when some did not
+ * fit (a smaller size than the old content), -EPROTO for another layout. */
+static int copy_map(int from, int to, const struct bpf_map *map, size_t *copied)
+{
+	bool percpu = bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_HASH ||
+		      bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_ARRAY ||
+		      bpf_map__type(map) == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+	bool array = bpf_map__type(map) == BPF_MAP_TYPE_ARRAY ||
+		     bpf_map__type(map) == BPF_MAP_TYPE_PERCPU_ARRAY;
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	size_t vlen, ksz = bpf_map__key_size(map);
+	int ncpu = percpu ? libbpf_num_possible_cpus() : 1;
+	void *key, *next, *val;
+	int ret = 0;
+
+	memset(&info, 0, sizeof(info));
+	*copied = 0;
+	if (bpf_obj_get_info_by_fd(from, &info, &len))
+		return -errno;
+	if (info.type != bpf_map__type(map) || info.key_size != ksz ||
+	    info.value_size != bpf_map__value_size(map))
+		return -EPROTO;
+	if (ncpu < 0)
+		return ncpu;
+	vlen = percpu ? ((bpf_map__value_size(map) + 7) / 8 * 8) * ncpu : bpf_map__value_size(map);
+	key = calloc(1, ksz);
+	next = calloc(1, ksz);
+	val = calloc(1, vlen);
+	if (!key || !next || !val) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (void *prev = NULL; !bpf_map_get_next_key(from, prev, next); prev = key) {
+		memcpy(key, next, ksz);
+		if (array && *(__u32 *)key >= bpf_map__max_entries(map))
+			break;	/* a smaller array keeps its first entries */
+		if (bpf_map_lookup_elem(from, key, val))
+			continue;	/* deleted meanwhile (an LRU) */
+		if (bpf_map_update_elem(to, key, val, BPF_ANY)) {
+			ret = -errno;
+			if (ret != -E2BIG)
+				goto out;
+			continue;
+		}
+		(*copied)++;
+	}
+out:
+	free(key);
+	free(next);
+	free(val);
+	return ret;
+}
+
+/*
+ * Maps made anew (a size or a layout changed): fill them from the old
+ * pinned set before anything reads them, so the reconciler adopts the state
+ * the old programs serve and the programs are never attached to empty maps
+ * (in Kubernetes mode the API server may not answer for a long time).
+ * dp->carried tells whether every desired-state map came over whole.
+ */
+static void carry_old(struct weft_datapath *dp)
+{
+	dp->carried = true;
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		struct bpf_map *map = skel_map(dp->skel, id);
+		size_t n = 0;
+		int ret;
+
+		if (!carried(bpf_map__type(map), id))
+			continue;
+		if (dp->old[id] < 0) {
+			/* A map new to this node while others were pinned (an
+			 * upgrade renamed or added it): empty, and the programs
+			 * attached now may serve its old namesake. */
+			if (dp->had_pins && dp->fresh[id]) {
+				weft_log(LOG_WARN, "datapath: %s: not pinned before: starts empty",
+					 weft_map_name(id));
+				dp->carried = false;
+			}
+			continue;
+		}
+		ret = copy_map(dp->old[id], dp->maps.fd[id], map, &n);
+		if (ret) {
+			weft_log(LOG_WARN, "datapath: %s: rebuilt: %zu entries carried over, the rest not: %s",
+				 weft_map_name(id), n,
+				 ret == -EPROTO ? "its layout changed" :
+				 ret == -E2BIG ? "the new size is too small" : strerror(-ret));
+			dp->carried = false;
+		} else {
+			weft_log(LOG_INFO, "datapath: %s: rebuilt with %u entries, %zu carried over",
+				 weft_map_name(id), bpf_map__max_entries(map), n);
+		}
+	}
+}
+
+/*
+ * After the programs moved to the new set: redirected sockets the old
+ * programs learned stay in the old sockhash with the old sk_msg program,
+ * which reads the old weft_redir_cfg and its policy epoch, frozen from now
+ * on. Switching redirect off there sends them back to the stack at their
+ * next message, where the tc programs (new, current policy) judge them, so
+ * a revocation still reaches them; new connections are redirected through
+ * the new sockhash.
+ */
+static void old_redir_off(struct weft_datapath *dp)
+{
+	struct weft_redir_cfg cfg;
+	__u32 zero = 0;
+
+	if (dp->old[WEFT_M_REDIR_CFG] < 0 ||
+	    bpf_map_lookup_elem(dp->old[WEFT_M_REDIR_CFG], &zero, &cfg))
+		return;
+	cfg.enabled = 0;
+	if (bpf_map_update_elem(dp->old[WEFT_M_REDIR_CFG], &zero, &cfg, BPF_ANY))
+		weft_log(LOG_WARN, "datapath: old %s: redirect off: %s: sockets redirected before the restart keep the old policy epoch",
+			 weft_map_name(WEFT_M_REDIR_CFG), strerror(errno));
+}
+
+static void close_old(struct weft_datapath *dp)
+{
+	for (int id = 0; id < WEFT_M_COUNT; id++) {
+		if (dp->old[id] >= 0)
+			close(dp->old[id]);
+		dp->old[id] = -1;
+	}
+}
+
+bool weft_datapath_carried(const struct weft_datapath *dp)
+{
+	return dp->carried;
 }
 
 /* libbpf's messages, at our levels: its warnings (a verifier log) are
@@ -396,12 +624,20 @@ struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, ch
 
 	if (!dp)
 		goto fail;
+	dp->lockfd = -1;
+	for (int id = 0; id < WEFT_M_COUNT; id++)
+		dp->old[id] = -1;
 	libbpf_set_print(libbpf_log);
 	snprintf(dp->bpffs, sizeof(dp->bpffs), "%s", cfg->bpffs);
 	snprintf(dp->cgroup, sizeof(dp->cgroup), "%s", cfg->cgroup);
 	ret = check_bpffs(dp->bpffs, err, errlen);
 	if (ret)
 		goto fail;
+	dp->lockfd = lock_bpffs(dp->bpffs, err, errlen);
+	if (dp->lockfd < 0) {
+		ret = dp->lockfd;
+		goto fail;
+	}
 	dp->skel = weft__open();
 	if (!dp->skel) {
 		ret = -errno;
@@ -441,6 +677,7 @@ struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, ch
 	}
 	for (int id = 0; id < WEFT_M_COUNT; id++)
 		dp->maps.fd[id] = bpf_map__fd(skel_map(dp->skel, id));
+	carry_old(dp);
 	return dp;
 fail:
 	weft_datapath_close(dp);
@@ -549,6 +786,8 @@ int weft_datapath_attach(struct weft_datapath *dp, char *err, size_t errlen)
 		}
 		dp->fresh[id] = false;
 	}
+	old_redir_off(dp);
+	close_old(dp);
 out:
 	if (cgfd >= 0)
 		close(cgfd);
@@ -622,6 +861,9 @@ void weft_datapath_close(struct weft_datapath *dp)
 	}
 	free(dp->links);
 	free(dp->tc_if);
+	close_old(dp);
+	if (dp->lockfd >= 0)
+		close(dp->lockfd);
 	weft__destroy(dp->skel);
 	free(dp);
 }

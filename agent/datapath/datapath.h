@@ -24,6 +24,13 @@ struct weft_datapath;
 struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, char *err,
 					 size_t errlen);
 
+/* False when the pinned maps had to be made anew (a size or a layout
+ * changed) and some desired-state entries of the old set could not be
+ * carried into the new one (another layout, a size too small): the new
+ * maps then hold less than the programs attached now serve, and the caller
+ * should attach only once its own desired state is applied. */
+bool weft_datapath_carried(const struct weft_datapath *dp);
+
 /* The map fds (valid until weft_datapath_close). */
 const struct weft_maps *weft_datapath_maps(const struct weft_datapath *dp);
 

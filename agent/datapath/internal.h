@@ -14,6 +14,9 @@ struct weft_datapath {
 	struct weft *skel;
 	struct weft_maps maps;
 	bool fresh[WEFT_M_COUNT];	/* created by this load: pin after attach */
+	int old[WEFT_M_COUNT];		/* the pinned maps a rebuilt set replaces, until attach; -1 */
+	bool had_pins;			/* some map was pinned already (not a first start) */
+	bool carried;			/* every desired-state map of the old set carried over */
 	bool redir;			/* redirect programs loaded (kernel has the features) */
 	bool gone;			/* the socket iterators of sockgone.bpf.c loaded
 					 * (kernel has bpf_sock_destroy) */
@@ -23,6 +26,7 @@ struct weft_datapath {
 	uint32_t ct_size;		/* entries of each interface's flow table */
 	struct bpf_link **links;
 	size_t nlinks;
+	int lockfd;			/* flock on bpffs: one weftd per folder (-1: none) */
 	char bpffs[4096];
 	char cgroup[4096];
 };

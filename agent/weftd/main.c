@@ -233,6 +233,24 @@ static int apply(struct weftd *d, struct weft_model *m, unsigned int mask)
 	return ret;
 }
 
+/* Move the programs onto this load's maps (which hold the state to serve). */
+static int attach(struct weftd *d)
+{
+	char err[512];
+	int ret = weft_datapath_attach(d->dp, err, sizeof(err));
+
+	if (ret) {
+		weft_log(LOG_ERROR, "%s", err);
+		return ret;
+	}
+	d->attached = true;
+	/* weft_info last: a reader that sees this pid sees the links too. */
+	weft_datapath_set_info(d->dp, d->generation, d->last_ops);
+	weft_log(LOG_INFO, "weftd: ready: cgroup %s, pins in %s", d->file->datapath.cgroup,
+		 d->file->datapath.bpffs);
+	return 0;
+}
+
 static int start(struct weftd *d)
 {
 	char err[512];
@@ -266,18 +284,14 @@ static int start(struct weftd *d)
 		 * runs: the datapath serves what could be applied. */
 		apply(d, m, WEFT_STEPS_ALL);
 		d->file = d->model;
+	} else if (!weft_datapath_carried(d->dp)) {
+		/* Rebuilt maps that hold less than the old ones: the old
+		 * programs keep serving the old maps until the cluster's state
+		 * is applied to the new ones (k8s_apply attaches). */
+		weft_log(LOG_WARN, "datapath: rebuilt maps could not take the old state whole: the running programs stay attached until the API server's state is applied");
+		return 0;
 	}
-	ret = weft_datapath_attach(d->dp, err, sizeof(err));
-	if (ret) {
-		weft_log(LOG_ERROR, "%s", err);
-		return ret;
-	}
-	d->attached = true;
-	/* weft_info last: a reader that sees this pid sees the links too. */
-	weft_datapath_set_info(d->dp, d->generation, d->last_ops);
-	weft_log(LOG_INFO, "weftd: ready: cgroup %s, pins in %s", d->file->datapath.cgroup,
-		 d->file->datapath.bpffs);
-	return 0;
+	return attach(d);
 }
 
 /* The cluster's objects with the file's settings, through the one reconcile. */
@@ -289,7 +303,9 @@ static void k8s_apply(struct weftd *d)
 		weft_log(LOG_ERROR, "k8s: translate: %s", strerror(errno));
 		return;
 	}
-	apply(d, m, WEFT_STEPS_ALL);
+	/* Attached once every step applied: not onto half a state. */
+	if (!apply(d, m, WEFT_STEPS_ALL) && !d->attached)
+		attach(d);
 }
 
 /* After a batch of Kubernetes events. */

@@ -22,6 +22,7 @@
 #include "harness.h"
 #include "testenv.h"
 #include "k8sclient.h"
+#include "lib/maps.h"
 #include "weft/abi.h"
 
 #define VIP "10.250.100.1"
@@ -871,4 +872,102 @@ out:
 	waitpid(weftd, NULL, 0);
 	kill(a.pid, SIGTERM);
 	waitpid(a.pid, NULL, 0);
+}
+
+static uint32_t pinned_size(enum weft_map_id id)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), weft_map_name(id));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.max_entries = 0;
+	close(fd);
+	return info.max_entries;
+}
+
+/* Issue 12: a restart that must rebuild its maps (datapath.max_services
+ * changed) while the API server does not answer: the new programs must
+ * not be attached to empty maps. */
+TEST_TIMEOUT(e2e, k8s_restart_with_resized_maps_while_the_api_server_is_down, 120)
+{
+	struct api a = { 0 };
+	char bin[512], kc[256], cfg[256], text[1024];
+	struct tenv_probe probe;
+	struct weft_info info;
+	int hits[4], fails;
+	pid_t weftd;
+
+	tenv_need_root();
+	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod") ||
+	    !ASSERT_OK(tenv_pod("be1", "10.250.0.21", NULL), "be1") ||
+	    !ASSERT_OK(tenv_pod("be2", "10.250.0.22", NULL), "be2") ||
+	    !ASSERT_TRUE(tenv_namesrv("be1", "be1", "10.250.0.21", 8080) > 0, "namesrv be1") ||
+	    !ASSERT_TRUE(tenv_namesrv("be2", "be2", "10.250.0.22", 8080) > 0, "namesrv be2") ||
+	    !api_start(&a, false) || !api(&a, "put services " SVC("web", VIP, "", WEB_PORTS)) ||
+	    !api(&a, "put endpointslices " SLICE("web", "web-a", EP("10.250.0.21", "true", "false") ","
+					      EP("10.250.0.22", "true", "false"), P8080)))
+		return;
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", a.dir);
+	snprintf(cfg, sizeof(cfg), "%s/restart.yaml", a.dir);
+	snprintf(text, sizeof(text), "datapath: {cgroup: %s, bpffs: %s, max_services: 64}\n"
+		 "metrics: {listen: \"\"}\n", tenv_cgroup(), tenv_bpffs());
+	if (!ASSERT_OK(tenv_write_file(cfg, text), "weft.yaml"))
+		return;
+	char *argv[] = { bin, "--kubeconfig", kc, "--node", "node-1", "--config", cfg,
+			 "--log-level", "info", NULL };
+	weftd = tenv_spawn(NULL, false, false, argv);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned") ||
+	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "first list applied") ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.21:8080 10.250.0.22:8080", "two endpoints"))
+		return;
+	ASSERT_EQ(pinned_size(WEFT_M_SVC), 64, "weft_svc sized 64");
+
+	/* A client probes the VIP every 100 ms for 10 s through all of it. */
+	if (!ASSERT_OK(tenv_probe_start(&probe, "cli", VIP, 80, 100, 100), "prober"))
+		return;
+	usleep(300000);
+	kill(weftd, SIGKILL);
+	waitpid(weftd, NULL, 0);
+	/* The cluster moves on while weftd is down (be2 leaves), then the API
+	 * server stops answering (stopped: connections queue, nothing replies). */
+	if (!api(&a, "put endpointslices " SLICE("web", "web-a", EP("10.250.0.21", "true", "false"),
+					      P8080)))
+		return;
+	kill(a.pid, SIGSTOP);
+	snprintf(text, sizeof(text), "datapath: {cgroup: %s, bpffs: %s, max_services: 128}\n"
+		 "metrics: {listen: \"\"}\n", tenv_cgroup(), tenv_bpffs());
+	if (!ASSERT_OK(tenv_write_file(cfg, text), "weft.yaml with another size"))
+		goto resume;
+	weftd = tenv_spawn(NULL, false, false, argv);
+	if (!ASSERT_TRUE(weftd > 0, "weftd restarted") ||
+	    !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		goto resume;
+	/* Attached on the rebuilt maps, from the old state, with no API server. */
+	if (!ASSERT_TRUE(tenv_wait_applied(weftd, 0), "the restarted weftd attached"))
+		goto resume;
+	ASSERT_EQ(pinned_size(WEFT_M_SVC), 128, "weft_svc rebuilt with 128 entries");
+	fails = tenv_probe_end(&probe);
+	ASSERT_EQ(fails, 0, "no failed probe in 10 s (kill -9, API server down, maps rebuilt)");
+	ASSERT_TRUE(tenv_info(&info) && info.generation == 0, "nothing applied yet: the old state served");
+	ASSERT_EQ(spread(VIP, 40, hits), 0, "the VIP works on the carried state");
+	ASSERT_TRUE(hits[0] > 0 && hits[1] > 0, "both old endpoints still there");
+resume:
+	kill(a.pid, SIGCONT);
+	/* The API server is back: the cluster's state applies (after the
+	 * client's retry backoff: up to 30 s). */
+	for (int i = 0; i < 2 && !tenv_wait_applied(weftd, 1); i++)
+		;
+	if (!ASSERT_TRUE(tenv_wait_applied(weftd, 1), "the cluster's state applied") ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.21:8080", "be2 gone"))
+		return;
+	ASSERT_EQ(spread(VIP, 40, hits), 0, "no failures after the apply");
+	ASSERT_EQ(hits[1], 0, "only be1 answers");
+	ASSERT_EQ(pinned_size(WEFT_M_SVC), 128, "still the new size");
 }

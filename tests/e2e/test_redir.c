@@ -354,3 +354,85 @@ TEST_TIMEOUT(e2e, redir_survives_kill9_restart_and_cleanup_detaches, 90)
 	close(fd2);
 	close(fd);
 }
+
+/* A counter of a weft_stats map held by fd (one the test kept open). */
+static uint64_t stat_of(int fd, enum weft_stat stat)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t vals[512] = { 0 }, sum = 0;
+	__u32 key = stat;
+
+	if (ncpu <= 0 || ncpu > 512 || bpf_map_lookup_elem(fd, &key, vals))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		sum += vals[i];
+	return sum;
+}
+
+/* The id of the map pinned at path, or of fd. */
+static __u32 map_id(const char *path, int fd)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	int f = path ? bpf_obj_get(path) : fd;
+
+	if (f < 0 || bpf_obj_get_info_by_fd(f, &info, &len))
+		info.id = 0;
+	if (path && f >= 0)
+		close(f);
+	return info.id;
+}
+
+/* Issue 12: a restart that rebuilds the maps (max_services changed) gives
+ * the new programs a new sockhash; a connection redirected before stays in
+ * the old one with the old sk_msg and a frozen policy epoch. weftd switches
+ * redirect off in the old settings, so that connection continues on the
+ * stack (where tc sees it and judges revocations). */
+TEST_TIMEOUT(e2e, redir_restart_with_rebuilt_maps_moves_old_sockets_to_the_stack, 90)
+{
+	struct rnode n;
+	uint64_t m, off;
+	char path[512];
+	int fd, fd2, old_stats;
+
+	if (!node_up(&n, true) || !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	fd = echo_open();
+	if (!ASSERT_TRUE(fd >= 0, "echo connection"))
+		return;
+	m = tenv_stat(WEFT_STAT_REDIR_MSGS);
+	ASSERT_TRUE(echo_ok(fd, 1), "echo, redirected");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_MSGS) - m, 2, "redirected both ways");
+	/* The old set's counters, which the old sk_msg keeps counting into. */
+	snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), weft_map_name(WEFT_M_STATS));
+	old_stats = bpf_obj_get(path);
+	if (!ASSERT_TRUE(old_stats >= 0, "old weft_stats"))
+		return;
+	kill(n.weftd, SIGKILL);
+	waitpid(n.weftd, NULL, 0);
+	if (!ASSERT_OK(tenv_sh("sed -i 's/^  redirect: true$/&\\n  max_services: 128/' %s", n.config),
+		       "max_services changed"))
+		return;
+	char bin[512];
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	char *argv[] = { bin, "--config", n.config, "--log-level", "warn", NULL };
+	/* Spawned from the node's netns: this process is in the pod's now. */
+	n.weftd = tenv_spawn("node", false, false, argv);
+	if (!ASSERT_TRUE(n.weftd > 0, "weftd restarted") ||
+	    !ASSERT_TRUE(tenv_wait_applied(n.weftd, 1), "restarted weftd applied"))
+		return;
+	ASSERT_TRUE(map_id(path, -1) != map_id(NULL, old_stats), "a new weft_stats is pinned");
+	off = stat_of(old_stats, WEFT_STAT_REDIR_OFF);
+	m = stat_of(old_stats, WEFT_STAT_REDIR_MSGS);
+	for (unsigned int i = 0; i < 5; i++)
+		ASSERT_TRUE(echo_ok(fd, 10 + i), "the old connection works after the restart");
+	ASSERT_GE(stat_of(old_stats, WEFT_STAT_REDIR_OFF) - off, 5, "it took the stack");
+	ASSERT_EQ(stat_of(old_stats, WEFT_STAT_REDIR_MSGS) - m, 0, "nothing redirected by the old sk_msg");
+	m = tenv_stat(WEFT_STAT_REDIR_MSGS);
+	fd2 = echo_open();
+	ASSERT_TRUE(fd2 >= 0 && echo_ok(fd2, 2), "a new connection");
+	ASSERT_GE(tenv_stat(WEFT_STAT_REDIR_MSGS) - m, 2, "new connections are redirected by the new set");
+	close(fd2);
+	close(fd);
+	close(old_stats);
+}

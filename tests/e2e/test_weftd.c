@@ -639,3 +639,126 @@ TEST(e2e, connections_to_a_removed_backend_are_closed)
 	close(direct);
 	close(keep);
 }
+
+TEST(e2e, second_weftd_on_the_same_bpffs_is_refused)
+{
+	struct node n;
+	char out[4096], want[160];
+	int hits[4];
+	pid_t first;
+
+	if (!node_up(&n, 2) || !write_config(&n, "random", TWO_BACKENDS, NULL) ||
+	    weftd_start(&n) < 0 || !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	first = n.weftd;
+	long long t0 = tenv_now_ms();
+	ASSERT_EQ(tenv_capture(out, sizeof(out), "timeout 10 %s/weftd --config %s 2>&1",
+			       weft_test_bindir(), n.config), 1, "the second weftd exits 1");
+	ASSERT_TRUE(tenv_now_ms() - t0 < 5000, "refused at once");
+	snprintf(want, sizeof(want), "%s is in use by another weftd (pid %d", tenv_bpffs(), (int)first);
+	ASSERT_TRUE(strstr(out, want) != NULL, out);
+	ASSERT_EQ(kill(first, 0), 0, "the first weftd still runs");
+	ASSERT_EQ(spread(50, hits, NULL), 0, "the VIP still works");
+	ASSERT_EQ(progs_attached(BPF_CGROUP_INET4_CONNECT), 1, "one connect4 program");
+	ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s services", weft_test_bindir(),
+			       tenv_bpffs()), "the CLI works while weftd holds the lock");
+	ASSERT_TRUE(strstr(out, "10.250.100.1:80") != NULL, out);
+	/* The first weftd still applies a reload. */
+	if (!write_config(&n, "random", "      - {ip: 10.250.0.21}\n", NULL) || !reload(&n))
+		return;
+	ASSERT_EQ(spread(50, hits, NULL), 0, "after the reload");
+	ASSERT_EQ(hits[1], 0, "the first weftd applied the reload");
+	/* kill -9: the kernel releases the lock with the fd. */
+	weftd_stop(&n, SIGKILL);
+	weftd_start(&n);
+}
+
+/* Is SIGHUP in /proc/PID/status's SigBlk? */
+static bool sighup_blocked(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned long long blk = 0;
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "SigBlk: %llx", &blk) == 1;
+	if (f)
+		fclose(f);
+	return found && (blk & (1ull << (SIGHUP - 1)));
+}
+
+TEST(e2e, sighup_during_start_does_not_kill_weftd)
+{
+	struct node n;
+	char bin[512], exe[4096], real[4096], path[64];
+	int hits[4], sent = 0;
+	long long t0;
+
+	if (!node_up(&n, 2) || !write_config(&n, "random", TWO_BACKENDS, NULL))
+		return;
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	char *argv[] = { bin, "--config", n.config, "--log-level", "warn", NULL };
+	n.weftd = tenv_spawn(NULL, false, false, argv);
+	if (!ASSERT_TRUE(n.weftd > 0, "weftd spawned"))
+		return;
+	/* Once weftd runs its own code (exec done), SIGHUP must be blocked
+	 * before the datapath is loaded and applied, not only in the loop. */
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)n.weftd);
+	if (!ASSERT_TRUE(realpath(bin, real) != NULL, "weftd's path"))
+		return;
+	t0 = tenv_now_ms();
+	for (;;) {
+		ssize_t len = readlink(path, exe, sizeof(exe) - 1);
+
+		exe[len > 0 ? len : 0] = 0;
+		if (tenv_now_ms() - t0 > 10000 || (!strcmp(exe, real) && sighup_blocked(n.weftd)))
+			break;
+		usleep(200);
+	}
+	ASSERT_STR(exe, real, "weftd exec'd");
+	ASSERT_TRUE(sighup_blocked(n.weftd), "SIGHUP blocked");
+	ASSERT_EQ(generation(), 0, "blocked before the first apply");
+	/* SIGHUPs all through the start. */
+	while (tenv_now_ms() - t0 < 10000 && generation() == 0 && kill(n.weftd, SIGHUP) == 0) {
+		sent++;
+		usleep(2000);
+	}
+	ASSERT_TRUE(sent > 0, "SIGHUPs sent during the start");
+	ASSERT_TRUE(tenv_wait_applied(n.weftd, 1), "weftd applied its config");
+	ASSERT_EQ(kill(n.weftd, 0), 0, "weftd alive");
+	if (!ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	ASSERT_EQ(spread(20, hits, NULL), 0, "the VIP works");
+}
+
+/* Issue 12, file mode: kill -9, restart with another map size (every map
+ * rebuilt) and another backend set: a client probing the VIP every 100 ms
+ * sees no failure, and the file's new state applies. */
+TEST_TIMEOUT(e2e, restart_with_resized_maps_after_kill9_fails_no_probe, 60)
+{
+	struct tenv_probe probe;
+	struct node n;
+	int hits[4];
+
+	if (!node_up(&n, 2) || !write_config(&n, "random", TWO_BACKENDS, "  max_services: 64\n") ||
+	    weftd_start(&n) < 0)
+		return;
+	if (!ASSERT_OK(tenv_probe_start(&probe, "cli", VIP, 80, 100, 100), "prober"))
+		return;
+	usleep(300000);
+	weftd_stop(&n, SIGKILL);
+	if (!write_config(&n, "random", "      - {ip: 10.250.0.22}\n", "  max_services: 128\n") ||
+	    weftd_start(&n) < 0) {
+		tenv_probe_end(&probe);
+		return;
+	}
+	ASSERT_EQ(pinned_max_entries(weft_map_name(WEFT_M_SVC)), 128, "weft_svc rebuilt");
+	ASSERT_EQ(tenv_probe_end(&probe), 0, "no failed probe in 10 s");
+	if (!ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	ASSERT_EQ(spread(40, hits, NULL), 0, "the VIP works");
+	ASSERT_EQ(hits[0], 0, "the file's new backend set applied");
+}
