@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * fuzz: libFuzzer targets, one per parser weft feeds with bytes it does not
+ * control (tests/fuzz/README.md). Each file defines LLVMFuzzerTestOneInput;
+ * what an input must not do beyond crashing (a property the parser
+ * promises) is checked with FUZZ_ASSERT, which aborts: libFuzzer keeps the
+ * input as a crash.
+ */
+#ifndef WEFT_FUZZ_H
+#define WEFT_FUZZ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+#define FUZZ_ASSERT(cond, what)                                                            \
+	do {                                                                               \
+		if (!(cond)) {                                                             \
+			fprintf(stderr, "fuzz: %s:%d: %s: %s\n", __FILE__, __LINE__, what, #cond); \
+			abort();                                                           \
+		}                                                                          \
+	} while (0)
+
+#endif /* WEFT_FUZZ_H */
