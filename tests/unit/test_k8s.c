@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "source/file.h"
 #include "source/k8s/k8s.h"
+#include "source/k8s/internal.h"
 #include "lib/log.h"
 #include "testenv.h"
 
@@ -314,4 +315,31 @@ TEST(unit, k8s_no_endpoints_and_no_slices)
 	ASSERT_EQ(f.cfg.services[0].ports[0].target_port, 80, "named, unresolved: the port");
 out:
 	fx_free(&f);
+}
+
+/* A watch stream whose event has a type that is not a string (found by the
+ * fuzz target watch: strcmp on NULL, weftd's SIGSEGV): the event is
+ * unparseable, the stream stops for a relist, what came before stays. */
+TEST(unit, k8s_watch_event_without_a_string_type_relists)
+{
+	static const char stream[] =
+		"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"}}}\n"
+		"{\"type\":null,\"object\":{\"metadata\":{\"name\":\"b\",\"namespace\":\"d\"}}}\n"
+		"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"c\",\"namespace\":\"d\"}}}\n";
+	struct weft_k8s *k = calloc(1, sizeof(*k));
+	struct res *r;
+
+	if (!ASSERT_TRUE(k, "client"))
+		return;
+	weft_log_level = LOG_ERROR + 0;	/* the unparseable event's line is expected */
+	r = &k->res[RES_SVC];
+	*r = (struct res){ .kind = "Service", .st = R_WATCH, .synced = true,
+			   .cache = json_object_new_object() };
+	ASSERT_FALSE(weft_k8s_feed(k, r, stream, sizeof(stream) - 1, true), "the stream stops");
+	ASSERT_TRUE(r->relist, "and relists");
+	ASSERT_EQ(json_object_object_length(r->cache), 1, "the event before it applied, none after");
+	ASSERT_TRUE(json_object_object_get_ex(r->cache, "d/a", NULL), "d/a");
+	json_object_put(r->cache);
+	free(r->buf);
+	free(k);
 }

@@ -389,6 +389,7 @@ static bool on_event(struct weft_k8s *k, struct res *r, const char *line)
 
 	ev = json_tokener_parse(line);
 	if (!ev || !json_object_object_get_ex(ev, "type", &type) ||
+	    !json_object_is_type(type, json_type_string) ||
 	    !json_object_object_get_ex(ev, "object", &obj) ||
 	    !json_object_is_type(obj, json_type_object)) {
 		weft_log(LOG_ERROR, "k8s: watch %s: unparseable event; relisting", r->kind);
