@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Unit tests of the Kubernetes translation: objects in the exact shape the
  * API returns (as recorded from a v1.30 cluster) into weft services. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,4 +343,34 @@ TEST(unit, k8s_watch_event_without_a_string_type_relists)
 	json_object_put(r->cache);
 	free(r->buf);
 	free(k);
+}
+
+/* A kubeconfig whose server is "https://" and no host (found by the fuzz
+ * target kubeconfig: accepted, and its trailing '/' cut to "https:/") is
+ * refused, naming the key. */
+TEST(unit, k8s_kubeconfig_server_needs_a_host)
+{
+	static const char *const servers[] = { "https://", "https:///api", "http://h:6443" };
+	struct weft_k8s_conn c;
+	char text[512], err[256];
+
+	for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "clusters:\n- name: c\n  cluster: {server: \"%s\"}\n"
+			 "contexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+			 "users:\n- name: u\n  user: {token: t}\n", servers[i]);
+		err[0] = 0;
+		if (!ASSERT_EQ(weft_k8s_kubeconfig_parse(text, strlen(text), "kc", &c, err, sizeof(err)),
+			       -EINVAL, servers[i]) ||
+		    !ASSERT_TRUE(strstr(err, "kc: clusters[].cluster.server"), "names the key"))
+			return;
+	}
+	snprintf(text, sizeof(text), "clusters:\n- name: c\n  cluster: {server: \"https://h:6443/\"}\n"
+		 "contexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+		 "users:\n- name: u\n  user: {token: t}\n");
+	if (!ASSERT_OK(weft_k8s_kubeconfig_parse(text, strlen(text), "kc", &c, err, sizeof(err)),
+		       "a host"))
+		return;
+	ASSERT_STR(c.server, "https://h:6443", "the trailing slash cut");
+	weft_k8s_conn_free(&c);
 }

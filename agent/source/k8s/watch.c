@@ -236,8 +236,8 @@ int weft_k8s_kubeconfig_parse(const char *text, size_t len, const char *path,
 	cl = ynamed(&doc, root, "clusters", ystr(ymap(&doc, ctx, "cluster")), "cluster");
 	user = ynamed(&doc, root, "users", ystr(ymap(&doc, ctx, "user")), "user");
 	v = ystr(ymap(&doc, cl, "server"));
-	if (!v || strncmp(v, "https://", 8)) {
-		snprintf(err, errlen, "%s: clusters[].cluster.server: want an https:// URL", path);
+	if (!v || strncmp(v, "https://", 8) || !v[8] || v[8] == '/') {
+		snprintf(err, errlen, "%s: clusters[].cluster.server: want an https://HOST URL", path);
 		goto out;
 	}
 	out->server = strdup(v);
