@@ -8,7 +8,6 @@
  * is parsed as a multicast event (seq and portid 0) and as the answer to a
  * request (seq 1, portid 1).
  */
-#include <errno.h>
 #include <string.h>
 
 #include "fuzz.h"
@@ -61,7 +60,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (int i = 0; i < 2; i++) {
 		ret = parse(buf, size, i, i);
 		FUZZ_ASSERT(ret <= 1, "1, 0 or -errno");
-		FUZZ_ASSERT(ret != -EINVAL, "an aligned buffer is never refused as misaligned");
 	}
 	free(buf);
 	return 0;
