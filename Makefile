@@ -52,7 +52,9 @@ TEST_SKELS := $(patsubst %.bpf.c,$(BUILD)/%.skel.h,$(notdir $(wildcard tests/*/*
 TEST_SRCS := $(filter-out tests/namesrv.c tests/k8sapi.c %.bpf.c,$(TEST_SRCS))
 
 # Two flavours of every user-space binary: plain ($(BUILD)) and with
-# AddressSanitizer + UBSan ($(BUILD)/san).
+# AddressSanitizer + UBSan ($(BUILD)/san); a third, the agent's rooms built
+# by clang for the fuzz targets ($(BUILD)/fuzz, see fuzz below), whose
+# objects use the compiler given as the flavour's third argument.
 objs = $(patsubst %.c,$(2)/obj/%.o,$(1))
 # The archives of a flavour, in link order (a group: rooms call each other).
 rooms = -Wl,--start-group $(foreach r,$(AGENT_ROOMS),$(1)/lib/libweft-$(r).a) -Wl,--end-group
@@ -60,7 +62,7 @@ room_libs = $(foreach r,$(AGENT_ROOMS),$(1)/lib/libweft-$(r).a)
 
 PROGS := weftd weft namesrv k8sapi weft-test
 
-.PHONY: all san deps test check unit demo bench clean FORCE test-kernel docs
+.PHONY: all san deps test check unit demo bench clean FORCE test-kernel docs fuzz fuzz-ci
 all: $(addprefix $(BUILD)/,$(PROGS) kubectl-weft)
 san: $(addprefix $(BUILD)/san/,$(PROGS) kubectl-weft)
 
@@ -102,7 +104,7 @@ define flavour
 $(1)/obj/%.o: %.c VERSION | $(BUILD)/weft.skel.h $(TEST_SKELS)
 	$$(call msg,CC,$$@)
 	$$(Q)mkdir -p $$(@D)
-	$$(Q)$$(CC) $$(CFLAGS_COMMON) $(2) $$(CFLAGS) -c $$< -o $$@
+	$$(Q)$(or $(3),$$(CC)) $$(CFLAGS_COMMON) $(2) $$(CFLAGS) -c $$< -o $$@
 
 $(1)/obj/agent/lib/version.o: $(BUILD)/version.txt
 $(1)/obj/agent/lib/version.o: CFLAGS_COMMON += -DWEFT_VERSION='"$(WEFT_VERSION)"'
@@ -144,12 +146,13 @@ endef
 
 $(eval $(call flavour,$(BUILD),))
 $(eval $(call flavour,$(BUILD)/san,$(SAN_FLAGS)))
+$(eval $(call flavour,$(BUILD)/fuzz,-fsanitize=fuzzer-no-link $(SAN_FLAGS),$(CLANG)))
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # --- commands ----------------------------------------------------------
 # Every Debian package the project needs: build, tests, demo, bench.
-DEB_PKGS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libssl-dev \
+DEB_PKGS := clang libclang-rt-dev llvm bpftool libbpf-dev libelf-dev zlib1g-dev libyaml-dev libssl-dev \
 	pkg-config make gcc iproute2 iptables procps psmisc kmod \
 	libcurl4-openssl-dev libjson-c-dev libmnl-dev openssl nodejs libcap2-bin zsh graphviz
 DEB_BENCH := sockperf iperf3 haproxy nginx wrk gnuplot-nox prometheus python3
@@ -181,12 +184,14 @@ docs/architecture.svg: docs/architecture.dot
 	$(Q)dot -Tsvg $< -o $@
 
 # make test: the whole suite, then the whole suite again under ASan + UBSan,
-# then the kernel layers on the second kernel (6.1, in qemu: the bpf layer and
-# an e2e subset, see tests/kernel/run.sh).
+# every fuzz target for a few seconds over its corpus (fuzz-ci), then the
+# kernel layers on the second kernel (6.1, in qemu: the bpf layer and an e2e
+# subset, see tests/kernel/run.sh).
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(BUILD)/weft-test --bin $(BUILD)
 	$(Q)$(MAKE) --no-print-directory check
+	$(Q)$(MAKE) --no-print-directory fuzz-ci
 	$(Q)$(MAKE) --no-print-directory test-kernel
 
 check: san
@@ -227,6 +232,49 @@ test-kernel: deps
 	$(Q)$(MAKE) --no-print-directory all $(KERNEL_DIR)/initramfs.cpio
 	$(Q)tests/kernel/run.sh --build $(BUILD) --kernel $(KERNEL_DIR) $(if $(FULL),--full) \
 		$(foreach f,$(FILTER),--filter $(f))
+
+# --- fuzz ----------------------------------------------------------------
+# libFuzzer targets, one per parser of outside bytes (tests/fuzz/README.md),
+# clang with ASan + UBSan, against the agent's rooms built for coverage.
+# make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="http tc"]: each target in turn,
+# its corpus growing in $(BUILD)/fuzz/corpus; make fuzz-ci: each for
+# FUZZ_CI_SECONDS over tests/fuzz/corpus (make test runs it).
+FUZZ := $(BUILD)/fuzz
+FUZZ_TARGETS ?= config http kubeconfig watch k8s_service k8s_slice k8s_pod k8s_namespace \
+	k8s_netpol nl_link nl_qdisc nl_route nl_nsid tc
+FUZZ_SECONDS ?= 60
+FUZZ_CI_SECONDS ?= 3
+# The harness of a target: the target's name up to its first '_'.
+fuzz_src = tests/fuzz/fuzz_$(firstword $(subst _, ,$(1))).c
+FUZZ_DEF_k8s_service := -DFUZZ_KIND=K_SVC
+FUZZ_DEF_k8s_slice := -DFUZZ_KIND=K_SLICE
+FUZZ_DEF_k8s_pod := -DFUZZ_KIND=K_POD
+FUZZ_DEF_k8s_namespace := -DFUZZ_KIND=K_NS
+FUZZ_DEF_k8s_netpol := -DFUZZ_KIND=K_NETPOL
+FUZZ_DEF_nl_link := -DFUZZ_NL=1
+FUZZ_DEF_nl_qdisc := -DFUZZ_NL=2
+FUZZ_DEF_nl_route := -DFUZZ_NL=3
+FUZZ_DEF_nl_nsid := -DFUZZ_NL=4
+FUZZ_DEF_tc := -Ibpf
+
+define fuzz_target
+$(FUZZ)/target/$(1).o: $(call fuzz_src,$(1)) | $(BUILD)/weft.skel.h
+	$$(call msg,CC,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$$(CLANG) $$(CFLAGS_COMMON) $(FUZZ_DEF_$(1)) -fsanitize=fuzzer $$(SAN_FLAGS) -c $$< -o $$@
+
+$(FUZZ)/$(1): $(FUZZ)/target/$(1).o $(call room_libs,$(FUZZ))
+	$$(call msg,LD,$$@)
+	$$(Q)$$(CLANG) -fsanitize=fuzzer $$(SAN_FLAGS) -o $$@ $$< $(call rooms,$(FUZZ)) $$(LDLIBS)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_target,$(t))))
+
+fuzz: $(addprefix $(FUZZ)/,$(FUZZ_TARGETS))
+	$(Q)tests/fuzz/run.sh --build $(FUZZ) --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-ci: $(addprefix $(FUZZ)/,$(FUZZ_TARGETS))
+	$(Q)tests/fuzz/run.sh --build $(FUZZ) --seconds $(FUZZ_CI_SECONDS) --ci $(FUZZ_TARGETS)
+# --- end fuzz ------------------------------------------------------------
 
 # --- bench ---------------------------------------------------------------
 # make bench [QUICK=1]: the performance study of issue 6 (tests/bench/bench.sh).

@@ -116,10 +116,25 @@ int weft_nl_listen(unsigned int group)
  * errno). 1, 0 or -errno as weft_nl_parse_fn says. */
 static int walk(const void *buf, size_t len, uint32_t seq, uint32_t portid, mnl_cb_t cb, void *data)
 {
+	size_t off = 0;
 	int ret;
 
 	if ((uintptr_t)buf % 4 || len > INT_MAX)
 		return -EINVAL;
+	/* The walk ends at the first message longer than the bytes left or
+	 * shorter than its header. libmnl checks this with the length cast to
+	 * int: a length above INT_MAX passes, and its step then moves the walk
+	 * gigabytes past the buffer (found by the fuzz target nl_*). */
+	while (len - off >= MNL_NLMSG_HDRLEN) {
+		const struct nlmsghdr *nh = (const void *)((const char *)buf + off);
+
+		if (nh->nlmsg_len < MNL_NLMSG_HDRLEN || nh->nlmsg_len > len - off)
+			break;
+		off += MNL_ALIGN(nh->nlmsg_len);
+		if (off > len)	/* the last message, unpadded */
+			off = len;
+	}
+	len = off;
 	errno = 0;
 	ret = mnl_cb_run(buf, len, seq, portid, cb, data);
 	if (ret < 0)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Unit tests of the Kubernetes translation: objects in the exact shape the
  * API returns (as recorded from a v1.30 cluster) into weft services. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "harness.h"
 #include "source/file.h"
 #include "source/k8s/k8s.h"
+#include "source/k8s/internal.h"
 #include "lib/log.h"
 #include "testenv.h"
 
@@ -403,4 +405,61 @@ TEST(unit, k8s_strip_keeps_only_what_is_read)
 	ASSERT_TRUE(json_object_object_get_ex(md, "labels", &v), "labels stay");
 	ASSERT_TRUE(json_object_object_get_ex(o, "spec", &v), "spec stays");
 	json_object_put(o);
+}
+
+/* A watch stream whose event has a type that is not a string (found by the
+ * fuzz target watch: strcmp on NULL, weftd's SIGSEGV): the event is
+ * unparseable, the stream stops for a relist, what came before stays. */
+TEST(unit, k8s_watch_event_without_a_string_type_relists)
+{
+	static const char stream[] =
+		"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"a\",\"namespace\":\"d\"}}}\n"
+		"{\"type\":null,\"object\":{\"metadata\":{\"name\":\"b\",\"namespace\":\"d\"}}}\n"
+		"{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"c\",\"namespace\":\"d\"}}}\n";
+	struct weft_k8s *k = calloc(1, sizeof(*k));
+	struct res *r;
+
+	if (!ASSERT_TRUE(k, "client"))
+		return;
+	weft_log_level = LOG_ERROR + 0;	/* the unparseable event's line is expected */
+	r = &k->res[RES_SVC];
+	*r = (struct res){ .kind = "Service", .st = R_WATCH, .synced = true,
+			   .cache = json_object_new_object() };
+	ASSERT_FALSE(weft_k8s_feed(k, r, stream, sizeof(stream) - 1, true), "the stream stops");
+	ASSERT_TRUE(r->relist, "and relists");
+	ASSERT_EQ(json_object_object_length(r->cache), 1, "the event before it applied, none after");
+	ASSERT_TRUE(json_object_object_get_ex(r->cache, "d/a", NULL), "d/a");
+	json_object_put(r->cache);
+	free(r->buf);
+	free(k);
+}
+
+/* A kubeconfig whose server is "https://" and no host (found by the fuzz
+ * target kubeconfig: accepted, and its trailing '/' cut to "https:/") is
+ * refused, naming the key. */
+TEST(unit, k8s_kubeconfig_server_needs_a_host)
+{
+	static const char *const servers[] = { "https://", "https:///api", "http://h:6443" };
+	struct weft_k8s_conn c;
+	char text[512], err[256];
+
+	for (size_t i = 0; i < sizeof(servers) / sizeof(servers[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "clusters:\n- name: c\n  cluster: {server: \"%s\"}\n"
+			 "contexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+			 "users:\n- name: u\n  user: {token: t}\n", servers[i]);
+		err[0] = 0;
+		if (!ASSERT_EQ(weft_k8s_kubeconfig_parse(text, strlen(text), "kc", &c, err, sizeof(err)),
+			       -EINVAL, servers[i]) ||
+		    !ASSERT_TRUE(strstr(err, "kc: clusters[].cluster.server"), "names the key"))
+			return;
+	}
+	snprintf(text, sizeof(text), "clusters:\n- name: c\n  cluster: {server: \"https://h:6443/\"}\n"
+		 "contexts:\n- name: x\n  context: {cluster: c, user: u}\n"
+		 "users:\n- name: u\n  user: {token: t}\n");
+	if (!ASSERT_OK(weft_k8s_kubeconfig_parse(text, strlen(text), "kc", &c, err, sizeof(err)),
+		       "a host"))
+		return;
+	ASSERT_STR(c.server, "https://h:6443", "the trailing slash cut");
+	weft_k8s_conn_free(&c);
 }

@@ -42,6 +42,7 @@
 #include <yaml.h>
 
 #include "source/k8s/k8s.h"
+#include "source/k8s/internal.h"
 #include "lib/log.h"
 #include "lib/route.h"
 
@@ -54,49 +55,6 @@
 #define MAX_TOKEN 16384			/* bytes of a bearer token */
 #define KEEP_BUF (1u << 20)		/* receive buffer kept between requests */
 
-enum res_state { R_IDLE, R_LIST, R_WATCH };
-
-/* The resources, in k->res. */
-enum { RES_SVC, RES_SLICE, RES_POD, RES_NS, RES_NETPOL, NRES };
-
-struct res {
-	const char *kind;		/* for people: "Service" */
-	const char *path;		/* collection URL path */
-	struct json_object *cache;	/* "ns/name" -> object */
-	struct json_object *next;	/* a list in progress */
-	char rv[128];
-	char *cont;			/* list continue token */
-	bool synced;			/* listed at least once */
-	bool relist;			/* the next request is a list */
-	bool gone;			/* the stream said 410 */
-	enum res_state st;
-	CURL *easy;
-	struct curl_slist *hdrs;	/* lives as long as easy */
-	char *buf;
-	size_t len, cap;
-	unsigned int fails;
-	unsigned int gones;		/* 410s in a row with nothing in between */
-	bool got_event;			/* this watch brought an object or a bookmark */
-	long long watch_at;		/* ms, when this watch started */
-	long long retry_at;		/* ms, CLOCK_MONOTONIC; 0 = not waiting */
-	double heard;			/* CLOCK_REALTIME, s: the last event, bookmark
-					 * or list page; 0 = none yet */
-};
-
-struct weft_k8s {
-	struct weft_k8s_conn conn;
-	char *node;
-	int epfd, curl_tfd, retry_tfd;
-	CURLM *multi;
-	struct res res[NRES];
-	struct json_object *np_good;	/* last good NetworkPolicy per key */
-	char *token;
-	struct stat token_st;
-	unsigned int seed;
-	bool dirty;
-	weft_k8s_changed_fn fn;
-	void *arg;
-};
 
 static long long now_ms(void)
 {
@@ -249,13 +207,9 @@ static char *kpath(const char *kubeconfig, const char *p)
 
 int weft_k8s_kubeconfig(const char *path, struct weft_k8s_conn *out, char *err, size_t errlen)
 {
-	yaml_node_t *root, *ctx, *cl, *user;
-	const char *cur, *v;
-	yaml_parser_t parser;
-	yaml_document_t doc;
 	size_t len;
 	char *text;
-	int ret = -EINVAL;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
 	text = read_all(path, &len);
@@ -263,13 +217,27 @@ int weft_k8s_kubeconfig(const char *path, struct weft_k8s_conn *out, char *err, 
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -errno;
 	}
+	ret = weft_k8s_kubeconfig_parse(text, len, path, out, err, errlen);
+	free(text);
+	return ret;
+}
+
+int weft_k8s_kubeconfig_parse(const char *text, size_t len, const char *path,
+			      struct weft_k8s_conn *out, char *err, size_t errlen)
+{
+	yaml_node_t *root, *ctx, *cl, *user;
+	const char *cur, *v;
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	int ret = -EINVAL;
+
+	memset(out, 0, sizeof(*out));
 	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (unsigned char *)text, len);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		snprintf(err, errlen, "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
 			 parser.problem_mark.column + 1, parser.problem ? parser.problem : "not YAML");
 		yaml_parser_delete(&parser);
-		free(text);
 		return -EINVAL;
 	}
 	root = yaml_document_get_root_node(&doc);
@@ -282,8 +250,8 @@ int weft_k8s_kubeconfig(const char *path, struct weft_k8s_conn *out, char *err, 
 	cl = ynamed(&doc, root, "clusters", ystr(ymap(&doc, ctx, "cluster")), "cluster");
 	user = ynamed(&doc, root, "users", ystr(ymap(&doc, ctx, "user")), "user");
 	v = ystr(ymap(&doc, cl, "server"));
-	if (!v || strncmp(v, "https://", 8)) {
-		snprintf(err, errlen, "%s: clusters[].cluster.server: want an https:// URL", path);
+	if (!v || strncmp(v, "https://", 8) || !v[8] || v[8] == '/') {
+		snprintf(err, errlen, "%s: clusters[].cluster.server: want an https://HOST URL", path);
 		goto out;
 	}
 	out->server = strdup(v);
@@ -321,7 +289,6 @@ int weft_k8s_kubeconfig(const char *path, struct weft_k8s_conn *out, char *err, 
 out:
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
-	free(text);
 	if (ret)
 		weft_k8s_conn_free(out);
 	return ret;
@@ -510,6 +477,7 @@ static bool on_event(struct weft_k8s *k, struct res *r, const char *line, size_t
 
 	ev = json_tokener_parse(line);
 	if (!ev || !json_object_object_get_ex(ev, "type", &type) ||
+	    !json_object_is_type(type, json_type_string) ||
 	    !json_object_object_get_ex(ev, "object", &obj) ||
 	    !json_object_is_type(obj, json_type_object)) {
 		weft_log(LOG_ERROR, "k8s: watch %s: unparseable event; relisting", r->kind);
@@ -567,6 +535,40 @@ static bool on_event(struct weft_k8s *k, struct res *r, const char *line, size_t
 	return ok;
 }
 
+bool weft_k8s_feed(struct weft_k8s *k, struct res *r, const char *data, size_t n, bool watch)
+{
+	if (r->len + n + 1 > MAX_BODY)
+		return false;
+	if (r->len + n + 1 > r->cap) {
+		size_t cap = (r->len + n + 1) * 2;
+		char *p = realloc(r->buf, cap);
+
+		if (!p)
+			return false;
+		r->buf = p;
+		r->cap = cap;
+	}
+	memcpy(r->buf + r->len, data, n);
+	r->len += n;
+	r->buf[r->len] = 0;
+	if (!watch)
+		return true;
+	/* Every complete line is one event; keep the partial tail. */
+	size_t start = 0;
+
+	for (char *nl; (nl = memchr(r->buf + start, '\n', r->len - start));) {
+		size_t end = nl - r->buf;
+
+		*nl = 0;
+		if (end > start && !on_event(k, r, r->buf + start, end - start))
+			return false;
+		start = end + 1;
+	}
+	memmove(r->buf, r->buf + start, r->len - start);
+	r->len -= start;
+	return true;
+}
+
 static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct res *r = arg;
@@ -576,36 +578,7 @@ static size_t on_data(char *data, size_t size, size_t nmemb, void *arg)
 
 	curl_easy_getinfo(r->easy, CURLINFO_PRIVATE, (char **)&k);
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
-	if (r->len + n + 1 > MAX_BODY)
-		return 0;
-	if (r->len + n + 1 > r->cap) {
-		size_t cap = (r->len + n + 1) * 2;
-		char *p = realloc(r->buf, cap);
-
-		if (!p)
-			return 0;
-		r->buf = p;
-		r->cap = cap;
-	}
-	memcpy(r->buf + r->len, data, n);
-	r->len += n;
-	r->buf[r->len] = 0;
-	if (r->st != R_WATCH || code != 200)
-		return n;
-	/* Every complete line is one event; keep the partial tail. */
-	size_t start = 0;
-
-	for (char *nl; (nl = memchr(r->buf + start, '\n', r->len - start));) {
-		size_t end = nl - r->buf;
-
-		*nl = 0;
-		if (end > start && !on_event(k, r, r->buf + start, end - start))
-			return 0;
-		start = end + 1;
-	}
-	memmove(r->buf, r->buf + start, r->len - start);
-	r->len -= start;
-	return n;
+	return weft_k8s_feed(k, r, data, n, r->st == R_WATCH && code == 200) ? n : 0;
 }
 
 static int start_request(struct weft_k8s *k, struct res *r)
@@ -769,8 +742,9 @@ static void start_or_backoff(struct weft_k8s *k, struct res *r)
 		backoff(k, r, why);
 }
 
-/* A list page is in: keep its items; the last page replaces the cache. */
-static int list_done(struct weft_k8s *k, struct res *r)
+/* A list page is in: keep its items; the last page replaces the cache
+ * (internal.h). */
+int weft_k8s_list_page(struct weft_k8s *k, struct res *r)
 {
 	struct json_object *body = json_tokener_parse(r->buf ? r->buf : ""), *items, *md, *v;
 	const char *cont = NULL;
@@ -841,7 +815,7 @@ static void on_done(struct weft_k8s *k, struct res *r, CURLcode rc)
 
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (rc == CURLE_OK && code == 200) {
-		if (st == R_LIST && list_done(k, r)) {
+		if (st == R_LIST && weft_k8s_list_page(k, r)) {
 			free(r->cont);
 			r->cont = NULL;
 			backoff(k, r, "list response is not a JSON list");
