@@ -22,10 +22,22 @@ mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 # The root is read-only: everything tests write lives in tmpfs (/var/run is
-# /run on Debian; ip netns keeps its namespaces in /run/netns).
+# /run on Debian; ip netns keeps its namespaces in /run/netns). A checkout
+# below one of them (a clone in /tmp) is bound back over its tmpfs.
+top=$(cd "$(dirname "$0")/../.." && pwd)
+under=
+for d in /tmp /run /var/tmp; do
+	case "$top/" in "$d"/*) under=$d ;; esac
+done
+if [ -n "$under" ]; then
+	mkdir -p /dev/.weft-top && mount --bind "$top" /dev/.weft-top || fail "keep $top"
+fi
 for d in /tmp /run /var/tmp; do
 	mount -t tmpfs -o mode=1777 tmpfs "$d" || fail "mount tmpfs on $d"
 done
+if [ -n "$under" ]; then
+	mkdir -p "$top" && mount --bind /dev/.weft-top "$top" || fail "bind $top back"
+fi
 mkdir -p /run/netns
 mount -t bpf bpf /sys/fs/bpf || fail "mount bpffs"
 mount -t cgroup2 cgroup2 /sys/fs/cgroup || fail "mount cgroup2"
