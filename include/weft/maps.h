@@ -50,7 +50,12 @@
 
 #define WEFT_MAP_LIST(X)                                                                           \
 	/* Service translation (sock.bpf.c) */                                                     \
-	X(SVC, weft_svc, HASH, struct weft_svc_key, struct weft_svc_val, max_services, 0, 0)       \
+	/* Not preallocated: a preallocated element replaced by an update is \
+	 * reused at once, so a connect() that looked it up could read another \
+	 * update's value (seen: a VIP left untranslated while services        \
+	 * changed under load). */                                             \
+	X(SVC, weft_svc, HASH, struct weft_svc_key, struct weft_svc_val, max_services, 0,          \
+	  WEFT_NO_PREALLOC)                                                                        \
 	X(BE, weft_be, HASH, struct weft_be_key, struct weft_backend, max_backends, 0,             \
 	  WEFT_NO_PREALLOC)                                                                        \
 	X(SLOT, weft_slot, HASH, struct weft_slot_key, struct weft_backend, max_slots, 0,          \

@@ -341,31 +341,50 @@ TEST_TIMEOUT(e2e, backends_change_under_load_without_a_failed_connection, 180)
 		"      - {ip: 10.250.0.21}\n      - {ip: 10.250.0.23}\n      - {ip: 10.250.0.22}\n",
 	};
 	struct node n;
-	int st, p[2];
+	int st, p[2], r[2] = { -1, -1 };
+	long aborted = -1;
+	uint64_t destroyed0;
 	pid_t client;
 
 	if (!node_up(&n, 3) || !write_config(&n, "random", sets[0], NULL) || weftd_start(&n) < 0)
 		return;
-	if (!ASSERT_OK(pipe(p), "pipe"))
+	if (!ASSERT_OK(pipe(p), "pipe") || !ASSERT_OK(pipe(r), "report pipe"))
 		return;
+	destroyed0 = tenv_stat(WEFT_STAT_GONE_DESTROYED);
 	client = fork();
 	if (client == 0) {
-		/* Connect until told to stop (at most 60 s); exit with failures. */
-		int hits[4], fails = 0;
-		char c;
+		/* Connect until told to stop (at most 60 s); exit with the
+		 * failures. A connection weftd closed because its backend left
+		 * (ECONNABORTED, bpf_sock_destroy) is reported apart. */
+		int fails = 0;
+		long ab = 0;
+		char c, name[64];
 
 		close(p[1]);
+		close(r[0]);
 		fcntl(p[0], F_SETFL, O_NONBLOCK);
 		if (tenv_enter("cli", true))
 			_exit(255);
 		for (long long end = tenv_now_ms() + 60000; tenv_now_ms() < end;) {
-			fails += spread(10, hits, NULL);
+			for (int i = 0; i < 10; i++) {
+				int err = tenv_tcp_ask(VIP, 80, NULL, false, name, sizeof(name), NULL, 0);
+
+				if (err == -ECONNABORTED)
+					ab++;
+				else if (err) {
+					fails++;
+					fprintf(stderr, "connection through the VIP: %s\n", strerror(-err));
+				}
+			}
 			if (read(p[0], &c, 1) == 0)
 				break;
 		}
-		_exit(fails > 254 ? 254 : fails);
+		if (write(r[1], &ab, sizeof(ab)) != sizeof(ab))
+			_exit(253);
+		_exit(fails > 252 ? 252 : fails);
 	}
 	close(p[0]);
+	close(r[1]);
 	for (int i = 0; i < 30; i++) {
 		if (!write_config(&n, i % 3 ? "random" : "maglev", sets[i % 4], NULL) || !reload(&n))
 			break;
@@ -373,8 +392,16 @@ TEST_TIMEOUT(e2e, backends_change_under_load_without_a_failed_connection, 180)
 	}
 	close(p[1]);
 	waitpid(client, &st, 0);
+	if (read(r[0], &aborted, sizeof(aborted)) != sizeof(aborted))
+		aborted = -1;
+	close(r[0]);
 	ASSERT_TRUE(WIFEXITED(st), "client finished");
 	ASSERT_EQ(WEXITSTATUS(st), 0, "failed connections while backends changed");
+	ASSERT_GE(aborted, 0, "the client reported its aborted connections");
+	/* Only a connection to a backend that left may be closed, and each
+	 * one weftd closed is counted. */
+	ASSERT_LE(aborted, (long)(tenv_stat(WEFT_STAT_GONE_DESTROYED) - destroyed0),
+		  "every aborted connection was one weftd destroyed for a removed backend");
 }
 
 TEST(e2e, maglev_removal_moves_only_the_removed_backends_clients)
