@@ -81,7 +81,13 @@ static bool write_config2(struct node *n, const char *lb, const char *backends, 
 		 "%s",
 		 tenv_cgroup(), tenv_bpffs(), extra ? extra : "", lb, backends,
 		 more_services ? more_services : "");
-	return ASSERT_OK(tenv_write_file(n->config, text), "write config");
+	/* Replaced whole, as a ConfigMap or an editor does: weftd watches the
+	 * file and must never see it half-written by the test. */
+	char tmp[600];
+
+	snprintf(tmp, sizeof(tmp), "%s.new", n->config);
+	return ASSERT_OK(tenv_write_file(tmp, text), "write config") &&
+	       ASSERT_OK(rename(tmp, n->config) ? -errno : 0, "replace config");
 }
 
 static bool write_config(struct node *n, const char *lb, const char *backends, const char *extra)
