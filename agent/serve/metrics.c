@@ -441,7 +441,7 @@ static void ct_families(struct weft_buf *out, struct budget *bud, const struct w
 		  "Flows tracked in an endpoint interface's table: direction egress holds the flows the endpoint opened, ingress the flows opened to it." },
 		{ "weft_conntrack_capacity", "gauge", "Size of the table (datapath.max_conntrack)." },
 		{ "weft_conntrack_evicted_total", "counter",
-		  "Flows the table's LRU evicted to make room (tracked - revoked - entries, since the table was made)." },
+		  "Flows the table's LRU evicted to make room (tracked - entries, since the table was made; revoked flows stay until evicted)." },
 	};
 	struct family fam = { 0 };
 

@@ -420,8 +420,14 @@ _Static_assert(sizeof(struct weft_ct_key) == 40, "weft_ct_key is ABI");
 
 struct weft_ct_val {
 	__u32 epoch;		/* policy epoch of the decision */
-	__u32 pad;		/* zero */
+	__u32 flags;		/* WEFT_CT_F_* */
 };
+/* A flow a policy change revoked stays in its table, dropped, until the LRU
+ * evicts it or a later epoch allows it again: deleting it would let a packet
+ * of the other end (a server whose egress no policy selects) open the same
+ * flow again in the other direction and carry the revoked one. */
+#define WEFT_CT_F_REVOKED 1	/* revoked at epoch: every packet dropped */
+#define WEFT_CT_F_UNKNOWN 2	/* ... because its subject has no identity */
 _Static_assert(sizeof(struct weft_ct_val) == 8, "weft_ct_val is ABI");
 
 /*
@@ -459,12 +465,13 @@ _Static_assert(sizeof(struct weft_if_src) == 136, "weft_if_src is ABI");
  * own, and a peer flooding a pod (as far as its ingress policy lets it in)
  * only that pod's inbound flows, never the flows the pod opened.
  * weft_ct_cnt (PERCPU_HASH, key __u32 ifindex) counts what the programs
- * did to the tables, by direction; user space sums the CPUs, and tracked -
- * removed - entries is what an LRU evicted. Made zero with the tables.
+ * did to the tables, by direction; user space sums the CPUs. The programs
+ * never delete a flow (a revoked one stays, see WEFT_CT_F_REVOKED), so
+ * tracked - entries is what an LRU evicted. Made zero with the tables.
  */
 struct weft_ct_cnt {
 	__u64 tracked[2];	/* flows inserted, by WEFT_DIR_* */
-	__u64 removed[2];	/* flows deleted by the programs (revoked) */
+	__u64 removed[2];	/* flows revoked by a policy change (once each) */
 };
 _Static_assert(sizeof(struct weft_ct_cnt) == 32, "weft_ct_cnt is ABI");
 
