@@ -55,6 +55,10 @@ static const char *const stat_names[WEFT_STAT_MAX] = {
 	[WEFT_STAT_REDIR_NO_STATE] = "redirect_fb_no_state",
 	[WEFT_STAT_POL_NO_CFG] = "policy_no_epoch",
 	[WEFT_STAT_GONE_DESTROYED] = "backend_gone_destroyed",
+	[WEFT_STAT_FAULT_ABORT] = "fault_aborted",
+	[WEFT_STAT_OVERFLOW] = "refused_overflow",
+	[WEFT_STAT_OUTLIER_EJECT] = "outlier_ejected",
+	[WEFT_STAT_BE_STATE_FULL] = "backend_state_full",
 };
 
 const char *weft_stat_name(unsigned int stat)
@@ -217,11 +221,32 @@ static void svc_labels(const struct weft_metrics_svc *s, char *buf, size_t len)
 		 proto_name(s->proto), ESC(s->port_name, pn));
 }
 
-enum cnt_field { CNT_CONNECTS, CNT_SENDS, CNT_REFUSED };
+enum cnt_field { CNT_CONNECTS, CNT_SENDS, CNT_REFUSED, CNT_ABORTED, CNT_OVERFLOW, CNT_EJECTIONS };
 
 static uint64_t cnt_get(const struct weft_cnt *c, enum cnt_field f)
 {
-	return f == CNT_CONNECTS ? c->connects : f == CNT_SENDS ? c->sends : c->refused;
+	switch (f) {
+	case CNT_CONNECTS:
+		return c->connects;
+	case CNT_SENDS:
+		return c->sends;
+	case CNT_REFUSED:
+		return c->refused;
+	case CNT_ABORTED:
+		return c->aborted;
+	case CNT_OVERFLOW:
+		return c->overflow;
+	default:
+		return c->ejections;
+	}
+}
+
+/* The resilience counters (issue 16) of a service port or backend appear
+ * with their first event: most service ports never have them, and the
+ * series budget is better spent on the rest. */
+static bool cnt_sparse(enum cnt_field f)
+{
+	return f == CNT_ABORTED || f == CNT_OVERFLOW || f == CNT_EJECTIONS;
 }
 
 static void svc_family(struct weft_buf *out, struct budget *bud, const struct weft_metrics_snap *s, enum cnt_field f,
@@ -231,6 +256,8 @@ static void svc_family(struct weft_buf *out, struct budget *bud, const struct we
 	char l[1024];
 
 	for (size_t i = 0; i < s->nsvc; i++) {
+		if (cnt_sparse(f) && !cnt_get(&s->svc[i].cnt, f))
+			continue;
 		svc_labels(&s->svc[i], l, sizeof(l));
 		fam_add(&fam, cnt_get(&s->svc[i].cnt, f), "%s", l);
 	}
@@ -246,7 +273,7 @@ static void be_family(struct weft_buf *out, struct budget *bud, const struct wef
 	for (size_t i = 0; i < s->nbe; i++) {
 		const struct weft_metrics_be *b = &s->be[i];
 
-		if (b->svc >= s->nsvc)
+		if (b->svc >= s->nsvc || (cnt_sparse(f) && !cnt_get(&b->cnt, f)))
 			continue;
 		svc_labels(&s->svc[b->svc], l, sizeof(l));
 		fam_add(&fam, cnt_get(&b->cnt, f),
@@ -662,6 +689,10 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 		   "Datagrams of unconnected UDP sockets to the service port sent to a backend.");
 	svc_family(out, bud, s, CNT_REFUSED, "weft_service_refused_total",
 		   "connect() and send calls to the service port refused with ECONNREFUSED: no backends.");
+	svc_family(out, bud, s, CNT_ABORTED, "weft_service_fault_aborts_total",
+		   "TCP connect() calls to the service port refused with ECONNREFUSED by fault.abort_percent.");
+	svc_family(out, bud, s, CNT_OVERFLOW, "weft_service_overflows_total",
+		   "TCP connect() calls to the service port refused with ECONNREFUSED: every backend at connection_pool.max_connections.");
 	be_family(out, bud, s, CNT_CONNECTS, "weft_backend_connections_total",
 		  "connect() calls sent to a backend of the service port, by the backend's workload.");
 	be_family(out, bud, s, CNT_SENDS, "weft_backend_datagrams_total",
@@ -722,6 +753,9 @@ static void cnt_sum(const struct weft_cnt *v, int ncpu, struct weft_cnt *out)
 		out->connects += v[i].connects;
 		out->sends += v[i].sends;
 		out->refused += v[i].refused;
+		out->aborted += v[i].aborted;
+		out->overflow += v[i].overflow;
+		out->ejections += v[i].ejections;
 	}
 }
 

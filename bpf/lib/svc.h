@@ -32,7 +32,8 @@
 /* What the core decided for one connect/sendmsg. */
 enum weft_verdict {
 	WEFT_PASS,	/* not a service, or no usable backend: leave the call alone */
-	WEFT_REFUSE,	/* service without backends: fail with ECONNREFUSED */
+	WEFT_REFUSE,	/* service without backends, a fault abort or an overflow:
+			 * fail with ECONNREFUSED */
 	WEFT_XLATE,	/* rewrite the destination to the chosen backend */
 };
 
@@ -100,6 +101,12 @@ static __always_inline int weft_be_current(__u32 svc_id, const struct weft_backe
 	       cur->addr[3] == be->addr[3];
 }
 
+/* fault.abort_percent: refuse this connect? */
+static __always_inline int weft_fault_abort(const struct weft_svc_res *res)
+{
+	return res->abort_ppm && bpf_get_prandom_u32() % 1000000 < res->abort_ppm;
+}
+
 /* Slot of the selection table for a new choice, by the service's algorithm. */
 static __always_inline __u32 weft_pick_slot(const struct weft_svc_val *svc,
 					    const struct weft_aff_key *client)
@@ -138,6 +145,7 @@ static __always_inline enum weft_verdict weft_svc_select(void *ctx,
 	struct weft_svc_val *svc;
 	struct weft_aff_val *aff;
 	struct weft_backend *slot;
+	struct weft_svc_res *res = NULL;
 	__u64 now = 0;
 	int hit = 0;
 
@@ -148,6 +156,15 @@ static __always_inline enum weft_verdict weft_svc_select(void *ctx,
 		weft_stat_inc(WEFT_STAT_NO_BACKEND);
 		weft_cnt_refused(svc->id);
 		return WEFT_REFUSE;
+	}
+	if ((svc->flags & WEFT_SVC_F_RES) && kind == WEFT_CNT_CONNECT &&
+	    key->proto == IPPROTO_TCP) {
+		res = bpf_map_lookup_elem(&weft_svc_res, &svc->id);
+		if (res && weft_fault_abort(res)) {
+			weft_stat_inc(WEFT_STAT_FAULT_ABORT);
+			weft_cnt_aborted(svc->id);
+			return WEFT_REFUSE;
+		}
 	}
 	if (svc->affinity || svc->lb == WEFT_LB_MAGLEV) {
 		client->netns = bpf_get_netns_cookie(ctx);

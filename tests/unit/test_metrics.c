@@ -47,7 +47,7 @@ static void snap_fixture(struct weft_metrics_snap *s, struct weft_metrics_svc *s
 	strcpy(svc[0].ns, "default");
 	strcpy(svc[0].port_name, "http");
 	svc[0].proto = IPPROTO_TCP;
-	svc[0].cnt = (struct weft_cnt){ .connects = 30, .refused = 0 };
+	svc[0].cnt = (struct weft_cnt){ .connects = 30, .refused = 0, .aborted = 6 };
 	strcpy(svc[1].name, "we\"ird\\");
 	strcpy(svc[1].ns, "n\ns");
 	svc[1].proto = IPPROTO_UDP;
@@ -143,7 +143,13 @@ TEST(unit, metrics_render_families_labels_and_sums)
 		    "no tables where tc is not attached");
 	/* Every family has HELP and TYPE, and counters end in _total. */
 	ASSERT_EQ(count_lines(t, "# HELP "), count_lines(t, "# TYPE "), "HELP per TYPE");
-	ASSERT_EQ(count_lines(t, "# TYPE "), 34,
+	/* Resilience counters appear with their first event only. */
+	ASSERT_TRUE(strstr(t, "\nweft_service_fault_aborts_total{destination_service_name=\"web\","
+			   "destination_service_namespace=\"default\",protocol=\"tcp\",port_name=\"http\"} 6\n") &&
+		    count_lines(t, "weft_service_fault_aborts_total{") == 1 &&
+		    !strstr(t, "\nweft_service_overflows_total{"),
+		    "fault aborts of the one service that has them; no overflow series");
+	ASSERT_EQ(count_lines(t, "# TYPE "), 36,
 		  "families (weftd's reloads, apply failures, dropped series, rejected objects, endpoints)");
 	ASSERT_TRUE(strstr(t, "\nweft_endpoints{location=\"local\"} 3\n") &&
 		    strstr(t, "\nweft_endpoints{location=\"remote\"} 7\n"),
