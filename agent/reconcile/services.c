@@ -169,6 +169,9 @@ static void build_res(struct weft_sp *sp, const struct weft_service *svc,
 	sp->res.eject_s = svc->outlier.eject_s;
 	sp->res.eject_pct = svc->outlier.eject_pct;
 	sp->res.nbackends = sp->nbe;
+	for (size_t i = 0; i < sp->nbe; i++)
+		if (sp->be[i].idx >= sp->res.idx_end)
+			sp->res.idx_end = sp->be[i].idx + 1;
 }
 
 static bool has_res(const struct weft_sp *sp)

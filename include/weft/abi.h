@@ -80,7 +80,8 @@ struct weft_svc_res {
 	__u32 eject_s;		/* outlier_detection.base_ejection_time, seconds */
 	__u32 eject_pct;	/* outlier_detection.max_ejection_percent, 0..100 */
 	__u32 nbackends;	/* backends of the service port (for eject_pct) */
-	__u32 pad;		/* zero */
+	__u32 idx_end;		/* every backend index of the service port is below it
+				 * (bounds the scan for an eligible backend) */
 };
 _Static_assert(sizeof(struct weft_svc_res) == 32, "weft_svc_res is ABI");
 

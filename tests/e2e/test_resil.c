@@ -15,8 +15,10 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <sys/time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <bpf/bpf.h>
 
 #include "harness.h"
 #include "testenv.h"
@@ -171,4 +173,166 @@ TEST_TIMEOUT(e2e, resil_fault_abort_refuses_its_share, 120)
 	for (int i = 0; i < 100; i++)
 		refused += tenv_tcp_ask(VIP, 80, NULL, false, name, sizeof(name), NULL, 0) != 0;
 	ASSERT_EQ(refused, 0, "fault removed: every connection succeeds");
+}
+
+/* A long-lived connection through the VIP: its fd, the answering backend's
+ * name in who; -errno if connect() failed. */
+static int open_conn(char *who, size_t len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(80) };
+	struct timeval tv = { .tv_sec = 2 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), err;
+	size_t got = 0;
+
+	if (fd < 0)
+		return -errno;
+	inet_pton(AF_INET, VIP, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	while (got + 1 < len && read(fd, who + got, 1) == 1 && who[got] != '\n')
+		got++;
+	who[got] = 0;
+	return fd;
+}
+
+static int who_index(const char *who)
+{
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(who, be_pods[i]))
+			return i;
+	return -1;
+}
+
+/* weft_be_state.active of the backend with address ip (IPv4), summed over
+ * the service ports; -1 if the map cannot be read. */
+static long be_active(const char *ip)
+{
+	struct weft_be_key k, *prev = NULL;
+	struct weft_be_state st;
+	__be32 a4;
+	char path[512];
+	long sum = 0;
+	int fd;
+
+	inet_pton(AF_INET, ip, &a4);
+	snprintf(path, sizeof(path), "%s/%s", tenv_bpffs(), weft_map_name(WEFT_M_BE_STATE));
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	while (!bpf_map_get_next_key(fd, prev, &k)) {
+		prev = &k;
+		if (!bpf_map_lookup_elem(fd, &k, &st) && st.addr[3] == a4)
+			sum += st.active;
+	}
+	close(fd);
+	return sum;
+}
+
+/* Wait (2 s at most) until backend ip has want active connections. */
+static bool active_is(const char *ip, long want)
+{
+	for (int i = 0; i < 200; i++) {
+		if (be_active(ip) == want)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+TEST_TIMEOUT(e2e, resil_connection_cap_refuses_at_once_and_admits_after_a_close, 120)
+{
+	static char body[1 << 18];
+	int fds[4], per[3] = { 0 }, fd;
+	struct rnode n;
+	char who[64];
+	uint64_t over0;
+	long long t0;
+
+	for (int i = 0; i < 4; i++)
+		fds[i] = -1;
+	if (!rnode_up(&n, 2, "    connection_pool: {max_connections: 2}\n"))
+		return;
+	over0 = tenv_stat(WEFT_STAT_OVERFLOW);
+	for (int i = 0; i < 4; i++) {
+		fds[i] = open_conn(who, sizeof(who));
+		if (!ASSERT_TRUE(fds[i] >= 0 && who_index(who) >= 0, "a connection under the caps"))
+			goto out;
+		per[who_index(who)]++;
+	}
+	ASSERT_TRUE(per[0] == 2 && per[1] == 2, "two per backend: each at its cap of 2");
+	ASSERT_TRUE(active_is(be_ips[0], 2) && active_is(be_ips[1], 2), "weft_be_state counts them");
+	t0 = tenv_now_ms();
+	fd = open_conn(who, sizeof(who));
+	ASSERT_EQ(fd, -ECONNREFUSED, "every backend at its cap: refused");
+	ASSERT_TRUE(tenv_now_ms() - t0 < 200, "refused at once, not by a timeout");
+	if (fd >= 0)
+		close(fd);
+	ASSERT_EQ((long long)(tenv_stat(WEFT_STAT_OVERFLOW) - over0), 1, "counted as an overflow");
+	if (scrape(&n, body, sizeof(body)))
+		ASSERT_EQ(tenv_sample(body, "weft_service_overflows_total{destination_service_name=\"web\","
+					    "destination_service_namespace=\"default\",protocol=\"tcp\","
+					    "port_name=\"http\"}"),
+			  1, "/metrics: the overflow");
+	/* One closes: its backend has room again, for exactly one more. */
+	fd = fds[0];
+	fds[0] = -1;
+	close(fd);
+	if (!ASSERT_TRUE(active_is(be_ips[0], 1) || active_is(be_ips[1], 1), "the close counted out"))
+		goto out;
+	fds[0] = open_conn(who, sizeof(who));
+	ASSERT_TRUE(fds[0] >= 0, "a connection is admitted after a close");
+	fd = open_conn(who, sizeof(who));
+	ASSERT_EQ(fd, -ECONNREFUSED, "and the next one refused again");
+	if (fd >= 0)
+		close(fd);
+out:
+	for (int i = 0; i < 4; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	/* Every socket counted out once: no leak, no underflow. */
+	ASSERT_TRUE(active_is(be_ips[0], 0) && active_is(be_ips[1], 0), "all closed: active back to 0");
+}
+
+#define LR_HELD 100
+
+TEST_TIMEOUT(e2e, resil_least_request_sends_new_connections_to_the_emptier_backend, 180)
+{
+	static int fds[2 * LR_HELD];
+	struct rnode n;
+	int per[3] = { 0 }, nfd = 0;
+	char who[64];
+
+	/* be1 alone first: it holds LR_HELD connections. */
+	if (!rnode_up(&n, 2, "    lb: least_request\n") || !write_cfg(&n, 1, "    lb: least_request\n") ||
+	    !reload(&n))
+		return;
+	for (int i = 0; i < LR_HELD; i++) {
+		fds[nfd] = open_conn(who, sizeof(who));
+		if (!ASSERT_TRUE(fds[nfd] >= 0 && !strcmp(who, "be1"), "held by be1"))
+			goto out;
+		nfd++;
+	}
+	/* be2 joins empty: power of two choices sends it the new ones while
+	 * it has fewer (3 in 4 when the two picks differ or both are be2;
+	 * random would send it half). */
+	if (!write_cfg(&n, 2, "    lb: least_request\n") || !reload(&n))
+		goto out;
+	for (int i = 0; i < LR_HELD; i++) {
+		fds[nfd] = open_conn(who, sizeof(who));
+		if (!ASSERT_TRUE(fds[nfd] >= 0 && who_index(who) >= 0, "a new connection"))
+			goto out;
+		per[who_index(who)]++;
+		nfd++;
+	}
+	ASSERT_TRUE(per[1] >= 63, "the emptier backend takes most new connections (>= 63 of 100; "
+				  "about 75 expected, 50 for random)");
+	ASSERT_TRUE(active_is(be_ips[1], per[1]) && active_is(be_ips[0], LR_HELD + per[0]),
+		    "active counts as held");
+out:
+	for (int i = 0; i < nfd; i++)
+		close(fds[i]);
 }

@@ -796,7 +796,8 @@ out:
 static int budgeted_lines(const char *t)
 {
 	static const char *const pre[] = { "weft_service_connections_total{", "weft_service_datagrams_total{",
-					   "weft_service_refused_total{", "weft_backend_", "weft_tcp_",
+					   "weft_service_refused_total{", "weft_service_fault_aborts_total{",
+					   "weft_service_overflows_total{", "weft_backend_", "weft_tcp_",
 					   "weft_policy_", "weft_conntrack_" };
 	int n = 0;
 
