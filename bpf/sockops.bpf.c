@@ -24,6 +24,8 @@ int weft_sockops(struct bpf_sock_ops *ctx)
 		 * may add redirected bytes to it. */
 		weft_obs_open(ctx);
 		weft_redir_learn(ctx);
+		if (ctx->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)
+			weft_res_established(ctx);
 		break;
 	case BPF_SOCK_OPS_RTT_CB:
 		weft_obs_rtt(ctx);

@@ -47,14 +47,17 @@ static __always_inline struct weft_be_state *weft_res_state(__u32 svc_id, __u32 
 	return st && weft_res_same(st, addr, port) ? st : NULL;
 }
 
-static __always_inline int weft_res_verdict(__u32 max_conns, const struct weft_be_state *st,
-					    __u64 now)
+/* outlier: the service port detects outliers (an ejection of a port that
+ * no longer does is ignored). Reinstatement is lazy: an ejection is over
+ * when its time has passed, nobody has to end it. */
+static __always_inline int weft_res_verdict(__u32 max_conns, __u32 outlier,
+					    const struct weft_be_state *st, __u64 now)
 {
 	if (!st)
 		return WEFT_RES_OK;
 	if (max_conns && st->active >= max_conns)
 		return WEFT_RES_FULL;
-	if (st->ejected_until_ns > now)
+	if (outlier && st->ejected_until_ns > now)
 		return WEFT_RES_EJECTED;
 	return WEFT_RES_OK;
 }
@@ -71,7 +74,7 @@ static __always_inline void weft_res_judge(const struct weft_svc_res *res, __u32
 {
 	struct weft_be_state *st = weft_res_state(svc_id, be->idx, be->addr, be->port);
 
-	c->verdict = weft_res_verdict(res->max_conns, st, now);
+	c->verdict = weft_res_verdict(res->max_conns, res->errors, st, now);
 	c->active = st ? st->active : 0;
 }
 
@@ -91,7 +94,7 @@ struct weft_res_scan {
 	__u32 best_idx;
 	__u32 best_active;
 	__u32 found;
-	__u32 pad;
+	__u32 outlier;
 };
 
 static long weft_res_scan_cb(__u32 i, void *data)
@@ -108,7 +111,7 @@ static long weft_res_scan_cb(__u32 i, void *data)
 	st = bpf_map_lookup_elem(&weft_be_state, &k);
 	if (st && !weft_res_same(st, b->addr, b->port))
 		st = NULL;
-	if (weft_res_verdict(s->max_conns, st, s->now) != WEFT_RES_OK)
+	if (weft_res_verdict(s->max_conns, s->outlier, st, s->now) != WEFT_RES_OK)
 		return 0;
 	active = st ? st->active : 0;
 	if (!s->found || active < s->best_active) {
@@ -124,7 +127,8 @@ static long weft_res_scan_cb(__u32 i, void *data)
 static __always_inline int weft_res_scan(const struct weft_svc_res *res, __u32 svc_id, __u64 now,
 					 struct weft_backend *be)
 {
-	struct weft_res_scan s = { .now = now, .svc_id = svc_id, .max_conns = res->max_conns };
+	struct weft_res_scan s = { .now = now, .svc_id = svc_id, .max_conns = res->max_conns,
+				   .outlier = res->errors };
 	struct weft_be_key k = { .svc_id = svc_id };
 	struct weft_backend *b;
 	__u32 n = res->idx_end;
