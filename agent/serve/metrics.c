@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -281,6 +282,23 @@ static void be_family(struct weft_buf *out, struct budget *bud, const struct wef
 			ESC(b->workload, w), ESC(b->workload_ns, wns));
 	}
 	fam_print(out, bud, &fam, name, "counter", help);
+}
+
+/* Backends ejected now, per service port that detects outliers. */
+static void ejected_family(struct weft_buf *out, struct budget *bud,
+			   const struct weft_metrics_snap *s)
+{
+	struct family fam = { 0 };
+	char l[1024];
+
+	for (size_t i = 0; i < s->nsvc; i++) {
+		if (!s->svc[i].outlier)
+			continue;
+		svc_labels(&s->svc[i], l, sizeof(l));
+		fam_add(&fam, s->svc[i].ejected, "%s", l);
+	}
+	fam_print(out, bud, &fam, "weft_outlier_ejected_backends", "gauge",
+		  "Backends of the service port ejected by outlier detection now.");
 }
 
 static const char *reporter_name(uint8_t r)
@@ -693,6 +711,9 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 		   "TCP connect() calls to the service port refused with ECONNREFUSED by fault.abort_percent.");
 	svc_family(out, bud, s, CNT_OVERFLOW, "weft_service_overflows_total",
 		   "TCP connect() calls to the service port refused with ECONNREFUSED: every backend at connection_pool.max_connections.");
+	be_family(out, bud, s, CNT_EJECTIONS, "weft_outlier_ejections_total",
+		  "Backends ejected by outlier detection (consecutive connect failures from this node), by the backend's workload.");
+	ejected_family(out, bud, s);
 	be_family(out, bud, s, CNT_CONNECTS, "weft_backend_connections_total",
 		  "connect() calls sent to a backend of the service port, by the backend's workload.");
 	be_family(out, bud, s, CNT_SENDS, "weft_backend_datagrams_total",
@@ -744,6 +765,18 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 }
 
 /* --- gather --------------------------------------------------------------- */
+
+/* Is the backend (its weft_be_state entry, if it is still this backend's)
+ * ejected at now (CLOCK_MONOTONIC ns)? */
+static bool be_ejected(const struct weft_maps *maps, const struct weft_be_key *k,
+		       const __be32 *addr, uint64_t now)
+{
+	struct weft_be_state st;
+
+	return maps->fd[WEFT_M_BE_STATE] >= 0 &&
+	       !bpf_map_lookup_elem(maps->fd[WEFT_M_BE_STATE], k, &st) &&
+	       !memcmp(st.addr, addr, sizeof(st.addr)) && st.ejected_until_ns > now;
+}
 
 /* Sum a per-CPU struct weft_cnt. */
 static void cnt_sum(const struct weft_cnt *v, int ncpu, struct weft_cnt *out)
@@ -1184,6 +1217,7 @@ int weft_metrics_prepare(const struct weft_state *st, const struct weft_datapath
 		s->port_name[WEFT_NAME_LEN - 1] = 0;
 		s->proto = sp->key.proto;
 		s->id = sp->val.id;
+		s->outlier = (sp->val.flags & WEFT_SVC_F_RES) && sp->res.errors;
 		for (size_t j = 0; j < sp->nbe; j++) {
 			struct weft_metrics_be *b = &out->be[out->nbe++];
 
@@ -1316,7 +1350,8 @@ int weft_metrics_read(const struct weft_maps *maps, struct weft_metrics_snap *ou
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct weft_info info = { 0 };
-	uint64_t tcp_counts[3] = { 0 };
+	uint64_t tcp_counts[3] = { 0 }, now;
+	struct timespec mono;
 	struct weft_cnt *pc;
 	struct names nm;
 	__u32 key = 0;
@@ -1331,6 +1366,8 @@ int weft_metrics_read(const struct weft_maps *maps, struct weft_metrics_snap *ou
 	pc = calloc(ncpu, sizeof(*pc));
 	if (!pc)
 		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC, &mono);	/* bpf_ktime_get_ns()'s clock */
+	now = (uint64_t)mono.tv_sec * 1000000000ull + mono.tv_nsec;
 	weft_stats_read(maps, out->stats);
 	for (size_t i = 0; i < out->nsvc; i++) {
 		uint32_t id = out->svc[i].id;
@@ -1344,6 +1381,8 @@ int weft_metrics_read(const struct weft_maps *maps, struct weft_metrics_snap *ou
 
 		if (bpf_map_lookup_elem(maps->fd[WEFT_M_BE_CNT], &bk, pc) == 0)
 			cnt_sum(pc, ncpu, &b->cnt);
+		if (out->svc[b->svc].outlier && be_ejected(maps, &bk, b->addr, now))
+			out->svc[b->svc].ejected++;
 	}
 	free(pc);
 	ret = names_load(&nm, maps, out);

@@ -34,6 +34,8 @@ struct weft_metrics_svc {
 	uint8_t proto;			/* IPPROTO_TCP, IPPROTO_UDP */
 	uint32_t id;			/* service port id (weft_svc_cnt key) */
 	struct weft_cnt cnt;		/* summed over CPUs */
+	bool outlier;			/* it detects outliers (weft_svc_res.errors) */
+	uint32_t ejected;		/* its backends ejected now (weft_be_state) */
 };
 
 struct weft_metrics_be {

@@ -28,6 +28,9 @@
 #include "weft/abi.h"
 
 #define VIP "10.250.110.1"
+/* The service port's labels in /metrics. */
+#define WEB "destination_service_name=\"web\",destination_service_namespace=\"default\"," \
+	    "protocol=\"tcp\",port_name=\"http\""
 
 static const char *const be_ips[] = { "10.250.0.31", "10.250.0.32", "10.250.0.33" };
 static const char *const be_pods[] = { "be1", "be2", "be3" };
@@ -270,6 +273,19 @@ TEST_TIMEOUT(e2e, resil_connection_cap_refuses_at_once_and_admits_after_a_close,
 	}
 	ASSERT_TRUE(per[0] == 2 && per[1] == 2, "two per backend: each at its cap of 2");
 	ASSERT_TRUE(active_is(be_ips[0], 2) && active_is(be_ips[1], 2), "weft_be_state counts them");
+	if (ASSERT_OK(tenv_capture(body, sizeof(body), "%s/weft --bpffs %s services",
+				   weft_test_bindir(), tenv_bpffs()), "weft services"))
+		ASSERT_TRUE(strstr(body, "10.250.0.31:8080 (1) active 2/2") &&
+			    strstr(body, "10.250.0.32:8080 (1) active 2/2"), body);
+	if (ASSERT_OK(tenv_capture(body, sizeof(body), "%s/weft --bpffs %s services --json",
+				   weft_test_bindir(), tenv_bpffs()), "weft services --json") &&
+	    ASSERT_TRUE(tenv_json_plain(body, sizeof(body)), body)) {
+		ASSERT_TRUE(strstr(body, "\"resilience\":{\"abort_percent\":0.0,\"max_connections\":2,"
+					 "\"outlier_detection\":null}"), body);
+		ASSERT_TRUE(strstr(body, "\"port\":8080,\"weight\":1,\"active\":2,\"max_connections\":2,"
+					 "\"consecutive_errors\":0,\"ejections\":0,\"ejected\":false,"
+					 "\"ejected_until\":null}"), body);
+	}
 	t0 = tenv_now_ms();
 	fd = open_conn(who, sizeof(who));
 	ASSERT_EQ(fd, -ECONNREFUSED, "every backend at its cap: refused");
@@ -479,6 +495,8 @@ static bool weftd_restart(struct rnode *n)
 
 TEST_TIMEOUT(e2e, resil_outlier_a_refusing_backend_is_ejected_and_stays_so_over_kill9, 180)
 {
+	static char body[1 << 18];
+	char out[16384];
 	struct rnode n;
 	struct drive d;
 	uint64_t ej0;
@@ -496,6 +514,24 @@ TEST_TIMEOUT(e2e, resil_outlier_a_refusing_backend_is_ejected_and_stays_so_over_
 	ASSERT_EQ(d.per[1], 0, "be2 answered none");
 	ASSERT_EQ((long long)(tenv_stat(WEFT_STAT_OUTLIER_EJECT) - ej0), 1, "one ejection counted");
 	ASSERT_TRUE(ejected(which) == 1 && which[1], "weft_be_state: be2 ejected");
+	if (ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s services",
+				   weft_test_bindir(), tenv_bpffs()), "weft services"))
+		ASSERT_TRUE(strstr(out, "10.250.0.31:8080 (1) active 0, "
+					"10.250.0.32:8080 (1) active 0 ejected 60s\n"), out);
+	if (ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s services --json",
+				   weft_test_bindir(), tenv_bpffs()), "weft services --json") &&
+	    ASSERT_TRUE(tenv_json_plain(out, sizeof(out)), out)) {
+		ASSERT_TRUE(strstr(out, "\"outlier_detection\":{\"consecutive_errors\":2,\"interval_s\":10,"
+					"\"base_ejection_time_s\":60,\"max_ejection_percent\":50}"), out);
+		ASSERT_TRUE(strstr(out, "\"ejections\":1,\"ejected\":true,\"ejected_until\":\"20"), out);
+	}
+	if (scrape(&n, body, sizeof(body))) {
+		ASSERT_EQ(tenv_sample(body, "weft_outlier_ejected_backends{" WEB "}"), 1,
+			  "/metrics: one backend ejected now");
+		ASSERT_EQ(tenv_sample(body, "weft_outlier_ejections_total{" WEB ",destination_workload=\"unknown\","
+					    "destination_workload_namespace=\"unknown\"}"),
+			  1, "/metrics: one ejection");
+	}
 
 	/* weftd killed: the ejection is in the kernel's maps, in force. */
 	kill(n.weftd, SIGKILL);
