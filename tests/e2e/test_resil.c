@@ -131,6 +131,17 @@ static bool scrape(const struct rnode *n, char *out, size_t len)
 	return ok;
 }
 
+/* promtool lints a scrape (when it is installed). */
+static void lint(const struct rnode *n, const char *body)
+{
+	char path[300], out[4096];
+
+	snprintf(path, sizeof(path), "%s/scrape.txt", n->dir);
+	if (tenv_write_file(path, body) || system("command -v promtool >/dev/null 2>&1") != 0)
+		return;
+	ASSERT_EQ(tenv_capture(out, sizeof(out), "promtool check metrics < %s 2>&1", path), 0, out);
+}
+
 /* SIGHUP and wait for the apply. */
 static bool reload(struct rnode *n)
 {
@@ -298,6 +309,7 @@ TEST_TIMEOUT(e2e, resil_connection_cap_refuses_at_once_and_admits_after_a_close,
 					    "destination_service_namespace=\"default\",protocol=\"tcp\","
 					    "port_name=\"http\"}"),
 			  1, "/metrics: the overflow");
+	lint(&n, body);
 	/* One closes: its backend has room again, for exactly one more. */
 	fd = fds[0];
 	fds[0] = -1;
@@ -531,6 +543,7 @@ TEST_TIMEOUT(e2e, resil_outlier_a_refusing_backend_is_ejected_and_stays_so_over_
 		ASSERT_EQ(tenv_sample(body, "weft_outlier_ejections_total{" WEB ",destination_workload=\"unknown\","
 					    "destination_workload_namespace=\"unknown\"}"),
 			  1, "/metrics: one ejection");
+		lint(&n, body);
 	}
 
 	/* weftd killed: the ejection is in the kernel's maps, in force. */
