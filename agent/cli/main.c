@@ -353,7 +353,7 @@ static int take_values(struct cli *c, const struct parsed *p)
 			int t = weft_event_type(tok);
 
 			if (!t)
-				return USAGE_ERR(c, "%s: '%s' is not open, close, fail or drop",
+				return USAGE_ERR(c, "%s: '%s' is not open, close, fail, drop, eject or reinstate",
 						 p->as[OPT_TYPE], tok);
 			c->o.types |= 1u << t;
 		}

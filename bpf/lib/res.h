@@ -19,6 +19,7 @@
 
 #include "weft/abi.h"
 #include "lib/maps.h"
+#include "lib/events.h"
 
 #define WEFT_RES_TRIES 4	/* random re-picks before the scan of every backend */
 #define WEFT_RES_SCAN_MAX 8192	/* most backend indexes the scan visits */
@@ -68,11 +69,31 @@ struct weft_res_cand {
 	__u32 active;
 };
 
+/* An ejection found over: the first to see it ends it, for `weft observe`. */
+static __always_inline void weft_res_reinstate(struct weft_be_state *st, __u32 svc_id, __u64 now)
+{
+	__u64 until = st->ejected_until_ns;
+	struct weft_event *e;
+
+	if (!until || until > now || __sync_val_compare_and_swap(&st->ejected_until_ns, until, 0) != until)
+		return;
+	e = weft_ev_new(WEFT_EV_REINSTATE, IPPROTO_TCP);
+	if (!e)
+		return;
+	__builtin_memcpy(e->daddr, st->addr, sizeof(e->daddr));
+	e->dport = st->port;
+	e->svc_id = svc_id;
+	bpf_ringbuf_submit(e, 0);
+}
+
 static __always_inline void weft_res_judge(const struct weft_svc_res *res, __u32 svc_id,
 					   const struct weft_backend *be, __u64 now,
 					   struct weft_res_cand *c)
 {
 	struct weft_be_state *st = weft_res_state(svc_id, be->idx, be->addr, be->port);
+
+	if (st && res->errors)
+		weft_res_reinstate(st, svc_id, now);
 
 	c->verdict = weft_res_verdict(res->max_conns, res->errors, st, now);
 	c->active = st ? st->active : 0;

@@ -113,6 +113,7 @@ static __always_inline void weft_res_error(const struct weft_sk_svc *s, struct w
 	struct weft_be_key bk = { .svc_id = s->svc_id, .idx = s->idx };
 	struct weft_svc_res *res = bpf_map_lookup_elem(&weft_svc_res, &s->svc_id);
 	__u64 now = bpf_ktime_get_ns(), last;
+	struct weft_event *e;
 	struct weft_cnt *cnt;
 	__u32 errors;
 
@@ -133,6 +134,15 @@ static __always_inline void weft_res_error(const struct weft_sk_svc *s, struct w
 	cnt = weft_cnt_entry(&weft_be_cnt_v2, &bk);
 	if (cnt)
 		cnt->ejections += 1;
+	e = weft_ev_new(WEFT_EV_EJECT, IPPROTO_TCP);
+	if (!e)
+		return;
+	__builtin_memcpy(e->daddr, s->addr, sizeof(e->daddr));
+	e->dport = s->port;
+	e->svc_id = s->svc_id;
+	e->reason = errors;
+	e->duration_ns = st->ejected_until_ns - now;
+	bpf_ringbuf_submit(e, 0);
 }
 
 /* ACTIVE_ESTABLISHED_CB: a success ends the run of errors, and after an

@@ -120,8 +120,9 @@ struct weft_be_state {
 	__u32 ejections;	/* times ejected in a row (the ejection time's factor);
 				 * 0 again after a success once reinstated */
 	__u64 last_error_ns;	/* bpf_ktime_get_ns() of the last failure */
-	__u64 ejected_until_ns;	/* bpf_ktime_get_ns() the ejection ends; 0 = never
-				 * ejected. Reinstated lazily: connect compares the time */
+	__u64 ejected_until_ns;	/* bpf_ktime_get_ns() the ejection ends; 0 = none.
+				 * Reinstated lazily: connect compares the time, and
+				 * the first to find it over sets 0 (WEFT_EV_REINSTATE) */
 };
 _Static_assert(sizeof(struct weft_be_state) == 48, "weft_be_state is ABI");
 
@@ -731,6 +732,12 @@ _Static_assert(sizeof(struct weft_obs_cfg) == 8, "weft_obs_cfg is ABI");
 #define WEFT_EV_CLOSE 2		/* connection closed; bytes are its totals */
 #define WEFT_EV_FAIL 3		/* connect never established */
 #define WEFT_EV_DROP 4		/* refused or dropped; reason is a WEFT_STAT_* */
+#define WEFT_EV_EJECT 5		/* issue 16: a backend ejected by outlier detection;
+				 * daddr/dport the backend, svc_id its service port,
+				 * reason its consecutive errors, duration_ns the
+				 * ejection's length */
+#define WEFT_EV_REINSTATE 6	/* the first connect after an ejection ended found the
+				 * backend eligible again (daddr/dport, svc_id) */
 
 struct weft_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() */

@@ -586,6 +586,8 @@ TEST_TIMEOUT(e2e, resil_outlier_a_refusing_backend_is_ejected_and_stays_so_over_
 
 TEST_TIMEOUT(e2e, resil_outlier_a_restarted_backend_gets_traffic_after_its_ejection, 120)
 {
+	char evfile[300], out[8192];
+	struct weft_obs_cfg oc = { 0 };
 	struct rnode n;
 	struct drive d;
 	bool which[3];
@@ -593,6 +595,15 @@ TEST_TIMEOUT(e2e, resil_outlier_a_restarted_backend_gets_traffic_after_its_eject
 
 	if (!rnode_up(&n, 2, OUTLIER(2, 2, 50)))
 		return;
+	/* weft observe sees the ejection and the reinstatement */
+	snprintf(evfile, sizeof(evfile), "%s/events.json", n.dir);
+	if (!ASSERT_OK(tenv_sh("%s/weft --bpffs %s observe --json --type eject,reinstate --count 2 "
+			       "--timeout 20 > %s 2>&1 &", weft_test_bindir(), tenv_bpffs(), evfile),
+		       "weft observe started"))
+		return;
+	for (int i = 0; i < 500 && (tenv_map_value(weft_map_name(WEFT_M_OBS_CFG), &oc) || !oc.observers); i++)
+		usleep(10000);
+	ASSERT_TRUE(oc.observers > 0, "weft observe is watching");
 	stop_backend(&n, 1);
 	drive(50, 1000, &d);
 	t0 = tenv_now_ms();
@@ -610,6 +621,11 @@ TEST_TIMEOUT(e2e, resil_outlier_a_restarted_backend_gets_traffic_after_its_eject
 	drive(60, 1000, &d);
 	ASSERT_EQ(d.ok, 60, "every connection succeeds");
 	ASSERT_TRUE(d.per[1] > 0, "be2 gets traffic again");
+	for (int i = 0; i < 300 && (tenv_capture(out, sizeof(out), "cat %s", evfile) ||
+				    !strstr(out, "\"reinstate\"")); i++)
+		usleep(10000);
+	ASSERT_TRUE(strstr(out, "\"type\": \"eject\"") && strstr(out, "\"type\": \"reinstate\"") &&
+		    strstr(out, "10.250.0.32"), out);
 }
 
 TEST_TIMEOUT(e2e, resil_outlier_a_backend_dropping_syns_is_ejected, 120)
