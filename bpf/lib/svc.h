@@ -182,9 +182,9 @@ static __always_inline int weft_res_choose(const struct weft_svc_val *svc,
 /* What the caller does after a translation of a resilient service port. */
 struct weft_pick {
 	__u32 svc_id;
-	__u8 track;	/* WEFT_SKS_* | 0x80: keep it in weft_sk_svc; 0: nothing */
+	__u8 track;	/* 1: keep the backend in the socket's weft_sk_svc */
+	__u8 flags;	/* its WEFT_SKS_* flags */
 };
-#define WEFT_PICK_TRACK 0x80
 
 /*
  * The core of connect/sendmsg: look key up, choose a backend into *be.
@@ -259,7 +259,8 @@ static __always_inline enum weft_verdict weft_svc_select(void *ctx,
 	}
 	if (res) {
 		pick->svc_id = svc->id;
-		pick->track = WEFT_PICK_TRACK | (res->errors ? WEFT_SKS_OUTLIER : 0);
+		pick->track = 1;
+		pick->flags = res->errors ? WEFT_SKS_OUTLIER : 0;
 	}
 	if (v4_only && !weft_addr_is_v4mapped(be->addr)) {
 		weft_stat_inc(WEFT_STAT_FAMILY);
@@ -327,7 +328,7 @@ static __always_inline int weft_sock_xlate4(struct bpf_sock_addr *ctx, __u32 kin
 		ctx->user_port = be.port;
 		weft_rev_record(ctx, &key, &be);
 		if (pick.track)
-			weft_res_track(ctx->sk, pick.svc_id, &be, pick.track & ~WEFT_PICK_TRACK);
+			weft_res_track(ctx->sk, pick.svc_id, &be, pick.flags);
 		return 1;
 	default:
 		return weft_pol_connect(client.addr, key.addr, key.proto, key.port, ctx);
@@ -372,7 +373,7 @@ static __always_inline int weft_sock_xlate6(struct bpf_sock_addr *ctx, __u32 kin
 		ctx->user_port = be.port;
 		weft_rev_record(ctx, &key, &be);
 		if (pick.track)
-			weft_res_track(ctx->sk, pick.svc_id, &be, pick.track & ~WEFT_PICK_TRACK);
+			weft_res_track(ctx->sk, pick.svc_id, &be, pick.flags);
 		return 1;
 	default:
 		return weft_pol_connect(client.addr, key.addr, key.proto, key.port, ctx);

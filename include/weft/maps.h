@@ -32,8 +32,8 @@
 #include "weft/abi.h"
 
 #define WEFT_KNOB_LIST(X)                                                                          \
-	X(max_services, 65536, "service ports (weft_svc, weft_rr, weft_svc_meta, weft_svc_cnt_v2)")\
-	X(max_backends, 262144, "backends over all service ports (weft_be, weft_be_cnt_v2)")       \
+	X(max_services, 65536, "service ports (weft_svc, weft_rr, weft_svc_meta, weft_svc_cnt_v2, weft_svc_res)") \
+	X(max_backends, 262144, "backends over all service ports (weft_be, weft_be_cnt_v2, weft_be_state)") \
 	X(max_slots, 1048576, "selection slots over all service ports (weft_slot)")               \
 	X(max_affinity, 65536, "client affinity entries (weft_aff, LRU)")                         \
 	X(max_rev, 262144, "reverse translations (weft_rev, LRU)")                                 \
