@@ -278,7 +278,7 @@ fuzz-ci: $(addprefix $(FUZZ)/,$(FUZZ_TARGETS))
 
 # --- bench ---------------------------------------------------------------
 # make bench [QUICK=1]: the performance study of issue 6 (tests/bench/bench.sh).
-BENCH_TOOLS := $(BUILD)/wb-connrate $(BUILD)/wb-scrape
+BENCH_TOOLS := $(BUILD)/wb-connrate $(BUILD)/wb-scrape $(BUILD)/tests/wb_ref.bpf.o
 
 $(BUILD)/wb-connrate: $(call objs,tests/bench/connrate.c,$(BUILD))
 	$(call msg,LD,$@)

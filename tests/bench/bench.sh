@@ -46,12 +46,17 @@ else
 	SIZES=(1 1000 10000 100000)
 fi
 PAYLOAD=64
+# Open loop: requests/s on one kept connection, sent on a fixed schedule
+# (latency from the intended send time), a rate every scenario sustains.
+OPEN_RATE=2000
 CAPACITY=${SIZES[-1]}		# weft's maps are sized once for the largest set
 
 # Scenarios: short name (namespaces), index (addresses and ports).
-SCENARIOS=(no-mesh kube-proxy sidecar weft weft-redirect)
-declare -A SHORT=([no-mesh]=nm [kube-proxy]=kp [sidecar]=sc [weft]=wf [weft-redirect]=wr)
-declare -A IDX=([no-mesh]=1 [kube-proxy]=2 [sidecar]=3 [weft]=4 [weft-redirect]=5)
+# sockmap-ref is the bare sockops + sk_msg reference (tests/bench/wb_ref.bpf.c):
+# pod to pod, the least a socket redirect does, so the limit of weft-redirect.
+SCENARIOS=(no-mesh kube-proxy sidecar weft weft-redirect sockmap-ref)
+declare -A SHORT=([no-mesh]=nm [kube-proxy]=kp [sidecar]=sc [weft]=wf [weft-redirect]=wr [sockmap-ref]=rf)
+declare -A IDX=([no-mesh]=1 [kube-proxy]=2 [sidecar]=3 [weft]=4 [weft-redirect]=5 [sockmap-ref]=6)
 declare -A AVAIL=() WHY=()
 # Placements: client CPU and server CPU.
 PLACEMENTS=(one-cpu two-cpu)
@@ -67,8 +72,9 @@ ip_of() { case $2 in cli) echo "10.251.${IDX[$1]}.10" ;; srv1) echo "10.251.${ID
 	srv2) echo "10.251.${IDX[$1]}.22" ;; vip) echo "10.252.${IDX[$1]}.1" ;; esac; }
 port() { case $2 in pp) echo "20${IDX[$1]}01" ;; http) echo "20${IDX[$1]}02" ;;
 	bulk) echo "20${IDX[$1]}03" ;; conn) echo "20${IDX[$1]}04" ;; esac; }
-# What the client connects to: the pod itself without a mesh, else the VIP.
-target() { if [ "$1" = no-mesh ]; then ip_of "$1" srv1; else ip_of "$1" vip; fi; }
+# What the client connects to: the pod itself without a mesh (and for the
+# reference, which has no load balancing), else the VIP.
+target() { case $1 in no-mesh|sockmap-ref) ip_of "$1" srv1 ;; *) ip_of "$1" vip ;; esac; }
 # Every process of a scenario (servers, proxies, clients) runs in the
 # scenario's cgroup: its cpu.stat is the scenario's CPU time, whatever else
 # the machine runs. weft's programs attach to the weft scenarios' cgroups.
@@ -76,6 +82,7 @@ CGB=$CGROOT/wb-bench
 cg_of() { echo "$CGB/${SHORT[$1]}"; }
 pins_of() { echo "/sys/fs/bpf/wb-${SHORT[$1]}"; }
 is_weft() { [ "$1" = weft ] || [ "$1" = weft-redirect ]; }
+has_pins() { is_weft "$1" || [ "$1" = sockmap-ref ]; }
 
 # ---------------------------------------------------------------- cleanup
 cleanup() {
@@ -98,7 +105,7 @@ cleanup() {
 			for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 			for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
 		fi
-		if is_weft "$s" && [ -d "$(pins_of "$s")" ]; then rm -rf "$(pins_of "$s")"; fi
+		if has_pins "$s" && [ -d "$(pins_of "$s")" ]; then rm -rf "$(pins_of "$s")"; fi
 	done
 	[ -d "$CGB" ] && rmdir "$CGB" 2>/dev/null
 }
@@ -111,6 +118,7 @@ for t in sockperf iperf3 haproxy nginx wrk gnuplot iptables-restore bpftool "$PY
 	command -v "$t" >/dev/null || die "$t missing (make deps)"
 done
 for t in weftd weft wb-connrate wb-scrape; do [ -x "$B/$t" ] || die "$B/$t missing (make all)"; done
+[ -f "$B/tests/wb_ref.bpf.o" ] || die "$B/tests/wb_ref.bpf.o missing (make bench builds it)"
 HAPROXY_UID=$(id -u haproxy 2>/dev/null) || die "no haproxy user (Debian's haproxy package makes it)"
 [ "$(nproc)" -ge 2 ] || die "needs 2 CPUs for the two-cpu placement (nproc: $(nproc))"
 
@@ -122,7 +130,7 @@ else
 	AVAIL[weft-redirect]=0
 	WHY[weft-redirect]="socket redirect not implemented yet: $B/weft.bpf.o has no sk_msg program"
 fi
-for s in no-mesh kube-proxy sidecar weft; do AVAIL[$s]=1; done
+for s in no-mesh kube-proxy sidecar weft sockmap-ref; do AVAIL[$s]=1; done
 ACTIVE=()
 for s in "${SCENARIOS[@]}"; do [ "${AVAIL[$s]}" = 1 ] && ACTIVE+=("$s"); done
 
@@ -364,6 +372,21 @@ stop_weftd() { # SCEN: stop and remove everything, as at the start
 	wait "${WEFTD[$s]}" 2>/dev/null || true
 	"$B/weftd" --cleanup --config "$RUN/weft-$s.yaml" >/dev/null 2>&1 || true
 }
+# The bare reference: its two programs loaded and pinned by bpftool, sockops
+# on the scenario's cgroup, sk_msg on its sockhash.
+setup_ref() { # SCEN
+	local s=$1 d
+	d=$(pins_of "$s")
+	mkdir -p "$d"
+	bpftool prog loadall "$B/tests/wb_ref.bpf.o" "$d/progs" pinmaps "$d/maps" &&
+	bpftool cgroup attach "$(cg_of "$s")" sock_ops pinned "$d/progs/wb_ref_sockops" &&
+	bpftool prog attach pinned "$d/progs/wb_ref_msg" msg_verdict pinned "$d/maps/wb_ref_sock"
+}
+# Runs of the reference's sk_msg program (kernel.bpf_stats_enabled on).
+ref_msg_runs() {
+	bpftool -j prog show pinned "$(pins_of sockmap-ref)/progs/wb_ref_msg" |
+		"$PY" -c 'import json,sys; print(json.load(sys.stdin).get("run_cnt", 0))'
+}
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 setup_weft() { # SCEN
@@ -412,6 +435,8 @@ run_unit() { # REP PLACEMENT SCEN: every test of one scenario, one placement
 		"http://$a:$(port "$s" http)/"
 	measure "$rep" "$pl" "$s" wrk16 "$cpu" wrk -t2 -c16 -d"${T_WRK}s" --latency \
 		"http://$a:$(port "$s" http)/"
+	measure "$rep" "$pl" "$s" openloop "$cpu" "$B/wb-connrate" --addr "$a" \
+		--port "$(port "$s" conn)" --rate "$OPEN_RATE" --duration "$T_PP" --size "$PAYLOAD"
 	measure "$rep" "$pl" "$s" iperf3 "$cpu" iperf3 -c "$a" -p "$(port "$s" bulk)" \
 		-t "$T_BULK" -J
 }
@@ -432,8 +457,8 @@ write_meta() {
 		"$QUICK" "$REPS"
 	printf ' "durations_s": {"sockperf": %s, "connrate": %s, "wrk": %s, "iperf3": %s, "scale_connrate": %s},\n' \
 		"$T_PP" "$T_CONN" "$T_WRK" "$T_BULK" "$T_SCALE"
-	printf ' "loadavg_before": [%s, %s], "busy_pct_before": %s, "date": "%s", "payload_bytes": %s,\n' \
-		"$LOAD1" "$LOAD5" "$BUSY_PCT" "$(date -u +%FT%TZ)" "$PAYLOAD"
+	printf ' "loadavg_before": [%s, %s], "busy_pct_before": %s, "date": "%s", "payload_bytes": %s, "open_rate": %s,\n' \
+		"$LOAD1" "$LOAD5" "$BUSY_PCT" "$(date -u +%FT%TZ)" "$PAYLOAD" "$OPEN_RATE"
 	printf ' "placements": {"one-cpu": "client and server on CPU %s", "two-cpu": "client on CPU %s, server on CPU %s"},\n' \
 		"${CLI_CPU[one-cpu]}" "${CLI_CPU[two-cpu]}" "${SRV_CPU[two-cpu]}"
 	printf ' "tools": {"sockperf": "%s", "wrk": "%s", "iperf3": "%s", "haproxy": "%s", "nginx": "%s", "iptables": "%s"},\n' \
@@ -483,6 +508,13 @@ if [ "${AVAIL[weft-redirect]}" = 1 ]; then
 		log "weft-redirect: not available: ${WHY[weft-redirect]}"
 	fi
 fi
+if ! setup_ref sockmap-ref 2>>"$RUN/sockmap-ref.log"; then
+	AVAIL[sockmap-ref]=0
+	WHY[sockmap-ref]="the reference programs did not load or attach: $(tail -1 "$RUN/sockmap-ref.log")"
+	ACTIVE=("${ACTIVE[@]/sockmap-ref}")
+	ACTIVE=(${ACTIVE[@]})
+	log "sockmap-ref: not available: ${WHY[sockmap-ref]}"
+fi
 write_meta
 
 # Every mechanism must carry traffic before anything is measured: the VIPs
@@ -492,6 +524,18 @@ for s in "${ACTIVE[@]}"; do
 		--max 20 --duration 5 --size "$PAYLOAD") || die "$s: smoke test failed: $out"
 	case $out in *'"failures": 0,'*) ;; *) die "$s: smoke test: $out" ;; esac
 done
+# The reference connects pod to pod, which works without it: its sk_msg
+# program must have run for the smoke test's messages.
+if [ "${AVAIL[sockmap-ref]}" = 1 ]; then
+	stats0=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -qw kernel.bpf_stats_enabled=1
+	r0=$(ref_msg_runs)
+	in_pod sockmap-ref cli 0 "$B/wb-connrate" --addr "$(target sockmap-ref)" \
+		--port "$(port sockmap-ref conn)" --max 20 --duration 5 --size "$PAYLOAD" >/dev/null
+	r1=$(ref_msg_runs)
+	sysctl -qw kernel.bpf_stats_enabled="$stats0"
+	[ "$r1" -gt "$r0" ] || die "sockmap-ref: its sk_msg program did not run for 20 connections"
+fi
 log "smoke test passed in every scenario (kube-proxy rules applied in $((KP_BASE_US / 1000)) ms)"
 
 NUNITS=$((REPS * ${#PLACEMENTS[@]} * ${#ACTIVE[@]}))
@@ -504,7 +548,7 @@ for rep in $(seq "$REPS"); do
 		for j in "${!ACTIVE[@]}"; do
 			s=${ACTIVE[$(((j + k) % ${#ACTIVE[@]}))]}
 			u=$((u + 1))
-			log "[$u/$NUNITS] rep $rep/$REPS $pl $s: sockperf, connrate, wrk 1 and 16, iperf3"
+			log "[$u/$NUNITS] rep $rep/$REPS $pl $s: sockperf, connrate, wrk 1 and 16, open loop, iperf3"
 			run_unit "$rep" "$pl" "$s"
 		done
 	done
