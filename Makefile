@@ -290,5 +290,5 @@ $(BUILD)/wb-scrape: $(call objs,tests/bench/scrape.c,$(BUILD)) $(call room_libs,
 	$(Q)$(CC) -o $@ $(call objs,tests/bench/scrape.c,$(BUILD)) $(call rooms,$(BUILD)) $(LDLIBS)
 
 bench: deps all $(BENCH_TOOLS)
-	$(Q)tests/bench/bench.sh --build $(BUILD) $(if $(QUICK),--quick)
+	$(Q)tests/bench/bench.sh --build $(BUILD) $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY)) $(if $(PROG_STATS),--prog-stats)
 # --- end bench -----------------------------------------------------------

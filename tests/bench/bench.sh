@@ -4,7 +4,15 @@
 # weft's performance study (issue 6): no mesh, a kube-proxy model, a sidecar
 # model and weft, measured in one run on a node built in network namespaces.
 #
-# Usage: tests/bench/bench.sh [--build DIR] [--quick]   (make bench [QUICK=1])
+# Usage: tests/bench/bench.sh [--build DIR] [--quick] [--only S1,S2...] [--prog-stats]
+#        (make bench [QUICK=1] [ONLY=S1,S2] [PROG_STATS=1])
+# --prog-stats: kernel.bpf_stats_enabled on for the whole run (each program
+# run then costs two clock reads more, in every scenario alike), and the
+# kernel time per run of each program of weft-redirect and sockmap-ref in
+# the summary: where the redirect path spends its time.
+# --only: just these scenarios' measurements (no scaling, scrape, policy or
+# tc sections unless no-mesh, kube-proxy and weft are all among them): for
+# looking at one path quickly; the full study is a plain run.
 #
 # Every scenario gets an identical, separate set of namespaces (a node and
 # three pods: client, srv1, srv2) and its own ports, so one scenario's
@@ -21,11 +29,16 @@ set -euo pipefail
 
 B=build
 QUICK=0
+ONLY=
+PROG_STATS=0
+STATS0=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) B=$2; shift 2 ;;
 	--quick) QUICK=1; shift ;;
-	-h|--help) sed -n '4,20p' "$0"; exit 0 ;;
+	--only) ONLY=$2; shift 2 ;;
+	--prog-stats) PROG_STATS=1; shift ;;
+	-h|--help) sed -n '4,24p' "$0"; exit 0 ;;
 	*) echo "bench: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -88,6 +101,7 @@ has_pins() { is_weft "$1" || [ "$1" = sockmap-ref ]; }
 cleanup() {
 	set +e
 	trap - EXIT INT TERM
+	sysctl -qw kernel.bpf_stats_enabled="$STATS0" 2>/dev/null
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for s in "${SCENARIOS[@]}"; do
 		for n in cli srv1 srv2 node; do
@@ -131,8 +145,16 @@ else
 	WHY[weft-redirect]="socket redirect not implemented yet: $B/weft.bpf.o has no sk_msg program"
 fi
 for s in no-mesh kube-proxy sidecar weft sockmap-ref; do AVAIL[$s]=1; done
+if [ -n "$ONLY" ]; then
+	for s in ${ONLY//,/ }; do [ -n "${IDX[$s]:-}" ] || die "--only: no scenario '$s' (${SCENARIOS[*]})"; done
+	for s in "${SCENARIOS[@]}"; do
+		case ",$ONLY," in *",$s,"*) ;; *) AVAIL[$s]=0; WHY[$s]="left out (--only $ONLY)" ;; esac
+	done
+fi
+wanted() { [ "${AVAIL[$1]}" = 1 ]; }
 ACTIVE=()
 for s in "${SCENARIOS[@]}"; do [ "${AVAIL[$s]}" = 1 ] && ACTIVE+=("$s"); done
+[ ${#ACTIVE[@]} -gt 0 ] || die "no scenario to measure"
 
 cleanup		# what an interrupted earlier run may have left
 trap cleanup EXIT
@@ -492,9 +514,10 @@ for s in "${ACTIVE[@]}"; do
 	build_node "$s"
 	start_servers "$s"
 done
-KP_BASE_US=$(setup_kube_proxy kube-proxy 1)
-setup_sidecar sidecar
-setup_weft weft || die "weftd did not start"
+KP_BASE_US=0
+wanted kube-proxy && KP_BASE_US=$(setup_kube_proxy kube-proxy 1)
+wanted sidecar && setup_sidecar sidecar
+if wanted weft; then setup_weft weft || die "weftd did not start"; fi
 if [ "${AVAIL[weft-redirect]}" = 1 ]; then
 	# The object has an sk_msg program; redirect is real only if weftd
 	# starts with datapath.redirect: true and attaches it (and sockops).
@@ -508,7 +531,7 @@ if [ "${AVAIL[weft-redirect]}" = 1 ]; then
 		log "weft-redirect: not available: ${WHY[weft-redirect]}"
 	fi
 fi
-if ! setup_ref sockmap-ref 2>>"$RUN/sockmap-ref.log"; then
+if wanted sockmap-ref && ! setup_ref sockmap-ref 2>>"$RUN/sockmap-ref.log"; then
 	AVAIL[sockmap-ref]=0
 	WHY[sockmap-ref]="the reference programs did not load or attach: $(tail -1 "$RUN/sockmap-ref.log")"
 	ACTIVE=("${ACTIVE[@]/sockmap-ref}")
@@ -516,6 +539,8 @@ if ! setup_ref sockmap-ref 2>>"$RUN/sockmap-ref.log"; then
 	log "sockmap-ref: not available: ${WHY[sockmap-ref]}"
 fi
 write_meta
+
+if [ "$PROG_STATS" = 1 ]; then sysctl -qw kernel.bpf_stats_enabled=1; fi
 
 # Every mechanism must carry traffic before anything is measured: the VIPs
 # have no route, so a connection that succeeds went through the mechanism.
@@ -527,13 +552,12 @@ done
 # The reference connects pod to pod, which works without it: its sk_msg
 # program must have run for the smoke test's messages.
 if [ "${AVAIL[sockmap-ref]}" = 1 ]; then
-	stats0=$(sysctl -n kernel.bpf_stats_enabled)
 	sysctl -qw kernel.bpf_stats_enabled=1
 	r0=$(ref_msg_runs)
 	in_pod sockmap-ref cli 0 "$B/wb-connrate" --addr "$(target sockmap-ref)" \
 		--port "$(port sockmap-ref conn)" --max 20 --duration 5 --size "$PAYLOAD" >/dev/null
 	r1=$(ref_msg_runs)
-	sysctl -qw kernel.bpf_stats_enabled="$stats0"
+	[ "$PROG_STATS" = 1 ] || sysctl -qw kernel.bpf_stats_enabled="$STATS0"
 	[ "$r1" -gt "$r0" ] || die "sockmap-ref: its sk_msg program did not run for 20 connections"
 fi
 log "smoke test passed in every scenario (kube-proxy rules applied in $((KP_BASE_US / 1000)) ms)"
@@ -554,6 +578,9 @@ for rep in $(seq "$REPS"); do
 	done
 done
 
+FULL=0
+wanted no-mesh && wanted kube-proxy && wanted weft && FULL=1
+if [ "$FULL" = 1 ]; then
 # ---------------------------------------------------------------- scaling
 SCALE=$RAW/scale.tsv
 printf 'services\tscenario\tmetric\tvalue\n' > "$SCALE"
@@ -600,11 +627,24 @@ log "tc: kernel time per packet of the tc policy programs (tests/bench/tccost.sh
 "$HERE/tccost.sh" --build "$B" --reps "$REPS" > "$RAW/tccost.tsv" 2>>"$RUN/tccost.log" ||
 	log "  tccost: failed (see $RUN/tccost.log)"
 
+else
+	log "scaling, scrape, policy and tc sections left out (--only $ONLY)"
+fi
+
+if [ "$PROG_STATS" = 1 ]; then
+	for s in weft-redirect sockmap-ref; do
+		wanted "$s" && bpftool -j cgroup show "$(cg_of "$s")" > "$RAW/$s-cgroup-progs.json"
+	done
+	bpftool -j prog show > "$RAW/progs.json"
+fi
+
 # Proof that each mechanism carried the traffic it was credited with.
-"$B/weft" --bpffs "$(pins_of weft)" stats --json > "$RAW/weft-stats.json" 2>&1 || true
-ip netns exec "$(ns kube-proxy node)" iptables -w -t nat -L KUBE-SERVICES -v -n -x 2>/dev/null |
+for s in weft weft-redirect; do
+	wanted "$s" && { "$B/weft" --bpffs "$(pins_of "$s")" stats --json > "$RAW/$s-stats.json" 2>&1 || true; }
+done
+wanted kube-proxy && ip netns exec "$(ns kube-proxy node)" iptables -w -t nat -L KUBE-SERVICES -v -n -x 2>/dev/null |
 	grep -v '^ *0 ' > "$RAW/kube-proxy-counters.txt" || true
-ip netns exec "$(ns sidecar cli)" iptables -w -t nat -L OUTPUT -v -n -x > "$RAW/sidecar-counters.txt" 2>&1 || true
+wanted sidecar && { ip netns exec "$(ns sidecar cli)" iptables -w -t nat -L OUTPUT -v -n -x > "$RAW/sidecar-counters.txt" 2>&1 || true; }
 read -r LOAD1 LOAD5 _ < /proc/loadavg
 echo "{\"loadavg_after\": [$LOAD1, $LOAD5]}" > "$RAW/meta-after.json"
 

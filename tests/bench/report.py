@@ -226,6 +226,31 @@ def aggregate(rows):
 # ------------------------------------------------------------------ outputs
 
 
+def load_prog_stats(out):
+    """raw/progs.json and raw/<scenario>-cgroup-progs.json (bench.sh --prog-stats):
+    (scenario, program, type, runs, ns) of the programs each scenario ran; the
+    sk_msg programs (attached to a map, not a cgroup) by name."""
+    raw = os.path.join(out, "raw")
+    try:
+        progs = json.load(open(os.path.join(raw, "progs.json")))
+    except (OSError, ValueError):
+        return []
+    by_id = {p["id"]: p for p in progs}
+    res = []
+    for s, msg in (("weft-redirect", "weft_redir"), ("sockmap-ref", "wb_ref_msg")):
+        try:
+            ids = [c["id"] for c in json.load(open(os.path.join(raw, s + "-cgroup-progs.json")))]
+        except (OSError, ValueError):
+            continue
+        ids += [p["id"] for p in progs if p.get("name") == msg and p.get("run_cnt")]
+        for i in ids:
+            p = by_id.get(i)
+            if p:
+                res.append((s, p.get("name", "?"), p.get("type", "?"), p.get("run_cnt", 0),
+                            p.get("run_time_ns", 0)))
+    return res
+
+
 def load_policy(out):
     """raw/policy.tsv (tests/bench/policy.sh): medians of each metric."""
     vals = {}
@@ -689,6 +714,17 @@ def summary(out, meta, agg, scale, rows, scen):
                  "%s ms, weftd CPU %s ms (%s policy entries, %s prefixes)" % (
                      fmt(v / 1000), fmt(cpu / 1000 if cpu is not None else None),
                      fmt(pol.get("policy_entries")), fmt(pol.get("ident_entries"))), v < 1e6)
+    progs = load_prog_stats(out)
+    if progs:
+        w("")
+        w("## Kernel time per program run (--prog-stats)\n")
+        w("kernel.bpf_stats_enabled for the whole run (all placements and tests together): "
+          "runs and kernel time of each program attached for the scenario.\n")
+        w("| scenario | program | type | runs | ns per run | total ms |")
+        w("|---|---|---|---|---|---|")
+        for scen_name, name, typ, cnt, ns in progs:
+            w("| %s | %s | %s | %s | %s | %s |" % (scen_name, name, typ, "{:,}".format(cnt),
+                                                  fmt(ns / cnt if cnt else None), fmt(ns / 1e6)))
     tc = load_tccost(out)
     if tc:
         w("")
