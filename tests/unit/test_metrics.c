@@ -491,6 +491,7 @@ TEST(unit, metrics_render_tcp_and_histograms)
 	static const char *const lbl =
 		"{reporter=\"source\",source_workload=\"web\",source_workload_namespace=\"shop\","
 		"destination_workload=\"api\",destination_workload_namespace=\"shop\","
+		"destination_cluster=\"Kubernetes\","
 		"destination_service=\"api.shop.svc.cluster.local\",destination_service_name=\"api\","
 		"destination_service_namespace=\"shop\",request_protocol=\"tcp\"}";
 	static const char *const hl =

@@ -44,6 +44,22 @@ struct json_object;
 int weft_k8s_translate(struct json_object *services, struct json_object *slices,
 		       struct weft_model *cfg);
 
+/*
+ * ServiceImports (multicluster.x-k8s.io/v1alpha1, KEP-1645) into
+ * cfg->services (appended), as weft_k8s_translate does Services: one weft
+ * service per port of spec.ports and address of spec.ips (type ClusterSetIP;
+ * Headless ones, and ones without ips yet, are ignored), over the endpoints
+ * of the EndpointSlices labelled multicluster.kubernetes.io/service-name
+ * with the import's name (each slice's port of the same name and protocol),
+ * each backend with the cluster of its slice's
+ * multicluster.kubernetes.io/source-cluster label (required);
+ * spec.sessionAffinity ClientIP with its timeout. Origin kind
+ * "ServiceImport". A malformed object is logged ("k8s: ServiceImport
+ * ns/name: ...") and skipped alone. 0 or -ENOMEM.
+ */
+int weft_k8s_translate_imports(struct json_object *imports, struct json_object *slices,
+			       struct weft_model *cfg);
+
 /* The host-side interface of a pod address (name filled, 0), or -errno.
  * weft_route_ifname (lib/route.h) is the node's: the output interface of
  * its route to the address, -ENOENT through a gateway (not a pod here). */

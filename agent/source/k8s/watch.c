@@ -1071,6 +1071,9 @@ struct weft_model *weft_k8s_config(struct weft_k8s *k, const struct weft_model *
 		snprintf(cfg->datapath.node_name, sizeof(cfg->datapath.node_name), "%s", k->node);
 	ret = weft_k8s_translate(k->res[RES_SVC].cache, k->res[RES_SLICE].cache, cfg);
 	if (!ret)
+		ret = weft_k8s_translate_imports(k->res[RES_SVCIMPORT].cache,
+						 k->res[RES_SLICE].cache, cfg);
+	if (!ret)
 		ret = weft_k8s_translate_pods(k->res[RES_POD].cache, k->node ? k->node : "",
 					      weft_route_ifname, cfg);
 	if (!ret)
