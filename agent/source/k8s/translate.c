@@ -14,7 +14,10 @@
  * conditions and node; which ones new connections reach (ready ones, else
  * serving terminating ones; spec.publishNotReadyAddresses: all;
  * spec.internalTrafficPolicy Local: this node's) the model decides
- * (weft_service_in_use), for both sources alike.
+ * (weft_service_in_use), for both sources alike. A ServiceImport (MCS
+ * API) is translated the same way over the slices labelled
+ * multicluster.kubernetes.io/service-name, each backend with its slice's
+ * source cluster.
  */
 #include <errno.h>
 #include <stdarg.h>
