@@ -30,6 +30,7 @@ void weft_metrics_defaults(struct weft_metrics_cfg *m)
 	m->tcp_rtt_updates = true;
 	m->max_series = WEFT_METRICS_MAX_SERIES;
 	strcpy(m->trust_domain, WEFT_TRUST_DOMAIN);
+	strcpy(m->cluster_name, WEFT_METRICS_CLUSTER);
 }
 
 uint32_t weft_datapath_size(const struct weft_datapath_cfg *dp, int knob)
@@ -288,8 +289,10 @@ int weft_model_gone(const struct weft_model *old, const struct weft_model *cur,
 
 void weft_service_clear(struct weft_service *svc)
 {
-	for (size_t i = 0; i < svc->nbackends; i++)
+	for (size_t i = 0; i < svc->nbackends; i++) {
 		free(svc->backends[i].node);
+		free(svc->backends[i].cluster);
+	}
 	free(svc->ports);
 	free(svc->backends);
 	svc->ports = NULL;

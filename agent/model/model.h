@@ -79,6 +79,10 @@ struct weft_backend_cfg {
 	uint8_t cond;			/* WEFT_BE_* */
 	char *node;			/* the node it runs on (EndpointSlice nodeName,
 					 * file node_name); NULL: not said */
+	char *cluster;			/* the cluster it runs in, for a multi-cluster
+					 * service (a ServiceImport's EndpointSlice label
+					 * multicluster.kubernetes.io/source-cluster, file
+					 * cluster); NULL: this cluster */
 	struct weft_pos pos;		/* file: where the entry starts */
 };
 
@@ -232,6 +236,8 @@ struct weft_datapath_cfg {
 #define WEFT_METRICS_MAX_SERIES 50000		/* default metrics.max_series */
 #define WEFT_TRUST_DOMAIN "cluster.local"	/* default metrics.trust_domain */
 #define WEFT_TRUST_DOMAIN_LEN 254		/* a DNS name and its NUL */
+#define WEFT_METRICS_CLUSTER "Kubernetes"	/* default metrics.cluster_name (Istio's
+						 * default cluster id) */
 
 struct weft_metrics_cfg {
 	char listen[128];		/* "127.0.0.1:9465", "[::1]:9465"; "" = no server */
@@ -245,6 +251,9 @@ struct weft_metrics_cfg {
 	uint32_t max_series;		/* series one scrape renders at most
 					 * (WEFT_METRICS_MAX_SERIES); the rest are
 					 * counted in weft_metrics_series_dropped_total */
+	char cluster_name[WEFT_NAME_LEN];	/* this cluster: destination_cluster of
+					 * its backends, source_cluster (Istio's
+					 * default, WEFT_METRICS_CLUSTER) */
 };
 
 struct weft_model {

@@ -493,6 +493,7 @@ TEST(unit, metrics_render_tcp_and_histograms)
 		"source_principal=\"spiffe://cluster.local/ns/shop/sa/web-sa\","
 		"destination_workload=\"api\",destination_workload_namespace=\"shop\","
 		"destination_principal=\"spiffe://cluster.local/ns/shop/sa/api\","
+		"destination_cluster=\"Kubernetes\","
 		"destination_service=\"api.shop.svc.cluster.local\",destination_service_name=\"api\","
 		"destination_service_namespace=\"shop\",request_protocol=\"tcp\"}";
 	static const char *const hl =
@@ -559,7 +560,8 @@ TEST(unit, metrics_render_tcp_and_histograms)
 	ASSERT_TRUE(strstr(t, want), "reset");
 	snprintf(want, sizeof(want), "\nweft_tcp_connections_active%s 1\n", lbl);
 	ASSERT_TRUE(strstr(t, want), "active");
-	ASSERT_TRUE(strstr(t, "destination_principal=\"unknown\",destination_service=\"unknown\","
+	ASSERT_TRUE(strstr(t, "destination_principal=\"unknown\",destination_cluster=\"Kubernetes\","
+			   "destination_service=\"unknown\","
 			   "destination_service_name=\"unknown\","
 			   "destination_service_namespace=\"unknown\",request_protocol=\"tcp\"} 9\n"),
 		    "no service, no service account: unknown");
@@ -769,7 +771,7 @@ TEST(unit, metrics_istio_compat_renders_istio_names_and_labels)
 	ASSERT_TRUE(strstr(plain.p, "\nweft_tcp_connections_opened_total{reporter=\"source\",source_workload=\"web\","
 			   "source_workload_namespace=\"shop\",source_principal=\"spiffe://example.org/ns/shop/sa/web\","
 			   "destination_workload=\"api\",destination_workload_namespace=\"shop\","
-			   "destination_principal=\"unknown\",destination_service="),
+			   "destination_principal=\"unknown\",destination_cluster=\"Kubernetes\",destination_service="),
 		    "weft's own label set without istio_compat, with the principals");
 	ASSERT_TRUE(strstr(t, ",source_principal=\"spiffe://example.org/ns/shop/sa/web\",source_app=\"web\","),
 		    "istio_compat: the source's service account in the trust domain");
