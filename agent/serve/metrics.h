@@ -35,6 +35,8 @@ struct weft_metrics_svc {
 	uint32_t id;			/* service port id (weft_svc_cnt key) */
 	struct weft_svc_key key;	/* its frontend */
 	struct weft_cnt cnt;		/* summed over CPUs */
+	bool outlier;			/* it detects outliers (weft_svc_res.errors) */
+	uint32_t ejected;		/* its backends ejected now (weft_be_state) */
 };
 
 struct weft_metrics_be {
