@@ -29,6 +29,8 @@ void weft_metrics_defaults(struct weft_metrics_cfg *m)
 	strcpy(m->listen, WEFT_METRICS_LISTEN);
 	m->tcp_rtt_updates = true;
 	m->max_series = WEFT_METRICS_MAX_SERIES;
+	strcpy(m->trust_domain, WEFT_TRUST_DOMAIN);
+	strcpy(m->cluster_name, WEFT_METRICS_CLUSTER);
 }
 
 uint32_t weft_datapath_size(const struct weft_datapath_cfg *dp, int knob)
@@ -180,6 +182,8 @@ void weft_endpoint_clear(struct weft_endpoint *ep)
 	weft_labels_free(ep->labels, ep->nlabels);
 	ep->labels = NULL;
 	ep->nlabels = 0;
+	free(ep->node);
+	ep->node = NULL;
 }
 
 size_t weft_service_in_use(const struct weft_service *svc, const char *node, bool *use)
@@ -292,8 +296,10 @@ int weft_model_gone(const struct weft_model *old, const struct weft_model *cur,
 
 void weft_service_clear(struct weft_service *svc)
 {
-	for (size_t i = 0; i < svc->nbackends; i++)
+	for (size_t i = 0; i < svc->nbackends; i++) {
 		free(svc->backends[i].node);
+		free(svc->backends[i].cluster);
+	}
 	free(svc->ports);
 	free(svc->backends);
 	svc->ports = NULL;

@@ -603,6 +603,8 @@ static int ip_cmp(const struct weft_ip *a, const struct weft_ip *b)
 
 /* Endpoints. */
 
+static int p_node(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj);
+
 static const struct field ep_fields[] = {
 	F_BUF("name", p_name, struct weft_endpoint, name, REQUIRED),
 	F_BUF("namespace", p_name, struct weft_endpoint, ns),
@@ -612,6 +614,8 @@ static const struct field ep_fields[] = {
 	F_AT("labels", p_labels, struct weft_endpoint, labels,
 	     .aux = offsetof(struct weft_endpoint, nlabels)),
 	F_AT("redirect", p_bool, struct weft_endpoint, redirect),
+	F_BUF("service_account", p_name, struct weft_endpoint, service_account),
+	F_AT("node_name", p_node, struct weft_endpoint, node),
 	{ 0 }
 };
 
@@ -621,6 +625,7 @@ static int ep_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
 
 	(void)parent;
 	strcpy(ep->ns, "default");
+	strcpy(ep->service_account, "default");	/* as Kubernetes gives a pod */
 	ep->redirect = true;
 	ep->origin.pos = pos_of(n);
 	return walk_map(c, n, ep_fields, ep);
@@ -731,6 +736,46 @@ static int p_node(struct ctx *c, yaml_node_t *n, const struct field *f, void *ob
 	return *out ? 0 : oom(c);
 }
 
+/* A cluster's name, as a label value carries it (EndpointSlice label
+ * multicluster.kubernetes.io/source-cluster, Istio's destination_cluster):
+ * up to 63 letters, digits, '-', '_' and '.', starting and ending with a
+ * letter or digit. f->aux: the size of the buffer it goes into (not ""); 0:
+ * kept as a string (char *; "" is NULL: this cluster). */
+static int p_cluster(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	const char *s;
+	size_t len;
+	int err = scalar(c, n, &s);
+
+	if (err)
+		return err;
+	len = strlen(s);
+	if (len >= WEFT_NAME_LEN)
+		return fail(c, n, "longer than %d characters", WEFT_NAME_LEN - 1);
+	if (!len && f->aux)
+		return fail(c, n, "empty (the default is \"%s\")", WEFT_METRICS_CLUSTER);
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			     (ch >= '0' && ch <= '9');
+		bool inner = (ch == '-' || ch == '_' || ch == '.') && i > 0 && i + 1 < len;
+
+		if (!alnum && !inner)
+			return fail(c, n, "\"%s\" is not a cluster name (letters, digits, '-', '_' and '.', starting and ending with a letter or digit)",
+				    s);
+	}
+	if (f->aux) {
+		memcpy((char *)obj + f->off, s, len + 1);
+		return 0;
+	} else {
+		char **out = (char **)((char *)obj + f->off);
+
+		free(*out);
+		*out = len ? strdup(s) : NULL;
+		return !len || *out ? 0 : oom(c);
+	}
+}
+
 static const struct field be_fields[] = {
 	F_IP("ip", struct weft_backend_cfg, ip, NO_FAMILY, REQUIRED),
 	F_INT("weight", struct weft_backend_cfg, weight, 1, 65535),
@@ -739,6 +784,7 @@ static const struct field be_fields[] = {
 	{ .key = "serving", .parse = p_cond, .aux = WEFT_BE_NOT_SERVING },
 	{ .key = "terminating", .parse = p_cond, .aux = WEFT_BE_TERMINATING, .min = 1 },
 	F_AT("node_name", p_node, struct weft_backend_cfg, node),
+	F_AT("cluster", p_cluster, struct weft_backend_cfg, cluster),
 	{ 0 }
 };
 
@@ -1303,6 +1349,8 @@ static const struct field metrics_fields[] = {
 	F_AT("tcp_rtt_updates", p_bool, struct weft_metrics_cfg, tcp_rtt_updates),
 	F_AT("istio_compat", p_bool, struct weft_metrics_cfg, istio_compat),
 	F_INT("max_series", struct weft_metrics_cfg, max_series, 1, 100000000),
+	F_BUF("trust_domain", p_name, struct weft_metrics_cfg, trust_domain),
+	F_BUF("cluster_name", p_cluster, struct weft_metrics_cfg, cluster_name),
 	{ 0 }
 };
 
@@ -1451,6 +1499,12 @@ struct weft_model *weft_file_parse(const char *text, size_t len, const char *nam
 	if (!ret)
 		ret = parse_doc(&c, &parser, text, len, cfg);
 	yaml_parser_delete(&parser);
+	/* An endpoint of another node (its node_name is not datapath.node_name)
+	 * is remote, as a Kubernetes pod of another node: named and given an
+	 * identity, nothing attached here. */
+	for (size_t i = 0; !ret && i < cfg->nendpoints; i++)
+		cfg->endpoints[i].remote = cfg->endpoints[i].node &&
+					   strcmp(cfg->endpoints[i].node, cfg->datapath.node_name);
 	if (!ret)
 		ret = model_check(&c, cfg);
 	if (!ret)

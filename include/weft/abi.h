@@ -19,11 +19,11 @@
 #include <linux/types.h>
 #endif
 
-#define WEFT_ABI_VERSION 5	/* 2: weft_pol_meta; 3: weft_if_src, weft_ct_egress/ingress, weft_frag;
-				 * 4: weft_stats 33 entries; 5: resilience (issue 16):
-				 * weft_svc_val.flags, weft_svc_res, weft_be_state,
-				 * weft_sk_svc, weft_cnt 48 bytes (weft_*_cnt_v2),
-				 * weft_stats 37 entries */
+#define WEFT_ABI_VERSION 6	/* 2: weft_pol_meta; 3: weft_if_src, weft_ct_egress/ingress, weft_frag;
+				 * 4: weft_stats 33 entries; 5: weft_ep_v2 (service account);
+				 * 6: resilience (issue 16): weft_svc_val.flags,
+				 * weft_svc_res, weft_be_state, weft_sk_svc, weft_cnt
+				 * 48 bytes (weft_*_cnt_v2), weft_stats 37 entries */
 
 /* Maps: their names, types, sizes and settings are in weft/maps.h. */
 
@@ -591,9 +591,11 @@ _Static_assert(sizeof(struct weft_frag_val) == 8, "weft_frag_val is ABI");
 /*
  * Observability (issue 5).
  *
- * Local endpoints by address (weft_ep): written by weftd from the config or
+ * Endpoints by address (weft_ep_v2): written by weftd from the config or
  * from Kubernetes pods, so the CLI and /metrics can name both ends of a flow
- * (Istio's workload labels) even while weftd is down.
+ * (Istio's workload and principal labels) even while weftd is down. Only
+ * user space reads it. v2 (ABI 5): the service account and reserved room
+ * were added; the old weft_ep (208-byte values) is never read.
  */
 #define WEFT_EP_REDIRECT_OFF 0x1	/* weft_ep_val.flags: `redirect: false` */
 #define WEFT_EP_INGRESS_POLICED 0x2	/* selected by an ingress policy (default deny) */
@@ -601,7 +603,7 @@ _Static_assert(sizeof(struct weft_frag_val) == 8, "weft_frag_val is ABI");
 #define WEFT_EP_REMOTE 0x8		/* a pod of another node: named and given an identity,
 					 * no interface, netns, tc or redirect here */
 
-/* Value of weft_ep (HASH, key: struct weft_addr_key, the endpoint's address). */
+/* Value of weft_ep_v2 (HASH, key: struct weft_addr_key, the endpoint's address). */
 struct weft_ep_val {
 	char name[WEFT_NAME_LEN];	/* endpoint (pod) name, NUL-terminated */
 	char ns[WEFT_NAME_LEN];		/* namespace */
@@ -611,8 +613,15 @@ struct weft_ep_val {
 	__u32 ifindex;			/* host-side interface, 0 = none */
 	__u32 flags;			/* WEFT_EP_* */
 	__u32 pad;			/* zero */
+	char service_account[WEFT_NAME_LEN];	/* the pod's service account (Kubernetes
+					 * spec.serviceAccountName, file `service_account:`,
+					 * "default" when not said); "" = not known */
+	__u8 reserved[2 * WEFT_NAME_LEN];	/* zero: room for more names of the
+					 * endpoint (issue 15: canonical service and
+					 * revision) without another layout change; a
+					 * reader takes zero as "not known" */
 };
-_Static_assert(sizeof(struct weft_ep_val) == 208, "weft_ep_val is ABI");
+_Static_assert(sizeof(struct weft_ep_val) == 400, "weft_ep_val is ABI");
 
 /*
  * Flows: one weft_flow entry (LRU_HASH, key: struct weft_sock_key, the
