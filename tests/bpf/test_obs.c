@@ -999,6 +999,7 @@ TEST(bpf, obs_metrics_series_by_service_account)
 		    out.p);
 	ASSERT_TRUE(strstr(out.p, "sa/web-a\",destination_workload=\"shop-api\",destination_workload_namespace=\"shop\","
 				  "destination_principal=\"spiffe://cluster.local/ns/shop/sa/shop-api-sa\","
+				  "destination_cluster=\"Kubernetes\","
 				  "destination_service=\"unknown\",destination_service_name=\"unknown\","
 				  "destination_service_namespace=\"unknown\",request_protocol=\"tcp\"} 3\n"),
 		    "web-a's two pods: one series, 1 + 2 opened");

@@ -115,6 +115,7 @@ TEST_TIMEOUT(e2e, demo_shows_two_nodes_and_cleans_up, 120)
 				 "source_principal=\"spiffe://cluster.local/ns/default/sa/client\","
 				 "destination_workload=\"web\",destination_workload_namespace=\"default\","
 				 "destination_principal=\"spiffe://cluster.local/ns/default/sa/web\","
+				 "destination_cluster=\"Kubernetes\","
 				 "destination_service=\"web.default.svc.cluster.local\""),
 		    part);
 	ASSERT_TRUE(strstr(part, "\nweft_endpoints{location=\"remote\"} 1\n"), "node-b: one remote pod");
