@@ -279,7 +279,7 @@ fuzz-ci: $(addprefix $(FUZZ)/,$(FUZZ_TARGETS))
 
 # --- bench ---------------------------------------------------------------
 # make bench [QUICK=1]: the performance study of issue 6 (tests/bench/bench.sh).
-BENCH_TOOLS := $(BUILD)/wb-connrate $(BUILD)/wb-scrape
+BENCH_TOOLS := $(BUILD)/wb-connrate $(BUILD)/wb-scrape $(BUILD)/tests/wb_ref.bpf.o
 
 $(BUILD)/wb-connrate: $(call objs,tests/bench/connrate.c,$(BUILD))
 	$(call msg,LD,$@)
@@ -291,5 +291,5 @@ $(BUILD)/wb-scrape: $(call objs,tests/bench/scrape.c,$(BUILD)) $(call room_libs,
 	$(Q)$(CC) -o $@ $(call objs,tests/bench/scrape.c,$(BUILD)) $(call rooms,$(BUILD)) $(LDLIBS)
 
 bench: deps all $(BENCH_TOOLS)
-	$(Q)tests/bench/bench.sh --build $(BUILD) $(if $(QUICK),--quick)
+	$(Q)tests/bench/bench.sh --build $(BUILD) $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY)) $(if $(PROG_STATS),--prog-stats)
 # --- end bench -----------------------------------------------------------

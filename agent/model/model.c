@@ -30,6 +30,7 @@ void weft_metrics_defaults(struct weft_metrics_cfg *m)
 	m->tcp_rtt_updates = true;
 	m->max_series = WEFT_METRICS_MAX_SERIES;
 	strcpy(m->cluster_name, WEFT_METRICS_CLUSTER);
+	strcpy(m->trust_domain, WEFT_TRUST_DOMAIN);
 }
 
 uint32_t weft_datapath_size(const struct weft_datapath_cfg *dp, int knob)
@@ -174,6 +175,8 @@ void weft_endpoint_clear(struct weft_endpoint *ep)
 	weft_labels_free(ep->labels, ep->nlabels);
 	ep->labels = NULL;
 	ep->nlabels = 0;
+	free(ep->node);
+	ep->node = NULL;
 }
 
 size_t weft_service_in_use(const struct weft_service *svc, const char *node, bool *use)

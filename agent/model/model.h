@@ -51,7 +51,10 @@ struct weft_endpoint {
 	bool redirect;			/* per-endpoint socket redirect, default true */
 	bool remote;			/* a pod of another node (Kubernetes): an identity
 					 * and a name, nothing attached here */
-	char service_account[WEFT_NAME_LEN];	/* Kubernetes: spec.serviceAccountName */
+	char service_account[WEFT_NAME_LEN];	/* Kubernetes: spec.serviceAccountName;
+					 * file: `service_account:`; "default" when not said */
+	char *node;			/* file: `node_name:`, NULL = not said (this node);
+					 * another node's name makes it remote */
 	struct weft_origin origin;
 };
 
@@ -233,6 +236,8 @@ struct weft_datapath_cfg {
 #define WEFT_METRICS_MAX_SERIES 50000		/* default metrics.max_series */
 #define WEFT_METRICS_CLUSTER "Kubernetes"	/* default metrics.cluster_name (Istio's
 						 * default cluster id) */
+#define WEFT_TRUST_DOMAIN "cluster.local"	/* default metrics.trust_domain */
+#define WEFT_TRUST_DOMAIN_LEN 254		/* a DNS name and its NUL */
 
 struct weft_metrics_cfg {
 	char listen[128];		/* "127.0.0.1:9465", "[::1]:9465"; "" = no server */
@@ -241,6 +246,8 @@ struct weft_metrics_cfg {
 					 * and close only (WEFT_OBS_NO_RTT_UPDATES) */
 	bool istio_compat;		/* the TCP families under Istio's names
 					 * (istio_tcp_*) with its whole label set */
+	char trust_domain[WEFT_TRUST_DOMAIN_LEN];	/* of the SPIFFE principals on /metrics
+					 * (spiffe://<trust_domain>/ns/<ns>/sa/<sa>) */
 	uint32_t max_series;		/* series one scrape renders at most
 					 * (WEFT_METRICS_MAX_SERIES); the rest are
 					 * counted in weft_metrics_series_dropped_total */

@@ -262,15 +262,31 @@ static const char *reporter_name(uint8_t r)
 	       r == WEFT_REPORTER_DESTINATION ? "destination" : "unknown";
 }
 
+/* Istio's principal of a workload end: its service account as a SPIFFE ID,
+ * spiffe://<trust domain>/ns/<namespace>/sa/<service account>, escaped
+ * for a label; "unknown" for an address that is no endpoint or whose
+ * service account is not known. */
+static const char *principal(const char *td, const char *ns, const char *sa, char *buf, size_t len)
+{
+	char raw[WEFT_TRUST_DOMAIN_LEN + 2 * WEFT_NAME_LEN + 32];
+
+	if (!sa[0] || !strcmp(ns, "unknown"))
+		return "unknown";
+	snprintf(raw, sizeof(raw), "spiffe://%s/ns/%s/sa/%s", td[0] ? td : WEFT_TRUST_DOMAIN, ns, sa);
+	return weft_metrics_escape(raw, buf, len);
+}
+
 /* The TCP labels of one entry, into buf: weft's own set, or with
  * istio_compat Istio's standard set (every label Kiali's graph groups by;
- * what weft cannot know is "unknown", as Istio writes it). */
-static void tcp_labels(const struct weft_metrics_tcp *t, bool istio, const char *local,
-		       char *buf, size_t len)
+ * what weft cannot know is "unknown", as Istio writes it). td: the trust
+ * domain of the principals; local: this cluster's name. */
+static void tcp_labels(const struct weft_metrics_tcp *t, bool istio, const char *td,
+		       const char *local, char *buf, size_t len)
 {
 	char cl[3 * WEFT_NAME_LEN], dcl[3 * WEFT_NAME_LEN];
 	char sw[3 * WEFT_NAME_LEN], sn[3 * WEFT_NAME_LEN], dw[3 * WEFT_NAME_LEN];
 	char dn[3 * WEFT_NAME_LEN], sv[3 * WEFT_NAME_LEN], svn[3 * WEFT_NAME_LEN];
+	char sp[3 * (WEFT_TRUST_DOMAIN_LEN + 2 * WEFT_NAME_LEN + 32)], dp[sizeof(sp)];
 	char fq[2 * 3 * WEFT_NAME_LEN + 32];
 	int n;
 
@@ -286,24 +302,28 @@ static void tcp_labels(const struct weft_metrics_tcp *t, bool istio, const char 
 	ESC(t->dst_ns, dn);
 	ESC(local, cl);
 	ESC(t->cluster[0] ? t->cluster : local, dcl);
-	n = snprintf(buf, len, "reporter=\"%s\",source_workload=\"%s\",source_workload_namespace=\"%s\",",
-		     reporter_name(t->reporter), sw, sn);
+	/* The principals name the service accounts as Istio's mTLS would
+	 * (weft sees the pod's account, not a certificate). */
+	n = snprintf(buf, len, "reporter=\"%s\",source_workload=\"%s\",source_workload_namespace=\"%s\","
+		     "source_principal=\"%s\",", reporter_name(t->reporter), sw, sn,
+		     principal(td, t->src_ns, t->src_sa, sp, sizeof(sp)));
 	if (istio && n > 0 && (size_t)n < len)
 		/* The workload is the canonical service (Istio's fallback when
-		 * a pod has no service.istio.io/canonical-name or app label);
-		 * no mTLS here, so no principals. */
+		 * a pod has no service.istio.io/canonical-name or app label). */
 		n += snprintf(buf + n, len - n,
-			      "source_principal=\"unknown\",source_app=\"%s\",source_version=\"unknown\","
+			      "source_app=\"%s\",source_version=\"unknown\","
 			      "source_canonical_service=\"%s\",source_canonical_revision=\"latest\","
 			      "source_cluster=\"%s\",", sw, sw, cl);
 	if (n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - n,
-			      "destination_workload=\"%s\",destination_workload_namespace=\"%s\",", dw, dn);
+			      "destination_workload=\"%s\",destination_workload_namespace=\"%s\","
+			      "destination_principal=\"%s\",", dw, dn,
+			      principal(td, t->dst_ns, t->dst_sa, dp, sizeof(dp)));
 	if (!istio && n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - n, "destination_cluster=\"%s\",", dcl);
 	if (istio && n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - n,
-			      "destination_principal=\"unknown\",destination_app=\"%s\","
+			      "destination_app=\"%s\","
 			      "destination_version=\"unknown\",destination_canonical_service=\"%s\","
 			      "destination_canonical_revision=\"latest\",destination_cluster=\"%s\",",
 			      dw, dw, dcl);
@@ -372,10 +392,10 @@ static const struct {
 static void tcp_families(struct weft_buf *out, struct budget *bud, const struct weft_metrics_snap *s)
 {
 	char **labels = calloc(s->ntcp + 1, sizeof(*labels));
-	char l[4096];
+	char l[8192];
 
 	for (size_t i = 0; labels && i < s->ntcp; i++) {
-		tcp_labels(&s->tcp[i], s->istio_compat,
+		tcp_labels(&s->tcp[i], s->istio_compat, s->trust_domain,
 			   s->cluster_name[0] ? s->cluster_name : WEFT_METRICS_CLUSTER, l, sizeof(l));
 		if (!(labels[i] = strdup(l))) {
 			out->err = -ENOMEM;
@@ -448,7 +468,7 @@ static void ct_families(struct weft_buf *out, struct budget *bud, const struct w
 		  "Flows tracked in an endpoint interface's table: direction egress holds the flows the endpoint opened, ingress the flows opened to it." },
 		{ "weft_conntrack_capacity", "gauge", "Size of the table (datapath.max_conntrack)." },
 		{ "weft_conntrack_evicted_total", "counter",
-		  "Flows the table's LRU evicted to make room (tracked - revoked - entries, since the table was made)." },
+		  "Flows the table's LRU evicted to make room (tracked - entries, since the table was made; revoked flows stay until evicted)." },
 	};
 	struct family fam = { 0 };
 
@@ -736,7 +756,8 @@ static void cnt_sum(const struct weft_cnt *v, int ncpu, struct weft_cnt *out)
 struct names {
 	struct weft_addr_key *addr;	/* sorted */
 	struct weft_ep_val *ep;		/* same order as addr */
-	uint32_t *wid;			/* same order: id of (workload, ns), 1.., 0 = unknown */
+	uint32_t *wid;			/* same order: id of (workload, ns, service account),
+					 * 1.., 0 = unknown */
 	size_t nep;
 	struct svc_name {
 		uint32_t id;
@@ -787,7 +808,9 @@ static int ep_names_cmp(const void *a, const void *b, void *arg)
 	const struct weft_ep_val *ep = arg, *x = &ep[*(const size_t *)a], *y = &ep[*(const size_t *)b];
 	int r = strcmp(x->workload, y->workload);
 
-	return r ? r : strcmp(x->ns, y->ns);
+	if (!r)
+		r = strcmp(x->ns, y->ns);
+	return r ? r : strcmp(x->service_account, y->service_account);
 }
 
 static int svc_names_cmp(const void *a, const void *b, void *arg)
@@ -932,6 +955,7 @@ static int names_load(struct names *nm, const struct weft_maps *maps,
 		nm->ep[at - nm->addr].name[WEFT_NAME_LEN - 1] = 0;
 		nm->ep[at - nm->addr].ns[WEFT_NAME_LEN - 1] = 0;
 		nm->ep[at - nm->addr].workload[WEFT_NAME_LEN - 1] = 0;
+		nm->ep[at - nm->addr].service_account[WEFT_NAME_LEN - 1] = 0;
 	}
 	for (size_t i = 0; i < snap->nsvc; i++)
 		nm->svc[nm->nsvc++] = (struct svc_name){ snap->svc[i].id, 0, &snap->svc[i] };
@@ -947,7 +971,8 @@ out:
 	return ret;
 }
 
-/* The (workload, namespace) id of an address; 0 for a stranger. */
+/* The (workload, namespace, service account) id of an address; 0 for a
+ * stranger. */
 static uint32_t ep_wid(const struct names *nm, const __be32 *addr)
 {
 	struct weft_addr_key *at = bsearch(addr, nm->addr, nm->nep, sizeof(*nm->addr), addr_cmp);
@@ -970,6 +995,14 @@ static void wid_names(const struct names *nm, uint32_t wid, char *wl, char *ns)
 
 	snprintf(wl, WEFT_NAME_LEN, "%s", ep ? ep->workload : "unknown");
 	snprintf(ns, WEFT_NAME_LEN, "%s", ep && ep->ns[0] ? ep->ns : "unknown");
+}
+
+/* The service account of a name id; "" when not known. */
+static void wid_sa(const struct names *nm, uint32_t wid, char *sa)
+{
+	const struct weft_ep_val *ep = wid ? nm->wl[wid - 1] : NULL;
+
+	snprintf(sa, WEFT_NAME_LEN, "%s", ep ? ep->service_account : "");
 }
 
 static void nid_names(const struct names *nm, uint32_t nid, char *name, char *ns)
@@ -1121,6 +1154,8 @@ static int gather_tcp(const struct weft_maps *maps, const struct names *nmp, int
 		m->reporter = t.ent[i].k.reporter;
 		wid_names(&nm, t.ent[i].k.src, m->src_wl, m->src_ns);
 		wid_names(&nm, t.ent[i].k.dst, m->dst_wl, m->dst_ns);
+		wid_sa(&nm, t.ent[i].k.src, m->src_sa);
+		wid_sa(&nm, t.ent[i].k.dst, m->dst_sa);
 		nid_names(&nm, t.ent[i].k.svc, m->svc, m->svc_ns);
 		if (t.ent[i].k.cl)
 			snprintf(m->cluster, sizeof(m->cluster), "%s", nm.cln[t.ent[i].k.cl - 1]);
@@ -1636,6 +1671,8 @@ void *weft_metrics_job_new(const struct weft_metrics_src *src)
 	if (src->model) {
 		j->snap.istio_compat = src->model->metrics.istio_compat;
 		j->snap.max_series = src->model->metrics.max_series;
+		snprintf(j->snap.trust_domain, sizeof(j->snap.trust_domain), "%s",
+			 src->model->metrics.trust_domain);
 		memcpy(j->snap.cluster_name, src->model->metrics.cluster_name,
 		       sizeof(j->snap.cluster_name));
 		j->snap.cluster_name[sizeof(j->snap.cluster_name) - 1] = 0;

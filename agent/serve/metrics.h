@@ -58,6 +58,8 @@ struct weft_metrics_tcp {
 	char src_ns[WEFT_NAME_LEN];		/* source_workload_namespace */
 	char dst_wl[WEFT_NAME_LEN];		/* destination_workload */
 	char dst_ns[WEFT_NAME_LEN];		/* destination_workload_namespace */
+	char src_sa[WEFT_NAME_LEN];		/* the source's service account ("": unknown) */
+	char dst_sa[WEFT_NAME_LEN];		/* the destination's ("": unknown) */
 	char svc[WEFT_NAME_LEN];		/* destination_service_name */
 	char svc_ns[WEFT_NAME_LEN];		/* destination_service_namespace */
 	char cluster[WEFT_NAME_LEN];		/* destination_cluster: the backend's,
@@ -168,6 +170,8 @@ struct weft_metrics_snap {
 	struct weft_metrics_agent agent;
 	bool istio_compat;		/* metrics.istio_compat: Istio's TCP names and labels */
 	char cluster_name[WEFT_NAME_LEN];	/* metrics.cluster_name: this cluster */
+	char trust_domain[WEFT_TRUST_DOMAIN_LEN];	/* metrics.trust_domain, of the principals;
+					 * "" = WEFT_TRUST_DOMAIN */
 	uint32_t max_series;		/* metrics.max_series; 0: no budget */
 	uint64_t *dropped_total;	/* series left out by earlier scrapes, added to
 					 * atomically by render; NULL: this scrape's only */

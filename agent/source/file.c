@@ -603,6 +603,8 @@ static int ip_cmp(const struct weft_ip *a, const struct weft_ip *b)
 
 /* Endpoints. */
 
+static int p_node(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj);
+
 static const struct field ep_fields[] = {
 	F_BUF("name", p_name, struct weft_endpoint, name, REQUIRED),
 	F_BUF("namespace", p_name, struct weft_endpoint, ns),
@@ -612,6 +614,8 @@ static const struct field ep_fields[] = {
 	F_AT("labels", p_labels, struct weft_endpoint, labels,
 	     .aux = offsetof(struct weft_endpoint, nlabels)),
 	F_AT("redirect", p_bool, struct weft_endpoint, redirect),
+	F_BUF("service_account", p_name, struct weft_endpoint, service_account),
+	F_AT("node_name", p_node, struct weft_endpoint, node),
 	{ 0 }
 };
 
@@ -621,6 +625,7 @@ static int ep_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
 
 	(void)parent;
 	strcpy(ep->ns, "default");
+	strcpy(ep->service_account, "default");	/* as Kubernetes gives a pod */
 	ep->redirect = true;
 	ep->origin.pos = pos_of(n);
 	return walk_map(c, n, ep_fields, ep);
@@ -1270,6 +1275,7 @@ static const struct field metrics_fields[] = {
 	F_AT("istio_compat", p_bool, struct weft_metrics_cfg, istio_compat),
 	F_INT("max_series", struct weft_metrics_cfg, max_series, 1, 100000000),
 	F_BUF("cluster_name", p_cluster, struct weft_metrics_cfg, cluster_name),
+	F_BUF("trust_domain", p_name, struct weft_metrics_cfg, trust_domain),
 	{ 0 }
 };
 
@@ -1418,6 +1424,12 @@ struct weft_model *weft_file_parse(const char *text, size_t len, const char *nam
 	if (!ret)
 		ret = parse_doc(&c, &parser, text, len, cfg);
 	yaml_parser_delete(&parser);
+	/* An endpoint of another node (its node_name is not datapath.node_name)
+	 * is remote, as a Kubernetes pod of another node: named and given an
+	 * identity, nothing attached here. */
+	for (size_t i = 0; !ret && i < cfg->nendpoints; i++)
+		cfg->endpoints[i].remote = cfg->endpoints[i].node &&
+					   strcmp(cfg->endpoints[i].node, cfg->datapath.node_name);
 	if (!ret)
 		ret = model_check(&c, cfg);
 	if (!ret)

@@ -51,6 +51,7 @@ struct weftd {
 	int cfgfd;			/* inotify on the config's directory; -1: none */
 	int cfgtfd;			/* the quiet time after a change (timerfd); -1: none */
 	uint64_t cfg_digest;		/* of the version last read, good or bad */
+	unsigned int cfg_defers;	/* reads put off since the last one (config_settled) */
 	struct weft_metrics_agent counts;	/* what /metrics says of weftd itself */
 	uint64_t series_dropped;	/* weft_metrics_series_dropped_total (render threads add) */
 	struct weft_http *http;		/* /metrics, /healthz, /readyz; NULL: none */
@@ -359,14 +360,10 @@ static struct weft_model *file_read(struct weftd *d, char *err, size_t errlen)
 	return m;
 }
 
-static void reload(struct weftd *d)
+/* Apply m, the file as just read (NULL: it could not be read or checked,
+ * err says why, and the running state stays). */
+static void reload_with(struct weftd *d, struct weft_model *m, const char *err)
 {
-	struct weft_model *m;
-	char err[512];
-
-	if (d->config_path)
-		d->cfg_digest = weft_file_digest(d->config_path);
-	m = file_read(d, err, sizeof(err));
 	if (!m) {
 		weft_log(LOG_ERROR, "reload: %s: keeping the running state", err);
 		d->counts.reload_failures++;
@@ -394,30 +391,89 @@ static void reload(struct weftd *d)
 	apply(d, m, WEFT_STEPS_ALL);
 }
 
-/* Something in the config's directory changed: the file itself, or the
- * ..data symlink of a ConfigMap volume. The same reload as SIGHUP. */
-static void config_changed(struct weftd *d)
+/* SIGHUP: read the file now, as it is. */
+static void reload(struct weftd *d)
 {
-	/* After a quiet time: a writer done in steps, or a SIGHUP sent just
-	 * after the write, makes one reload, not two. */
-	static const struct itimerspec quiet = { .it_value = { 0, 250 * 1000 * 1000 } };
+	struct weft_model *m;
+	char err[512];
 
-	if (weft_file_watch_read(d->cfgfd, d->config_path) &&
-	    timerfd_settime(d->cfgtfd, 0, &quiet, NULL) < 0)
+	if (d->config_path)
+		d->cfg_digest = weft_file_digest(d->config_path);
+	m = file_read(d, err, sizeof(err));
+	reload_with(d, m, err);
+}
+
+/* The quiet time: a change is read once nothing has written the file for
+ * that long, so a writer done in steps, or a SIGHUP sent just after the
+ * write, makes one reload, not two. */
+#define QUIET_NS (250 * 1000 * 1000LL)
+/* Times a read is put off because the file keeps changing (each at most
+ * QUIET_NS): after that it is read as it is, with a warning. */
+#define QUIET_MAX_DEFER 40
+
+static void quiet_for(struct weftd *d, int64_t ns)
+{
+	struct itimerspec t = { .it_value = { ns / 1000000000, ns % 1000000000 } };
+
+	if (ns < 10 * 1000 * 1000)
+		t.it_value = (struct timespec){ 0, 10 * 1000 * 1000 };
+	if (timerfd_settime(d->cfgtfd, 0, &t, NULL) < 0)
 		weft_log(LOG_ERROR, "reload: timer: %s", strerror(errno));
 }
 
-/* The quiet time is over: reload unless this version was read already. */
+/* Something in the config's directory changed: the file itself, or the
+ * ..data symlink of a ConfigMap volume. The same reload as SIGHUP, after
+ * the quiet time. */
+static void config_changed(struct weftd *d)
+{
+	if (weft_file_watch_read(d->cfgfd, d->config_path))
+		quiet_for(d, QUIET_NS);
+}
+
+/* The quiet time is over: reload unless this version was read already.
+ * The watch sees a writer only when it closes the file, and one that
+ * rewrites it in place truncates it first: a read then would apply an
+ * empty or half config (every service gone). So the file is read only
+ * when it has not changed for the quiet time, and only if it did not
+ * change while it was read; else the read waits. */
 static void config_settled(struct weftd *d)
 {
-	uint64_t n;
+	struct weft_file_stamp before, after;
+	struct weft_model *m;
+	uint64_t n, digest;
+	bool stamped;
+	char err[512];
+	int64_t age;
 
 	if (read(d->cfgtfd, &n, sizeof(n)) != sizeof(n))
 		return;
-	if (weft_file_digest(d->config_path) == d->cfg_digest)
+	stamped = weft_file_stamp(d->config_path, &before) == 0;
+	age = stamped ? weft_file_stamp_age_ns(&before) : -1;
+	if (stamped && age >= 0 && age < QUIET_NS && d->cfg_defers < QUIET_MAX_DEFER) {
+		d->cfg_defers++;
+		quiet_for(d, QUIET_NS - age);
 		return;
+	}
+	digest = weft_file_digest(d->config_path);
+	if (digest == d->cfg_digest) {
+		d->cfg_defers = 0;
+		return;
+	}
+	m = file_read(d, err, sizeof(err));
+	if (stamped && (weft_file_stamp(d->config_path, &after) || !weft_file_stamp_eq(&before, &after)) &&
+	    d->cfg_defers < QUIET_MAX_DEFER) {
+		weft_model_free(m);
+		d->cfg_defers++;
+		quiet_for(d, QUIET_NS);
+		return;
+	}
+	if (d->cfg_defers >= QUIET_MAX_DEFER)
+		weft_log(LOG_WARN, "reload: %s kept changing for %lld s: read as it is now",
+			 d->config_path, QUIET_NS * QUIET_MAX_DEFER / 1000000000);
+	d->cfg_defers = 0;
+	d->cfg_digest = digest;	/* read between the stamps: the version m is */
 	weft_log(LOG_INFO, "reload: %s changed", d->config_path);
-	reload(d);
+	reload_with(d, m, err);
 }
 
 /* A pod's veth came or went: its netns and its interface index. */

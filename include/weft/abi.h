@@ -19,8 +19,8 @@
 #include <linux/types.h>
 #endif
 
-#define WEFT_ABI_VERSION 4	/* 2: weft_pol_meta; 3: weft_if_src, weft_ct_egress/ingress, weft_frag;
-				 * 4: weft_stats 33 entries */
+#define WEFT_ABI_VERSION 5	/* 2: weft_pol_meta; 3: weft_if_src, weft_ct_egress/ingress, weft_frag;
+				 * 4: weft_stats 33 entries; 5: weft_ep_v2 (service account) */
 
 /* Maps: their names, types, sizes and settings are in weft/maps.h. */
 
@@ -420,8 +420,14 @@ _Static_assert(sizeof(struct weft_ct_key) == 40, "weft_ct_key is ABI");
 
 struct weft_ct_val {
 	__u32 epoch;		/* policy epoch of the decision */
-	__u32 pad;		/* zero */
+	__u32 flags;		/* WEFT_CT_F_* */
 };
+/* A flow a policy change revoked stays in its table, dropped, until the LRU
+ * evicts it or a later epoch allows it again: deleting it would let a packet
+ * of the other end (a server whose egress no policy selects) open the same
+ * flow again in the other direction and carry the revoked one. */
+#define WEFT_CT_F_REVOKED 1	/* revoked at epoch: every packet dropped */
+#define WEFT_CT_F_UNKNOWN 2	/* ... because its subject has no identity */
 _Static_assert(sizeof(struct weft_ct_val) == 8, "weft_ct_val is ABI");
 
 /*
@@ -459,12 +465,13 @@ _Static_assert(sizeof(struct weft_if_src) == 136, "weft_if_src is ABI");
  * own, and a peer flooding a pod (as far as its ingress policy lets it in)
  * only that pod's inbound flows, never the flows the pod opened.
  * weft_ct_cnt (PERCPU_HASH, key __u32 ifindex) counts what the programs
- * did to the tables, by direction; user space sums the CPUs, and tracked -
- * removed - entries is what an LRU evicted. Made zero with the tables.
+ * did to the tables, by direction; user space sums the CPUs. The programs
+ * never delete a flow (a revoked one stays, see WEFT_CT_F_REVOKED), so
+ * tracked - entries is what an LRU evicted. Made zero with the tables.
  */
 struct weft_ct_cnt {
 	__u64 tracked[2];	/* flows inserted, by WEFT_DIR_* */
-	__u64 removed[2];	/* flows deleted by the programs (revoked) */
+	__u64 removed[2];	/* flows revoked by a policy change (once each) */
 };
 _Static_assert(sizeof(struct weft_ct_cnt) == 32, "weft_ct_cnt is ABI");
 
@@ -495,9 +502,11 @@ _Static_assert(sizeof(struct weft_frag_val) == 8, "weft_frag_val is ABI");
 /*
  * Observability (issue 5).
  *
- * Local endpoints by address (weft_ep): written by weftd from the config or
+ * Endpoints by address (weft_ep_v2): written by weftd from the config or
  * from Kubernetes pods, so the CLI and /metrics can name both ends of a flow
- * (Istio's workload labels) even while weftd is down.
+ * (Istio's workload and principal labels) even while weftd is down. Only
+ * user space reads it. v2 (ABI 5): the service account and reserved room
+ * were added; the old weft_ep (208-byte values) is never read.
  */
 #define WEFT_EP_REDIRECT_OFF 0x1	/* weft_ep_val.flags: `redirect: false` */
 #define WEFT_EP_INGRESS_POLICED 0x2	/* selected by an ingress policy (default deny) */
@@ -505,7 +514,7 @@ _Static_assert(sizeof(struct weft_frag_val) == 8, "weft_frag_val is ABI");
 #define WEFT_EP_REMOTE 0x8		/* a pod of another node: named and given an identity,
 					 * no interface, netns, tc or redirect here */
 
-/* Value of weft_ep (HASH, key: struct weft_addr_key, the endpoint's address). */
+/* Value of weft_ep_v2 (HASH, key: struct weft_addr_key, the endpoint's address). */
 struct weft_ep_val {
 	char name[WEFT_NAME_LEN];	/* endpoint (pod) name, NUL-terminated */
 	char ns[WEFT_NAME_LEN];		/* namespace */
@@ -515,8 +524,15 @@ struct weft_ep_val {
 	__u32 ifindex;			/* host-side interface, 0 = none */
 	__u32 flags;			/* WEFT_EP_* */
 	__u32 pad;			/* zero */
+	char service_account[WEFT_NAME_LEN];	/* the pod's service account (Kubernetes
+					 * spec.serviceAccountName, file `service_account:`,
+					 * "default" when not said); "" = not known */
+	__u8 reserved[2 * WEFT_NAME_LEN];	/* zero: room for more names of the
+					 * endpoint (issue 15: canonical service and
+					 * revision) without another layout change; a
+					 * reader takes zero as "not known" */
 };
-_Static_assert(sizeof(struct weft_ep_val) == 208, "weft_ep_val is ABI");
+_Static_assert(sizeof(struct weft_ep_val) == 400, "weft_ep_val is ABI");
 
 /*
  * Flows: one weft_flow entry (LRU_HASH, key: struct weft_sock_key, the

@@ -40,7 +40,7 @@
 	X(max_policy, 262144, "policy entries, two generations (weft_pol, weft_pol_cnt)")         \
 	X(max_idents, 65536, "address prefixes, two generations (weft_pol_id)")                   \
 	X(max_policies, 16384, "policies, two generations (weft_pol_meta)")                       \
-	X(max_endpoints, 16384, "local endpoints (weft_ep, weft_ns_ep)")                           \
+	X(max_endpoints, 16384, "endpoints (weft_ep_v2, weft_ns_ep)")                              \
 	X(max_flows, 262144, "live TCP sockets observed (weft_flow, LRU)")                         \
 	X(max_edges, 65536, "{reporter, client, server, service} totals (weft_edge)")              \
 	X(max_hists, 16384, "latency histograms (weft_hist)")                                     \
@@ -87,8 +87,8 @@
 	X(CT_EGRESS, weft_ct_egress, ARRAY_OF_MAPS, __u32, __u32, max_endpoints, 0, 0)             \
 	X(POL_CNT, weft_pol_cnt, PERCPU_HASH, struct weft_pol_cnt_key, __u64, max_policy, 0,       \
 	  WEFT_NO_PREALLOC)                                                                        \
-	/* Observability (sockops.bpf.c; weft_ep written by weftd) */                              \
-	X(EP, weft_ep, HASH, struct weft_addr_key, struct weft_ep_val, max_endpoints, 0,           \
+	/* Observability (sockops.bpf.c; weft_ep_v2 written and read by user space only) */        \
+	X(EP, weft_ep_v2, HASH, struct weft_addr_key, struct weft_ep_val, max_endpoints, 0,        \
 	  WEFT_NO_PREALLOC)                                                                        \
 	X(FLOW, weft_flow, LRU_HASH, struct weft_sock_key, struct weft_flow, max_flows, 0, 0)      \
 	X(EDGE, weft_edge, HASH, struct weft_edge_key, struct weft_edge_val, max_edges, 0, 0)      \

@@ -360,10 +360,12 @@ TEST(unit, metrics_destination_cluster_names_an_imported_backend)
 	strcpy(s.cluster_name, "home");
 	if (!ASSERT_OK(weft_metrics_render(&s, &out), "render"))
 		return;
-	ASSERT_TRUE(strstr(out.p, "destination_workload_namespace=\"unknown\",destination_cluster=\"east\","
+	ASSERT_TRUE(strstr(out.p, "destination_workload_namespace=\"unknown\",destination_principal=\"unknown\","
+				     "destination_cluster=\"east\","
 				     "destination_service=\"db.default.svc.cluster.local\"") != NULL,
 		    "the imported backend's series: destination_cluster east");
-	ASSERT_TRUE(strstr(out.p, "destination_workload_namespace=\"default\",destination_cluster=\"home\",") != NULL,
+	ASSERT_TRUE(strstr(out.p, "destination_workload_namespace=\"default\",destination_principal=\"unknown\","
+				     "destination_cluster=\"home\",") != NULL,
 		    "a local backend: metrics.cluster_name");
 	weft_buf_free(&out);
 	s.istio_compat = true;

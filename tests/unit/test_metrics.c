@@ -490,7 +490,9 @@ TEST(unit, metrics_render_tcp_and_histograms)
 	const char *t;
 	static const char *const lbl =
 		"{reporter=\"source\",source_workload=\"web\",source_workload_namespace=\"shop\","
+		"source_principal=\"spiffe://cluster.local/ns/shop/sa/web-sa\","
 		"destination_workload=\"api\",destination_workload_namespace=\"shop\","
+		"destination_principal=\"spiffe://cluster.local/ns/shop/sa/api\","
 		"destination_cluster=\"Kubernetes\","
 		"destination_service=\"api.shop.svc.cluster.local\",destination_service_name=\"api\","
 		"destination_service_namespace=\"shop\",request_protocol=\"tcp\"}";
@@ -507,10 +509,14 @@ TEST(unit, metrics_render_tcp_and_histograms)
 		strcpy(tcp[i].src_ns, "shop");
 		strcpy(tcp[i].dst_wl, "api");
 		strcpy(tcp[i].dst_ns, "shop");
+		strcpy(tcp[i].src_sa, "web-sa");
+		strcpy(tcp[i].dst_sa, "api");
 		strcpy(tcp[i].svc, "api");
 		strcpy(tcp[i].svc_ns, "shop");
 	}
-	/* Two edges (two backends' pods of one workload) and a direct one. */
+	/* Two edges (two backends' pods of one workload) and a direct one to
+	 * an address of no known service account. */
+	tcp[2].dst_sa[0] = 0;
 	tcp[0].v = (struct weft_edge_val){ .opened = 3, .closed = 2, .received_bytes = 100, .sent_bytes = 7 };
 	tcp[0].active = 1;
 	tcp[1].v = (struct weft_edge_val){ .opened = 1, .closed = 1, .failed = 4, .reset = 1,
@@ -554,9 +560,11 @@ TEST(unit, metrics_render_tcp_and_histograms)
 	ASSERT_TRUE(strstr(t, want), "reset");
 	snprintf(want, sizeof(want), "\nweft_tcp_connections_active%s 1\n", lbl);
 	ASSERT_TRUE(strstr(t, want), "active");
-	ASSERT_TRUE(strstr(t, "destination_service=\"unknown\",destination_service_name=\"unknown\","
+	ASSERT_TRUE(strstr(t, "destination_principal=\"unknown\",destination_cluster=\"Kubernetes\","
+			   "destination_service=\"unknown\","
+			   "destination_service_name=\"unknown\","
 			   "destination_service_namespace=\"unknown\",request_protocol=\"tcp\"} 9\n"),
-		    "no service: unknown");
+		    "no service, no service account: unknown");
 	ASSERT_EQ(count_lines(t, "weft_tcp_connections_opened_total{"), 2, "one series per label set");
 	ASSERT_TRUE(strstr(t, "# TYPE weft_tcp_rtt_seconds histogram\n"), "histogram type");
 	snprintf(want, sizeof(want), "\nweft_tcp_rtt_seconds_bucket{%s,le=\"0.000002\"} 1\n", hl);
@@ -718,6 +726,7 @@ static void tcp_fixture(struct weft_metrics_tcp tcp[2])
 		strcpy(tcp[i].dst_ns, "shop");
 		strcpy(tcp[i].svc, "api");
 		strcpy(tcp[i].svc_ns, "shop");
+		strcpy(tcp[i].src_sa, "web");
 		tcp[i].v = (struct weft_edge_val){ .opened = 3, .closed = 2, .received_bytes = 100,
 						   .sent_bytes = 7 };
 	}
@@ -735,6 +744,7 @@ TEST(unit, metrics_istio_compat_renders_istio_names_and_labels)
 	tcp_fixture(tcp);
 	s.tcp = tcp;
 	s.ntcp = 2;
+	strcpy(s.trust_domain, "example.org");
 	if (!ASSERT_OK(weft_metrics_render(&s, &plain), "render, weft's names"))
 		goto out;
 	s.istio_compat = true;
@@ -759,8 +769,15 @@ TEST(unit, metrics_istio_compat_renders_istio_names_and_labels)
 		    "canonical service: the workload");
 	ASSERT_TRUE(strstr(t, "request_protocol=\"tcp\",response_flags=\"-\","), "response_flags");
 	ASSERT_TRUE(strstr(plain.p, "\nweft_tcp_connections_opened_total{reporter=\"source\",source_workload=\"web\","
-			   "source_workload_namespace=\"shop\",destination_workload=\"api\","),
-		    "weft's own label set without istio_compat");
+			   "source_workload_namespace=\"shop\",source_principal=\"spiffe://example.org/ns/shop/sa/web\","
+			   "destination_workload=\"api\",destination_workload_namespace=\"shop\","
+			   "destination_principal=\"unknown\",destination_cluster=\"Kubernetes\","
+			   "destination_service="),
+		    "weft's own label set without istio_compat, with the principals");
+	ASSERT_TRUE(strstr(t, ",source_principal=\"spiffe://example.org/ns/shop/sa/web\",source_app=\"web\","),
+		    "istio_compat: the source's service account in the trust domain");
+	ASSERT_TRUE(strstr(t, ",destination_principal=\"unknown\",destination_app="),
+		    "istio_compat: unknown without a service account");
 	/* promtool lints it as Prometheus would. */
 	fd = mkstemp(path);
 	if (!ASSERT_TRUE(fd >= 0, "temp file"))
