@@ -228,6 +228,11 @@ TEST_TIMEOUT(e2e, k8s_service_import_absent_then_served_then_removed, 120)
 		    "and west");
 	ASSERT_TRUE(strstr(body, "destination_cluster=\"Kubernetes\",destination_service=\"web.default.svc.cluster.local\"") != NULL,
 		    "web, of this cluster: metrics.cluster_name (default Kubernetes)");
+	ASSERT_TRUE(strstr(body, "\nweft_backend_connections_total{destination_service_name=\"db\","
+				 "destination_service_namespace=\"default\",protocol=\"tcp\",port_name=\"tcp\","
+				 "destination_workload=\"unknown\",destination_workload_namespace=\"unknown\","
+				 "destination_cluster=\"east\"} ") != NULL,
+		    "db's backend connections: east's backend named by its cluster");
 
 	/* The CRD is deleted: the watch ends, the resource is re-checked again. */
 	n404 = count_lines(reqlog, "serviceimports.* 404$");
