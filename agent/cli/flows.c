@@ -50,6 +50,7 @@ const char *weft_hostport(const __be32 addr[4], __be16 port, char *buf, size_t l
 static const char *const ev_names[] = {
 	[WEFT_EV_OPEN] = "open", [WEFT_EV_CLOSE] = "close",
 	[WEFT_EV_FAIL] = "fail", [WEFT_EV_DROP] = "drop",
+	[WEFT_EV_EJECT] = "eject", [WEFT_EV_REINSTATE] = "reinstate",
 };
 
 int weft_event_type(const char *name)
@@ -1058,8 +1059,12 @@ static void event_row(struct observe *ob, const struct weft_event *ev, const str
 			 dur_us(ev->duration_ns / 1000, d, sizeof(d)));
 	else if (ev->type == WEFT_EV_DROP)
 		snprintf(detail, sizeof(detail), "%s", drop_reason(ev->reason, rb, sizeof(rb)));
+	else if (ev->type == WEFT_EV_EJECT)
+		snprintf(detail, sizeof(detail), "%u errors, ejected %s", ev->reason,
+			 dur_us(ev->duration_ns / 1000, d, sizeof(d)));
 	weft_table_cellf(ob->t, "%s.%03ld", when, ms);
-	weft_table_cell(ob->t, ev->type == WEFT_EV_DROP || ev->type == WEFT_EV_FAIL ? WEFT_C_RED
+	weft_table_cell(ob->t, ev->type == WEFT_EV_DROP || ev->type == WEFT_EV_FAIL ||
+			ev->type == WEFT_EV_EJECT ? WEFT_C_RED
 			: WEFT_C_NONE, ev_names[ev->type]);
 	weft_table_cell(ob->t, WEFT_C_NONE, weft_proto_name(ev->proto));
 	weft_table_cell(ob->t, WEFT_C_NONE, ev->reporter == WEFT_REPORTER_SOURCE ? "src"

@@ -29,8 +29,8 @@ void weft_metrics_defaults(struct weft_metrics_cfg *m)
 	strcpy(m->listen, WEFT_METRICS_LISTEN);
 	m->tcp_rtt_updates = true;
 	m->max_series = WEFT_METRICS_MAX_SERIES;
-	strcpy(m->cluster_name, WEFT_METRICS_CLUSTER);
 	strcpy(m->trust_domain, WEFT_TRUST_DOMAIN);
+	strcpy(m->cluster_name, WEFT_METRICS_CLUSTER);
 }
 
 uint32_t weft_datapath_size(const struct weft_datapath_cfg *dp, int knob)
@@ -61,6 +61,7 @@ static const char *const lb_names[] = {
 	[WEFT_LB_RANDOM] = "random",
 	[WEFT_LB_ROUND_ROBIN] = "round_robin",
 	[WEFT_LB_MAGLEV] = "maglev",
+	[WEFT_LB_LEAST_REQUEST] = "least_request",
 };
 #define NLB (sizeof(lb_names) / sizeof(lb_names[0]))
 
@@ -75,6 +76,12 @@ int weft_lb_parse(const char *name)
 		if (!strcmp(name, lb_names[i]))
 			return i;
 	return -1;
+}
+
+bool weft_service_resilient(const struct weft_service *svc)
+{
+	return svc->outlier.errors || svc->max_conns || svc->abort_ppm ||
+	       svc->lb == WEFT_LB_LEAST_REQUEST;
 }
 
 struct weft_model *weft_model_new(const char *source)

@@ -94,6 +94,20 @@ struct weft_backend_cfg {
 const char *weft_lb_name(uint8_t lb);
 int weft_lb_parse(const char *name);
 
+/* Outlier detection of a service port (`outlier_detection:`, issue 16): a
+ * backend whose TCP connects from this node fail `errors` times in a row is
+ * ejected for eject_s x (times ejected), at most eject_pct of the backends
+ * at once (always one left eligible). errors 0: off. */
+struct weft_outlier {
+	uint32_t errors;		/* consecutive_errors, default 5 */
+	uint32_t interval;		/* seconds, default 10 */
+	uint32_t eject_s;		/* base_ejection_time, seconds, default 30 */
+	uint32_t eject_pct;		/* max_ejection_percent, 0..100, default 10 */
+};
+
+#define WEFT_OUTLIER_DEFAULT { 5, 10, 30, 10 }
+#define WEFT_ABORT_PPM_MAX 1000000u	/* fault.abort_percent 100 */
+
 struct weft_service {
 	char name[WEFT_NAME_LEN];
 	char ns[WEFT_NAME_LEN];		/* default "default" */
@@ -109,8 +123,16 @@ struct weft_service {
 					 * ignored, every backend used */
 	struct weft_backend_cfg *backends;
 	size_t nbackends;
+	/* Resilience (issue 16), TCP only; all zero = none. */
+	struct weft_outlier outlier;	/* errors 0 = no outlier detection */
+	uint32_t max_conns;		/* connection_pool.max_connections, 0 = no cap */
+	uint32_t abort_ppm;		/* fault.abort_percent in parts per million */
+	struct weft_pos res_pos;	/* file: where the first resilience key is */
 	struct weft_origin origin;
 };
+
+/* Does the service port need weft_svc_res (any resilience setting)? */
+bool weft_service_resilient(const struct weft_service *svc);
 
 /*
  * Which backends of svc new connections go to, as kube-proxy chooses (node
@@ -234,10 +256,10 @@ struct weft_datapath_cfg {
 
 #define WEFT_METRICS_LISTEN "127.0.0.1:9465"	/* default metrics.listen */
 #define WEFT_METRICS_MAX_SERIES 50000		/* default metrics.max_series */
-#define WEFT_METRICS_CLUSTER "Kubernetes"	/* default metrics.cluster_name (Istio's
-						 * default cluster id) */
 #define WEFT_TRUST_DOMAIN "cluster.local"	/* default metrics.trust_domain */
 #define WEFT_TRUST_DOMAIN_LEN 254		/* a DNS name and its NUL */
+#define WEFT_METRICS_CLUSTER "Kubernetes"	/* default metrics.cluster_name (Istio's
+						 * default cluster id) */
 
 struct weft_metrics_cfg {
 	char listen[128];		/* "127.0.0.1:9465", "[::1]:9465"; "" = no server */

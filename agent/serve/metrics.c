@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -55,6 +56,10 @@ static const char *const stat_names[WEFT_STAT_MAX] = {
 	[WEFT_STAT_REDIR_NO_STATE] = "redirect_fb_no_state",
 	[WEFT_STAT_POL_NO_CFG] = "policy_no_epoch",
 	[WEFT_STAT_GONE_DESTROYED] = "backend_gone_destroyed",
+	[WEFT_STAT_FAULT_ABORT] = "fault_aborted",
+	[WEFT_STAT_OVERFLOW] = "refused_overflow",
+	[WEFT_STAT_OUTLIER_EJECT] = "outlier_ejected",
+	[WEFT_STAT_BE_STATE_FULL] = "backend_state_full",
 };
 
 const char *weft_stat_name(unsigned int stat)
@@ -217,11 +222,32 @@ static void svc_labels(const struct weft_metrics_svc *s, char *buf, size_t len)
 		 proto_name(s->proto), ESC(s->port_name, pn));
 }
 
-enum cnt_field { CNT_CONNECTS, CNT_SENDS, CNT_REFUSED };
+enum cnt_field { CNT_CONNECTS, CNT_SENDS, CNT_REFUSED, CNT_ABORTED, CNT_OVERFLOW, CNT_EJECTIONS };
 
 static uint64_t cnt_get(const struct weft_cnt *c, enum cnt_field f)
 {
-	return f == CNT_CONNECTS ? c->connects : f == CNT_SENDS ? c->sends : c->refused;
+	switch (f) {
+	case CNT_CONNECTS:
+		return c->connects;
+	case CNT_SENDS:
+		return c->sends;
+	case CNT_REFUSED:
+		return c->refused;
+	case CNT_ABORTED:
+		return c->aborted;
+	case CNT_OVERFLOW:
+		return c->overflow;
+	default:
+		return c->ejections;
+	}
+}
+
+/* The resilience counters (issue 16) of a service port or backend appear
+ * with their first event: most service ports never have them, and the
+ * series budget is better spent on the rest. */
+static bool cnt_sparse(enum cnt_field f)
+{
+	return f == CNT_ABORTED || f == CNT_OVERFLOW || f == CNT_EJECTIONS;
 }
 
 static void svc_family(struct weft_buf *out, struct budget *bud, const struct weft_metrics_snap *s, enum cnt_field f,
@@ -231,6 +257,8 @@ static void svc_family(struct weft_buf *out, struct budget *bud, const struct we
 	char l[1024];
 
 	for (size_t i = 0; i < s->nsvc; i++) {
+		if (cnt_sparse(f) && !cnt_get(&s->svc[i].cnt, f))
+			continue;
 		svc_labels(&s->svc[i], l, sizeof(l));
 		fam_add(&fam, cnt_get(&s->svc[i].cnt, f), "%s", l);
 	}
@@ -247,7 +275,7 @@ static void be_family(struct weft_buf *out, struct budget *bud, const struct wef
 	for (size_t i = 0; i < s->nbe; i++) {
 		const struct weft_metrics_be *b = &s->be[i];
 
-		if (b->svc >= s->nsvc)
+		if (b->svc >= s->nsvc || (cnt_sparse(f) && !cnt_get(&b->cnt, f)))
 			continue;
 		svc_labels(&s->svc[b->svc], l, sizeof(l));
 		fam_add(&fam, cnt_get(&b->cnt, f),
@@ -256,6 +284,23 @@ static void be_family(struct weft_buf *out, struct budget *bud, const struct wef
 			ESC(b->cluster[0] ? b->cluster : local, cl));
 	}
 	fam_print(out, bud, &fam, name, "counter", help);
+}
+
+/* Backends ejected now, per service port that detects outliers. */
+static void ejected_family(struct weft_buf *out, struct budget *bud,
+			   const struct weft_metrics_snap *s)
+{
+	struct family fam = { 0 };
+	char l[1024];
+
+	for (size_t i = 0; i < s->nsvc; i++) {
+		if (!s->svc[i].outlier)
+			continue;
+		svc_labels(&s->svc[i], l, sizeof(l));
+		fam_add(&fam, s->svc[i].ejected, "%s", l);
+	}
+	fam_print(out, bud, &fam, "weft_outlier_ejected_backends", "gauge",
+		  "Backends of the service port ejected by outlier detection now.");
 }
 
 static const char *reporter_name(uint8_t r)
@@ -302,10 +347,10 @@ static void tcp_labels(const struct weft_metrics_tcp *t, bool istio, const char 
 	ESC(t->src_ns, sn);
 	ESC(t->dst_wl, dw);
 	ESC(t->dst_ns, dn);
-	ESC(local, cl);
-	ESC(t->cluster[0] ? t->cluster : local, dcl);
 	/* The principals name the service accounts as Istio's mTLS would
 	 * (weft sees the pod's account, not a certificate). */
+	ESC(local, cl);
+	ESC(t->cluster[0] ? t->cluster : local, dcl);
 	n = snprintf(buf, len, "reporter=\"%s\",source_workload=\"%s\",source_workload_namespace=\"%s\","
 		     "source_principal=\"%s\",", reporter_name(t->reporter), sw, sn,
 		     principal(td, t->src_ns, t->src_sa, sp, sizeof(sp)));
@@ -691,6 +736,13 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 		   "Datagrams of unconnected UDP sockets to the service port sent to a backend.");
 	svc_family(out, bud, s, CNT_REFUSED, "weft_service_refused_total",
 		   "connect() and send calls to the service port refused with ECONNREFUSED: no backends.");
+	svc_family(out, bud, s, CNT_ABORTED, "weft_service_fault_aborts_total",
+		   "TCP connect() calls to the service port refused with ECONNREFUSED by fault.abort_percent.");
+	svc_family(out, bud, s, CNT_OVERFLOW, "weft_service_overflows_total",
+		   "TCP connect() calls to the service port refused with ECONNREFUSED: every backend at connection_pool.max_connections.");
+	be_family(out, bud, s, CNT_EJECTIONS, "weft_outlier_ejections_total",
+		  "Backends ejected by outlier detection (consecutive connect failures from this node), by the backend's workload.");
+	ejected_family(out, bud, s);
 	be_family(out, bud, s, CNT_CONNECTS, "weft_backend_connections_total",
 		  "connect() calls sent to a backend of the service port, by the backend's workload.");
 	be_family(out, bud, s, CNT_SENDS, "weft_backend_datagrams_total",
@@ -743,6 +795,18 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 
 /* --- gather --------------------------------------------------------------- */
 
+/* Is the backend (its weft_be_state entry, if it is still this backend's)
+ * ejected at now (CLOCK_MONOTONIC ns)? */
+static bool be_ejected(const struct weft_maps *maps, const struct weft_be_key *k,
+		       const __be32 *addr, uint64_t now)
+{
+	struct weft_be_state st;
+
+	return maps->fd[WEFT_M_BE_STATE] >= 0 &&
+	       !bpf_map_lookup_elem(maps->fd[WEFT_M_BE_STATE], k, &st) &&
+	       !memcmp(st.addr, addr, sizeof(st.addr)) && st.ejected_until_ns > now;
+}
+
 /* Sum a per-CPU struct weft_cnt. */
 static void cnt_sum(const struct weft_cnt *v, int ncpu, struct weft_cnt *out)
 {
@@ -751,6 +815,9 @@ static void cnt_sum(const struct weft_cnt *v, int ncpu, struct weft_cnt *out)
 		out->connects += v[i].connects;
 		out->sends += v[i].sends;
 		out->refused += v[i].refused;
+		out->aborted += v[i].aborted;
+		out->overflow += v[i].overflow;
+		out->ejections += v[i].ejections;
 	}
 }
 
@@ -1277,6 +1344,7 @@ int weft_metrics_prepare(const struct weft_state *st, const struct weft_datapath
 		s->proto = sp->key.proto;
 		s->id = sp->val.id;
 		s->key = sp->key;
+		s->outlier = (sp->val.flags & WEFT_SVC_F_RES) && sp->res.errors;
 		for (size_t j = 0; j < sp->nbe; j++) {
 			struct weft_metrics_be *b = &out->be[out->nbe++];
 
@@ -1471,7 +1539,8 @@ int weft_metrics_read(const struct weft_maps *maps, struct weft_metrics_snap *ou
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct weft_info info = { 0 };
-	uint64_t tcp_counts[3] = { 0 };
+	uint64_t tcp_counts[3] = { 0 }, now;
+	struct timespec mono;
 	struct weft_cnt *pc;
 	struct names nm;
 	__u32 key = 0;
@@ -1486,6 +1555,8 @@ int weft_metrics_read(const struct weft_maps *maps, struct weft_metrics_snap *ou
 	pc = calloc(ncpu, sizeof(*pc));
 	if (!pc)
 		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC, &mono);	/* bpf_ktime_get_ns()'s clock */
+	now = (uint64_t)mono.tv_sec * 1000000000ull + mono.tv_nsec;
 	weft_stats_read(maps, out->stats);
 	for (size_t i = 0; i < out->nsvc; i++) {
 		uint32_t id = out->svc[i].id;
@@ -1499,6 +1570,8 @@ int weft_metrics_read(const struct weft_maps *maps, struct weft_metrics_snap *ou
 
 		if (bpf_map_lookup_elem(maps->fd[WEFT_M_BE_CNT], &bk, pc) == 0)
 			cnt_sum(pc, ncpu, &b->cnt);
+		if (out->svc[b->svc].outlier && be_ejected(maps, &bk, b->addr, now))
+			out->svc[b->svc].ejected++;
 	}
 	free(pc);
 	ret = names_load(&nm, maps, out);

@@ -35,6 +35,8 @@ struct weft_metrics_svc {
 	uint32_t id;			/* service port id (weft_svc_cnt key) */
 	struct weft_svc_key key;	/* its frontend */
 	struct weft_cnt cnt;		/* summed over CPUs */
+	bool outlier;			/* it detects outliers (weft_svc_res.errors) */
+	uint32_t ejected;		/* its backends ejected now (weft_be_state) */
 };
 
 struct weft_metrics_be {
@@ -169,9 +171,9 @@ struct weft_metrics_snap {
 	struct weft_metrics_proc proc;
 	struct weft_metrics_agent agent;
 	bool istio_compat;		/* metrics.istio_compat: Istio's TCP names and labels */
-	char cluster_name[WEFT_NAME_LEN];	/* metrics.cluster_name: this cluster */
 	char trust_domain[WEFT_TRUST_DOMAIN_LEN];	/* metrics.trust_domain, of the principals;
 					 * "" = WEFT_TRUST_DOMAIN */
+	char cluster_name[WEFT_NAME_LEN];	/* metrics.cluster_name: this cluster */
 	uint32_t max_series;		/* metrics.max_series; 0: no budget */
 	uint64_t *dropped_total;	/* series left out by earlier scrapes, added to
 					 * atomically by render; NULL: this scrape's only */

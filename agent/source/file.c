@@ -850,6 +850,78 @@ static int p_itp(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj
 	return 0;
 }
 
+/* Resilience (issue 16). Each block remembers where the first one is, for
+ * the model's checks (weft_model_check: TCP only). */
+static void res_seen(struct weft_service *svc, yaml_node_t *n)
+{
+	if (!svc->res_pos.line)
+		svc->res_pos = pos_of(n);
+}
+
+static const struct field outlier_fields[] = {
+	F_INT("consecutive_errors", struct weft_outlier, errors, 1, 65535),
+	F_INT("interval", struct weft_outlier, interval, 1, 86400),
+	F_INT("base_ejection_time", struct weft_outlier, eject_s, 1, 86400),
+	F_INT("max_ejection_percent", struct weft_outlier, eject_pct, 0, 100),
+	{ 0 }
+};
+
+/* outlier_detection: a mapping (null or {} = every default). */
+static int p_outlier(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	struct weft_service *svc = obj;
+	const struct weft_outlier def = WEFT_OUTLIER_DEFAULT;
+
+	(void)f;
+	res_seen(svc, n);
+	svc->outlier = def;
+	return is_null(n) ? 0 : walk_map(c, n, outlier_fields, &svc->outlier);
+}
+
+static const struct field pool_fields[] = {
+	F_INT("max_connections", struct weft_service, max_conns, 1, 1 << 30, REQUIRED),
+	{ 0 }
+};
+
+static int p_pool(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	(void)f;
+	res_seen(obj, n);
+	return walk_map(c, n, pool_fields, obj);
+}
+
+/* A percentage 0..100 with up to four decimals, into parts per million. */
+static int p_percent_ppm(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	const char *s;
+	char *end;
+	double v;
+	int err = plain(c, n, "a number", &s);
+
+	if (err)
+		return err;
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end || end == s || errno || v != v)
+		return fail(c, n, "\"%s\" is not a number", s);
+	if (v < 0 || v > 100)
+		return fail(c, n, "%s is out of range 0..100", s);
+	*(uint32_t *)((char *)obj + f->off) = (uint32_t)(v * 10000 + 0.5);
+	return 0;
+}
+
+static const struct field fault_fields[] = {
+	F_AT("abort_percent", p_percent_ppm, struct weft_service, abort_ppm, REQUIRED),
+	{ 0 }
+};
+
+static int p_fault(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	(void)f;
+	res_seen(obj, n);
+	return walk_map(c, n, fault_fields, obj);
+}
+
 static const struct field svc_fields[] = {
 	F_BUF("name", p_name, struct weft_service, name, REQUIRED),
 	F_BUF("namespace", p_name, struct weft_service, ns),
@@ -860,6 +932,9 @@ static const struct field svc_fields[] = {
 	F_AT("backends", p_seq, struct weft_service, backends, .seq = &be_seq),
 	F_AT("internal_traffic_policy", p_itp, struct weft_service, node_local),
 	F_AT("publish_not_ready_addresses", p_bool, struct weft_service, publish_not_ready),
+	{ .key = "outlier_detection", .parse = p_outlier },
+	{ .key = "connection_pool", .parse = p_pool },
+	{ .key = "fault", .parse = p_fault },
 	{ 0 }
 };
 
@@ -1274,8 +1349,8 @@ static const struct field metrics_fields[] = {
 	F_AT("tcp_rtt_updates", p_bool, struct weft_metrics_cfg, tcp_rtt_updates),
 	F_AT("istio_compat", p_bool, struct weft_metrics_cfg, istio_compat),
 	F_INT("max_series", struct weft_metrics_cfg, max_series, 1, 100000000),
-	F_BUF("cluster_name", p_cluster, struct weft_metrics_cfg, cluster_name),
 	F_BUF("trust_domain", p_name, struct weft_metrics_cfg, trust_domain),
+	F_BUF("cluster_name", p_cluster, struct weft_metrics_cfg, cluster_name),
 	{ 0 }
 };
 

@@ -32,8 +32,8 @@
 #include "weft/abi.h"
 
 #define WEFT_KNOB_LIST(X)                                                                          \
-	X(max_services, 65536, "service ports (weft_svc, weft_rr, weft_svc_meta, weft_svc_cnt)")   \
-	X(max_backends, 262144, "backends over all service ports (weft_be, weft_be_cnt)")          \
+	X(max_services, 65536, "service ports (weft_svc, weft_rr, weft_svc_meta, weft_svc_cnt_v2)")\
+	X(max_backends, 262144, "backends over all service ports (weft_be, weft_be_cnt_v2)")       \
 	X(max_slots, 1048576, "selection slots over all service ports (weft_slot)")               \
 	X(max_affinity, 65536, "client affinity entries (weft_aff, LRU)")                         \
 	X(max_rev, 262144, "reverse translations (weft_rev, LRU)")                                 \
@@ -67,9 +67,9 @@
 	X(REV, weft_rev, LRU_HASH, struct weft_rev_key, struct weft_rev_val, max_rev, 0, 0)        \
 	X(STATS, weft_stats, PERCPU_ARRAY, __u32, __u64, none, WEFT_STAT_MAX, 0)                   \
 	X(INFO, weft_info, ARRAY, __u32, struct weft_info, none, 1, 0)                             \
-	X(SVC_CNT, weft_svc_cnt, PERCPU_HASH, __u32, struct weft_cnt, max_services, 0,             \
+	X(SVC_CNT, weft_svc_cnt_v2, PERCPU_HASH, __u32, struct weft_cnt, max_services, 0,             \
 	  WEFT_NO_PREALLOC)                                                                        \
-	X(BE_CNT, weft_be_cnt, PERCPU_HASH, struct weft_be_key, struct weft_cnt, max_backends, 0,  \
+	X(BE_CNT, weft_be_cnt_v2, PERCPU_HASH, struct weft_be_key, struct weft_cnt, max_backends, 0,  \
 	  WEFT_NO_PREALLOC)                                                                        \
 	/* Same-node redirect (sockops.bpf.c, redir.bpf.c) */                                      \
 	X(SOCK, weft_sock, SOCKHASH, struct weft_sock_key, __u32, none, 65536, 0)                  \
@@ -108,7 +108,13 @@
 	  WEFT_NO_PREALLOC)                                                                        \
 	X(FRAG, weft_frag, LRU_HASH, struct weft_frag_key, struct weft_frag_val, none, 8192, 0)   \
 	/* flows opened to an endpoint: an LRU per interface (weft_ct_ingress_inner) */            \
-	X(CT_INGRESS, weft_ct_ingress, ARRAY_OF_MAPS, __u32, __u32, max_endpoints, 0, 0)
+	X(CT_INGRESS, weft_ct_ingress, ARRAY_OF_MAPS, __u32, __u32, max_endpoints, 0, 0)            \
+	/* Resilience (issue 16): settings by weftd, backend state by the programs */              \
+	X(SVC_RES, weft_svc_res, HASH, __u32, struct weft_svc_res, max_services, 0,                \
+	  WEFT_NO_PREALLOC)                                                                        \
+	X(BE_STATE, weft_be_state, HASH, struct weft_be_key, struct weft_be_state, max_backends,   \
+	  0, WEFT_NO_PREALLOC)                                                                     \
+	X(SK_SVC, weft_sk_svc, SK_STORAGE, int, struct weft_sk_svc, none, 0, WEFT_NO_PREALLOC)
 
 /* Size settings: WEFT_KNOB_<knob> (WEFT_KNOB_none for fixed maps) and their
  * defaults WEFT_DEF_<knob>, integer constants usable on both sides. */

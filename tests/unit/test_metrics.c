@@ -47,7 +47,9 @@ static void snap_fixture(struct weft_metrics_snap *s, struct weft_metrics_svc *s
 	strcpy(svc[0].ns, "default");
 	strcpy(svc[0].port_name, "http");
 	svc[0].proto = IPPROTO_TCP;
-	svc[0].cnt = (struct weft_cnt){ .connects = 30, .refused = 0 };
+	svc[0].cnt = (struct weft_cnt){ .connects = 30, .refused = 0, .aborted = 6 };
+	svc[0].outlier = true;
+	svc[0].ejected = 1;
 	strcpy(svc[1].name, "we\"ird\\");
 	strcpy(svc[1].ns, "n\ns");
 	svc[1].proto = IPPROTO_UDP;
@@ -56,7 +58,7 @@ static void snap_fixture(struct weft_metrics_snap *s, struct weft_metrics_svc *s
 	s->nsvc = 2;
 	memset(be, 0, 3 * sizeof(*be));
 	/* Two backends with no known workload: one series, summed. */
-	be[0] = (struct weft_metrics_be){ .svc = 0, .cnt = { .connects = 10 } };
+	be[0] = (struct weft_metrics_be){ .svc = 0, .cnt = { .connects = 10, .ejections = 2 } };
 	be[1] = (struct weft_metrics_be){ .svc = 0, .cnt = { .connects = 15 } };
 	be[2] = (struct weft_metrics_be){ .svc = 0, .cnt = { .connects = 5 } };
 	strcpy(be[0].workload, "unknown");
@@ -145,7 +147,20 @@ TEST(unit, metrics_render_families_labels_and_sums)
 		    "no tables where tc is not attached");
 	/* Every family has HELP and TYPE, and counters end in _total. */
 	ASSERT_EQ(count_lines(t, "# HELP "), count_lines(t, "# TYPE "), "HELP per TYPE");
-	ASSERT_EQ(count_lines(t, "# TYPE "), 34,
+	/* Resilience counters appear with their first event only. */
+	ASSERT_TRUE(strstr(t, "\nweft_service_fault_aborts_total{destination_service_name=\"web\","
+			   "destination_service_namespace=\"default\",protocol=\"tcp\",port_name=\"http\"} 6\n") &&
+		    count_lines(t, "weft_service_fault_aborts_total{") == 1 &&
+		    !strstr(t, "\nweft_service_overflows_total{"),
+		    "fault aborts of the one service that has them; no overflow series");
+	ASSERT_TRUE(strstr(t, "\nweft_outlier_ejected_backends{destination_service_name=\"web\","
+			   "destination_service_namespace=\"default\",protocol=\"tcp\",port_name=\"http\"} 1\n") &&
+		    count_lines(t, "weft_outlier_ejected_backends{") == 1,
+		    "ejected backends: a gauge of the service port that detects outliers only");
+	ASSERT_TRUE(count_lines(t, "weft_outlier_ejections_total{") == 1 &&
+		    strstr(t, "weft_outlier_ejections_total{destination_service_name=\"web\","),
+		    "ejections by backend workload, where there were some");
+	ASSERT_EQ(count_lines(t, "# TYPE "), 38,
 		  "families (weftd's reloads, apply failures, dropped series, rejected objects, endpoints)");
 	ASSERT_TRUE(strstr(t, "\nweft_endpoints{location=\"local\"} 3\n") &&
 		    strstr(t, "\nweft_endpoints{location=\"remote\"} 7\n"),
@@ -773,8 +788,7 @@ TEST(unit, metrics_istio_compat_renders_istio_names_and_labels)
 	ASSERT_TRUE(strstr(plain.p, "\nweft_tcp_connections_opened_total{reporter=\"source\",source_workload=\"web\","
 			   "source_workload_namespace=\"shop\",source_principal=\"spiffe://example.org/ns/shop/sa/web\","
 			   "destination_workload=\"api\",destination_workload_namespace=\"shop\","
-			   "destination_principal=\"unknown\",destination_cluster=\"Kubernetes\","
-			   "destination_service="),
+			   "destination_principal=\"unknown\",destination_cluster=\"Kubernetes\",destination_service="),
 		    "weft's own label set without istio_compat, with the principals");
 	ASSERT_TRUE(strstr(t, ",source_principal=\"spiffe://example.org/ns/shop/sa/web\",source_app=\"web\","),
 		    "istio_compat: the source's service account in the trust domain");
@@ -810,7 +824,9 @@ out:
 static int budgeted_lines(const char *t)
 {
 	static const char *const pre[] = { "weft_service_connections_total{", "weft_service_datagrams_total{",
-					   "weft_service_refused_total{", "weft_backend_", "weft_tcp_",
+					   "weft_service_refused_total{", "weft_service_fault_aborts_total{",
+					   "weft_service_overflows_total{", "weft_outlier_", "weft_backend_",
+					   "weft_tcp_",
 					   "weft_policy_", "weft_conntrack_" };
 	int n = 0;
 
