@@ -30,10 +30,11 @@
  *	pad BYTES		objects put from now on get an annotation
  *				example.com/pad of BYTES bytes (0: none)
  *	begin / commit		events in between go out as one chunk
- *	serve RES on|off	off: RES's API is not served (its open watches
+ *	serve RES on|off|forbid	off: RES's API is not served (its open watches
  *				end, as when a CRD is deleted, and every list or
  *				watch of it gets 404; its objects are kept,
- *				hidden); on: served again
+ *				hidden); forbid: the same with 403 (RBAC without
+ *				it); on: served again
  * RES is "services", "endpointslices", "pods", "namespaces",
  * "networkpolicies" or "serviceimports" (multicluster.x-k8s.io/v1alpha1);
  * NS/NAME of a namespace is its name alone.
@@ -75,6 +76,7 @@ struct res {
 	long compacted;		/* watches from before this get 410 */
 	bool storm;		/* every watch gets 410 at once */
 	bool off;		/* not served: 404 */
+	bool forbid;		/* not allowed: 403 */
 	bool gone_http;
 };
 
@@ -388,7 +390,8 @@ static void command(char *line)
 		token = strdup(a);
 	} else if (!strcmp(cmd, "serve") && r && b) {
 		r->off = !strcmp(b, "off");
-		for (int i = 0; r->off && i < MAX_WATCH; i++)
+		r->forbid = !strcmp(b, "forbid");
+		for (int i = 0; (r->off || r->forbid) && i < MAX_WATCH; i++)
 			if (w[i].ssl && w[i].res == r)
 				watch_close(&w[i]);
 	} else if (!strcmp(cmd, "storm") && r && b) {
@@ -480,6 +483,17 @@ static bool serve(SSL *ssl, int fd)
 
 		code = 401;
 		respond(ssl, 401, "Unauthorized", s);
+		json_object_put(s);
+	} else if (r && r->forbid) {
+		char msg[256];
+		struct json_object *s;
+
+		snprintf(msg, sizeof(msg), "%s is forbidden: User \"weftd\" cannot list resource \"%s\"",
+			 r->name, r->name);
+		s = status(403, "Forbidden", msg);
+
+		code = 403;
+		respond(ssl, 403, "Forbidden", s);
 		json_object_put(s);
 	} else if (!r) {
 		struct json_object *s = status(404, "NotFound", "the server could not find the requested resource");

@@ -268,7 +268,8 @@ static void svc_family(struct weft_buf *out, struct budget *bud, const struct we
 static void be_family(struct weft_buf *out, struct budget *bud, const struct weft_metrics_snap *s, enum cnt_field f,
 		      const char *name, const char *help)
 {
-	char l[1024], w[3 * WEFT_NAME_LEN], wns[3 * WEFT_NAME_LEN];
+	char l[1024], w[3 * WEFT_NAME_LEN], wns[3 * WEFT_NAME_LEN], cl[3 * WEFT_NAME_LEN];
+	const char *local = s->cluster_name[0] ? s->cluster_name : WEFT_METRICS_CLUSTER;
 	struct family fam = { 0 };
 
 	for (size_t i = 0; i < s->nbe; i++) {
@@ -278,8 +279,9 @@ static void be_family(struct weft_buf *out, struct budget *bud, const struct wef
 			continue;
 		svc_labels(&s->svc[b->svc], l, sizeof(l));
 		fam_add(&fam, cnt_get(&b->cnt, f),
-			"%s,destination_workload=\"%s\",destination_workload_namespace=\"%s\"", l,
-			ESC(b->workload, w), ESC(b->workload_ns, wns));
+			"%s,destination_workload=\"%s\",destination_workload_namespace=\"%s\","
+			"destination_cluster=\"%s\"", l, ESC(b->workload, w), ESC(b->workload_ns, wns),
+			ESC(b->cluster[0] ? b->cluster : local, cl));
 	}
 	fam_print(out, bud, &fam, name, "counter", help);
 }

@@ -573,10 +573,12 @@ TEST_TIMEOUT(e2e, k8s_metrics_and_settings_as_in_file_mode, 90)
 			  "no failed step");
 	}
 	ASSERT_GE(tenv_sample(body, "weft_backend_connections_total" WEB_SERIES
-			      ",destination_workload=\"web\",destination_workload_namespace=\"default\"}"),
+			      ",destination_workload=\"web\",destination_workload_namespace=\"default\","
+			      "destination_cluster=\"Kubernetes\"}"),
 		  1, "the backend named by its pod's workload");
 	ASSERT_EQ(tenv_sample(body, "weft_backend_connections_total" WEB_SERIES
-			      ",destination_workload=\"unknown\",destination_workload_namespace=\"unknown\"}"),
+			      ",destination_workload=\"unknown\",destination_workload_namespace=\"unknown\","
+			      "destination_cluster=\"Kubernetes\"}"),
 		  -1, "no unknown backend");
 	ASSERT_GE(tenv_sample(body, "weft_policy_decisions_total{direction=\"ingress\",policy=\"web-in\","
 			      "policy_namespace=\"default\",rule=\"ingress[0]\",verdict=\"allow\"}"),

@@ -228,6 +228,11 @@ TEST_TIMEOUT(e2e, k8s_service_import_absent_then_served_then_removed, 120)
 		    "and west");
 	ASSERT_TRUE(strstr(body, "destination_cluster=\"Kubernetes\",destination_service=\"web.default.svc.cluster.local\"") != NULL,
 		    "web, of this cluster: metrics.cluster_name (default Kubernetes)");
+	ASSERT_TRUE(strstr(body, "\nweft_backend_connections_total{destination_service_name=\"db\","
+				 "destination_service_namespace=\"default\",protocol=\"tcp\",port_name=\"tcp\","
+				 "destination_workload=\"unknown\",destination_workload_namespace=\"unknown\","
+				 "destination_cluster=\"east\"} ") != NULL,
+		    "db's backend connections: east's backend named by its cluster");
 
 	/* The CRD is deleted: the watch ends, the resource is re-checked again. */
 	n404 = count_lines(reqlog, "serviceimports.* 404$");
@@ -241,6 +246,65 @@ TEST_TIMEOUT(e2e, k8s_service_import_absent_then_served_then_removed, 120)
 	ASSERT_TRUE(ask(VIP, 80, "web"), "the other services still work");
 	ASSERT_TRUE(ready(port), "/readyz 200");
 	ASSERT_TRUE(waitpid(weftd, NULL, WNOHANG) == 0, "weftd still running");
+out:
+	kill(weftd, SIGTERM);
+	waitpid(weftd, NULL, 0);
+	kill(a.pid, SIGTERM);
+	waitpid(a.pid, NULL, 0);
+}
+
+/* A ClusterRole without serviceimports: 403, the same as not served (one
+ * line, re-checked, the rest works), until the rule is granted. */
+TEST_TIMEOUT(e2e, k8s_service_import_forbidden_is_rechecked_until_granted, 90)
+{
+	struct api a = { 0 };
+	char bin[512], kc[256], cfg[256], text[512], reqlog[256], wlog[256], sh[1024];
+	int port = 19465 + getpid() % 20000, n403;
+	pid_t weftd;
+
+	tenv_need_root();
+	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod") ||
+	    !ASSERT_OK(tenv_pod("web", "10.250.0.21", NULL), "web pod") ||
+	    !ASSERT_OK(tenv_pod("dbe", "10.250.0.31", NULL), "db pod of east") ||
+	    !ASSERT_TRUE(tenv_namesrv("web", "web", "10.250.0.21", 8080) > 0, "web server") ||
+	    !ASSERT_TRUE(tenv_namesrv("dbe", "db-east", "10.250.0.31", 8080) > 0, "db-east server") ||
+	    !api_start(&a, true))
+		return;
+	snprintf(cfg, sizeof(cfg), "%s/weft.yaml", a.dir);
+	snprintf(reqlog, sizeof(reqlog), "%s/requests.log", a.dir);
+	snprintf(wlog, sizeof(wlog), "%s/weftd.log", a.dir);
+	snprintf(text, sizeof(text), "datapath:\n  cgroup: %s\n  bpffs: %s\nmetrics:\n  listen: \"127.0.0.1:%d\"\n",
+		 tenv_cgroup(), tenv_bpffs(), port);
+	if (!ASSERT_OK(tenv_write_file(cfg, text), "weft.yaml") ||
+	    !api(&a, "serve serviceimports forbid") ||
+	    !api(&a, "put services " SVC("web", VIP, "80", "8080")) ||
+	    !api(&a, "put endpointslices " SLICE("web", "web-a", "10.250.0.21", "8080")) ||
+	    !api(&a, "put endpointslices " MSLICE("east", "10.250.0.31")) ||
+	    !api(&a, "put serviceimports " IMPORT))
+		return;
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", a.dir);
+	snprintf(sh, sizeof(sh), "exec \"$0\" \"$@\" 2>>%s", wlog);
+	char *argv[] = { "/bin/sh", "-c", sh, bin, "--kubeconfig", kc, "--node", "node-1",
+			 "--config", cfg, "--log-level", "info", "--api-recheck", "1", NULL };
+	weftd = tenv_spawn("node", false, false, argv);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned") ||
+	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "applied without the right to read ServiceImports"))
+		goto out;
+	ASSERT_TRUE(ask(VIP, 80, "web"), "the other services work");
+	ASSERT_TRUE(ready(port), "/readyz 200");
+	ASSERT_TRUE(!has_frontend(SET_IP), "no clusterset IP");
+	usleep(3500 * 1000);
+	n403 = count_lines(reqlog, "serviceimports.* 403$");
+	ASSERT_TRUE(n403 >= 2 && n403 <= 6, "re-checked at a bounded rate");
+	ASSERT_EQ(count_lines(wlog, "ServiceImport \\(multicluster.x-k8s.io/v1alpha1\\): HTTP 403"), 1,
+		  "one log line");
+	/* The rule is granted. */
+	if (!api(&a, "serve serviceimports on"))
+		goto out;
+	ASSERT_TRUE(wait_frontend(SET_IP, true, 2 * RECHECK_S * 1000 + 1500),
+		    "the clusterset IP is a frontend within the bound");
+	ASSERT_TRUE(ask(SET_IP, 5432, "db-east"), "cli -> clusterset IP: db-east answers");
 out:
 	kill(weftd, SIGTERM);
 	waitpid(weftd, NULL, 0);

@@ -391,10 +391,12 @@ TEST_TIMEOUT(e2e, metrics_count_known_traffic_and_prometheus_scrapes_them, 120)
 	ASSERT_EQ(sample(body, "weft_service_refused_total{" SVC_EMPTY "}"), 4, "refusals");
 	ASSERT_EQ(sample(body, "weft_service_refused_total{" SVC_HTTP "}"), 0, "no refusals for web");
 	ASSERT_EQ(sample(body, "weft_backend_connections_total{" SVC_HTTP
-			 ",destination_workload=\"shop-api\",destination_workload_namespace=\"shop\"}"),
+			 ",destination_workload=\"shop-api\",destination_workload_namespace=\"shop\","
+			 "destination_cluster=\"Kubernetes\"}"),
 		  t.hits[0], "be1's connections, named by its endpoint");
 	ASSERT_EQ(sample(body, "weft_backend_connections_total{" SVC_HTTP
-			 ",destination_workload=\"unknown\",destination_workload_namespace=\"unknown\"}"),
+			 ",destination_workload=\"unknown\",destination_workload_namespace=\"unknown\","
+			 "destination_cluster=\"Kubernetes\"}"),
 		  t.hits[1], "be2's connections, not an endpoint: unknown");
 	ASSERT_GE(sample(body, "weft_datapath_events_total{event=\"translated\"}"), 35, "stats");
 	ASSERT_EQ(sample(body, "weft_services"), 2, "services");

@@ -541,7 +541,7 @@ TEST_TIMEOUT(e2e, resil_outlier_a_refusing_backend_is_ejected_and_stays_so_over_
 		ASSERT_EQ(tenv_sample(body, "weft_outlier_ejected_backends{" WEB "}"), 1,
 			  "/metrics: one backend ejected now");
 		ASSERT_EQ(tenv_sample(body, "weft_outlier_ejections_total{" WEB ",destination_workload=\"unknown\","
-					    "destination_workload_namespace=\"unknown\"}"),
+					    "destination_workload_namespace=\"unknown\",destination_cluster=\"Kubernetes\"}"),
 			  1, "/metrics: one ejection");
 		lint(&n, body);
 	}

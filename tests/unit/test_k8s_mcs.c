@@ -340,10 +340,16 @@ TEST(unit, metrics_destination_cluster_names_an_imported_backend)
 	ASSERT_STR(be[1].cluster, "", "this cluster's backend");
 
 	/* Rendered: the backend's cluster, else metrics.cluster_name. */
-	s.svc = NULL;
-	s.nsvc = 0;
-	s.be = NULL;
-	s.nbe = 0;
+	strcpy(svc[0].name, "db");
+	strcpy(svc[0].ns, "default");
+	strcpy(svc[0].port_name, "tcp");
+	svc[0].proto = IPPROTO_TCP;
+	strcpy(be[0].workload, "unknown");
+	strcpy(be[0].workload_ns, "unknown");
+	strcpy(be[1].workload, "db");
+	strcpy(be[1].workload_ns, "default");
+	be[0].cnt.connects = 7;
+	be[1].cnt.connects = 8;
 	for (int i = 0; i < 2; i++) {
 		tcp[i].reporter = WEFT_REPORTER_SOURCE;
 		strcpy(tcp[i].svc, "db");
@@ -367,6 +373,14 @@ TEST(unit, metrics_destination_cluster_names_an_imported_backend)
 	ASSERT_TRUE(strstr(out.p, "destination_workload_namespace=\"default\",destination_principal=\"unknown\","
 				     "destination_cluster=\"home\",") != NULL,
 		    "a local backend: metrics.cluster_name");
+	ASSERT_TRUE(strstr(out.p, "\nweft_backend_connections_total{destination_service_name=\"db\","
+				     "destination_service_namespace=\"default\",protocol=\"tcp\",port_name=\"tcp\","
+				     "destination_workload=\"unknown\",destination_workload_namespace=\"unknown\","
+				     "destination_cluster=\"east\"} 7\n") != NULL,
+		    "backend families: the imported backend's cluster");
+	ASSERT_TRUE(strstr(out.p, "destination_workload=\"db\",destination_workload_namespace=\"default\","
+				     "destination_cluster=\"home\"} 8\n") != NULL,
+		    "backend families: this cluster's");
 	weft_buf_free(&out);
 	s.istio_compat = true;
 	if (!ASSERT_OK(weft_metrics_render(&s, &out), "render istio"))

@@ -122,8 +122,10 @@ TEST(unit, metrics_render_families_labels_and_sums)
 		    "label values escaped");
 	ASSERT_TRUE(strstr(t, "\nweft_service_datagrams_total{destination_service_name=\"we\\\"ird\\\\\""), "datagrams");
 	ASSERT_TRUE(strstr(t, "port_name=\"http\",destination_workload=\"unknown\","
-			   "destination_workload_namespace=\"unknown\"} 25\n"), "equal label sets summed");
-	ASSERT_TRUE(strstr(t, "destination_workload=\"be1\",destination_workload_namespace=\"shop\"} 5\n"), "workload");
+			   "destination_workload_namespace=\"unknown\",destination_cluster=\"Kubernetes\"} 25\n"),
+		    "equal label sets summed");
+	ASSERT_TRUE(strstr(t, "destination_workload=\"be1\",destination_workload_namespace=\"shop\","
+			   "destination_cluster=\"Kubernetes\"} 5\n"), "workload");
 	ASSERT_EQ(count_lines(t, "weft_backend_connections_total{"), 2, "one series per label set");
 	ASSERT_TRUE(strstr(t, "\nweft_map_entries{map=\"weft_svc\"} 2\n") &&
 		    strstr(t, "\nweft_map_capacity{map=\"weft_svc\"} 64\n"), "maps");
