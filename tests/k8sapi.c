@@ -7,8 +7,8 @@
  * TLS on 127.0.0.1 (port printed as the first line of stdout). Serves
  * /api/v1/services, /apis/discovery.k8s.io/v1/endpointslices, /api/v1/pods
  * (honouring fieldSelector=spec.nodeName=NODE in lists and watches),
- * /api/v1/namespaces (cluster-scoped: keyed by name alone) and
- * /apis/networking.k8s.io/v1/networkpolicies: list
+ * /api/v1/namespaces and /api/v1/nodes (cluster-scoped: keyed by name
+ * alone) and /apis/networking.k8s.io/v1/networkpolicies: list
  * (paged with limit/continue, metadata.resourceVersion) and watch
  * (Transfer-Encoding: chunked, one JSON event per line, replayed from the
  * requested resourceVersion, bookmarks). A wrong bearer token gets 401.
@@ -30,8 +30,9 @@
  *	pad BYTES		objects put from now on get an annotation
  *				example.com/pad of BYTES bytes (0: none)
  *	begin / commit		events in between go out as one chunk
- * RES is "services", "endpointslices", "pods", "namespaces" or
- * "networkpolicies"; NS/NAME of a namespace is its name alone.
+ * RES is "services", "endpointslices", "pods", "namespaces",
+ * "networkpolicies" or "nodes"; NS/NAME of a namespace or a node is its
+ * name alone.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -81,7 +82,7 @@ struct watch {
 	size_t plen;
 };
 
-#define NRES 5
+#define NRES 6
 static struct res res[NRES] = {
 	{ .name = "services", .path = "/api/v1/services", .list_kind = "ServiceList",
 	  .kind = "Service", .api_version = "v1" },
@@ -95,6 +96,8 @@ static struct res res[NRES] = {
 	{ .name = "networkpolicies", .path = "/apis/networking.k8s.io/v1/networkpolicies",
 	  .list_kind = "NetworkPolicyList", .kind = "NetworkPolicy",
 	  .api_version = "networking.k8s.io/v1" },
+	{ .name = "nodes", .path = "/api/v1/nodes", .list_kind = "NodeList", .kind = "Node",
+	  .api_version = "v1" },
 };
 static struct watch w[MAX_WATCH];
 static long rv = 100;

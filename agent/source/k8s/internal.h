@@ -17,11 +17,13 @@
 enum res_state { R_IDLE, R_LIST, R_WATCH };
 
 /* The resources, in k->res. */
-enum { RES_SVC, RES_SLICE, RES_POD, RES_NS, RES_NETPOL, NRES };
+enum { RES_SVC, RES_SLICE, RES_POD, RES_NS, RES_NETPOL, RES_NODE, NRES };
 
 struct res {
 	const char *kind;		/* for people: "Service" */
 	const char *path;		/* collection URL path */
+	struct json_object *(*slim)(struct json_object *);	/* what is cached of an
+					 * object (a new one); NULL: all of it */
 	struct json_object *cache;	/* "ns/name" -> object */
 	struct json_object *next;	/* a list in progress */
 	char rv[128];

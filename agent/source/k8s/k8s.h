@@ -69,6 +69,23 @@ int weft_k8s_translate_pods(struct json_object *pods, const char *node,
  * podIP(s). Every pod of the cluster is cached, so the rest is dropped. */
 struct json_object *weft_k8s_pod_slim(struct json_object *pod);
 
+/* The label of a Node that names its zone (topology hints). */
+#define WEFT_K8S_ZONE_LABEL "topology.kubernetes.io/zone"
+
+/* What weft keeps of a Node (new object; NULL with errno): metadata name,
+ * resourceVersion and the zone label; status.addresses of type InternalIP. */
+struct json_object *weft_k8s_node_slim(struct json_object *node);
+
+/*
+ * Nodes (as the API returns them or as weft_k8s_node_slim keeps them) into
+ * cfg->nodes (appended, then sorted by name): each Node's name, its
+ * status.addresses of type InternalIP (the node-port frontends) and its
+ * topology.kubernetes.io/zone label; self's zone into cfg->datapath.zone
+ * (left alone if self is NULL or not found). A malformed Node is logged
+ * ("k8s: Node name: status.addresses[1]: ...") and skipped. 0 or -ENOMEM.
+ */
+int weft_k8s_translate_nodes(struct json_object *nodes, const char *self, struct weft_model *cfg);
+
 /* Namespaces into cfg->namespaces (their labels, for namespace selectors). */
 int weft_k8s_translate_namespaces(struct json_object *namespaces, struct weft_model *cfg);
 

@@ -2,7 +2,8 @@
 /*
  * k8s: list then watch Services, EndpointSlices, every Pod of the cluster
  * (this node's get endpoints, the others identities and names; each kept
- * slim: weft_k8s_pod_slim), Namespaces and NetworkPolicies.
+ * slim: weft_k8s_pod_slim), Namespaces, NetworkPolicies and every Node
+ * (InternalIPs and zone only: weft_k8s_node_slim).
  *
  * Each resource is a small state machine: LIST (paged with limit/continue)
  * fills a fresh cache that replaces the old one when the last page is in,
@@ -514,8 +515,7 @@ static bool on_event(struct weft_k8s *k, struct res *r, const char *line, size_t
 			json_object_object_del(r->cache, key);
 			k->dirty = true;
 		} else {
-			struct json_object *o = r == &k->res[RES_POD] ? weft_k8s_pod_slim(obj) :
-								       json_object_get(obj);
+			struct json_object *o = r->slim ? r->slim(obj) : json_object_get(obj);
 
 			if (o) {
 				keep(r, r->cache, r->cache, key, o, len);
@@ -767,7 +767,7 @@ int weft_k8s_list_page(struct weft_k8s *k, struct res *r)
 		{
 			size_t size = jsize(o);
 
-			o = r == &k->res[RES_POD] ? weft_k8s_pod_slim(o) : json_object_get(o);
+			o = r->slim ? r->slim(o) : json_object_get(o);
 			if (o) {
 				keep(r, r->next, r->cache, key, o, size);
 				json_object_put(o);
@@ -976,7 +976,10 @@ struct weft_model *weft_k8s_config(struct weft_k8s *k, const struct weft_model *
 	 * the host name) */
 	if (k->node)
 		snprintf(cfg->datapath.node_name, sizeof(cfg->datapath.node_name), "%s", k->node);
-	ret = weft_k8s_translate(k->res[RES_SVC].cache, k->res[RES_SLICE].cache, cfg);
+	/* Nodes first: their addresses are frontends the Services' checks see */
+	ret = weft_k8s_translate_nodes(k->res[RES_NODE].cache, k->node, cfg);
+	if (!ret)
+		ret = weft_k8s_translate(k->res[RES_SVC].cache, k->res[RES_SLICE].cache, cfg);
 	if (!ret)
 		ret = weft_k8s_translate_pods(k->res[RES_POD].cache, k->node ? k->node : "",
 					      weft_route_ifname, cfg);
@@ -1040,10 +1043,14 @@ struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
 	k->res[RES_SVC] = (struct res){ .kind = "Service", .path = "/api/v1/services" };
 	k->res[RES_SLICE] = (struct res){ .kind = "EndpointSlice",
 					  .path = "/apis/discovery.k8s.io/v1/endpointslices" };
-	k->res[RES_POD] = (struct res){ .kind = "Pod", .path = "/api/v1/pods" };
+	k->res[RES_POD] = (struct res){ .kind = "Pod", .path = "/api/v1/pods",
+					.slim = weft_k8s_pod_slim };
 	k->res[RES_NS] = (struct res){ .kind = "Namespace", .path = "/api/v1/namespaces" };
 	k->res[RES_NETPOL] = (struct res){ .kind = "NetworkPolicy",
 					   .path = "/apis/networking.k8s.io/v1/networkpolicies" };
+	/* every Node: InternalIPs for node ports, this node's zone */
+	k->res[RES_NODE] = (struct res){ .kind = "Node", .path = "/api/v1/nodes",
+					 .slim = weft_k8s_node_slim };
 	k->node = node ? strdup(node) : NULL;
 	if (k->conn.insecure)	/* once: every request is made so */
 		weft_log(LOG_WARN, "k8s: %s: insecure-skip-tls-verify: the API server's certificate is not verified (anyone on the path can pose as it)",
