@@ -4,7 +4,8 @@
  *
  * k8s.c lists then watches Services (v1), EndpointSlices
  * (discovery.k8s.io/v1), the Pods of its node (fieldSelector
- * spec.nodeName), Namespaces and NetworkPolicies (networking.k8s.io/v1)
+ * spec.nodeName), Namespaces, NetworkPolicies (networking.k8s.io/v1) and
+ * Nodes (nodes.c: InternalIPs for node ports, the zone label)
  * through libcurl's multi interface; its sockets and timer sit behind one
  * epoll fd that weftd's loop watches. The objects are cached as they came
  * (json-c); after each batch of events the cache is translated
