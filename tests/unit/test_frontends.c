@@ -18,6 +18,7 @@
 #include "reconcile/services.h"
 #include "source/file.h"
 #include "source/k8s/k8s.h"
+#include "source/k8s/internal.h"
 
 /* A Service; %s: name, type, clusterIP, the rest of spec (ending in a
  * comma or empty), ports, status. */
@@ -191,10 +192,10 @@ TEST(unit, k8s_node_watch_keeps_internal_ips_and_zone)
 	if (!ASSERT_NOT_NULL(slim, "slim"))
 		goto out0;
 	ASSERT_STR(json_object_to_json_string_ext(slim, JSON_C_TO_STRING_PLAIN),
-		   "{\"metadata\":{\"name\":\"node-1\",\"resourceVersion\":\"77\",\"labels\":{"
+		   "{\"metadata\":{\"name\":\"node-1\",\"labels\":{"
 		   "\"topology.kubernetes.io\\/zone\":\"z1\"}},\"status\":{\"addresses\":[{"
 		   "\"type\":\"InternalIP\",\"address\":\"192.0.2.11\"}]}}",
-		   "only name, version, zone and InternalIPs are kept");
+		   "only name, zone and InternalIPs are kept");
 	kfx_init(&f);
 	json_object_object_add(f.nodes, "node-1", slim);
 	slim = NULL;
@@ -214,6 +215,46 @@ out:
 out0:
 	json_object_put(slim);
 	json_object_put(o);
+}
+
+/* A watch event line for a Node. */
+static bool feed_node(struct weft_k8s *k, const char *type, const char *node)
+{
+	char line[4096];
+
+	snprintf(line, sizeof(line), "{\"type\":\"%s\",\"object\":%s}\n", type, node);
+	return weft_k8s_feed(k, &k->res[RES_NODE], line, strlen(line), true);
+}
+
+TEST(unit, k8s_node_heartbeat_is_no_change)
+{
+	struct weft_k8s *k = calloc(1, sizeof(*k));
+	struct res *r;
+
+	if (!ASSERT_NOT_NULL(k, "calloc"))
+		return;
+	r = &k->res[RES_NODE];
+	*r = (struct res){ .kind = "Node", .st = R_WATCH, .synced = true,
+			   .slim = weft_k8s_node_slim, .cache = json_object_new_object() };
+	ASSERT_TRUE(feed_node(k, "ADDED", KNODE("node-2", "z2", "192.0.2.12", "203.0.113.2")),
+		    "added");
+	ASSERT_TRUE(k->dirty, "a new Node is a change");
+	k->dirty = false;
+	/* the kubelet's status update: another version, other conditions */
+	ASSERT_TRUE(feed_node(k, "MODIFIED",
+			      "{\"kind\":\"Node\",\"metadata\":{\"name\":\"node-2\",\"resourceVersion\":\"99\","
+			      "\"labels\":{\"topology.kubernetes.io/zone\":\"z2\"}},\"status\":{\"addresses\":["
+			      "{\"type\":\"InternalIP\",\"address\":\"192.0.2.12\"}],\"conditions\":[{"
+			      "\"type\":\"Ready\",\"lastHeartbeatTime\":\"2026-12-03T12:00:00Z\"}]}}"),
+		    "heartbeat");
+	ASSERT_FALSE(k->dirty, "a heartbeat changes nothing weft reads");
+	ASSERT_STR(r->rv, "99", "its version is still followed");
+	ASSERT_TRUE(feed_node(k, "MODIFIED", KNODE("node-2", "z2", "192.0.2.22", "203.0.113.2")),
+		    "readdressed");
+	ASSERT_TRUE(k->dirty, "a new InternalIP is a change");
+	json_object_put(r->cache);
+	free(r->buf);
+	free(k);
 }
 
 TEST(unit, k8s_node_port_external_and_lb_frontends)

@@ -73,8 +73,9 @@ struct json_object *weft_k8s_pod_slim(struct json_object *pod);
 /* The label of a Node that names its zone (topology hints). */
 #define WEFT_K8S_ZONE_LABEL "topology.kubernetes.io/zone"
 
-/* What weft keeps of a Node (new object; NULL with errno): metadata name,
- * resourceVersion and the zone label; status.addresses of type InternalIP. */
+/* What weft keeps of a Node (new object; NULL with errno): metadata name
+ * and the zone label; status.addresses of type InternalIP. Nothing else,
+ * not even resourceVersion: a heartbeat's update slims to an equal object. */
 struct json_object *weft_k8s_node_slim(struct json_object *node);
 
 /*

@@ -6,7 +6,8 @@
  * label; this node's zone into cfg->datapath.zone (topology hints). The
  * watch keeps only those fields (weft_k8s_node_slim): every Node of the
  * cluster is cached, and the rest of a Node (images, conditions, capacity)
- * is most of its bytes and changes every heartbeat.
+ * is most of its bytes and changes every heartbeat; an event whose slim
+ * object equals the cached one is no change (no translation, no reconcile).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -48,10 +49,10 @@ struct json_object *weft_k8s_node_slim(struct json_object *node)
 
 	if (!out || !omd || !olabels || !ostatus || !oaddrs)
 		goto fail;
+	/* no resourceVersion: an update that changes none of this (the
+	 * kubelet's status heartbeats) leaves the cached object equal */
 	if (jget(md, "name"))
 		r = put(omd, "name", json_object_get(jget(md, "name")));
-	if (!r && jget(md, "resourceVersion"))
-		r = put(omd, "resourceVersion", json_object_get(jget(md, "resourceVersion")));
 	zone = jget(jget(md, "labels"), WEFT_K8S_ZONE_LABEL);
 	if (!r && zone)
 		r = put(olabels, WEFT_K8S_ZONE_LABEL, json_object_get(zone));

@@ -516,14 +516,21 @@ static bool on_event(struct weft_k8s *k, struct res *r, const char *line, size_t
 			k->dirty = true;
 		} else {
 			struct json_object *o = r->slim ? r->slim(obj) : json_object_get(obj);
+			struct json_object *old = NULL;
 
-			if (o) {
+			/* a slim object that did not change (a Node's
+			 * heartbeat) changes nothing weft reads */
+			if (o && r->slim && json_object_object_get_ex(r->cache, key, &old) &&
+			    json_object_equal(old, o)) {
+				json_object_put(o);
+			} else if (o) {
 				keep(r, r->cache, r->cache, key, o, len);
 				json_object_put(o);
+				k->dirty = true;
 			} else {
 				weft_log(LOG_ERROR, "k8s: %s %s: out of memory; skipped", r->kind, key);
+				k->dirty = true;
 			}
-			k->dirty = true;
 		}
 		free(key);
 		set_rv(r, obj_rv(obj));
