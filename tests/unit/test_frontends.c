@@ -460,6 +460,19 @@ TEST(unit, config_node_ports_external_ips_and_hints)
 	ASSERT_STR(use_str(s, "node-1", "z1", false, buf, sizeof(buf)), "10.0.0.1", "z1's backend");
 	ASSERT_STR(use_str(s, "node-5", "z5", false, buf, sizeof(buf)), "10.0.0.1 10.0.0.2",
 		   "unhinted zone: all");
+	/* every frontend is a weft_svc entry: 5 for port 80 (vip, external,
+	 * LB, two node IPv4s), 5 for 53; 9 do not fit */
+	{
+		struct weft_state empty = { 0 }, st = { 0 };
+
+		m->datapath.max_services = 10;
+		ASSERT_OK(weft_state_build(m, &empty, &st, err, sizeof(err)), "10 fit in 10");
+		ASSERT_EQ(st.n, 10, "ten entries");
+		weft_state_free(&st);
+		m->datapath.max_services = 9;
+		ASSERT_EQ(weft_state_build(m, &empty, &st, err, sizeof(err)), -E2BIG, "10 in 9");
+		ASSERT_TRUE(strstr(err, "needs 10 entries, it holds 9 (raise datapath.max_services)"), err);
+	}
 	weft_model_free(m);
 }
 
