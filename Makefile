@@ -241,7 +241,7 @@ test-kernel: deps
 # FUZZ_CI_SECONDS over tests/fuzz/corpus (make test runs it).
 FUZZ := $(BUILD)/fuzz
 FUZZ_TARGETS ?= config http kubeconfig watch k8s_service k8s_slice k8s_pod k8s_namespace \
-	k8s_netpol nl_link nl_qdisc nl_route nl_nsid tc
+	k8s_netpol k8s_import nl_link nl_qdisc nl_route nl_nsid tc
 FUZZ_SECONDS ?= 60
 FUZZ_CI_SECONDS ?= 3
 # The harness of a target: the target's name up to its first '_'.
@@ -251,6 +251,7 @@ FUZZ_DEF_k8s_slice := -DFUZZ_KIND=K_SLICE
 FUZZ_DEF_k8s_pod := -DFUZZ_KIND=K_POD
 FUZZ_DEF_k8s_namespace := -DFUZZ_KIND=K_NS
 FUZZ_DEF_k8s_netpol := -DFUZZ_KIND=K_NETPOL
+FUZZ_DEF_k8s_import := -DFUZZ_KIND=K_IMPORT
 FUZZ_DEF_nl_link := -DFUZZ_NL=1
 FUZZ_DEF_nl_qdisc := -DFUZZ_NL=2
 FUZZ_DEF_nl_route := -DFUZZ_NL=3
@@ -278,7 +279,7 @@ fuzz-ci: $(addprefix $(FUZZ)/,$(FUZZ_TARGETS))
 
 # --- bench ---------------------------------------------------------------
 # make bench [QUICK=1]: the performance study of issue 6 (tests/bench/bench.sh).
-BENCH_TOOLS := $(BUILD)/wb-connrate $(BUILD)/wb-scrape
+BENCH_TOOLS := $(BUILD)/wb-connrate $(BUILD)/wb-scrape $(BUILD)/tests/wb_ref.bpf.o
 
 $(BUILD)/wb-connrate: $(call objs,tests/bench/connrate.c,$(BUILD))
 	$(call msg,LD,$@)
@@ -290,5 +291,5 @@ $(BUILD)/wb-scrape: $(call objs,tests/bench/scrape.c,$(BUILD)) $(call room_libs,
 	$(Q)$(CC) -o $@ $(call objs,tests/bench/scrape.c,$(BUILD)) $(call rooms,$(BUILD)) $(LDLIBS)
 
 bench: deps all $(BENCH_TOOLS)
-	$(Q)tests/bench/bench.sh --build $(BUILD) $(if $(QUICK),--quick)
+	$(Q)tests/bench/bench.sh --build $(BUILD) $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY)) $(if $(PROG_STATS),--prog-stats)
 # --- end bench -----------------------------------------------------------

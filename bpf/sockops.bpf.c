@@ -8,6 +8,7 @@
 #include "weft/abi.h"
 #include "lib/obs.h"
 #include "lib/redir.h"
+#include "lib/resops.h"
 
 SEC("sockops")
 int weft_sockops(struct bpf_sock_ops *ctx)
@@ -15,6 +16,7 @@ int weft_sockops(struct bpf_sock_ops *ctx)
 	switch (ctx->op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 		weft_obs_connect(ctx);
+		weft_res_connect(ctx);
 		break;
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
@@ -22,13 +24,17 @@ int weft_sockops(struct bpf_sock_ops *ctx)
 		 * may add redirected bytes to it. */
 		weft_obs_open(ctx);
 		weft_redir_learn(ctx);
+		if (ctx->op == BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB)
+			weft_res_established(ctx);
 		break;
 	case BPF_SOCK_OPS_RTT_CB:
 		weft_obs_rtt(ctx);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
-		if (ctx->args[1] == BPF_TCP_CLOSE)
+		if (ctx->args[1] == BPF_TCP_CLOSE) {
 			weft_obs_close(ctx);
+			weft_res_close(ctx);
+		}
 		break;
 	default:
 		break;

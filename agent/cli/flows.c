@@ -50,6 +50,7 @@ const char *weft_hostport(const __be32 addr[4], __be16 port, char *buf, size_t l
 static const char *const ev_names[] = {
 	[WEFT_EV_OPEN] = "open", [WEFT_EV_CLOSE] = "close",
 	[WEFT_EV_FAIL] = "fail", [WEFT_EV_DROP] = "drop",
+	[WEFT_EV_EJECT] = "eject", [WEFT_EV_REINSTATE] = "reinstate",
 };
 
 int weft_event_type(const char *name)
@@ -260,6 +261,7 @@ static void ep_terminate(struct weft_ep_val *v)
 	v->name[WEFT_NAME_LEN - 1] = 0;
 	v->ns[WEFT_NAME_LEN - 1] = 0;
 	v->workload[WEFT_NAME_LEN - 1] = 0;
+	v->service_account[WEFT_NAME_LEN - 1] = 0;
 }
 
 static void meta_terminate(struct weft_svc_meta *m)
@@ -376,7 +378,7 @@ static bool conn_match(const struct weft_cli_opts *o, const struct end *a, const
 	       (s->meta && !strcmp(s->meta->ns, o->ns));
 }
 
-/* END: {"address", "port", "name", "namespace", "workload"} */
+/* END: {"address", "port", "name", "namespace", "workload", "service_account"} */
 static void doc_end(struct json_object *parent, const char *key, const struct end *e)
 {
 	struct json_object *j = weft_doc_obj(parent, key);
@@ -387,6 +389,13 @@ static void doc_end(struct json_object *parent, const char *key, const struct en
 	weft_doc_str(j, "name", e->ep ? e->ep->name : NULL);
 	weft_doc_str(j, "namespace", e->ep ? e->ep->ns : NULL);
 	weft_doc_str(j, "workload", e->ep ? e->ep->workload : NULL);
+	weft_doc_str(j, "service_account", e->ep && e->ep->service_account[0] ? e->ep->service_account : NULL);
+}
+
+/* An end's service account for a table; "-" when not known. */
+static const char *end_sa(const struct end *e)
+{
+	return e->ep && e->ep->service_account[0] ? e->ep->service_account : "-";
 }
 
 /* SERVICE: null, or {"id", "name", "namespace", "port_name", "vip", "port"} */
@@ -464,6 +473,7 @@ static void endpoint_doc(struct json_object *items, const struct ep_ent *e, cons
 	weft_doc_str(j, "name", e->v.name);
 	weft_doc_str(j, "namespace", e->v.ns);
 	weft_doc_str(j, "workload", e->v.workload);
+	weft_doc_str(j, "service_account", e->v.service_account[0] ? e->v.service_account : NULL);
 	weft_doc_str(j, "address", weft_addr_str(e->k.addr, a, sizeof(a)));
 	weft_doc_u64(j, "identity", e->v.identity);
 	weft_doc_u64(j, "ifindex", e->v.ifindex);
@@ -488,6 +498,7 @@ static void endpoint_row(struct weft_table *t, const struct ep_ent *e, const cha
 	weft_table_cell(t, WEFT_C_NONE, e->v.ns);
 	weft_table_cell(t, WEFT_C_NONE, e->v.name);
 	weft_table_cell(t, WEFT_C_NONE, e->v.workload);
+	weft_table_cell(t, WEFT_C_NONE, e->v.service_account[0] ? e->v.service_account : "-");
 	weft_table_cell(t, WEFT_C_NONE, weft_addr_str(e->k.addr, a, sizeof(a)));
 	weft_table_cellf(t, "%u", e->v.identity);
 	if (ifn)
@@ -504,7 +515,8 @@ int weft_cmd_endpoints(struct weft_cli_opts *o)
 {
 	static const struct weft_col cols[] = {
 		{ "NAMESPACE", WEFT_COL_CUT, 0 }, { "NAME", WEFT_COL_CUT, 0 },
-		{ "WORKLOAD", WEFT_COL_CUT, 0 }, { "ADDRESS", 0, 0 }, { "IDENTITY", WEFT_COL_RIGHT, 0 },
+		{ "WORKLOAD", WEFT_COL_CUT, 0 }, { "SERVICE-ACCOUNT", WEFT_COL_CUT | WEFT_COL_WIDE, 0 },
+		{ "ADDRESS", 0, 0 }, { "IDENTITY", WEFT_COL_RIGHT, 0 },
 		{ "INTERFACE", WEFT_COL_CUT, 0 }, { "IFINDEX", WEFT_COL_RIGHT | WEFT_COL_WIDE, 0 },
 		{ "FLAGS", 0, 0 },
 	};
@@ -738,6 +750,8 @@ static void flow_row(struct weft_table *t, const struct weft_cli_opts *o, const 
 	weft_table_cell(t, WEFT_C_NONE, svc_text(&r->svc, v, sizeof(v)));
 	weft_table_cell(t, WEFT_C_NONE, weft_hostport(r->client.addr, r->client.port, c, sizeof(c)));
 	weft_table_cell(t, WEFT_C_NONE, weft_hostport(r->server.addr, r->server.port, s, sizeof(s)));
+	weft_table_cell(t, WEFT_C_NONE, end_sa(&r->client));
+	weft_table_cell(t, WEFT_C_NONE, end_sa(&r->server));
 	weft_table_cell(t, WEFT_C_NONE, weft_human(r->to_server, b1, sizeof(b1)));
 	weft_table_cell(t, WEFT_C_NONE, weft_human(r->to_client, b2, sizeof(b2)));
 	if (o->watch) {
@@ -763,7 +777,8 @@ int weft_cmd_flows(struct weft_cli_opts *o)
 	static const struct weft_col all[] = {
 		{ "REP", 0, 0 }, { "CLIENT", WEFT_COL_CUT, 0 }, { "SERVER", WEFT_COL_CUT, 0 },
 		{ "SERVICE", WEFT_COL_CUT, 0 }, { "CLIENT-ADDR", WEFT_COL_WIDE, 0 },
-		{ "SERVER-ADDR", WEFT_COL_WIDE, 0 }, { "TO-SRV", WEFT_COL_RIGHT, 0 },
+		{ "SERVER-ADDR", WEFT_COL_WIDE, 0 }, { "CLIENT-SA", WEFT_COL_CUT | WEFT_COL_WIDE, 0 },
+		{ "SERVER-SA", WEFT_COL_CUT | WEFT_COL_WIDE, 0 }, { "TO-SRV", WEFT_COL_RIGHT, 0 },
 		{ "TO-CLI", WEFT_COL_RIGHT, 0 }, { "RATE", WEFT_COL_RIGHT, 0 },
 		{ "SEGS", WEFT_COL_RIGHT, 0 }, { "RETRANS", WEFT_COL_RIGHT | WEFT_COL_WIDE, 0 },
 		{ "RTT", WEFT_COL_RIGHT, 0 }, { "CONNECT", WEFT_COL_RIGHT | WEFT_COL_WIDE, 0 },
@@ -1044,8 +1059,12 @@ static void event_row(struct observe *ob, const struct weft_event *ev, const str
 			 dur_us(ev->duration_ns / 1000, d, sizeof(d)));
 	else if (ev->type == WEFT_EV_DROP)
 		snprintf(detail, sizeof(detail), "%s", drop_reason(ev->reason, rb, sizeof(rb)));
+	else if (ev->type == WEFT_EV_EJECT)
+		snprintf(detail, sizeof(detail), "%u errors, ejected %s", ev->reason,
+			 dur_us(ev->duration_ns / 1000, d, sizeof(d)));
 	weft_table_cellf(ob->t, "%s.%03ld", when, ms);
-	weft_table_cell(ob->t, ev->type == WEFT_EV_DROP || ev->type == WEFT_EV_FAIL ? WEFT_C_RED
+	weft_table_cell(ob->t, ev->type == WEFT_EV_DROP || ev->type == WEFT_EV_FAIL ||
+			ev->type == WEFT_EV_EJECT ? WEFT_C_RED
 			: WEFT_C_NONE, ev_names[ev->type]);
 	weft_table_cell(ob->t, WEFT_C_NONE, weft_proto_name(ev->proto));
 	weft_table_cell(ob->t, WEFT_C_NONE, ev->reporter == WEFT_REPORTER_SOURCE ? "src"

@@ -353,7 +353,7 @@ static int take_values(struct cli *c, const struct parsed *p)
 			int t = weft_event_type(tok);
 
 			if (!t)
-				return USAGE_ERR(c, "%s: '%s' is not open, close, fail or drop",
+				return USAGE_ERR(c, "%s: '%s' is not open, close, fail, drop, eject or reinstate",
 						 p->as[OPT_TYPE], tok);
 			c->o.types |= 1u << t;
 		}
@@ -401,7 +401,113 @@ static int take_args(struct cli *c, const struct parsed *p)
 
 /* --- weft services ------------------------------------------------------------- */
 
-static void service_doc(struct json_object *items, const struct weft_sp *sp)
+/* The resilience state of backend be of a resilient service port (weft_be_state),
+ * false if it has none (no connection yet, or not resilient). */
+static bool be_res(const struct cli *c, const struct weft_sp *sp, const struct weft_backend *be,
+		   struct weft_be_state *st)
+{
+	struct weft_be_key k = { .svc_id = sp->val.id, .idx = be->idx };
+
+	if (!(sp->val.flags & WEFT_SVC_F_RES) || c->maps.fd[WEFT_M_BE_STATE] < 0 ||
+	    bpf_map_lookup_elem(c->maps.fd[WEFT_M_BE_STATE], &k, st))
+		return false;
+	return !memcmp(st->addr, be->addr, sizeof(st->addr)) && st->port == be->port;
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Seconds an ejection still lasts (ejected_until_ns is bpf_ktime_get_ns(),
+ * CLOCK_MONOTONIC); 0 when none is in force. */
+static double ejected_for(const struct weft_be_state *st)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+	return st->ejected_until_ns > now ? (st->ejected_until_ns - now) / 1e9 : 0;
+}
+
+/* An ejection's end as UTC wall-clock time (RFC 3339). */
+static const char *ejected_until_str(const struct weft_be_state *st, char *buf, size_t len)
+{
+	uint64_t wall = clock_ns(CLOCK_REALTIME) + (st->ejected_until_ns - clock_ns(CLOCK_MONOTONIC));
+	time_t t = wall / 1000000000ull;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+static void resilience_doc(struct json_object *j, const struct weft_sp *sp)
+{
+	const struct weft_svc_res *r = &sp->res;
+	struct json_object *o, *od;
+
+	if (!(sp->val.flags & WEFT_SVC_F_RES)) {
+		json_object_object_add(j, "resilience", NULL);
+		return;
+	}
+	o = weft_doc_obj(j, "resilience");
+	json_object_object_add(o, "abort_percent", json_object_new_double(r->abort_ppm / 10000.0));
+	weft_doc_u64(o, "max_connections", r->max_conns);
+	if (!r->errors) {
+		json_object_object_add(o, "outlier_detection", NULL);
+		return;
+	}
+	od = weft_doc_obj(o, "outlier_detection");
+	weft_doc_u64(od, "consecutive_errors", r->errors);
+	weft_doc_u64(od, "interval_s", r->interval_s);
+	weft_doc_u64(od, "base_ejection_time_s", r->eject_s);
+	weft_doc_u64(od, "max_ejection_percent", r->eject_pct);
+}
+
+static void backend_res_doc(const struct cli *c, struct json_object *b, const struct weft_sp *sp,
+			    const struct weft_backend *be)
+{
+	struct weft_be_state st = { 0 };
+	bool has = be_res(c, sp, be, &st);
+	char when[64];
+
+	if (!(sp->val.flags & WEFT_SVC_F_RES))
+		return;
+	weft_doc_u64(b, "active", st.active);
+	weft_doc_u64(b, "max_connections", sp->res.max_conns);
+	weft_doc_u64(b, "consecutive_errors", st.errors);
+	weft_doc_u64(b, "ejections", st.ejections);
+	weft_doc_bool(b, "ejected", has && ejected_for(&st) > 0);
+	if (has && ejected_for(&st) > 0)
+		weft_doc_str(b, "ejected_until", ejected_until_str(&st, when, sizeof(when)));
+	else
+		json_object_object_add(b, "ejected_until", NULL);
+}
+
+/* " active 3/10, ejected 12s" for the table; "" for a plain service port. */
+static const char *backend_res_str(const struct cli *c, const struct weft_sp *sp,
+				   const struct weft_backend *be, char *buf, size_t len)
+{
+	struct weft_be_state st = { 0 };
+	bool has = be_res(c, sp, be, &st);
+	double ej = has ? ejected_for(&st) : 0;
+	size_t off = 0;
+
+	buf[0] = 0;
+	if (!(sp->val.flags & WEFT_SVC_F_RES))
+		return buf;
+	if (sp->res.max_conns)
+		off += snprintf(buf, len, " active %u/%u", st.active, sp->res.max_conns);
+	else
+		off += snprintf(buf, len, " active %u", st.active);
+	if (ej > 0 && off < len)
+		snprintf(buf + off, len - off, " ejected %us", (unsigned int)(ej + 0.999));
+	return buf;
+}
+
+static void service_doc(const struct cli *c, struct json_object *items, const struct weft_sp *sp)
 {
 	struct json_object *j = weft_doc_obj(items, NULL), *bes;
 	const char *lb = weft_lb_name(sp->val.lb);
@@ -418,6 +524,7 @@ static void service_doc(struct json_object *items, const struct weft_sp *sp)
 	weft_doc_u64(j, "affinity_timeout_s", sp->val.affinity);
 	weft_doc_u64(j, "affinity_timeout", sp->val.affinity); /* deprecated alias */
 	weft_doc_u64(j, "slots", sp->val.nslots);
+	resilience_doc(j, sp);
 	bes = weft_doc_arr(j, "backends");
 	for (size_t i = 0; i < sp->nbe; i++) {
 		struct json_object *b = weft_doc_obj(bes, NULL);
@@ -427,13 +534,14 @@ static void service_doc(struct json_object *items, const struct weft_sp *sp)
 		weft_doc_str(b, "ip", a); /* deprecated alias */
 		weft_doc_u64(b, "port", ntohs(sp->be[i].port));
 		weft_doc_u64(b, "weight", sp->be[i].weight);
+		backend_res_doc(c, b, sp, &sp->be[i]);
 	}
 }
 
-static void service_row(struct weft_table *t, const struct weft_sp *sp)
+static void service_row(const struct cli *c, struct weft_table *t, const struct weft_sp *sp)
 {
 	const char *lb = weft_lb_name(sp->val.lb);
-	char hp[80], be[16384];
+	char hp[80], be[16384], rs[64];
 	size_t off = 0;
 
 	weft_table_cell(t, WEFT_C_NONE, sp->meta.ns);
@@ -450,9 +558,9 @@ static void service_row(struct weft_table *t, const struct weft_sp *sp)
 	weft_table_cellf(t, "%u", sp->val.nslots);
 	be[0] = 0;
 	for (size_t i = 0; i < sp->nbe && off < sizeof(be); i++)
-		off += snprintf(be + off, sizeof(be) - off, "%s%s (%u)", i ? "\n" : "",
+		off += snprintf(be + off, sizeof(be) - off, "%s%s (%u)%s", i ? "\n" : "",
 				weft_hostport(sp->be[i].addr, sp->be[i].port, hp, sizeof(hp)),
-				sp->be[i].weight);
+				sp->be[i].weight, backend_res_str(c, sp, &sp->be[i], rs, sizeof(rs)));
 	weft_table_cell(t, sp->nbe ? WEFT_C_NONE : WEFT_C_RED,
 			sp->nbe ? be : "(none: connects refused)");
 }
@@ -484,9 +592,9 @@ static int cmd_services(struct cli *c)
 		if (c->o.ns && strncmp(st.sp[i].meta.ns, c->o.ns, WEFT_NAME_LEN))
 			continue;
 		if (doc)
-			service_doc(items, &st.sp[i]);
+			service_doc(c, items, &st.sp[i]);
 		else
-			service_row(t, &st.sp[i]);
+			service_row(c, t, &st.sp[i]);
 	}
 	weft_state_free(&st);
 	if (doc)

@@ -212,7 +212,9 @@ static int reuse_pinned(struct weft_datapath *dp)
  * settings and exceptions, policy identities, entries and names, the
  * policy epoch), the state the programs keep (affinity, reverse
  * translations, fragment records, flows) and the counters (datapath
- * stats, per service, backend, policy, edge, histogram). Not carried:
+ * stats, per service, backend, policy, edge, histogram), the backends'
+ * resilience state (weft_be_state: ejections in force, without the active
+ * counts, see be_state_uncount). Not carried:
  * the sockhash and socket storage (the kernel gives user space no socket
  * of them: live redirected sockets are sent back to the stack instead,
  * old_redir_off), the ring buffer, and the per-interface flow tables with
@@ -288,6 +290,30 @@ out:
 }
 
 /*
+ * weft_be_state made anew: its ejections and error runs carry over, its
+ * active counts cannot. The sockets they count are counted out through
+ * their weft_sk_svc entries, which stay in the old socket storage (never
+ * carried) where the new programs do not look: kept, the counts would
+ * never come down again. Zero, they miss the connections open across the
+ * restart (a cap admits that many more once) and are right from then on.
+ */
+static int be_state_uncount(int fd)
+{
+	struct weft_be_key key, *prev = NULL;
+	struct weft_be_state st;
+
+	while (!bpf_map_get_next_key(fd, prev, &key)) {
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st) || !st.active)
+			continue;
+		st.active = 0;
+		if (bpf_map_update_elem(fd, &key, &st, BPF_EXIST) && errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
+/*
  * Maps made anew (a size or a layout changed): fill them from the old
  * pinned set before anything reads them, so the reconciler adopts the state
  * the old programs serve and the programs are never attached to empty maps
@@ -316,6 +342,8 @@ static void carry_old(struct weft_datapath *dp)
 			continue;
 		}
 		ret = copy_map(dp->old[id], dp->maps.fd[id], map, &n);
+		if (!ret && id == WEFT_M_BE_STATE)
+			ret = be_state_uncount(dp->maps.fd[id]);
 		if (ret) {
 			weft_log(LOG_WARN, "datapath: %s: rebuilt: %zu entries carried over, the rest not: %s",
 				 weft_map_name(id), n,

@@ -93,7 +93,7 @@ struct weft_ct_usage {
 	uint64_t entries[2];
 	uint32_t capacity[2];
 	uint64_t tracked[2], removed[2];	/* weft_ct_cnt */
-	uint64_t evicted[2];			/* tracked - removed - entries (0 if below) */
+	uint64_t evicted[2];			/* tracked - entries (0 if below) */
 };
 int weft_tc_iface_usage(const struct weft_maps *maps, int ifindex, struct weft_ct_usage *out);
 

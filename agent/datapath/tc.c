@@ -258,8 +258,8 @@ int weft_tc_iface_usage(const struct weft_maps *maps, int ifindex, struct weft_c
 	}
 	free(c);
 	for (int d = 0; d < 2; d++)
-		if (out->tracked[d] > out->removed[d] + out->entries[d])
-			out->evicted[d] = out->tracked[d] - out->removed[d] - out->entries[d];
+		if (out->tracked[d] > out->entries[d])	/* the programs never delete */
+			out->evicted[d] = out->tracked[d] - out->entries[d];
 	return 0;
 }
 

@@ -29,6 +29,8 @@ void weft_metrics_defaults(struct weft_metrics_cfg *m)
 	strcpy(m->listen, WEFT_METRICS_LISTEN);
 	m->tcp_rtt_updates = true;
 	m->max_series = WEFT_METRICS_MAX_SERIES;
+	strcpy(m->trust_domain, WEFT_TRUST_DOMAIN);
+	strcpy(m->cluster_name, WEFT_METRICS_CLUSTER);
 }
 
 uint32_t weft_datapath_size(const struct weft_datapath_cfg *dp, int knob)
@@ -59,6 +61,7 @@ static const char *const lb_names[] = {
 	[WEFT_LB_RANDOM] = "random",
 	[WEFT_LB_ROUND_ROBIN] = "round_robin",
 	[WEFT_LB_MAGLEV] = "maglev",
+	[WEFT_LB_LEAST_REQUEST] = "least_request",
 };
 #define NLB (sizeof(lb_names) / sizeof(lb_names[0]))
 
@@ -73,6 +76,12 @@ int weft_lb_parse(const char *name)
 		if (!strcmp(name, lb_names[i]))
 			return i;
 	return -1;
+}
+
+bool weft_service_resilient(const struct weft_service *svc)
+{
+	return svc->outlier.errors || svc->max_conns || svc->abort_ppm ||
+	       svc->lb == WEFT_LB_LEAST_REQUEST;
 }
 
 struct weft_model *weft_model_new(const char *source)
@@ -173,6 +182,8 @@ void weft_endpoint_clear(struct weft_endpoint *ep)
 	weft_labels_free(ep->labels, ep->nlabels);
 	ep->labels = NULL;
 	ep->nlabels = 0;
+	free(ep->node);
+	ep->node = NULL;
 }
 
 static bool has_name(char *const *names, size_t n, const char *name)
@@ -384,6 +395,7 @@ void weft_service_clear(struct weft_service *svc)
 		free(svc->backends[i].node);
 		names_free(svc->backends[i].for_zones, svc->backends[i].nfor_zones);
 		names_free(svc->backends[i].for_nodes, svc->backends[i].nfor_nodes);
+		free(svc->backends[i].cluster);
 	}
 	free(svc->ports);
 	free(svc->backends);

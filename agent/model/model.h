@@ -53,7 +53,10 @@ struct weft_endpoint {
 	bool redirect;			/* per-endpoint socket redirect, default true */
 	bool remote;			/* a pod of another node (Kubernetes): an identity
 					 * and a name, nothing attached here */
-	char service_account[WEFT_NAME_LEN];	/* Kubernetes: spec.serviceAccountName */
+	char service_account[WEFT_NAME_LEN];	/* Kubernetes: spec.serviceAccountName;
+					 * file: `service_account:`; "default" when not said */
+	char *node;			/* file: `node_name:`, NULL = not said (this node);
+					 * another node's name makes it remote */
 	struct weft_origin origin;
 };
 
@@ -85,6 +88,10 @@ struct weft_backend_cfg {
 	size_t nfor_zones;
 	char **for_nodes;		/* hints.forNodes[].name */
 	size_t nfor_nodes;
+	char *cluster;			/* the cluster it runs in, for a multi-cluster
+					 * service (a ServiceImport's EndpointSlice label
+					 * multicluster.kubernetes.io/source-cluster, file
+					 * cluster); NULL: this cluster */
 	struct weft_pos pos;		/* file: where the entry starts */
 };
 
@@ -105,6 +112,19 @@ int weft_lb_parse(const char *name);
 #define WEFT_TD_NONE 0
 #define WEFT_TD_PREFER_ZONE 1		/* PreferClose, PreferSameZone: hints.forZones */
 #define WEFT_TD_PREFER_NODE 2		/* PreferSameNode: hints.forNodes, then forZones */
+/* Outlier detection of a service port (`outlier_detection:`, issue 16): a
+ * backend whose TCP connects from this node fail `errors` times in a row is
+ * ejected for eject_s x (times ejected), at most eject_pct of the backends
+ * at once (always one left eligible). errors 0: off. */
+struct weft_outlier {
+	uint32_t errors;		/* consecutive_errors, default 5 */
+	uint32_t interval;		/* seconds, default 10 */
+	uint32_t eject_s;		/* base_ejection_time, seconds, default 30 */
+	uint32_t eject_pct;		/* max_ejection_percent, 0..100, default 10 */
+};
+
+#define WEFT_OUTLIER_DEFAULT { 5, 10, 30, 10 }
+#define WEFT_ABORT_PPM_MAX 1000000u	/* fault.abort_percent 100 */
 
 struct weft_service {
 	char name[WEFT_NAME_LEN];
@@ -129,8 +149,16 @@ struct weft_service {
 	size_t nlb_ips;
 	struct weft_backend_cfg *backends;
 	size_t nbackends;
+	/* Resilience (issue 16), TCP only; all zero = none. */
+	struct weft_outlier outlier;	/* errors 0 = no outlier detection */
+	uint32_t max_conns;		/* connection_pool.max_connections, 0 = no cap */
+	uint32_t abort_ppm;		/* fault.abort_percent in parts per million */
+	struct weft_pos res_pos;	/* file: where the first resilience key is */
 	struct weft_origin origin;
 };
+
+/* Does the service port need weft_svc_res (any resilience setting)? */
+bool weft_service_resilient(const struct weft_service *svc);
 
 /*
  * Which backends of svc new connections go to, as kube-proxy's
@@ -298,6 +326,10 @@ struct weft_datapath_cfg {
 
 #define WEFT_METRICS_LISTEN "127.0.0.1:9465"	/* default metrics.listen */
 #define WEFT_METRICS_MAX_SERIES 50000		/* default metrics.max_series */
+#define WEFT_TRUST_DOMAIN "cluster.local"	/* default metrics.trust_domain */
+#define WEFT_TRUST_DOMAIN_LEN 254		/* a DNS name and its NUL */
+#define WEFT_METRICS_CLUSTER "Kubernetes"	/* default metrics.cluster_name (Istio's
+						 * default cluster id) */
 
 struct weft_metrics_cfg {
 	char listen[128];		/* "127.0.0.1:9465", "[::1]:9465"; "" = no server */
@@ -306,9 +338,14 @@ struct weft_metrics_cfg {
 					 * and close only (WEFT_OBS_NO_RTT_UPDATES) */
 	bool istio_compat;		/* the TCP families under Istio's names
 					 * (istio_tcp_*) with its whole label set */
+	char trust_domain[WEFT_TRUST_DOMAIN_LEN];	/* of the SPIFFE principals on /metrics
+					 * (spiffe://<trust_domain>/ns/<ns>/sa/<sa>) */
 	uint32_t max_series;		/* series one scrape renders at most
 					 * (WEFT_METRICS_MAX_SERIES); the rest are
 					 * counted in weft_metrics_series_dropped_total */
+	char cluster_name[WEFT_NAME_LEN];	/* this cluster: destination_cluster of
+					 * its backends, source_cluster (Istio's
+					 * default, WEFT_METRICS_CLUSTER) */
 };
 
 struct weft_model {

@@ -263,6 +263,37 @@ static int svc_backends(struct check *c, size_t si)
 	return 0;
 }
 
+/* Resilience settings (issue 16): in range whatever the source, and on a
+ * service with a TCP port (they act on TCP connect() only). */
+static void svc_resilience(struct check *c, size_t si)
+{
+	const struct weft_service *s = &c->m->services[si];
+	const struct weft_outlier *o = &s->outlier;
+	const char *why = NULL;
+	bool tcp = false;
+	char p[512];
+
+	if (!weft_service_resilient(s))
+		return;
+	for (size_t j = 0; j < s->nports; j++)
+		tcp |= s->ports[j].proto == IPPROTO_TCP;
+	if (o->errors && (!o->interval || !o->eject_s))
+		why = "outlier_detection: interval and base_ejection_time must be at least 1 second";
+	else if (o->eject_pct > 100)
+		why = "outlier_detection: max_ejection_percent is more than 100";
+	else if (s->abort_ppm > WEFT_ABORT_PPM_MAX)
+		why = "fault: abort_percent is more than 100";
+	else if (!tcp)
+		why = s->lb == WEFT_LB_LEAST_REQUEST && !o->errors && !s->max_conns && !s->abort_ppm
+			      ? "lb least_request needs a TCP port (it counts TCP connections)"
+			      : "outlier_detection, connection_pool and fault act on TCP connections: the service has no TCP port";
+	if (why)
+		report(c, WEFT_OBJ_SERVICE, si, "%s: %s",
+		       place(c, "services", si, NULL, 0, &s->origin, &s->res_pos, s->ns, s->name, p,
+			     sizeof(p)),
+		       why);
+}
+
 /* One frontend (address, port, protocol) of one service port. */
 struct frontend {
 	const struct weft_service *svc;
@@ -352,8 +383,10 @@ int weft_model_check(const struct weft_model *m, weft_problem_fn fn, void *ctx)
 	ret = pairs(m->nnamespaces, ns_cmp, m->namespaces, ns_dup, &c);
 	if (!ret)
 		ret = pairs(m->nendpoints, ep_cmp, m->endpoints, ep_dup, &c);
-	for (size_t i = 0; !ret && i < m->nservices; i++)
+	for (size_t i = 0; !ret && i < m->nservices; i++) {
 		ret = svc_backends(&c, i);
+		svc_resilience(&c, i);
+	}
 	if (!ret)
 		ret = svc_frontends(&c);
 	if (!ret)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* obs: local endpoints into weft_ep, diffed against the map. */
+/* obs: endpoints into weft_ep_v2, diffed against the map. */
 #include <errno.h>
 #include <net/if.h>
 #include <stdbool.h>
@@ -36,6 +36,7 @@ int weft_ep_build(const struct weft_model *cfg, const struct weft_pol_state *pol
 		snprintf(x->v.name, sizeof(x->v.name), "%s", ep->name);
 		snprintf(x->v.ns, sizeof(x->v.ns), "%s", ep->ns);
 		snprintf(x->v.workload, sizeof(x->v.workload), "%s", weft_endpoint_workload(ep));
+		snprintf(x->v.service_account, sizeof(x->v.service_account), "%s", ep->service_account);
 		if (id < WEFT_ID_EP_MIN || (id & WEFT_ID_CIDR))
 			id = 0;
 		x->v.identity = id;

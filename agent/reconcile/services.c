@@ -156,6 +156,30 @@ static void build_meta(struct weft_sp *sp, const struct weft_service *svc,
 	sp->meta.nbackends = sp->nbe;
 }
 
+/* Resilience settings (TCP ports only: they act on TCP connect()). */
+static void build_res(struct weft_sp *sp, const struct weft_service *svc,
+		      const struct weft_port *port)
+{
+	if (port->proto != IPPROTO_TCP || !weft_service_resilient(svc))
+		return;
+	sp->val.flags |= WEFT_SVC_F_RES;
+	sp->res.abort_ppm = svc->abort_ppm;
+	sp->res.max_conns = svc->max_conns;
+	sp->res.errors = svc->outlier.errors;
+	sp->res.interval_s = svc->outlier.interval;
+	sp->res.eject_s = svc->outlier.eject_s;
+	sp->res.eject_pct = svc->outlier.eject_pct;
+	sp->res.nbackends = sp->nbe;
+	for (size_t i = 0; i < sp->nbe; i++)
+		if (sp->be[i].idx >= sp->res.idx_end)
+			sp->res.idx_end = sp->be[i].idx + 1;
+}
+
+static bool has_res(const struct weft_sp *sp)
+{
+	return sp && (sp->val.flags & WEFT_SVC_F_RES);
+}
+
 /* Maglev may build on the current table only if the algorithm and every
  * remaining backend's weight are unchanged. */
 static bool keeps_table(const struct weft_sp *c, const struct weft_sp *sp)
@@ -191,6 +215,7 @@ static int build_sp(struct weft_sp *sp, const struct weft_service *svc,
 	if (err)
 		return err;
 	build_meta(sp, svc, port);
+	build_res(sp, svc, port);
 	err = weft_lb_build(svc->lb, sp->be, sp->nbe, keeps_table(c, sp) ? c->slots : NULL,
 			    c ? c->nslots : 0, &sp->slots, &sp->nslots);
 	sp->val.nslots = sp->nslots;
@@ -330,7 +355,7 @@ static bool be_same(const struct weft_backend *a, const struct weft_backend *b)
 /* Removed service ports (and orphaned ids: has_svc false), one map at a
  * time: weft_svc first (no new connects), then slots, backends and their
  * counters, names and counters. */
-enum { RM_SVC, RM_SLOT, RM_BE, RM_BE_CNT, RM_META, RM_SVC_CNT, RM_PHASES };
+enum { RM_SVC, RM_RES, RM_SLOT, RM_BE, RM_BE_CNT, RM_BE_STATE, RM_META, RM_SVC_CNT, RM_PHASES };
 
 static int diff_remove(const struct emitter *e, const struct weft_sp *sp, bool has_svc, int phase)
 {
@@ -340,6 +365,12 @@ static int diff_remove(const struct emitter *e, const struct weft_sp *sp, bool h
 	switch (phase) {
 	case RM_SVC:
 		return has_svc ? emit(e, WEFT_M_SVC, 1, &sp->key, NULL) : 0;
+	case RM_RES:
+		return has_res(sp) ? emit(e, WEFT_M_SVC_RES, 1, &id, NULL) : 0;
+	case RM_BE_STATE:
+		for (size_t i = 0; !err && has_res(sp) && i < sp->nbe; i++)
+			err = emit_be(e, WEFT_M_BE_STATE, 1, id, sp->be[i].idx, NULL);
+		return err;
 	case RM_SLOT:
 		for (size_t i = 0; !err && i < sp->nslots; i++)
 			err = emit_slot(e, 1, id, i, NULL);
@@ -358,8 +389,8 @@ static int diff_remove(const struct emitter *e, const struct weft_sp *sp, bool h
 }
 
 /* Changed and new service ports, phase by phase. */
-enum { UP_META, UP_SVC_CNT, UP_BE_CNT, UP_BE, UP_SLOT, UP_SVC, UP_SLOT_TAIL, UP_BE_GONE,
-       UP_BE_CNT_GONE, UP_PHASES };
+enum { UP_META, UP_SVC_CNT, UP_BE_CNT, UP_BE_STATE, UP_BE, UP_SLOT, UP_RES, UP_SVC, UP_RES_GONE,
+       UP_SLOT_TAIL, UP_BE_GONE, UP_BE_CNT_GONE, UP_BE_STATE_GONE, UP_PHASES };
 
 static int diff_update(const struct emitter *e, const struct weft_sp *c, const struct weft_sp *w,
 		       int phase)
@@ -389,6 +420,25 @@ static int diff_update(const struct emitter *e, const struct weft_sp *c, const s
 			else if (phase == UP_BE && !be_same(old, &w->be[i]))
 				err = emit_be(e, WEFT_M_BE, 0, id, w->be[i].idx, &w->be[i]);
 		}
+		return err;
+	case UP_BE_STATE:
+		/* A resilient service port's new backend starts with no
+		 * state (as its counters do); the programs make the entry. */
+		for (size_t i = 0; !err && has_res(w) && i < w->nbe; i++)
+			if (!c || !be_find(c, w->be[i].idx))
+				err = emit_be(e, WEFT_M_BE_STATE, 1, id, w->be[i].idx, NULL);
+		return err;
+	case UP_RES:
+		/* Settings before the flag that makes connect read them. */
+		if (has_res(w) && (!has_res(c) || memcmp(&c->res, &w->res, sizeof(w->res))))
+			err = emit(e, WEFT_M_SVC_RES, 0, &id, &w->res);
+		return err;
+	case UP_RES_GONE:
+		return has_res(c) && !has_res(w) ? emit(e, WEFT_M_SVC_RES, 1, &id, NULL) : 0;
+	case UP_BE_STATE_GONE:
+		for (size_t i = 0; !err && has_res(c) && i < c->nbe; i++)
+			if (!be_find(w, c->be[i].idx))
+				err = emit_be(e, WEFT_M_BE_STATE, 1, id, c->be[i].idx, NULL);
 		return err;
 	case UP_SLOT:
 		/* Growing tables: new slots before nslots grows. */
@@ -574,6 +624,17 @@ static int read_be(const void *key, const void *val, void *ctx)
 	return 0;
 }
 
+static int read_res(const void *key, const void *val, void *ctx)
+{
+	struct weft_sp *sp = sp_by_id(ctx, *(const uint32_t *)key);
+
+	if (!sp)
+		return -ENOMEM;
+	memcpy(&sp->res, val, sizeof(sp->res));
+	sp->val.flags |= WEFT_SVC_F_RES;	/* an orphan's entry is deleted with it */
+	return 0;
+}
+
 static int read_meta(const void *key, const void *val, void *ctx)
 {
 	struct weft_sp *sp = sp_by_id(ctx, *(const uint32_t *)key);
@@ -613,6 +674,11 @@ int weft_state_read(const struct weft_maps *maps, struct weft_state *out, char *
 		what = WEFT_M_META;
 		ret = weft_map_each(maps->fd[WEFT_M_META], sizeof(uint32_t),
 				    sizeof(struct weft_svc_meta), read_meta, &r);
+	}
+	if (!ret) {
+		what = WEFT_M_SVC_RES;
+		ret = weft_map_each(maps->fd[WEFT_M_SVC_RES], sizeof(uint32_t),
+				    sizeof(struct weft_svc_res), read_res, &r);
 	}
 	if (!ret) {
 		what = WEFT_M_BE;

@@ -26,6 +26,7 @@ struct weft_sp {
 	struct weft_svc_key key;
 	struct weft_svc_val val;	/* val.nslots == nslots */
 	struct weft_svc_meta meta;
+	struct weft_svc_res res;	/* when val.flags has WEFT_SVC_F_RES */
 	struct weft_backend *be;	/* sorted by idx */
 	size_t nbe;
 	uint32_t *slots;		/* backend idx of each slot */

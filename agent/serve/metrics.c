@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -55,6 +56,10 @@ static const char *const stat_names[WEFT_STAT_MAX] = {
 	[WEFT_STAT_REDIR_NO_STATE] = "redirect_fb_no_state",
 	[WEFT_STAT_POL_NO_CFG] = "policy_no_epoch",
 	[WEFT_STAT_GONE_DESTROYED] = "backend_gone_destroyed",
+	[WEFT_STAT_FAULT_ABORT] = "fault_aborted",
+	[WEFT_STAT_OVERFLOW] = "refused_overflow",
+	[WEFT_STAT_OUTLIER_EJECT] = "outlier_ejected",
+	[WEFT_STAT_BE_STATE_FULL] = "backend_state_full",
 };
 
 const char *weft_stat_name(unsigned int stat)
@@ -217,11 +222,32 @@ static void svc_labels(const struct weft_metrics_svc *s, char *buf, size_t len)
 		 proto_name(s->proto), ESC(s->port_name, pn));
 }
 
-enum cnt_field { CNT_CONNECTS, CNT_SENDS, CNT_REFUSED };
+enum cnt_field { CNT_CONNECTS, CNT_SENDS, CNT_REFUSED, CNT_ABORTED, CNT_OVERFLOW, CNT_EJECTIONS };
 
 static uint64_t cnt_get(const struct weft_cnt *c, enum cnt_field f)
 {
-	return f == CNT_CONNECTS ? c->connects : f == CNT_SENDS ? c->sends : c->refused;
+	switch (f) {
+	case CNT_CONNECTS:
+		return c->connects;
+	case CNT_SENDS:
+		return c->sends;
+	case CNT_REFUSED:
+		return c->refused;
+	case CNT_ABORTED:
+		return c->aborted;
+	case CNT_OVERFLOW:
+		return c->overflow;
+	default:
+		return c->ejections;
+	}
+}
+
+/* The resilience counters (issue 16) of a service port or backend appear
+ * with their first event: most service ports never have them, and the
+ * series budget is better spent on the rest. */
+static bool cnt_sparse(enum cnt_field f)
+{
+	return f == CNT_ABORTED || f == CNT_OVERFLOW || f == CNT_EJECTIONS;
 }
 
 static void svc_family(struct weft_buf *out, struct budget *bud, const struct weft_metrics_snap *s, enum cnt_field f,
@@ -231,6 +257,8 @@ static void svc_family(struct weft_buf *out, struct budget *bud, const struct we
 	char l[1024];
 
 	for (size_t i = 0; i < s->nsvc; i++) {
+		if (cnt_sparse(f) && !cnt_get(&s->svc[i].cnt, f))
+			continue;
 		svc_labels(&s->svc[i], l, sizeof(l));
 		fam_add(&fam, cnt_get(&s->svc[i].cnt, f), "%s", l);
 	}
@@ -246,7 +274,7 @@ static void be_family(struct weft_buf *out, struct budget *bud, const struct wef
 	for (size_t i = 0; i < s->nbe; i++) {
 		const struct weft_metrics_be *b = &s->be[i];
 
-		if (b->svc >= s->nsvc)
+		if (b->svc >= s->nsvc || (cnt_sparse(f) && !cnt_get(&b->cnt, f)))
 			continue;
 		svc_labels(&s->svc[b->svc], l, sizeof(l));
 		fam_add(&fam, cnt_get(&b->cnt, f),
@@ -256,19 +284,54 @@ static void be_family(struct weft_buf *out, struct budget *bud, const struct wef
 	fam_print(out, bud, &fam, name, "counter", help);
 }
 
+/* Backends ejected now, per service port that detects outliers. */
+static void ejected_family(struct weft_buf *out, struct budget *bud,
+			   const struct weft_metrics_snap *s)
+{
+	struct family fam = { 0 };
+	char l[1024];
+
+	for (size_t i = 0; i < s->nsvc; i++) {
+		if (!s->svc[i].outlier)
+			continue;
+		svc_labels(&s->svc[i], l, sizeof(l));
+		fam_add(&fam, s->svc[i].ejected, "%s", l);
+	}
+	fam_print(out, bud, &fam, "weft_outlier_ejected_backends", "gauge",
+		  "Backends of the service port ejected by outlier detection now.");
+}
+
 static const char *reporter_name(uint8_t r)
 {
 	return r == WEFT_REPORTER_SOURCE ? "source" :
 	       r == WEFT_REPORTER_DESTINATION ? "destination" : "unknown";
 }
 
+/* Istio's principal of a workload end: its service account as a SPIFFE ID,
+ * spiffe://<trust domain>/ns/<namespace>/sa/<service account>, escaped
+ * for a label; "unknown" for an address that is no endpoint or whose
+ * service account is not known. */
+static const char *principal(const char *td, const char *ns, const char *sa, char *buf, size_t len)
+{
+	char raw[WEFT_TRUST_DOMAIN_LEN + 2 * WEFT_NAME_LEN + 32];
+
+	if (!sa[0] || !strcmp(ns, "unknown"))
+		return "unknown";
+	snprintf(raw, sizeof(raw), "spiffe://%s/ns/%s/sa/%s", td[0] ? td : WEFT_TRUST_DOMAIN, ns, sa);
+	return weft_metrics_escape(raw, buf, len);
+}
+
 /* The TCP labels of one entry, into buf: weft's own set, or with
  * istio_compat Istio's standard set (every label Kiali's graph groups by;
- * what weft cannot know is "unknown", as Istio writes it). */
-static void tcp_labels(const struct weft_metrics_tcp *t, bool istio, char *buf, size_t len)
+ * what weft cannot know is "unknown", as Istio writes it). td: the trust
+ * domain of the principals; local: this cluster's name. */
+static void tcp_labels(const struct weft_metrics_tcp *t, bool istio, const char *td,
+		       const char *local, char *buf, size_t len)
 {
+	char cl[3 * WEFT_NAME_LEN], dcl[3 * WEFT_NAME_LEN];
 	char sw[3 * WEFT_NAME_LEN], sn[3 * WEFT_NAME_LEN], dw[3 * WEFT_NAME_LEN];
 	char dn[3 * WEFT_NAME_LEN], sv[3 * WEFT_NAME_LEN], svn[3 * WEFT_NAME_LEN];
+	char sp[3 * (WEFT_TRUST_DOMAIN_LEN + 2 * WEFT_NAME_LEN + 32)], dp[sizeof(sp)];
 	char fq[2 * 3 * WEFT_NAME_LEN + 32];
 	int n;
 
@@ -282,25 +345,33 @@ static void tcp_labels(const struct weft_metrics_tcp *t, bool istio, char *buf, 
 	ESC(t->src_ns, sn);
 	ESC(t->dst_wl, dw);
 	ESC(t->dst_ns, dn);
-	n = snprintf(buf, len, "reporter=\"%s\",source_workload=\"%s\",source_workload_namespace=\"%s\",",
-		     reporter_name(t->reporter), sw, sn);
+	/* The principals name the service accounts as Istio's mTLS would
+	 * (weft sees the pod's account, not a certificate). */
+	ESC(local, cl);
+	ESC(t->cluster[0] ? t->cluster : local, dcl);
+	n = snprintf(buf, len, "reporter=\"%s\",source_workload=\"%s\",source_workload_namespace=\"%s\","
+		     "source_principal=\"%s\",", reporter_name(t->reporter), sw, sn,
+		     principal(td, t->src_ns, t->src_sa, sp, sizeof(sp)));
 	if (istio && n > 0 && (size_t)n < len)
 		/* The workload is the canonical service (Istio's fallback when
-		 * a pod has no service.istio.io/canonical-name or app label);
-		 * no mTLS here, so no principals. */
+		 * a pod has no service.istio.io/canonical-name or app label). */
 		n += snprintf(buf + n, len - n,
-			      "source_principal=\"unknown\",source_app=\"%s\",source_version=\"unknown\","
+			      "source_app=\"%s\",source_version=\"unknown\","
 			      "source_canonical_service=\"%s\",source_canonical_revision=\"latest\","
-			      "source_cluster=\"Kubernetes\",", sw, sw);
+			      "source_cluster=\"%s\",", sw, sw, cl);
 	if (n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - n,
-			      "destination_workload=\"%s\",destination_workload_namespace=\"%s\",", dw, dn);
+			      "destination_workload=\"%s\",destination_workload_namespace=\"%s\","
+			      "destination_principal=\"%s\",", dw, dn,
+			      principal(td, t->dst_ns, t->dst_sa, dp, sizeof(dp)));
+	if (!istio && n > 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n, "destination_cluster=\"%s\",", dcl);
 	if (istio && n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - n,
-			      "destination_principal=\"unknown\",destination_app=\"%s\","
+			      "destination_app=\"%s\","
 			      "destination_version=\"unknown\",destination_canonical_service=\"%s\","
-			      "destination_canonical_revision=\"latest\",destination_cluster=\"Kubernetes\",",
-			      dw, dw);
+			      "destination_canonical_revision=\"latest\",destination_cluster=\"%s\",",
+			      dw, dw, dcl);
 	if (n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - n,
 			      "destination_service=\"%s\",destination_service_name=\"%s\","
@@ -366,10 +437,11 @@ static const struct {
 static void tcp_families(struct weft_buf *out, struct budget *bud, const struct weft_metrics_snap *s)
 {
 	char **labels = calloc(s->ntcp + 1, sizeof(*labels));
-	char l[4096];
+	char l[8192];
 
 	for (size_t i = 0; labels && i < s->ntcp; i++) {
-		tcp_labels(&s->tcp[i], s->istio_compat, l, sizeof(l));
+		tcp_labels(&s->tcp[i], s->istio_compat, s->trust_domain,
+			   s->cluster_name[0] ? s->cluster_name : WEFT_METRICS_CLUSTER, l, sizeof(l));
 		if (!(labels[i] = strdup(l))) {
 			out->err = -ENOMEM;
 			break;
@@ -441,7 +513,7 @@ static void ct_families(struct weft_buf *out, struct budget *bud, const struct w
 		  "Flows tracked in an endpoint interface's table: direction egress holds the flows the endpoint opened, ingress the flows opened to it." },
 		{ "weft_conntrack_capacity", "gauge", "Size of the table (datapath.max_conntrack)." },
 		{ "weft_conntrack_evicted_total", "counter",
-		  "Flows the table's LRU evicted to make room (tracked - revoked - entries, since the table was made)." },
+		  "Flows the table's LRU evicted to make room (tracked - entries, since the table was made; revoked flows stay until evicted)." },
 	};
 	struct family fam = { 0 };
 
@@ -662,6 +734,13 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 		   "Datagrams of unconnected UDP sockets to the service port sent to a backend.");
 	svc_family(out, bud, s, CNT_REFUSED, "weft_service_refused_total",
 		   "connect() and send calls to the service port refused with ECONNREFUSED: no backends.");
+	svc_family(out, bud, s, CNT_ABORTED, "weft_service_fault_aborts_total",
+		   "TCP connect() calls to the service port refused with ECONNREFUSED by fault.abort_percent.");
+	svc_family(out, bud, s, CNT_OVERFLOW, "weft_service_overflows_total",
+		   "TCP connect() calls to the service port refused with ECONNREFUSED: every backend at connection_pool.max_connections.");
+	be_family(out, bud, s, CNT_EJECTIONS, "weft_outlier_ejections_total",
+		  "Backends ejected by outlier detection (consecutive connect failures from this node), by the backend's workload.");
+	ejected_family(out, bud, s);
 	be_family(out, bud, s, CNT_CONNECTS, "weft_backend_connections_total",
 		  "connect() calls sent to a backend of the service port, by the backend's workload.");
 	be_family(out, bud, s, CNT_SENDS, "weft_backend_datagrams_total",
@@ -714,6 +793,18 @@ int weft_metrics_render(const struct weft_metrics_snap *s, struct weft_buf *out)
 
 /* --- gather --------------------------------------------------------------- */
 
+/* Is the backend (its weft_be_state entry, if it is still this backend's)
+ * ejected at now (CLOCK_MONOTONIC ns)? */
+static bool be_ejected(const struct weft_maps *maps, const struct weft_be_key *k,
+		       const __be32 *addr, uint64_t now)
+{
+	struct weft_be_state st;
+
+	return maps->fd[WEFT_M_BE_STATE] >= 0 &&
+	       !bpf_map_lookup_elem(maps->fd[WEFT_M_BE_STATE], k, &st) &&
+	       !memcmp(st.addr, addr, sizeof(st.addr)) && st.ejected_until_ns > now;
+}
+
 /* Sum a per-CPU struct weft_cnt. */
 static void cnt_sum(const struct weft_cnt *v, int ncpu, struct weft_cnt *out)
 {
@@ -722,6 +813,9 @@ static void cnt_sum(const struct weft_cnt *v, int ncpu, struct weft_cnt *out)
 		out->connects += v[i].connects;
 		out->sends += v[i].sends;
 		out->refused += v[i].refused;
+		out->aborted += v[i].aborted;
+		out->overflow += v[i].overflow;
+		out->ejections += v[i].ejections;
 	}
 }
 
@@ -729,7 +823,8 @@ static void cnt_sum(const struct weft_cnt *v, int ncpu, struct weft_cnt *out)
 struct names {
 	struct weft_addr_key *addr;	/* sorted */
 	struct weft_ep_val *ep;		/* same order as addr */
-	uint32_t *wid;			/* same order: id of (workload, ns), 1.., 0 = unknown */
+	uint32_t *wid;			/* same order: id of (workload, ns, service account),
+					 * 1.., 0 = unknown */
 	size_t nep;
 	struct svc_name {
 		uint32_t id;
@@ -739,6 +834,16 @@ struct names {
 	size_t nsvc;
 	const struct weft_ep_val **wl;	/* wl[wid - 1]: an endpoint with those names */
 	const struct weft_metrics_svc **sn;	/* sn[nid - 1] */
+	/* Backends of another cluster (snap.be[].cluster), sorted by service
+	 * port id and address; cl is 1 + the index of its name in cln (equal
+	 * names, equal ids). */
+	struct be_cl {
+		uint32_t svc_id;
+		__be32 addr[4];
+		uint32_t cl;
+	} *becl;
+	size_t nbecl;
+	const char **cln;
 };
 
 static int addr_cmp(const void *a, const void *b)
@@ -761,6 +866,8 @@ static void names_free(struct names *nm)
 	free(nm->svc);
 	free(nm->wl);
 	free(nm->sn);
+	free(nm->becl);
+	free(nm->cln);
 }
 
 static int ep_names_cmp(const void *a, const void *b, void *arg)
@@ -768,7 +875,9 @@ static int ep_names_cmp(const void *a, const void *b, void *arg)
 	const struct weft_ep_val *ep = arg, *x = &ep[*(const size_t *)a], *y = &ep[*(const size_t *)b];
 	int r = strcmp(x->workload, y->workload);
 
-	return r ? r : strcmp(x->ns, y->ns);
+	if (!r)
+		r = strcmp(x->ns, y->ns);
+	return r ? r : strcmp(x->service_account, y->service_account);
 }
 
 static int svc_names_cmp(const void *a, const void *b, void *arg)
@@ -777,6 +886,71 @@ static int svc_names_cmp(const void *a, const void *b, void *arg)
 	int r = strcmp(x->meta->name, y->meta->name);
 
 	return r ? r : strcmp(x->meta->ns, y->meta->ns);
+}
+
+static int be_cl_cmp(const void *a, const void *b)
+{
+	const struct be_cl *x = a, *y = b;
+
+	if (x->svc_id != y->svc_id)
+		return x->svc_id < y->svc_id ? -1 : 1;
+	return memcmp(x->addr, y->addr, sizeof(x->addr));
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The backends the snapshot names another cluster for, and an id per
+ * cluster name. */
+static int names_clusters(struct names *nm, const struct weft_metrics_snap *snap)
+{
+	size_t n = 0, ncl = 0;
+
+	for (size_t i = 0; i < snap->nbe; i++)
+		n += snap->be[i].cluster[0] != 0;
+	if (!n)
+		return 0;
+	nm->becl = calloc(n, sizeof(*nm->becl));
+	nm->cln = calloc(n, sizeof(*nm->cln));
+	if (!nm->becl || !nm->cln)
+		return -ENOMEM;
+	for (size_t i = 0; i < snap->nbe; i++)
+		if (snap->be[i].cluster[0] && snap->be[i].svc < snap->nsvc)
+			nm->cln[ncl++] = snap->be[i].cluster;
+	qsort(nm->cln, ncl, sizeof(*nm->cln), str_cmp);
+	n = 0;
+	for (size_t i = 0; i < ncl; i++)
+		if (!n || strcmp(nm->cln[i], nm->cln[n - 1]))
+			nm->cln[n++] = nm->cln[i];
+	for (size_t i = 0; i < snap->nbe; i++) {
+		const struct weft_metrics_be *b = &snap->be[i];
+		const char *key = b->cluster, **at;
+		struct be_cl *e;
+
+		if (!b->cluster[0] || b->svc >= snap->nsvc)
+			continue;
+		at = bsearch(&key, nm->cln, n, sizeof(*nm->cln), str_cmp);
+		e = &nm->becl[nm->nbecl++];
+		e->svc_id = snap->svc[b->svc].id;
+		memcpy(e->addr, b->addr, sizeof(e->addr));
+		e->cl = (uint32_t)(at - nm->cln) + 1;
+	}
+	qsort(nm->becl, nm->nbecl, sizeof(*nm->becl), be_cl_cmp);
+	return 0;
+}
+
+/* The cluster id of a service port's backend address; 0: this cluster. */
+static uint32_t be_clid(const struct names *nm, uint32_t svc_id, const __be32 *addr)
+{
+	struct be_cl key = { .svc_id = svc_id }, *at;
+
+	if (!nm->nbecl || !svc_id)
+		return 0;
+	memcpy(key.addr, addr, sizeof(key.addr));
+	at = bsearch(&key, nm->becl, nm->nbecl, sizeof(*nm->becl), be_cl_cmp);
+	return at ? at->cl : 0;
 }
 
 /* Equal names get one id: a series is a set of ids, so aggregating needs
@@ -848,11 +1022,14 @@ static int names_load(struct names *nm, const struct weft_maps *maps,
 		nm->ep[at - nm->addr].name[WEFT_NAME_LEN - 1] = 0;
 		nm->ep[at - nm->addr].ns[WEFT_NAME_LEN - 1] = 0;
 		nm->ep[at - nm->addr].workload[WEFT_NAME_LEN - 1] = 0;
+		nm->ep[at - nm->addr].service_account[WEFT_NAME_LEN - 1] = 0;
 	}
 	for (size_t i = 0; i < snap->nsvc; i++)
 		nm->svc[nm->nsvc++] = (struct svc_name){ snap->svc[i].id, 0, &snap->svc[i] };
 	qsort(nm->svc, nm->nsvc, sizeof(*nm->svc), svc_name_cmp);
 	ret = names_intern(nm);
+	if (!ret)
+		ret = names_clusters(nm, snap);
 out:
 	free(kb);
 	free(vb);
@@ -861,7 +1038,8 @@ out:
 	return ret;
 }
 
-/* The (workload, namespace) id of an address; 0 for a stranger. */
+/* The (workload, namespace, service account) id of an address; 0 for a
+ * stranger. */
 static uint32_t ep_wid(const struct names *nm, const __be32 *addr)
 {
 	struct weft_addr_key *at = bsearch(addr, nm->addr, nm->nep, sizeof(*nm->addr), addr_cmp);
@@ -886,6 +1064,14 @@ static void wid_names(const struct names *nm, uint32_t wid, char *wl, char *ns)
 	snprintf(ns, WEFT_NAME_LEN, "%s", ep && ep->ns[0] ? ep->ns : "unknown");
 }
 
+/* The service account of a name id; "" when not known. */
+static void wid_sa(const struct names *nm, uint32_t wid, char *sa)
+{
+	const struct weft_ep_val *ep = wid ? nm->wl[wid - 1] : NULL;
+
+	snprintf(sa, WEFT_NAME_LEN, "%s", ep ? ep->service_account : "");
+}
+
 static void nid_names(const struct names *nm, uint32_t nid, char *name, char *ns)
 {
 	const struct weft_metrics_svc *m = nid ? nm->sn[nid - 1] : NULL;
@@ -896,7 +1082,7 @@ static void nid_names(const struct names *nm, uint32_t nid, char *name, char *ns
 
 /* One series of the TCP families: its name ids and what it adds up. */
 struct lkey {
-	uint32_t reporter, src, dst, svc;
+	uint32_t reporter, src, dst, svc, cl;
 };
 
 struct lent {
@@ -937,7 +1123,7 @@ static void lent_add(struct ltab *t, const struct names *nm, const struct weft_e
 		     const struct weft_edge_val *v, uint64_t active)
 {
 	struct lkey lk = { k->reporter, ep_wid(nm, k->client), ep_wid(nm, k->server),
-			   svc_nid(nm, k->svc_id) };
+			   svc_nid(nm, k->svc_id), be_clid(nm, k->svc_id, k->server) };
 	struct lent *e = ltab_get(t, &lk);
 
 	e->v.opened += v->opened;
@@ -1035,7 +1221,11 @@ static int gather_tcp(const struct weft_maps *maps, const struct names *nmp, int
 		m->reporter = t.ent[i].k.reporter;
 		wid_names(&nm, t.ent[i].k.src, m->src_wl, m->src_ns);
 		wid_names(&nm, t.ent[i].k.dst, m->dst_wl, m->dst_ns);
+		wid_sa(&nm, t.ent[i].k.src, m->src_sa);
+		wid_sa(&nm, t.ent[i].k.dst, m->dst_sa);
 		nid_names(&nm, t.ent[i].k.svc, m->svc, m->svc_ns);
+		if (t.ent[i].k.cl)
+			snprintf(m->cluster, sizeof(m->cluster), "%s", nm.cln[t.ent[i].k.cl - 1]);
 		m->v = t.ent[i].v;
 		m->active = t.ent[i].active;
 	}
@@ -1130,6 +1320,7 @@ int weft_metrics_prepare(const struct weft_state *st, const struct weft_datapath
 
 	memset(out, 0, sizeof(*out));
 	out->version = weft_version();
+	strcpy(out->cluster_name, WEFT_METRICS_CLUSTER);
 	out->nports = st->n;
 	for (size_t i = 0; i < st->n; i++) {
 		nbe += st->sp[i].nbe;
@@ -1150,6 +1341,8 @@ int weft_metrics_prepare(const struct weft_state *st, const struct weft_datapath
 		s->port_name[WEFT_NAME_LEN - 1] = 0;
 		s->proto = sp->key.proto;
 		s->id = sp->val.id;
+		s->key = sp->key;
+		s->outlier = (sp->val.flags & WEFT_SVC_F_RES) && sp->res.errors;
 		for (size_t j = 0; j < sp->nbe; j++) {
 			struct weft_metrics_be *b = &out->be[out->nbe++];
 
@@ -1173,6 +1366,68 @@ int weft_metrics_prepare(const struct weft_state *st, const struct weft_datapath
 fail:
 	weft_metrics_snap_free(out);
 	return -ENOMEM;
+}
+
+/* A backend of the model that names its cluster, by frontend and address. */
+struct model_cl {
+	struct weft_svc_key key;
+	struct weft_ip addr;
+	const char *cluster;
+};
+
+static int model_cl_cmp(const void *a, const void *b)
+{
+	const struct model_cl *x = a, *y = b;
+	int r = memcmp(&x->key, &y->key, sizeof(x->key));
+
+	return r ? r : memcmp(&x->addr, &y->addr, sizeof(x->addr));
+}
+
+int weft_metrics_clusters(struct weft_metrics_snap *s, const struct weft_model *m)
+{
+	struct model_cl *t;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < m->nservices; i++)
+		for (size_t j = 0; j < m->services[i].nbackends; j++)
+			cap += m->services[i].backends[j].cluster ? m->services[i].nports : 0;
+	if (!cap || !s->nbe)
+		return 0;
+	t = calloc(cap, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->nservices; i++) {
+		const struct weft_service *svc = &m->services[i];
+
+		for (size_t j = 0; j < svc->nbackends; j++) {
+			if (!svc->backends[j].cluster)
+				continue;
+			for (size_t p = 0; p < svc->nports; p++) {
+				struct model_cl *e = &t[n++];
+
+				memcpy(e->key.addr, &svc->vip, sizeof(e->key.addr));
+				e->key.port = htons(svc->ports[p].port);
+				e->key.proto = svc->ports[p].proto;
+				e->addr = svc->backends[j].ip;
+				e->cluster = svc->backends[j].cluster;
+			}
+		}
+	}
+	qsort(t, n, sizeof(*t), model_cl_cmp);
+	for (size_t i = 0; i < s->nbe; i++) {
+		struct weft_metrics_be *b = &s->be[i];
+		struct model_cl key = { 0 }, *at;
+
+		if (b->svc >= s->nsvc)
+			continue;
+		key.key = s->svc[b->svc].key;
+		memcpy(&key.addr, b->addr, sizeof(key.addr));
+		at = bsearch(&key, t, n, sizeof(*t), model_cl_cmp);
+		if (at)
+			snprintf(b->cluster, sizeof(b->cluster), "%s", at->cluster);
+	}
+	free(t);
+	return 0;
 }
 
 /* Services: distinct namespace/name over the service ports (the names'
@@ -1282,7 +1537,8 @@ int weft_metrics_read(const struct weft_maps *maps, struct weft_metrics_snap *ou
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct weft_info info = { 0 };
-	uint64_t tcp_counts[3] = { 0 };
+	uint64_t tcp_counts[3] = { 0 }, now;
+	struct timespec mono;
 	struct weft_cnt *pc;
 	struct names nm;
 	__u32 key = 0;
@@ -1297,6 +1553,8 @@ int weft_metrics_read(const struct weft_maps *maps, struct weft_metrics_snap *ou
 	pc = calloc(ncpu, sizeof(*pc));
 	if (!pc)
 		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC, &mono);	/* bpf_ktime_get_ns()'s clock */
+	now = (uint64_t)mono.tv_sec * 1000000000ull + mono.tv_nsec;
 	weft_stats_read(maps, out->stats);
 	for (size_t i = 0; i < out->nsvc; i++) {
 		uint32_t id = out->svc[i].id;
@@ -1310,6 +1568,8 @@ int weft_metrics_read(const struct weft_maps *maps, struct weft_metrics_snap *ou
 
 		if (bpf_map_lookup_elem(maps->fd[WEFT_M_BE_CNT], &bk, pc) == 0)
 			cnt_sum(pc, ncpu, &b->cnt);
+		if (out->svc[b->svc].outlier && be_ejected(maps, &bk, b->addr, now))
+			out->svc[b->svc].ejected++;
 	}
 	free(pc);
 	ret = names_load(&nm, maps, out);
@@ -1484,6 +1744,14 @@ void *weft_metrics_job_new(const struct weft_metrics_src *src)
 	if (src->model) {
 		j->snap.istio_compat = src->model->metrics.istio_compat;
 		j->snap.max_series = src->model->metrics.max_series;
+		snprintf(j->snap.trust_domain, sizeof(j->snap.trust_domain), "%s",
+			 src->model->metrics.trust_domain);
+		memcpy(j->snap.cluster_name, src->model->metrics.cluster_name,
+		       sizeof(j->snap.cluster_name));
+		j->snap.cluster_name[sizeof(j->snap.cluster_name) - 1] = 0;
+		ret = weft_metrics_clusters(&j->snap, src->model);
+		if (ret)
+			goto fail;
 	}
 	j->snap.dropped_total = src->dropped_total;
 	if (src->nrej) {

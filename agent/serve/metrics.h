@@ -33,7 +33,10 @@ struct weft_metrics_svc {
 	char port_name[WEFT_NAME_LEN];
 	uint8_t proto;			/* IPPROTO_TCP, IPPROTO_UDP */
 	uint32_t id;			/* service port id (weft_svc_cnt key) */
+	struct weft_svc_key key;	/* its frontend */
 	struct weft_cnt cnt;		/* summed over CPUs */
+	bool outlier;			/* it detects outliers (weft_svc_res.errors) */
+	uint32_t ejected;		/* its backends ejected now (weft_be_state) */
 };
 
 struct weft_metrics_be {
@@ -42,6 +45,8 @@ struct weft_metrics_be {
 	__be32 addr[4];			/* backend address, v4-mapped */
 	char workload[WEFT_NAME_LEN];	/* its endpoint's workload (weft_ep), or "unknown" */
 	char workload_ns[WEFT_NAME_LEN];	/* its endpoint's namespace, or "unknown" */
+	char cluster[WEFT_NAME_LEN];	/* the cluster it runs in (a ServiceImport's
+					 * backend: weft_metrics_clusters); "": this one */
 	struct weft_cnt cnt;
 };
 
@@ -55,8 +60,13 @@ struct weft_metrics_tcp {
 	char src_ns[WEFT_NAME_LEN];		/* source_workload_namespace */
 	char dst_wl[WEFT_NAME_LEN];		/* destination_workload */
 	char dst_ns[WEFT_NAME_LEN];		/* destination_workload_namespace */
+	char src_sa[WEFT_NAME_LEN];		/* the source's service account ("": unknown) */
+	char dst_sa[WEFT_NAME_LEN];		/* the destination's ("": unknown) */
 	char svc[WEFT_NAME_LEN];		/* destination_service_name */
 	char svc_ns[WEFT_NAME_LEN];		/* destination_service_namespace */
+	char cluster[WEFT_NAME_LEN];		/* destination_cluster: the backend's,
+						 * for a service port whose backend is
+						 * named one; "": this cluster's */
 	struct weft_edge_val v;			/* closed totals + live bytes */
 	uint64_t active;			/* live flows */
 };
@@ -161,6 +171,9 @@ struct weft_metrics_snap {
 	struct weft_metrics_proc proc;
 	struct weft_metrics_agent agent;
 	bool istio_compat;		/* metrics.istio_compat: Istio's TCP names and labels */
+	char trust_domain[WEFT_TRUST_DOMAIN_LEN];	/* metrics.trust_domain, of the principals;
+					 * "" = WEFT_TRUST_DOMAIN */
+	char cluster_name[WEFT_NAME_LEN];	/* metrics.cluster_name: this cluster */
 	uint32_t max_series;		/* metrics.max_series; 0: no budget */
 	uint64_t *dropped_total;	/* series left out by earlier scrapes, added to
 					 * atomically by render; NULL: this scrape's only */
@@ -190,6 +203,12 @@ const char *weft_metrics_escape(const char *s, char *buf, size_t len);
  * map is read. 0 or -ENOMEM. */
 int weft_metrics_prepare(const struct weft_state *st, const struct weft_datapath *dp,
 			 struct weft_metrics_snap *out);
+
+/* Between the steps, on the loop: the cluster of every backend of a
+ * prepared snapshot that the model in force names one (a ServiceImport's
+ * backends: weft_backend_cfg.cluster), matched by frontend and address.
+ * 0 or -ENOMEM. */
+int weft_metrics_clusters(struct weft_metrics_snap *s, const struct weft_model *m);
 
 /* Step two, from the maps and /proc/self alone: every counter of a
  * prepared snapshot, everything named from the maps (weft_ep for

@@ -603,6 +603,8 @@ static int ip_cmp(const struct weft_ip *a, const struct weft_ip *b)
 
 /* Endpoints. */
 
+static int p_node(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj);
+
 static const struct field ep_fields[] = {
 	F_BUF("name", p_name, struct weft_endpoint, name, REQUIRED),
 	F_BUF("namespace", p_name, struct weft_endpoint, ns),
@@ -612,6 +614,8 @@ static const struct field ep_fields[] = {
 	F_AT("labels", p_labels, struct weft_endpoint, labels,
 	     .aux = offsetof(struct weft_endpoint, nlabels)),
 	F_AT("redirect", p_bool, struct weft_endpoint, redirect),
+	F_BUF("service_account", p_name, struct weft_endpoint, service_account),
+	F_AT("node_name", p_node, struct weft_endpoint, node),
 	{ 0 }
 };
 
@@ -621,6 +625,7 @@ static int ep_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
 
 	(void)parent;
 	strcpy(ep->ns, "default");
+	strcpy(ep->service_account, "default");	/* as Kubernetes gives a pod */
 	ep->redirect = true;
 	ep->origin.pos = pos_of(n);
 	return walk_map(c, n, ep_fields, ep);
@@ -732,6 +737,46 @@ static int p_node(struct ctx *c, yaml_node_t *n, const struct field *f, void *ob
 	return *out ? 0 : oom(c);
 }
 
+/* A cluster's name, as a label value carries it (EndpointSlice label
+ * multicluster.kubernetes.io/source-cluster, Istio's destination_cluster):
+ * up to 63 letters, digits, '-', '_' and '.', starting and ending with a
+ * letter or digit. f->aux: the size of the buffer it goes into (not ""); 0:
+ * kept as a string (char *; "" is NULL: this cluster). */
+static int p_cluster(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	const char *s;
+	size_t len;
+	int err = scalar(c, n, &s);
+
+	if (err)
+		return err;
+	len = strlen(s);
+	if (len >= WEFT_NAME_LEN)
+		return fail(c, n, "longer than %d characters", WEFT_NAME_LEN - 1);
+	if (!len && f->aux)
+		return fail(c, n, "empty (the default is \"%s\")", WEFT_METRICS_CLUSTER);
+	for (size_t i = 0; i < len; i++) {
+		char ch = s[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			     (ch >= '0' && ch <= '9');
+		bool inner = (ch == '-' || ch == '_' || ch == '.') && i > 0 && i + 1 < len;
+
+		if (!alnum && !inner)
+			return fail(c, n, "\"%s\" is not a cluster name (letters, digits, '-', '_' and '.', starting and ending with a letter or digit)",
+				    s);
+	}
+	if (f->aux) {
+		memcpy((char *)obj + f->off, s, len + 1);
+		return 0;
+	} else {
+		char **out = (char **)((char *)obj + f->off);
+
+		free(*out);
+		*out = len ? strdup(s) : NULL;
+		return !len || *out ? 0 : oom(c);
+	}
+}
+
 /* A label value (a zone's name): at most 63 characters, alphanumerics and
  * '-', '_', '.' inside; kept as a string. */
 static int p_label_value(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
@@ -825,6 +870,7 @@ static const struct field be_fields[] = {
 	{ .key = "terminating", .parse = p_cond, .aux = WEFT_BE_TERMINATING, .min = 1 },
 	F_AT("node_name", p_node, struct weft_backend_cfg, node),
 	{ .key = "hints", .parse = p_map, .off = 0, .sub = hint_fields },
+	F_AT("cluster", p_cluster, struct weft_backend_cfg, cluster),
 	{ 0 }
 };
 
@@ -964,6 +1010,77 @@ static const struct seqdef ext_seq = {
 static const struct seqdef lbip_seq = {
 	sizeof(struct weft_ip), offsetof(struct weft_service, nlb_ips), 0, 0, ip_elem, lbip_check
 };
+/* Resilience (issue 16). Each block remembers where the first one is, for
+ * the model's checks (weft_model_check: TCP only). */
+static void res_seen(struct weft_service *svc, yaml_node_t *n)
+{
+	if (!svc->res_pos.line)
+		svc->res_pos = pos_of(n);
+}
+
+static const struct field outlier_fields[] = {
+	F_INT("consecutive_errors", struct weft_outlier, errors, 1, 65535),
+	F_INT("interval", struct weft_outlier, interval, 1, 86400),
+	F_INT("base_ejection_time", struct weft_outlier, eject_s, 1, 86400),
+	F_INT("max_ejection_percent", struct weft_outlier, eject_pct, 0, 100),
+	{ 0 }
+};
+
+/* outlier_detection: a mapping (null or {} = every default). */
+static int p_outlier(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	struct weft_service *svc = obj;
+	const struct weft_outlier def = WEFT_OUTLIER_DEFAULT;
+
+	(void)f;
+	res_seen(svc, n);
+	svc->outlier = def;
+	return is_null(n) ? 0 : walk_map(c, n, outlier_fields, &svc->outlier);
+}
+
+static const struct field pool_fields[] = {
+	F_INT("max_connections", struct weft_service, max_conns, 1, 1 << 30, REQUIRED),
+	{ 0 }
+};
+
+static int p_pool(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	(void)f;
+	res_seen(obj, n);
+	return walk_map(c, n, pool_fields, obj);
+}
+
+/* A percentage 0..100 with up to four decimals, into parts per million. */
+static int p_percent_ppm(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	const char *s;
+	char *end;
+	double v;
+	int err = plain(c, n, "a number", &s);
+
+	if (err)
+		return err;
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end || end == s || errno || v != v)
+		return fail(c, n, "\"%s\" is not a number", s);
+	if (v < 0 || v > 100)
+		return fail(c, n, "%s is out of range 0..100", s);
+	*(uint32_t *)((char *)obj + f->off) = (uint32_t)(v * 10000 + 0.5);
+	return 0;
+}
+
+static const struct field fault_fields[] = {
+	F_AT("abort_percent", p_percent_ppm, struct weft_service, abort_ppm, REQUIRED),
+	{ 0 }
+};
+
+static int p_fault(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	(void)f;
+	res_seen(obj, n);
+	return walk_map(c, n, fault_fields, obj);
+}
 
 static const struct field svc_fields[] = {
 	F_BUF("name", p_name, struct weft_service, name, REQUIRED),
@@ -980,6 +1097,9 @@ static const struct field svc_fields[] = {
 	F_AT("external_traffic_policy", p_itp, struct weft_service, external_local),
 	F_AT("external_ips", p_seq, struct weft_service, external_ips, .seq = &ext_seq),
 	F_AT("load_balancer_ips", p_seq, struct weft_service, lb_ips, .seq = &lbip_seq),
+	{ .key = "outlier_detection", .parse = p_outlier },
+	{ .key = "connection_pool", .parse = p_pool },
+	{ .key = "fault", .parse = p_fault },
 	{ 0 }
 };
 
@@ -1489,6 +1609,8 @@ static const struct field metrics_fields[] = {
 	F_AT("tcp_rtt_updates", p_bool, struct weft_metrics_cfg, tcp_rtt_updates),
 	F_AT("istio_compat", p_bool, struct weft_metrics_cfg, istio_compat),
 	F_INT("max_series", struct weft_metrics_cfg, max_series, 1, 100000000),
+	F_BUF("trust_domain", p_name, struct weft_metrics_cfg, trust_domain),
+	F_BUF("cluster_name", p_cluster, struct weft_metrics_cfg, cluster_name),
 	{ 0 }
 };
 
@@ -1638,6 +1760,12 @@ struct weft_model *weft_file_parse(const char *text, size_t len, const char *nam
 	if (!ret)
 		ret = parse_doc(&c, &parser, text, len, cfg);
 	yaml_parser_delete(&parser);
+	/* An endpoint of another node (its node_name is not datapath.node_name)
+	 * is remote, as a Kubernetes pod of another node: named and given an
+	 * identity, nothing attached here. */
+	for (size_t i = 0; !ret && i < cfg->nendpoints; i++)
+		cfg->endpoints[i].remote = cfg->endpoints[i].node &&
+					   strcmp(cfg->endpoints[i].node, cfg->datapath.node_name);
 	if (!ret)
 		ret = model_check(&c, cfg);
 	if (!ret)

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 
 #include "source/filewatch.h"
 
@@ -81,4 +83,35 @@ uint64_t weft_file_digest(const char *path)
 			h = (h ^ buf[i]) * 0x100000001b3ull;
 	fclose(f);
 	return h ? h : 1;
+}
+
+int weft_file_stamp(const char *path, struct weft_file_stamp *s)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	*s = (struct weft_file_stamp){
+		.dev = (uint64_t)st.st_dev, .ino = (uint64_t)st.st_ino, .size = (uint64_t)st.st_size,
+		.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec,
+		.ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec,
+	};
+	return 0;
+}
+
+bool weft_file_stamp_eq(const struct weft_file_stamp *a, const struct weft_file_stamp *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
+}
+
+int64_t weft_file_stamp_age_ns(const struct weft_file_stamp *s)
+{
+	struct timespec now;
+	int64_t t, last = s->mtime_ns > s->ctime_ns ? s->mtime_ns : s->ctime_ns;
+
+	if (clock_gettime(CLOCK_REALTIME, &now))
+		return -1;
+	t = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	return t > last ? t - last : 0;
 }

@@ -25,4 +25,20 @@ bool weft_file_watch_read(int fd, const char *path);
  * already read is not read again; 0 if it cannot be read. */
 uint64_t weft_file_digest(const char *path);
 
+/* What says a file's bytes changed without reading them: the file path
+ * names (symlinks followed), its size and its change times. A writer that
+ * rewrites the file in place moves them with every write. */
+struct weft_file_stamp {
+	uint64_t dev, ino, size;
+	int64_t mtime_ns, ctime_ns;
+};
+
+/* Stamp of path now: 0, or -errno. */
+int weft_file_stamp(const char *path, struct weft_file_stamp *s);
+bool weft_file_stamp_eq(const struct weft_file_stamp *a, const struct weft_file_stamp *b);
+
+/* Nanoseconds since the stamped file last changed (by the wall clock file
+ * times use; 0 if that is in the future), or -1 if the clock fails. */
+int64_t weft_file_stamp_age_ns(const struct weft_file_stamp *s);
+
 #endif /* WEFT_SOURCE_FILEWATCH_H */

@@ -51,6 +51,7 @@ struct weftd {
 	int cfgfd;			/* inotify on the config's directory; -1: none */
 	int cfgtfd;			/* the quiet time after a change (timerfd); -1: none */
 	uint64_t cfg_digest;		/* of the version last read, good or bad */
+	unsigned int cfg_defers;	/* reads put off since the last one (config_settled) */
 	struct weft_metrics_agent counts;	/* what /metrics says of weftd itself */
 	uint64_t series_dropped;	/* weft_metrics_series_dropped_total (render threads add) */
 	struct weft_http *http;		/* /metrics, /healthz, /readyz; NULL: none */
@@ -58,6 +59,7 @@ struct weftd {
 	bool kubernetes;		/* services come from the API server */
 	const char *kubeconfig;		/* NULL: in-cluster */
 	const char *node;		/* --node or NODE_NAME */
+	unsigned int recheck_s;		/* --api-recheck; 0: the default */
 	struct weft_k8s *k8s;
 };
 
@@ -332,6 +334,8 @@ static int k8s_open(struct weftd *d)
 		ret = -errno;
 		weft_log(LOG_ERROR, "k8s: start: %s", strerror(errno));
 		weft_k8s_conn_free(&conn);
+	} else {
+		weft_k8s_set_recheck(d->k8s, d->recheck_s * 1000);
 	}
 	return ret;
 }
@@ -356,14 +360,10 @@ static struct weft_model *file_read(struct weftd *d, char *err, size_t errlen)
 	return m;
 }
 
-static void reload(struct weftd *d)
+/* Apply m, the file as just read (NULL: it could not be read or checked,
+ * err says why, and the running state stays). */
+static void reload_with(struct weftd *d, struct weft_model *m, const char *err)
 {
-	struct weft_model *m;
-	char err[512];
-
-	if (d->config_path)
-		d->cfg_digest = weft_file_digest(d->config_path);
-	m = file_read(d, err, sizeof(err));
 	if (!m) {
 		weft_log(LOG_ERROR, "reload: %s: keeping the running state", err);
 		d->counts.reload_failures++;
@@ -391,30 +391,89 @@ static void reload(struct weftd *d)
 	apply(d, m, WEFT_STEPS_ALL);
 }
 
-/* Something in the config's directory changed: the file itself, or the
- * ..data symlink of a ConfigMap volume. The same reload as SIGHUP. */
-static void config_changed(struct weftd *d)
+/* SIGHUP: read the file now, as it is. */
+static void reload(struct weftd *d)
 {
-	/* After a quiet time: a writer done in steps, or a SIGHUP sent just
-	 * after the write, makes one reload, not two. */
-	static const struct itimerspec quiet = { .it_value = { 0, 250 * 1000 * 1000 } };
+	struct weft_model *m;
+	char err[512];
 
-	if (weft_file_watch_read(d->cfgfd, d->config_path) &&
-	    timerfd_settime(d->cfgtfd, 0, &quiet, NULL) < 0)
+	if (d->config_path)
+		d->cfg_digest = weft_file_digest(d->config_path);
+	m = file_read(d, err, sizeof(err));
+	reload_with(d, m, err);
+}
+
+/* The quiet time: a change is read once nothing has written the file for
+ * that long, so a writer done in steps, or a SIGHUP sent just after the
+ * write, makes one reload, not two. */
+#define QUIET_NS (250 * 1000 * 1000LL)
+/* Times a read is put off because the file keeps changing (each at most
+ * QUIET_NS): after that it is read as it is, with a warning. */
+#define QUIET_MAX_DEFER 40
+
+static void quiet_for(struct weftd *d, int64_t ns)
+{
+	struct itimerspec t = { .it_value = { ns / 1000000000, ns % 1000000000 } };
+
+	if (ns < 10 * 1000 * 1000)
+		t.it_value = (struct timespec){ 0, 10 * 1000 * 1000 };
+	if (timerfd_settime(d->cfgtfd, 0, &t, NULL) < 0)
 		weft_log(LOG_ERROR, "reload: timer: %s", strerror(errno));
 }
 
-/* The quiet time is over: reload unless this version was read already. */
+/* Something in the config's directory changed: the file itself, or the
+ * ..data symlink of a ConfigMap volume. The same reload as SIGHUP, after
+ * the quiet time. */
+static void config_changed(struct weftd *d)
+{
+	if (weft_file_watch_read(d->cfgfd, d->config_path))
+		quiet_for(d, QUIET_NS);
+}
+
+/* The quiet time is over: reload unless this version was read already.
+ * The watch sees a writer only when it closes the file, and one that
+ * rewrites it in place truncates it first: a read then would apply an
+ * empty or half config (every service gone). So the file is read only
+ * when it has not changed for the quiet time, and only if it did not
+ * change while it was read; else the read waits. */
 static void config_settled(struct weftd *d)
 {
-	uint64_t n;
+	struct weft_file_stamp before, after;
+	struct weft_model *m;
+	uint64_t n, digest;
+	bool stamped;
+	char err[512];
+	int64_t age;
 
 	if (read(d->cfgtfd, &n, sizeof(n)) != sizeof(n))
 		return;
-	if (weft_file_digest(d->config_path) == d->cfg_digest)
+	stamped = weft_file_stamp(d->config_path, &before) == 0;
+	age = stamped ? weft_file_stamp_age_ns(&before) : -1;
+	if (stamped && age >= 0 && age < QUIET_NS && d->cfg_defers < QUIET_MAX_DEFER) {
+		d->cfg_defers++;
+		quiet_for(d, QUIET_NS - age);
 		return;
+	}
+	digest = weft_file_digest(d->config_path);
+	if (digest == d->cfg_digest) {
+		d->cfg_defers = 0;
+		return;
+	}
+	m = file_read(d, err, sizeof(err));
+	if (stamped && (weft_file_stamp(d->config_path, &after) || !weft_file_stamp_eq(&before, &after)) &&
+	    d->cfg_defers < QUIET_MAX_DEFER) {
+		weft_model_free(m);
+		d->cfg_defers++;
+		quiet_for(d, QUIET_NS);
+		return;
+	}
+	if (d->cfg_defers >= QUIET_MAX_DEFER)
+		weft_log(LOG_WARN, "reload: %s kept changing for %lld s: read as it is now",
+			 d->config_path, QUIET_NS * QUIET_MAX_DEFER / 1000000000);
+	d->cfg_defers = 0;
+	d->cfg_digest = digest;	/* read between the stamps: the version m is */
 	weft_log(LOG_INFO, "reload: %s changed", d->config_path);
-	reload(d);
+	reload_with(d, m, err);
 }
 
 /* A pod's veth came or went: its netns and its interface index. */
@@ -521,11 +580,13 @@ static void usage(FILE *f)
 	fprintf(f, "usage: weftd --config FILE [--cleanup] [--log-level error|warn|info|debug]\n"
 		   "  --config FILE  the node's desired state (weft.yaml)\n"
 		   "  --cleanup      detach every program and unpin every map weftd made, then exit\n"
-		   "       weftd --kubernetes [--node NAME] [--kubeconfig FILE] [--config FILE]\n"
+		   "       weftd --kubernetes [--node NAME] [--kubeconfig FILE] [--config FILE] [--api-recheck S]\n"
 		   "  --kubernetes   services from the API server (in-cluster config by default);\n"
 		   "                 the config file may then hold only datapath: and metrics:\n"
 		   "  --kubeconfig FILE  out-of-cluster credentials (implies --kubernetes)\n"
 		   "  --node NAME    this node's name (default: $NODE_NAME)\n"
+		   "  --api-recheck SECONDS  an optional API (ServiceImport) that is not served\n"
+		   "                 is asked again after SECONDS to twice that (default 30)\n"
 		   "       weftd --version  the version, as /metrics' weft_build_info says it\n");
 }
 
@@ -538,6 +599,7 @@ int main(int argc, char **argv)
 		{ "kubernetes", no_argument, 0, 'K' },
 		{ "kubeconfig", required_argument, 0, 'k' },
 		{ "node", required_argument, 0, 'n' },
+		{ "api-recheck", required_argument, 0, 'R' },
 		{ "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, 'V' },
 		{ 0 },
@@ -548,7 +610,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "c:Cl:Kk:n:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:Cl:Kk:n:R:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d.config_path = optarg;
@@ -565,6 +627,18 @@ int main(int argc, char **argv)
 		case 'n':
 			d.node = optarg;
 			break;
+		case 'R': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (!*optarg || *end || v < 1 || v > 3600) {
+				fprintf(stderr, "weftd: --api-recheck: '%s': want seconds, 1..3600\n",
+					optarg);
+				return 2;
+			}
+			d.recheck_s = (unsigned int)v;
+			break;
+		}
 		case 'l':
 			if (!strcmp(optarg, "error"))
 				weft_log_level = LOG_ERROR;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Per service port and per backend counters (weft_svc_cnt, weft_be_cnt).
+ * Per service port and per backend counters (weft_svc_cnt_v2, weft_be_cnt_v2).
  * weftd deletes an id's entries when the service port or backend appears
  * and when it goes, so a reused id starts at zero; the entry is made here on
  * first use. If the map is full, WEFT_STAT_CNT_FULL.
@@ -36,10 +36,28 @@ static __always_inline struct weft_cnt *weft_cnt_entry(void *map, const void *ke
 /* A call to service port svc_id was refused: it has no backends. */
 static __always_inline void weft_cnt_refused(__u32 svc_id)
 {
-	struct weft_cnt *c = weft_cnt_entry(&weft_svc_cnt, &svc_id);
+	struct weft_cnt *c = weft_cnt_entry(&weft_svc_cnt_v2, &svc_id);
 
 	if (c)
 		c->refused += 1;
+}
+
+/* A connect to service port svc_id was refused by its resilience settings:
+ * fault injection (aborted) or every backend at its cap (overflow). */
+static __always_inline void weft_cnt_aborted(__u32 svc_id)
+{
+	struct weft_cnt *c = weft_cnt_entry(&weft_svc_cnt_v2, &svc_id);
+
+	if (c)
+		c->aborted += 1;
+}
+
+static __always_inline void weft_cnt_overflow(__u32 svc_id)
+{
+	struct weft_cnt *c = weft_cnt_entry(&weft_svc_cnt_v2, &svc_id);
+
+	if (c)
+		c->overflow += 1;
 }
 
 /* A call to service port svc_id was sent to its backend idx. */
@@ -48,14 +66,14 @@ static __always_inline void weft_cnt_xlate(__u32 svc_id, __u32 idx, __u32 kind)
 	struct weft_be_key bk = { .svc_id = svc_id, .idx = idx };
 	struct weft_cnt *c;
 
-	c = weft_cnt_entry(&weft_svc_cnt, &svc_id);
+	c = weft_cnt_entry(&weft_svc_cnt_v2, &svc_id);
 	if (c) {
 		if (kind == WEFT_CNT_SEND)
 			c->sends += 1;
 		else
 			c->connects += 1;
 	}
-	c = weft_cnt_entry(&weft_be_cnt, &bk);
+	c = weft_cnt_entry(&weft_be_cnt_v2, &bk);
 	if (c) {
 		if (kind == WEFT_CNT_SEND)
 			c->sends += 1;

@@ -22,6 +22,7 @@
 #include "lib/maps.h"
 #include "lib/cnt.h"
 #include "lib/policy.h"
+#include "lib/res.h"
 
 #ifndef ECONNREFUSED
 #define ECONNREFUSED 111
@@ -32,7 +33,8 @@
 /* What the core decided for one connect/sendmsg. */
 enum weft_verdict {
 	WEFT_PASS,	/* not a service, or no usable backend: leave the call alone */
-	WEFT_REFUSE,	/* service without backends: fail with ECONNREFUSED */
+	WEFT_REFUSE,	/* service without backends, a fault abort or an overflow:
+			 * fail with ECONNREFUSED */
 	WEFT_XLATE,	/* rewrite the destination to the chosen backend */
 };
 
@@ -100,6 +102,12 @@ static __always_inline int weft_be_current(__u32 svc_id, const struct weft_backe
 	       cur->addr[3] == be->addr[3];
 }
 
+/* fault.abort_percent: refuse this connect? */
+static __always_inline int weft_fault_abort(const struct weft_svc_res *res)
+{
+	return res->abort_ppm && bpf_get_prandom_u32() % 1000000 < res->abort_ppm;
+}
+
 /* Slot of the selection table for a new choice, by the service's algorithm. */
 static __always_inline __u32 weft_pick_slot(const struct weft_svc_val *svc,
 					    const struct weft_aff_key *client)
@@ -123,21 +131,79 @@ static __always_inline __u32 weft_pick_slot(const struct weft_svc_val *svc,
 	}
 }
 
+/* One slot's backend, at random over the table. 0 or -1. */
+static __always_inline int weft_slot_random(const struct weft_svc_val *svc, struct weft_backend *be)
+{
+	struct weft_slot_key sk = { .svc_id = svc->id, .slot = bpf_get_prandom_u32() % svc->nslots };
+	struct weft_backend *slot = bpf_map_lookup_elem(&weft_slot, &sk);
+
+	if (!slot)
+		return -1;
+	*be = *slot;
+	return 0;
+}
+
+/*
+ * A resilient service port's choice: *be holds the algorithm's pick.
+ * least_request compares it with a second random slot; a pick at its cap
+ * (or ejected) is replaced by one of WEFT_RES_TRIES random slots, then by
+ * a scan of every backend. 0, or -1 when every backend is at its cap.
+ */
+static __always_inline int weft_res_choose(const struct weft_svc_val *svc,
+					   const struct weft_svc_res *res, struct weft_backend *be)
+{
+	struct weft_res_cand c, c2;
+	struct weft_backend b2;
+	__u64 now = bpf_ktime_get_ns();
+
+	weft_res_judge(res, svc->id, be, now, &c);
+	if (svc->lb == WEFT_LB_LEAST_REQUEST && !weft_slot_random(svc, &b2)) {
+		weft_res_judge(res, svc->id, &b2, now, &c2);
+		if (weft_res_better(&c2, &c)) {
+			*be = b2;
+			c = c2;
+		}
+	}
+	for (int i = 0; i < WEFT_RES_TRIES && c.verdict != WEFT_RES_OK; i++) {
+		if (weft_slot_random(svc, &b2))
+			continue;
+		weft_res_judge(res, svc->id, &b2, now, &c2);
+		if (weft_res_better(&c2, &c)) {
+			*be = b2;
+			c = c2;
+		}
+	}
+	if (c.verdict == WEFT_RES_OK || !weft_res_scan(res, svc->id, now, be))
+		return 0;
+	/* None eligible: an ejected one under its cap rather than nothing */
+	return c.verdict == WEFT_RES_FULL ? -1 : 0;
+}
+
+/* What the caller does after a translation of a resilient service port. */
+struct weft_pick {
+	__u32 svc_id;
+	__u8 track;	/* 1: keep the backend in the socket's weft_sk_svc */
+	__u8 flags;	/* its WEFT_SKS_* flags */
+};
+
 /*
  * The core of connect/sendmsg: look key up, choose a backend into *be.
  * client->addr holds the socket's bound source (v4-mapped) or zero; the rest
  * of client is filled here. v4_only: the caller can only write an IPv4
- * destination. kind (enum weft_cnt_kind) says what to count.
+ * destination. kind (enum weft_cnt_kind) says what to count. pick says
+ * whether the socket is to be tracked (resilient service ports).
  */
 static __always_inline enum weft_verdict weft_svc_select(void *ctx,
 							 const struct weft_svc_key *key,
 							 struct weft_aff_key *client, int v4_only,
-							 struct weft_backend *be, __u32 kind)
+							 struct weft_backend *be, __u32 kind,
+							 struct weft_pick *pick)
 {
 	struct weft_slot_key sk = {};
 	struct weft_svc_val *svc;
 	struct weft_aff_val *aff;
 	struct weft_backend *slot;
+	struct weft_svc_res *res = NULL;
 	__u64 now = 0;
 	int hit = 0;
 
@@ -148,6 +214,15 @@ static __always_inline enum weft_verdict weft_svc_select(void *ctx,
 		weft_stat_inc(WEFT_STAT_NO_BACKEND);
 		weft_cnt_refused(svc->id);
 		return WEFT_REFUSE;
+	}
+	if ((svc->flags & WEFT_SVC_F_RES) && kind == WEFT_CNT_CONNECT &&
+	    key->proto == IPPROTO_TCP) {
+		res = bpf_map_lookup_elem(&weft_svc_res, &svc->id);
+		if (res && weft_fault_abort(res)) {
+			weft_stat_inc(WEFT_STAT_FAULT_ABORT);
+			weft_cnt_aborted(svc->id);
+			return WEFT_REFUSE;
+		}
 	}
 	if (svc->affinity || svc->lb == WEFT_LB_MAGLEV) {
 		client->netns = bpf_get_netns_cookie(ctx);
@@ -176,6 +251,16 @@ static __always_inline enum weft_verdict weft_svc_select(void *ctx,
 				return WEFT_PASS;
 		}
 		*be = *slot;
+		if (res && weft_res_choose(svc, res, be)) {
+			weft_stat_inc(WEFT_STAT_OVERFLOW);
+			weft_cnt_overflow(svc->id);
+			return WEFT_REFUSE;
+		}
+	}
+	if (res) {
+		pick->svc_id = svc->id;
+		pick->track = 1;
+		pick->flags = res->errors ? WEFT_SKS_OUTLIER : 0;
 	}
 	if (v4_only && !weft_addr_is_v4mapped(be->addr)) {
 		weft_stat_inc(WEFT_STAT_FAMILY);
@@ -217,6 +302,7 @@ static __always_inline int weft_sock_xlate4(struct bpf_sock_addr *ctx, __u32 kin
 {
 	struct weft_aff_key client = {};
 	struct weft_svc_key key = {};
+	struct weft_pick pick = {};
 	struct weft_backend be;
 	__u32 src;
 
@@ -230,7 +316,7 @@ static __always_inline int weft_sock_xlate4(struct bpf_sock_addr *ctx, __u32 kin
 	if (src)
 		weft_addr_set_v4mapped(client.addr, src);
 
-	switch (weft_svc_select(ctx, &key, &client, 1, &be, kind)) {
+	switch (weft_svc_select(ctx, &key, &client, 1, &be, kind, &pick)) {
 	case WEFT_REFUSE:
 		bpf_set_retval(-ECONNREFUSED);
 		return 0;
@@ -241,6 +327,8 @@ static __always_inline int weft_sock_xlate4(struct bpf_sock_addr *ctx, __u32 kin
 		ctx->user_ip4 = be.addr[3];
 		ctx->user_port = be.port;
 		weft_rev_record(ctx, &key, &be);
+		if (pick.track)
+			weft_res_track(ctx->sk, pick.svc_id, &be, pick.flags);
 		return 1;
 	default:
 		return weft_pol_connect(client.addr, key.addr, key.proto, key.port, ctx);
@@ -252,6 +340,7 @@ static __always_inline int weft_sock_xlate6(struct bpf_sock_addr *ctx, __u32 kin
 {
 	struct weft_aff_key client = {};
 	struct weft_svc_key key = {};
+	struct weft_pick pick = {};
 	struct weft_backend be;
 	struct bpf_sock *sk;
 
@@ -270,7 +359,7 @@ static __always_inline int weft_sock_xlate6(struct bpf_sock_addr *ctx, __u32 kin
 	client.addr[2] = sk->src_ip6[2];
 	client.addr[3] = sk->src_ip6[3];
 
-	switch (weft_svc_select(ctx, &key, &client, 0, &be, kind)) {
+	switch (weft_svc_select(ctx, &key, &client, 0, &be, kind, &pick)) {
 	case WEFT_REFUSE:
 		bpf_set_retval(-ECONNREFUSED);
 		return 0;
@@ -283,6 +372,8 @@ static __always_inline int weft_sock_xlate6(struct bpf_sock_addr *ctx, __u32 kin
 		ctx->user_ip6[3] = be.addr[3];
 		ctx->user_port = be.port;
 		weft_rev_record(ctx, &key, &be);
+		if (pick.track)
+			weft_res_track(ctx->sk, pick.svc_id, &be, pick.flags);
 		return 1;
 	default:
 		return weft_pol_connect(client.addr, key.addr, key.proto, key.port, ctx);

@@ -151,26 +151,50 @@ static __always_inline void weft_ct_count(__u32 ifindex, __u8 dir, int removed)
 
 /* A tracked flow under k in table ct (k's direction): 1 pass, 0 not
  * tracked, -1 revoked (drop). */
+/* One store of a flow's whole state: a CPU that reads it sees the epoch and
+ * the flags of one decision. */
+static __always_inline void weft_ct_set(struct weft_ct_val *v, __u32 epoch, __u32 flags)
+{
+	struct weft_ct_val nv = { .epoch = epoch, .flags = flags };
+	__u64 w;
+
+	__builtin_memcpy(&w, &nv, sizeof(w));
+	*(volatile __u64 *)v = w;
+}
+
+static __always_inline int weft_ct_drop(const struct weft_ct_key *k, __u32 flags)
+{
+	__u32 stat = (flags & WEFT_CT_F_UNKNOWN) ? WEFT_STAT_SUBJECT_UNKNOWN : WEFT_STAT_POL_REVOKED;
+
+	weft_stat_inc(stat);
+	weft_ev_drop(stat, k->dir, k->proto, k->saddr, k->daddr, k->sport, k->dport);
+	return -1;
+}
+
+/* The flow k in table ct: 1 it passes (tracked, allowed at this epoch), -1
+ * it is dropped (revoked, now or before), 0 not tracked. A flow tracked at
+ * an older epoch is judged again: revoked, it stays as a tombstone (see
+ * WEFT_CT_F_REVOKED), counted as removed once; allowed again, it lives. */
 static __always_inline int weft_ct_check(void *ct, __u32 ifindex, __u32 epoch,
 					 struct weft_ct_key *k, const __be32 *subj)
 {
 	struct weft_ct_val *v = bpf_map_lookup_elem(ct, k);
-	__u32 stat;
+	__u32 flags;
 	int unknown;
 
 	if (!v)
 		return 0;
+	flags = v->flags;
 	if (v->epoch == epoch)
-		return 1;
+		return (flags & WEFT_CT_F_REVOKED) ? weft_ct_drop(k, flags) : 1;
 	if (weft_tc_judge(epoch, k, subj, &unknown) == WEFT_PV_DENY) {
-		if (bpf_map_delete_elem(ct, k) == 0)
+		if (!(flags & WEFT_CT_F_REVOKED))
 			weft_ct_count(ifindex, k->dir, 1);
-		stat = unknown ? WEFT_STAT_SUBJECT_UNKNOWN : WEFT_STAT_POL_REVOKED;
-		weft_stat_inc(stat);
-		weft_ev_drop(stat, k->dir, k->proto, k->saddr, k->daddr, k->sport, k->dport);
-		return -1;
+		flags = WEFT_CT_F_REVOKED | (unknown ? WEFT_CT_F_UNKNOWN : 0);
+		weft_ct_set(v, epoch, flags);
+		return weft_ct_drop(k, flags);
 	}
-	v->epoch = epoch;
+	weft_ct_set(v, epoch, 0);
 	return 1;
 }
 

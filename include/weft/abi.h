@@ -19,8 +19,11 @@
 #include <linux/types.h>
 #endif
 
-#define WEFT_ABI_VERSION 4	/* 2: weft_pol_meta; 3: weft_if_src, weft_ct_egress/ingress, weft_frag;
-				 * 4: weft_stats 33 entries */
+#define WEFT_ABI_VERSION 6	/* 2: weft_pol_meta; 3: weft_if_src, weft_ct_egress/ingress, weft_frag;
+				 * 4: weft_stats 33 entries; 5: weft_ep_v2 (service account);
+				 * 6: resilience (issue 16): weft_svc_val.flags,
+				 * weft_svc_res, weft_be_state, weft_sk_svc, weft_cnt
+				 * 48 bytes (weft_*_cnt_v2), weft_stats 37 entries */
 
 /* Maps: their names, types, sizes and settings are in weft/maps.h. */
 
@@ -31,6 +34,13 @@
 #define WEFT_LB_RANDOM 0	/* weighted random over the slot table */
 #define WEFT_LB_ROUND_ROBIN 1	/* next slot, one counter per service port */
 #define WEFT_LB_MAGLEV 2	/* slot = hash(client) % nslots, table built by Maglev */
+#define WEFT_LB_LEAST_REQUEST 3	/* two random slots, the backend with fewer active
+				 * connections (weft_be_state.active); TCP only,
+				 * UDP takes the first of the two */
+
+/* weft_svc_val.flags */
+#define WEFT_SVC_F_RES 0x1	/* the service port has a weft_svc_res entry (resilience
+				 * settings): connect reads it and keeps weft_be_state */
 
 /* Service frontend: what a client connects to. Key of weft_svc. */
 struct weft_svc_key {
@@ -46,10 +56,34 @@ struct weft_svc_val {
 	__u32 id;	/* service port id, 1..max_services: key of the per-service maps */
 	__u32 nslots;	/* entries in weft_slot for this id; 0 = no backends: connect fails */
 	__u8 lb;	/* WEFT_LB_* */
-	__u8 pad[3];	/* zero */
+	__u8 flags;	/* WEFT_SVC_F_* (was pad: 0 in older maps = none) */
+	__u8 pad[2];	/* zero */
 	__u32 affinity;	/* client affinity timeout in seconds, 0 = none */
 };
 _Static_assert(sizeof(struct weft_svc_val) == 16, "weft_svc_val is ABI");
+
+/*
+ * Resilience of a service port (issue 16): value of weft_svc_res (HASH, key:
+ * __u32 service port id), written by weftd before the weft_svc entry that
+ * sets WEFT_SVC_F_RES, deleted after it. Read by connect only for service
+ * ports with the flag, so the others pay one byte test. TCP connect() only:
+ * UDP and sendmsg() are never aborted, capped or ejected.
+ */
+struct weft_svc_res {
+	__u32 abort_ppm;	/* fault.abort_percent: connects refused (ECONNREFUSED)
+				 * in parts per million, 0..1000000 */
+	__u32 max_conns;	/* connection_pool.max_connections: pending + established
+				 * connections per backend from this node; 0 = no cap */
+	__u32 errors;		/* outlier_detection.consecutive_errors; 0 = off */
+	__u32 interval_s;	/* outlier_detection.interval, seconds: an error more than
+				 * this after the previous one starts the count anew */
+	__u32 eject_s;		/* outlier_detection.base_ejection_time, seconds */
+	__u32 eject_pct;	/* outlier_detection.max_ejection_percent, 0..100 */
+	__u32 nbackends;	/* backends of the service port (for eject_pct) */
+	__u32 idx_end;		/* every backend index of the service port is below it
+				 * (bounds the scan for an eligible backend) */
+};
+_Static_assert(sizeof(struct weft_svc_res) == 32, "weft_svc_res is ABI");
 
 /* A backend of one service port. Key of weft_be: the backend index is chosen
  * by the agent, lowest free, and kept while the backend stays. */
@@ -68,6 +102,50 @@ struct weft_backend {
 	__u32 idx;	/* backend index, as in weft_be_key.idx */
 };
 _Static_assert(sizeof(struct weft_backend) == 24, "weft_backend is ABI");
+
+/*
+ * What this node knows of one backend of a resilient service port: value of
+ * weft_be_state (HASH, key struct weft_be_key). Made by connect on first
+ * use, deleted by weftd when the backend or its service port goes. The
+ * backend's address and port are kept: an entry found under a reused index
+ * with another backend's address is started anew. Updated with atomic adds.
+ */
+struct weft_be_state {
+	__be32 addr[4];		/* backend address, v4-mapped, network order */
+	__be16 port;		/* backend port, network order */
+	__u16 pad;		/* zero */
+	__u32 active;		/* TCP connections from this node, SYN sent to closed */
+	__u32 errors;		/* consecutive connect failures (refused, reset or timed
+				 * out before established); a success makes it 0 */
+	__u32 ejections;	/* times ejected in a row (the ejection time's factor);
+				 * 0 again after a success once reinstated */
+	__u64 last_error_ns;	/* bpf_ktime_get_ns() of the last failure */
+	__u64 ejected_until_ns;	/* bpf_ktime_get_ns() the ejection ends; 0 = none.
+				 * Reinstated lazily: connect compares the time, and
+				 * the first to find it over sets 0 (WEFT_EV_REINSTATE) */
+};
+_Static_assert(sizeof(struct weft_be_state) == 48, "weft_be_state is ABI");
+
+/*
+ * The backend a TCP socket was sent to (weft_sk_svc, SK_STORAGE), written by
+ * connect for sockets of resilient service ports. sockops counts the socket
+ * in weft_be_state.active at TCP_CONNECT_CB (WEFT_SKS_COUNTED) and out at
+ * its close, so a socket that never sent a SYN, or one sockops never saw,
+ * is never counted out.
+ */
+#define WEFT_SKS_COUNTED 0x1	/* counted in active */
+#define WEFT_SKS_OUTLIER 0x2	/* the service port detects outliers */
+
+struct weft_sk_svc {
+	__be32 addr[4];		/* backend address, v4-mapped, network order */
+	__u32 svc_id;		/* service port id */
+	__u32 idx;		/* backend index */
+	__be16 port;		/* backend port, network order */
+	__u8 flags;		/* WEFT_SKS_* */
+	__u8 pad;		/* zero */
+	__u32 pad2;		/* zero */
+};
+_Static_assert(sizeof(struct weft_sk_svc) == 32, "weft_sk_svc is ABI");
 
 /* Key of weft_slot: one entry of a service port's selection table. */
 struct weft_slot_key {
@@ -193,7 +271,14 @@ enum weft_stat {
 	/* Service semantics (issue 14). */
 	WEFT_STAT_GONE_DESTROYED = 32,	/* a socket connected through a service to a backend
 					 * that left it, destroyed (bpf_sock_destroy) */
-	WEFT_STAT_MAX = 33,
+	/* Resilience (issue 16). */
+	WEFT_STAT_FAULT_ABORT = 33,	/* connect refused (ECONNREFUSED) by fault.abort_percent */
+	WEFT_STAT_OVERFLOW = 34,	/* connect refused (ECONNREFUSED): every backend at
+					 * connection_pool.max_connections */
+	WEFT_STAT_OUTLIER_EJECT = 35,	/* a backend ejected by outlier detection */
+	WEFT_STAT_BE_STATE_FULL = 36,	/* a weft_be_state or weft_sk_svc entry could not be
+					 * made: the connection is not counted */
+	WEFT_STAT_MAX = 37,
 };
 
 /* weft_info (ARRAY, one entry, key 0): written by weftd after each apply. */
@@ -207,16 +292,20 @@ struct weft_info {
 };
 _Static_assert(sizeof(struct weft_info) == 40, "weft_info is ABI");
 
-/* What connect/sendmsg did for one service port (weft_svc_cnt, key: __u32
- * service port id) or one backend (weft_be_cnt, key: struct weft_be_key).
+/* What connect/sendmsg did for one service port (weft_svc_cnt_v2, key: __u32
+ * service port id) or one backend (weft_be_cnt_v2, key: struct weft_be_key).
  * PERCPU_HASH: user space sums the CPUs. Made zero by weftd when the service
  * port or backend appears, deleted when it goes, so a reused id starts at 0. */
 struct weft_cnt {
 	__u64 connects;	/* connect() sent to a backend: TCP connections, UDP connect() */
 	__u64 sends;	/* datagrams of unconnected UDP sockets sent to a backend */
 	__u64 refused;	/* connects/sends refused: no backends (always 0 per backend) */
+	__u64 aborted;	/* connects refused by fault.abort_percent (0 per backend) */
+	__u64 overflow;	/* connects refused: every backend at its connection cap
+			 * (0 per backend) */
+	__u64 ejections; /* times the backend was ejected (0 per service port) */
 };
-_Static_assert(sizeof(struct weft_cnt) == 24, "weft_cnt is ABI");
+_Static_assert(sizeof(struct weft_cnt) == 48, "weft_cnt is ABI");
 
 /*
  * Same-node socket redirect. sockops learns every established TCP socket of
@@ -420,8 +509,14 @@ _Static_assert(sizeof(struct weft_ct_key) == 40, "weft_ct_key is ABI");
 
 struct weft_ct_val {
 	__u32 epoch;		/* policy epoch of the decision */
-	__u32 pad;		/* zero */
+	__u32 flags;		/* WEFT_CT_F_* */
 };
+/* A flow a policy change revoked stays in its table, dropped, until the LRU
+ * evicts it or a later epoch allows it again: deleting it would let a packet
+ * of the other end (a server whose egress no policy selects) open the same
+ * flow again in the other direction and carry the revoked one. */
+#define WEFT_CT_F_REVOKED 1	/* revoked at epoch: every packet dropped */
+#define WEFT_CT_F_UNKNOWN 2	/* ... because its subject has no identity */
 _Static_assert(sizeof(struct weft_ct_val) == 8, "weft_ct_val is ABI");
 
 /*
@@ -459,12 +554,13 @@ _Static_assert(sizeof(struct weft_if_src) == 136, "weft_if_src is ABI");
  * own, and a peer flooding a pod (as far as its ingress policy lets it in)
  * only that pod's inbound flows, never the flows the pod opened.
  * weft_ct_cnt (PERCPU_HASH, key __u32 ifindex) counts what the programs
- * did to the tables, by direction; user space sums the CPUs, and tracked -
- * removed - entries is what an LRU evicted. Made zero with the tables.
+ * did to the tables, by direction; user space sums the CPUs. The programs
+ * never delete a flow (a revoked one stays, see WEFT_CT_F_REVOKED), so
+ * tracked - entries is what an LRU evicted. Made zero with the tables.
  */
 struct weft_ct_cnt {
 	__u64 tracked[2];	/* flows inserted, by WEFT_DIR_* */
-	__u64 removed[2];	/* flows deleted by the programs (revoked) */
+	__u64 removed[2];	/* flows revoked by a policy change (once each) */
 };
 _Static_assert(sizeof(struct weft_ct_cnt) == 32, "weft_ct_cnt is ABI");
 
@@ -495,9 +591,11 @@ _Static_assert(sizeof(struct weft_frag_val) == 8, "weft_frag_val is ABI");
 /*
  * Observability (issue 5).
  *
- * Local endpoints by address (weft_ep): written by weftd from the config or
+ * Endpoints by address (weft_ep_v2): written by weftd from the config or
  * from Kubernetes pods, so the CLI and /metrics can name both ends of a flow
- * (Istio's workload labels) even while weftd is down.
+ * (Istio's workload and principal labels) even while weftd is down. Only
+ * user space reads it. v2 (ABI 5): the service account and reserved room
+ * were added; the old weft_ep (208-byte values) is never read.
  */
 #define WEFT_EP_REDIRECT_OFF 0x1	/* weft_ep_val.flags: `redirect: false` */
 #define WEFT_EP_INGRESS_POLICED 0x2	/* selected by an ingress policy (default deny) */
@@ -505,7 +603,7 @@ _Static_assert(sizeof(struct weft_frag_val) == 8, "weft_frag_val is ABI");
 #define WEFT_EP_REMOTE 0x8		/* a pod of another node: named and given an identity,
 					 * no interface, netns, tc or redirect here */
 
-/* Value of weft_ep (HASH, key: struct weft_addr_key, the endpoint's address). */
+/* Value of weft_ep_v2 (HASH, key: struct weft_addr_key, the endpoint's address). */
 struct weft_ep_val {
 	char name[WEFT_NAME_LEN];	/* endpoint (pod) name, NUL-terminated */
 	char ns[WEFT_NAME_LEN];		/* namespace */
@@ -515,8 +613,15 @@ struct weft_ep_val {
 	__u32 ifindex;			/* host-side interface, 0 = none */
 	__u32 flags;			/* WEFT_EP_* */
 	__u32 pad;			/* zero */
+	char service_account[WEFT_NAME_LEN];	/* the pod's service account (Kubernetes
+					 * spec.serviceAccountName, file `service_account:`,
+					 * "default" when not said); "" = not known */
+	__u8 reserved[2 * WEFT_NAME_LEN];	/* zero: room for more names of the
+					 * endpoint (issue 15: canonical service and
+					 * revision) without another layout change; a
+					 * reader takes zero as "not known" */
 };
-_Static_assert(sizeof(struct weft_ep_val) == 208, "weft_ep_val is ABI");
+_Static_assert(sizeof(struct weft_ep_val) == 400, "weft_ep_val is ABI");
 
 /*
  * Flows: one weft_flow entry (LRU_HASH, key: struct weft_sock_key, the
@@ -636,6 +741,12 @@ _Static_assert(sizeof(struct weft_obs_cfg) == 8, "weft_obs_cfg is ABI");
 #define WEFT_EV_CLOSE 2		/* connection closed; bytes are its totals */
 #define WEFT_EV_FAIL 3		/* connect never established */
 #define WEFT_EV_DROP 4		/* refused or dropped; reason is a WEFT_STAT_* */
+#define WEFT_EV_EJECT 5		/* issue 16: a backend ejected by outlier detection;
+				 * daddr/dport the backend, svc_id its service port,
+				 * reason its consecutive errors, duration_ns the
+				 * ejection's length */
+#define WEFT_EV_REINSTATE 6	/* the first connect after an ejection ended found the
+				 * backend eligible again (daddr/dport, svc_id) */
 
 struct weft_event {
 	__u64 ts_ns;		/* bpf_ktime_get_ns() */

@@ -32,15 +32,15 @@
 #include "weft/abi.h"
 
 #define WEFT_KNOB_LIST(X)                                                                          \
-	X(max_services, 65536, "service ports (weft_svc, weft_rr, weft_svc_meta, weft_svc_cnt)")   \
-	X(max_backends, 262144, "backends over all service ports (weft_be, weft_be_cnt)")          \
+	X(max_services, 65536, "service ports (weft_svc, weft_rr, weft_svc_meta, weft_svc_cnt_v2, weft_svc_res)") \
+	X(max_backends, 262144, "backends over all service ports (weft_be, weft_be_cnt_v2, weft_be_state)") \
 	X(max_slots, 1048576, "selection slots over all service ports (weft_slot)")               \
 	X(max_affinity, 65536, "client affinity entries (weft_aff, LRU)")                         \
 	X(max_rev, 262144, "reverse translations (weft_rev, LRU)")                                 \
 	X(max_policy, 262144, "policy entries, two generations (weft_pol, weft_pol_cnt)")         \
 	X(max_idents, 65536, "address prefixes, two generations (weft_pol_id)")                   \
 	X(max_policies, 16384, "policies, two generations (weft_pol_meta)")                       \
-	X(max_endpoints, 16384, "local endpoints (weft_ep, weft_ns_ep)")                           \
+	X(max_endpoints, 16384, "endpoints (weft_ep_v2, weft_ns_ep)")                              \
 	X(max_flows, 262144, "live TCP sockets observed (weft_flow, LRU)")                         \
 	X(max_edges, 65536, "{reporter, client, server, service} totals (weft_edge)")              \
 	X(max_hists, 16384, "latency histograms (weft_hist)")                                     \
@@ -67,9 +67,9 @@
 	X(REV, weft_rev, LRU_HASH, struct weft_rev_key, struct weft_rev_val, max_rev, 0, 0)        \
 	X(STATS, weft_stats, PERCPU_ARRAY, __u32, __u64, none, WEFT_STAT_MAX, 0)                   \
 	X(INFO, weft_info, ARRAY, __u32, struct weft_info, none, 1, 0)                             \
-	X(SVC_CNT, weft_svc_cnt, PERCPU_HASH, __u32, struct weft_cnt, max_services, 0,             \
+	X(SVC_CNT, weft_svc_cnt_v2, PERCPU_HASH, __u32, struct weft_cnt, max_services, 0,             \
 	  WEFT_NO_PREALLOC)                                                                        \
-	X(BE_CNT, weft_be_cnt, PERCPU_HASH, struct weft_be_key, struct weft_cnt, max_backends, 0,  \
+	X(BE_CNT, weft_be_cnt_v2, PERCPU_HASH, struct weft_be_key, struct weft_cnt, max_backends, 0,  \
 	  WEFT_NO_PREALLOC)                                                                        \
 	/* Same-node redirect (sockops.bpf.c, redir.bpf.c) */                                      \
 	X(SOCK, weft_sock, SOCKHASH, struct weft_sock_key, __u32, none, 65536, 0)                  \
@@ -87,8 +87,8 @@
 	X(CT_EGRESS, weft_ct_egress, ARRAY_OF_MAPS, __u32, __u32, max_endpoints, 0, 0)             \
 	X(POL_CNT, weft_pol_cnt, PERCPU_HASH, struct weft_pol_cnt_key, __u64, max_policy, 0,       \
 	  WEFT_NO_PREALLOC)                                                                        \
-	/* Observability (sockops.bpf.c; weft_ep written by weftd) */                              \
-	X(EP, weft_ep, HASH, struct weft_addr_key, struct weft_ep_val, max_endpoints, 0,           \
+	/* Observability (sockops.bpf.c; weft_ep_v2 written and read by user space only) */        \
+	X(EP, weft_ep_v2, HASH, struct weft_addr_key, struct weft_ep_val, max_endpoints, 0,        \
 	  WEFT_NO_PREALLOC)                                                                        \
 	X(FLOW, weft_flow, LRU_HASH, struct weft_sock_key, struct weft_flow, max_flows, 0, 0)      \
 	X(EDGE, weft_edge, HASH, struct weft_edge_key, struct weft_edge_val, max_edges, 0, 0)      \
@@ -108,7 +108,13 @@
 	  WEFT_NO_PREALLOC)                                                                        \
 	X(FRAG, weft_frag, LRU_HASH, struct weft_frag_key, struct weft_frag_val, none, 8192, 0)   \
 	/* flows opened to an endpoint: an LRU per interface (weft_ct_ingress_inner) */            \
-	X(CT_INGRESS, weft_ct_ingress, ARRAY_OF_MAPS, __u32, __u32, max_endpoints, 0, 0)
+	X(CT_INGRESS, weft_ct_ingress, ARRAY_OF_MAPS, __u32, __u32, max_endpoints, 0, 0)            \
+	/* Resilience (issue 16): settings by weftd, backend state by the programs */              \
+	X(SVC_RES, weft_svc_res, HASH, __u32, struct weft_svc_res, max_services, 0,                \
+	  WEFT_NO_PREALLOC)                                                                        \
+	X(BE_STATE, weft_be_state, HASH, struct weft_be_key, struct weft_be_state, max_backends,   \
+	  0, WEFT_NO_PREALLOC)                                                                     \
+	X(SK_SVC, weft_sk_svc, SK_STORAGE, int, struct weft_sk_svc, none, 0, WEFT_NO_PREALLOC)
 
 /* Size settings: WEFT_KNOB_<knob> (WEFT_KNOB_none for fixed maps) and their
  * defaults WEFT_DEF_<knob>, integer constants usable on both sides. */

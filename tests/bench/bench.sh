@@ -4,7 +4,15 @@
 # weft's performance study (issue 6): no mesh, a kube-proxy model, a sidecar
 # model and weft, measured in one run on a node built in network namespaces.
 #
-# Usage: tests/bench/bench.sh [--build DIR] [--quick]   (make bench [QUICK=1])
+# Usage: tests/bench/bench.sh [--build DIR] [--quick] [--only S1,S2...] [--prog-stats]
+#        (make bench [QUICK=1] [ONLY=S1,S2] [PROG_STATS=1])
+# --prog-stats: kernel.bpf_stats_enabled on for the whole run (each program
+# run then costs two clock reads more, in every scenario alike), and the
+# kernel time per run of each program of weft-redirect and sockmap-ref in
+# the summary: where the redirect path spends its time.
+# --only: just these scenarios' measurements (no scaling, scrape, policy or
+# tc sections unless no-mesh, kube-proxy and weft are all among them): for
+# looking at one path quickly; the full study is a plain run.
 #
 # Every scenario gets an identical, separate set of namespaces (a node and
 # three pods: client, srv1, srv2) and its own ports, so one scenario's
@@ -21,11 +29,16 @@ set -euo pipefail
 
 B=build
 QUICK=0
+ONLY=
+PROG_STATS=0
+STATS0=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) B=$2; shift 2 ;;
 	--quick) QUICK=1; shift ;;
-	-h|--help) sed -n '4,20p' "$0"; exit 0 ;;
+	--only) ONLY=$2; shift 2 ;;
+	--prog-stats) PROG_STATS=1; shift ;;
+	-h|--help) sed -n '4,24p' "$0"; exit 0 ;;
 	*) echo "bench: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 done
@@ -46,12 +59,17 @@ else
 	SIZES=(1 1000 10000 100000)
 fi
 PAYLOAD=64
+# Open loop: requests/s on one kept connection, sent on a fixed schedule
+# (latency from the intended send time), a rate every scenario sustains.
+OPEN_RATE=2000
 CAPACITY=${SIZES[-1]}		# weft's maps are sized once for the largest set
 
 # Scenarios: short name (namespaces), index (addresses and ports).
-SCENARIOS=(no-mesh kube-proxy sidecar weft weft-redirect)
-declare -A SHORT=([no-mesh]=nm [kube-proxy]=kp [sidecar]=sc [weft]=wf [weft-redirect]=wr)
-declare -A IDX=([no-mesh]=1 [kube-proxy]=2 [sidecar]=3 [weft]=4 [weft-redirect]=5)
+# sockmap-ref is the bare sockops + sk_msg reference (tests/bench/wb_ref.bpf.c):
+# pod to pod, the least a socket redirect does, so the limit of weft-redirect.
+SCENARIOS=(no-mesh kube-proxy sidecar weft weft-redirect sockmap-ref)
+declare -A SHORT=([no-mesh]=nm [kube-proxy]=kp [sidecar]=sc [weft]=wf [weft-redirect]=wr [sockmap-ref]=rf)
+declare -A IDX=([no-mesh]=1 [kube-proxy]=2 [sidecar]=3 [weft]=4 [weft-redirect]=5 [sockmap-ref]=6)
 declare -A AVAIL=() WHY=()
 # Placements: client CPU and server CPU.
 PLACEMENTS=(one-cpu two-cpu)
@@ -67,8 +85,9 @@ ip_of() { case $2 in cli) echo "10.251.${IDX[$1]}.10" ;; srv1) echo "10.251.${ID
 	srv2) echo "10.251.${IDX[$1]}.22" ;; vip) echo "10.252.${IDX[$1]}.1" ;; esac; }
 port() { case $2 in pp) echo "20${IDX[$1]}01" ;; http) echo "20${IDX[$1]}02" ;;
 	bulk) echo "20${IDX[$1]}03" ;; conn) echo "20${IDX[$1]}04" ;; esac; }
-# What the client connects to: the pod itself without a mesh, else the VIP.
-target() { if [ "$1" = no-mesh ]; then ip_of "$1" srv1; else ip_of "$1" vip; fi; }
+# What the client connects to: the pod itself without a mesh (and for the
+# reference, which has no load balancing), else the VIP.
+target() { case $1 in no-mesh|sockmap-ref) ip_of "$1" srv1 ;; *) ip_of "$1" vip ;; esac; }
 # Every process of a scenario (servers, proxies, clients) runs in the
 # scenario's cgroup: its cpu.stat is the scenario's CPU time, whatever else
 # the machine runs. weft's programs attach to the weft scenarios' cgroups.
@@ -76,11 +95,13 @@ CGB=$CGROOT/wb-bench
 cg_of() { echo "$CGB/${SHORT[$1]}"; }
 pins_of() { echo "/sys/fs/bpf/wb-${SHORT[$1]}"; }
 is_weft() { [ "$1" = weft ] || [ "$1" = weft-redirect ]; }
+has_pins() { is_weft "$1" || [ "$1" = sockmap-ref ]; }
 
 # ---------------------------------------------------------------- cleanup
 cleanup() {
 	set +e
 	trap - EXIT INT TERM
+	sysctl -qw kernel.bpf_stats_enabled="$STATS0" 2>/dev/null
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for s in "${SCENARIOS[@]}"; do
 		for n in cli srv1 srv2 node; do
@@ -98,7 +119,7 @@ cleanup() {
 			for p in $(cat "$cg/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 			for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
 		fi
-		if is_weft "$s" && [ -d "$(pins_of "$s")" ]; then rm -rf "$(pins_of "$s")"; fi
+		if has_pins "$s" && [ -d "$(pins_of "$s")" ]; then rm -rf "$(pins_of "$s")"; fi
 	done
 	[ -d "$CGB" ] && rmdir "$CGB" 2>/dev/null
 }
@@ -111,6 +132,7 @@ for t in sockperf iperf3 haproxy nginx wrk gnuplot iptables-restore bpftool "$PY
 	command -v "$t" >/dev/null || die "$t missing (make deps)"
 done
 for t in weftd weft wb-connrate wb-scrape; do [ -x "$B/$t" ] || die "$B/$t missing (make all)"; done
+[ -f "$B/tests/wb_ref.bpf.o" ] || die "$B/tests/wb_ref.bpf.o missing (make bench builds it)"
 HAPROXY_UID=$(id -u haproxy 2>/dev/null) || die "no haproxy user (Debian's haproxy package makes it)"
 [ "$(nproc)" -ge 2 ] || die "needs 2 CPUs for the two-cpu placement (nproc: $(nproc))"
 
@@ -122,9 +144,17 @@ else
 	AVAIL[weft-redirect]=0
 	WHY[weft-redirect]="socket redirect not implemented yet: $B/weft.bpf.o has no sk_msg program"
 fi
-for s in no-mesh kube-proxy sidecar weft; do AVAIL[$s]=1; done
+for s in no-mesh kube-proxy sidecar weft sockmap-ref; do AVAIL[$s]=1; done
+if [ -n "$ONLY" ]; then
+	for s in ${ONLY//,/ }; do [ -n "${IDX[$s]:-}" ] || die "--only: no scenario '$s' (${SCENARIOS[*]})"; done
+	for s in "${SCENARIOS[@]}"; do
+		case ",$ONLY," in *",$s,"*) ;; *) AVAIL[$s]=0; WHY[$s]="left out (--only $ONLY)" ;; esac
+	done
+fi
+wanted() { [ "${AVAIL[$1]}" = 1 ]; }
 ACTIVE=()
 for s in "${SCENARIOS[@]}"; do [ "${AVAIL[$s]}" = 1 ] && ACTIVE+=("$s"); done
+[ ${#ACTIVE[@]} -gt 0 ] || die "no scenario to measure"
 
 cleanup		# what an interrupted earlier run may have left
 trap cleanup EXIT
@@ -364,6 +394,21 @@ stop_weftd() { # SCEN: stop and remove everything, as at the start
 	wait "${WEFTD[$s]}" 2>/dev/null || true
 	"$B/weftd" --cleanup --config "$RUN/weft-$s.yaml" >/dev/null 2>&1 || true
 }
+# The bare reference: its two programs loaded and pinned by bpftool, sockops
+# on the scenario's cgroup, sk_msg on its sockhash.
+setup_ref() { # SCEN
+	local s=$1 d
+	d=$(pins_of "$s")
+	mkdir -p "$d"
+	bpftool prog loadall "$B/tests/wb_ref.bpf.o" "$d/progs" pinmaps "$d/maps" &&
+	bpftool cgroup attach "$(cg_of "$s")" sock_ops pinned "$d/progs/wb_ref_sockops" &&
+	bpftool prog attach pinned "$d/progs/wb_ref_msg" msg_verdict pinned "$d/maps/wb_ref_sock"
+}
+# Runs of the reference's sk_msg program (kernel.bpf_stats_enabled on).
+ref_msg_runs() {
+	bpftool -j prog show pinned "$(pins_of sockmap-ref)/progs/wb_ref_msg" |
+		"$PY" -c 'import json,sys; print(json.load(sys.stdin).get("run_cnt", 0))'
+}
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 setup_weft() { # SCEN
@@ -412,6 +457,8 @@ run_unit() { # REP PLACEMENT SCEN: every test of one scenario, one placement
 		"http://$a:$(port "$s" http)/"
 	measure "$rep" "$pl" "$s" wrk16 "$cpu" wrk -t2 -c16 -d"${T_WRK}s" --latency \
 		"http://$a:$(port "$s" http)/"
+	measure "$rep" "$pl" "$s" openloop "$cpu" "$B/wb-connrate" --addr "$a" \
+		--port "$(port "$s" conn)" --rate "$OPEN_RATE" --duration "$T_PP" --size "$PAYLOAD"
 	measure "$rep" "$pl" "$s" iperf3 "$cpu" iperf3 -c "$a" -p "$(port "$s" bulk)" \
 		-t "$T_BULK" -J
 }
@@ -432,8 +479,8 @@ write_meta() {
 		"$QUICK" "$REPS"
 	printf ' "durations_s": {"sockperf": %s, "connrate": %s, "wrk": %s, "iperf3": %s, "scale_connrate": %s},\n' \
 		"$T_PP" "$T_CONN" "$T_WRK" "$T_BULK" "$T_SCALE"
-	printf ' "loadavg_before": [%s, %s], "busy_pct_before": %s, "date": "%s", "payload_bytes": %s,\n' \
-		"$LOAD1" "$LOAD5" "$BUSY_PCT" "$(date -u +%FT%TZ)" "$PAYLOAD"
+	printf ' "loadavg_before": [%s, %s], "busy_pct_before": %s, "date": "%s", "payload_bytes": %s, "open_rate": %s,\n' \
+		"$LOAD1" "$LOAD5" "$BUSY_PCT" "$(date -u +%FT%TZ)" "$PAYLOAD" "$OPEN_RATE"
 	printf ' "placements": {"one-cpu": "client and server on CPU %s", "two-cpu": "client on CPU %s, server on CPU %s"},\n' \
 		"${CLI_CPU[one-cpu]}" "${CLI_CPU[two-cpu]}" "${SRV_CPU[two-cpu]}"
 	printf ' "tools": {"sockperf": "%s", "wrk": "%s", "iperf3": "%s", "haproxy": "%s", "nginx": "%s", "iptables": "%s"},\n' \
@@ -467,9 +514,10 @@ for s in "${ACTIVE[@]}"; do
 	build_node "$s"
 	start_servers "$s"
 done
-KP_BASE_US=$(setup_kube_proxy kube-proxy 1)
-setup_sidecar sidecar
-setup_weft weft || die "weftd did not start"
+KP_BASE_US=0
+wanted kube-proxy && KP_BASE_US=$(setup_kube_proxy kube-proxy 1)
+wanted sidecar && setup_sidecar sidecar
+if wanted weft; then setup_weft weft || die "weftd did not start"; fi
 if [ "${AVAIL[weft-redirect]}" = 1 ]; then
 	# The object has an sk_msg program; redirect is real only if weftd
 	# starts with datapath.redirect: true and attaches it (and sockops).
@@ -483,7 +531,16 @@ if [ "${AVAIL[weft-redirect]}" = 1 ]; then
 		log "weft-redirect: not available: ${WHY[weft-redirect]}"
 	fi
 fi
+if wanted sockmap-ref && ! setup_ref sockmap-ref 2>>"$RUN/sockmap-ref.log"; then
+	AVAIL[sockmap-ref]=0
+	WHY[sockmap-ref]="the reference programs did not load or attach: $(tail -1 "$RUN/sockmap-ref.log")"
+	ACTIVE=("${ACTIVE[@]/sockmap-ref}")
+	ACTIVE=(${ACTIVE[@]})
+	log "sockmap-ref: not available: ${WHY[sockmap-ref]}"
+fi
 write_meta
+
+if [ "$PROG_STATS" = 1 ]; then sysctl -qw kernel.bpf_stats_enabled=1; fi
 
 # Every mechanism must carry traffic before anything is measured: the VIPs
 # have no route, so a connection that succeeds went through the mechanism.
@@ -492,6 +549,17 @@ for s in "${ACTIVE[@]}"; do
 		--max 20 --duration 5 --size "$PAYLOAD") || die "$s: smoke test failed: $out"
 	case $out in *'"failures": 0,'*) ;; *) die "$s: smoke test: $out" ;; esac
 done
+# The reference connects pod to pod, which works without it: its sk_msg
+# program must have run for the smoke test's messages.
+if [ "${AVAIL[sockmap-ref]}" = 1 ]; then
+	sysctl -qw kernel.bpf_stats_enabled=1
+	r0=$(ref_msg_runs)
+	in_pod sockmap-ref cli 0 "$B/wb-connrate" --addr "$(target sockmap-ref)" \
+		--port "$(port sockmap-ref conn)" --max 20 --duration 5 --size "$PAYLOAD" >/dev/null
+	r1=$(ref_msg_runs)
+	[ "$PROG_STATS" = 1 ] || sysctl -qw kernel.bpf_stats_enabled="$STATS0"
+	[ "$r1" -gt "$r0" ] || die "sockmap-ref: its sk_msg program did not run for 20 connections"
+fi
 log "smoke test passed in every scenario (kube-proxy rules applied in $((KP_BASE_US / 1000)) ms)"
 
 NUNITS=$((REPS * ${#PLACEMENTS[@]} * ${#ACTIVE[@]}))
@@ -504,12 +572,15 @@ for rep in $(seq "$REPS"); do
 		for j in "${!ACTIVE[@]}"; do
 			s=${ACTIVE[$(((j + k) % ${#ACTIVE[@]}))]}
 			u=$((u + 1))
-			log "[$u/$NUNITS] rep $rep/$REPS $pl $s: sockperf, connrate, wrk 1 and 16, iperf3"
+			log "[$u/$NUNITS] rep $rep/$REPS $pl $s: sockperf, connrate, wrk 1 and 16, open loop, iperf3"
 			run_unit "$rep" "$pl" "$s"
 		done
 	done
 done
 
+FULL=0
+wanted no-mesh && wanted kube-proxy && wanted weft && FULL=1
+if [ "$FULL" = 1 ]; then
 # ---------------------------------------------------------------- scaling
 SCALE=$RAW/scale.tsv
 printf 'services\tscenario\tmetric\tvalue\n' > "$SCALE"
@@ -556,11 +627,24 @@ log "tc: kernel time per packet of the tc policy programs (tests/bench/tccost.sh
 "$HERE/tccost.sh" --build "$B" --reps "$REPS" > "$RAW/tccost.tsv" 2>>"$RUN/tccost.log" ||
 	log "  tccost: failed (see $RUN/tccost.log)"
 
+else
+	log "scaling, scrape, policy and tc sections left out (--only $ONLY)"
+fi
+
+if [ "$PROG_STATS" = 1 ]; then
+	for s in weft-redirect sockmap-ref; do
+		wanted "$s" && bpftool -j cgroup show "$(cg_of "$s")" > "$RAW/$s-cgroup-progs.json"
+	done
+	bpftool -j prog show > "$RAW/progs.json"
+fi
+
 # Proof that each mechanism carried the traffic it was credited with.
-"$B/weft" --bpffs "$(pins_of weft)" stats --json > "$RAW/weft-stats.json" 2>&1 || true
-ip netns exec "$(ns kube-proxy node)" iptables -w -t nat -L KUBE-SERVICES -v -n -x 2>/dev/null |
+for s in weft weft-redirect; do
+	wanted "$s" && { "$B/weft" --bpffs "$(pins_of "$s")" stats --json > "$RAW/$s-stats.json" 2>&1 || true; }
+done
+wanted kube-proxy && ip netns exec "$(ns kube-proxy node)" iptables -w -t nat -L KUBE-SERVICES -v -n -x 2>/dev/null |
 	grep -v '^ *0 ' > "$RAW/kube-proxy-counters.txt" || true
-ip netns exec "$(ns sidecar cli)" iptables -w -t nat -L OUTPUT -v -n -x > "$RAW/sidecar-counters.txt" 2>&1 || true
+wanted sidecar && { ip netns exec "$(ns sidecar cli)" iptables -w -t nat -L OUTPUT -v -n -x > "$RAW/sidecar-counters.txt" 2>&1 || true; }
 read -r LOAD1 LOAD5 _ < /proc/loadavg
 echo "{\"loadavg_after\": [$LOAD1, $LOAD5]}" > "$RAW/meta-after.json"
 

@@ -11,11 +11,21 @@
  *	one connection at a time: socket, connect, send BYTES, read BYTES, read
  *	EOF, close. Runs for S seconds (default 3) or N connections, then prints
  *	one JSON object: connections, failures, rate, latency percentiles (us).
+ * Open loop:	wb-connrate --addr ADDR --port PORT --rate R [--duration S] [--size BYTES]
+ *	one kept connection, a request of BYTES every 1/R s on a fixed schedule
+ *	(request i is due at start + i/R, whenever the previous one came back),
+ *	each latency measured from the time the request was due, not from when
+ *	it was sent: a stall delays the requests behind it and their latencies
+ *	show it (no coordinated omission, as in wrk2). Prints the same JSON,
+ *	with "requests" for connections and "late" (requests sent after their
+ *	time). A request whose first byte is 'K' asks the server to keep the
+ *	connection and echo every message until the client closes.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +45,7 @@ struct opts {
 	unsigned int port;
 	unsigned int size;
 	double duration;
+	double rate;		/* > 0: open loop at this many requests/s */
 	uint64_t max;
 	bool serve;
 };
@@ -71,6 +82,7 @@ static int make_sa(const char *addr, unsigned int port, struct sockaddr_storage 
 /* Per-connection progress of the server, indexed by fd. */
 struct conn {
 	unsigned int got;
+	bool keep;	/* the first byte was 'K': echo until the client closes */
 };
 
 static int serve(const struct opts *o)
@@ -113,15 +125,18 @@ static int serve(const struct opts *o)
 						continue;
 					}
 					conns[c].got = 0;
+					conns[c].keep = false;
 					ev.data.fd = c;
 					epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
 				}
 				continue;
 			}
 			r = read(fd, buf, sizeof(buf));
+			if (r > 0 && conns[fd].got == 0 && buf[0] == 'K')
+				conns[fd].keep = true;
 			if (r > 0 && write(fd, buf, r) == r) {
 				conns[fd].got += r;
-				if (conns[fd].got < o->size)
+				if (conns[fd].keep || conns[fd].got < o->size)
 					continue;
 			} else if (r < 0 && errno == EAGAIN) {
 				continue;
@@ -181,6 +196,22 @@ static double pct(const uint64_t *v, size_t n, double p)
 	return v[i < n ? i : n - 1] / 1000.0;
 }
 
+static void print_result(const char *count_name, uint64_t n, uint64_t failures, int first_err,
+			 uint64_t start, uint64_t end, uint64_t *lat, size_t nlat, uint64_t sum,
+			 const char *extra)
+{
+	qsort(lat, nlat, sizeof(*lat), cmp_u64);
+	printf("{\"%s\": %llu, \"failures\": %llu, \"first_error\": \"%s\", "
+	       "\"duration_s\": %.6f, \"rate\": %.1f, \"latency_us\": {\"min\": %.1f, "
+	       "\"average\": %.1f, \"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"p999\": %.1f, "
+	       "\"max\": %.1f}%s}\n",
+	       count_name, (unsigned long long)n, (unsigned long long)failures,
+	       first_err ? strerror(first_err) : "", (end - start) / 1e9,
+	       n / ((end - start) / 1e9), nlat ? lat[0] / 1000.0 : 0,
+	       n ? sum / 1000.0 / n : 0, pct(lat, nlat, 50), pct(lat, nlat, 90),
+	       pct(lat, nlat, 99), pct(lat, nlat, 99.9), nlat ? lat[nlat - 1] / 1000.0 : 0, extra);
+}
+
 static int client(const struct opts *o)
 {
 	struct sockaddr_storage ss;
@@ -221,25 +252,100 @@ static int client(const struct opts *o)
 		if (nlat < MAX_SAMPLES)
 			lat[nlat++] = end - t0;
 	}
-	qsort(lat, nlat, sizeof(*lat), cmp_u64);
-	printf("{\"connections\": %llu, \"failures\": %llu, \"first_error\": \"%s\", "
-	       "\"duration_s\": %.6f, \"rate\": %.1f, \"latency_us\": {\"min\": %.1f, "
-	       "\"average\": %.1f, \"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"p999\": %.1f, "
-	       "\"max\": %.1f}}\n",
-	       (unsigned long long)conns, (unsigned long long)failures,
-	       first_err ? strerror(first_err) : "", (end - start) / 1e9,
-	       conns / ((end - start) / 1e9), nlat ? lat[0] / 1000.0 : 0,
-	       conns ? sum / 1000.0 / conns : 0, pct(lat, nlat, 50), pct(lat, nlat, 90),
-	       pct(lat, nlat, 99), pct(lat, nlat, 99.9), nlat ? lat[nlat - 1] / 1000.0 : 0);
+	print_result("connections", conns, failures, first_err, start, end, lat, nlat, sum, "");
 	free(lat);
 	free(req);
 	return conns ? 0 : 1;
 }
 
+/* Read exactly len bytes: 0 or -errno (-EPROTO at EOF). */
+static int read_full(int fd, char *buf, unsigned int len)
+{
+	unsigned int got = 0;
+	ssize_t r;
+
+	while (got < len) {
+		r = read(fd, buf + got, len - got);
+		if (r <= 0)
+			return r < 0 ? -errno : -EPROTO;
+		got += (unsigned int)r;
+	}
+	return 0;
+}
+
+static int open_loop(const struct opts *o)
+{
+	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
+	static char buf[MAX_SIZE];
+	struct sockaddr_storage ss;
+	uint64_t start, end, deadline, period, n = 0, late = 0, sum = 0, *lat;
+	size_t nlat = 0;
+	char *req, extra[96];
+	socklen_t sl;
+	int fd, one = 1, err = 0;
+
+	if (make_sa(o->addr, o->port, &ss, &sl) < 0) {
+		fprintf(stderr, "wb-connrate: %s: not an address\n", o->addr);
+		return 2;
+	}
+	lat = malloc(MAX_SAMPLES * sizeof(*lat));
+	req = malloc(o->size);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!lat || !req || fd < 0) {
+		fprintf(stderr, "wb-connrate: %s\n", strerror(errno));
+		return 1;
+	}
+	memset(req, 'w', o->size);
+	req[0] = 'K';
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (const struct sockaddr *)&ss, sl) < 0) {
+		fprintf(stderr, "wb-connrate: connect %s:%u: %s\n", o->addr, o->port, strerror(errno));
+		return 1;
+	}
+	period = (uint64_t)(1e9 / o->rate);
+	start = now_ns();
+	deadline = start + (uint64_t)(o->duration * 1e9);
+	for (end = start; n < o->max;) {
+		uint64_t due = start + n * period;
+		struct timespec ts = { (time_t)(due / 1000000000ull), (long)(due % 1000000000ull) };
+
+		if (due >= deadline)
+			break;
+		if (now_ns() < due)
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		else if (n)
+			late++;
+		if (write(fd, req, o->size) != (ssize_t)o->size) {
+			err = errno ? errno : EIO;
+			break;
+		}
+		err = -read_full(fd, buf, o->size);
+		if (err)
+			break;
+		end = now_ns();
+		n++;
+		sum += end - due;
+		if (nlat < MAX_SAMPLES)
+			lat[nlat++] = end - due;
+		req[0] = 'w';
+	}
+	close(fd);
+	snprintf(extra, sizeof(extra), ", \"target_rate\": %.1f, \"late\": %llu", o->rate,
+		 (unsigned long long)late);
+	print_result("requests", n, err ? 1 : 0, err, start, end > start ? end : start + 1, lat, nlat,
+		     sum, extra);
+	free(lat);
+	free(req);
+	return n && !err ? 0 : 1;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: wb-connrate --serve --addr ADDR --port PORT [--size BYTES]\n"
-		   "       wb-connrate --addr ADDR --port PORT [--duration S] [--max N] [--size BYTES]\n");
+		   "       wb-connrate --addr ADDR --port PORT [--duration S] [--max N] [--size BYTES]\n"
+		   "       wb-connrate --addr ADDR --port PORT --rate R [--duration S] [--size BYTES]\n");
 }
 
 int main(int argc, char **argv)
@@ -251,13 +357,14 @@ int main(int argc, char **argv)
 		{ "size", required_argument, 0, 'S' },
 		{ "duration", required_argument, 0, 'd' },
 		{ "max", required_argument, 0, 'm' },
+		{ "rate", required_argument, 0, 'r' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
 	struct opts o = { .size = 64, .duration = 3, .max = UINT64_MAX };
 	int c;
 
-	while ((c = getopt_long(argc, argv, "sa:p:S:d:m:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "sa:p:S:d:m:r:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o.serve = true;
@@ -277,6 +384,13 @@ int main(int argc, char **argv)
 		case 'm':
 			o.max = strtoull(optarg, NULL, 10);
 			break;
+		case 'r':
+			o.rate = strtod(optarg, NULL);
+			if (!(o.rate > 0 && o.rate <= 1e6)) {
+				fprintf(stderr, "wb-connrate: --rate %s: not a rate in (0, 1000000]\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -290,5 +404,5 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	return o.serve ? serve(&o) : client(&o);
+	return o.serve ? serve(&o) : o.rate > 0 ? open_loop(&o) : client(&o);
 }

@@ -17,12 +17,26 @@ import sys
 from datetime import datetime, timezone
 
 SMP_VERSION = "v0.0.1"
-SCENARIOS = ["no-mesh", "kube-proxy", "sidecar", "weft", "weft-redirect"]
+SCENARIOS = ["no-mesh", "kube-proxy", "sidecar", "weft", "weft-redirect", "sockmap-ref"]
+# weft-redirect against the bare sockops + sk_msg reference (issue 17): the
+# figures compared, and whether lower is better. share = the reference's
+# figure over weft's where lower is better, weft's over the reference's
+# where higher is: 1.0 is the limit, the goal is >= 0.95 for each.
+REF_METRICS = [
+    ("RTT p50 (sockperf)", "sockperf", "lat", "p50", True),
+    ("transactions/s, one connection", "sockperf", "qps", None, False),
+    ("HTTP req/s, 16 conns", "wrk16", "qps", None, False),
+    ("bulk Gbit/s", "iperf3", "bps", None, False),
+    ("new connections/s", "connrate", "qps", None, False),
+    ("CPU us per HTTP request, 16 conns", "wrk16", "cpu_us_per_tx", None, True),
+]
+REF_GOAL = 0.95
 PLACEMENTS = ["one-cpu", "two-cpu"]
 TESTS = ["sockperf", "connrate", "wrk1", "wrk16", "iperf3"]
 TOOL = {"sockperf": "sockperf ping-pong --tcp --full-rtt", "connrate": "wb-connrate",
-        "wrk1": "wrk -t1 -c1", "wrk16": "wrk -t2 -c16", "iperf3": "iperf3"}
-CONNECTIONS = {"sockperf": 1, "connrate": 1, "wrk1": 1, "wrk16": 16, "iperf3": 1}
+        "wrk1": "wrk -t1 -c1", "wrk16": "wrk -t2 -c16", "iperf3": "iperf3",
+        "openloop": "wb-connrate --rate (open loop, latency from the intended send time)"}
+CONNECTIONS = {"sockperf": 1, "connrate": 1, "wrk1": 1, "wrk16": 16, "iperf3": 1, "openloop": 1}
 HZ = os.sysconf("SC_CLK_TCK")
 
 # ------------------------------------------------------------------ parsers
@@ -84,8 +98,19 @@ def parse_iperf3(text):
     return {"lat_us": None, "qps": None, "bps": s["bits_per_second"], "tx": s["bytes"]}
 
 
+def parse_openloop(text):
+    try:
+        d = json.loads(text.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return None
+    if not d.get("requests") or d.get("failures"):
+        return None
+    return {"lat_us": d["latency_us"], "qps": d["rate"], "tx": d["requests"],
+            "target_rate": d["target_rate"], "late": d["late"]}
+
+
 PARSE = {"sockperf": parse_sockperf, "connrate": parse_connrate, "wrk1": parse_wrk,
-         "wrk16": parse_wrk, "iperf3": parse_iperf3}
+         "wrk16": parse_wrk, "iperf3": parse_iperf3, "openloop": parse_openloop}
 
 # ------------------------------------------------------------------ helpers
 
@@ -201,6 +226,31 @@ def aggregate(rows):
 # ------------------------------------------------------------------ outputs
 
 
+def load_prog_stats(out):
+    """raw/progs.json and raw/<scenario>-cgroup-progs.json (bench.sh --prog-stats):
+    (scenario, program, type, runs, ns) of the programs each scenario ran; the
+    sk_msg programs (attached to a map, not a cgroup) by name."""
+    raw = os.path.join(out, "raw")
+    try:
+        progs = json.load(open(os.path.join(raw, "progs.json")))
+    except (OSError, ValueError):
+        return []
+    by_id = {p["id"]: p for p in progs}
+    res = []
+    for s, msg in (("weft-redirect", "weft_redir"), ("sockmap-ref", "wb_ref_msg")):
+        try:
+            ids = [c["id"] for c in json.load(open(os.path.join(raw, s + "-cgroup-progs.json")))]
+        except (OSError, ValueError):
+            continue
+        ids += [p["id"] for p in progs if p.get("name") == msg and p.get("run_cnt")]
+        for i in ids:
+            p = by_id.get(i)
+            if p:
+                res.append((s, p.get("name", "?"), p.get("type", "?"), p.get("run_cnt", 0),
+                            p.get("run_time_ns", 0)))
+    return res
+
+
 def load_policy(out):
     """raw/policy.tsv (tests/bench/policy.sh): medians of each metric."""
     vals = {}
@@ -313,7 +363,8 @@ def weft_commit():
 # What each scenario is, for SMP's ServiceMeshConfig.
 MESH = {"no-mesh": ("none", False), "kube-proxy": ("kube-proxy (iptables model)", False),
         "sidecar": ("haproxy sidecar model", True), "weft": ("weft", True),
-        "weft-redirect": ("weft, socket redirect", True)}
+        "weft-redirect": ("weft, socket redirect", True),
+        "sockmap-ref": ("bare sockops + sk_msg reference (no LB, policy or counters)", False)}
 
 
 def smp_id(*parts):
@@ -453,6 +504,7 @@ plot '%s' using 1:5 with linespoints lw 2 title "weft: weftd start to applied", 
 
 
 def summary(out, meta, agg, scale, rows, scen):
+    OPEN_RATE = "{:,}".format(int(meta.get("open_rate", 0)))
     L = []
     w = L.append
     w("# weft benchmark summary\n")
@@ -502,6 +554,9 @@ def summary(out, meta, agg, scale, rows, scen):
         ("HTTP p50 (us), 16 conns", "wrk16", "lat", "p50"),
         ("HTTP p99 (us), 16 conns", "wrk16", "lat", "p99"),
         ("CPU us per HTTP request, 16 conns", "wrk16", "cpu_us_per_tx", None),
+        ("open-loop p50 (us) at %s req/s" % OPEN_RATE, "openloop", "lat", "p50"),
+        ("open-loop p99 (us) at %s req/s" % OPEN_RATE, "openloop", "lat", "p99"),
+        ("open-loop p99.9 (us) at %s req/s" % OPEN_RATE, "openloop", "lat", "p999"),
         ("bulk Gbit/s (iperf3)", "iperf3", "bps", None),
         ("CPU s per GB bulk", "iperf3", "cpu_s_per_gb", None),
     ]
@@ -532,6 +587,27 @@ def summary(out, meta, agg, scale, rows, scen):
                  if p2 == pl and a["failed"]]
         if fails:
             w("\nfailed measurements: " + "; ".join(sorted(fails)))
+        w("")
+
+    def share(s, pl, t, kind, p, lower):
+        v, ref = get(s, pl, t, kind, p)[0], get("sockmap-ref", pl, t, kind, p)[0]
+        return ratio(ref, v) if lower else ratio(v, ref)
+
+    if "weft-redirect" in scen and "sockmap-ref" in scen:
+        w("## weft-redirect against the bare sockmap reference\n")
+        w("share = the reference's figure / weft-redirect's where lower is better (latency, CPU), "
+          "weft-redirect's / the reference's where higher is (rates); 1.00 is the limit. "
+          "weft (no redirect) shown for scale.\n")
+        w("| metric | placement | sockmap-ref | weft-redirect | share | weft | share |")
+        w("|---|---|---|---|---|---|---|")
+        for pl in PLACEMENTS:
+            for name, t, kind, p, lower in REF_METRICS:
+                d = 2 if kind == "bps" else 1
+                w("| %s | %s | %s | %s | %s | %s | %s |" % (
+                    name, pl, fmt(get("sockmap-ref", pl, t, kind, p)[0], d),
+                    fmt(get("weft-redirect", pl, t, kind, p)[0], d),
+                    fr(share("weft-redirect", pl, t, kind, p, lower)),
+                    fmt(get("weft", pl, t, kind, p)[0], d), fr(share("weft", pl, t, kind, p, lower))))
         w("")
 
     by = {(r["rep"], r["scenario"]): r["m"] for r in rows if r["placement"] == "scale"}
@@ -605,6 +681,15 @@ def summary(out, meta, agg, scale, rows, scen):
             r2 = ratio(get("weft-redirect", pl, "sockperf", "qps", None)[0], get("no-mesh", pl, "sockperf", "qps", None)[0])
             goal("weft-redirect p50 <= 0.8x, tps >= 1.25x no-mesh (%s)" % pl, "%s, %s" % (fr(r1), fr(r2)),
                  None if None in (r1, r2) else (r1 <= 0.8 and r2 >= 1.25))
+    if "sockmap-ref" in meta.get("unavailable", {}):
+        goal("weft-redirect within 5% of the bare sockmap reference", "reference not available: " +
+             meta["unavailable"]["sockmap-ref"], None)
+    elif "weft-redirect" in scen and "sockmap-ref" in scen:
+        for pl in PLACEMENTS:
+            for name, t, kind, p, lower in REF_METRICS:
+                r = share("weft-redirect", pl, t, kind, p, lower)
+                goal("weft-redirect %s >= %.2f of the reference (%s)" % (name, REF_GOAL, pl), fr(r),
+                     None if r is None else r >= REF_GOAL)
     for pl in PLACEMENTS:
         r = ratio(get("sidecar", pl, "sockperf", "lat", "p50")[0], get("weft", pl, "sockperf", "lat", "p50")[0])
         goal("sidecar p50 / weft p50 >= 2 (%s)" % pl, fr(r), None if r is None else r >= 2)
@@ -629,6 +714,17 @@ def summary(out, meta, agg, scale, rows, scen):
                  "%s ms, weftd CPU %s ms (%s policy entries, %s prefixes)" % (
                      fmt(v / 1000), fmt(cpu / 1000 if cpu is not None else None),
                      fmt(pol.get("policy_entries")), fmt(pol.get("ident_entries"))), v < 1e6)
+    progs = load_prog_stats(out)
+    if progs:
+        w("")
+        w("## Kernel time per program run (--prog-stats)\n")
+        w("kernel.bpf_stats_enabled for the whole run (all placements and tests together): "
+          "runs and kernel time of each program attached for the scenario.\n")
+        w("| scenario | program | type | runs | ns per run | total ms |")
+        w("|---|---|---|---|---|---|")
+        for scen_name, name, typ, cnt, ns in progs:
+            w("| %s | %s | %s | %s | %s | %s |" % (scen_name, name, typ, "{:,}".format(cnt),
+                                                  fmt(ns / cnt if cnt else None), fmt(ns / 1e6)))
     tc = load_tccost(out)
     if tc:
         w("")

@@ -861,7 +861,8 @@ static int ep_put(struct weft *skel, const char *ip, const char *workload)
 	snprintf(v.name, sizeof(v.name), "%s-0", workload);
 	snprintf(v.ns, sizeof(v.ns), "shop");
 	snprintf(v.workload, sizeof(v.workload), "%s", workload);
-	return bpf_map_update_elem(bpf_map__fd(skel->maps.weft_ep), &k, &v, BPF_ANY);
+	snprintf(v.service_account, sizeof(v.service_account), "%s-sa", workload);
+	return bpf_map_update_elem(bpf_map__fd(skel->maps.weft_ep_v2), &k, &v, BPF_ANY);
 }
 
 static const struct weft_metrics_tcp *tcp_series(const struct weft_metrics_snap *s, uint8_t reporter)
@@ -915,6 +916,8 @@ TEST(bpf, obs_metrics_from_live_flows_and_edges)
 			ASSERT_EQ(t->v.closed, 0, "not closed yet");
 			ASSERT_EQ(t->v.sent_bytes, down, "the reply's bytes, live");
 			ASSERT_STR(t->src_ns, "shop", "source namespace");
+			ASSERT_STR(t->src_sa, "shop-web-sa", "source service account, from weft_ep_v2");
+			ASSERT_STR(t->dst_sa, "shop-api-sa", "destination service account");
 		}
 		if (ASSERT_NOT_NULL(t = tcp_series(&snap, WEFT_REPORTER_DESTINATION), "destination series"))
 			ASSERT_EQ(t->v.sent_bytes, down, "destination: the reply's bytes, live");

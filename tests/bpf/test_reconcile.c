@@ -157,7 +157,7 @@ TEST(bpf, reconcile_rereads_the_maps_after_a_failed_write)
 	 * fourth write finds the map full. */
 	ASSERT_TRUE(weft_rec_apply(rec, b, WEFT_STEPS_ALL, &res) < 0, "the endpoints step fails");
 	ASSERT_EQ(res.failed, 1u << WEFT_STEP_ENDPOINTS, "only it");
-	ASSERT_TRUE(strstr(res.err[WEFT_STEP_ENDPOINTS], "weft_ep is full") &&
+	ASSERT_TRUE(strstr(res.err[WEFT_STEP_ENDPOINTS], "weft_ep_v2 is full") &&
 			    strstr(res.err[WEFT_STEP_ENDPOINTS], "max_endpoints"),
 		    res.err[WEFT_STEP_ENDPOINTS]);
 	ASSERT_EQ(res.nops > 0, 1, "some writes were done before");

@@ -12,6 +12,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -50,6 +51,17 @@
 #define WEB_CLOSED                                                               \
 	"policies:\n"                                                            \
 	"  - {name: web, selector: {app: web}, ingress: [], egress: []}\n"
+
+/* web accepts clients on 8080 and no egress policy selects it: its own
+ * connections are open. Then its ingress closed, its egress still open. */
+#define WEB_INGRESS_ONLY                                                         \
+	"policies:\n"                                                            \
+	"  - name: web\n"                                                        \
+	"    selector: {app: web}\n"                                             \
+	"    ingress: [{from: [{selector: {app: client}}], ports: [{port: 8080}]}]\n"
+#define WEB_INGRESS_CLOSED                                                       \
+	"policies:\n"                                                            \
+	"  - {name: web, selector: {app: web}, ingress: []}\n"
 
 #define OK 0	/* TC_ACT_OK */
 #define DROP 2	/* TC_ACT_SHOT */
@@ -218,6 +230,22 @@ static bool is_tc(struct weft *skel, const struct bpf_program *p)
 #define W6 "fd00:250::21"
 #define WORLD "10.9.9.9"
 
+/* weft_ct_cnt of interface ifindex, summed over the CPUs. */
+static struct weft_ct_cnt ct_counts(struct sfx *f, uint32_t ifindex)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct weft_ct_cnt sum = { 0 }, *c = calloc(ncpu > 0 ? (size_t)ncpu : 1, sizeof(*c));
+
+	if (c && bpf_map_lookup_elem(bpf_map__fd(f->skel->maps.weft_ct_cnt), &ifindex, c) == 0)
+		for (int i = 0; i < ncpu; i++)
+			for (int d = 0; d < 2; d++) {
+				sum.tracked[d] += c[i].tracked[d];
+				sum.removed[d] += c[i].removed[d];
+			}
+	free(c);
+	return sum;
+}
+
 TEST(bpf, tc_policy_packets)
 {
 	static const struct pkt_spec no_policy[] = {
@@ -289,7 +317,25 @@ TEST(bpf, tc_policy_packets)
 	};
 	static const struct pkt_spec after_revoke[] = {
 		{ "tracked flow after the policy closed web", 1, K_TCP, C4, W4, 40000, 8080, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_REVOKED, 0, 0 },
-		{ "and it stays dropped", 1, K_TCP, C4, W4, 40000, 8080, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_TC_INGRESS_DENY, 0, 0 },
+		{ "and it stays dropped as revoked", 1, K_TCP, C4, W4, 40000, 8080, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_REVOKED, 0, 0 },
+		{ "its reply too", 0, K_TCP, W4, C4, 8080, 40000, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_REVOKED, 0, 0 },
+	};
+	/* A revoked flow must not come back through the other end: web's
+	 * egress is open, so a reply judged as a new flow from web would pass
+	 * and be tracked, and carry the client's packets as its replies. */
+	static const struct pkt_spec open_egress[] = {
+		{ "client SYN to web (ingress-only policy)", 1, K_TCP, C4, W4, 40100, 8080, SYN, 0, 0, 0, 0, OK, NONE, 0, 0 },
+		{ "web's SYN-ACK", 0, K_TCP, W4, C4, 8080, 40100, SYN | ACK, 0, 0, 0, 0, OK, NONE, 0, 0 },
+	};
+	static const struct pkt_spec revoke_open_egress[] = {
+		{ "web's mid-stream packet after its ingress closed", 0, K_TCP, W4, C4, 8080, 40100, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_REVOKED, 0, 0 },
+		{ "web's next packet is not a new egress flow", 0, K_TCP, W4, C4, 8080, 40100, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_REVOKED, 0, 0 },
+		{ "the client's packet stays dropped as revoked", 1, K_TCP, C4, W4, 40100, 8080, ACK, 0, 0, 0, 0, DROP, WEFT_STAT_POL_REVOKED, 0, 0 },
+		{ "web opens a new connection: its egress is open", 0, K_TCP, W4, C4, 41100, 9000, SYN, 0, 0, 0, 0, OK, NONE, 0, 0 },
+	};
+	static const struct pkt_spec reopened[] = {
+		{ "the policy allows the revoked flow again", 1, K_TCP, C4, W4, 40100, 8080, ACK, 0, 0, 0, 0, OK, NONE, 0, 0 },
+		{ "and its reply", 0, K_TCP, W4, C4, 8080, 40100, ACK, 0, 0, 0, 0, OK, NONE, 0, 0 },
 	};
 	/* Global audit mode (datapath.policy_audit) over the closed policy:
 	 * what it would drop passes, counted. */
@@ -318,6 +364,7 @@ TEST(bpf, tc_policy_packets)
 	static const char *const odd[] = { "10.250.0.99" };
 	struct weft_pol_state cur = { 0 };
 	struct sfx f = { .cgfd = -1 };
+	struct weft_ct_cnt ct_before, ct_after;
 	char err[512] = "";
 	struct weft_if_src lo_src;
 	uint32_t lo = 1;
@@ -340,6 +387,21 @@ TEST(bpf, tc_policy_packets)
 	if (!ASSERT_OK(sfx_policy(f.skel, &cur, EPS WEB_CLOSED, err, sizeof(err)), err))
 		goto out;
 	run(&f, audit_off, sizeof(audit_off) / sizeof(audit_off[0]));
+	if (!ASSERT_OK(sfx_policy(f.skel, &cur, EPS WEB_INGRESS_ONLY, err, sizeof(err)), err))
+		goto out;
+	run(&f, open_egress, sizeof(open_egress) / sizeof(open_egress[0]));
+	ct_before = ct_counts(&f, 1);
+	if (!ASSERT_OK(sfx_policy(f.skel, &cur, EPS WEB_INGRESS_CLOSED, err, sizeof(err)), err))
+		goto out;
+	run(&f, revoke_open_egress, sizeof(revoke_open_egress) / sizeof(revoke_open_egress[0]));
+	ct_after = ct_counts(&f, 1);
+	ASSERT_EQ(ct_after.removed[WEFT_DIR_INGRESS] - ct_before.removed[WEFT_DIR_INGRESS], 1,
+		  "the revoked flow is counted once, however many packets it drops");
+	ASSERT_EQ(ct_after.tracked[WEFT_DIR_EGRESS] - ct_before.tracked[WEFT_DIR_EGRESS], 1,
+		  "only web's new connection was tracked as an egress flow");
+	if (!ASSERT_OK(sfx_policy(f.skel, &cur, EPS WEB_INGRESS_ONLY, err, sizeof(err)), err))
+		goto out;
+	run(&f, reopened, sizeof(reopened) / sizeof(reopened[0]));
 	/* Fail closed where the per-interface state is missing. */
 	if (!ASSERT_OK(sfx_policy(f.skel, &cur, EPS WEB_POLICY, err, sizeof(err)), err))
 		goto out;

@@ -125,6 +125,18 @@ int fx_ep(struct fx *f, const char *ip, const char *name, const char *ns, const 
 	return bpf_map_update_elem(f->ep, &k, &v, BPF_ANY);
 }
 
+int fx_ep_sa(struct fx *f, const char *ip, const char *sa)
+{
+	struct weft_addr_key k;
+	struct weft_ep_val v;
+
+	fx_ip16(ip, k.addr);
+	if (bpf_map_lookup_elem(f->ep, &k, &v))
+		return -errno;
+	snprintf(v.service_account, sizeof(v.service_account), "%s", sa);
+	return bpf_map_update_elem(f->ep, &k, &v, BPF_EXIST);
+}
+
 int fx_meta(struct fx *f, __u32 id, const char *name, const char *ns, const char *port)
 {
 	struct weft_svc_meta m = { .nbackends = 1 };

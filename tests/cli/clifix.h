@@ -39,6 +39,8 @@ uint64_t fx_now_ns(void);
 
 int fx_ep(struct fx *f, const char *ip, const char *name, const char *ns, const char *workload,
 	  __u32 identity, __u32 ifindex, __u32 flags);
+/* Set the service account of an endpoint fx_ep wrote. 0 or -errno. */
+int fx_ep_sa(struct fx *f, const char *ip, const char *sa);
 int fx_meta(struct fx *f, __u32 id, const char *name, const char *ns, const char *port);
 struct weft_sock_key fx_sock_key(const char *local, uint16_t lport, const char *remote,
 				 uint16_t rport, __u64 netns);

@@ -179,6 +179,59 @@ out:
 	fx_close(&f);
 }
 
+/* The service account of each end, read from the pinned weft_ep_v2 alone
+ * (no weftd): in endpoints and flows as JSON, YAML and -o wide, also for a
+ * remote endpoint (a pod of another node), null / "-" when not known. */
+TEST(e2e, cli_service_accounts_from_pinned_maps)
+{
+	struct json_object *doc, *j;
+	struct fx f;
+
+	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(fx_names(&f), "names") ||
+	    !ASSERT_OK(fx_ep(&f, "10.250.0.40", "cli-b", "shop", "cli", 258, 0, WEFT_EP_REMOTE), "remote") ||
+	    !ASSERT_OK(fx_ep_sa(&f, WEB, "web-sa"), "web-1's account") ||
+	    !ASSERT_OK(fx_ep_sa(&f, "10.250.0.40", "cli-sa"), "the remote one's"))
+		goto out;
+	ASSERT_OK(fx_flow(&f, &(struct flow_spec){ WEB, DB, 40000, 5432, true, DB_ID,
+						   1000, 200, 500, 100, 250, 5000 }), "client flow");
+	if (!ASSERT_OK(weft(false, "endpoints --json"), "weft endpoints --json"))
+		goto out;
+	doc = json_tokener_parse(out);
+	j = jp(doc, "items");
+	if (ASSERT_EQ(jlen(j), 3, out)) {
+		ASSERT_STR(jstr(j, "0.name"), "db-0", "data/db-0 first");
+		ASSERT_STR(jstr(j, "0.service_account"), "(null)", "no account known: null");
+		ASSERT_STR(jstr(j, "1.name"), "web-1", "default/web-1");
+		ASSERT_STR(jstr(j, "1.service_account"), "web-sa", "web-1's account");
+		ASSERT_STR(jstr(j, "2.name"), "cli-b", "shop/cli-b");
+		ASSERT_STR(jstr(j, "2.service_account"), "cli-sa", "a remote endpoint's account");
+		ASSERT_STR(jstr(j, "2.flags.0"), "remote", "and it is remote");
+	}
+	json_object_put(doc);
+	if (ASSERT_OK(weft(false, "endpoints -o yaml"), "weft endpoints -o yaml"))
+		ASSERT_TRUE(strstr(out, "service_account: cli-sa"), out);
+	if (ASSERT_OK(weft(false, "endpoints -o wide"), "weft endpoints -o wide"))
+		ASSERT_TRUE(strstr(out, "SERVICE-ACCOUNT") && strstr(out, " cli-sa ") &&
+			    strstr(out, " web-sa "), out);
+	if (ASSERT_OK(weft(false, "endpoints"), "weft endpoints"))
+		ASSERT_TRUE(!strstr(out, "SERVICE-ACCOUNT") && !strstr(out, "cli-sa"),
+			    "the plain table leaves it to -o wide");
+	if (!ASSERT_OK(weft(false, "flows --json"), "weft flows --json"))
+		goto out;
+	doc = json_tokener_parse(out);
+	j = jp(doc, "items");
+	if (ASSERT_EQ(jlen(j), 1, out)) {
+		ASSERT_STR(jstr(j, "0.client.service_account"), "web-sa", "the client's account");
+		ASSERT_STR(jstr(j, "0.server.service_account"), "(null)", "the server's: not known");
+	}
+	json_object_put(doc);
+	if (ASSERT_OK(weft(false, "flows -o wide"), "weft flows -o wide"))
+		ASSERT_TRUE(strstr(out, "CLIENT-SA") && strstr(out, "SERVER-SA") && strstr(out, " web-sa "),
+			    out);
+out:
+	fx_close(&f);
+}
+
 TEST(e2e, cli_flows_sort_top_and_filters)
 {
 	char p[128];
@@ -367,7 +420,7 @@ TEST(e2e, cli_stats_shows_map_pressure)
 	ASSERT_GE(jlen(maps), 20, "every map of the datapath");
 	json_object_put(j);
 	if (ASSERT_OK(weft(false, "stats"), "weft stats"))
-		ASSERT_TRUE(strstr(out, "CAPACITY") && strstr(out, "weft_ep ") &&
+		ASSERT_TRUE(strstr(out, "CAPACITY") && strstr(out, "weft_ep_v2 ") &&
 			    strstr(out, "weft_svc ") && strstr(out, "(ring)"), out);
 	/* An interface's flow tables: 3 flows opened by its endpoint, 5
 	 * tracked in all: 2 were evicted. */

@@ -241,7 +241,7 @@ TEST(e2e, cli_yaml_reads_back_as_the_json)
 		{ "services", "ServiceList" }, { "endpoints", "EndpointList" }, { "flows", "FlowList" },
 		{ "sockets", "SocketList" }, { "stats", "Stats" }, { "policy", "CompiledPolicy" },
 		{ "status", "Status" }, { "map list", "MapList" },
-		{ "map dump weft_svc_meta", "MapEntryList" }, { "map dump weft_ep", "MapEntryList" },
+		{ "map dump weft_svc_meta", "MapEntryList" }, { "map dump weft_ep_v2", "MapEntryList" },
 		{ "map dump weft_stats", "MapEntryList" },
 	};
 	struct weft_pol_state pol = { 0 };

@@ -414,13 +414,13 @@ TEST_TIMEOUT(e2e, metrics_count_known_traffic_and_prometheus_scrapes_them, 120)
 	ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s map list --json",
 			       weft_test_bindir(), tenv_bpffs()), "weft map list --json");
 	ASSERT_TRUE(tenv_json_plain(out, sizeof(out)), out);
-	ASSERT_TRUE(strstr(out, "{\"name\":\"weft_svc_cnt\",\"type\":\"percpu_hash\",\"key_size\":4,"
-			   "\"value_size\":24,\"entries\":3,"), out);
+	ASSERT_TRUE(strstr(out, "{\"name\":\"weft_svc_cnt_v2\",\"type\":\"percpu_hash\",\"key_size\":4,"
+			   "\"value_size\":48,\"entries\":3,"), out);
 	ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s map dump weft_svc_meta --json",
 			       weft_test_bindir(), tenv_bpffs()), "weft map dump --json");
 	ASSERT_TRUE(tenv_json_plain(out, sizeof(out)), out);
 	ASSERT_TRUE(strstr(out, "\"value\":{\"name\":\"web\",\"ns\":\"default\",\"port_name\":\"http\","), out);
-	ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s map dump weft_be_cnt",
+	ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s map dump weft_be_cnt_v2",
 			       weft_test_bindir(), tenv_bpffs()), "weft map dump");
 	ASSERT_TRUE(strstr(out, "key: { \"svc_id\": ") && strstr(out, "cpu0: { \"connects\": "), out);
 	ASSERT_EQ(tenv_capture(out, sizeof(out), "%s/weft --bpffs /nonexistent status 2>&1",

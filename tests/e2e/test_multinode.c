@@ -197,15 +197,17 @@ static bool scrape(int port, char *out, size_t len)
 			    ns, port) == 0;
 }
 
-static pid_t start_weftd(struct api *a, const char *node, int port)
+/* td: the node's metrics.trust_domain, NULL for the default. */
+static pid_t start_weftd(struct api *a, const char *node, int port, const char *td)
 {
 	char bin[512], kc[256], cfg[256];
 
 	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
 	snprintf(kc, sizeof(kc), "%s/kubeconfig", a->dir);
 	snprintf(cfg, sizeof(cfg), "%s/weft-%s.yaml", a->dir, node);
-	if (tenv_sh("printf 'datapath:\\n  cgroup: %s\\n  bpffs: %s\\nmetrics:\\n  listen: \"127.0.0.1:%d\"\\n' > %s",
-		    tenv_node_cgroup(node), tenv_node_bpffs(node), port, cfg))
+	if (tenv_sh("printf 'datapath:\\n  cgroup: %s\\n  bpffs: %s\\nmetrics:\\n  listen: \"127.0.0.1:%d\"\\n%s%s\\n' > %s",
+		    tenv_node_cgroup(node), tenv_node_bpffs(node), port, td ? "  trust_domain: " : "",
+		    td ? td : "", cfg))
 		return -1;
 	char *argv[] = { bin, "--kubeconfig", kc, "--node", (char *)node, "--config", cfg,
 			 "--log-level", "info", NULL };
@@ -246,8 +248,8 @@ TEST_TIMEOUT(e2e, multinode_identities_policy_and_names_across_nodes, 150)
 	    !api(&a, "put networkpolicies " NP_WEB) || !api(&a, "put networkpolicies " NP_CLI) ||
 	    !api(&a, "put networkpolicies " NP_EG1) || !api(&a, "put networkpolicies " NP_EG2))
 		goto out;
-	wa = start_weftd(&a, "node-a", port_a);
-	wb = start_weftd(&a, "node-b", port_b);
+	wa = start_weftd(&a, "node-a", port_a, NULL);
+	wb = start_weftd(&a, "node-b", port_b, "weft.test");
 	if (!ASSERT_TRUE(wa > 0 && wb > 0, "two weftd spawned") ||
 	    !ASSERT_TRUE(wait_ep("node-a", "10.250.0.13", true) >= 0, "node-a knows node-b's pods") ||
 	    !ASSERT_TRUE(wait_ep("node-b", "10.250.0.31", true) >= 0, "node-b knows node-a's pods"))
@@ -256,12 +258,14 @@ TEST_TIMEOUT(e2e, multinode_identities_policy_and_names_across_nodes, 150)
 
 	/* Each node: its own pods local, the other's remote, both named. */
 	if (ASSERT_TRUE(endpoints_json("node-a", out, sizeof(out)), "node-a endpoints")) {
-		const char *cli = strstr(out, "{\"name\":\"cli\",\"namespace\":\"shop\",\"workload\":\"cli\"");
+		const char *cli = strstr(out, "{\"name\":\"cli\",\"namespace\":\"shop\",\"workload\":\"cli\","
+					      "\"service_account\":\"sa-cli\"");
 		const char *web = strstr(out, "{\"name\":\"web-a\",\"namespace\":\"shop\"");
 		const char *next = cli ? strstr(cli + 1, "{\"name\"") : NULL;
 		const char *rem = cli ? strstr(cli, "[\"remote\"]") : NULL;
 
-		ASSERT_TRUE(cli && rem && (!next || rem < next), "node-a: cli is remote, named by its workload");
+		ASSERT_TRUE(cli && rem && (!next || rem < next),
+			    "node-a: cli is remote, named by its workload and service account");
 		next = web ? strstr(web + 1, "{\"name\"") : NULL;
 		rem = web ? strstr(web, "[\"remote\"]") : NULL;
 		ASSERT_TRUE(web && (!rem || (next && rem > next)), "node-a: web-a is local");
@@ -291,28 +295,36 @@ TEST_TIMEOUT(e2e, multinode_identities_policy_and_names_across_nodes, 150)
 	ASSERT_TRUE(answers("eg2", "node-b", "10.250.0.31", "api"), "eg2 -> api: in the block");
 
 	/* Both nodes name the other node's peer of the client -> web-a connection. */
+#define A_SEES "reporter=\"destination\",source_workload=\"cli\",source_workload_namespace=\"shop\","    \
+	"source_principal=\"spiffe://cluster.local/ns/shop/sa/sa-cli\",destination_workload=\"web-a\","   \
+	"destination_workload_namespace=\"shop\","                                                       \
+	"destination_principal=\"spiffe://cluster.local/ns/shop/sa/sa-web-a\""
+#define B_SEES "reporter=\"source\",source_workload=\"cli\",source_workload_namespace=\"shop\","         \
+	"source_principal=\"spiffe://weft.test/ns/shop/sa/sa-cli\",destination_workload=\"web-a\","       \
+	"destination_workload_namespace=\"shop\",destination_principal=\"spiffe://weft.test/ns/shop/sa/sa-web-a\""
 	for (long long end = tenv_now_ms() + WAIT_MS; tenv_now_ms() < end; usleep(200000))
-		if (scrape(port_a, out, sizeof(out)) &&
-		    strstr(out, "reporter=\"destination\",source_workload=\"cli\","
-				"source_workload_namespace=\"shop\",destination_workload=\"web-a\""))
+		if (scrape(port_a, out, sizeof(out)) && strstr(out, A_SEES))
 			break;
-	ASSERT_TRUE(strstr(out, "reporter=\"destination\",source_workload=\"cli\","
-				"source_workload_namespace=\"shop\",destination_workload=\"web-a\"") != NULL,
-		    "node-a names the node-b client");
+	ASSERT_TRUE(strstr(out, A_SEES) != NULL,
+		    "node-a names the node-b client by workload and principal (its service account)");
 	ASSERT_TRUE(strstr(out, "\nweft_endpoints{location=\"remote\"} 5\n") &&
 			    strstr(out, "\nweft_endpoints{location=\"local\"} 3\n"),
 		    "node-a counts 3 local and 5 remote endpoints");
 	for (long long end = tenv_now_ms() + WAIT_MS; tenv_now_ms() < end; usleep(200000))
-		if (scrape(port_b, out, sizeof(out)) &&
-		    strstr(out, "reporter=\"source\",source_workload=\"cli\",source_workload_namespace="
-				"\"shop\",destination_workload=\"web-a\",destination_workload_namespace=\"shop\""))
+		if (scrape(port_b, out, sizeof(out)) && strstr(out, B_SEES))
 			break;
-	ASSERT_TRUE(strstr(out, "reporter=\"source\",source_workload=\"cli\",source_workload_namespace="
-				"\"shop\",destination_workload=\"web-a\",destination_workload_namespace=\"shop\"") != NULL,
-		    "node-b names the node-a server");
+	ASSERT_TRUE(strstr(out, B_SEES) != NULL,
+		    "node-b names the node-a server, its principal in node-b's trust domain");
 	ASSERT_FALSE(strstr(out, "reporter=\"source\",source_workload=\"cli\",source_workload_namespace="
-				 "\"shop\",destination_workload=\"unknown\""),
+				 "\"shop\",source_principal=\"spiffe://weft.test/ns/shop/sa/sa-cli\","
+				 "destination_workload=\"unknown\""),
 		     "no unknown peer for a pod of the other node");
+	ASSERT_FALSE(strstr(out, "principal=\"unknown\",destination_workload=\"web-a\"") ||
+			     strstr(out, "workload=\"web-a\",destination_workload_namespace=\"shop\","
+					 "destination_principal=\"unknown\""),
+		     "no unknown principal for a pod of either node");
+#undef A_SEES
+#undef B_SEES
 
 	/* Deleting the client revokes its access on node-a within a second,
 	 * an established connection's too. */

@@ -52,14 +52,12 @@ static bool node_up(struct node *n, int nbe)
 	return true;
 }
 
-/* Write the config: one service "web" (tcp 80 -> 8080, udp 53 -> 8080) with
- * the given backends line(s), plus "empty" with no backends. */
-static bool write_config2(struct node *n, const char *lb, const char *backends, const char *extra,
-			  const char *more_services)
+/* The config: one service "web" (tcp 80 -> 8080, udp 53 -> 8080) with the
+ * given backends line(s), plus "empty" with no backends. */
+static void config_text(char *text, size_t len, const char *lb, const char *backends,
+			const char *extra, const char *more_services)
 {
-	char text[8192];
-
-	snprintf(text, sizeof(text),
+	snprintf(text, len,
 		 "metrics:\n"
 		 "  listen: \"\"\n"
 		 "datapath:\n"
@@ -81,6 +79,15 @@ static bool write_config2(struct node *n, const char *lb, const char *backends, 
 		 "%s",
 		 tenv_cgroup(), tenv_bpffs(), extra ? extra : "", lb, backends,
 		 more_services ? more_services : "");
+}
+
+/* Write that config. */
+static bool write_config2(struct node *n, const char *lb, const char *backends, const char *extra,
+			  const char *more_services)
+{
+	char text[8192];
+
+	config_text(text, sizeof(text), lb, backends, extra, more_services);
 	/* Replaced whole, as a ConfigMap or an editor does: weftd watches the
 	 * file and must never see it half-written by the test. */
 	char tmp[600];
@@ -794,4 +801,72 @@ TEST_TIMEOUT(e2e, restart_with_resized_maps_after_kill9_fails_no_probe, 60)
 		return;
 	ASSERT_EQ(spread(40, hits, NULL), 0, "the VIP works");
 	ASSERT_EQ(hits[0], 0, "the file's new backend set applied");
+}
+
+/* Rewrite path in place as a writer that truncates, pauses pause_ms, then
+ * writes text and closes. 0 or -errno. */
+static int rewrite_in_place(const char *path, const char *text, int pause_ms)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	size_t len = strlen(text);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	usleep((useconds_t)pause_ms * 1000);
+	if (write(fd, text, len) != (ssize_t)len)
+		ret = -EIO;
+	if (close(fd) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/*
+ * A config rewritten in place (truncate, write, close) is read only whole.
+ * Each round writes one version in place, then, while the watch's quiet
+ * time after it runs, starts the next: the file stays empty for 200 ms
+ * (less than the quiet time) across the moment the first read was due. An
+ * empty file is a valid config with no services: read then, it would take
+ * web off the node until the next version (probes fail) and make two
+ * applies a round instead of one.
+ */
+TEST_TIMEOUT(e2e, config_rewritten_in_place_is_read_only_whole, 90)
+{
+	static const char *const more[] = {
+		"  - {name: a, vip: 10.250.100.3, ports: [{port: 80}]}\n",
+		"  - {name: b, vip: 10.250.100.4, ports: [{port: 80}]}\n",
+	};
+	struct tenv_probe probe;
+	char text[8192], name[64];
+	struct node n;
+	uint64_t gen0;
+	int failed;
+
+	if (!node_up(&n, 1) || !write_config(&n, "random", "      - {ip: 10.250.0.21}\n", NULL) ||
+	    weftd_start(&n) < 0 || !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	ASSERT_OK(tenv_tcp_ask(VIP, 80, NULL, false, name, sizeof(name), NULL, 0), "web answers");
+	gen0 = generation();
+	if (!ASSERT_OK(tenv_probe_start(&probe, "cli", VIP, 80, 60, 50), "prober"))
+		goto out;
+	for (int round = 0; round < 3; round++) {
+		config_text(text, sizeof(text), "random", "      - {ip: 10.250.0.21}\n", NULL,
+			    more[round % 2]);
+		ASSERT_OK(rewrite_in_place(n.config, text, 0), "a version written in place");
+		usleep(150 * 1000);
+		config_text(text, sizeof(text), "random", "      - {ip: 10.250.0.21}\n", NULL,
+			    more[(round + 1) % 2]);
+		ASSERT_OK(rewrite_in_place(n.config, text, 200), "the next one, with a pause");
+		if (!ASSERT_TRUE(tenv_wait_applied(n.weftd, gen0 + (uint64_t)round + 1),
+				 "the whole version applied"))
+			break;
+		usleep(300 * 1000);	/* nothing more is read */
+	}
+	failed = tenv_probe_end(&probe);
+	ASSERT_EQ(failed, 0, "no probe through the VIP failed while the file was rewritten");
+	ASSERT_EQ(generation(), gen0 + 3, "one apply a round: no empty or half version was read");
+	ASSERT_EQ(tenv_tcp_ask("10.250.100.4", 80, NULL, false, name, sizeof(name), NULL, 0),
+		  -ECONNREFUSED, "the last version is in force: b, a service without backends, refuses");
+out:
+	weftd_stop(&n, SIGTERM);
 }

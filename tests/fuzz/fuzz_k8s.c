@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * fuzz targets k8s_service, k8s_slice, k8s_pod, k8s_namespace, k8s_netpol:
+ * fuzz targets k8s_service, k8s_slice, k8s_pod, k8s_namespace, k8s_netpol,
+ * k8s_import (ServiceImports):
  * Kubernetes objects as JSON into the model (source/k8s/translate.c), the
  * way weft_k8s_config translates the caches, then the model's rejections
  * (weft_k8s_reject_invalid). This file is built once per translator, with
@@ -18,13 +19,13 @@
 #include "lib/log.h"
 #include "source/k8s/k8s.h"
 
-enum { K_SVC, K_SLICE, K_POD, K_NS, K_NETPOL, K_N };
+enum { K_SVC, K_SLICE, K_POD, K_NS, K_NETPOL, K_IMPORT, K_N };
 
 static const char *const kinds[K_N] = { "Service", "EndpointSlice", "Pod", "Namespace",
-					"NetworkPolicy" };
+					"NetworkPolicy", "ServiceImport" };
 
 #ifndef FUZZ_KIND
-#error "FUZZ_KIND: K_SVC, K_SLICE, K_POD, K_NS or K_NETPOL (the Makefile sets it)"
+#error "FUZZ_KIND: K_SVC, K_SLICE, K_POD, K_NS, K_NETPOL or K_IMPORT (the Makefile sets it)"
 #endif
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -75,6 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		put(cache, doc, &n);
 	}
 	ret = weft_k8s_translate(cache[K_SVC], cache[K_SLICE], cfg);
+	if (!ret)
+		ret = weft_k8s_translate_imports(cache[K_IMPORT], cache[K_SLICE], cfg);
 	if (!ret)
 		ret = weft_k8s_translate_pods(cache[K_POD], "node-1", fake_ifname, cfg);
 	if (!ret)

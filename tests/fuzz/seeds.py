@@ -133,6 +133,37 @@ save('k8s_namespace', 'all', json.dumps(nss))
 for i, p in enumerate(pols[:8]):
     save('k8s_netpol', 'with-pods-%02d' % i, json.dumps([p] + pods[:6] + nss))
 
+# ServiceImports (tests/unit/test_k8s_mcs.c's shapes) with their slices.
+def imp(name, spec):
+    return {'apiVersion': 'multicluster.x-k8s.io/v1alpha1', 'kind': 'ServiceImport',
+            'metadata': {'name': name, 'namespace': 'default'}, 'spec': spec}
+
+
+def mslice(svc, cluster, ip, port, family='IPv4'):
+    labels = {'multicluster.kubernetes.io/service-name': svc}
+    if cluster is not None:
+        labels['multicluster.kubernetes.io/source-cluster'] = cluster
+    return {'addressType': family, 'apiVersion': 'discovery.k8s.io/v1', 'kind': 'EndpointSlice',
+            'endpoints': [{'addresses': [ip], 'conditions': {'ready': True}}],
+            'metadata': {'labels': labels, 'name': 'imported-%s-%s' % (svc, cluster or 'x'),
+                         'namespace': 'default'},
+            'ports': [{'name': 'tcp', 'port': port, 'protocol': 'TCP'}]}
+
+
+ports = [{'name': 'tcp', 'port': 5432, 'protocol': 'TCP'}, {'port': 53, 'protocol': 'UDP'}]
+save('k8s_import', 'clusterset-ip', json.dumps([
+    imp('db', {'ips': ['10.200.0.5'], 'ports': ports, 'type': 'ClusterSetIP',
+               'sessionAffinity': 'ClientIP',
+               'sessionAffinityConfig': {'clientIP': {'timeoutSeconds': 60}}}),
+    mslice('db', 'east', '10.1.0.1', 5432), mslice('db', 'west', '10.2.0.1', 15432),
+    mslice('db', None, '10.3.0.1', 5432)]))
+save('k8s_import', 'dual-stack', json.dumps([
+    imp('db', {'ips': ['10.200.0.6', 'fd00::6'], 'ports': ports, 'type': 'ClusterSetIP'}),
+    mslice('db', 'east', '10.1.0.1', 5432), mslice('db', 'east', 'fd01::1', 5432, 'IPv6')]))
+save('k8s_import', 'headless-and-bad', json.dumps([
+    imp('h', {'ports': ports, 'type': 'Headless'}),
+    imp('b', {'ips': ['banana'], 'ports': [{'port': 70000}], 'type': 'LoadBalancer'})]))
+
 # --- watch streams and list pages -----------------------------------------
 def events(items, types):
     return ''.join(json.dumps({'type': t, 'object': o}) + '\n' for t, o in zip(types, items))

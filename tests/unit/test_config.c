@@ -507,3 +507,71 @@ TEST(unit, config_alias_bomb_is_rejected_fast_and_small)
 out:
 	free(text);
 }
+
+/* Resilience keys (issue 16): values, defaults, and errors with their place. */
+static const struct bad_case bad_res[] = {
+	{ "outlier_unknown", SVC "    outlier_detection: {consecutive_errors: 3, ejection: 1}\n",
+	  "t.yaml:5:48: services[0].outlier_detection.ejection: unknown key" },
+	{ "outlier_zero", SVC "    outlier_detection: {consecutive_errors: 0}\n",
+	  "t.yaml:5:45: services[0].outlier_detection.consecutive_errors: 0 is out of range 1..65535" },
+	{ "eject_pct_big", SVC "    outlier_detection: {max_ejection_percent: 101}\n",
+	  "t.yaml:5:47: services[0].outlier_detection.max_ejection_percent: 101 is out of range 0..100" },
+	{ "pool_missing", SVC "    connection_pool: {}\n",
+	  "t.yaml:5:22: services[0].connection_pool: missing required key \"max_connections\"" },
+	{ "pool_zero", SVC "    connection_pool: {max_connections: 0}\n",
+	  "t.yaml:5:40: services[0].connection_pool.max_connections: 0 is out of range 1..1073741824" },
+	{ "abort_big", SVC "    fault: {abort_percent: 100.5}\n",
+	  "t.yaml:5:28: services[0].fault.abort_percent: 100.5 is out of range 0..100" },
+	{ "abort_text", SVC "    fault: {abort_percent: \"20\"}\n",
+	  "t.yaml:5:28: services[0].fault.abort_percent: expected a number, got the quoted string \"20\"" },
+	{ "abort_nan", SVC "    fault: {abort_percent: nan}\n",
+	  "t.yaml:5:28: services[0].fault.abort_percent: \"nan\" is not a number" },
+	{ "udp_only", "services:\n  - name: dns\n    vip: 10.0.0.1\n    ports: [{port: 53, protocol: udp}]\n"
+		      "    connection_pool: {max_connections: 5}\n",
+	  "t.yaml:5:22: services[0]: outlier_detection, connection_pool and fault act on TCP connections: the service has no TCP port" },
+	{ "udp_least_request", "services:\n  - name: dns\n    vip: 10.0.0.1\n    ports: [{port: 53, protocol: udp}]\n"
+			       "    lb: least_request\n",
+	  "t.yaml:2:5: services[0]: lb least_request needs a TCP port" },
+};
+
+TEST(unit, config_resilience)
+{
+	static const char yaml[] = SVC
+		"    lb: least_request\n"
+		"    outlier_detection: {consecutive_errors: 3, base_ejection_time: 2}\n"
+		"    connection_pool: {max_connections: 7}\n"
+		"    fault: {abort_percent: 12.5}\n"
+		"  - name: plain\n"
+		"    vip: 10.0.0.2\n"
+		"    ports: [{port: 80}]\n"
+		"    outlier_detection:\n";
+	char err[512] = "";
+	struct weft_model *cfg = weft_file_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
+	const struct weft_service *s;
+
+	if (!ASSERT_NOT_NULL(cfg, err))
+		return;
+	s = &cfg->services[0];
+	ASSERT_EQ(s->lb, WEFT_LB_LEAST_REQUEST, "least_request");
+	ASSERT_EQ(s->outlier.errors, 3, "consecutive_errors");
+	ASSERT_EQ(s->outlier.eject_s, 2, "base_ejection_time");
+	ASSERT_EQ(s->outlier.interval, 10, "interval default");
+	ASSERT_EQ(s->outlier.eject_pct, 10, "max_ejection_percent default");
+	ASSERT_EQ(s->max_conns, 7, "max_connections");
+	ASSERT_EQ(s->abort_ppm, 125000, "abort_percent 12.5 in ppm");
+	ASSERT_TRUE(weft_service_resilient(s), "resilient");
+	s = &cfg->services[1];
+	ASSERT_EQ(s->outlier.errors, 5, "outlier_detection with no value: every default");
+	ASSERT_EQ(s->outlier.eject_s, 30, "base_ejection_time default");
+	ASSERT_EQ(s->max_conns, 0, "no cap");
+	ASSERT_EQ(s->abort_ppm, 0, "no fault");
+	weft_model_free(cfg);
+
+	for (size_t i = 0; i < sizeof(bad_res) / sizeof(bad_res[0]); i++) {
+		cfg = weft_file_parse(bad_res[i].yaml, strlen(bad_res[i].yaml), "t.yaml", err,
+				      sizeof(err));
+		if (ASSERT_TRUE(cfg == NULL, bad_res[i].name))
+			ASSERT_ERR(err, bad_res[i].want, bad_res[i].name);
+		weft_model_free(cfg);
+	}
+}

@@ -56,16 +56,16 @@ static int build(uint8_t lb, const struct weft_backend *be, size_t n, const uint
 
 TEST(unit, lb_names)
 {
-	static const char *names[] = { "random", "round_robin", "maglev" };
+	static const char *names[] = { "random", "round_robin", "maglev", "least_request" };
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		if (!ASSERT_EQ(weft_lb_parse(names[i]), i, names[i]) ||
 		    !ASSERT_STR(weft_lb_name(i), names[i], "name of parse"))
 			return;
 	}
 	ASSERT_EQ(weft_lb_parse("Maglev"), -1, "unknown name");
 	ASSERT_EQ(weft_lb_parse(""), -1, "empty name");
-	ASSERT_TRUE(weft_lb_name(3) == NULL, "unknown lb has no name");
+	ASSERT_TRUE(weft_lb_name(4) == NULL, "unknown lb has no name");
 }
 
 TEST(unit, lb_weighted_90_10)
@@ -336,9 +336,9 @@ TEST(unit, lb_empty_and_errors)
 	ASSERT_OK(build(WEFT_LB_MAGLEV, be, 0, NULL, 0, &t, &n), "empty");
 	ASSERT_EQ(n, 0, "empty table");
 	free(t);
-	for (uint8_t lb = 0; lb < 3; lb++)
+	for (uint8_t lb = 0; lb < 4; lb++)
 		ASSERT_EQ(build(lb, be, 2, NULL, 0, &t, &n), -EINVAL, "weight 0");
-	ASSERT_EQ(build(3, be, 1, NULL, 0, &t, &n), -EINVAL, "bad lb");
+	ASSERT_EQ(build(4, be, 1, NULL, 0, &t, &n), -EINVAL, "bad lb");
 	ASSERT_EQ(build(WEFT_LB_RANDOM, be, WEFT_LB_MAX_BACKENDS + 1, NULL, 0, &t, &n), -E2BIG,
 		  "too many backends");
 }

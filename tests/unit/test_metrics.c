@@ -47,7 +47,9 @@ static void snap_fixture(struct weft_metrics_snap *s, struct weft_metrics_svc *s
 	strcpy(svc[0].ns, "default");
 	strcpy(svc[0].port_name, "http");
 	svc[0].proto = IPPROTO_TCP;
-	svc[0].cnt = (struct weft_cnt){ .connects = 30, .refused = 0 };
+	svc[0].cnt = (struct weft_cnt){ .connects = 30, .refused = 0, .aborted = 6 };
+	svc[0].outlier = true;
+	svc[0].ejected = 1;
 	strcpy(svc[1].name, "we\"ird\\");
 	strcpy(svc[1].ns, "n\ns");
 	svc[1].proto = IPPROTO_UDP;
@@ -56,7 +58,7 @@ static void snap_fixture(struct weft_metrics_snap *s, struct weft_metrics_svc *s
 	s->nsvc = 2;
 	memset(be, 0, 3 * sizeof(*be));
 	/* Two backends with no known workload: one series, summed. */
-	be[0] = (struct weft_metrics_be){ .svc = 0, .cnt = { .connects = 10 } };
+	be[0] = (struct weft_metrics_be){ .svc = 0, .cnt = { .connects = 10, .ejections = 2 } };
 	be[1] = (struct weft_metrics_be){ .svc = 0, .cnt = { .connects = 15 } };
 	be[2] = (struct weft_metrics_be){ .svc = 0, .cnt = { .connects = 5 } };
 	strcpy(be[0].workload, "unknown");
@@ -143,7 +145,20 @@ TEST(unit, metrics_render_families_labels_and_sums)
 		    "no tables where tc is not attached");
 	/* Every family has HELP and TYPE, and counters end in _total. */
 	ASSERT_EQ(count_lines(t, "# HELP "), count_lines(t, "# TYPE "), "HELP per TYPE");
-	ASSERT_EQ(count_lines(t, "# TYPE "), 34,
+	/* Resilience counters appear with their first event only. */
+	ASSERT_TRUE(strstr(t, "\nweft_service_fault_aborts_total{destination_service_name=\"web\","
+			   "destination_service_namespace=\"default\",protocol=\"tcp\",port_name=\"http\"} 6\n") &&
+		    count_lines(t, "weft_service_fault_aborts_total{") == 1 &&
+		    !strstr(t, "\nweft_service_overflows_total{"),
+		    "fault aborts of the one service that has them; no overflow series");
+	ASSERT_TRUE(strstr(t, "\nweft_outlier_ejected_backends{destination_service_name=\"web\","
+			   "destination_service_namespace=\"default\",protocol=\"tcp\",port_name=\"http\"} 1\n") &&
+		    count_lines(t, "weft_outlier_ejected_backends{") == 1,
+		    "ejected backends: a gauge of the service port that detects outliers only");
+	ASSERT_TRUE(count_lines(t, "weft_outlier_ejections_total{") == 1 &&
+		    strstr(t, "weft_outlier_ejections_total{destination_service_name=\"web\","),
+		    "ejections by backend workload, where there were some");
+	ASSERT_EQ(count_lines(t, "# TYPE "), 38,
 		  "families (weftd's reloads, apply failures, dropped series, rejected objects, endpoints)");
 	ASSERT_TRUE(strstr(t, "\nweft_endpoints{location=\"local\"} 3\n") &&
 		    strstr(t, "\nweft_endpoints{location=\"remote\"} 7\n"),
@@ -490,7 +505,10 @@ TEST(unit, metrics_render_tcp_and_histograms)
 	const char *t;
 	static const char *const lbl =
 		"{reporter=\"source\",source_workload=\"web\",source_workload_namespace=\"shop\","
+		"source_principal=\"spiffe://cluster.local/ns/shop/sa/web-sa\","
 		"destination_workload=\"api\",destination_workload_namespace=\"shop\","
+		"destination_principal=\"spiffe://cluster.local/ns/shop/sa/api\","
+		"destination_cluster=\"Kubernetes\","
 		"destination_service=\"api.shop.svc.cluster.local\",destination_service_name=\"api\","
 		"destination_service_namespace=\"shop\",request_protocol=\"tcp\"}";
 	static const char *const hl =
@@ -506,10 +524,14 @@ TEST(unit, metrics_render_tcp_and_histograms)
 		strcpy(tcp[i].src_ns, "shop");
 		strcpy(tcp[i].dst_wl, "api");
 		strcpy(tcp[i].dst_ns, "shop");
+		strcpy(tcp[i].src_sa, "web-sa");
+		strcpy(tcp[i].dst_sa, "api");
 		strcpy(tcp[i].svc, "api");
 		strcpy(tcp[i].svc_ns, "shop");
 	}
-	/* Two edges (two backends' pods of one workload) and a direct one. */
+	/* Two edges (two backends' pods of one workload) and a direct one to
+	 * an address of no known service account. */
+	tcp[2].dst_sa[0] = 0;
 	tcp[0].v = (struct weft_edge_val){ .opened = 3, .closed = 2, .received_bytes = 100, .sent_bytes = 7 };
 	tcp[0].active = 1;
 	tcp[1].v = (struct weft_edge_val){ .opened = 1, .closed = 1, .failed = 4, .reset = 1,
@@ -553,9 +575,11 @@ TEST(unit, metrics_render_tcp_and_histograms)
 	ASSERT_TRUE(strstr(t, want), "reset");
 	snprintf(want, sizeof(want), "\nweft_tcp_connections_active%s 1\n", lbl);
 	ASSERT_TRUE(strstr(t, want), "active");
-	ASSERT_TRUE(strstr(t, "destination_service=\"unknown\",destination_service_name=\"unknown\","
+	ASSERT_TRUE(strstr(t, "destination_principal=\"unknown\",destination_cluster=\"Kubernetes\","
+			   "destination_service=\"unknown\","
+			   "destination_service_name=\"unknown\","
 			   "destination_service_namespace=\"unknown\",request_protocol=\"tcp\"} 9\n"),
-		    "no service: unknown");
+		    "no service, no service account: unknown");
 	ASSERT_EQ(count_lines(t, "weft_tcp_connections_opened_total{"), 2, "one series per label set");
 	ASSERT_TRUE(strstr(t, "# TYPE weft_tcp_rtt_seconds histogram\n"), "histogram type");
 	snprintf(want, sizeof(want), "\nweft_tcp_rtt_seconds_bucket{%s,le=\"0.000002\"} 1\n", hl);
@@ -717,6 +741,7 @@ static void tcp_fixture(struct weft_metrics_tcp tcp[2])
 		strcpy(tcp[i].dst_ns, "shop");
 		strcpy(tcp[i].svc, "api");
 		strcpy(tcp[i].svc_ns, "shop");
+		strcpy(tcp[i].src_sa, "web");
 		tcp[i].v = (struct weft_edge_val){ .opened = 3, .closed = 2, .received_bytes = 100,
 						   .sent_bytes = 7 };
 	}
@@ -734,6 +759,7 @@ TEST(unit, metrics_istio_compat_renders_istio_names_and_labels)
 	tcp_fixture(tcp);
 	s.tcp = tcp;
 	s.ntcp = 2;
+	strcpy(s.trust_domain, "example.org");
 	if (!ASSERT_OK(weft_metrics_render(&s, &plain), "render, weft's names"))
 		goto out;
 	s.istio_compat = true;
@@ -758,8 +784,14 @@ TEST(unit, metrics_istio_compat_renders_istio_names_and_labels)
 		    "canonical service: the workload");
 	ASSERT_TRUE(strstr(t, "request_protocol=\"tcp\",response_flags=\"-\","), "response_flags");
 	ASSERT_TRUE(strstr(plain.p, "\nweft_tcp_connections_opened_total{reporter=\"source\",source_workload=\"web\","
-			   "source_workload_namespace=\"shop\",destination_workload=\"api\","),
-		    "weft's own label set without istio_compat");
+			   "source_workload_namespace=\"shop\",source_principal=\"spiffe://example.org/ns/shop/sa/web\","
+			   "destination_workload=\"api\",destination_workload_namespace=\"shop\","
+			   "destination_principal=\"unknown\",destination_cluster=\"Kubernetes\",destination_service="),
+		    "weft's own label set without istio_compat, with the principals");
+	ASSERT_TRUE(strstr(t, ",source_principal=\"spiffe://example.org/ns/shop/sa/web\",source_app=\"web\","),
+		    "istio_compat: the source's service account in the trust domain");
+	ASSERT_TRUE(strstr(t, ",destination_principal=\"unknown\",destination_app="),
+		    "istio_compat: unknown without a service account");
 	/* promtool lints it as Prometheus would. */
 	fd = mkstemp(path);
 	if (!ASSERT_TRUE(fd >= 0, "temp file"))
@@ -790,7 +822,9 @@ out:
 static int budgeted_lines(const char *t)
 {
 	static const char *const pre[] = { "weft_service_connections_total{", "weft_service_datagrams_total{",
-					   "weft_service_refused_total{", "weft_backend_", "weft_tcp_",
+					   "weft_service_refused_total{", "weft_service_fault_aborts_total{",
+					   "weft_service_overflows_total{", "weft_outlier_", "weft_backend_",
+					   "weft_tcp_",
 					   "weft_policy_", "weft_conntrack_" };
 	int n = 0;
 

@@ -90,3 +90,74 @@ out:
 out_cfg:
 	weft_model_free(cfg);
 }
+
+/* The file's service_account and node_name keys of an endpoint: the
+ * account (Kubernetes' "default" when not said) goes to weft_ep_v2; an
+ * endpoint of another node is remote there (no interface, not policed),
+ * one of this node or of no node_name is local; bad values are refused
+ * at their place. */
+TEST(unit, obs_endpoints_service_account_and_node_from_file)
+{
+	static const char yaml[] =
+		"datapath: {node_name: node-a}\n"
+		"endpoints:\n"
+		"  - {name: web-1, namespace: shop, ip: 10.0.0.2, service_account: web-sa,\n"
+		"     interface: lo, labels: {app: web}, node_name: node-a}\n"
+		"  - {name: cli-1, namespace: shop, ip: 10.0.0.3, service_account: cli-sa,\n"
+		"     interface: lo, labels: {app: web}, node_name: node-b}\n"
+		"  - {name: lone, ip: 10.0.0.4}\n"
+		"policies:\n"
+		"  - {name: web-in, namespace: shop, selector: {app: web}, ingress: []}\n";
+	static const struct {
+		const char *yaml, *want;
+	} bad[] = {
+		{ "endpoints:\n  - {name: a, ip: 10.0.0.1, service_account: Web_SA}\n",
+		  "t.yaml:2:46: endpoints[0].service_account: \"Web_SA\" is not a valid name" },
+		{ "endpoints:\n  - {name: a, ip: 10.0.0.1, node_name: [x]}\n", "t.yaml:2:40: endpoints[0].node_name: " },
+		{ "metrics: {trust_domain: 'Not A Domain'}\n", "t.yaml:1:25: metrics.trust_domain: " },
+	};
+	char err[512] = "";
+	struct weft_model *cfg = weft_file_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
+	struct weft_pol_state empty = { 0 }, pol;
+	struct weft_ep_ent *e = NULL;
+	size_t n = 0;
+
+	if (!ASSERT_NOT_NULL(cfg, err))
+		return;
+	ASSERT_STR(cfg->metrics.trust_domain, "cluster.local", "trust domain default");
+	ASSERT_FALSE(cfg->endpoints[0].remote, "node_name of this node: local");
+	ASSERT_TRUE(cfg->endpoints[1].remote, "node_name of another node: remote");
+	ASSERT_FALSE(cfg->endpoints[2].remote, "no node_name: local");
+	cfg->datapath.max_policy = 64;
+	cfg->datapath.max_idents = 64;
+	if (!ASSERT_OK(weft_pol_build(cfg, &empty, &pol, err, sizeof(err)), err))
+		goto out_cfg;
+	if (!ASSERT_OK(weft_ep_build(cfg, &pol, &e, &n), "build") || !ASSERT_EQ(n, 3, "one per endpoint"))
+		goto out;
+	ASSERT_STR(e[0].v.service_account, "web-sa", "service_account: kept");
+	ASSERT_EQ(e[0].v.flags, WEFT_EP_INGRESS_POLICED, "local: policed here");
+	ASSERT_TRUE(e[0].v.ifindex != 0, "local: its interface");
+	ASSERT_STR(e[1].v.service_account, "cli-sa", "the remote one's too");
+	ASSERT_EQ(e[1].v.flags, WEFT_EP_REMOTE, "another node's: remote, not policed here");
+	ASSERT_EQ(e[1].v.ifindex, 0, "remote: no interface");
+	ASSERT_GE(e[1].v.identity, WEFT_ID_EP_MIN, "remote: an identity all the same");
+	ASSERT_STR(e[2].v.service_account, "default", "not said: default, as Kubernetes");
+	for (size_t i = 0; i < sizeof(e[2].v.reserved); i++)
+		if (!ASSERT_EQ(e[2].v.reserved[i], 0, "reserved bytes zero"))
+			break;
+out:
+	free(e);
+	weft_pol_free(&pol);
+out_cfg:
+	weft_model_free(cfg);
+	cfg = weft_file_parse("metrics: {trust_domain: example.org}\n", 36, "t.yaml", err, sizeof(err));
+	if (ASSERT_NOT_NULL(cfg, err))
+		ASSERT_STR(cfg->metrics.trust_domain, "example.org", "trust_domain set");
+	weft_model_free(cfg);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = 0;
+		cfg = weft_file_parse(bad[i].yaml, strlen(bad[i].yaml), "t.yaml", err, sizeof(err));
+		ASSERT_TRUE(!cfg && !strncmp(err, bad[i].want, strlen(bad[i].want)), err);
+		weft_model_free(cfg);
+	}
+}

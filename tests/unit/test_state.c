@@ -33,12 +33,12 @@ static int record(const struct weft_op *op, void *ctx)
 	r->op[r->n].map = op->map;
 	r->op[r->n].del = op->del;
 	r->op[r->n].id = r->op[r->n].sub = r->op[r->n].nslots = 0;
-	if (op->map == WEFT_M_BE || op->map == WEFT_M_SLOT) {
+	if (op->map == WEFT_M_BE || op->map == WEFT_M_SLOT || op->map == WEFT_M_BE_STATE) {
 		const uint32_t *k = op->key;
 
 		r->op[r->n].id = k[0];
 		r->op[r->n].sub = k[1];
-	} else if (op->map == WEFT_M_META) {
+	} else if (op->map == WEFT_M_META || op->map == WEFT_M_SVC_RES) {
 		r->op[r->n].id = *(const uint32_t *)op->key;
 	} else if (op->map == WEFT_M_SVC && !op->del) {
 		const struct weft_svc_val *v = op->value;
@@ -301,5 +301,61 @@ TEST(unit, diff_no_backends_is_an_empty_table)
 	ASSERT_OK(weft_diff(&empty, &a, record, &r), "diff");
 	ASSERT_EQ(r.n, 2, "meta and svc only");
 	ASSERT_EQ(r.op[1].nslots, 0, "nslots 0: connects are refused");
+	weft_state_free(&a);
+}
+
+/* Resilience (issue 16): the settings are written before the flag that
+ * makes connect read them, and go after it; a resilient service port's new
+ * backend starts with no state, a removed one's state goes with it; a UDP
+ * port or a plain service writes neither. */
+TEST(unit, diff_resilience_settings_and_backend_state)
+{
+	struct weft_state empty = { 0 }, a, b, c;
+	struct fixture f;
+	struct rec r = { 0 };
+	int res, svc;
+
+	fx_init(&f, 2, 16);
+	fx_backends(&f, 0, 2);
+	fx_backends(&f, 1, 2);
+	f.svc[0].max_conns = 5;
+	f.svc[0].outlier = (struct weft_outlier)WEFT_OUTLIER_DEFAULT;
+	if (!build(&f, &empty, &a))
+		return;
+	ASSERT_OK(weft_diff(&empty, &a, record, &r), "diff");
+	res = find_op(&r, WEFT_M_SVC_RES, 0, -1);
+	svc = find_op(&r, WEFT_M_SVC, 0, -1);
+	ASSERT_TRUE(res >= 0 && res < svc, "weft_svc_res before weft_svc");
+	ASSERT_EQ(count_ops(&r, WEFT_M_SVC_RES, 0), 1, "settings of the resilient service port only");
+	ASSERT_EQ(count_ops(&r, WEFT_M_BE_STATE, 1), 2, "its new backends start without state");
+	ASSERT_TRUE(a.sp[0].val.flags & WEFT_SVC_F_RES, "flagged");
+	ASSERT_FALSE(a.sp[1].val.flags & WEFT_SVC_F_RES, "a plain service port is not");
+	ASSERT_EQ(a.sp[0].res.max_conns, 5, "max_conns");
+	ASSERT_EQ(a.sp[0].res.errors, 5, "consecutive_errors");
+	ASSERT_EQ(a.sp[0].res.nbackends, 2, "nbackends");
+	ASSERT_EQ(a.sp[0].res.idx_end, 2, "indexes below 2");
+
+	/* one backend goes, then the settings */
+	f.svc[0].nbackends = 1;
+	memset(&r, 0, sizeof(r));
+	if (!build(&f, &a, &b))
+		goto out_a;
+	ASSERT_OK(weft_diff(&a, &b, record, &r), "diff");
+	ASSERT_EQ(count_ops(&r, WEFT_M_BE_STATE, 1), 1, "the removed backend's state deleted");
+	ASSERT_TRUE(find_op(&r, WEFT_M_BE_STATE, 1, 1) >= 0, "backend 1's");
+	ASSERT_TRUE(find_op(&r, WEFT_M_SVC_RES, 0, -1) >= 0, "settings rewritten (nbackends)");
+	f.svc[0].max_conns = 0;
+	f.svc[0].outlier.errors = 0;
+	memset(&r, 0, sizeof(r));
+	if (!build(&f, &b, &c))
+		goto out_b;
+	ASSERT_OK(weft_diff(&b, &c, record, &r), "diff");
+	res = find_op(&r, WEFT_M_SVC_RES, 1, -1);
+	svc = find_op(&r, WEFT_M_SVC, 0, -1);
+	ASSERT_TRUE(svc >= 0 && res > svc, "the flag is cleared before the settings go");
+	weft_state_free(&c);
+out_b:
+	weft_state_free(&b);
+out_a:
 	weft_state_free(&a);
 }

@@ -7,7 +7,10 @@
  * spec.nodeName), Namespaces, NetworkPolicies (networking.k8s.io/v1) and
  * Nodes (nodes.c: InternalIPs for node ports, the zone label)
  * through libcurl's multi interface; its sockets and timer sit behind one
- * epoll fd that weftd's loop watches. The objects are cached as they came
+ * epoll fd that weftd's loop watches. Custom resources (ServiceImports,
+ * multicluster.x-k8s.io/v1alpha1) are optional: a cluster that does not
+ * serve their API gets one log line, and their collection is asked again
+ * every 30-60 s (weft_k8s_set_recheck). The objects are cached as they came
  * (json-c); after each batch of events the cache is translated
  * (k8s_translate.c, pure but for the route lookup of pod interfaces) into
  * the services, endpoints, namespaces and policies of a weft_config and
@@ -41,6 +44,22 @@ struct json_object;
  */
 int weft_k8s_translate(struct json_object *services, struct json_object *slices,
 		       struct weft_model *cfg);
+
+/*
+ * ServiceImports (multicluster.x-k8s.io/v1alpha1, KEP-1645) into
+ * cfg->services (appended), as weft_k8s_translate does Services: one weft
+ * service per port of spec.ports and address of spec.ips (type ClusterSetIP;
+ * Headless ones, and ones without ips yet, are ignored), over the endpoints
+ * of the EndpointSlices labelled multicluster.kubernetes.io/service-name
+ * with the import's name (each slice's port of the same name and protocol),
+ * each backend with the cluster of its slice's
+ * multicluster.kubernetes.io/source-cluster label (required);
+ * spec.sessionAffinity ClientIP with its timeout. Origin kind
+ * "ServiceImport". A malformed object is logged ("k8s: ServiceImport
+ * ns/name: ...") and skipped alone. 0 or -ENOMEM.
+ */
+int weft_k8s_translate_imports(struct json_object *imports, struct json_object *slices,
+			       struct weft_model *cfg);
 
 /* The host-side interface of a pod address (name filled, 0), or -errno.
  * weft_route_ifname (lib/route.h) is the node's: the output interface of
@@ -158,6 +177,11 @@ typedef void (*weft_k8s_changed_fn)(struct weft_k8s *k, void *arg);
 struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
 			      weft_k8s_changed_fn fn, void *arg);
 void weft_k8s_free(struct weft_k8s *k);
+
+/* How long an optional API (a custom resource: ServiceImport) that is not
+ * served waits before it is asked again: ms to 2 * ms, jittered (0: the
+ * default, 30 s). */
+void weft_k8s_set_recheck(struct weft_k8s *k, unsigned int ms);
 
 /* The fd for weftd's epoll (EPOLLIN), and what to do when it is readable. */
 int weft_k8s_fd(const struct weft_k8s *k);

@@ -14,7 +14,10 @@
  * conditions and node; which ones new connections reach (ready ones, else
  * serving terminating ones; spec.publishNotReadyAddresses: all;
  * spec.internalTrafficPolicy Local: this node's) the model decides
- * (weft_service_in_use), for both sources alike.
+ * (weft_service_in_use), for both sources alike. A ServiceImport (MCS
+ * API) is translated the same way over the slices labelled
+ * multicluster.kubernetes.io/service-name, each backend with its slice's
+ * source cluster.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -28,6 +31,9 @@
 #include "lib/log.h"
 
 #define SVC_LABEL "kubernetes.io/service-name"
+/* MCS (KEP-1645): a ServiceImport's slices, and the cluster each came from. */
+#define MCS_SVC_LABEL "multicluster.kubernetes.io/service-name"
+#define MCS_CLUSTER_LABEL "multicluster.kubernetes.io/source-cluster"
 
 struct kport {
 	char name[WEFT_NAME_LEN];
@@ -51,6 +57,7 @@ struct ksvc {
 	bool external_local;		/* externalTrafficPolicy Local */
 	struct weft_ip *ext, *lbip;	/* spec.externalIPs, status.loadBalancer.ingress[].ip */
 	size_t next, nlbip;
+	bool import;			/* a ServiceImport: its slices carry MCS_SVC_LABEL */
 	struct json_object *weights;	/* owned; NULL = all 1 */
 };
 
@@ -58,6 +65,7 @@ struct ksvc {
 struct kslice {
 	struct json_object *obj;
 	const char *ns, *service;
+	const char *import, *cluster;	/* MCS_SVC_LABEL, MCS_CLUSTER_LABEL; NULL: none */
 	int family;
 };
 
@@ -415,11 +423,13 @@ static bool slice_ok(struct json_object *o, struct kslice *ks)
 	ks->obj = o;
 	ks->ns = ns;
 	ks->service = jstr(jget(jget(o, "metadata"), "labels"), SVC_LABEL, &bad);
+	ks->import = jstr(jget(jget(o, "metadata"), "labels"), MCS_SVC_LABEL, &bad);
+	ks->cluster = jstr(jget(jget(o, "metadata"), "labels"), MCS_CLUSTER_LABEL, &bad);
 	at = jstr(o, "addressType", &bad);
 	if (bad)
 		BAD("addressType and labels must be strings");
-	if (!ks->service)
-		return false; /* not a Service's slice */
+	if (!ks->service && !ks->import)
+		return false; /* neither a Service's slice nor a ServiceImport's */
 	if (at && !strcmp(at, "IPv4"))
 		ks->family = AF_INET;
 	else if (at && !strcmp(at, "IPv6"))
@@ -489,6 +499,12 @@ static bool slice_ok(struct json_object *o, struct kslice *ks)
 #undef BAD
 }
 
+/* Whether an object has the label key (whatever its value). */
+static bool labelled(struct json_object *o, const char *key)
+{
+	return jget(jget(jget(o, "metadata"), "labels"), key) != NULL;
+}
+
 static bool cond(struct json_object *c, const char *key, bool dflt)
 {
 	struct json_object *v = jget(c, key);
@@ -499,6 +515,7 @@ static bool cond(struct json_object *c, const char *key, bool dflt)
 static void be_free(struct weft_backend_cfg *b)
 {
 	free(b->node);
+	free(b->cluster);
 	for (size_t i = 0; i < b->nfor_zones; i++)
 		free(b->for_zones[i]);
 	for (size_t i = 0; i < b->nfor_nodes; i++)
@@ -555,7 +572,10 @@ static int backends_of(const struct ksvc *s, const struct kport *kp, int family,
 		long port = -1;
 		bool bad = false;
 
-		if (sl[i].family != family || strcmp(sl[i].ns, s->ns) || strcmp(sl[i].service, s->name))
+		const char *owner = s->import ? sl[i].import : sl[i].service;
+
+		if (sl[i].family != family || strcmp(sl[i].ns, s->ns) || !owner ||
+		    strcmp(owner, s->name))
 			continue;
 		for (size_t j = 0; ports && j < json_object_array_length(ports); j++) {
 			struct json_object *p = json_object_array_get_idx(ports, j);
@@ -600,6 +620,7 @@ static int backends_of(const struct ksvc *s, const struct kport *kp, int family,
 				  (term ? WEFT_BE_TERMINATING : 0);
 			n++;
 			if ((node && !(b->node = strdup(node))) ||
+			    (s->import && !(b->cluster = strdup(sl[i].cluster))) ||
 			    hint_names(e, "forZones", &b->for_zones, &b->nfor_zones) ||
 			    hint_names(e, "forNodes", &b->for_nodes, &b->nfor_nodes))
 				goto oom;
@@ -625,7 +646,8 @@ static int backends_of(const struct ksvc *s, const struct kport *kp, int family,
 		n = u;
 	}
 	if (n > WEFT_LB_MAX_BACKENDS) {
-		bad_obj("Service", s->ns, s->name, "port %u: %zu endpoints, only the first %d used",
+		bad_obj(s->import ? "ServiceImport" : "Service", s->ns, s->name,
+			"port %u: %zu endpoints, only the first %d used",
 			kp->port, n, WEFT_LB_MAX_BACKENDS);
 		for (size_t i = WEFT_LB_MAX_BACKENDS; i < n; i++)
 			be_free(&be[i]);
@@ -701,7 +723,7 @@ static int add_service(struct weft_model *cfg, size_t *cap, const struct ksvc *s
 			ws->ports[0].target_port = s->ports[i].target ? s->ports[i].target :
 						   ws->nbackends ? ws->backends[0].port :
 								   s->ports[i].port;
-			ws->origin.kind = "Service";
+			ws->origin.kind = s->import ? "ServiceImport" : "Service";
 			cfg->nservices++;
 		}
 	}
@@ -721,7 +743,7 @@ int weft_k8s_translate(struct json_object *services, struct json_object *slices,
 	if (slices) {
 		json_object_object_foreach(slices, k, v) {
 			(void)k;
-			if (slice_ok(v, &sl[nsl]))
+			if (labelled(v, SVC_LABEL) && slice_ok(v, &sl[nsl]))
 				nsl++;
 		}
 	}
@@ -742,6 +764,155 @@ int weft_k8s_translate(struct json_object *services, struct json_object *slices,
 			if (ret)
 				break;
 		}
+	}
+	free(sl);
+	return ret ? ret : weft_k8s_reject_invalid(cfg);
+}
+
+/* --- ServiceImports (MCS API, KEP-1645) ----------------------------- */
+
+/* 1: a ClusterSetIP import to translate; 0: one weft ignores (Headless: no
+ * VIP; no spec.ips yet); -1: malformed (logged); -ENOMEM. */
+static int imp_parse(struct json_object *o, struct ksvc *s)
+{
+	struct json_object *spec, *ips, *ports;
+	const char *type, *aff;
+	bool bad = false;
+	size_t n;
+
+	memset(s, 0, sizeof(*s));
+	s->import = true;
+	s->lb = WEFT_LB_RANDOM;
+	if (!meta_names(o, "ServiceImport", &s->ns, &s->name))
+		return -1;
+#define BAD(...) do { bad_obj("ServiceImport", s->ns, s->name, __VA_ARGS__); goto fail; } while (0)
+	spec = jget(o, "spec");
+	if (!spec || !json_object_is_type(spec, json_type_object))
+		BAD("spec: missing");
+	type = jstr(spec, "type", &bad);
+	if (bad)
+		BAD("spec.type: not a string");
+	if (type && !strcmp(type, "Headless"))
+		return 0;
+	if (type && strcmp(type, "ClusterSetIP"))
+		BAD("spec.type: '%s' (ClusterSetIP or Headless)", type);
+	ips = jget(spec, "ips");
+	if (ips && !json_object_is_type(ips, json_type_array))
+		BAD("spec.ips: not a list");
+	n = ips ? json_object_array_length(ips) : 0;
+	if (!n)
+		return 0;	/* no clusterset IP allocated yet */
+	if (n > 2)
+		BAD("spec.ips: %zu addresses (1 or 2)", n);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *v = json_object_array_get_idx(ips, i);
+		const char *t = json_object_get_string(v);
+
+		if (!json_object_is_type(v, json_type_string))
+			BAD("spec.ips[%zu]: not a string", i);
+		s->family[i] = weft_ip_parse(t, &s->ip[i]);
+		if (!s->family[i])
+			BAD("spec.ips[%zu]: '%s' is not an IPv4 or IPv6 address", i, t);
+		if (i && s->family[i] == s->family[0])
+			BAD("spec.ips: two addresses of one family");
+	}
+	s->nip = n;
+
+	ports = jget(spec, "ports");
+	if (!ports || !json_object_is_type(ports, json_type_array))
+		BAD("spec.ports: missing or not a list");
+	n = json_object_array_length(ports);
+	s->ports = calloc(n ? n : 1, sizeof(*s->ports));
+	if (!s->ports)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *p = json_object_array_get_idx(ports, i);
+		struct kport *kp = &s->ports[s->nports];
+		const char *name, *proto;
+		long v;
+		int r;
+
+		name = jstr(p, "name", &bad);
+		proto = jstr(p, "protocol", &bad);
+		if (bad || !jint(jget(p, "port"), 1, 65535, &v))
+			BAD("spec.ports[%zu]: port must be 1..65535, name and protocol strings", i);
+		kp->port = v;
+		r = proto_of(proto, &kp->proto);
+		if (r < 0)
+			BAD("spec.ports[%zu].protocol: '%s' (TCP, UDP or SCTP)", i, proto);
+		if (name && strlen(name) >= sizeof(kp->name))
+			BAD("spec.ports[%zu].name: too long", i);
+		snprintf(kp->name, sizeof(kp->name), "%s", name ? name : "");
+		kp->target = 0;	/* each slice's port of this name and protocol */
+		if (r == 0)
+			continue; /* SCTP: weft has no SCTP datapath */
+		s->nports++;
+	}
+
+	aff = jstr(spec, "sessionAffinity", &bad);
+	if (bad)
+		BAD("spec.sessionAffinity: not a string");
+	if (aff && !strcmp(aff, "ClientIP")) {
+		struct json_object *t = jget(jget(jget(spec, "sessionAffinityConfig"), "clientIP"),
+					     "timeoutSeconds");
+		long v = WEFT_K8S_DEF_AFFINITY;
+
+		if (t && !jint(t, 1, 86400, &v))
+			BAD("spec.sessionAffinityConfig.clientIP.timeoutSeconds: not 1..86400");
+		s->affinity = v;
+	} else if (aff && strcmp(aff, "None")) {
+		BAD("spec.sessionAffinity: '%s' (None or ClientIP)", aff);
+	}
+	return 1;
+#undef BAD
+fail:
+	ksvc_free(s);
+	return -1;
+}
+
+int weft_k8s_translate_imports(struct json_object *imports, struct json_object *slices,
+			       struct weft_model *cfg)
+{
+	size_t nsl = 0, cap = cfg->nservices;
+	struct kslice *sl;
+	int ret = 0;
+
+	if (!imports || !json_object_object_length(imports))
+		return 0;
+	sl = calloc(slices ? json_object_object_length(slices) + 1 : 1, sizeof(*sl));
+	if (!sl)
+		return -ENOMEM;
+	if (slices) {
+		json_object_object_foreach(slices, k, v) {
+			struct kslice *ks = &sl[nsl];
+
+			(void)k;
+			if (!labelled(v, MCS_SVC_LABEL) || !slice_ok(v, ks))
+				continue;
+			if (!ks->cluster || !*ks->cluster || strlen(ks->cluster) >= WEFT_NAME_LEN) {
+				bad_obj("EndpointSlice", ks->ns, json_object_get_string(jget(jget(v, "metadata"), "name")),
+					"labels." MCS_CLUSTER_LABEL ": %s (a ServiceImport's slice names its cluster, up to %d characters)",
+					ks->cluster ? "empty or too long" : "missing", WEFT_NAME_LEN - 1);
+				continue;
+			}
+			nsl++;
+		}
+	}
+	json_object_object_foreach(imports, k, v) {
+		struct ksvc s;
+		int r = imp_parse(v, &s);
+
+		(void)k;
+		if (r < 0 && r != -1) {
+			ret = r;
+			break;
+		}
+		if (r <= 0)
+			continue;
+		ret = add_service(cfg, &cap, &s, sl, nsl);
+		ksvc_free(&s);
+		if (ret)
+			break;
 	}
 	free(sl);
 	return ret ? ret : weft_k8s_reject_invalid(cfg);
@@ -1660,6 +1831,12 @@ static void on_problem(void *ctx, enum weft_obj_kind kind, size_t index, const c
 		r->ep[index] = true;
 }
 
+/* A Service and a ServiceImport may share a namespace and name. */
+static bool same_kind(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
 /* Every object of the model made from the same Kubernetes object as one
  * rejected goes too (a Service becomes a service per port and family, a
  * Pod an endpoint per address). Marks, then compacts. */
@@ -1668,7 +1845,8 @@ static void on_problem(void *ctx, enum weft_obj_kind kind, size_t index, const c
 		for (size_t i_ = 0; i_ < (n); i_++)                                                \
 			for (size_t j_ = 0; (bad)[i_] && j_ < (n); j_++)                           \
 				if (!(bad)[j_] && !strcmp((arr)[j_].ns, (arr)[i_].ns) &&          \
-				    !strcmp((arr)[j_].name, (arr)[i_].name))                     \
+				    !strcmp((arr)[j_].name, (arr)[i_].name) &&                   \
+				    same_kind((arr)[j_].origin.kind, (arr)[i_].origin.kind))    \
 					(bad)[j_] = true;                                          \
 	} while (0)
 
