@@ -515,6 +515,62 @@ out:
 	waitpid(a.pid, NULL, 0);
 }
 
+/* Nodes not readable (an old ClusterRole without them, or not served):
+ * logged once, every Service still works, node ports come when they are. */
+TEST_TIMEOUT(e2e, k8s_nodes_not_served_cost_node_ports_only, 90)
+{
+	static const char *const names[] = { "be1", "be2", "be3", "be4" };
+	static char bin[512], kc[256], cfg[256];
+	struct api a = { 0 };
+	char out[4096];
+	int hits[4];
+	pid_t weftd;
+	long long t;
+
+	tenv_need_root();
+	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod") ||
+	    !ASSERT_OK(tenv_pod("be1", "10.250.0.21", NULL), "be1") ||
+	    !ASSERT_TRUE(tenv_namesrv("be1", "be1", "10.250.0.21", 8080) > 0, "namesrv be1") ||
+	    !api_start(&a, false))
+		return;
+	if (!api(&a, "put nodes " NODE("node-1", "z1", "192.0.2.11")) ||
+	    !api(&a, "serve nodes off") ||
+	    !api(&a, "put services " XSVC("np", "NodePort", VIP, "", NP_PORTS, "{\"loadBalancer\":{}}")) ||
+	    !api(&a, "put endpointslices " SLICE("np", "np-a", EP("10.250.0.21", "true", "false"), P8080)))
+		return;
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", a.dir);
+	snprintf(cfg, sizeof(cfg), "%s/weft.yaml", a.dir);
+	char *argv[] = { bin, "--kubeconfig", kc, "--node", "node-1", "--config", cfg,
+			 "--log-level", "info", "--api-recheck", "1", NULL };
+	weftd = tenv_spawn(NULL, false, false, argv);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned") ||
+	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "applied without Nodes") ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.21:8080", "the cluster IP works") ||
+	    !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		goto out;
+	ASSERT_EQ(tenv_spread(VIP, 80, NULL, 10, names, 4, hits), 0, "the Service is reached");
+	sp_line("192.0.2.11", 30080, "tcp", out, sizeof(out));
+	ASSERT_STR(out, "", "no Nodes: no node port yet");
+	/* served again: listed at the next re-check (1-2 s) */
+	t = tenv_now_ms();
+	if (!api(&a, "serve nodes on"))
+		goto out;
+	while (tenv_now_ms() - t < 2 * WAIT_MS) {
+		sp_line("192.0.2.11", 30080, "tcp", out, sizeof(out));
+		if (line_is(out, "10.250.0.21:8080"))
+			break;
+		usleep(20000);
+	}
+	ASSERT_TRUE(line_is(out, "10.250.0.21:8080"), "the node port once Nodes are served");
+	ASSERT_EQ(tenv_spread("192.0.2.11", 30080, NULL, 10, names, 4, hits), 0, "and reached");
+out:
+	kill(weftd, SIGTERM);
+	waitpid(weftd, NULL, 0);
+	kill(a.pid, SIGTERM);
+	waitpid(a.pid, NULL, 0);
+}
+
 /* A Pod as the API returns it (trimmed of status details weft does not read). */
 #define POD(name, ns, node, labels, ip)                                                    \
 	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"labels\":{" labels "},"      \

@@ -26,7 +26,8 @@ struct res {
 	const char *path;		/* collection URL path (paths[vi] if optional) */
 	struct json_object *(*slim)(struct json_object *);	/* what is cached of an
 					 * object (a new one); NULL: all of it */
-	/* A custom resource weft can do without: its API (group/version) may
+	/* A resource weft can do without (a custom resource; Nodes, which
+	 * only node ports and zone hints need): its API (group/version) may
 	 * not be served (404; 403 without RBAC). Then it counts as listed
 	 * and empty, its objects are dropped, one line is logged and its
 	 * collection is asked again after recheck_ms..2 * recheck_ms; paths

@@ -752,15 +752,18 @@ static void start_or_backoff(struct weft_k8s *k, struct res *r)
 
 /* An optional resource's API for people: "multicluster.x-k8s.io/v1alpha1"
  * (the version in use), or every candidate ("gateway.networking.k8s.io/v1,
- * v1alpha2"). Paths are /apis/GROUP/VERSION/RESOURCE. */
+ * v1alpha2"). Paths are /apis/GROUP/VERSION/RESOURCE, or /api/v1/RESOURCE
+ * for the core group ("v1"). */
 static const char *res_api(const struct res *r, bool in_use, char *buf, size_t len)
 {
 	size_t n = 0;
 
 	buf[0] = 0;
 	for (size_t i = in_use ? r->vi : 0; i < (in_use ? r->vi + 1 : r->npaths) && n < len; i++) {
-		const char *g = r->paths[i] + strlen("/apis/"), *v = strchr(g, '/');
-		const char *e = v ? strchr(v + 1, '/') : NULL;
+		bool core = !strncmp(r->paths[i], "/api/", 5);
+		const char *g = r->paths[i] + (core ? strlen("/api/") : strlen("/apis/"));
+		const char *v = strchr(g, '/');
+		const char *e = core ? v : v ? strchr(v + 1, '/') : NULL;
 
 		if (!v || !e)
 			continue;
@@ -1151,9 +1154,11 @@ struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
 	k->res[RES_NS] = (struct res){ .kind = "Namespace", .path = "/api/v1/namespaces" };
 	k->res[RES_NETPOL] = (struct res){ .kind = "NetworkPolicy",
 					   .path = "/apis/networking.k8s.io/v1/networkpolicies" };
-	/* every Node: InternalIPs for node ports, this node's zone */
-	k->res[RES_NODE] = (struct res){ .kind = "Node", .path = "/api/v1/nodes",
-					 .slim = weft_k8s_node_slim };
+	/* every Node: InternalIPs for node ports, this node's zone. Optional
+	 * too: a ClusterRole without nodes (an upgrade that kept the old one)
+	 * costs node ports and zone hints, not every Service */
+	k->res[RES_NODE] = (struct res){ .kind = "Node", .optional = true, .npaths = 1,
+					 .paths = { "/api/v1/nodes" }, .slim = weft_k8s_node_slim };
 	/* Optional: custom resources (internal.h), candidate versions best first. */
 	k->res[RES_SVCIMPORT] = (struct res){
 		.kind = "ServiceImport", .optional = true, .npaths = 1,
