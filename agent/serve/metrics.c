@@ -345,10 +345,10 @@ static void tcp_labels(const struct weft_metrics_tcp *t, bool istio, const char 
 	ESC(t->src_ns, sn);
 	ESC(t->dst_wl, dw);
 	ESC(t->dst_ns, dn);
-	/* The principals name the service accounts as Istio's mTLS would
-	 * (weft sees the pod's account, not a certificate). */
 	ESC(local, cl);
 	ESC(t->cluster[0] ? t->cluster : local, dcl);
+	/* The principals name the service accounts as Istio's mTLS would
+	 * (weft sees the pod's account, not a certificate). */
 	n = snprintf(buf, len, "reporter=\"%s\",source_workload=\"%s\",source_workload_namespace=\"%s\","
 		     "source_principal=\"%s\",", reporter_name(t->reporter), sw, sn,
 		     principal(td, t->src_ns, t->src_sa, sp, sizeof(sp)));

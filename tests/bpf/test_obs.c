@@ -944,3 +944,89 @@ TEST(bpf, obs_metrics_from_live_flows_and_edges)
 out:
 	ofx_close(&f);
 }
+
+/* The TCP series are keyed by (workload, namespace, service account) of
+ * each end, from weft_ep_v2: two pods of one workload under two accounts
+ * are two series with their principals, two under one account one series
+ * (summed); an address that is no endpoint is unknown, principal too; the
+ * series budget counts the series as rendered. */
+TEST(bpf, obs_metrics_series_by_service_account)
+{
+	static const struct {
+		const char *ip, *sa;
+	} clients[] = { { "10.250.0.11", "web-a" }, { "10.250.0.12", "web-a" }, { "10.250.0.13", "web-b" },
+			{ "192.0.2.7", NULL } };
+	struct weft_state st = { 0 };
+	struct weft_metrics_snap snap = { 0 };
+	struct weft_buf out = { 0 };
+	struct weft_maps maps;
+	struct ofx f;
+	int n;
+
+	if (!setup(&f, false))
+		goto out;
+	skel_maps(f.sfx.skel, &maps);
+	if (!ASSERT_OK(ep_put(f.sfx.skel, SRV_IP, "shop-api"), "server ep"))
+		goto out;
+	for (size_t i = 0; i < sizeof(clients) / sizeof(clients[0]); i++) {
+		struct weft_edge_key k = { .reporter = WEFT_REPORTER_DESTINATION, .proto = IPPROTO_TCP,
+					   .server_port = htons(8080) };
+		struct weft_edge_val v = { .opened = 1 + i };
+		struct weft_addr_key a;
+		struct weft_ep_val e = { 0 };
+
+		v4(a.addr, clients[i].ip);
+		memcpy(k.client, a.addr, 16);
+		v4(k.server, SRV_IP);
+		snprintf(e.name, sizeof(e.name), "web-%zu", i);
+		snprintf(e.ns, sizeof(e.ns), "shop");
+		snprintf(e.workload, sizeof(e.workload), "shop-web");
+		if (clients[i].sa)
+			snprintf(e.service_account, sizeof(e.service_account), "%s", clients[i].sa);
+		if ((clients[i].sa && !ASSERT_OK(bpf_map_update_elem(maps.fd[WEFT_M_EP], &a, &e, BPF_ANY),
+						  "client ep")) ||
+		    !ASSERT_OK(bpf_map_update_elem(maps.fd[WEFT_M_EDGE], &k, &v, BPF_ANY), "edge"))
+			goto out;
+	}
+	if (!ASSERT_OK(weft_metrics_gather(&st, &maps, NULL, &snap), "scrape") ||
+	    !ASSERT_OK(weft_metrics_render(&snap, &out), "render"))
+		goto out;
+	ASSERT_TRUE(strstr(out.p, "\nweft_tcp_connections_opened_total{reporter=\"destination\","
+				  "source_workload=\"shop-web\",source_workload_namespace=\"shop\","
+				  "source_principal=\"spiffe://cluster.local/ns/shop/sa/web-a\","
+				  "destination_workload=\"shop-api\",destination_workload_namespace=\"shop\","
+				  "destination_principal=\"spiffe://cluster.local/ns/shop/sa/shop-api-sa\","),
+		    out.p);
+	ASSERT_TRUE(strstr(out.p, "sa/web-a\",destination_workload=\"shop-api\",destination_workload_namespace=\"shop\","
+				  "destination_principal=\"spiffe://cluster.local/ns/shop/sa/shop-api-sa\","
+				  "destination_cluster=\"Kubernetes\","
+				  "destination_service=\"unknown\",destination_service_name=\"unknown\","
+				  "destination_service_namespace=\"unknown\",request_protocol=\"tcp\"} 3\n"),
+		    "web-a's two pods: one series, 1 + 2 opened");
+	ASSERT_TRUE(strstr(out.p, "source_principal=\"spiffe://cluster.local/ns/shop/sa/web-b\","
+				  "destination_workload=\"shop-api\""),
+		    "web-b: a series of its own");
+	ASSERT_TRUE(strstr(out.p, "source_workload=\"unknown\",source_workload_namespace=\"unknown\","
+				  "source_principal=\"unknown\","),
+		    "the world: unknown");
+	n = 0;
+	for (const char *p = out.p; (p = strstr(p, "\nweft_tcp_connections_opened_total{")); p++)
+		n++;
+	ASSERT_EQ(n, 3, "three series: web-a, web-b, unknown");
+	/* The budget counts these series: 7 TCP families of 3 series each. */
+	weft_buf_free(&out);
+	snap.max_series = 4;
+	if (ASSERT_OK(weft_metrics_render(&snap, &out), "render with a budget")) {
+		n = 0;
+		for (const char *p = out.p; (p = strstr(p, "\nweft_tcp_")); p++)
+			n += p[strcspn(p + 1, " {") + 1] == '{';
+		ASSERT_LE(n, 4, "at most the budget of TCP series");
+		ASSERT_TRUE(strstr(out.p, "\nweft_metrics_series_dropped_total ") &&
+				    !strstr(out.p, "\nweft_metrics_series_dropped_total 0\n"),
+			    "the rest counted as dropped");
+	}
+out:
+	weft_buf_free(&out);
+	weft_metrics_snap_free(&snap);
+	ofx_close(&f);
+}

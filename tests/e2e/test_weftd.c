@@ -266,6 +266,65 @@ TEST(e2e, datapath_survives_kill9_and_restart_adopts_it)
 	close(fd);
 }
 
+/* The upgrade to ABI 5: the pins of an ABI 4 weftd hold weft_ep (208-byte
+ * values, no service account) and no weft_ep_v2. The new weftd adopts the
+ * other maps (no reset), makes weft_ep_v2 and fills it, service accounts
+ * included, and never reads or writes the old weft_ep. */
+TEST(e2e, upgrade_to_weft_ep_v2_adopts_the_rest_and_names_again)
+{
+	static const char eps[] =
+		"endpoints:\n"
+		"  - {name: be1-0, namespace: shop, ip: 10.250.0.21, service_account: be1-sa}\n"
+		"  - {name: cli-0, namespace: shop, ip: 10.250.0.10, node_name: elsewhere}\n";
+	struct { char name[64], ns[64], workload[64]; __u32 identity, ifindex, flags, pad; } old = { .name = "old", .ns = "", .workload = "" };
+	struct weft_addr_key k = { 0 };
+	char be[64], path[512], out[8192];
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	struct node n;
+	int hits[4], fd, ofd;
+
+	_Static_assert(sizeof(old) == 208, "the ABI 4 weft_ep_val");
+	if (!node_up(&n, 2) || !write_config(&n, "random", TWO_BACKENDS, eps) || weftd_start(&n) < 0 ||
+	    !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	fd = open_conn(be, sizeof(be));
+	if (!ASSERT_TRUE(fd >= 0 && conn_alive(fd), "long-lived connection"))
+		return;
+	weftd_stop(&n, SIGKILL);
+	/* What an ABI 4 weftd would have left. */
+	snprintf(path, sizeof(path), "%s/weft_ep_v2", tenv_bpffs());
+	ASSERT_OK(unlink(path), "no weft_ep_v2 pinned");
+	ofd = bpf_map_create(BPF_MAP_TYPE_HASH, "weft_ep", sizeof(k), sizeof(old), 16, NULL);
+	k.addr[2] = htonl(0xffff);
+	k.addr[3] = inet_addr("10.250.0.21");
+	snprintf(path, sizeof(path), "%s/weft_ep", tenv_bpffs());
+	if (!ASSERT_TRUE(ofd >= 0, "old weft_ep") ||
+	    !ASSERT_OK(bpf_map_update_elem(ofd, &k, &old, BPF_ANY), "an old entry") ||
+	    !ASSERT_OK(bpf_obj_pin(ofd, path), "pinned as weft_ep"))
+		goto out;
+	if (weftd_start(&n) < 0)
+		goto out;
+	ASSERT_TRUE(conn_alive(fd), "the connection survives the upgrade");
+	ASSERT_EQ(spread(50, hits, NULL), 0, "the VIP works");
+	ASSERT_EQ(progs_attached(BPF_CGROUP_INET4_CONNECT), 1, "one connect4 program");
+	if (ASSERT_EQ(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s endpoints -o wide",
+				   weft_test_bindir(), tenv_bpffs()), 0, "weft endpoints"))
+		ASSERT_TRUE(strstr(out, "be1-0") && strstr(out, " be1-sa ") && strstr(out, " default ") &&
+			    strstr(out, "remote"),
+			    out);
+	ASSERT_OK(bpf_obj_get_info_by_fd(ofd, &info, &len), "old map info");
+	ASSERT_EQ(info.value_size, sizeof(old), "the old weft_ep keeps its layout");
+	memset(&old, 0, sizeof(old));
+	ASSERT_OK(bpf_map_lookup_elem(ofd, &k, &old), "and its entry");
+	ASSERT_STR(old.name, "old", "untouched");
+out:
+	if (ofd >= 0)
+		close(ofd);
+	unlink(path);
+	close(fd);
+}
+
 TEST(e2e, sigterm_keeps_the_datapath_and_cleanup_removes_it)
 {
 	struct node n;

@@ -214,7 +214,7 @@ users:
 ''')
 
 # --- weft.yaml ---------------------------------------------------------------
-for p in ['deploy/weft.yaml', 'deploy/demo/weft.yaml']:
+for p in ['deploy/weft.yaml', 'deploy/demo/node-a.yaml', 'deploy/demo/node-b.yaml']:
     save('config', p.replace('/', '-'), open(p, 'rb').read())
 cm = open('deploy/k8s/20-configmap.yaml').read()
 m = re.search(r'weft\.yaml: \|\n((?:    .*\n|\n)+)', cm)
