@@ -7,8 +7,8 @@
  * TLS on 127.0.0.1 (port printed as the first line of stdout). Serves
  * /api/v1/services, /apis/discovery.k8s.io/v1/endpointslices, /api/v1/pods
  * (honouring fieldSelector=spec.nodeName=NODE in lists and watches),
- * /api/v1/namespaces (cluster-scoped: keyed by name alone) and
- * /apis/networking.k8s.io/v1/networkpolicies: list
+ * /api/v1/namespaces and /api/v1/nodes (cluster-scoped: keyed by name
+ * alone) and /apis/networking.k8s.io/v1/networkpolicies: list
  * (paged with limit/continue, metadata.resourceVersion) and watch
  * (Transfer-Encoding: chunked, one JSON event per line, replayed from the
  * requested resourceVersion, bookmarks). A wrong bearer token gets 401.
@@ -36,8 +36,8 @@
  *				hidden); forbid: the same with 403 (RBAC without
  *				it); on: served again
  * RES is "services", "endpointslices", "pods", "namespaces",
- * "networkpolicies" or "serviceimports" (multicluster.x-k8s.io/v1alpha1);
- * NS/NAME of a namespace is its name alone.
+ * "networkpolicies", "serviceimports" (multicluster.x-k8s.io/v1alpha1) or
+ * "nodes"; NS/NAME of a namespace or a node is its name alone.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -89,7 +89,7 @@ struct watch {
 	size_t plen;
 };
 
-#define NRES 6
+#define NRES 7
 static struct res res[NRES] = {
 	{ .name = "services", .path = "/api/v1/services", .list_kind = "ServiceList",
 	  .kind = "Service", .api_version = "v1" },
@@ -103,6 +103,8 @@ static struct res res[NRES] = {
 	{ .name = "networkpolicies", .path = "/apis/networking.k8s.io/v1/networkpolicies",
 	  .list_kind = "NetworkPolicyList", .kind = "NetworkPolicy",
 	  .api_version = "networking.k8s.io/v1" },
+	{ .name = "nodes", .path = "/api/v1/nodes", .list_kind = "NodeList", .kind = "Node",
+	  .api_version = "v1" },
 	{ .name = "serviceimports", .path = "/apis/multicluster.x-k8s.io/v1alpha1/serviceimports",
 	  .list_kind = "ServiceImportList", .kind = "ServiceImport",
 	  .api_version = "multicluster.x-k8s.io/v1alpha1" },

@@ -186,37 +186,110 @@ void weft_endpoint_clear(struct weft_endpoint *ep)
 	ep->node = NULL;
 }
 
-size_t weft_service_in_use(const struct weft_service *svc, const char *node, bool *use)
+static bool has_name(char *const *names, size_t n, const char *name)
 {
-	size_t n[2] = { 0 };	/* ready, serving terminating */
+	for (size_t i = 0; name && *name && i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+/* kube-proxy's topologyModeFromHints over the ready candidates: 2 (node
+ * hints), 1 (zone hints) or 0 (none: every candidate). */
+static int topology_mode(const struct weft_service *svc, const bool *cand, const char *node,
+			 const char *zone)
+{
+	bool all_node = true, for_node = false, all_zone = true, for_zone = false;
 
 	for (size_t i = 0; i < svc->nbackends; i++) {
 		const struct weft_backend_cfg *b = &svc->backends[i];
 
-		use[i] = !svc->node_local || (b->node && node && !strcmp(b->node, node));
-		if (use[i] && !svc->publish_not_ready) {
-			n[0] += !(b->cond & WEFT_BE_NOT_READY);
-			n[1] += (b->cond & (WEFT_BE_NOT_SERVING | WEFT_BE_TERMINATING)) ==
-				WEFT_BE_TERMINATING;
-		}
+		if (!cand[i] || (!svc->publish_not_ready && (b->cond & WEFT_BE_NOT_READY)))
+			continue;
+		all_zone = all_zone && b->nfor_zones;
+		for_zone = for_zone || has_name(b->for_zones, b->nfor_zones, zone);
+		all_node = all_node && b->nfor_nodes;
+		for_node = for_node || has_name(b->for_nodes, b->nfor_nodes, node);
 	}
-	if (svc->publish_not_ready) {
-		size_t k = 0;
+	if (svc->traffic == WEFT_TD_PREFER_NODE && all_node && for_node)
+		return 2;
+	return all_zone && for_zone ? 1 : 0;
+}
 
-		for (size_t i = 0; i < svc->nbackends; i++)
-			k += use[i];
-		return k;
+size_t weft_service_in_use(const struct weft_service *svc, const char *node, const char *zone,
+			   bool external, bool *use)
+{
+	bool local = svc->node_local && !external;
+	size_t n[2] = { 0 };	/* ready, serving terminating */
+	int topo;
+
+	for (size_t i = 0; i < svc->nbackends; i++) {
+		const struct weft_backend_cfg *b = &svc->backends[i];
+
+		use[i] = !local || (b->node && node && !strcmp(b->node, node));
+	}
+	/* topology narrows the ready ones; the terminating fallback ignores
+	 * it (there is no ready endpoint anywhere by then) */
+	topo = svc->traffic && !local ? topology_mode(svc, use, node, zone) : 0;
+	for (size_t i = 0; i < svc->nbackends; i++) {
+		const struct weft_backend_cfg *b = &svc->backends[i];
+		bool close = topo == 2 ? has_name(b->for_nodes, b->nfor_nodes, node) :
+			     topo == 1 ? has_name(b->for_zones, b->nfor_zones, zone) : true;
+
+		if (!use[i])
+			continue;
+		if (svc->publish_not_ready) {
+			n[0] += close;
+			continue;
+		}
+		n[0] += close && !(b->cond & WEFT_BE_NOT_READY);
+		n[1] += (b->cond & (WEFT_BE_NOT_SERVING | WEFT_BE_TERMINATING)) == WEFT_BE_TERMINATING;
 	}
 	for (size_t i = 0; i < svc->nbackends; i++) {
-		uint8_t c = svc->backends[i].cond;
+		const struct weft_backend_cfg *b = &svc->backends[i];
+		uint8_t c = b->cond;
+		bool close = topo == 2 ? has_name(b->for_nodes, b->nfor_nodes, node) :
+			     topo == 1 ? has_name(b->for_zones, b->nfor_zones, zone) : true;
 
-		if (n[0])
-			use[i] = use[i] && !(c & WEFT_BE_NOT_READY);
+		if (svc->publish_not_ready)
+			use[i] = use[i] && close;
+		else if (n[0])
+			use[i] = use[i] && close && !(c & WEFT_BE_NOT_READY);
 		else
 			use[i] = use[i] && (c & (WEFT_BE_NOT_SERVING | WEFT_BE_TERMINATING)) ==
 						   WEFT_BE_TERMINATING;
 	}
-	return n[0] ? n[0] : n[1];
+	return svc->publish_not_ready || n[0] ? n[0] : n[1];
+}
+
+static int ip_family(const struct weft_ip *ip)
+{
+	return IN6_IS_ADDR_V4MAPPED(&ip->a) ? AF_INET : AF_INET6;
+}
+
+size_t weft_port_frontends(const struct weft_model *m, const struct weft_service *svc,
+			   const struct weft_port *p, struct weft_frontend *out)
+{
+	size_t k = 0;
+
+#define FE(addr, prt, what)                                                   \
+	do {                                                                  \
+		if (out)                                                      \
+			out[k] = (struct weft_frontend){ addr, prt, what };   \
+		k++;                                                          \
+	} while (0)
+	FE(svc->vip, p->port, WEFT_FE_VIP);
+	for (size_t i = 0; i < svc->nexternal_ips; i++)
+		FE(svc->external_ips[i], p->port, WEFT_FE_EXTERNAL_IP);
+	for (size_t i = 0; i < svc->nlb_ips; i++)
+		FE(svc->lb_ips[i], p->port, WEFT_FE_LB_IP);
+	for (size_t i = 0; p->node_port && svc->type != WEFT_SVC_CLUSTER_IP && m && i < m->nnodes;
+	     i++)
+		for (size_t j = 0; j < m->nodes[i].nips; j++)
+			if (ip_family(&m->nodes[i].ips[j]) == svc->family)
+				FE(m->nodes[i].ips[j], p->node_port, WEFT_FE_NODE_PORT);
+#undef FE
+	return k;
 }
 
 static int gone_cmp(const void *a, const void *b)
@@ -231,7 +304,9 @@ static int gone_tuples(const struct weft_model *m, struct weft_gone_key **out, s
 
 	*out = NULL;
 	for (size_t i = 0; m && i < m->nservices; i++)
-		cap += m->services[i].nports * m->services[i].nbackends;
+		for (size_t p = 0; p < m->services[i].nports; p++)
+			cap += weft_port_frontends(m, &m->services[i], &m->services[i].ports[p],
+						   NULL) * m->services[i].nbackends;
 	if (!cap) {
 		*n = 0;
 		return 0;
@@ -243,16 +318,29 @@ static int gone_tuples(const struct weft_model *m, struct weft_gone_key **out, s
 		const struct weft_service *s = &m->services[i];
 
 		for (size_t p = 0; p < s->nports; p++) {
-			for (size_t b = 0; b < s->nbackends; b++) {
-				struct weft_gone_key *g = &(*out)[k++];
-				const struct weft_backend_cfg *be = &s->backends[b];
+			size_t nfe = weft_port_frontends(m, s, &s->ports[p], NULL);
+			struct weft_frontend *fe = calloc(nfe, sizeof(*fe));
 
-				memcpy(g->vip, &s->vip.a, sizeof(g->vip));
-				memcpy(g->addr, &be->ip.a, sizeof(g->addr));
-				g->vport = htons(s->ports[p].port);
-				g->port = htons(be->port ? be->port : s->ports[p].target_port);
-				g->proto = s->ports[p].proto;
+			if (!fe) {
+				free(*out);
+				*out = NULL;
+				return -ENOMEM;
 			}
+			weft_port_frontends(m, s, &s->ports[p], fe);
+			for (size_t f = 0; f < nfe; f++) {
+				for (size_t b = 0; b < s->nbackends; b++) {
+					struct weft_gone_key *g = &(*out)[k++];
+					const struct weft_backend_cfg *be = &s->backends[b];
+
+					memcpy(g->vip, &fe[f].ip.a, sizeof(g->vip));
+					memcpy(g->addr, &be->ip.a, sizeof(g->addr));
+					g->vport = htons(fe[f].port);
+					g->port = htons(be->port ? be->port :
+								   s->ports[p].target_port);
+					g->proto = s->ports[p].proto;
+				}
+			}
+			free(fe);
 		}
 	}
 	qsort(*out, k, sizeof(**out), gone_cmp);
@@ -294,17 +382,36 @@ int weft_model_gone(const struct weft_model *old, const struct weft_model *cur,
 	return 0;
 }
 
+static void names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n && names; i++)
+		free(names[i]);
+	free(names);
+}
+
 void weft_service_clear(struct weft_service *svc)
 {
 	for (size_t i = 0; i < svc->nbackends; i++) {
 		free(svc->backends[i].node);
+		names_free(svc->backends[i].for_zones, svc->backends[i].nfor_zones);
+		names_free(svc->backends[i].for_nodes, svc->backends[i].nfor_nodes);
 		free(svc->backends[i].cluster);
 	}
 	free(svc->ports);
 	free(svc->backends);
+	free(svc->external_ips);
+	free(svc->lb_ips);
 	svc->ports = NULL;
 	svc->backends = NULL;
-	svc->nports = svc->nbackends = 0;
+	svc->external_ips = svc->lb_ips = NULL;
+	svc->nports = svc->nbackends = svc->nexternal_ips = svc->nlb_ips = 0;
+}
+
+void weft_node_clear(struct weft_node *n)
+{
+	free(n->ips);
+	n->ips = NULL;
+	n->nips = 0;
 }
 
 void weft_policy_clear(struct weft_policy *p)
@@ -340,6 +447,9 @@ void weft_model_free(struct weft_model *m)
 	for (size_t i = 0; i < m->npolicies; i++)
 		weft_policy_clear(&m->policies[i]);
 	free(m->policies);
+	for (size_t i = 0; i < m->nnodes; i++)
+		weft_node_clear(&m->nodes[i]);
+	free(m->nodes);
 	free(m->source);
 	free(m);
 }

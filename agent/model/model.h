@@ -18,6 +18,8 @@
 #include "lib/addr.h"
 #include "weft/maps.h"
 
+struct weft_model;
+
 struct weft_label {
 	char *key;
 	char *value;
@@ -63,6 +65,8 @@ struct weft_port {
 	uint16_t port;			/* service port, host order */
 	uint16_t target_port;		/* host order; defaults to port */
 	uint8_t proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t node_port;		/* host order; 0 = none (type NodePort or
+					 * LoadBalancer only) */
 	struct weft_pos pos;		/* file: where the entry starts */
 };
 
@@ -79,6 +83,11 @@ struct weft_backend_cfg {
 	uint8_t cond;			/* WEFT_BE_* */
 	char *node;			/* the node it runs on (EndpointSlice nodeName,
 					 * file node_name); NULL: not said */
+	char **for_zones;		/* hints.forZones[].name: the zones whose
+					 * clients it is meant for */
+	size_t nfor_zones;
+	char **for_nodes;		/* hints.forNodes[].name */
+	size_t nfor_nodes;
 	char *cluster;			/* the cluster it runs in, for a multi-cluster
 					 * service (a ServiceImport's EndpointSlice label
 					 * multicluster.kubernetes.io/source-cluster, file
@@ -94,6 +103,15 @@ struct weft_backend_cfg {
 const char *weft_lb_name(uint8_t lb);
 int weft_lb_parse(const char *name);
 
+/* A Service's type: what frontends it has besides its cluster IP. */
+#define WEFT_SVC_CLUSTER_IP 0		/* the vip (and external_ips) only */
+#define WEFT_SVC_NODE_PORT 1		/* + every node's InternalIPs at each node_port */
+#define WEFT_SVC_LOAD_BALANCER 2	/* + node ports, + lb_ips */
+
+/* spec.trafficDistribution: which backends are close (with hints). */
+#define WEFT_TD_NONE 0
+#define WEFT_TD_PREFER_ZONE 1		/* PreferClose, PreferSameZone: hints.forZones */
+#define WEFT_TD_PREFER_NODE 2		/* PreferSameNode: hints.forNodes, then forZones */
 /* Outlier detection of a service port (`outlier_detection:`, issue 16): a
  * backend whose TCP connects from this node fail `errors` times in a row is
  * ejected for eject_s x (times ejected), at most eject_pct of the backends
@@ -121,6 +139,14 @@ struct weft_service {
 					 * of this node (datapath.node_name) */
 	bool publish_not_ready;		/* publishNotReadyAddresses: conditions
 					 * ignored, every backend used */
+	uint8_t type;			/* WEFT_SVC_* */
+	uint8_t traffic;		/* WEFT_TD_* */
+	bool external_local;		/* externalTrafficPolicy Local: parsed; pods
+					 * are never subject to it (weft_service_in_use) */
+	struct weft_ip *external_ips;	/* spec.externalIPs, of the vip's family */
+	size_t nexternal_ips;
+	struct weft_ip *lb_ips;		/* status.loadBalancer.ingress[].ip */
+	size_t nlb_ips;
 	struct weft_backend_cfg *backends;
 	size_t nbackends;
 	/* Resilience (issue 16), TCP only; all zero = none. */
@@ -135,15 +161,56 @@ struct weft_service {
 bool weft_service_resilient(const struct weft_service *svc);
 
 /*
- * Which backends of svc new connections go to, as kube-proxy chooses (node
- * is this node's name, datapath.node_name): with node_local only those
- * whose node is node; of those, every one if publish_not_ready, else the
- * ready ones, else (none ready) the serving terminating ones. use[i] says
- * it of svc->backends[i]; the count is returned. Established connections
- * are never touched by this choice: a backend left out only gets no new
- * ones.
+ * Which backends of svc new connections go to, as kube-proxy's
+ * CategorizeEndpoints chooses for a pod of this node (node: its name,
+ * datapath.node_name; zone: its zone, datapath.zone, may be "" or NULL).
+ * external: through a frontend other than the vip (external IP, LB IP,
+ * node port): kube-proxy sends pod traffic to those to the service's
+ * cluster endpoints, so neither internal_traffic_policy nor
+ * external_traffic_policy applies. Otherwise, with node_local, only the
+ * backends whose node is node. Of the candidates: every one if
+ * publish_not_ready, else the ready ones, else (none ready) the serving
+ * terminating ones. Topology (traffic set, cluster endpoints only): if
+ * every ready candidate has zone hints and one is hinted for zone, only
+ * those hinted for zone (PreferSameNode: first the same with node hints
+ * and node); else all. use[i] says it of svc->backends[i]; the count is
+ * returned. Established connections are never touched by this choice: a
+ * backend left out only gets no new ones.
  */
-size_t weft_service_in_use(const struct weft_service *svc, const char *node, bool *use);
+size_t weft_service_in_use(const struct weft_service *svc, const char *node, const char *zone,
+			   bool external, bool *use);
+
+/* A Node (Kubernetes Node objects, the file's nodes:): its name, its
+ * InternalIP addresses (node-port frontends) and its zone label. */
+#define WEFT_NODE_NAME_LEN 254		/* a DNS subdomain, 253 characters */
+#define WEFT_ZONE_LEN 64		/* a label value, 63 characters */
+
+struct weft_node {
+	char name[WEFT_NODE_NAME_LEN];
+	char zone[WEFT_ZONE_LEN];	/* topology.kubernetes.io/zone; "" = none */
+	struct weft_ip *ips;		/* status.addresses type InternalIP */
+	size_t nips;
+	struct weft_origin origin;
+};
+
+/* One address and port a client reaches a service port at. */
+#define WEFT_FE_VIP 0			/* the cluster IP */
+#define WEFT_FE_EXTERNAL_IP 1		/* spec.externalIPs */
+#define WEFT_FE_LB_IP 2			/* status.loadBalancer.ingress[].ip */
+#define WEFT_FE_NODE_PORT 3		/* a node's InternalIP at the node port */
+
+struct weft_frontend {
+	struct weft_ip ip;
+	uint16_t port;			/* host order */
+	uint8_t kind;			/* WEFT_FE_* */
+};
+
+/* The frontends of port p of svc (every one translated at connect to the
+ * same backends): the vip, then each external IP and LB IP at p->port,
+ * then, with a node port, each InternalIP of the vip's family of every
+ * node of m. Into out (NULL: only count); the count is returned. */
+size_t weft_port_frontends(const struct weft_model *m, const struct weft_service *svc,
+			   const struct weft_port *p, struct weft_frontend *out);
 
 
 /* A set-based requirement of a selector (Kubernetes matchExpressions):
@@ -247,6 +314,9 @@ struct weft_datapath_cfg {
 	char node_name[256];		/* this node (Kubernetes: its Node's name), for
 					 * internal_traffic_policy Local; default: the
 					 * host name */
+	char zone[WEFT_ZONE_LEN];	/* this node's zone (Kubernetes: its Node's
+					 * topology.kubernetes.io/zone), for topology
+					 * hints; default "" (none) */
 	/* Map sizes, one per knob of the registry (weft/maps.h): max_services,
 	 * max_backends, ...; default WEFT_DEF_<knob>. Read only at start. */
 #define WEFT_X(knob, def, what) uint32_t knob;
@@ -290,6 +360,8 @@ struct weft_model {
 	size_t nservices;
 	struct weft_policy *policies;
 	size_t npolicies;
+	struct weft_node *nodes;	/* the cluster's nodes, for node ports */
+	size_t nnodes;
 };
 
 /* The defaults of the datapath and metrics settings, the same for every
@@ -322,6 +394,7 @@ void weft_endpoint_clear(struct weft_endpoint *ep);
 void weft_service_clear(struct weft_service *svc);
 void weft_policy_clear(struct weft_policy *p);
 void weft_namespace_clear(struct weft_namespace *ns);
+void weft_node_clear(struct weft_node *n);
 void weft_rule_clear(struct weft_rule *r);
 void weft_rules_free(struct weft_rule *r, size_t n);
 void weft_labels_free(struct weft_label *l, size_t n);

@@ -224,6 +224,20 @@ static int svc_backends(struct check *c, size_t si)
 		       family == AF_INET ? "IPv4" : "IPv6", s->family == AF_INET ? "IPv4" : "IPv6");
 		return 0;	/* one problem per service is enough */
 	}
+	for (size_t i = 0; i < s->nexternal_ips + s->nlb_ips; i++) {
+		bool ext = i < s->nexternal_ips;
+		const struct weft_ip *ip = ext ? &s->external_ips[i] : &s->lb_ips[i - s->nexternal_ips];
+		int family = ip_family(ip);
+
+		if (family == s->family)
+			continue;
+		report(c, WEFT_OBJ_SERVICE, si, "%s: %s[%zu]: an %s address for an %s vip",
+		       place(c, "services", si, NULL, 0, &s->origin, NULL, s->ns, s->name, p,
+			     sizeof(p)),
+		       ext ? "external_ips" : "load_balancer_ips", ext ? i : i - s->nexternal_ips,
+		       family == AF_INET ? "IPv4" : "IPv6", s->family == AF_INET ? "IPv4" : "IPv6");
+		return 0;
+	}
 	for (size_t j = 0; j < s->nports; j++) {
 		for (size_t b = 1; b < s->nbackends; b++) {
 			const struct weft_backend_cfg *y = &s->backends[b];
@@ -280,20 +294,28 @@ static void svc_resilience(struct check *c, size_t si)
 		       why);
 }
 
-/* One frontend (vip, port, protocol) of one service. */
+/* One frontend (address, port, protocol) of one service port. */
 struct frontend {
 	const struct weft_service *svc;
 	size_t si, pi;
+	struct weft_frontend fe;
+};
+
+static const char *const fe_what[] = {
+	[WEFT_FE_VIP] = "",
+	[WEFT_FE_EXTERNAL_IP] = " (external IP)",
+	[WEFT_FE_LB_IP] = " (load balancer IP)",
+	[WEFT_FE_NODE_PORT] = " (node port)",
 };
 
 static int fe_cmp(const void *a, const void *b, void *arg)
 {
 	const struct frontend *fe = arg, *x = &fe[*(const size_t *)a], *y = &fe[*(const size_t *)b];
-	const struct weft_port *px = &x->svc->ports[x->pi], *py = &y->svc->ports[y->pi];
-	int r = memcmp(&x->svc->vip, &y->svc->vip, sizeof(x->svc->vip));
+	uint8_t xp = x->svc->ports[x->pi].proto, yp = y->svc->ports[y->pi].proto;
+	int r = memcmp(&x->fe.ip, &y->fe.ip, sizeof(x->fe.ip));
 
 	if (!r)
-		r = px->port != py->port ? px->port - py->port : px->proto - py->proto;
+		r = x->fe.port != y->fe.port ? x->fe.port - y->fe.port : xp - yp;
 	return r;
 }
 
@@ -303,32 +325,52 @@ static void fe_dup(struct check *c, const void *arg, size_t a, size_t b)
 	const struct weft_port *py = &y->svc->ports[y->pi];
 	char p[512], q[512], ip[INET6_ADDRSTRLEN];
 
-	report(c, WEFT_OBJ_SERVICE, y->si, "%s: %s port %u/%s is also %s",
+	report(c, WEFT_OBJ_SERVICE, y->si, "%s: %s port %u/%s%s is also %s%s",
 	       place(c, "services", y->si, "ports", y->pi, &y->svc->origin, &py->pos, y->svc->ns,
 		     y->svc->name, p, sizeof(p)),
-	       weft_ip_str(&y->svc->vip, ip, sizeof(ip)), py->port,
-	       py->proto == IPPROTO_UDP ? "udp" : "tcp",
+	       weft_ip_str(&y->fe.ip, ip, sizeof(ip)), y->fe.port,
+	       py->proto == IPPROTO_UDP ? "udp" : "tcp", fe_what[y->fe.kind],
 	       other("services", x->si, "ports", x->pi, &x->svc->origin, &x->svc->ports[x->pi].pos,
-		     x->svc->ns, x->svc->name, q, sizeof(q)));
+		     x->svc->ns, x->svc->name, q, sizeof(q)),
+	       fe_what[x->fe.kind]);
 }
 
 static int svc_frontends(struct check *c)
 {
 	const struct weft_model *m = c->m;
 	struct frontend *fe;
-	size_t n = 0;
+	struct weft_frontend *one = NULL;
+	size_t n = 0, max = 0;
 	int ret;
 
-	for (size_t i = 0; i < m->nservices; i++)
-		n += m->services[i].nports;
+	for (size_t i = 0; i < m->nservices; i++) {
+		for (size_t j = 0; j < m->services[i].nports; j++) {
+			size_t k = weft_port_frontends(m, &m->services[i], &m->services[i].ports[j],
+						       NULL);
+
+			n += k;
+			max = k > max ? k : max;
+		}
+	}
 	fe = calloc(n + 1, sizeof(*fe));
-	if (!fe)
+	one = calloc(max + 1, sizeof(*one));
+	if (!fe || !one) {
+		free(fe);
+		free(one);
 		return -ENOMEM;
+	}
 	n = 0;
-	for (size_t i = 0; i < m->nservices; i++)
-		for (size_t j = 0; j < m->services[i].nports; j++)
-			fe[n++] = (struct frontend){ &m->services[i], i, j };
+	for (size_t i = 0; i < m->nservices; i++) {
+		for (size_t j = 0; j < m->services[i].nports; j++) {
+			size_t k = weft_port_frontends(m, &m->services[i], &m->services[i].ports[j],
+						       one);
+
+			for (size_t f = 0; f < k; f++)
+				fe[n++] = (struct frontend){ &m->services[i], i, j, one[f] };
+		}
+	}
 	ret = pairs(n, fe_cmp, fe, fe_dup, c);
+	free(one);
 	free(fe);
 	return ret;
 }

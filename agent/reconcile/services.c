@@ -94,7 +94,8 @@ static uint32_t id_alloc(struct idset *s, uint32_t *hint)
  * current state has; give new ones the lowest index no current or new
  * backend of this service port uses. */
 static int build_backends(struct weft_sp *sp, const struct weft_service *svc,
-			  const struct weft_port *port, const struct weft_sp *cur, const char *node)
+			  const struct weft_port *port, const struct weft_sp *cur,
+			  const struct weft_datapath_cfg *dp, bool external)
 {
 	bool *use = calloc(svc->nbackends + 1, sizeof(*use));
 	uint32_t next = 0;
@@ -102,8 +103,8 @@ static int build_backends(struct weft_sp *sp, const struct weft_service *svc,
 
 	if (!use)
 		return -ENOMEM;
-	/* those new connections may go to (conditions, node-local) */
-	sp->nbe = weft_service_in_use(svc, node, use);
+	/* those new connections may go to (conditions, node-local, topology) */
+	sp->nbe = weft_service_in_use(svc, dp->node_name, dp->zone, external, use);
 	sp->be = sp->nbe ? calloc(sp->nbe, sizeof(*sp->be)) : NULL;
 	if (sp->nbe && !sp->be) {
 		free(use);
@@ -194,21 +195,23 @@ static bool keeps_table(const struct weft_sp *c, const struct weft_sp *sp)
 	return true;
 }
 
+/* One frontend of a service port: its own id, backends and table. */
 static int build_sp(struct weft_sp *sp, const struct weft_service *svc,
-		    const struct weft_port *port, const struct weft_state *cur, struct idset *ids,
-		    uint32_t *hint, const char *node)
+		    const struct weft_port *port, const struct weft_frontend *fe,
+		    const struct weft_state *cur, struct idset *ids, uint32_t *hint,
+		    const struct weft_datapath_cfg *dp)
 {
 	const struct weft_sp *c;
 	int err;
 
-	memcpy(sp->key.addr, &svc->vip.a, 16);
-	sp->key.port = htons(port->port);
+	memcpy(sp->key.addr, &fe->ip.a, 16);
+	sp->key.port = htons(fe->port);
 	sp->key.proto = port->proto;
 	c = weft_state_find(cur, &sp->key);
 	sp->val.id = c ? c->val.id : id_alloc(ids, hint);
 	sp->val.lb = svc->lb;
 	sp->val.affinity = svc->affinity;
-	err = build_backends(sp, svc, port, c, node);
+	err = build_backends(sp, svc, port, c, dp, fe->kind != WEFT_FE_VIP);
 	if (err)
 		return err;
 	build_meta(sp, svc, port);
@@ -233,15 +236,25 @@ int weft_state_build(const struct weft_model *cfg, const struct weft_state *cur,
 		     struct weft_state *out, char *err, size_t errlen)
 {
 	const struct weft_datapath_cfg *dp = &cfg->datapath;
-	size_t nsp = 0, nbe = 0, nslots = 0, k = 0;
+	size_t nsp = 0, nbe = 0, nslots = 0, k = 0, maxfe = 0;
 	struct idset ids = { .max = dp->max_services };
+	struct weft_frontend *fe = NULL;
 	uint32_t hint = 1;
 	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
+	/* one entry of weft_svc per frontend (vip, external and LB addresses,
+	 * node ports), each with its own backends */
 	for (size_t i = 0; i < cfg->nservices; i++) {
-		nsp += cfg->services[i].nports;
-		nbe += cfg->services[i].nports * cfg->services[i].nbackends;
+		const struct weft_service *svc = &cfg->services[i];
+
+		for (size_t j = 0; j < svc->nports; j++) {
+			size_t n = weft_port_frontends(cfg, svc, &svc->ports[j], NULL);
+
+			nsp += n;
+			nbe += n * svc->nbackends;
+			maxfe = n > maxfe ? n : maxfe;
+		}
 	}
 	ret = check_limit(weft_map_name(WEFT_M_SVC), nsp, dp->max_services, "max_services", err, errlen);
 	if (!ret)
@@ -250,7 +263,8 @@ int weft_state_build(const struct weft_model *cfg, const struct weft_state *cur,
 		return ret;
 	ids.bits = calloc(ids.max / 8 + 1, 1);
 	out->sp = calloc(nsp ? nsp : 1, sizeof(*out->sp));
-	if (!ids.bits || !out->sp) {
+	fe = calloc(maxfe + 1, sizeof(*fe));
+	if (!ids.bits || !out->sp || !fe) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -263,20 +277,24 @@ int weft_state_build(const struct weft_model *cfg, const struct weft_state *cur,
 	for (size_t i = 0; i < cfg->nservices; i++) {
 		const struct weft_service *svc = &cfg->services[i];
 
-		for (size_t j = 0; j < svc->nports; j++, k++) {
-			ret = build_sp(&out->sp[k], svc, &svc->ports[j], cur, &ids, &hint,
-				       dp->node_name);
-			out->n = k + 1;
-			if (ret == 0 && out->sp[k].val.id == 0)
-				ret = -ENOSPC;
-			if (ret) {
-				snprintf(err, errlen, "services[%zu] (%s/%s) port %u: %s", i, svc->ns,
-					 svc->name, svc->ports[j].port,
-					 ret == -ENOSPC ? "no free service id (raise datapath.max_services)"
-							: strerror(-ret));
-				goto fail;
+		for (size_t j = 0; j < svc->nports; j++) {
+			size_t nfe = weft_port_frontends(cfg, svc, &svc->ports[j], fe);
+
+			for (size_t f = 0; f < nfe; f++, k++) {
+				ret = build_sp(&out->sp[k], svc, &svc->ports[j], &fe[f], cur, &ids,
+					       &hint, dp);
+				out->n = k + 1;
+				if (ret == 0 && out->sp[k].val.id == 0)
+					ret = -ENOSPC;
+				if (ret) {
+					snprintf(err, errlen, "services[%zu] (%s/%s) port %u: %s", i,
+						 svc->ns, svc->name, fe[f].port,
+						 ret == -ENOSPC ? "no free service id (raise datapath.max_services)"
+								: strerror(-ret));
+					goto fail;
+				}
+				nslots += out->sp[k].nslots;
 			}
-			nslots += out->sp[k].nslots;
 		}
 	}
 	ret = check_limit(weft_map_name(WEFT_M_SLOT), nslots, dp->max_slots, "max_slots", err, errlen);
@@ -284,9 +302,11 @@ int weft_state_build(const struct weft_model *cfg, const struct weft_state *cur,
 		goto fail;
 	qsort(out->sp, out->n, sizeof(*out->sp), weft_sp_cmp);
 	free(ids.bits);
+	free(fe);
 	return 0;
 fail:
 	free(ids.bits);
+	free(fe);
 	weft_state_free(out);
 	return ret;
 }

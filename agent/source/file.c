@@ -654,6 +654,7 @@ static const struct field port_fields[] = {
 	F_INT("port", struct weft_port, port, 1, 65535, REQUIRED),
 	F_INT("target_port", struct weft_port, target_port, 1, 65535),
 	F_AT("protocol", p_proto, struct weft_port, proto),
+	F_INT("node_port", struct weft_port, node_port, 1, 65535),
 	{ 0 }
 };
 
@@ -776,6 +777,90 @@ static int p_cluster(struct ctx *c, yaml_node_t *n, const struct field *f, void 
 	}
 }
 
+/* A label value (a zone's name): at most 63 characters, alphanumerics and
+ * '-', '_', '.' inside; kept as a string. */
+static int p_label_value(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	char **out = (char **)((char *)obj + f->off);
+	const char *s;
+	size_t len;
+	int err = scalar(c, n, &s);
+
+	if (err)
+		return err;
+	len = strlen(s);
+	if (len >= WEFT_ZONE_LEN)
+		return fail(c, n, "longer than %d characters", WEFT_ZONE_LEN - 1);
+	for (size_t i = 0; i < len; i++) {
+		bool alnum = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+			     (s[i] >= '0' && s[i] <= '9');
+		bool inner = (s[i] == '-' || s[i] == '_' || s[i] == '.') && i > 0 && i + 1 < len;
+
+		if (!alnum && !inner)
+			return fail(c, n, "\"%s\" is not a valid label value (letters, digits, '-', '_' and '.', starting and ending with a letter or digit)",
+				    s);
+	}
+	if (f->aux) {	/* a buffer of f->aux bytes */
+		memcpy((char *)obj + f->off, s, len + 1);
+		return 0;
+	}
+	*out = strdup(s);
+	return *out ? 0 : oom(c);
+}
+
+static int zone_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	static const struct field f = { .off = 0 };
+
+	(void)parent;
+	return p_label_value(c, n, &f, elem);
+}
+
+static int node_name_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	static const struct field f = { .off = 0 };
+
+	(void)parent;
+	return p_node(c, n, &f, elem);
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int zones_check(struct ctx *c, yaml_node_t *seq, void *parent)
+{
+	struct weft_backend_cfg *be = parent;
+
+	return check_dup(c, seq, be->for_zones, be->nfor_zones, sizeof(char *), str_cmp, NULL,
+			 "zone");
+}
+
+static int nodes_check(struct ctx *c, yaml_node_t *seq, void *parent)
+{
+	struct weft_backend_cfg *be = parent;
+
+	return check_dup(c, seq, be->for_nodes, be->nfor_nodes, sizeof(char *), str_cmp, NULL,
+			 "node");
+}
+
+static const struct seqdef zones_seq = {
+	sizeof(char *), offsetof(struct weft_backend_cfg, nfor_zones), 0, 0, zone_elem, zones_check
+};
+
+static const struct seqdef hint_nodes_seq = {
+	sizeof(char *), offsetof(struct weft_backend_cfg, nfor_nodes), 0, 0, node_name_elem,
+	nodes_check
+};
+
+/* hints: EndpointSlice endpoints[].hints (forZones, forNodes: names). */
+static const struct field hint_fields[] = {
+	F_AT("for_zones", p_seq, struct weft_backend_cfg, for_zones, .seq = &zones_seq),
+	F_AT("for_nodes", p_seq, struct weft_backend_cfg, for_nodes, .seq = &hint_nodes_seq),
+	{ 0 }
+};
+
 static const struct field be_fields[] = {
 	F_IP("ip", struct weft_backend_cfg, ip, NO_FAMILY, REQUIRED),
 	F_INT("weight", struct weft_backend_cfg, weight, 1, 65535),
@@ -784,6 +869,7 @@ static const struct field be_fields[] = {
 	{ .key = "serving", .parse = p_cond, .aux = WEFT_BE_NOT_SERVING },
 	{ .key = "terminating", .parse = p_cond, .aux = WEFT_BE_TERMINATING, .min = 1 },
 	F_AT("node_name", p_node, struct weft_backend_cfg, node),
+	{ .key = "hints", .parse = p_map, .off = 0, .sub = hint_fields },
 	F_AT("cluster", p_cluster, struct weft_backend_cfg, cluster),
 	{ 0 }
 };
@@ -850,6 +936,80 @@ static int p_itp(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj
 	return 0;
 }
 
+/* type: ClusterIP, NodePort or LoadBalancer (WEFT_SVC_*). */
+static int p_svc_type(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	static const char *const names[] = { [WEFT_SVC_CLUSTER_IP] = "ClusterIP",
+					     [WEFT_SVC_NODE_PORT] = "NodePort",
+					     [WEFT_SVC_LOAD_BALANCER] = "LoadBalancer" };
+	const char *s;
+	int err = plain(c, n, "ClusterIP, NodePort or LoadBalancer", &s);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(s, names[i])) {
+			*((uint8_t *)obj + f->off) = i;
+			return 0;
+		}
+	}
+	return fail(c, n, "\"%s\": ClusterIP, NodePort or LoadBalancer", s);
+}
+
+/* traffic_distribution: PreferClose = PreferSameZone, PreferSameNode. */
+static int p_traffic(struct ctx *c, yaml_node_t *n, const struct field *f, void *obj)
+{
+	const char *s;
+	int err = plain(c, n, "PreferClose, PreferSameZone or PreferSameNode", &s);
+
+	if (err)
+		return err;
+	if (!strcmp(s, "PreferClose") || !strcmp(s, "PreferSameZone"))
+		*((uint8_t *)obj + f->off) = WEFT_TD_PREFER_ZONE;
+	else if (!strcmp(s, "PreferSameNode"))
+		*((uint8_t *)obj + f->off) = WEFT_TD_PREFER_NODE;
+	else
+		return fail(c, n, "\"%s\": PreferClose, PreferSameZone or PreferSameNode", s);
+	return 0;
+}
+
+static int ip_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	static const struct field f = { .off = 0, .aux = NO_FAMILY };
+
+	(void)parent;
+	return p_ip(c, n, &f, elem);
+}
+
+static int ip_ptr_cmp(const void *a, const void *b)
+{
+	return ip_cmp(a, b);
+}
+
+static int ext_check(struct ctx *c, yaml_node_t *seq, void *parent)
+{
+	struct weft_service *svc = parent;
+
+	return check_dup(c, seq, svc->external_ips, svc->nexternal_ips, sizeof(struct weft_ip),
+			 ip_ptr_cmp, NULL, "address");
+}
+
+static int lbip_check(struct ctx *c, yaml_node_t *seq, void *parent)
+{
+	struct weft_service *svc = parent;
+
+	return check_dup(c, seq, svc->lb_ips, svc->nlb_ips, sizeof(struct weft_ip), ip_ptr_cmp,
+			 NULL, "address");
+}
+
+static const struct seqdef ext_seq = {
+	sizeof(struct weft_ip), offsetof(struct weft_service, nexternal_ips), 0, 0, ip_elem,
+	ext_check
+};
+
+static const struct seqdef lbip_seq = {
+	sizeof(struct weft_ip), offsetof(struct weft_service, nlb_ips), 0, 0, ip_elem, lbip_check
+};
 /* Resilience (issue 16). Each block remembers where the first one is, for
  * the model's checks (weft_model_check: TCP only). */
 static void res_seen(struct weft_service *svc, yaml_node_t *n)
@@ -932,6 +1092,11 @@ static const struct field svc_fields[] = {
 	F_AT("backends", p_seq, struct weft_service, backends, .seq = &be_seq),
 	F_AT("internal_traffic_policy", p_itp, struct weft_service, node_local),
 	F_AT("publish_not_ready_addresses", p_bool, struct weft_service, publish_not_ready),
+	F_AT("type", p_svc_type, struct weft_service, type),
+	F_AT("traffic_distribution", p_traffic, struct weft_service, traffic),
+	F_AT("external_traffic_policy", p_itp, struct weft_service, external_local),
+	F_AT("external_ips", p_seq, struct weft_service, external_ips, .seq = &ext_seq),
+	F_AT("load_balancer_ips", p_seq, struct weft_service, lb_ips, .seq = &lbip_seq),
 	{ .key = "outlier_detection", .parse = p_outlier },
 	{ .key = "connection_pool", .parse = p_pool },
 	{ .key = "fault", .parse = p_fault },
@@ -941,12 +1106,34 @@ static const struct field svc_fields[] = {
 static int svc_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
 {
 	struct weft_service *svc = elem;
+	yaml_node_t *v;
+	int err;
 
 	(void)parent;
 	strcpy(svc->ns, "default");
 	svc->lb = WEFT_LB_RANDOM;
 	svc->origin.pos = pos_of(n);
-	return walk_map(c, n, svc_fields, svc);
+	err = walk_map(c, n, svc_fields, svc);
+	if (err)
+		return err;
+	/* node ports and load balancer addresses belong to their types */
+	for (size_t i = 0; svc->type == WEFT_SVC_CLUSTER_IP && i < svc->nports; i++) {
+		if (svc->ports[i].node_port) {
+			size_t len = push(c, ".ports[%zu].node_port", i);
+
+			err = fail(c, get(c, item(c, get(c, n, "ports"), i), "node_port"),
+				   "a node port needs type NodePort or LoadBalancer");
+			pop(c, len);
+			return err;
+		}
+	}
+	if (svc->nlb_ips && svc->type != WEFT_SVC_LOAD_BALANCER && (v = get(c, n, "load_balancer_ips"))) {
+		size_t len = push(c, ".load_balancer_ips");
+
+		err = fail(c, v, "needs type LoadBalancer");
+		pop(c, len);
+	}
+	return err;
 }
 
 static int svc_name_cmp(const void *a, const void *b)
@@ -1311,6 +1498,78 @@ static const struct seqdef svc_seq = {
 	sizeof(struct weft_service), offsetof(struct weft_model, nservices), 0, 0, svc_elem, svc_check
 };
 
+/* Nodes: the cluster's, as Node objects say them (node ports). */
+
+static int node_ip_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	(void)parent;
+	return ip_elem(c, n, elem, NULL);
+}
+
+static int node_ip_check(struct ctx *c, yaml_node_t *seq, void *parent)
+{
+	struct weft_node *nd = parent;
+
+	return check_dup(c, seq, nd->ips, nd->nips, sizeof(struct weft_ip), ip_ptr_cmp, NULL,
+			 "address");
+}
+
+static const struct seqdef node_ip_seq = {
+	sizeof(struct weft_ip), offsetof(struct weft_node, nips), 0, 0, node_ip_elem, node_ip_check
+};
+
+static const struct field node_fields[] = {
+	F_BUF("name", p_name, struct weft_node, name, REQUIRED),
+	F_AT("internal_ips", p_seq, struct weft_node, ips, .seq = &node_ip_seq),
+	F_BUF("zone", p_label_value, struct weft_node, zone),
+	{ 0 }
+};
+
+static int node_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	struct weft_node *nd = elem;
+
+	(void)parent;
+	nd->origin.pos = pos_of(n);
+	return walk_map(c, n, node_fields, nd);
+}
+
+static int node_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct weft_node *)a)->name, ((const struct weft_node *)b)->name);
+}
+
+/* Two nodes never share a name, nor an address. */
+static int node_check(struct ctx *c, yaml_node_t *seq, void *parent)
+{
+	struct weft_model *cfg = parent;
+	int err = check_dup(c, seq, cfg->nodes, cfg->nnodes, sizeof(*cfg->nodes), node_cmp, "name",
+			    "node name");
+
+	for (size_t i = 1; !err && i < cfg->nnodes; i++) {
+		for (size_t j = 0; j < i; j++) {
+			for (size_t a = 0; a < cfg->nodes[i].nips; a++) {
+				for (size_t b = 0; b < cfg->nodes[j].nips; b++) {
+					size_t len;
+
+					if (ip_cmp(&cfg->nodes[i].ips[a], &cfg->nodes[j].ips[b]))
+						continue;
+					len = push(c, "[%zu].internal_ips[%zu]", i, a);
+					err = fail(c, item(c, get(c, item(c, seq, i), "internal_ips"), a),
+						   "the address of nodes[%zu] too", j);
+					pop(c, len);
+					return err;
+				}
+			}
+		}
+	}
+	return err;
+}
+
+static const struct seqdef node_seq = {
+	sizeof(struct weft_node), offsetof(struct weft_model, nnodes), 0, 0, node_elem, node_check
+};
+
 #define DP_MAX(key, m) F_INT(key, struct weft_datapath_cfg, m, 1, MAX_MAP_ENTRIES)
 
 static const struct field dp_fields[] = {
@@ -1319,6 +1578,7 @@ static const struct field dp_fields[] = {
 	F_AT("redirect", p_bool, struct weft_datapath_cfg, redirect),
 	F_AT("policy_audit", p_bool, struct weft_datapath_cfg, policy_audit),
 	F_BUF("node_name", p_name, struct weft_datapath_cfg, node_name),
+	F_BUF("zone", p_label_value, struct weft_datapath_cfg, zone),
 #define WEFT_X(knob, def, what) DP_MAX(#knob, knob),
 	WEFT_KNOB_LIST(WEFT_X)
 #undef WEFT_X
@@ -1361,6 +1621,7 @@ static const struct field top_fields[] = {
 	F_AT("endpoints", p_seq, struct weft_model, endpoints, .seq = &ep_seq),
 	F_AT("services", p_seq, struct weft_model, services, .seq = &svc_seq),
 	F_AT("policies", p_seq, struct weft_model, policies, .seq = &pol_seq),
+	F_AT("nodes", p_seq, struct weft_model, nodes, .seq = &node_seq),
 	{ 0 }
 };
 

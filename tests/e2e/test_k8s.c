@@ -290,6 +290,287 @@ TEST_TIMEOUT(e2e, k8s_weftd_follows_the_api_server, 120)
 	waitpid(a.pid, NULL, 0);
 }
 
+/* A Node as the kubelet registers it: its zone label and InternalIP (and an
+ * ExternalIP weft must not use). */
+#define NODE(name, zone, ip)                                                               \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"labels\":{"                \
+	"\"kubernetes.io/hostname\":\"" name "\",\"topology.kubernetes.io/zone\":\"" zone "\"}," \
+	"\"name\":\"" name "\",\"uid\":\"u-node-" name "\"},\"spec\":{\"podCIDR\":\"10.244.0.0/24\"}," \
+	"\"status\":{\"addresses\":[{\"address\":\"" ip "\",\"type\":\"InternalIP\"},"          \
+	"{\"address\":\"203.0.113.9\",\"type\":\"ExternalIP\"},{\"address\":\"" name "\","      \
+	"\"type\":\"Hostname\"}],\"conditions\":[{\"status\":\"True\",\"type\":\"Ready\"}]}}"
+/* A Service of type type; spec: more spec members (each ending in ','). */
+#define XSVC(name, type, vip, spec, ports, status)                                          \
+	"{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"" name "\","     \
+	"\"namespace\":\"default\",\"uid\":\"u-" name "\"},\"spec\":{\"clusterIP\":\"" vip "\"," \
+	"\"clusterIPs\":[\"" vip "\"],\"ipFamilies\":[\"IPv4\"],\"ipFamilyPolicy\":\"SingleStack\"," \
+	spec "\"ports\":[" ports "],\"selector\":{\"app\":\"" name "\"},\"type\":\"" type "\"}," \
+	"\"status\":" status "}"
+/* An endpoint on node with its hints (a JSON object, or null). */
+#define HEP(ip, ready, node, hints)                                                         \
+	"{\"addresses\":[\"" ip "\"],\"conditions\":{\"ready\":" ready ",\"serving\":" ready   \
+	",\"terminating\":false},\"nodeName\":\"" node "\",\"hints\":" hints "}"
+#define FORZONE(z) "{\"forZones\":[{\"name\":\"" z "\"}]}"
+
+/* weftd as node-1 against a, with the test's config; its pid. */
+static pid_t weftd_node1(struct api *a)
+{
+	static char bin[512], kc[256], cfg[256];
+	static char *argv[] = { bin, "--kubeconfig", kc, "--node", "node-1", "--config", cfg,
+				"--log-level", "info", NULL };
+
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", a->dir);
+	snprintf(cfg, sizeof(cfg), "%s/weft.yaml", a->dir);
+	return tenv_spawn(NULL, false, false, argv);
+}
+
+TEST_TIMEOUT(e2e, k8s_topology_hints_follow_the_node_zone, 120)
+{
+	static const char *const names[] = { "be1", "be2", "be3", "be4" };
+	struct api a = { 0 };
+	int hits[4];
+	pid_t weftd;
+
+	tenv_need_root();
+	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod") ||
+	    !ASSERT_OK(tenv_pod("be1", "10.250.0.21", NULL), "be1") ||
+	    !ASSERT_OK(tenv_pod("be2", "10.250.0.22", NULL), "be2") ||
+	    !ASSERT_OK(tenv_pod("be3", "10.250.0.23", NULL), "be3") ||
+	    !ASSERT_TRUE(tenv_namesrv("be1", "be1", "10.250.0.21", 8080) > 0, "namesrv be1") ||
+	    !ASSERT_TRUE(tenv_namesrv("be2", "be2", "10.250.0.22", 8080) > 0, "namesrv be2") ||
+	    !ASSERT_TRUE(tenv_namesrv("be3", "be3", "10.250.0.23", 8080) > 0, "namesrv be3") ||
+	    !api_start(&a, false))
+		return;
+	/* this node (node-1) is in z1; be1 is hinted for z1, be2 and be3 for z2 */
+	if (!api(&a, "put nodes " NODE("node-1", "z1", "192.0.2.11")) ||
+	    !api(&a, "put nodes " NODE("node-2", "z2", "192.0.2.12")) ||
+	    !api(&a, "put services " XSVC("web", "ClusterIP", VIP, "\"trafficDistribution\":\"PreferClose\",",
+					  "{\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}", "{}")) ||
+	    !api(&a, "put endpointslices " SLICE("web", "web-a",
+						 HEP("10.250.0.21", "true", "node-1", FORZONE("z1")) ","
+						 HEP("10.250.0.22", "true", "node-2", FORZONE("z2")) ","
+						 HEP("10.250.0.23", "true", "node-2", FORZONE("z2")),
+						 "{\"port\":8080,\"protocol\":\"TCP\"}")))
+		return;
+	weftd = weftd_node1(&a);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned") ||
+	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "first list applied") ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.21:8080", "z1: its zone's backend only") ||
+	    !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		goto out;
+	ASSERT_EQ(tenv_spread(VIP, 80, NULL, 40, names, 4, hits), 0, "no failed connections");
+	ASSERT_EQ(hits[0], 40, "a z1 client reaches z1's backend only");
+
+	/* The z1 backend is not ready: every ready backend. */
+	if (!api(&a, "put endpointslices " SLICE("web", "web-a",
+						 HEP("10.250.0.21", "false", "node-1", FORZONE("z1")) ","
+						 HEP("10.250.0.22", "true", "node-2", FORZONE("z2")) ","
+						 HEP("10.250.0.23", "true", "node-2", FORZONE("z2")),
+						 "{\"port\":8080,\"protocol\":\"TCP\"}")) ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.22:8080 10.250.0.23:8080",
+		     "the hinted one not ready: fall back to all"))
+		goto out;
+	ASSERT_EQ(tenv_spread(VIP, 80, NULL, 60, names, 4, hits), 0, "fallback: no failures");
+	ASSERT_TRUE(hits[0] == 0 && hits[1] > 0 && hits[2] > 0, "fallback: be2 and be3");
+
+	/* Ready again, and this node moves to z2 (its Node's label): z2's. */
+	if (!api(&a, "put endpointslices " SLICE("web", "web-a",
+						 HEP("10.250.0.21", "true", "node-1", FORZONE("z1")) ","
+						 HEP("10.250.0.22", "true", "node-2", FORZONE("z2")) ","
+						 HEP("10.250.0.23", "true", "node-2", FORZONE("z2")),
+						 "{\"port\":8080,\"protocol\":\"TCP\"}")) ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.21:8080", "back to z1's") ||
+	    !api(&a, "put nodes " NODE("node-1", "z2", "192.0.2.11")) ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.22:8080 10.250.0.23:8080",
+		     "the Node's zone label moved: z2's backends"))
+		goto out;
+	ASSERT_EQ(tenv_spread(VIP, 80, NULL, 60, names, 4, hits), 0, "z2: no failures");
+	ASSERT_TRUE(hits[0] == 0 && hits[1] > 0 && hits[2] > 0, "a z2 client: be2 and be3");
+
+	/* One endpoint without hints: kube-proxy ignores them all. */
+	if (!api(&a, "put endpointslices " SLICE("web", "web-a",
+						 HEP("10.250.0.21", "true", "node-1", FORZONE("z1")) ","
+						 HEP("10.250.0.22", "true", "node-2", "null") ","
+						 HEP("10.250.0.23", "true", "node-2", FORZONE("z2")),
+						 "{\"port\":8080,\"protocol\":\"TCP\"}")) ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.21:8080 10.250.0.22:8080 10.250.0.23:8080",
+		     "an endpoint without hints: all"))
+		goto out;
+	ASSERT_TRUE(waitpid(weftd, NULL, WNOHANG) == 0, "weftd still running");
+out:
+	kill(weftd, SIGTERM);
+	waitpid(weftd, NULL, 0);
+	kill(a.pid, SIGTERM);
+	waitpid(a.pid, NULL, 0);
+}
+
+#define NP_PORTS                                                                            \
+	"{\"name\":\"http\",\"nodePort\":30080,\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}," \
+	"{\"name\":\"dns\",\"nodePort\":30053,\"port\":53,\"protocol\":\"UDP\",\"targetPort\":8080}"
+
+/* Milliseconds until vip:port/proto holds want (-1: not within WAIT_MS). */
+static long long until_sp(struct api *a, pid_t weftd, const char *vip, int port, const char *want)
+{
+	long long t = tenv_now_ms();
+
+	if (!wait_sp(a, weftd, vip, port, "tcp", want, vip))
+		return -1;
+	return tenv_now_ms() - t;
+}
+
+TEST_TIMEOUT(e2e, k8s_node_ports_external_and_lb_ips_from_pods, 120)
+{
+	static const char *const names[] = { "be1", "be2", "be3", "be4" };
+	struct api a = { 0 };
+	char name[64];
+	long long ms;
+	int hits[4];
+	pid_t weftd;
+
+	tenv_need_root();
+	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod") ||
+	    !ASSERT_OK(tenv_pod("be1", "10.250.0.21", NULL), "be1") ||
+	    !ASSERT_OK(tenv_pod("be2", "10.250.0.22", NULL), "be2") ||
+	    !ASSERT_TRUE(tenv_namesrv("be1", "be1", "10.250.0.21", 8080) > 0, "namesrv be1") ||
+	    !ASSERT_TRUE(tenv_namesrv("be2", "be2", "10.250.0.22", 8080) > 0, "namesrv be2") ||
+	    !api_start(&a, false))
+		return;
+	/* Node addresses and external addresses from unrouted test ranges
+	 * (192.0.2.0/24, 198.51.100.0/24): only translation reaches them. */
+	if (!api(&a, "put nodes " NODE("node-1", "z1", "192.0.2.11")) ||
+	    !api(&a, "put nodes " NODE("node-2", "z1", "192.0.2.12")) ||
+	    !api(&a, "put services " XSVC("np", "NodePort", VIP, "\"externalIPs\":[\"198.51.100.7\"],",
+					  NP_PORTS, "{\"loadBalancer\":{}}")) ||
+	    !api(&a, "put endpointslices " SLICE("np", "np-a", EP("10.250.0.21", "true", "false") ","
+						 EP("10.250.0.22", "true", "false"), P8080)) ||
+	    /* eTP Local, its one backend on node-2: pods still reach it */
+	    !api(&a, "put services " XSVC("lb", "LoadBalancer", "10.250.100.2",
+					  "\"externalTrafficPolicy\":\"Local\",\"internalTrafficPolicy\":\"Local\",",
+					  "{\"name\":\"http\",\"nodePort\":31080,\"port\":80,\"protocol\":\"TCP\",\"targetPort\":8080}",
+					  "{\"loadBalancer\":{\"ingress\":[{\"ip\":\"198.51.100.20\",\"ipMode\":\"VIP\"}]}}")) ||
+	    !api(&a, "put endpointslices " SLICE("lb", "lb-a",
+						 HEP("10.250.0.22", "true", "node-2", "null"),
+						 "{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}")))
+		return;
+	weftd = weftd_node1(&a);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned") ||
+	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "first list applied") ||
+	    !wait_sp(&a, weftd, "192.0.2.12", 30080, "tcp", "10.250.0.21:8080 10.250.0.22:8080",
+		     "node-2's node port") ||
+	    !wait_sp(&a, weftd, "198.51.100.20", 80, "tcp", "10.250.0.22:8080", "the LB IP") ||
+	    !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		goto out;
+	ASSERT_EQ(tenv_spread("192.0.2.11", 30080, NULL, 30, names, 4, hits), 0,
+		  "node-1's InternalIP at the node port");
+	ASSERT_TRUE(hits[0] > 0 && hits[1] > 0, "node-1:30080 reaches both backends");
+	ASSERT_EQ(tenv_spread("192.0.2.12", 30080, NULL, 30, names, 4, hits), 0,
+		  "node-2's InternalIP at the node port");
+	ASSERT_TRUE(hits[0] + hits[1] == 30, "node-2:30080 reaches a backend");
+	ASSERT_OK(tenv_udp_ask("192.0.2.12", 30053, true, false, name, sizeof(name), NULL, 0),
+		  "the UDP node port (connected)");
+	ASSERT_TRUE(!strcmp(name, "be1") || !strcmp(name, "be2"), "UDP answered by a backend");
+	ASSERT_TRUE(tenv_tcp_ask("192.0.2.12", 30053, NULL, false, name, sizeof(name), NULL, 0) != 0,
+		    "the UDP node port is not a TCP one");
+	ASSERT_EQ(tenv_spread("198.51.100.7", 80, NULL, 20, names, 4, hits), 0, "the external IP");
+	ASSERT_EQ(hits[0] + hits[1], 20, "externalIP:80 reaches a backend");
+	ASSERT_EQ(tenv_spread("198.51.100.20", 80, NULL, 20, names, 4, hits), 0,
+		  "the load balancer IP, eTP Local");
+	ASSERT_EQ(hits[1], 20, "LB IP -> be2 on node-2: eTP Local does not apply to pods");
+	ASSERT_EQ(tenv_tcp_ask("10.250.100.2", 80, NULL, false, name, sizeof(name), NULL, 0),
+		  -ECONNREFUSED, "its cluster IP keeps internalTrafficPolicy Local (no backend here)");
+	ASSERT_EQ(tenv_spread("192.0.2.11", 31080, NULL, 10, names, 4, hits), 0,
+		  "the LoadBalancer's node port");
+
+	/* node-2's address changes; node-3 joins: node ports follow. */
+	if (!api(&a, "put nodes " NODE("node-2", "z1", "192.0.2.22")))
+		goto out;
+	ms = until_sp(&a, weftd, "192.0.2.22", 30080, "10.250.0.21:8080 10.250.0.22:8080");
+	fprintf(stderr, "node IP change to node-port frontend: %lld ms\n", ms);
+	if (!ASSERT_TRUE(ms >= 0, "the new address is a frontend") ||
+	    !wait_sp(&a, weftd, "192.0.2.12", 30080, "tcp", "-", "the old address is not"))
+		goto out;
+	ASSERT_LE(ms, 1000, "within a second");
+	ASSERT_EQ(tenv_spread("192.0.2.22", 30080, NULL, 10, names, 4, hits), 0, "node-2's new address");
+	if (!api(&a, "put nodes " NODE("node-3", "z2", "192.0.2.13")) ||
+	    !wait_sp(&a, weftd, "192.0.2.13", 30080, "tcp", "10.250.0.21:8080 10.250.0.22:8080",
+		     "node-3 added"))
+		goto out;
+	ASSERT_EQ(tenv_spread("192.0.2.13", 30080, NULL, 10, names, 4, hits), 0, "node-3's node port");
+	if (!api(&a, "del nodes node-3") ||
+	    !wait_sp(&a, weftd, "192.0.2.13", 30080, "tcp", "-", "node-3 removed"))
+		goto out;
+	ASSERT_TRUE(tenv_tcp_ask("192.0.2.13", 30080, NULL, false, name, sizeof(name), NULL, 0) != 0,
+		    "a removed Node's address is no longer translated");
+	/* type back to ClusterIP: the node ports and the LB IP go */
+	if (!api(&a, "put services " XSVC("np", "ClusterIP", VIP, "", WEB_PORTS, "{\"loadBalancer\":{}}")) ||
+	    !wait_sp(&a, weftd, "192.0.2.11", 30080, "tcp", "-", "ClusterIP: no node port"))
+		goto out;
+	ASSERT_EQ(tenv_spread(VIP, 80, NULL, 10, names, 4, hits), 0, "the cluster IP still works");
+	ASSERT_TRUE(waitpid(weftd, NULL, WNOHANG) == 0, "weftd still running");
+out:
+	kill(weftd, SIGTERM);
+	waitpid(weftd, NULL, 0);
+	kill(a.pid, SIGTERM);
+	waitpid(a.pid, NULL, 0);
+}
+
+/* Nodes not readable (an old ClusterRole without them, or not served):
+ * logged once, every Service still works, node ports come when they are. */
+TEST_TIMEOUT(e2e, k8s_nodes_not_served_cost_node_ports_only, 90)
+{
+	static const char *const names[] = { "be1", "be2", "be3", "be4" };
+	static char bin[512], kc[256], cfg[256];
+	struct api a = { 0 };
+	char out[4096];
+	int hits[4];
+	pid_t weftd;
+	long long t;
+
+	tenv_need_root();
+	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod") ||
+	    !ASSERT_OK(tenv_pod("be1", "10.250.0.21", NULL), "be1") ||
+	    !ASSERT_TRUE(tenv_namesrv("be1", "be1", "10.250.0.21", 8080) > 0, "namesrv be1") ||
+	    !api_start(&a, false))
+		return;
+	if (!api(&a, "put nodes " NODE("node-1", "z1", "192.0.2.11")) ||
+	    !api(&a, "serve nodes off") ||
+	    !api(&a, "put services " XSVC("np", "NodePort", VIP, "", NP_PORTS, "{\"loadBalancer\":{}}")) ||
+	    !api(&a, "put endpointslices " SLICE("np", "np-a", EP("10.250.0.21", "true", "false"), P8080)))
+		return;
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	snprintf(kc, sizeof(kc), "%s/kubeconfig", a.dir);
+	snprintf(cfg, sizeof(cfg), "%s/weft.yaml", a.dir);
+	char *argv[] = { bin, "--kubeconfig", kc, "--node", "node-1", "--config", cfg,
+			 "--log-level", "info", "--api-recheck", "1", NULL };
+	weftd = tenv_spawn(NULL, false, false, argv);
+	if (!ASSERT_TRUE(weftd > 0, "weftd spawned") ||
+	    !ASSERT_TRUE(tenv_wait_applied(weftd, 1), "applied without Nodes") ||
+	    !wait_sp(&a, weftd, VIP, 80, "tcp", "10.250.0.21:8080", "the cluster IP works") ||
+	    !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		goto out;
+	ASSERT_EQ(tenv_spread(VIP, 80, NULL, 10, names, 4, hits), 0, "the Service is reached");
+	sp_line("192.0.2.11", 30080, "tcp", out, sizeof(out));
+	ASSERT_STR(out, "", "no Nodes: no node port yet");
+	/* served again: listed at the next re-check (1-2 s) */
+	t = tenv_now_ms();
+	if (!api(&a, "serve nodes on"))
+		goto out;
+	while (tenv_now_ms() - t < 2 * WAIT_MS) {
+		sp_line("192.0.2.11", 30080, "tcp", out, sizeof(out));
+		if (line_is(out, "10.250.0.21:8080"))
+			break;
+		usleep(20000);
+	}
+	ASSERT_TRUE(line_is(out, "10.250.0.21:8080"), "the node port once Nodes are served");
+	ASSERT_EQ(tenv_spread("192.0.2.11", 30080, NULL, 10, names, 4, hits), 0, "and reached");
+out:
+	kill(weftd, SIGTERM);
+	waitpid(weftd, NULL, 0);
+	kill(a.pid, SIGTERM);
+	waitpid(a.pid, NULL, 0);
+}
+
 /* A Pod as the API returns it (trimmed of status details weft does not read). */
 #define POD(name, ns, node, labels, ip)                                                    \
 	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"labels\":{" labels "},"      \

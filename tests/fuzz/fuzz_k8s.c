@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * fuzz targets k8s_service, k8s_slice, k8s_pod, k8s_namespace, k8s_netpol,
- * k8s_import (ServiceImports):
+ * k8s_import (ServiceImports), k8s_node (Nodes, as the watch slims them,
+ * with the Services whose node ports they carry):
  * Kubernetes objects as JSON into the model (source/k8s/translate.c), the
  * way weft_k8s_config translates the caches, then the model's rejections
  * (weft_k8s_reject_invalid). This file is built once per translator, with
@@ -19,13 +20,13 @@
 #include "lib/log.h"
 #include "source/k8s/k8s.h"
 
-enum { K_SVC, K_SLICE, K_POD, K_NS, K_NETPOL, K_IMPORT, K_N };
+enum { K_SVC, K_SLICE, K_POD, K_NS, K_NETPOL, K_IMPORT, K_NODE, K_N };
 
 static const char *const kinds[K_N] = { "Service", "EndpointSlice", "Pod", "Namespace",
-					"NetworkPolicy", "ServiceImport" };
+					"NetworkPolicy", "ServiceImport", "Node" };
 
 #ifndef FUZZ_KIND
-#error "FUZZ_KIND: K_SVC, K_SLICE, K_POD, K_NS, K_NETPOL or K_IMPORT (the Makefile sets it)"
+#error "FUZZ_KIND: K_SVC, K_SLICE, K_POD, K_NS, K_NETPOL, K_IMPORT or K_NODE (the Makefile sets it)"
 #endif
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -75,7 +76,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else if (doc) {
 		put(cache, doc, &n);
 	}
-	ret = weft_k8s_translate(cache[K_SVC], cache[K_SLICE], cfg);
+	/* Nodes first, slimmed as the watch caches them (node-1: this node) */
+	json_object_object_foreach(cache[K_NODE], key, node) {
+		struct json_object *slim = weft_k8s_node_slim(node);
+
+		FUZZ_ASSERT(slim != NULL, "only memory can fail a slim");
+		json_object_object_add(cache[K_NODE], key, slim);
+	}
+	ret = weft_k8s_translate_nodes(cache[K_NODE], "node-1", cfg);
+	if (!ret)
+		ret = weft_k8s_translate(cache[K_SVC], cache[K_SLICE], cfg);
 	if (!ret)
 		ret = weft_k8s_translate_imports(cache[K_IMPORT], cache[K_SLICE], cfg);
 	if (!ret)

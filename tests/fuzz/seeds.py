@@ -164,6 +164,54 @@ save('k8s_import', 'headless-and-bad', json.dumps([
     imp('h', {'ports': ports, 'type': 'Headless'}),
     imp('b', {'ips': ['banana'], 'ports': [{'port': 70000}], 'type': 'LoadBalancer'})]))
 
+# --- k8s_node: Nodes with the Services whose node ports they carry --------
+def node(name, zone, *addrs):
+    return {'apiVersion': 'v1', 'kind': 'Node',
+            'metadata': {'name': name, 'labels': {'topology.kubernetes.io/zone': zone}},
+            'status': {'addresses': [{'type': t, 'address': a} for t, a in addrs]}}
+
+
+def npsvc(name, typ, vip, extra, status=None):
+    spec = {'clusterIP': vip, 'type': typ,
+            'ports': [{'name': 'http', 'port': 80, 'protocol': 'TCP', 'targetPort': 8080,
+                       'nodePort': 30080},
+                      {'name': 'dns', 'port': 53, 'protocol': 'UDP', 'targetPort': 8080,
+                       'nodePort': 30053}]}
+    spec.update(extra)
+    return {'apiVersion': 'v1', 'kind': 'Service',
+            'metadata': {'name': name, 'namespace': 'default'}, 'spec': spec,
+            'status': status or {}}
+
+
+hinted = {'addressType': 'IPv4', 'apiVersion': 'discovery.k8s.io/v1', 'kind': 'EndpointSlice',
+          'metadata': {'labels': {'kubernetes.io/service-name': 'np'}, 'name': 'np-a',
+                       'namespace': 'default'},
+          'endpoints': [{'addresses': ['10.0.0.1'], 'nodeName': 'node-1',
+                         'hints': {'forZones': [{'name': 'z1'}], 'forNodes': [{'name': 'node-1'}]}},
+                        {'addresses': ['10.0.0.2'], 'conditions': {'ready': False},
+                         'hints': {'forZones': [{'name': 'z2'}]}}],
+          'ports': [{'name': 'http', 'port': 8080, 'protocol': 'TCP'},
+                    {'name': 'dns', 'port': 8080, 'protocol': 'UDP'}]}
+save('k8s_node', 'node-ports', json.dumps([
+    node('node-1', 'z1', ('InternalIP', '192.0.2.11'), ('ExternalIP', '203.0.113.1'),
+         ('InternalIP', 'fd00::11')),
+    node('node-2', 'z2', ('InternalIP', '192.0.2.12'), ('Hostname', 'node-2')),
+    npsvc('np', 'NodePort', '10.96.0.1', {'externalIPs': ['198.51.100.7'],
+                                           'externalTrafficPolicy': 'Local',
+                                           'trafficDistribution': 'PreferSameNode'}),
+    hinted]))
+save('k8s_node', 'lb-and-collisions', json.dumps([
+    node('node-1', 'z1', ('InternalIP', '192.0.2.11')),
+    node('node-2', 'z1', ('InternalIP', '192.0.2.11')),
+    npsvc('lb', 'LoadBalancer', '10.96.0.2', {},
+          {'loadBalancer': {'ingress': [{'ip': '198.51.100.20'}, {'hostname': 'lb.example'},
+                                        {'ip': '198.51.100.21', 'ipMode': 'Proxy'}]}}),
+    npsvc('same', 'NodePort', '10.96.0.3', {'externalIPs': ['198.51.100.20']})]))
+save('k8s_node', 'bad', json.dumps([
+    node('node-1', 'z' * 70, ('InternalIP', 'banana')),
+    {'kind': 'Node', 'metadata': {'name': 7}},
+    npsvc('bad', 'Gateway', '10.96.0.4', {'externalIPs': [5]})]))
+
 # --- watch streams and list pages -----------------------------------------
 def events(items, types):
     return ''.join(json.dumps({'type': t, 'object': o}) + '\n' for t, o in zip(types, items))

@@ -114,8 +114,10 @@ static const struct weft_service *find(const struct fx *f, const char *name, int
 }
 
 /* "ip:port/weight ..." of the backends new connections of a service go to
- * on node (weft_service_in_use), sorted as built. */
-static const char *bes_on(const struct weft_service *s, const char *node, char *buf, size_t len)
+ * from a pod of node in zone, through the vip or (external) another
+ * frontend (weft_service_in_use), sorted as built. */
+static const char *bes_at(const struct weft_service *s, const char *node, const char *zone,
+			  bool external, char *buf, size_t len)
 {
 	bool use[64] = { 0 };
 	size_t o = 0;
@@ -123,7 +125,7 @@ static const char *bes_on(const struct weft_service *s, const char *node, char *
 	buf[0] = 0;
 	if (!s || s->nbackends > 64)
 		return buf;
-	weft_service_in_use(s, node, use);
+	weft_service_in_use(s, node, zone, external, use);
 	for (size_t i = 0; i < s->nbackends && o < len; i++) {
 		char ip[64];
 
@@ -134,6 +136,11 @@ static const char *bes_on(const struct weft_service *s, const char *node, char *
 			      s->backends[i].weight);
 	}
 	return buf;
+}
+
+static const char *bes_on(const struct weft_service *s, const char *node, char *buf, size_t len)
+{
+	return bes_at(s, node, NULL, false, buf, len);
 }
 
 static const char *bes(const struct weft_service *s, char *buf, size_t len)

@@ -181,7 +181,7 @@ TEST(unit, k8s_service_import_translates_over_its_slices_with_their_clusters)
 	ASSERT_EQ(s->affinity, 60, "sessionAffinity ClientIP, timeoutSeconds");
 	ASSERT_STR(bes(s, buf, sizeof(buf)), "10.1.0.1:5432@east 10.1.0.2:5432@east 10.2.0.1:15432@west",
 		   "every endpoint of its slices, each with its slice's port and cluster");
-	ASSERT_EQ(weft_service_in_use(s, "node-1", use), 2, "the ready ones get new connections");
+	ASSERT_EQ(weft_service_in_use(s, "node-1", NULL, false, use), 2, "the ready ones get new connections");
 	ASSERT_TRUE(use[0] && !use[1] && use[2], "not the not-ready one");
 	ASSERT_STR(bes(local, buf, sizeof(buf)), "10.0.0.7:5432@-",
 		   "the Service keeps its own slice, of this cluster");

@@ -17,14 +17,17 @@
 enum res_state { R_IDLE, R_LIST, R_WATCH };
 
 /* The resources, in k->res. */
-enum { RES_SVC, RES_SLICE, RES_POD, RES_NS, RES_NETPOL, RES_SVCIMPORT, NRES };
+enum { RES_SVC, RES_SLICE, RES_POD, RES_NS, RES_NETPOL, RES_SVCIMPORT, RES_NODE, NRES };
 
 #define RES_MAX_VERSIONS 4		/* candidate versions of an optional resource */
 
 struct res {
 	const char *kind;		/* for people: "Service" */
 	const char *path;		/* collection URL path (paths[vi] if optional) */
-	/* A custom resource weft can do without: its API (group/version) may
+	struct json_object *(*slim)(struct json_object *);	/* what is cached of an
+					 * object (a new one); NULL: all of it */
+	/* A resource weft can do without (a custom resource; Nodes, which
+	 * only node ports and zone hints need): its API (group/version) may
 	 * not be served (404; 403 without RBAC). Then it counts as listed
 	 * and empty, its objects are dropped, one line is logged and its
 	 * collection is asked again after recheck_ms..2 * recheck_ms; paths

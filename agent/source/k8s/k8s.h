@@ -4,7 +4,8 @@
  *
  * k8s.c lists then watches Services (v1), EndpointSlices
  * (discovery.k8s.io/v1), the Pods of its node (fieldSelector
- * spec.nodeName), Namespaces and NetworkPolicies (networking.k8s.io/v1)
+ * spec.nodeName), Namespaces, NetworkPolicies (networking.k8s.io/v1) and
+ * Nodes (nodes.c: InternalIPs for node ports, the zone label)
  * through libcurl's multi interface; its sockets and timer sit behind one
  * epoll fd that weftd's loop watches. Custom resources (ServiceImports,
  * multicluster.x-k8s.io/v1alpha1) are optional: a cluster that does not
@@ -87,6 +88,24 @@ int weft_k8s_translate_pods(struct json_object *pods, const char *node,
  * hostNetwork, serviceAccountName, containers[].ports; status phase,
  * podIP(s). Every pod of the cluster is cached, so the rest is dropped. */
 struct json_object *weft_k8s_pod_slim(struct json_object *pod);
+
+/* The label of a Node that names its zone (topology hints). */
+#define WEFT_K8S_ZONE_LABEL "topology.kubernetes.io/zone"
+
+/* What weft keeps of a Node (new object; NULL with errno): metadata name
+ * and the zone label; status.addresses of type InternalIP. Nothing else,
+ * not even resourceVersion: a heartbeat's update slims to an equal object. */
+struct json_object *weft_k8s_node_slim(struct json_object *node);
+
+/*
+ * Nodes (as the API returns them or as weft_k8s_node_slim keeps them) into
+ * cfg->nodes (appended, then sorted by name): each Node's name, its
+ * status.addresses of type InternalIP (the node-port frontends) and its
+ * topology.kubernetes.io/zone label; self's zone into cfg->datapath.zone
+ * (left alone if self is NULL or not found). A malformed Node is logged
+ * ("k8s: Node name: status.addresses[1]: ...") and skipped. 0 or -ENOMEM.
+ */
+int weft_k8s_translate_nodes(struct json_object *nodes, const char *self, struct weft_model *cfg);
 
 /* Namespaces into cfg->namespaces (their labels, for namespace selectors). */
 int weft_k8s_translate_namespaces(struct json_object *namespaces, struct weft_model *cfg);

@@ -40,6 +40,7 @@ struct kport {
 	uint16_t port;
 	uint8_t proto;
 	uint16_t target;		/* numeric targetPort, or 0 if named */
+	uint16_t node_port;		/* nodePort (NodePort, LoadBalancer); 0 = none */
 };
 
 struct ksvc {
@@ -52,6 +53,10 @@ struct ksvc {
 	uint8_t lb;
 	uint32_t affinity;
 	bool node_local, publish_not_ready;
+	uint8_t type, traffic;		/* WEFT_SVC_*, WEFT_TD_* */
+	bool external_local;		/* externalTrafficPolicy Local */
+	struct weft_ip *ext, *lbip;	/* spec.externalIPs, status.loadBalancer.ingress[].ip */
+	size_t next, nlbip;
 	bool import;			/* a ServiceImport: its slices carry MCS_SVC_LABEL */
 	struct json_object *weights;	/* owned; NULL = all 1 */
 };
@@ -147,7 +152,103 @@ static int proto_of(const char *p, uint8_t *proto)
 static void ksvc_free(struct ksvc *s)
 {
 	free(s->ports);
+	free(s->ext);
+	free(s->lbip);
 	json_object_put(s->weights);
+}
+
+/* A list of address strings (o[key] at where) into *out, *n. 0, -1
+ * (logged), -ENOMEM. ingress: status.loadBalancer.ingress, objects whose
+ * ip is taken (hostname-only ones and ipMode Proxy ones skipped). */
+static int ip_list(const struct ksvc *s, struct json_object *list, const char *where,
+		   bool ingress, struct weft_ip **out, size_t *n)
+{
+	size_t len;
+
+	if (!list)
+		return 0;
+	if (!json_object_is_type(list, json_type_array)) {
+		bad_obj("Service", s->ns, s->name, "%s: not a list", where);
+		return -1;
+	}
+	len = json_object_array_length(list);
+	*out = calloc(len + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *v = json_object_array_get_idx(list, i);
+		const char *t = NULL, *mode = NULL;
+		bool bad = false;
+
+		if (ingress) {
+			if (!json_object_is_type(v, json_type_object)) {
+				bad_obj("Service", s->ns, s->name, "%s[%zu]: not an object", where, i);
+				return -1;
+			}
+			t = jstr(v, "ip", &bad);
+			mode = jstr(v, "ipMode", &bad);
+			if (bad) {
+				bad_obj("Service", s->ns, s->name, "%s[%zu]: ip and ipMode must be strings",
+					where, i);
+				return -1;
+			}
+			/* KEP-1860: Proxy means the load balancer must see the
+			 * traffic (it terminates TLS, PROXY protocol...):
+			 * kube-proxy leaves such an address alone */
+			if (!t || (mode && !strcmp(mode, "Proxy")))
+				continue;
+		} else if (!(t = json_object_is_type(v, json_type_string) ? json_object_get_string(v) :
+									       NULL)) {
+			bad_obj("Service", s->ns, s->name, "%s[%zu]: not a string", where, i);
+			return -1;
+		}
+		if (!weft_ip_parse(t, &(*out)[*n])) {
+			bad_obj("Service", s->ns, s->name, "%s[%zu]%s: '%s' is not an IPv4 or IPv6 address",
+				where, i, ingress ? ".ip" : "", t);
+			return -1;
+		}
+		(*n)++;
+	}
+	return 0;
+}
+
+/* What reaches a Service from outside its cluster IP: externalIPs, the
+ * load balancer's addresses, externalTrafficPolicy, and its topology
+ * (trafficDistribution). 0, -1 (logged), -ENOMEM. */
+static int svc_external(struct json_object *o, struct json_object *spec, struct ksvc *s)
+{
+	const char *etp, *td, *mode;
+	bool bad = false;
+	int r;
+
+	etp = jstr(spec, "externalTrafficPolicy", &bad);
+	if (bad || (etp && strcmp(etp, "Cluster") && strcmp(etp, "Local"))) {
+		bad_obj("Service", s->ns, s->name, "spec.externalTrafficPolicy: '%s' (Cluster or Local)",
+			bad ? "not a string" : etp);
+		return -1;
+	}
+	s->external_local = etp && !strcmp(etp, "Local");
+	td = jstr(spec, "trafficDistribution", &bad);
+	mode = jstr(jget(jget(o, "metadata"), "annotations"), "service.kubernetes.io/topology-mode",
+		    &bad);
+	if (bad) {
+		bad_obj("Service", s->ns, s->name, "spec.trafficDistribution: not a string");
+		return -1;
+	}
+	if (td && (!strcmp(td, "PreferClose") || !strcmp(td, "PreferSameZone")))
+		s->traffic = WEFT_TD_PREFER_ZONE;
+	else if (td && !strcmp(td, "PreferSameNode"))
+		s->traffic = WEFT_TD_PREFER_NODE;
+	else if (td)	/* the API server rejects others; a newer one may add some */
+		bad_obj("Service", s->ns, s->name, "spec.trafficDistribution: '%s' unknown (PreferClose, PreferSameZone or PreferSameNode): ignored, no topology", td);
+	/* the older way to ask for zone hints (KEP-2433), same hints */
+	if (!s->traffic && mode && (!strcmp(mode, "Auto") || !strcmp(mode, "auto")))
+		s->traffic = WEFT_TD_PREFER_ZONE;
+	r = ip_list(s, jget(spec, "externalIPs"), "spec.externalIPs", false, &s->ext, &s->next);
+	if (!r && s->type == WEFT_SVC_LOAD_BALANCER)
+		r = ip_list(s, jget(jget(jget(o, "status"), "loadBalancer"), "ingress"),
+			    "status.loadBalancer.ingress", true, &s->lbip, &s->nlbip);
+	return r;
 }
 
 /* 1: a ClusterIP service to translate; 0: one weft ignores (headless,
@@ -158,6 +259,7 @@ static int svc_parse(struct json_object *o, struct ksvc *s)
 	const char *type, *cip, *aff, *lb, *w, *itp;
 	bool bad = false;
 	size_t n;
+	int er;
 
 	memset(s, 0, sizeof(*s));
 	if (!meta_names(o, "Service", &s->ns, &s->name))
@@ -174,6 +276,14 @@ static int svc_parse(struct json_object *o, struct ksvc *s)
 		return 0;
 	if (!cip || !*cip || !strcmp(cip, "None"))
 		return 0;
+	if (!type || !strcmp(type, "ClusterIP"))
+		s->type = WEFT_SVC_CLUSTER_IP;
+	else if (!strcmp(type, "NodePort"))
+		s->type = WEFT_SVC_NODE_PORT;
+	else if (!strcmp(type, "LoadBalancer"))
+		s->type = WEFT_SVC_LOAD_BALANCER;
+	else
+		BAD("spec.type: '%s' (ClusterIP, NodePort, LoadBalancer or ExternalName)", type);
 	ips = jget(spec, "clusterIPs");
 	if (ips && !json_object_is_type(ips, json_type_array))
 		BAD("spec.clusterIPs: not a list");
@@ -228,6 +338,10 @@ static int svc_parse(struct json_object *o, struct ksvc *s)
 			kp->target = v;
 		else
 			BAD("spec.ports[%zu].targetPort: not a port number or name", i);
+		if (jget(p, "nodePort") && !jint(jget(p, "nodePort"), 1, 65535, &v))
+			BAD("spec.ports[%zu].nodePort: not 1..65535", i);
+		/* a node port exists for NodePort and LoadBalancer Services only */
+		kp->node_port = s->type != WEFT_SVC_CLUSTER_IP && jget(p, "nodePort") ? v : 0;
 		if (r == 0)
 			continue; /* SCTP: weft has no SCTP datapath */
 		s->nports++;
@@ -256,6 +370,13 @@ static int svc_parse(struct json_object *o, struct ksvc *s)
 	if (pnr && !json_object_is_type(pnr, json_type_boolean))
 		BAD("spec.publishNotReadyAddresses: not a boolean");
 	s->publish_not_ready = pnr && json_object_get_boolean(pnr);
+	er = svc_external(o, spec, s);
+	if (er == -ENOMEM) {
+		ksvc_free(s);
+		return er;
+	}
+	if (er)
+		goto fail;
 
 	ann = jget(jget(o, "metadata"), "annotations");
 	lb = jstr(ann, WEFT_K8S_ANN_LB, &bad);
@@ -347,6 +468,22 @@ static bool slice_ok(struct json_object *o, struct kslice *ks)
 		jstr(e, "nodeName", &bad);
 		if (bad)
 			BAD("endpoints[%zu].nodeName: not a string", i);
+		for (int h = 0; h < 2; h++) {
+			const char *key = h ? "forNodes" : "forZones";
+			struct json_object *hints = jget(e, "hints"), *l = jget(hints, key);
+
+			if (hints && !json_object_is_type(hints, json_type_object))
+				BAD("endpoints[%zu].hints: not an object", i);
+			if (l && !json_object_is_type(l, json_type_array))
+				BAD("endpoints[%zu].hints.%s: not a list", i, key);
+			for (size_t j = 0; l && j < json_object_array_length(l); j++) {
+				const char *nm = jstr(json_object_array_get_idx(l, j), "name", &bad);
+
+				if (bad || !nm || !*nm)
+					BAD("endpoints[%zu].hints.%s[%zu].name: missing or not a string",
+					    i, key, j);
+			}
+		}
 		c = jget(e, "conditions");
 		if (c && !json_object_is_type(c, json_type_object))
 			BAD("endpoints[%zu].conditions: not an object", i);
@@ -375,18 +512,48 @@ static bool cond(struct json_object *c, const char *key, bool dflt)
 	return v ? json_object_get_boolean(v) : dflt;
 }
 
+static void be_free(struct weft_backend_cfg *b)
+{
+	free(b->node);
+	free(b->cluster);
+	for (size_t i = 0; i < b->nfor_zones; i++)
+		free(b->for_zones[i]);
+	for (size_t i = 0; i < b->nfor_nodes; i++)
+		free(b->for_nodes[i]);
+	free(b->for_zones);
+	free(b->for_nodes);
+}
+
+/* endpoints[].hints.forZones or forNodes (checked: slice_ok) into a list
+ * of names. 0 or -ENOMEM. */
+static int hint_names(struct json_object *e, const char *key, char ***out, size_t *n)
+{
+	struct json_object *l = jget(jget(e, "hints"), key);
+	size_t len = l ? json_object_array_length(l) : 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!len)
+		return 0;
+	*out = calloc(len, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++) {
+		bool bad = false;
+		const char *nm = jstr(json_object_array_get_idx(l, i), "name", &bad);
+
+		if (!((*out)[(*n)++] = strdup(nm)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static int be_cmp(const void *a, const void *b)
 {
 	const struct weft_backend_cfg *x = a, *y = b;
 	int r = memcmp(&x->ip, &y->ip, sizeof(x->ip));
 
 	return r ? r : x->port - y->port;
-}
-
-static void be_free(struct weft_backend_cfg *b)
-{
-	free(b->node);
-	free(b->cluster);
 }
 
 /* Backends of one service port in one family: every endpoint of its
@@ -451,10 +618,11 @@ static int backends_of(const struct ksvc *s, const struct kport *kp, int family,
 			b->weight = w;
 			b->cond = (ready ? 0 : WEFT_BE_NOT_READY) | (serving ? 0 : WEFT_BE_NOT_SERVING) |
 				  (term ? WEFT_BE_TERMINATING : 0);
-			if (node && !(b->node = strdup(node)))
-				goto oom;
 			n++;
-			if (s->import && !(b->cluster = strdup(sl[i].cluster)))
+			if ((node && !(b->node = strdup(node))) ||
+			    (s->import && !(b->cluster = strdup(sl[i].cluster))) ||
+			    hint_names(e, "forZones", &b->for_zones, &b->nfor_zones) ||
+			    hint_names(e, "forNodes", &b->for_nodes, &b->nfor_nodes))
 				goto oom;
 		}
 	}
@@ -495,6 +663,11 @@ oom:
 	return -ENOMEM;
 }
 
+static int ip_family(const struct weft_ip *ip)
+{
+	return IN6_IS_ADDR_V4MAPPED(&ip->a) ? AF_INET : AF_INET6;
+}
+
 static int add_service(struct weft_model *cfg, size_t *cap, const struct ksvc *s,
 		       const struct kslice *sl, size_t nsl)
 {
@@ -520,16 +693,31 @@ static int add_service(struct weft_model *cfg, size_t *cap, const struct ksvc *s
 			ws->affinity = s->affinity;
 			ws->node_local = s->node_local;
 			ws->publish_not_ready = s->publish_not_ready;
+			ws->type = s->type;
+			ws->traffic = s->traffic;
+			ws->external_local = s->external_local;
 			ws->ports = calloc(1, sizeof(*ws->ports));
-			if (!ws->ports)
+			ws->external_ips = calloc(s->next + 1, sizeof(*ws->external_ips));
+			ws->lb_ips = calloc(s->nlbip + 1, sizeof(*ws->lb_ips));
+			if (!ws->ports || !ws->external_ips || !ws->lb_ips) {
+				weft_service_clear(ws);
 				return -ENOMEM;
+			}
+			/* one weft service per family: the addresses of its family */
+			for (size_t j = 0; j < s->next; j++)
+				if (ip_family(&s->ext[j]) == ws->family)
+					ws->external_ips[ws->nexternal_ips++] = s->ext[j];
+			for (size_t j = 0; j < s->nlbip; j++)
+				if (ip_family(&s->lbip[j]) == ws->family)
+					ws->lb_ips[ws->nlb_ips++] = s->lbip[j];
 			ws->nports = 1;
 			ws->ports[0] = (struct weft_port){ .port = s->ports[i].port,
-							   .proto = s->ports[i].proto };
+							   .proto = s->ports[i].proto,
+							   .node_port = s->ports[i].node_port };
 			memcpy(ws->ports[0].name, s->ports[i].name, sizeof(ws->ports[0].name));
 			ret = backends_of(s, &s->ports[i], s->family[f], sl, nsl, ws);
 			if (ret) {
-				free(ws->ports);
+				weft_service_clear(ws);
 				return ret;
 			}
 			ws->ports[0].target_port = s->ports[i].target ? s->ports[i].target :

@@ -2,7 +2,8 @@
 /*
  * k8s: list then watch Services, EndpointSlices, every Pod of the cluster
  * (this node's get endpoints, the others identities and names; each kept
- * slim: weft_k8s_pod_slim), Namespaces and NetworkPolicies.
+ * slim: weft_k8s_pod_slim), Namespaces, NetworkPolicies and every Node
+ * (InternalIPs and zone only: weft_k8s_node_slim).
  *
  * Each resource is a small state machine: LIST (paged with limit/continue)
  * fills a fresh cache that replaces the old one when the last page is in,
@@ -515,16 +516,22 @@ static bool on_event(struct weft_k8s *k, struct res *r, const char *line, size_t
 			json_object_object_del(r->cache, key);
 			k->dirty = true;
 		} else {
-			struct json_object *o = r == &k->res[RES_POD] ? weft_k8s_pod_slim(obj) :
-								       json_object_get(obj);
+			struct json_object *o = r->slim ? r->slim(obj) : json_object_get(obj);
+			struct json_object *old = NULL;
 
-			if (o) {
+			/* a slim object that did not change (a Node's
+			 * heartbeat) changes nothing weft reads */
+			if (o && r->slim && json_object_object_get_ex(r->cache, key, &old) &&
+			    json_object_equal(old, o)) {
+				json_object_put(o);
+			} else if (o) {
 				keep(r, r->cache, r->cache, key, o, len);
 				json_object_put(o);
+				k->dirty = true;
 			} else {
 				weft_log(LOG_ERROR, "k8s: %s %s: out of memory; skipped", r->kind, key);
+				k->dirty = true;
 			}
-			k->dirty = true;
 		}
 		free(key);
 		set_rv(r, obj_rv(obj));
@@ -745,15 +752,18 @@ static void start_or_backoff(struct weft_k8s *k, struct res *r)
 
 /* An optional resource's API for people: "multicluster.x-k8s.io/v1alpha1"
  * (the version in use), or every candidate ("gateway.networking.k8s.io/v1,
- * v1alpha2"). Paths are /apis/GROUP/VERSION/RESOURCE. */
+ * v1alpha2"). Paths are /apis/GROUP/VERSION/RESOURCE, or /api/v1/RESOURCE
+ * for the core group ("v1"). */
 static const char *res_api(const struct res *r, bool in_use, char *buf, size_t len)
 {
 	size_t n = 0;
 
 	buf[0] = 0;
 	for (size_t i = in_use ? r->vi : 0; i < (in_use ? r->vi + 1 : r->npaths) && n < len; i++) {
-		const char *g = r->paths[i] + strlen("/apis/"), *v = strchr(g, '/');
-		const char *e = v ? strchr(v + 1, '/') : NULL;
+		bool core = !strncmp(r->paths[i], "/api/", 5);
+		const char *g = r->paths[i] + (core ? strlen("/api/") : strlen("/apis/"));
+		const char *v = strchr(g, '/');
+		const char *e = core ? v : v ? strchr(v + 1, '/') : NULL;
 
 		if (!v || !e)
 			continue;
@@ -844,7 +854,7 @@ int weft_k8s_list_page(struct weft_k8s *k, struct res *r)
 		{
 			size_t size = jsize(o);
 
-			o = r == &k->res[RES_POD] ? weft_k8s_pod_slim(o) : json_object_get(o);
+			o = r->slim ? r->slim(o) : json_object_get(o);
 			if (o) {
 				keep(r, r->next, r->cache, key, o, size);
 				json_object_put(o);
@@ -1069,7 +1079,10 @@ struct weft_model *weft_k8s_config(struct weft_k8s *k, const struct weft_model *
 	 * the host name) */
 	if (k->node)
 		snprintf(cfg->datapath.node_name, sizeof(cfg->datapath.node_name), "%s", k->node);
-	ret = weft_k8s_translate(k->res[RES_SVC].cache, k->res[RES_SLICE].cache, cfg);
+	/* Nodes first: their addresses are frontends the Services' checks see */
+	ret = weft_k8s_translate_nodes(k->res[RES_NODE].cache, k->node, cfg);
+	if (!ret)
+		ret = weft_k8s_translate(k->res[RES_SVC].cache, k->res[RES_SLICE].cache, cfg);
 	if (!ret)
 		ret = weft_k8s_translate_imports(k->res[RES_SVCIMPORT].cache,
 						 k->res[RES_SLICE].cache, cfg);
@@ -1136,10 +1149,16 @@ struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
 	k->res[RES_SVC] = (struct res){ .kind = "Service", .path = "/api/v1/services" };
 	k->res[RES_SLICE] = (struct res){ .kind = "EndpointSlice",
 					  .path = "/apis/discovery.k8s.io/v1/endpointslices" };
-	k->res[RES_POD] = (struct res){ .kind = "Pod", .path = "/api/v1/pods" };
+	k->res[RES_POD] = (struct res){ .kind = "Pod", .path = "/api/v1/pods",
+					.slim = weft_k8s_pod_slim };
 	k->res[RES_NS] = (struct res){ .kind = "Namespace", .path = "/api/v1/namespaces" };
 	k->res[RES_NETPOL] = (struct res){ .kind = "NetworkPolicy",
 					   .path = "/apis/networking.k8s.io/v1/networkpolicies" };
+	/* every Node: InternalIPs for node ports, this node's zone. Optional
+	 * too: a ClusterRole without nodes (an upgrade that kept the old one)
+	 * costs node ports and zone hints, not every Service */
+	k->res[RES_NODE] = (struct res){ .kind = "Node", .optional = true, .npaths = 1,
+					 .paths = { "/api/v1/nodes" }, .slim = weft_k8s_node_slim };
 	/* Optional: custom resources (internal.h), candidate versions best first. */
 	k->res[RES_SVCIMPORT] = (struct res){
 		.kind = "ServiceImport", .optional = true, .npaths = 1,
