@@ -330,6 +330,9 @@ void weft_model_free(struct weft_model *m)
 	for (size_t i = 0; i < m->npolicies; i++)
 		weft_policy_clear(&m->policies[i]);
 	free(m->policies);
+	for (size_t i = 0; i < m->nroutes; i++)
+		weft_route_clear(&m->routes[i]);
+	free(m->routes);
 	free(m->source);
 	free(m);
 }

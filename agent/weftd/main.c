@@ -127,13 +127,66 @@ static void http_open(struct weftd *d)
 		weft_log(LOG_ERROR, "%s: serving no metrics", err);
 }
 
-/* The objects the policy step left out of m: each one that was not left
+/* One object left out of the model in force: counted and logged when it
+ * was not left out by the apply before (was[], nold entries); /readyz names
+ * the first. */
+static void note_one(struct weftd *d, const bool *was, size_t nold, const char *kind,
+		     const char *ns, const char *name, const char *reason, const char *step,
+		     const char *msg)
+{
+	struct weft_metrics_reject *r = NULL;
+
+	if (!d->rejected[0])
+		snprintf(d->rejected, sizeof(d->rejected), "%s: %s", step, msg);
+	for (size_t j = 0; j < d->nrej && !r; j++)
+		if (!strcmp(d->rej[j].kind, kind) && !strcmp(d->rej[j].ns, ns) &&
+		    !strcmp(d->rej[j].name, name) && !strcmp(d->rej[j].reason, reason))
+			r = &d->rej[j];
+	if (!r) {
+		void *n = realloc(d->rej, (d->nrej + 1) * sizeof(*d->rej));
+
+		if (!n)
+			return;	/* logged and on /readyz all the same */
+		d->rej = n;
+		r = &d->rej[d->nrej++];
+		memset(r, 0, sizeof(*r));
+		snprintf(r->kind, sizeof(r->kind), "%s", kind);
+		snprintf(r->ns, sizeof(r->ns), "%s", ns);
+		snprintf(r->name, sizeof(r->name), "%s", name);
+		snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	}
+	if (!r->active && !(was && (size_t)(r - d->rej) < nold && was[r - d->rej])) {
+		r->count++;
+		weft_log(LOG_ERROR, "reconcile: %s: %s", step, msg);
+	}
+	r->active = true;
+}
+
+struct route_rejects {
+	struct weftd *d;
+	const struct weft_model *m;
+	const bool *was;
+	size_t nold;
+};
+
+static void note_route(void *ctx, size_t i, const char *reason, const char *msg)
+{
+	struct route_rejects *x = ctx;
+	const struct weft_route *r = &x->m->routes[i];
+
+	note_one(x->d, x->was, x->nold, r->origin.kind ? r->origin.kind : "route", r->ns, r->name,
+		 reason, "services", msg);
+}
+
+/* The objects the policy and services steps left out of m (policies over
+ * the map budget, routes that cannot apply): each one that was not left
  * out before is logged (an event) and counted; /readyz names the first. */
 static void note_rejects(struct weftd *d, const struct weft_model *m)
 {
 	const struct weft_pol_state *pol = weft_rec_policy(d->rec);
 	size_t nold = d->nrej;
 	bool *was = calloc(nold + 1, sizeof(*was));	/* rejected by the apply before */
+	struct route_rejects rr = { d, m, was, nold };
 
 	d->rejected[0] = 0;
 	for (size_t i = 0; i < nold; i++) {
@@ -144,36 +197,12 @@ static void note_rejects(struct weftd *d, const struct weft_model *m)
 	for (size_t i = 0; i < pol->nrejects; i++) {
 		const struct weft_pol_reject *x = &pol->rejects[i];
 		const struct weft_policy *p = x->policy < m->npolicies ? &m->policies[x->policy] : NULL;
-		const char *kind = p && p->origin.kind ? p->origin.kind : "policy";
-		struct weft_metrics_reject *r = NULL;
 
-		if (!p)
-			continue;
-		if (!d->rejected[0])
-			snprintf(d->rejected, sizeof(d->rejected), "policy: %s", x->msg);
-		for (size_t j = 0; j < d->nrej && !r; j++)
-			if (!strcmp(d->rej[j].kind, kind) && !strcmp(d->rej[j].ns, p->ns) &&
-			    !strcmp(d->rej[j].name, p->name) && !strcmp(d->rej[j].reason, x->reason))
-				r = &d->rej[j];
-		if (!r) {
-			void *n = realloc(d->rej, (d->nrej + 1) * sizeof(*d->rej));
-
-			if (!n)
-				continue;	/* logged and on /readyz all the same */
-			d->rej = n;
-			r = &d->rej[d->nrej++];
-			memset(r, 0, sizeof(*r));
-			snprintf(r->kind, sizeof(r->kind), "%s", kind);
-			snprintf(r->ns, sizeof(r->ns), "%s", p->ns);
-			snprintf(r->name, sizeof(r->name), "%s", p->name);
-			snprintf(r->reason, sizeof(r->reason), "%s", x->reason);
-		}
-		if (!r->active && !(was && (size_t)(r - d->rej) < nold && was[r - d->rej])) {
-			r->count++;
-			weft_log(LOG_ERROR, "reconcile: policy: %s", x->msg);
-		}
-		r->active = true;
+		if (p)
+			note_one(d, was, nold, p->origin.kind ? p->origin.kind : "policy", p->ns,
+				 p->name, x->reason, "policy", x->msg);
 	}
+	weft_routes_check(m, note_route, &rr);
 	free(was);
 }
 
@@ -212,7 +241,7 @@ static int apply(struct weftd *d, struct weft_model *m, unsigned int mask)
 	}
 	d->last_ops = res.nops;
 	d->failed = res.failed;
-	if ((mask & (1u << WEFT_STEP_POLICY)) && !(res.failed & (1u << WEFT_STEP_POLICY)))
+	if ((mask & ~res.failed) & (1u << WEFT_STEP_POLICY | 1u << WEFT_STEP_SERVICES))
 		note_rejects(d, d->model);
 	d->failure[0] = 0;
 	for (int i = 0; i < WEFT_STEP_COUNT; i++)

@@ -19,8 +19,9 @@
 #include <linux/types.h>
 #endif
 
-#define WEFT_ABI_VERSION 5	/* 2: weft_pol_meta; 3: weft_if_src, weft_ct_egress/ingress, weft_frag;
-				 * 4: weft_stats 33 entries; 5: weft_ep_v2 (service account) */
+#define WEFT_ABI_VERSION 6	/* 2: weft_pol_meta; 3: weft_if_src, weft_ct_egress/ingress, weft_frag;
+				 * 4: weft_stats 33 entries; 5: weft_ep_v2 (service account);
+				 * 6: the zero backend refuses (issue 15) */
 
 /* Maps: their names, types, sizes and settings are in weft/maps.h. */
 
@@ -68,6 +69,10 @@ struct weft_backend {
 	__u32 idx;	/* backend index, as in weft_be_key.idx */
 };
 _Static_assert(sizeof(struct weft_backend) == 24, "weft_backend is ABI");
+
+/* A backend (of weft_be and weft_slot) whose address and port are all zero
+ * is a route's share that has no backend: connects and sends that pick it
+ * fail with ECONNREFUSED, counted as refused by the service port. */
 
 /* Key of weft_slot: one entry of a service port's selection table. */
 struct weft_slot_key {

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * e2e: routes (issue 15) with weftd and real pods: new connections to the
+ * parent's address split by weight over backend services, a re-weight, and
+ * a backend that does not resolve refused at its share.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "harness.h"
+#include "testenv.h"
+#include "weft/abi.h"
+
+#define PARENT "10.250.100.1"
+
+static const char *const be_ips[] = { "10.250.0.21", "10.250.0.22", "10.250.0.23", "10.250.0.24" };
+static const char *const be_pods[] = { "be1", "be2", "be3", "be4" };
+
+struct node {
+	char config[256];
+	pid_t weftd;
+	int port;		/* of /metrics, on 127.0.0.1 of weftd's netns */
+};
+
+static int free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/* A client pod and four backend pods serving TCP on 8080. */
+static bool node_up(struct node *n)
+{
+	tenv_need_root();
+	snprintf(n->config, sizeof(n->config), "%s/weft.yaml", tenv_dir());
+	n->port = free_port();
+	if (!ASSERT_TRUE(n->port > 0, "a free port"))
+		return false;
+	if (!ASSERT_OK(tenv_pod("cli", "10.250.0.10", NULL), "client pod"))
+		return false;
+	for (int i = 0; i < 4; i++)
+		if (!ASSERT_OK(tenv_pod(be_pods[i], be_ips[i], NULL), "backend pod") ||
+		    !ASSERT_TRUE(tenv_namesrv(be_pods[i], be_pods[i], be_ips[i], 8080) > 0,
+				 "namesrv started"))
+			return false;
+	return true;
+}
+
+/* web (the parent, its own backend be4), v1 (be1, be2), v2 (be3), and the
+ * routes given. */
+static bool write_config(struct node *n, const char *routes)
+{
+	char text[8192], tmp[300];
+
+	snprintf(text, sizeof(text),
+		 "metrics:\n  listen: \"127.0.0.1:%d\"\n"
+		 "datapath:\n  cgroup: %s\n  bpffs: %s\n"
+		 "services:\n"
+		 "  - {name: web, vip: " PARENT ", ports: [{port: 80, target_port: 8080}],\n"
+		 "     backends: [{ip: 10.250.0.24}]}\n"
+		 "  - {name: v1, vip: 10.250.100.11, ports: [{port: 80, target_port: 8080}],\n"
+		 "     backends: [{ip: 10.250.0.21}, {ip: 10.250.0.22}]}\n"
+		 "  - {name: v2, vip: 10.250.100.12, ports: [{port: 80, target_port: 8080}],\n"
+		 "     backends: [{ip: 10.250.0.23}]}\n"
+		 "routes:\n%s",
+		 n->port, tenv_cgroup(), tenv_bpffs(), routes);
+	snprintf(tmp, sizeof(tmp), "%s.new", n->config);
+	return ASSERT_OK(tenv_write_file(tmp, text), "write config") &&
+	       ASSERT_OK(rename(tmp, n->config) ? -errno : 0, "replace config");
+}
+
+static uint64_t generation(void)
+{
+	struct weft_info info = { 0 };
+
+	tenv_info(&info);
+	return info.generation;
+}
+
+static bool weftd_start(struct node *n)
+{
+	char bin[512];
+
+	snprintf(bin, sizeof(bin), "%s/weftd", weft_test_bindir());
+	char *argv[] = { bin, "--config", n->config, "--log-level", "warn", NULL };
+	n->weftd = tenv_spawn(NULL, false, false, argv);
+	return ASSERT_TRUE(n->weftd > 0, "weftd spawned") &&
+	       ASSERT_TRUE(tenv_wait_applied(n->weftd, 1), "weftd applied its config");
+}
+
+static bool reload(struct node *n)
+{
+	uint64_t gen = generation();
+
+	kill(n->weftd, SIGHUP);
+	return ASSERT_TRUE(tenv_wait_applied(n->weftd, gen + 1), "reload applied within 10 s");
+}
+
+static void weftd_stop(struct node *n)
+{
+	if (n->weftd > 0) {
+		kill(n->weftd, SIGTERM);
+		waitpid(n->weftd, NULL, 0);
+	}
+}
+
+/* count connections to the parent: hits by backend pod, refused ones. */
+static int ask(int count, int hits[4], int *refused)
+{
+	char name[64];
+	int other = 0;
+
+	memset(hits, 0, 4 * sizeof(*hits));
+	*refused = 0;
+	for (int i = 0; i < count; i++) {
+		int err = tenv_tcp_ask(PARENT, 80, NULL, false, name, sizeof(name), NULL, 0);
+
+		if (err == -ECONNREFUSED) {
+			(*refused)++;
+			continue;
+		}
+		for (int b = 0; !err && b < 4; b++)
+			if (!strcmp(name, be_pods[b])) {
+				hits[b]++;
+				break;
+			}
+		other += !!err;
+	}
+	return other;
+}
+
+#define SPLIT(w1, w2)                                                                      \
+	"  - name: split\n"                                                                \
+	"    parent: {name: web, port: 80}\n"                                              \
+	"    rules: [{backends: [{name: v1, weight: " #w1 "}, {name: v2, weight: " #w2 "}]}]\n"
+
+/* A route naming a parent that does not exist: rejected alone. */
+#define BAD_ROUTE "  - {name: stray, parent: {name: nope}, rules: [{backends: [{name: v1}]}]}\n"
+
+TEST_TIMEOUT(e2e, routes_split_reweight_and_refuse, 120)
+{
+	enum { N = 1000 };
+	struct node n = { .weftd = -1 };
+	static char body[1 << 20];
+	int hits[4], refused;
+	struct weft_info info;
+
+	if (!node_up(&n) || !write_config(&n, SPLIT(80, 20) BAD_ROUTE) || !weftd_start(&n))
+		goto out;
+	/* The stray route: rejected alone, logged, counted, named by /readyz. */
+	for (long long end = tenv_now_ms() + 5000; tenv_now_ms() < end; usleep(50000))
+		if (!tenv_capture(body, sizeof(body), "curl -sf http://127.0.0.1:%d/metrics", n.port))
+			break;
+	ASSERT_EQ(tenv_sample(body, "weft_config_rejected_total{kind=\"route\",name=\"stray\","
+				    "namespace=\"default\",reason=\"no_parent\"}"),
+		  1, "the rejected route is counted");
+	tenv_capture(body, sizeof(body), "curl -s http://127.0.0.1:%d/readyz", n.port);
+	ASSERT_TRUE(strstr(body, "weft.yaml:17:5: routes[1] (default/stray): parent service default/nope does not exist") != NULL,
+		    body);
+	if (!ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		goto out;
+	/* 80/20 over v1 (two endpoints) and v2 (one): 1,000 connections; 4
+	 * standard deviations of a binomial are about +-5% */
+	ASSERT_EQ(ask(N, hits, &refused), 0, "no failed connection");
+	fprintf(stderr, "80/20: be1 %d be2 %d be3 %d be4 %d refused %d\n", hits[0], hits[1], hits[2],
+		hits[3], refused);
+	ASSERT_EQ(refused, 0, "none refused");
+	ASSERT_EQ(hits[3], 0, "the parent's own backend gets nothing: the route took its port");
+	ASSERT_GE(hits[0] + hits[1], N * 75 / 100, "v1 gets 80%");
+	ASSERT_LE(hits[0] + hits[1], N * 85 / 100, "v1 gets 80%");
+	ASSERT_GE(hits[0], N * 30 / 100, "v1's share spread over its two endpoints");
+	ASSERT_GE(hits[1], N * 30 / 100, "v1's share spread over its two endpoints");
+	ASSERT_GE(hits[2], N * 15 / 100, "v2 (one endpoint) gets 20%");
+	ASSERT_LE(hits[2], N * 25 / 100, "v2 gets 20%");
+
+	/* Re-weight to 0/100: every new connection goes to v2, and only the
+	 * parent port's entries are written. */
+	if (!write_config(&n, SPLIT(0, 100) BAD_ROUTE) || !reload(&n))
+		goto out;
+	ASSERT_TRUE(tenv_info(&info), "weft_info");
+	ASSERT_LE(info.last_ops, 16, "only the difference is written");
+	ASSERT_EQ(ask(200, hits, &refused), 0, "no failed connection");
+	ASSERT_EQ(hits[2], 200, "0/100: all new connections to v2");
+
+	/* v1 50, a service that does not exist 50: about half refused. */
+	if (!write_config(&n, "  - name: split\n    parent: {name: web}\n"
+			      "    rules: [{backends: [{name: v1, weight: 50}, {name: gone, weight: 50}]}]\n") ||
+	    !reload(&n))
+		goto out;
+	ASSERT_EQ(ask(400, hits, &refused), 0, "no other failure");
+	fprintf(stderr, "50/50 unresolved: v1 %d refused %d\n", hits[0] + hits[1], refused);
+	ASSERT_GE(refused, 400 * 40 / 100, "about half refused (ECONNREFUSED)");
+	ASSERT_LE(refused, 400 * 60 / 100, "about half refused (ECONNREFUSED)");
+	ASSERT_EQ(hits[0] + hits[1] + refused, 400, "the rest to v1");
+	ASSERT_EQ(hits[2] + hits[3], 0, "nothing elsewhere");
+out:
+	weftd_stop(&n);
+}

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Unit tests of routes (issue 15): the file's routes[], which routes apply,
+ * and the weighted backend set a route compiles into its parent's port. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "model/model.h"
+#include "reconcile/services.h"
+#include "source/file.h"
+
+/* web (the parent, its own backend .9), v1 with four endpoints, v2 with one,
+ * v3 with one that is not ready: lines 1-19. */
+#define SERVICES                                                                  \
+	"services:\n"                                                             \
+	"  - {name: web, namespace: shop, vip: 10.96.0.1, ports: [{port: 80}, {port: 81}],\n" \
+	"     backends: [{ip: 10.1.0.9}]}\n"                                      \
+	"  - name: v1\n"                                                          \
+	"    namespace: shop\n"                                                   \
+	"    vip: 10.96.0.2\n"                                                    \
+	"    ports: [{port: 80, target_port: 8080}]\n"                            \
+	"    backends:\n"                                                         \
+	"      - {ip: 10.1.0.1}\n"                                                \
+	"      - {ip: 10.1.0.2}\n"                                                \
+	"      - {ip: 10.1.0.3}\n"                                                \
+	"      - {ip: 10.1.0.4}\n"                                                \
+	"  - name: v2\n"                                                          \
+	"    namespace: shop\n"                                                   \
+	"    vip: 10.96.0.3\n"                                                    \
+	"    ports: [{port: 9000, target_port: 9090}]\n"                          \
+	"    backends: [{ip: 10.2.0.1}]\n"                                        \
+	"  - {name: v3, namespace: shop, vip: 10.96.0.4, ports: [{port: 80}],\n"  \
+	"     backends: [{ip: 10.3.0.1, ready: false, serving: false}]}\n"
+
+static struct weft_model *parse(const char *yaml, char *err, size_t len)
+{
+	err[0] = 0;
+	return weft_file_parse(yaml, strlen(yaml), "t.yaml", err, len);
+}
+
+static bool ip4_is(const __be32 *a, const char *text)
+{
+	struct in_addr in;
+
+	inet_pton(AF_INET, text, &in);
+	return a[0] == 0 && a[1] == 0 && a[2] == htonl(0xffff) && a[3] == in.s_addr;
+}
+
+/* Slots of sp going to backends whose IPv4 address starts with prefix
+ * ("10.1.0."), or to the zero (refusing) backend for prefix NULL. */
+static size_t slots_to(const struct weft_sp *sp, const char *prefix)
+{
+	size_t n = 0;
+
+	for (size_t s = 0; s < sp->nslots; s++) {
+		const struct weft_backend *be = NULL;
+		char buf[INET_ADDRSTRLEN];
+
+		for (size_t i = 0; i < sp->nbe; i++)
+			if (sp->be[i].idx == sp->slots[s])
+				be = &sp->be[i];
+		if (!be)
+			continue;
+		if (!prefix) {
+			n += !(be->addr[0] | be->addr[1] | be->addr[2] | be->addr[3] | be->port);
+			continue;
+		}
+		inet_ntop(AF_INET, &be->addr[3], buf, sizeof(buf));
+		n += be->addr[2] == htonl(0xffff) && !strncmp(buf, prefix, strlen(prefix));
+	}
+	return n;
+}
+
+/* The built service port of vip:port. */
+static const struct weft_sp *sp_of(const struct weft_state *st, const char *vip, uint16_t port)
+{
+	struct weft_svc_key k = { .port = htons(port), .proto = IPPROTO_TCP };
+	struct in_addr in;
+
+	inet_pton(AF_INET, vip, &in);
+	k.addr[2] = htonl(0xffff);
+	k.addr[3] = in.s_addr;
+	return weft_state_find(st, &k);
+}
+
+static bool build(const struct weft_model *m, struct weft_state *out)
+{
+	struct weft_state cur = { 0 };
+	char err[512] = "";
+
+	return ASSERT_OK(weft_state_build(m, &cur, out, err, sizeof(err)), err);
+}
+
+TEST(unit, routes_file_fields_and_defaults)
+{
+	static const char yaml[] = SERVICES
+		"routes:\n"
+		"  - name: split\n"
+		"    namespace: shop\n"
+		"    parent: {name: web, port: 80}\n"
+		"    rules:\n"
+		"      - backends: [{name: v1, weight: 80}, {name: v2, namespace: other, port: 9000}]\n"
+		"      - backends: [{name: v3, weight: 0}]\n";
+	char err[512];
+	struct weft_model *m = parse(yaml, err, sizeof(err));
+	const struct weft_route *r;
+
+	if (!ASSERT_NOT_NULL(m, err))
+		return;
+	r = &m->routes[0];
+	if (ASSERT_EQ(m->nroutes, 1, "routes") && ASSERT_STR(r->name, "split", "name") &&
+	    ASSERT_STR(r->parent.ns, "shop", "parent namespace: the route's") &&
+	    ASSERT_EQ(r->parent.port, 80, "parent port") && ASSERT_EQ(r->nrules, 2, "rules") &&
+	    ASSERT_EQ(r->rules[0].nbackends, 2, "backends") &&
+	    ASSERT_STR(r->rules[0].backends[0].ref.ns, "shop", "backend namespace: the route's")) {
+		ASSERT_EQ(r->rules[0].backends[0].weight, 80, "weight");
+		ASSERT_EQ(r->rules[0].backends[1].weight, 1, "weight default");
+		ASSERT_STR(r->rules[0].backends[1].ref.ns, "other", "namespace said");
+		ASSERT_EQ(r->rules[0].backends[1].ref.port, 9000, "port");
+		ASSERT_EQ(r->rules[1].backends[0].weight, 0, "weight 0 allowed");
+		ASSERT_EQ(r->origin.pos.line, 21, "origin line");
+	}
+	weft_model_free(m);
+}
+
+TEST(unit, routes_file_errors_name_the_place)
+{
+	static const struct {
+		const char *yaml, *want;
+	} bad[] = {
+		{ "routes:\n  - name: r\n    parent: {name: web}\n    rules: [{backends: [{name: a, weight: 1000001}]}]\n",
+		  "t.yaml:4:43: routes[0].rules[0].backends[0].weight: 1000001 is out of range 0..1000000" },
+		{ "routes:\n  - name: r\n    parent: {name: web, color: red}\n    rules: [{backends: [{name: a}]}]\n",
+		  "t.yaml:3:25: routes[0].parent.color: unknown key" },
+		{ "routes:\n  - name: r\n    rules: [{backends: [{name: a}]}]\n",
+		  "t.yaml:2:5: routes[0]: missing required key \"parent\"" },
+		{ "routes:\n  - name: r\n    parent: {name: web}\n    rules: [{backends: []}]\n",
+		  "t.yaml:4:24: routes[0].rules[0].backends: needs at least 1 entry" },
+		{ "routes:\n  - name: r\n    parent: {name: web}\n    rules:\n      - backends: [{name: a}, {name: a}]\n",
+		  "t.yaml:5:38: routes[0].rules[0].backends[1].name: duplicate backend (same service and port)" },
+		{ "routes:\n  - {name: r, parent: {name: w}, rules: [{backends: [{name: a}]}]}\n"
+		  "  - {name: r, parent: {name: x}, rules: [{backends: [{name: a}]}]}\n",
+		  "t.yaml:3:12: routes[1].name: duplicate route namespace/name" },
+	};
+	char err[512];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct weft_model *m = parse(bad[i].yaml, err, sizeof(err));
+
+		ASSERT_TRUE(!m, bad[i].want);
+		ASSERT_TRUE(strstr(err, bad[i].want) != NULL, err);
+		weft_model_free(m);
+	}
+}
+
+/* 80/20 over v1 (four endpoints) and v2 (one): each service gets its share
+ * whatever its endpoint count; backend ports resolve (v1 by the parent's
+ * number, v2 as its only TCP port); port 81 of the parent keeps its own
+ * backends. */
+TEST(unit, routes_split_by_service_not_endpoint)
+{
+	static const char yaml[] = SERVICES
+		"routes:\n"
+		"  - name: split\n"
+		"    namespace: shop\n"
+		"    parent: {name: web, port: 80}\n"
+		"    rules: [{backends: [{name: v1, weight: 80}, {name: v2, weight: 20}]}]\n";
+	char err[512];
+	struct weft_model *m = parse(yaml, err, sizeof(err));
+	struct weft_state st = { 0 };
+	const struct weft_sp *sp, *own;
+
+	if (!ASSERT_NOT_NULL(m, err) || !build(m, &st))
+		goto out;
+	sp = sp_of(&st, "10.96.0.1", 80);
+	own = sp_of(&st, "10.96.0.1", 81);
+	if (!ASSERT_NOT_NULL(sp, "parent port 80") || !ASSERT_NOT_NULL(own, "parent port 81"))
+		goto out;
+	ASSERT_EQ(sp->nbe, 5, "every endpoint of v1 and v2, not the parent's own");
+	ASSERT_EQ(slots_to(sp, "10.1.0.") * 100 / sp->nslots, 80, "v1: 80%");
+	ASSERT_EQ(slots_to(sp, "10.2.0.") * 100 / sp->nslots, 20, "v2: 20%");
+	for (size_t i = 0; i < sp->nbe; i++)
+		ASSERT_EQ(ntohs(sp->be[i].port), ip4_is(sp->be[i].addr, "10.2.0.1") ? 9090 : 8080,
+			  "the backend service's target port");
+	ASSERT_EQ(own->nbe, 1, "port 81: not routed");
+	ASSERT_TRUE(ip4_is(own->be[0].addr, "10.1.0.9"), "port 81: the parent's own backend");
+out:
+	weft_state_free(&st);
+	weft_model_free(m);
+}
+
+/* A backend that does not resolve (no such service; one whose only endpoint
+ * is not usable) keeps its share as the refusing zero backend; weight 0
+ * gets nothing. */
+TEST(unit, routes_unresolved_share_refuses)
+{
+	static const char yaml[] = SERVICES
+		"routes:\n"
+		"  - name: split\n"
+		"    namespace: shop\n"
+		"    parent: {name: web}\n"
+		"    rules: [{backends: [{name: v1, weight: 50}, {name: nope, weight: 30},\n"
+		"                        {name: v3, weight: 20}, {name: v2, weight: 0}]}]\n";
+	char err[512];
+	struct weft_model *m = parse(yaml, err, sizeof(err));
+	struct weft_state st = { 0 };
+	const struct weft_sp *sp;
+
+	if (!ASSERT_NOT_NULL(m, err) || !build(m, &st))
+		goto out;
+	sp = sp_of(&st, "10.96.0.1", 80);
+	if (!ASSERT_NOT_NULL(sp, "parent"))
+		goto out;
+	ASSERT_EQ(sp->nbe, 5, "four v1 endpoints and one refusing backend");
+	ASSERT_EQ(slots_to(sp, NULL) * 100 / sp->nslots, 50, "nope and v3: refused, 30+20%");
+	ASSERT_EQ(slots_to(sp, "10.1.0.") * 100 / sp->nslots, 50, "v1: 50%");
+	ASSERT_EQ(slots_to(sp, "10.2.0."), 0, "v2, weight 0: nothing");
+	ASSERT_NOT_NULL(sp_of(&st, "10.96.0.1", 81), "no port said: port 81 routed too");
+	if (sp_of(&st, "10.96.0.1", 81))
+		ASSERT_EQ(slots_to(sp_of(&st, "10.96.0.1", 81), "10.1.0.9"), 0, "81: routed");
+out:
+	weft_state_free(&st);
+	weft_model_free(m);
+}
+
+TEST(unit, routes_all_weights_zero_no_backends)
+{
+	static const char yaml[] = SERVICES
+		"routes:\n"
+		"  - {name: r, namespace: shop, parent: {name: web, port: 80},\n"
+		"     rules: [{backends: [{name: v1, weight: 0}]}]}\n";
+	char err[512];
+	struct weft_model *m = parse(yaml, err, sizeof(err));
+	struct weft_state st = { 0 };
+	const struct weft_sp *sp;
+
+	if (!ASSERT_NOT_NULL(m, err) || !build(m, &st))
+		goto out;
+	sp = sp_of(&st, "10.96.0.1", 80);
+	if (ASSERT_NOT_NULL(sp, "parent"))
+		ASSERT_EQ(sp->nslots, 0, "no slots: refused as a service without backends");
+out:
+	weft_state_free(&st);
+	weft_model_free(m);
+}
+
+struct rejects {
+	size_t n;
+	size_t index[4];
+	char reason[4][32];
+	char msg[4][512];
+};
+
+static void on_reject(void *ctx, size_t i, const char *reason, const char *msg)
+{
+	struct rejects *r = ctx;
+
+	if (r->n < 4) {
+		r->index[r->n] = i;
+		snprintf(r->reason[r->n], sizeof(r->reason[0]), "%s", reason);
+		snprintf(r->msg[r->n++], sizeof(r->msg[0]), "%s", msg);
+	}
+}
+
+/* A route that cannot apply is rejected alone: the others apply. */
+TEST(unit, routes_bad_route_rejected_alone)
+{
+	static const char yaml[] = SERVICES
+		"routes:\n"
+		"  - {name: nothere, namespace: shop, parent: {name: gone}, rules: [{backends: [{name: v1}]}]}\n"
+		"  - {name: noport, namespace: shop, parent: {name: web, port: 99}, rules: [{backends: [{name: v1}]}]}\n"
+		"  - {name: good, namespace: shop, parent: {name: web, port: 80}, rules: [{backends: [{name: v2}]}]}\n"
+		"  - {name: late, namespace: shop, parent: {name: web}, rules: [{backends: [{name: v1}]}]}\n";
+	char err[512];
+	struct weft_model *m = parse(yaml, err, sizeof(err));
+	struct weft_state st = { 0 };
+	struct rejects rj = { 0 };
+	const struct weft_sp *sp;
+
+	if (!ASSERT_NOT_NULL(m, err))
+		return;
+	if (!ASSERT_EQ(weft_routes_check(m, on_reject, &rj), 3, "three rejected") ||
+	    !ASSERT_EQ(rj.n, 3, "reported"))
+		goto out;
+	ASSERT_STR(rj.msg[0], "t.yaml:21:5: routes[0] (shop/nothere): parent service shop/gone does not exist",
+		   "no parent");
+	ASSERT_STR(rj.reason[0], "no_parent", "reason");
+	ASSERT_STR(rj.msg[1], "t.yaml:22:5: routes[1] (shop/noport): parent service shop/web has no port 99",
+		   "no port");
+	ASSERT_STR(rj.reason[1], "no_parent_port", "reason");
+	ASSERT_STR(rj.msg[2], "t.yaml:24:5: routes[3] (shop/late): port 80 of service shop/web is already routed by routes[2] (shop/good)",
+		   "conflict");
+	ASSERT_STR(rj.reason[2], "conflict", "reason");
+	if (!build(m, &st))
+		goto out;
+	sp = sp_of(&st, "10.96.0.1", 80);
+	if (ASSERT_NOT_NULL(sp, "port 80"))
+		ASSERT_EQ(slots_to(sp, "10.2.0."), sp->nslots, "port 80: the good route (v2)");
+	sp = sp_of(&st, "10.96.0.1", 81);
+	if (ASSERT_NOT_NULL(sp, "port 81"))
+		ASSERT_EQ(slots_to(sp, "10.1.0.9"), sp->nslots, "port 81: the rejected route left it alone");
+out:
+	weft_state_free(&st);
+	weft_model_free(m);
+}
