@@ -16,6 +16,7 @@ void weft_datapath_defaults(struct weft_datapath_cfg *dp)
 		dp->cgroup[0] = '\0';
 	strcpy(dp->bpffs, "/sys/fs/bpf/weft");
 	dp->redirect = true;
+	dp->drain_timeout = WEFT_DRAIN_TIMEOUT;
 	if (gethostname(dp->node_name, sizeof(dp->node_name) - 1))
 		dp->node_name[0] = '\0';
 #define WEFT_X(knob, def, what) dp->knob = WEFT_DEF_##knob;

@@ -262,6 +262,8 @@ struct weft_datapath_cfg {
 	bool redirect;			/* same-node socket redirect, default true */
 	bool policy_audit;		/* every policy in audit mode: would-be drops
 					 * counted, nothing dropped; default false */
+	uint32_t drain_timeout;		/* seconds (default 30) before the connections to a
+					 * backend that left a route are closed */
 	char node_name[256];		/* this node (Kubernetes: its Node's name), for
 					 * internal_traffic_policy Local; default: the
 					 * host name */
@@ -272,6 +274,7 @@ struct weft_datapath_cfg {
 #undef WEFT_X
 };
 
+#define WEFT_DRAIN_TIMEOUT 30			/* default datapath.drain_timeout, seconds */
 #define WEFT_METRICS_LISTEN "127.0.0.1:9465"	/* default metrics.listen */
 #define WEFT_METRICS_MAX_SERIES 50000		/* default metrics.max_series */
 #define WEFT_TRUST_DOMAIN "cluster.local"	/* default metrics.trust_domain */
@@ -428,6 +431,24 @@ long weft_route_find(const struct weft_model *m, const struct weft_service *svc,
 int weft_route_backends(const struct weft_model *m, const struct weft_route *r,
 			const struct weft_service *svc, const struct weft_port *port,
 			const char *node, struct weft_backend_cfg **out, size_t *n);
+
+/*
+ * Draining. The backends that leave a route from old to cur: every
+ * (parent address, port, protocol, endpoint address, port) of a backend
+ * service a route of old gives weight on a parent port, whose weight drops
+ * to 0 or that leaves that port's route in cur (or the route goes), every
+ * endpoint whatever its conditions; less those new connections of cur still
+ * go to (weft_model_active). Sorted, into *out (the caller frees it), *n of
+ * them. 0 or -ENOMEM.
+ */
+int weft_model_route_drained(const struct weft_model *old, const struct weft_model *cur,
+			     const char *node, struct weft_gone_key **out, size_t *n);
+
+/* What new connections of every service port of m may go to (a routed
+ * port: its route backends with weight; another: its own backends), as
+ * sorted weft_gone_keys without duplicates. 0 or -ENOMEM. */
+int weft_model_active(const struct weft_model *m, const char *node, struct weft_gone_key **out,
+		      size_t *n);
 
 void weft_route_clear(struct weft_route *r);
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 
 #include "model/model.h"
 
@@ -310,5 +311,207 @@ out:
 	free(cnt);
 	free(bport);
 	free(bsvc);
+	return err;
+}
+
+/* --- draining ------------------------------------------------------------- */
+
+struct tuples {
+	struct weft_gone_key *v;
+	size_t n, cap;
+};
+
+static int tup_add(struct tuples *t, const struct weft_service *svc, const struct weft_port *p,
+		   const struct weft_ip *ip, uint16_t port)
+{
+	struct weft_gone_key *g;
+
+	if (t->n == t->cap) {
+		size_t nc = t->cap ? 2 * t->cap : 64;
+		struct weft_gone_key *q = realloc(t->v, nc * sizeof(*q));
+
+		if (!q)
+			return -ENOMEM;
+		t->v = q;
+		t->cap = nc;
+	}
+	g = &t->v[t->n++];
+	memset(g, 0, sizeof(*g));
+	memcpy(g->vip, &svc->vip.a, sizeof(g->vip));
+	memcpy(g->addr, &ip->a, sizeof(g->addr));
+	g->vport = htons(p->port);
+	g->port = htons(port);
+	g->proto = p->proto;
+	return 0;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct weft_gone_key));
+}
+
+static void tup_sort(struct tuples *t)
+{
+	size_t k = 0;
+
+	if (!t->n)
+		return;
+	qsort(t->v, t->n, sizeof(*t->v), key_cmp);
+	for (size_t i = 0; i < t->n; i++)
+		if (!k || key_cmp(&t->v[k - 1], &t->v[i]))
+			t->v[k++] = t->v[i];
+	t->n = k;
+}
+
+static bool tup_has(const struct tuples *t, const struct weft_gone_key *g)
+{
+	return t->n && bsearch(g, t->v, t->n, sizeof(*t->v), key_cmp);
+}
+
+/* What new connections of every service port of m may go to: a routed
+ * port's route backends (weight > 0, not the refusing one), another port's
+ * own backends. Sorted, no duplicates. */
+static int active_tuples(const struct weft_model *m, const char *node, struct tuples *t)
+{
+	int err = 0;
+
+	for (size_t s = 0; !err && m && s < m->nservices; s++) {
+		const struct weft_service *svc = &m->services[s];
+
+		for (size_t p = 0; !err && p < svc->nports; p++) {
+			const struct weft_port *port = &svc->ports[p];
+			long r = weft_route_find(m, svc, port);
+			struct weft_backend_cfg *be = NULL;
+			size_t nbe = 0;
+
+			if (r < 0) {
+				for (size_t b = 0; !err && b < svc->nbackends; b++)
+					err = tup_add(t, svc, port, &svc->backends[b].ip,
+						      svc->backends[b].port ? svc->backends[b].port
+									    : port->target_port);
+				continue;
+			}
+			err = weft_route_backends(m, &m->routes[r], svc, port, node, &be, &nbe);
+			for (size_t b = 0; !err && b < nbe; b++)
+				if (!be[b].refuse)
+					err = tup_add(t, svc, port, &be[b].ip, be[b].port);
+			free(be);
+		}
+	}
+	if (!err)
+		tup_sort(t);
+	return err;
+}
+
+int weft_model_active(const struct weft_model *m, const char *node, struct weft_gone_key **out,
+		      size_t *n)
+{
+	struct tuples t = { 0 };
+	int err = active_tuples(m, node, &t);
+
+	if (err) {
+		free(t.v);
+		t.v = NULL;
+		t.n = 0;
+	}
+	*out = t.v;
+	*n = t.n;
+	return err;
+}
+
+/* Whether route r (NULL: none) gives backend ref b weight. */
+static bool keeps_weight(const struct weft_route *r, const struct weft_route_ref *b)
+{
+	for (size_t i = 0; r && i < r->nrules; i++)
+		for (size_t j = 0; j < r->rules[i].nbackends; j++) {
+			const struct weft_route_backend *x = &r->rules[i].backends[j];
+
+			if (x->weight && !strcmp(x->ref.name, b->name) && !strcmp(x->ref.ns, b->ns) &&
+			    x->ref.port == b->port)
+				return true;
+		}
+	return false;
+}
+
+/* The route of cur on the service port of old's svc/port (same name,
+ * namespace, family, port and protocol), or NULL. */
+static const struct weft_route *cur_route(const struct weft_model *cur,
+					  const struct weft_service *svc,
+					  const struct weft_port *port)
+{
+	for (size_t s = 0; cur && s < cur->nservices; s++) {
+		const struct weft_service *c = &cur->services[s];
+
+		if (strcmp(c->name, svc->name) || strcmp(c->ns, svc->ns) || c->family != svc->family)
+			continue;
+		for (size_t p = 0; p < c->nports; p++) {
+			long r;
+
+			if (c->ports[p].port != port->port || c->ports[p].proto != port->proto)
+				continue;
+			r = weft_route_find(cur, c, &c->ports[p]);
+			return r < 0 ? NULL : &cur->routes[r];
+		}
+	}
+	return NULL;
+}
+
+int weft_model_route_drained(const struct weft_model *old, const struct weft_model *cur,
+			     const char *node, struct weft_gone_key **out, size_t *n)
+{
+	struct tuples t = { 0 }, keep = { 0 };
+	size_t k = 0;
+	int err = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (size_t s = 0; !err && old && s < old->nservices; s++) {
+		const struct weft_service *svc = &old->services[s];
+
+		for (size_t p = 0; !err && p < svc->nports; p++) {
+			const struct weft_port *port = &svc->ports[p];
+			long ro = weft_route_find(old, svc, port);
+			const struct weft_route *r, *rc;
+
+			if (ro < 0)
+				continue;
+			r = &old->routes[ro];
+			rc = cur_route(cur, svc, port);
+			for (size_t i = 0; !err && i < r->nrules; i++) {
+				for (size_t j = 0; !err && j < r->rules[i].nbackends; j++) {
+					const struct weft_route_backend *b = &r->rules[i].backends[j];
+					const struct weft_service *bs;
+					const struct weft_port *bp;
+
+					if (!b->weight || keeps_weight(rc, &b->ref) ||
+					    !backend_port(old, &b->ref, svc->family, port, &bs, &bp))
+						continue;
+					/* every endpoint, whatever its conditions: a
+					 * terminating one may have connections */
+					for (size_t e = 0; !err && e < bs->nbackends; e++)
+						err = tup_add(&t, svc, port, &bs->backends[e].ip,
+							      bs->backends[e].port ? bs->backends[e].port
+										   : bp->target_port);
+				}
+			}
+		}
+	}
+	if (!err && t.n)
+		err = active_tuples(cur, node, &keep);
+	if (err || !t.n)
+		goto out;
+	tup_sort(&t);
+	/* one that new connections of cur still go to stays */
+	for (size_t i = 0; i < t.n; i++)
+		if (!tup_has(&keep, &t.v[i]))
+			t.v[k++] = t.v[i];
+	if (k) {
+		*out = t.v;
+		*n = k;
+		t.v = NULL;
+	}
+out:
+	free(keep.v);
+	free(t.v);
 	return err;
 }

@@ -1318,6 +1318,7 @@ static const struct field dp_fields[] = {
 	F_BUF("bpffs", p_abspath, struct weft_datapath_cfg, bpffs),
 	F_AT("redirect", p_bool, struct weft_datapath_cfg, redirect),
 	F_AT("policy_audit", p_bool, struct weft_datapath_cfg, policy_audit),
+	F_INT("drain_timeout", struct weft_datapath_cfg, drain_timeout, 0, 86400),
 	F_BUF("node_name", p_name, struct weft_datapath_cfg, node_name),
 #define WEFT_X(knob, def, what) DP_MAX(#knob, knob),
 	WEFT_KNOB_LIST(WEFT_X)

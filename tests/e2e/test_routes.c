@@ -63,13 +63,13 @@ static bool node_up(struct node *n)
 
 /* web (the parent, its own backend be4), v1 (be1, be2), v2 (be3), and the
  * routes given. */
-static bool write_config(struct node *n, const char *routes)
+static bool write_config2(struct node *n, const char *dp, const char *routes)
 {
 	char text[8192], tmp[300];
 
 	snprintf(text, sizeof(text),
 		 "metrics:\n  listen: \"127.0.0.1:%d\"\n"
-		 "datapath:\n  cgroup: %s\n  bpffs: %s\n"
+		 "datapath:\n  cgroup: %s\n  bpffs: %s\n%s"
 		 "services:\n"
 		 "  - {name: web, vip: " PARENT ", ports: [{port: 80, target_port: 8080}],\n"
 		 "     backends: [{ip: 10.250.0.24}]}\n"
@@ -78,10 +78,15 @@ static bool write_config(struct node *n, const char *routes)
 		 "  - {name: v2, vip: 10.250.100.12, ports: [{port: 80, target_port: 8080}],\n"
 		 "     backends: [{ip: 10.250.0.23}]}\n"
 		 "routes:\n%s",
-		 n->port, tenv_cgroup(), tenv_bpffs(), routes);
+		 n->port, tenv_cgroup(), tenv_bpffs(), dp, routes);
 	snprintf(tmp, sizeof(tmp), "%s.new", n->config);
 	return ASSERT_OK(tenv_write_file(tmp, text), "write config") &&
 	       ASSERT_OK(rename(tmp, n->config) ? -errno : 0, "replace config");
+}
+
+static bool write_config(struct node *n, const char *routes)
+{
+	return write_config2(n, "", routes);
 }
 
 static uint64_t generation(void)
@@ -209,5 +214,106 @@ TEST_TIMEOUT(e2e, routes_split_reweight_and_refuse, 120)
 	ASSERT_EQ(hits[0] + hits[1] + refused, 400, "the rest to v1");
 	ASSERT_EQ(hits[2] + hits[3], 0, "nothing elsewhere");
 out:
+	weftd_stop(&n);
+}
+
+/* A long-lived connection through the parent; the answering pod's name
+ * into name. */
+static int open_conn(char *name, size_t len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(80) };
+	struct timeval tv = { .tv_sec = 2 };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	size_t got = 0;
+
+	inet_pton(AF_INET, PARENT, &sa.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	while (got + 1 < len && read(fd, name + got, 1) == 1 && name[got] != '\n')
+		got++;
+	name[got] = 0;
+	return fd;
+}
+
+/* namesrv echoes what it is sent after its first line. */
+static bool conn_alive(int fd)
+{
+	char buf[8];
+
+	return write(fd, "ping", 4) == 4 && read(fd, buf, sizeof(buf)) == 4 && !memcmp(buf, "ping", 4);
+}
+
+static bool closed_within(int fd, int ms)
+{
+	char buf[64];
+
+	for (long long end = tenv_now_ms() + ms; tenv_now_ms() < end; usleep(20000)) {
+		ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (r == 0 || (r < 0 && errno != EAGAIN))
+			return true;
+	}
+	return false;
+}
+
+/* v1 drops to weight 0 (drain_timeout 1): its connection through the
+ * parent is closed after about a second, v2's stays; a weight back before
+ * the timeout (drain_timeout 3) keeps the connection. */
+TEST_TIMEOUT(e2e, routes_drain_closes_connections_of_a_backend_that_left, 90)
+{
+	struct node n = { .weftd = -1 };
+	char name[64];
+	int c1 = -1, c2 = -1, c3 = -1;
+	uint64_t before;
+	long long t0;
+
+	if (!tenv_kfunc("bpf_sock_destroy")) {
+		SKIP("the kernel has no bpf_sock_destroy (Linux 6.5+)");
+		return;
+	}
+	if (!node_up(&n) || !write_config2(&n, "  drain_timeout: 1\n", SPLIT(50, 50)) ||
+	    !weftd_start(&n) || !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		goto out;
+	for (int i = 0; i < 60 && (c1 < 0 || c2 < 0); i++) {
+		int fd = open_conn(name, sizeof(name));
+
+		if (fd >= 0 && !strcmp(name, "be1") && c1 < 0)
+			c1 = fd;
+		else if (fd >= 0 && !strcmp(name, "be3") && c2 < 0)
+			c2 = fd;
+		else if (fd >= 0)
+			close(fd);
+	}
+	if (!ASSERT_TRUE(c1 >= 0 && c2 >= 0, "a connection to v1 (be1) and one to v2 (be3)"))
+		goto out;
+	before = tenv_stat(WEFT_STAT_GONE_DESTROYED);
+	if (!write_config2(&n, "  drain_timeout: 1\n", SPLIT(0, 100)) || !reload(&n))
+		goto out;
+	t0 = tenv_now_ms();
+	ASSERT_TRUE(conn_alive(c1), "v1's connection drains: still up at once");
+	ASSERT_TRUE(closed_within(c1, 3000), "v1's connection closed after drain_timeout");
+	ASSERT_GE(tenv_now_ms() - t0, 700, "not before the drain timeout");
+	ASSERT_TRUE(conn_alive(c2), "v2 keeps its weight: its connection stays");
+	ASSERT_EQ(tenv_stat(WEFT_STAT_GONE_DESTROYED) - before, 1, "one socket destroyed");
+
+	/* drain_timeout 3: v2 to 0 and back before it is due: kept */
+	if (!write_config2(&n, "  drain_timeout: 3\n", SPLIT(100, 0)) || !reload(&n))
+		goto out;
+	c3 = c2;
+	c2 = -1;
+	if (!write_config2(&n, "  drain_timeout: 3\n", SPLIT(0, 100)) || !reload(&n))
+		goto out;
+	ASSERT_TRUE(!closed_within(c3, 4000), "weight back before the timeout: the drain stopped");
+	ASSERT_TRUE(conn_alive(c3), "the connection to v2 is still up");
+out:
+	if (c1 >= 0)
+		close(c1);
+	if (c2 >= 0)
+		close(c2);
+	if (c3 >= 0)
+		close(c3);
 	weftd_stop(&n);
 }

@@ -306,3 +306,53 @@ out:
 	weft_state_free(&st);
 	weft_model_free(m);
 }
+
+#define ROUTE(w1, w2)                                                                      \
+	"routes:\n"                                                                        \
+	"  - name: split\n"                                                                \
+	"    namespace: shop\n"                                                            \
+	"    parent: {name: web, port: 80}\n"                                              \
+	"    rules: [{backends: [{name: v1, weight: " #w1 "}, {name: v2, weight: " #w2 "}]}]\n"
+
+/* v1 to weight 0: its four endpoints drain, on the parent's address and
+ * port 80 only; v2 keeps its weight: nothing of it. */
+TEST(unit, routes_drained_backends)
+{
+	char err[512];
+	struct weft_model *old = parse(SERVICES ROUTE(80, 20), err, sizeof(err));
+	struct weft_model *cur = old ? parse(SERVICES "datapath: {drain_timeout: 5}\n" ROUTE(0, 100),
+					     err, sizeof(err)) : NULL;
+	struct weft_model *same = cur ? parse(SERVICES ROUTE(80, 20), err, sizeof(err)) : NULL;
+	struct weft_gone_key *g = NULL;
+	size_t n = 0;
+
+	if (!ASSERT_NOT_NULL(same, err))
+		goto out;
+	ASSERT_EQ(old->datapath.drain_timeout, 30, "drain_timeout default");
+	ASSERT_EQ(cur->datapath.drain_timeout, 5, "drain_timeout");
+	if (!ASSERT_OK(weft_model_route_drained(old, cur, "", &g, &n), "drained") ||
+	    !ASSERT_EQ(n, 4, "v1's four endpoints"))
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		char buf[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &g[i].addr[3], buf, sizeof(buf));
+		ASSERT_TRUE(ip4_is(g[i].vip, "10.96.0.1"), "the parent's address");
+		ASSERT_EQ(ntohs(g[i].vport), 80, "the parent's port");
+		ASSERT_EQ(ntohs(g[i].port), 8080, "the endpoint's port");
+		ASSERT_TRUE(!strncmp(buf, "10.1.0.", 7), buf);
+	}
+	free(g);
+	g = NULL;
+	ASSERT_OK(weft_model_route_drained(old, same, "", &g, &n), "unchanged");
+	ASSERT_EQ(n, 0, "no weight dropped: nothing drains");
+	free(g);
+	g = NULL;
+	ASSERT_OK(weft_model_route_drained(cur, old, "", &g, &n), "v2 100 -> 20");
+	ASSERT_EQ(n, 0, "weights up or down but not to 0: nothing drains");
+out:
+	free(g);
+	weft_model_free(same);
+	weft_model_free(cur);
+	weft_model_free(old);
+}
