@@ -123,6 +123,26 @@ const char *weft_endpoint_workload(const struct weft_endpoint *ep)
 	return ep->name;
 }
 
+const char *weft_endpoint_canonical_service(const struct weft_endpoint *ep)
+{
+	const char *v;
+
+	if ((v = label_of(ep, "service.istio.io/canonical-name")) ||
+	    (v = label_of(ep, "app.kubernetes.io/name")) || (v = label_of(ep, "app")))
+		return v;
+	return ep->workload[0] ? ep->workload : ep->name;
+}
+
+const char *weft_endpoint_canonical_revision(const struct weft_endpoint *ep)
+{
+	const char *v;
+
+	if ((v = label_of(ep, "service.istio.io/canonical-revision")) ||
+	    (v = label_of(ep, "app.kubernetes.io/version")) || (v = label_of(ep, "version")))
+		return v;
+	return "latest";
+}
+
 void weft_labels_free(struct weft_label *l, size_t n)
 {
 	for (size_t i = 0; i < n && l; i++) {

@@ -357,6 +357,14 @@ const char *weft_origin_str(const struct weft_model *m, const struct weft_origin
  * label app.kubernetes.io/name, else app, else the endpoint's name. */
 const char *weft_endpoint_workload(const struct weft_endpoint *ep);
 
+/* An endpoint's canonical service and revision, with Istio's rules: labels
+ * service.istio.io/canonical-name / service.istio.io/canonical-revision,
+ * else app.kubernetes.io/name / app.kubernetes.io/version, else app /
+ * version, else the workload (`workload:`, the owner; else the endpoint's
+ * name) and "latest". Each is chosen on its own. */
+const char *weft_endpoint_canonical_service(const struct weft_endpoint *ep);
+const char *weft_endpoint_canonical_revision(const struct weft_endpoint *ep);
+
 /* Selectors (model/select.c). The value of key in a label set, NULL if absent. */
 const char *weft_label_get(const struct weft_label *l, size_t n, const char *key);
 

@@ -89,6 +89,15 @@ static bool write_config(struct node *n, const char *routes)
 	return write_config2(n, "", routes);
 }
 
+/* The pods as endpoints: v1's and v2's pods are one app (web) in two
+ * versions, as a canary rollout has them. */
+#define ENDPOINTS                                                                          \
+	"endpoints:\n"                                                                     \
+	"  - {name: cli, ip: 10.250.0.10, labels: {app: client}}\n"                        \
+	"  - {name: be1, ip: 10.250.0.21, labels: {app: web, version: v1}}\n"              \
+	"  - {name: be2, ip: 10.250.0.22, labels: {app: web, version: v1}}\n"              \
+	"  - {name: be3, ip: 10.250.0.23, labels: {app: web, version: v2}}\n"
+
 static uint64_t generation(void)
 {
 	struct weft_info info = { 0 };
@@ -315,5 +324,53 @@ out:
 		close(c2);
 	if (c3 >= 0)
 		close(c3);
+	weftd_stop(&n);
+}
+
+#define SERIES(rev)                                                                                 \
+	"weft_tcp_connections_opened_total{reporter=\"source\",source_workload=\"client\","         \
+	"source_workload_namespace=\"default\","                                                    \
+	"source_principal=\"spiffe://cluster.local/ns/default/sa/default\","                        \
+	"destination_workload=\"web\",destination_workload_namespace=\"default\","                  \
+	"destination_principal=\"spiffe://cluster.local/ns/default/sa/default\","                   \
+	"destination_service=\"web.default.svc.cluster.local\",destination_service_name=\"web\","   \
+	"destination_service_namespace=\"default\",request_protocol=\"tcp\","                       \
+	"source_canonical_service=\"client\",source_canonical_revision=\"latest\","                 \
+	"destination_canonical_service=\"web\",destination_canonical_revision=\"" rev "\"}"
+
+/* The canary's connections on /metrics by canonical revision: one app,
+ * two versions, one query. */
+TEST_TIMEOUT(e2e, routes_canary_metrics_by_canonical_revision, 60)
+{
+	enum { N = 200 };
+	static char body[1 << 20];
+	struct node n = { .weftd = -1 };
+	long long v1 = -1, v2 = -1;
+	pid_t c;
+	int st = -1;
+
+	if (!node_up(&n) || !write_config2(&n, "", SPLIT(80, 20) ENDPOINTS) || !weftd_start(&n))
+		goto out;
+	c = fork();
+	if (c == 0) {
+		int hits[4], refused;
+
+		_exit(tenv_enter("cli", true) || ask(N, hits, &refused) || refused);
+	}
+	ASSERT_TRUE(c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		    "200 connections through the parent");
+	for (long long end = tenv_now_ms() + 5000; tenv_now_ms() < end; usleep(100000)) {
+		if (tenv_capture(body, sizeof(body), "curl -sf http://127.0.0.1:%d/metrics", n.port))
+			continue;
+		v1 = tenv_sample(body, SERIES("v1"));
+		v2 = tenv_sample(body, SERIES("v2"));
+		if (v1 + v2 >= N)
+			break;
+	}
+	fprintf(stderr, "opened by revision: v1 %lld v2 %lld\n", v1, v2);
+	ASSERT_EQ(v1 + v2, N, "every connection counted under one of the two revisions");
+	ASSERT_GE(v2, N * 8 / 100, "the canary (v2) about 20%");
+	ASSERT_LE(v2, N * 32 / 100, "the canary (v2) about 20%");
+out:
 	weftd_stop(&n);
 }
