@@ -30,8 +30,13 @@
  *	pad BYTES		objects put from now on get an annotation
  *				example.com/pad of BYTES bytes (0: none)
  *	begin / commit		events in between go out as one chunk
- * RES is "services", "endpointslices", "pods", "namespaces" or
- * "networkpolicies"; NS/NAME of a namespace is its name alone.
+ *	serve RES on|off	off: RES's API is not served (its open watches
+ *				end, as when a CRD is deleted, and every list or
+ *				watch of it gets 404; its objects are kept,
+ *				hidden); on: served again
+ * RES is "services", "endpointslices", "pods", "namespaces",
+ * "networkpolicies" or "serviceimports" (multicluster.x-k8s.io/v1alpha1);
+ * NS/NAME of a namespace is its name alone.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -69,6 +74,7 @@ struct res {
 	size_t nhist;
 	long compacted;		/* watches from before this get 410 */
 	bool storm;		/* every watch gets 410 at once */
+	bool off;		/* not served: 404 */
 	bool gone_http;
 };
 
@@ -81,7 +87,7 @@ struct watch {
 	size_t plen;
 };
 
-#define NRES 5
+#define NRES 6
 static struct res res[NRES] = {
 	{ .name = "services", .path = "/api/v1/services", .list_kind = "ServiceList",
 	  .kind = "Service", .api_version = "v1" },
@@ -95,6 +101,9 @@ static struct res res[NRES] = {
 	{ .name = "networkpolicies", .path = "/apis/networking.k8s.io/v1/networkpolicies",
 	  .list_kind = "NetworkPolicyList", .kind = "NetworkPolicy",
 	  .api_version = "networking.k8s.io/v1" },
+	{ .name = "serviceimports", .path = "/apis/multicluster.x-k8s.io/v1alpha1/serviceimports",
+	  .list_kind = "ServiceImportList", .kind = "ServiceImport",
+	  .api_version = "multicluster.x-k8s.io/v1alpha1" },
 };
 static struct watch w[MAX_WATCH];
 static long rv = 100;
@@ -377,6 +386,11 @@ static void command(char *line)
 	} else if (!strcmp(cmd, "token") && a) {
 		free(token);
 		token = strdup(a);
+	} else if (!strcmp(cmd, "serve") && r && b) {
+		r->off = !strcmp(b, "off");
+		for (int i = 0; r->off && i < MAX_WATCH; i++)
+			if (w[i].ssl && w[i].res == r)
+				watch_close(&w[i]);
 	} else if (!strcmp(cmd, "storm") && r && b) {
 		r->storm = !strcmp(b, "on");
 	} else if (!strcmp(cmd, "pad") && a) {
@@ -452,7 +466,7 @@ static bool serve(SSL *ssl, int fd)
 		*q++ = 0;
 	auth = strcasestr(req, "\r\nAuthorization: Bearer ");
 	for (int i = 0; i < NRES; i++)
-		if (!strcmp(path, res[i].path))
+		if (!strcmp(path, res[i].path) && !res[i].off)
 			r = &res[i];
 	node[0] = 0;
 	if (qarg(q, "fieldSelector", v, sizeof(v))) {

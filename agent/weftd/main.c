@@ -69,6 +69,7 @@ struct weftd {
 	bool kubernetes;		/* services come from the API server */
 	const char *kubeconfig;		/* NULL: in-cluster */
 	const char *node;		/* --node or NODE_NAME */
+	unsigned int recheck_s;		/* --api-recheck; 0: the default */
 	struct weft_k8s *k8s;
 };
 
@@ -482,6 +483,8 @@ static int k8s_open(struct weftd *d)
 		ret = -errno;
 		weft_log(LOG_ERROR, "k8s: start: %s", strerror(errno));
 		weft_k8s_conn_free(&conn);
+	} else {
+		weft_k8s_set_recheck(d->k8s, d->recheck_s * 1000);
 	}
 	return ret;
 }
@@ -735,11 +738,13 @@ static void usage(FILE *f)
 	fprintf(f, "usage: weftd --config FILE [--cleanup] [--log-level error|warn|info|debug]\n"
 		   "  --config FILE  the node's desired state (weft.yaml)\n"
 		   "  --cleanup      detach every program and unpin every map weftd made, then exit\n"
-		   "       weftd --kubernetes [--node NAME] [--kubeconfig FILE] [--config FILE]\n"
+		   "       weftd --kubernetes [--node NAME] [--kubeconfig FILE] [--config FILE] [--api-recheck S]\n"
 		   "  --kubernetes   services from the API server (in-cluster config by default);\n"
 		   "                 the config file may then hold only datapath: and metrics:\n"
 		   "  --kubeconfig FILE  out-of-cluster credentials (implies --kubernetes)\n"
 		   "  --node NAME    this node's name (default: $NODE_NAME)\n"
+		   "  --api-recheck SECONDS  an optional API (ServiceImport) that is not served\n"
+		   "                 is asked again after SECONDS to twice that (default 30)\n"
 		   "       weftd --version  the version, as /metrics' weft_build_info says it\n");
 }
 
@@ -752,6 +757,7 @@ int main(int argc, char **argv)
 		{ "kubernetes", no_argument, 0, 'K' },
 		{ "kubeconfig", required_argument, 0, 'k' },
 		{ "node", required_argument, 0, 'n' },
+		{ "api-recheck", required_argument, 0, 'R' },
 		{ "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, 'V' },
 		{ 0 },
@@ -763,7 +769,7 @@ int main(int argc, char **argv)
 	char err[512];
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "c:Cl:Kk:n:hV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:Cl:Kk:n:R:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			d.config_path = optarg;
@@ -780,6 +786,18 @@ int main(int argc, char **argv)
 		case 'n':
 			d.node = optarg;
 			break;
+		case 'R': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (!*optarg || *end || v < 1 || v > 3600) {
+				fprintf(stderr, "weftd: --api-recheck: '%s': want seconds, 1..3600\n",
+					optarg);
+				return 2;
+			}
+			d.recheck_s = (unsigned int)v;
+			break;
+		}
 		case 'l':
 			if (!strcmp(optarg, "error"))
 				weft_log_level = LOG_ERROR;

@@ -17,11 +17,22 @@
 enum res_state { R_IDLE, R_LIST, R_WATCH };
 
 /* The resources, in k->res. */
-enum { RES_SVC, RES_SLICE, RES_POD, RES_NS, RES_NETPOL, NRES };
+enum { RES_SVC, RES_SLICE, RES_POD, RES_NS, RES_NETPOL, RES_SVCIMPORT, NRES };
+
+#define RES_MAX_VERSIONS 4		/* candidate versions of an optional resource */
 
 struct res {
 	const char *kind;		/* for people: "Service" */
-	const char *path;		/* collection URL path */
+	const char *path;		/* collection URL path (paths[vi] if optional) */
+	/* A custom resource weft can do without: its API (group/version) may
+	 * not be served (404; 403 without RBAC). Then it counts as listed
+	 * and empty, its objects are dropped, one line is logged and its
+	 * collection is asked again after recheck_ms..2 * recheck_ms; paths
+	 * are tried in order (the preferred version first). */
+	bool optional;
+	const char *paths[RES_MAX_VERSIONS];
+	size_t npaths, vi;		/* candidates; the one in use */
+	bool absent;			/* optional and not served: re-checking */
 	struct json_object *cache;	/* "ns/name" -> object */
 	struct json_object *next;	/* a list in progress */
 	char rv[128];
@@ -53,6 +64,8 @@ struct weft_k8s {
 	char *token;
 	struct stat token_st;
 	unsigned int seed;
+	unsigned int recheck_ms;	/* an optional API not served is asked again
+					 * after this to twice this */
 	bool dirty;
 	weft_k8s_changed_fn fn;
 	void *arg;

@@ -6,7 +6,10 @@
  * (discovery.k8s.io/v1), the Pods of its node (fieldSelector
  * spec.nodeName), Namespaces and NetworkPolicies (networking.k8s.io/v1)
  * through libcurl's multi interface; its sockets and timer sit behind one
- * epoll fd that weftd's loop watches. The objects are cached as they came
+ * epoll fd that weftd's loop watches. Custom resources (ServiceImports,
+ * multicluster.x-k8s.io/v1alpha1) are optional: a cluster that does not
+ * serve their API gets one log line, and their collection is asked again
+ * every 30-60 s (weft_k8s_set_recheck). The objects are cached as they came
  * (json-c); after each batch of events the cache is translated
  * (k8s_translate.c, pure but for the route lookup of pod interfaces) into
  * the services, endpoints, namespaces and policies of a weft_config and
@@ -139,6 +142,11 @@ typedef void (*weft_k8s_changed_fn)(struct weft_k8s *k, void *arg);
 struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
 			      weft_k8s_changed_fn fn, void *arg);
 void weft_k8s_free(struct weft_k8s *k);
+
+/* How long an optional API (a custom resource: ServiceImport) that is not
+ * served waits before it is asked again: ms to 2 * ms, jittered (0: the
+ * default, 30 s). */
+void weft_k8s_set_recheck(struct weft_k8s *k, unsigned int ms);
 
 /* The fd for weftd's epoll (EPOLLIN), and what to do when it is readable. */
 int weft_k8s_fd(const struct weft_k8s *k);

@@ -54,6 +54,7 @@
 #define MAX_OBJECT (2u << 20)		/* one object as the API server sends it */
 #define MAX_TOKEN 16384			/* bytes of a bearer token */
 #define KEEP_BUF (1u << 20)		/* receive buffer kept between requests */
+#define RECHECK_MS 30000		/* an optional API not served: asked again in 30-60 s */
 
 
 static long long now_ms(void)
@@ -742,6 +743,82 @@ static void start_or_backoff(struct weft_k8s *k, struct res *r)
 		backoff(k, r, why);
 }
 
+/* An optional resource's API for people: "multicluster.x-k8s.io/v1alpha1"
+ * (the version in use), or every candidate ("gateway.networking.k8s.io/v1,
+ * v1alpha2"). Paths are /apis/GROUP/VERSION/RESOURCE. */
+static const char *res_api(const struct res *r, bool in_use, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (size_t i = in_use ? r->vi : 0; i < (in_use ? r->vi + 1 : r->npaths) && n < len; i++) {
+		const char *g = r->paths[i] + strlen("/apis/"), *v = strchr(g, '/');
+		const char *e = v ? strchr(v + 1, '/') : NULL;
+
+		if (!v || !e)
+			continue;
+		if (!n)
+			n += snprintf(buf + n, len - n, "%.*s", (int)(e - g), g);
+		else
+			n += snprintf(buf + n, len - n, ", %.*s", (int)(e - v - 1), v + 1);
+	}
+	return buf;
+}
+
+/* An optional resource's API is not served (404: no such group/version,
+ * e.g. its CRD is not installed or was deleted) or not readable (403):
+ * the next candidate version at once; after the last, the resource counts
+ * as listed and empty (what it held is dropped), one line is logged when
+ * that starts, and the first candidate is asked again after a jittered
+ * recheck_ms..2 * recheck_ms. */
+static void not_served(struct weft_k8s *k, struct res *r, long code)
+{
+	unsigned int d = k->recheck_ms + rand_r(&k->seed) % (k->recheck_ms + 1);
+	char api[256];
+
+	finish(k, r);
+	free(r->cont);
+	r->cont = NULL;
+	r->relist = true;
+	r->fails = 0;
+	r->gones = 0;
+	r->heard = now_s();
+	if (code == 404 && r->vi + 1 < r->npaths) {
+		r->path = r->paths[++r->vi];
+		start_or_backoff(k, r);
+		return;
+	}
+	if (!r->absent) {
+		if (code == 404)
+			weft_log(LOG_WARN, "k8s: %s (%s) not served; re-checking every %u-%u s",
+				 r->kind, res_api(r, false, api, sizeof(api)), k->recheck_ms / 1000,
+				 2 * k->recheck_ms / 1000);
+		else
+			weft_log(LOG_WARN, "k8s: %s (%s): HTTP %ld (RBAC: get, list and watch on it); re-checking every %u-%u s",
+				 r->kind, res_api(r, true, api, sizeof(api)), code,
+				 k->recheck_ms / 1000, 2 * k->recheck_ms / 1000);
+	}
+	if (json_object_object_length(r->cache)) {
+		struct json_object *empty = json_object_new_object();
+
+		if (empty) {
+			weft_log(LOG_INFO, "k8s: %s: %d objects dropped (no longer served)", r->kind,
+				 json_object_object_length(r->cache));
+			json_object_put(r->cache);
+			r->cache = empty;
+			k->dirty = true;
+		}
+	}
+	if (!r->synced)
+		k->dirty = true;	/* listed, as empty */
+	r->synced = true;
+	r->absent = true;
+	r->vi = 0;
+	r->path = r->paths[0];
+	r->retry_at = now_ms() + d;
+	schedule_retry(k);
+}
+
 /* A list page is in: keep its items; the last page replaces the cache
  * (internal.h). */
 int weft_k8s_list_page(struct weft_k8s *k, struct res *r)
@@ -798,6 +875,13 @@ int weft_k8s_list_page(struct weft_k8s *k, struct res *r)
 	json_object_put(r->cache);
 	r->cache = r->next;
 	r->next = NULL;
+	if (r->absent) {
+		char api[256];
+
+		weft_log(LOG_INFO, "k8s: %s (%s) served now; watching it", r->kind,
+			 res_api(r, true, api, sizeof(api)));
+		r->absent = false;
+	}
 	if (!r->synced || r->relist)
 		weft_log(LOG_INFO, "k8s: list %s: %d objects at resourceVersion %s", r->kind,
 			 json_object_object_length(r->cache), r->rv);
@@ -824,6 +908,10 @@ static void on_done(struct weft_k8s *k, struct res *r, CURLcode rc)
 		r->fails = 0;
 		finish(k, r);
 		start_or_backoff(k, r);	/* next page, the watch, or the next watch */
+		return;
+	}
+	if (r->optional && rc == CURLE_OK && (code == 404 || code == 403)) {
+		not_served(k, r, code);
 		return;
 	}
 	free(r->cont);
@@ -956,6 +1044,11 @@ void weft_k8s_dispatch(struct weft_k8s *k)
 	}
 }
 
+void weft_k8s_set_recheck(struct weft_k8s *k, unsigned int ms)
+{
+	k->recheck_ms = ms ? ms : RECHECK_MS;
+}
+
 int weft_k8s_fd(const struct weft_k8s *k)
 {
 	return k->epfd;
@@ -1044,6 +1137,15 @@ struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
 	k->res[RES_NS] = (struct res){ .kind = "Namespace", .path = "/api/v1/namespaces" };
 	k->res[RES_NETPOL] = (struct res){ .kind = "NetworkPolicy",
 					   .path = "/apis/networking.k8s.io/v1/networkpolicies" };
+	/* Optional: custom resources (internal.h), candidate versions best first. */
+	k->res[RES_SVCIMPORT] = (struct res){
+		.kind = "ServiceImport", .optional = true, .npaths = 1,
+		.paths = { "/apis/multicluster.x-k8s.io/v1alpha1/serviceimports" },
+	};
+	k->recheck_ms = RECHECK_MS;
+	for (size_t i = 0; i < NRES; i++)
+		if (k->res[i].optional)
+			k->res[i].path = k->res[i].paths[0];
 	k->node = node ? strdup(node) : NULL;
 	if (k->conn.insecure)	/* once: every request is made so */
 		weft_log(LOG_WARN, "k8s: %s: insecure-skip-tls-verify: the API server's certificate is not verified (anyone on the path can pose as it)",
