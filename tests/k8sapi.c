@@ -35,7 +35,9 @@
  *				watch of it gets 404; its objects are kept,
  *				hidden); on: served again
  * RES is "services", "endpointslices", "pods", "namespaces",
- * "networkpolicies" or "serviceimports" (multicluster.x-k8s.io/v1alpha1);
+ * "networkpolicies", "serviceimports" (multicluster.x-k8s.io/v1alpha1),
+ * "tcproutes", "udproutes" (gateway.networking.k8s.io/v1),
+ * "tcproutes-v1alpha2" or "trafficsplits" (split.smi-spec.io/v1alpha4);
  * NS/NAME of a namespace is its name alone.
  */
 #include <errno.h>
@@ -87,7 +89,7 @@ struct watch {
 	size_t plen;
 };
 
-#define NRES 6
+#define NRES 10
 static struct res res[NRES] = {
 	{ .name = "services", .path = "/api/v1/services", .list_kind = "ServiceList",
 	  .kind = "Service", .api_version = "v1" },
@@ -104,6 +106,18 @@ static struct res res[NRES] = {
 	{ .name = "serviceimports", .path = "/apis/multicluster.x-k8s.io/v1alpha1/serviceimports",
 	  .list_kind = "ServiceImportList", .kind = "ServiceImport",
 	  .api_version = "multicluster.x-k8s.io/v1alpha1" },
+	{ .name = "tcproutes", .path = "/apis/gateway.networking.k8s.io/v1/tcproutes",
+	  .list_kind = "TCPRouteList", .kind = "TCPRoute",
+	  .api_version = "gateway.networking.k8s.io/v1" },
+	{ .name = "tcproutes-v1alpha2", .path = "/apis/gateway.networking.k8s.io/v1alpha2/tcproutes",
+	  .list_kind = "TCPRouteList", .kind = "TCPRoute",
+	  .api_version = "gateway.networking.k8s.io/v1alpha2" },
+	{ .name = "udproutes", .path = "/apis/gateway.networking.k8s.io/v1/udproutes",
+	  .list_kind = "UDPRouteList", .kind = "UDPRoute",
+	  .api_version = "gateway.networking.k8s.io/v1" },
+	{ .name = "trafficsplits", .path = "/apis/split.smi-spec.io/v1alpha4/trafficsplits",
+	  .list_kind = "TrafficSplitList", .kind = "TrafficSplit",
+	  .api_version = "split.smi-spec.io/v1alpha4" },
 };
 static struct watch w[MAX_WATCH];
 static long rv = 100;

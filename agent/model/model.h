@@ -251,6 +251,8 @@ struct weft_route {
 	char name[WEFT_NAME_LEN];
 	char ns[WEFT_NAME_LEN];		/* default "default" */
 	struct weft_route_ref parent;	/* port 0: every port of the parent */
+	uint8_t proto;			/* the parent ports' protocol (TCPRoute: TCP,
+					 * UDPRoute: UDP); 0 = any (file, TrafficSplit) */
 	struct weft_route_rule *rules;
 	size_t nrules;
 	struct weft_origin origin;
@@ -406,7 +408,9 @@ int weft_model_check(const struct weft_model *m, weft_problem_fn fn, void *ctx);
 
 /*
  * Routes (model/route.c). A route that cannot apply is rejected alone, the
- * others apply: its parent service does not exist (of any family; reason
+ * others apply: a Kubernetes route of another namespace than its parent's
+ * (a consumer route, "consumer_route": weft applies producer routes only,
+ * to every client); its parent service does not exist (of any family; reason
  * "no_parent"), has no port parent.port ("no_parent_port"), or an earlier
  * route (in m->routes) already takes one of the parent's ports
  * ("conflict"). Every rejected route is handed to fn (its index, the

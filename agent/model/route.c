@@ -24,9 +24,9 @@ static bool svc_is(const struct weft_service *svc, const struct weft_route_ref *
 }
 
 /* Whether route r takes port number p of its parent. */
-static bool takes(const struct weft_route *r, uint16_t p)
+static bool takes(const struct weft_route *r, const struct weft_port *p)
 {
-	return !r->parent.port || r->parent.port == p;
+	return (!r->parent.port || r->parent.port == p->port) && (!r->proto || r->proto == p->proto);
 }
 
 /* Why route i cannot apply (ok[] says it of the routes before it), into
@@ -37,6 +37,13 @@ static const char *route_problem(const struct weft_model *m, size_t i, const boo
 	const struct weft_route *r = &m->routes[i];
 	bool parent = false, port = !r->parent.port;
 
+	/* Kubernetes: producer routes only (see weft_routes_check) */
+	if (r->origin.kind && strcmp(r->ns, r->parent.ns)) {
+		snprintf(msg, len, "a consumer route (parent service %s/%s is of another namespace): weft applies only producer routes, of the service's own namespace",
+			 r->parent.ns, r->parent.name);
+		return "consumer_route";
+	}
+
 	for (size_t s = 0; s < m->nservices; s++) {
 		const struct weft_service *svc = &m->services[s];
 
@@ -44,13 +51,13 @@ static const char *route_problem(const struct weft_model *m, size_t i, const boo
 			continue;
 		parent = true;
 		for (size_t p = 0; p < svc->nports; p++) {
-			if (!takes(r, svc->ports[p].port))
+			if (!takes(r, &svc->ports[p]))
 				continue;
 			port = true;
 			for (size_t j = 0; j < i; j++) {
 				const struct weft_route *o = &m->routes[j];
 
-				if (ok[j] && svc_is(svc, &o->parent) && takes(o, svc->ports[p].port)) {
+				if (ok[j] && svc_is(svc, &o->parent) && takes(o, &svc->ports[p])) {
 					snprintf(msg, len, "port %u of service %s/%s is already routed by routes[%zu] (%s/%s)",
 						 svc->ports[p].port, svc->ns, svc->name, j, o->ns, o->name);
 					return "conflict";
@@ -115,7 +122,7 @@ long weft_route_find(const struct weft_model *m, const struct weft_service *svc,
 	long found = -1;
 
 	for (size_t i = 0; i < m->nroutes && found < 0; i++)
-		if (svc_is(svc, &m->routes[i].parent) && takes(&m->routes[i], port->port))
+		if (svc_is(svc, &m->routes[i].parent) && takes(&m->routes[i], port))
 			found = (long)i;
 	if (found < 0)
 		return -1;
@@ -125,7 +132,7 @@ long weft_route_find(const struct weft_model *m, const struct weft_service *svc,
 	routes_ok(m, ok, NULL, NULL);
 	found = -1;
 	for (size_t i = 0; i < m->nroutes && found < 0; i++)
-		if (ok[i] && svc_is(svc, &m->routes[i].parent) && takes(&m->routes[i], port->port))
+		if (ok[i] && svc_is(svc, &m->routes[i].parent) && takes(&m->routes[i], port))
 			found = (long)i;
 	free(ok);
 	return found;

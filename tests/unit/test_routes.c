@@ -11,6 +11,8 @@
 #include "model/model.h"
 #include "reconcile/services.h"
 #include "source/file.h"
+#include "source/k8s/k8s.h"
+#include <json-c/json.h>
 
 /* web (the parent, its own backend .9), v1 with four endpoints, v2 with one,
  * v3 with one that is not ready: lines 1-19. */
@@ -355,4 +357,58 @@ out:
 	weft_model_free(same);
 	weft_model_free(cur);
 	weft_model_free(old);
+}
+
+/* Kubernetes routes: a Gateway parent is not weft's, a Service parent is;
+ * a backendRef of another namespace or kind keeps its share, refused; a
+ * consumer route (another namespace than the parent's) is rejected; the
+ * older of two routes on one port applies. */
+TEST(unit, routes_from_kubernetes_objects)
+{
+	static const char tcp[] =
+		"{\"default/b\":{\"metadata\":{\"name\":\"b\",\"namespace\":\"shop\","
+		"\"creationTimestamp\":\"2026-02-01T00:00:00Z\"},\"spec\":{\"parentRefs\":["
+		"{\"name\":\"gw\"},{\"group\":\"\",\"kind\":\"Service\",\"name\":\"web\",\"port\":80}],"
+		"\"rules\":[{\"backendRefs\":[{\"name\":\"v1\",\"weight\":3},"
+		"{\"name\":\"v2\",\"namespace\":\"other\",\"weight\":1},"
+		"{\"group\":\"x.io\",\"kind\":\"Thing\",\"name\":\"t\"}]}]}},"
+		"\"other/c\":{\"metadata\":{\"name\":\"c\",\"namespace\":\"other\","
+		"\"creationTimestamp\":\"2026-03-01T00:00:00Z\"},\"spec\":{"
+		"\"parentRefs\":[{\"group\":\"\",\"kind\":\"Service\",\"name\":\"web\",\"namespace\":\"shop\"}],"
+		"\"rules\":[{\"backendRefs\":[{\"name\":\"v1\"}]}]}},"
+		"\"shop/bad\":{\"metadata\":{\"name\":\"bad\",\"namespace\":\"shop\"},\"spec\":{"
+		"\"parentRefs\":[{\"group\":\"\",\"kind\":\"Service\",\"name\":\"web\"}],"
+		"\"rules\":[{\"backendRefs\":[{\"name\":\"v1\",\"weight\":-1}]}]}}}";
+	static const char splits[] =
+		"{\"shop/a\":{\"metadata\":{\"name\":\"a\",\"namespace\":\"shop\","
+		"\"creationTimestamp\":\"2026-01-01T00:00:00Z\"},\"spec\":{\"service\":\"web\","
+		"\"backends\":[{\"service\":\"v2\",\"weight\":1}]}}}";
+	struct json_object *t = json_tokener_parse(tcp), *s = json_tokener_parse(splits);
+	struct weft_model *m = weft_model_new("kubernetes");
+	struct rejects rj = { 0 };
+
+	if (!ASSERT_NOT_NULL(t, "json") || !ASSERT_NOT_NULL(s, "json") || !ASSERT_NOT_NULL(m, "model"))
+		goto out;
+	if (!ASSERT_OK(weft_k8s_translate_routes(t, NULL, s, m), "translate") ||
+	    !ASSERT_EQ(m->nroutes, 3, "the split, b (its Service parent), c; bad skipped"))
+		goto out;
+	ASSERT_STR(m->routes[0].origin.kind, "TrafficSplit", "oldest first");
+	ASSERT_STR(m->routes[1].name, "b", "then b");
+	ASSERT_EQ(m->routes[1].proto, IPPROTO_TCP, "a TCPRoute takes TCP ports");
+	ASSERT_EQ(m->routes[1].parent.port, 80, "parent port");
+	ASSERT_STR(m->routes[1].rules[0].backends[0].ref.name, "v1", "a Service of its namespace");
+	ASSERT_STR(m->routes[1].rules[0].backends[1].ref.name, "", "another namespace: refused");
+	ASSERT_STR(m->routes[1].rules[0].backends[2].ref.name, "", "another kind: refused");
+	ASSERT_EQ(m->routes[1].rules[0].backends[2].weight, 1, "weight default 1");
+	ASSERT_STR(m->routes[2].parent.ns, "shop", "c names the parent's namespace");
+	/* no services in m: every route's parent is missing, but c is a consumer route first */
+	weft_routes_check(m, on_reject, &rj);
+	if (ASSERT_EQ(rj.n, 3, "rejected here"))
+		ASSERT_STR(rj.reason[2], "consumer_route", "c: a consumer route");
+	if (rj.n == 3)
+		ASSERT_TRUE(strstr(rj.msg[2], "TCPRoute other/c: a consumer route") == rj.msg[2], rj.msg[2]);
+out:
+	json_object_put(t);
+	json_object_put(s);
+	weft_model_free(m);
 }
