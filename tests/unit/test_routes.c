@@ -412,3 +412,41 @@ out:
 	json_object_put(s);
 	weft_model_free(m);
 }
+
+/* A UDPRoute takes the parent's UDP port only, its TCP port of the same
+ * number keeps the parent's own backends. */
+TEST(unit, routes_udproute_takes_udp_ports_only)
+{
+	static const char yaml[] =
+		"services:\n"
+		"  - {name: dns, namespace: kube, vip: 10.96.0.10, ports: [{port: 53, protocol: tcp},\n"
+		"     {name: u, port: 53, protocol: udp}], backends: [{ip: 10.1.0.9}]}\n"
+		"  - {name: dns-v2, namespace: kube, vip: 10.96.0.11, ports: [{port: 53, protocol: udp}],\n"
+		"     backends: [{ip: 10.2.0.1}]}\n";
+	static const char udp[] =
+		"{\"kube/r\":{\"metadata\":{\"name\":\"r\",\"namespace\":\"kube\"},\"spec\":{"
+		"\"parentRefs\":[{\"group\":\"\",\"kind\":\"Service\",\"name\":\"dns\"}],"
+		"\"rules\":[{\"backendRefs\":[{\"name\":\"dns-v2\",\"port\":53}]}]}}}";
+	char err[512];
+	struct weft_model *m = parse(yaml, err, sizeof(err));
+	struct json_object *u = json_tokener_parse(udp);
+	struct weft_state st = { 0 };
+	struct weft_svc_key k = { .port = htons(53), .proto = IPPROTO_UDP };
+	const struct weft_sp *sp;
+
+	if (!ASSERT_NOT_NULL(m, err) || !ASSERT_NOT_NULL(u, "json") ||
+	    !ASSERT_OK(weft_k8s_translate_routes(NULL, u, NULL, m), "translate") || !build(m, &st))
+		goto out;
+	k.addr[2] = htonl(0xffff);
+	inet_pton(AF_INET, "10.96.0.10", &k.addr[3]);
+	sp = weft_state_find(&st, &k);
+	if (ASSERT_NOT_NULL(sp, "udp/53"))
+		ASSERT_EQ(slots_to(sp, "10.2.0."), sp->nslots, "udp/53: the route's backend");
+	sp = sp_of(&st, "10.96.0.10", 53);
+	if (ASSERT_NOT_NULL(sp, "tcp/53"))
+		ASSERT_EQ(slots_to(sp, "10.1.0.9"), sp->nslots, "tcp/53: the parent's own");
+out:
+	weft_state_free(&st);
+	json_object_put(u);
+	weft_model_free(m);
+}
