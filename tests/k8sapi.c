@@ -36,8 +36,10 @@
  *				hidden); forbid: the same with 403 (RBAC without
  *				it); on: served again
  * RES is "services", "endpointslices", "pods", "namespaces",
- * "networkpolicies", "serviceimports" (multicluster.x-k8s.io/v1alpha1) or
- * "nodes"; NS/NAME of a namespace or a node is its name alone.
+ * "networkpolicies", "serviceimports" (multicluster.x-k8s.io/v1alpha1),
+ * "nodes", "tcproutes", "udproutes" (gateway.networking.k8s.io/v1),
+ * "tcproutes-v1alpha2" or "trafficsplits" (split.smi-spec.io/v1alpha4);
+ * NS/NAME of a namespace or a node is its name alone.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -89,7 +91,7 @@ struct watch {
 	size_t plen;
 };
 
-#define NRES 7
+#define NRES 11
 static struct res res[NRES] = {
 	{ .name = "services", .path = "/api/v1/services", .list_kind = "ServiceList",
 	  .kind = "Service", .api_version = "v1" },
@@ -108,6 +110,18 @@ static struct res res[NRES] = {
 	{ .name = "serviceimports", .path = "/apis/multicluster.x-k8s.io/v1alpha1/serviceimports",
 	  .list_kind = "ServiceImportList", .kind = "ServiceImport",
 	  .api_version = "multicluster.x-k8s.io/v1alpha1" },
+	{ .name = "tcproutes", .path = "/apis/gateway.networking.k8s.io/v1/tcproutes",
+	  .list_kind = "TCPRouteList", .kind = "TCPRoute",
+	  .api_version = "gateway.networking.k8s.io/v1" },
+	{ .name = "tcproutes-v1alpha2", .path = "/apis/gateway.networking.k8s.io/v1alpha2/tcproutes",
+	  .list_kind = "TCPRouteList", .kind = "TCPRoute",
+	  .api_version = "gateway.networking.k8s.io/v1alpha2" },
+	{ .name = "udproutes", .path = "/apis/gateway.networking.k8s.io/v1/udproutes",
+	  .list_kind = "UDPRouteList", .kind = "UDPRoute",
+	  .api_version = "gateway.networking.k8s.io/v1" },
+	{ .name = "trafficsplits", .path = "/apis/split.smi-spec.io/v1alpha4/trafficsplits",
+	  .list_kind = "TrafficSplitList", .kind = "TrafficSplit",
+	  .api_version = "split.smi-spec.io/v1alpha4" },
 };
 static struct watch w[MAX_WATCH];
 static long rv = 100;

@@ -262,6 +262,8 @@ static void ep_terminate(struct weft_ep_val *v)
 	v->ns[WEFT_NAME_LEN - 1] = 0;
 	v->workload[WEFT_NAME_LEN - 1] = 0;
 	v->service_account[WEFT_NAME_LEN - 1] = 0;
+	v->canonical_service[WEFT_NAME_LEN - 1] = 0;
+	v->canonical_revision[WEFT_NAME_LEN - 1] = 0;
 }
 
 static void meta_terminate(struct weft_svc_meta *m)
@@ -474,6 +476,8 @@ static void endpoint_doc(struct json_object *items, const struct ep_ent *e, cons
 	weft_doc_str(j, "namespace", e->v.ns);
 	weft_doc_str(j, "workload", e->v.workload);
 	weft_doc_str(j, "service_account", e->v.service_account[0] ? e->v.service_account : NULL);
+	weft_doc_str(j, "canonical_service", e->v.canonical_service[0] ? e->v.canonical_service : NULL);
+	weft_doc_str(j, "canonical_revision", e->v.canonical_revision[0] ? e->v.canonical_revision : NULL);
 	weft_doc_str(j, "address", weft_addr_str(e->k.addr, a, sizeof(a)));
 	weft_doc_u64(j, "identity", e->v.identity);
 	weft_doc_u64(j, "ifindex", e->v.ifindex);
@@ -499,6 +503,8 @@ static void endpoint_row(struct weft_table *t, const struct ep_ent *e, const cha
 	weft_table_cell(t, WEFT_C_NONE, e->v.name);
 	weft_table_cell(t, WEFT_C_NONE, e->v.workload);
 	weft_table_cell(t, WEFT_C_NONE, e->v.service_account[0] ? e->v.service_account : "-");
+	weft_table_cell(t, WEFT_C_NONE, e->v.canonical_service[0] ? e->v.canonical_service : "-");
+	weft_table_cell(t, WEFT_C_NONE, e->v.canonical_revision[0] ? e->v.canonical_revision : "-");
 	weft_table_cell(t, WEFT_C_NONE, weft_addr_str(e->k.addr, a, sizeof(a)));
 	weft_table_cellf(t, "%u", e->v.identity);
 	if (ifn)
@@ -516,6 +522,8 @@ int weft_cmd_endpoints(struct weft_cli_opts *o)
 	static const struct weft_col cols[] = {
 		{ "NAMESPACE", WEFT_COL_CUT, 0 }, { "NAME", WEFT_COL_CUT, 0 },
 		{ "WORKLOAD", WEFT_COL_CUT, 0 }, { "SERVICE-ACCOUNT", WEFT_COL_CUT | WEFT_COL_WIDE, 0 },
+		{ "CANONICAL-SERVICE", WEFT_COL_CUT | WEFT_COL_WIDE, 0 },
+		{ "REVISION", WEFT_COL_CUT | WEFT_COL_WIDE, 0 },
 		{ "ADDRESS", 0, 0 }, { "IDENTITY", WEFT_COL_RIGHT, 0 },
 		{ "INTERFACE", WEFT_COL_CUT, 0 }, { "IFINDEX", WEFT_COL_RIGHT | WEFT_COL_WIDE, 0 },
 		{ "FLAGS", 0, 0 },

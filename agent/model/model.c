@@ -16,6 +16,7 @@ void weft_datapath_defaults(struct weft_datapath_cfg *dp)
 		dp->cgroup[0] = '\0';
 	strcpy(dp->bpffs, "/sys/fs/bpf/weft");
 	dp->redirect = true;
+	dp->drain_timeout = WEFT_DRAIN_TIMEOUT;
 	if (gethostname(dp->node_name, sizeof(dp->node_name) - 1))
 		dp->node_name[0] = '\0';
 #define WEFT_X(knob, def, what) dp->knob = WEFT_DEF_##knob;
@@ -128,6 +129,26 @@ const char *weft_endpoint_workload(const struct weft_endpoint *ep)
 	if ((w = label_of(ep, "app.kubernetes.io/name")) || (w = label_of(ep, "app")))
 		return w;
 	return ep->name;
+}
+
+const char *weft_endpoint_canonical_service(const struct weft_endpoint *ep)
+{
+	const char *v;
+
+	if ((v = label_of(ep, "service.istio.io/canonical-name")) ||
+	    (v = label_of(ep, "app.kubernetes.io/name")) || (v = label_of(ep, "app")))
+		return v;
+	return ep->workload[0] ? ep->workload : ep->name;
+}
+
+const char *weft_endpoint_canonical_revision(const struct weft_endpoint *ep)
+{
+	const char *v;
+
+	if ((v = label_of(ep, "service.istio.io/canonical-revision")) ||
+	    (v = label_of(ep, "app.kubernetes.io/version")) || (v = label_of(ep, "version")))
+		return v;
+	return "latest";
 }
 
 void weft_labels_free(struct weft_label *l, size_t n)
@@ -450,6 +471,9 @@ void weft_model_free(struct weft_model *m)
 	for (size_t i = 0; i < m->nnodes; i++)
 		weft_node_clear(&m->nodes[i]);
 	free(m->nodes);
+	for (size_t i = 0; i < m->nroutes; i++)
+		weft_route_clear(&m->routes[i]);
+	free(m->routes);
 	free(m->source);
 	free(m);
 }

@@ -92,6 +92,9 @@ struct weft_backend_cfg {
 					 * service (a ServiceImport's EndpointSlice label
 					 * multicluster.kubernetes.io/source-cluster, file
 					 * cluster); NULL: this cluster */
+	bool refuse;			/* a route's share that has no backend: its
+					 * connects fail with ECONNREFUSED (the zero
+					 * backend of the datapath, weft/abi.h) */
 	struct weft_pos pos;		/* file: where the entry starts */
 };
 
@@ -305,12 +308,57 @@ struct weft_policy {
 	struct weft_origin origin;
 };
 
+/* A service a route names: its parent, or one of its backends (namespace
+ * default the route's; port 0: not said, see weft_route_backends). */
+struct weft_route_ref {
+	char name[WEFT_NAME_LEN];
+	char ns[WEFT_NAME_LEN];
+	uint16_t port;			/* host order; 0 = not said */
+};
+
+#define WEFT_ROUTE_MAX_WEIGHT 1000000	/* as the Gateway API's backendRef weight */
+#define WEFT_ROUTE_MAX_BACKENDS 64	/* of one rule */
+
+struct weft_route_backend {
+	struct weft_route_ref ref;
+	uint32_t weight;		/* 0..WEFT_ROUTE_MAX_WEIGHT, default 1 */
+	struct weft_pos pos;		/* file: where the entry starts */
+};
+
+/* A rule: backends. A route's rules all apply to every new connection (at
+ * L4 nothing tells them apart): their backends together make its split. */
+struct weft_route_rule {
+	struct weft_route_backend *backends;
+	size_t nbackends;
+};
+
+/*
+ * A route (file `routes[]`; Kubernetes TCPRoute/UDPRoute, TrafficSplit):
+ * new connections to its parent service's address (and port, if said) are
+ * split over the backend services by weight, each backend service's share
+ * spread evenly over its usable endpoints (weft_service_in_use). A backend
+ * that does not resolve (no such service, port or usable endpoint) keeps
+ * its share, and those connections are refused.
+ */
+struct weft_route {
+	char name[WEFT_NAME_LEN];
+	char ns[WEFT_NAME_LEN];		/* default "default" */
+	struct weft_route_ref parent;	/* port 0: every port of the parent */
+	uint8_t proto;			/* the parent ports' protocol (TCPRoute: TCP,
+					 * UDPRoute: UDP); 0 = any (file, TrafficSplit) */
+	struct weft_route_rule *rules;
+	size_t nrules;
+	struct weft_origin origin;
+};
+
 struct weft_datapath_cfg {
 	char cgroup[4096];		/* cgroup v2 directory; default: the v2 mount root */
 	char bpffs[4096];		/* pin directory; default /sys/fs/bpf/weft */
 	bool redirect;			/* same-node socket redirect, default true */
 	bool policy_audit;		/* every policy in audit mode: would-be drops
 					 * counted, nothing dropped; default false */
+	uint32_t drain_timeout;		/* seconds (default 30) before the connections to a
+					 * backend that left a route are closed */
 	char node_name[256];		/* this node (Kubernetes: its Node's name), for
 					 * internal_traffic_policy Local; default: the
 					 * host name */
@@ -324,6 +372,7 @@ struct weft_datapath_cfg {
 #undef WEFT_X
 };
 
+#define WEFT_DRAIN_TIMEOUT 30			/* default datapath.drain_timeout, seconds */
 #define WEFT_METRICS_LISTEN "127.0.0.1:9465"	/* default metrics.listen */
 #define WEFT_METRICS_MAX_SERIES 50000		/* default metrics.max_series */
 #define WEFT_TRUST_DOMAIN "cluster.local"	/* default metrics.trust_domain */
@@ -362,6 +411,8 @@ struct weft_model {
 	size_t npolicies;
 	struct weft_node *nodes;	/* the cluster's nodes, for node ports */
 	size_t nnodes;
+	struct weft_route *routes;
+	size_t nroutes;
 };
 
 /* The defaults of the datapath and metrics settings, the same for every
@@ -412,6 +463,14 @@ const char *weft_origin_str(const struct weft_model *m, const struct weft_origin
  * label app.kubernetes.io/name, else app, else the endpoint's name. */
 const char *weft_endpoint_workload(const struct weft_endpoint *ep);
 
+/* An endpoint's canonical service and revision, with Istio's rules: labels
+ * service.istio.io/canonical-name / service.istio.io/canonical-revision,
+ * else app.kubernetes.io/name / app.kubernetes.io/version, else app /
+ * version, else the workload (`workload:`, the owner; else the endpoint's
+ * name) and "latest". Each is chosen on its own. */
+const char *weft_endpoint_canonical_service(const struct weft_endpoint *ep);
+const char *weft_endpoint_canonical_revision(const struct weft_endpoint *ep);
+
 /* Selectors (model/select.c). The value of key in a label set, NULL if absent. */
 const char *weft_label_get(const struct weft_label *l, size_t n, const char *key);
 
@@ -450,5 +509,63 @@ bool weft_peer_selects(const struct weft_model *m, const char *ns, const struct 
 enum weft_obj_kind { WEFT_OBJ_NAMESPACE, WEFT_OBJ_ENDPOINT, WEFT_OBJ_SERVICE, WEFT_OBJ_POLICY };
 typedef void (*weft_problem_fn)(void *ctx, enum weft_obj_kind kind, size_t index, const char *msg);
 int weft_model_check(const struct weft_model *m, weft_problem_fn fn, void *ctx);
+
+/*
+ * Routes (model/route.c). A route that cannot apply is rejected alone, the
+ * others apply: a Kubernetes route of another namespace than its parent's
+ * (a consumer route, "consumer_route": weft applies producer routes only,
+ * to every client); its parent service does not exist (of any family; reason
+ * "no_parent"), has no port parent.port ("no_parent_port"), or an earlier
+ * route (in m->routes) already takes one of the parent's ports
+ * ("conflict"). Every rejected route is handed to fn (its index, the
+ * reason, a metrics label, and a message naming its place: "weft.yaml:30:5:
+ * routes[1] (shop/canary): parent service shop/web has no port 81").
+ * Returns the number of rejected routes, or -ENOMEM.
+ */
+typedef void (*weft_route_reject_fn)(void *ctx, size_t index, const char *reason, const char *msg);
+int weft_routes_check(const struct weft_model *m, weft_route_reject_fn fn, void *ctx);
+
+/* The route (index into m->routes) that takes port of svc, or -1: the
+ * first route whose parent is svc and whose parent_port is 0 or the port's,
+ * unless weft_routes_check rejects it. */
+long weft_route_find(const struct weft_model *m, const struct weft_service *svc,
+		     const struct weft_port *port);
+
+/*
+ * The backends route r gives port of its parent svc (node: this node, for
+ * weft_service_in_use of the backend services), into *out (the caller frees
+ * it; node is NULL in each), *n of them: every usable endpoint of every
+ * backend service of svc's family, the backend service's port being the
+ * backend's port if said, else the one of the same number as the parent's,
+ * else its only port of the protocol; weights such that each backend
+ * service gets weight/sum of the new connections whatever its endpoint
+ * count (to 1/65535 of the largest share). What does not resolve becomes
+ * one refusing backend (refuse set) with those shares. Weight 0 backends
+ * get nothing; a route whose weights are all 0 has no backends. An address
+ * of two backend services gets both shares. 0 or -ENOMEM.
+ */
+int weft_route_backends(const struct weft_model *m, const struct weft_route *r,
+			const struct weft_service *svc, const struct weft_port *port,
+			const char *node, struct weft_backend_cfg **out, size_t *n);
+
+/*
+ * Draining. The backends that leave a route from old to cur: every
+ * (parent address, port, protocol, endpoint address, port) of a backend
+ * service a route of old gives weight on a parent port, whose weight drops
+ * to 0 or that leaves that port's route in cur (or the route goes), every
+ * endpoint whatever its conditions; less those new connections of cur still
+ * go to (weft_model_active). Sorted, into *out (the caller frees it), *n of
+ * them. 0 or -ENOMEM.
+ */
+int weft_model_route_drained(const struct weft_model *old, const struct weft_model *cur,
+			     const char *node, struct weft_gone_key **out, size_t *n);
+
+/* What new connections of every service port of m may go to (a routed
+ * port: its route backends with weight; another: its own backends), as
+ * sorted weft_gone_keys without duplicates. 0 or -ENOMEM. */
+int weft_model_active(const struct weft_model *m, const char *node, struct weft_gone_key **out,
+		      size_t *n);
+
+void weft_route_clear(struct weft_route *r);
 
 #endif /* WEFT_MODEL_MODEL_H */

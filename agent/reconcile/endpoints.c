@@ -37,6 +37,10 @@ int weft_ep_build(const struct weft_model *cfg, const struct weft_pol_state *pol
 		snprintf(x->v.ns, sizeof(x->v.ns), "%s", ep->ns);
 		snprintf(x->v.workload, sizeof(x->v.workload), "%s", weft_endpoint_workload(ep));
 		snprintf(x->v.service_account, sizeof(x->v.service_account), "%s", ep->service_account);
+		snprintf(x->v.canonical_service, sizeof(x->v.canonical_service), "%s",
+			 weft_endpoint_canonical_service(ep));
+		snprintf(x->v.canonical_revision, sizeof(x->v.canonical_revision), "%s",
+			 weft_endpoint_canonical_revision(ep));
 		if (id < WEFT_ID_EP_MIN || (id & WEFT_ID_CIDR))
 			id = 0;
 		x->v.identity = id;

@@ -92,26 +92,35 @@ static uint32_t id_alloc(struct idset *s, uint32_t *hint)
 
 /* Backend indexes: keep the index of a backend (address and port) that the
  * current state has; give new ones the lowest index no current or new
- * backend of this service port uses. */
+ * backend of this service port uses. A port a route takes has the route's
+ * backends (routed, nrouted: all in use) instead of the service's own; its
+ * refusing share is the zero backend (weft/abi.h). */
 static int build_backends(struct weft_sp *sp, const struct weft_service *svc,
 			  const struct weft_port *port, const struct weft_sp *cur,
-			  const struct weft_datapath_cfg *dp, bool external)
+			  const struct weft_datapath_cfg *dp, bool external, bool routed,
+			  const struct weft_backend_cfg *rbe, size_t nrouted)
 {
-	bool *use = calloc(svc->nbackends + 1, sizeof(*use));
+	const struct weft_backend_cfg *list = routed ? rbe : svc->backends;
+	size_t nlist = routed ? nrouted : svc->nbackends;
+	bool *use = calloc(nlist + 1, sizeof(*use));
 	uint32_t next = 0;
 	size_t k = 0;
 
 	if (!use)
 		return -ENOMEM;
-	/* those new connections may go to (conditions, node-local, topology) */
-	sp->nbe = weft_service_in_use(svc, dp->node_name, dp->zone, external, use);
+	/* those new connections may go to (conditions, node-local, topology);
+	 * a route's backends are all in use */
+	if (routed)
+		for (size_t i = 0; i < nlist; i++)
+			use[i] = true;
+	sp->nbe = routed ? nrouted : weft_service_in_use(svc, dp->node_name, dp->zone, external, use);
 	sp->be = sp->nbe ? calloc(sp->nbe, sizeof(*sp->be)) : NULL;
 	if (sp->nbe && !sp->be) {
 		free(use);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < svc->nbackends; i++) {
-		const struct weft_backend_cfg *b = &svc->backends[i];
+	for (size_t i = 0; i < nlist; i++) {
+		const struct weft_backend_cfg *b = &list[i];
 		struct weft_backend *be;
 
 		if (!use[i])
@@ -120,6 +129,10 @@ static int build_backends(struct weft_sp *sp, const struct weft_service *svc,
 
 		memcpy(be->addr, &b->ip.a, 16);
 		be->port = htons(b->port ? b->port : port->target_port);
+		if (b->refuse) {
+			memset(be->addr, 0, sizeof(be->addr));
+			be->port = 0;
+		}
 		be->weight = b->weight;
 		be->idx = UINT32_MAX;
 		for (size_t j = 0; cur && j < cur->nbe; j++) {
@@ -196,11 +209,14 @@ static bool keeps_table(const struct weft_sp *c, const struct weft_sp *sp)
 }
 
 /* One frontend of a service port: its own id, backends and table. */
-static int build_sp(struct weft_sp *sp, const struct weft_service *svc,
+static int build_sp(struct weft_sp *sp, const struct weft_model *m, const struct weft_service *svc,
 		    const struct weft_port *port, const struct weft_frontend *fe,
 		    const struct weft_state *cur, struct idset *ids, uint32_t *hint,
 		    const struct weft_datapath_cfg *dp)
 {
+	long route = weft_route_find(m, svc, port);
+	struct weft_backend_cfg *routed = NULL;
+	size_t nrouted = 0;
 	const struct weft_sp *c;
 	int err;
 
@@ -211,7 +227,19 @@ static int build_sp(struct weft_sp *sp, const struct weft_service *svc,
 	sp->val.id = c ? c->val.id : id_alloc(ids, hint);
 	sp->val.lb = svc->lb;
 	sp->val.affinity = svc->affinity;
-	err = build_backends(sp, svc, port, c, dp, fe->kind != WEFT_FE_VIP);
+	if (route >= 0) {
+		err = weft_route_backends(m, &m->routes[route], svc, port, dp->node_name, &routed,
+					  &nrouted);
+		if (err)
+			return err;
+		if (nrouted > WEFT_LB_MAX_BACKENDS) {
+			free(routed);
+			return -E2BIG;
+		}
+	}
+	err = build_backends(sp, svc, port, c, dp, fe->kind != WEFT_FE_VIP, route >= 0, routed,
+			     nrouted);
+	free(routed);
 	if (err)
 		return err;
 	build_meta(sp, svc, port);
@@ -236,7 +264,7 @@ int weft_state_build(const struct weft_model *cfg, const struct weft_state *cur,
 		     struct weft_state *out, char *err, size_t errlen)
 {
 	const struct weft_datapath_cfg *dp = &cfg->datapath;
-	size_t nsp = 0, nbe = 0, nslots = 0, k = 0, maxfe = 0;
+	size_t nsp = 0, nbe = 0, nslots = 0, nrbe = 0, k = 0, maxfe = 0;
 	struct idset ids = { .max = dp->max_services };
 	struct weft_frontend *fe = NULL;
 	uint32_t hint = 1;
@@ -281,7 +309,7 @@ int weft_state_build(const struct weft_model *cfg, const struct weft_state *cur,
 			size_t nfe = weft_port_frontends(cfg, svc, &svc->ports[j], fe);
 
 			for (size_t f = 0; f < nfe; f++, k++) {
-				ret = build_sp(&out->sp[k], svc, &svc->ports[j], &fe[f], cur, &ids,
+				ret = build_sp(&out->sp[k], cfg, svc, &svc->ports[j], &fe[f], cur, &ids,
 					       &hint, dp);
 				out->n = k + 1;
 				if (ret == 0 && out->sp[k].val.id == 0)
@@ -294,10 +322,14 @@ int weft_state_build(const struct weft_model *cfg, const struct weft_state *cur,
 					goto fail;
 				}
 				nslots += out->sp[k].nslots;
+				nrbe += out->sp[k].nbe;
 			}
 		}
 	}
-	ret = check_limit(weft_map_name(WEFT_M_SLOT), nslots, dp->max_slots, "max_slots", err, errlen);
+	/* routes take backends of other services: the set built is what counts */
+	ret = check_limit(weft_map_name(WEFT_M_BE), nrbe, dp->max_backends, "max_backends", err, errlen);
+	if (!ret)
+		ret = check_limit(weft_map_name(WEFT_M_SLOT), nslots, dp->max_slots, "max_slots", err, errlen);
 	if (ret)
 		goto fail;
 	qsort(out->sp, out->n, sizeof(*out->sp), weft_sp_cmp);

@@ -333,6 +333,8 @@ static void tcp_labels(const struct weft_metrics_tcp *t, bool istio, const char 
 	char cl[3 * WEFT_NAME_LEN], dcl[3 * WEFT_NAME_LEN];
 	char sw[3 * WEFT_NAME_LEN], sn[3 * WEFT_NAME_LEN], dw[3 * WEFT_NAME_LEN];
 	char dn[3 * WEFT_NAME_LEN], sv[3 * WEFT_NAME_LEN], svn[3 * WEFT_NAME_LEN];
+	char scs[3 * WEFT_NAME_LEN], scr[3 * WEFT_NAME_LEN], dcs[3 * WEFT_NAME_LEN];
+	char dcr[3 * WEFT_NAME_LEN];
 	char sp[3 * (WEFT_TRUST_DOMAIN_LEN + 2 * WEFT_NAME_LEN + 32)], dp[sizeof(sp)];
 	char fq[2 * 3 * WEFT_NAME_LEN + 32];
 	int n;
@@ -349,18 +351,20 @@ static void tcp_labels(const struct weft_metrics_tcp *t, bool istio, const char 
 	ESC(t->dst_ns, dn);
 	ESC(local, cl);
 	ESC(t->cluster[0] ? t->cluster : local, dcl);
+	ESC(t->src_cs, scs);
+	ESC(t->src_cr, scr);
+	ESC(t->dst_cs, dcs);
+	ESC(t->dst_cr, dcr);
 	/* The principals name the service accounts as Istio's mTLS would
 	 * (weft sees the pod's account, not a certificate). */
 	n = snprintf(buf, len, "reporter=\"%s\",source_workload=\"%s\",source_workload_namespace=\"%s\","
 		     "source_principal=\"%s\",", reporter_name(t->reporter), sw, sn,
 		     principal(td, t->src_ns, t->src_sa, sp, sizeof(sp)));
 	if (istio && n > 0 && (size_t)n < len)
-		/* The workload is the canonical service (Istio's fallback when
-		 * a pod has no service.istio.io/canonical-name or app label). */
 		n += snprintf(buf + n, len - n,
 			      "source_app=\"%s\",source_version=\"unknown\","
-			      "source_canonical_service=\"%s\",source_canonical_revision=\"latest\","
-			      "source_cluster=\"%s\",", sw, sw, cl);
+			      "source_canonical_service=\"%s\",source_canonical_revision=\"%s\","
+			      "source_cluster=\"%s\",", sw, scs, scr, cl);
 	if (n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - n,
 			      "destination_workload=\"%s\",destination_workload_namespace=\"%s\","
@@ -372,12 +376,19 @@ static void tcp_labels(const struct weft_metrics_tcp *t, bool istio, const char 
 		n += snprintf(buf + n, len - n,
 			      "destination_app=\"%s\","
 			      "destination_version=\"unknown\",destination_canonical_service=\"%s\","
-			      "destination_canonical_revision=\"latest\",destination_cluster=\"%s\",",
-			      dw, dw, dcl);
+			      "destination_canonical_revision=\"%s\",destination_cluster=\"%s\",",
+			      dw, dcs, dcr, dcl);
 	if (n > 0 && (size_t)n < len)
 		n += snprintf(buf + n, len - n,
 			      "destination_service=\"%s\",destination_service_name=\"%s\","
 			      "destination_service_namespace=\"%s\",request_protocol=\"tcp\"", fq, sv, svn);
+	/* weft's own set: the canonical names last (issue 15: stable and
+	 * canary compared in one query) */
+	if (!istio && n > 0 && (size_t)n < len)
+		n += snprintf(buf + n, len - n,
+			      ",source_canonical_service=\"%s\",source_canonical_revision=\"%s\","
+			      "destination_canonical_service=\"%s\",destination_canonical_revision=\"%s\"",
+			      scs, scr, dcs, dcr);
 	if (istio && n > 0 && (size_t)n < len)
 		snprintf(buf + n, len - n, ",response_flags=\"-\",connection_security_policy=\"%s\"",
 			 t->reporter == WEFT_REPORTER_DESTINATION ? "none" : "unknown");
@@ -879,7 +890,11 @@ static int ep_names_cmp(const void *a, const void *b, void *arg)
 
 	if (!r)
 		r = strcmp(x->ns, y->ns);
-	return r ? r : strcmp(x->service_account, y->service_account);
+	if (!r)
+		r = strcmp(x->service_account, y->service_account);
+	if (!r)
+		r = strcmp(x->canonical_service, y->canonical_service);
+	return r ? r : strcmp(x->canonical_revision, y->canonical_revision);
 }
 
 static int svc_names_cmp(const void *a, const void *b, void *arg)
@@ -1025,6 +1040,8 @@ static int names_load(struct names *nm, const struct weft_maps *maps,
 		nm->ep[at - nm->addr].ns[WEFT_NAME_LEN - 1] = 0;
 		nm->ep[at - nm->addr].workload[WEFT_NAME_LEN - 1] = 0;
 		nm->ep[at - nm->addr].service_account[WEFT_NAME_LEN - 1] = 0;
+		nm->ep[at - nm->addr].canonical_service[WEFT_NAME_LEN - 1] = 0;
+		nm->ep[at - nm->addr].canonical_revision[WEFT_NAME_LEN - 1] = 0;
 	}
 	for (size_t i = 0; i < snap->nsvc; i++)
 		nm->svc[nm->nsvc++] = (struct svc_name){ snap->svc[i].id, 0, &snap->svc[i] };
@@ -1072,6 +1089,18 @@ static void wid_sa(const struct names *nm, uint32_t wid, char *sa)
 	const struct weft_ep_val *ep = wid ? nm->wl[wid - 1] : NULL;
 
 	snprintf(sa, WEFT_NAME_LEN, "%s", ep ? ep->service_account : "");
+}
+
+/* The canonical service and revision of a name id (Istio's): "unknown" for
+ * a stranger; a writer that did not say: the workload and "latest". */
+static void wid_canon(const struct names *nm, uint32_t wid, char *cs, char *cr)
+{
+	const struct weft_ep_val *ep = wid ? nm->wl[wid - 1] : NULL;
+
+	snprintf(cs, WEFT_NAME_LEN, "%s",
+		 !ep ? "unknown" : ep->canonical_service[0] ? ep->canonical_service : ep->workload);
+	snprintf(cr, WEFT_NAME_LEN, "%s",
+		 !ep ? "unknown" : ep->canonical_revision[0] ? ep->canonical_revision : "latest");
 }
 
 static void nid_names(const struct names *nm, uint32_t nid, char *name, char *ns)
@@ -1225,6 +1254,8 @@ static int gather_tcp(const struct weft_maps *maps, const struct names *nmp, int
 		wid_names(&nm, t.ent[i].k.dst, m->dst_wl, m->dst_ns);
 		wid_sa(&nm, t.ent[i].k.src, m->src_sa);
 		wid_sa(&nm, t.ent[i].k.dst, m->dst_sa);
+		wid_canon(&nm, t.ent[i].k.src, m->src_cs, m->src_cr);
+		wid_canon(&nm, t.ent[i].k.dst, m->dst_cs, m->dst_cr);
 		nid_names(&nm, t.ent[i].k.svc, m->svc, m->svc_ns);
 		if (t.ent[i].k.cl)
 			snprintf(m->cluster, sizeof(m->cluster), "%s", nm.cln[t.ent[i].k.cl - 1]);

@@ -62,6 +62,10 @@ struct weft_metrics_tcp {
 	char dst_ns[WEFT_NAME_LEN];		/* destination_workload_namespace */
 	char src_sa[WEFT_NAME_LEN];		/* the source's service account ("": unknown) */
 	char dst_sa[WEFT_NAME_LEN];		/* the destination's ("": unknown) */
+	char src_cs[WEFT_NAME_LEN];		/* source_canonical_service */
+	char src_cr[WEFT_NAME_LEN];		/* source_canonical_revision */
+	char dst_cs[WEFT_NAME_LEN];		/* destination_canonical_service */
+	char dst_cr[WEFT_NAME_LEN];		/* destination_canonical_revision */
 	char svc[WEFT_NAME_LEN];		/* destination_service_name */
 	char svc_ns[WEFT_NAME_LEN];		/* destination_service_namespace */
 	char cluster[WEFT_NAME_LEN];		/* destination_cluster: the backend's,

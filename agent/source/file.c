@@ -1152,6 +1152,122 @@ static int svc_check(struct ctx *c, yaml_node_t *seq, void *parent)
 			 svc_name_cmp, "name", "service namespace/name");
 }
 
+/* Routes. */
+
+static const struct field rref_fields[] = {
+	F_BUF("name", p_name, struct weft_route_ref, name, REQUIRED),
+	F_BUF("namespace", p_name, struct weft_route_ref, ns),
+	F_INT("port", struct weft_route_ref, port, 1, 65535),
+	{ 0 }
+};
+
+static const struct field rbe_fields[] = {
+	F_BUF("name", p_name, struct weft_route_backend, ref.name, REQUIRED),
+	F_BUF("namespace", p_name, struct weft_route_backend, ref.ns),
+	F_INT("port", struct weft_route_backend, ref.port, 1, 65535),
+	F_INT("weight", struct weft_route_backend, weight, 0, WEFT_ROUTE_MAX_WEIGHT),
+	{ 0 }
+};
+
+static int rbe_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	struct weft_route_backend *b = elem;
+
+	(void)parent;
+	b->weight = 1;
+	b->pos = pos_of(n);
+	return walk_map(c, n, rbe_fields, b);
+}
+
+static int rbe_cmp(const void *a, const void *b)
+{
+	const struct weft_route_backend *x = a, *y = b;
+	int r = strcmp(x->ref.ns, y->ref.ns);
+
+	if (!r)
+		r = strcmp(x->ref.name, y->ref.name);
+	return r ? r : x->ref.port - y->ref.port;
+}
+
+static int rbe_check(struct ctx *c, yaml_node_t *seq, void *parent)
+{
+	struct weft_route_rule *rule = parent;
+
+	return check_dup(c, seq, rule->backends, rule->nbackends, sizeof(*rule->backends), rbe_cmp,
+			 "name", "backend (same service and port)");
+}
+
+static const struct seqdef rbe_seq = {
+	sizeof(struct weft_route_backend), offsetof(struct weft_route_rule, nbackends), 1,
+	WEFT_ROUTE_MAX_BACKENDS, rbe_elem, rbe_check
+};
+
+static const struct field rrule_fields[] = {
+	F_AT("backends", p_seq, struct weft_route_rule, backends, .seq = &rbe_seq, REQUIRED),
+	{ 0 }
+};
+
+static int rrule_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	(void)parent;
+	return walk_map(c, n, rrule_fields, elem);
+}
+
+static const struct seqdef rrule_seq = {
+	sizeof(struct weft_route_rule), offsetof(struct weft_route, nrules), 1, 16, rrule_elem, NULL
+};
+
+static const struct field route_fields[] = {
+	F_BUF("name", p_name, struct weft_route, name, REQUIRED),
+	F_BUF("namespace", p_name, struct weft_route, ns),
+	F_AT("parent", p_map, struct weft_route, parent, .sub = rref_fields, REQUIRED),
+	F_AT("rules", p_seq, struct weft_route, rules, .seq = &rrule_seq, REQUIRED),
+	{ 0 }
+};
+
+static int route_elem(struct ctx *c, yaml_node_t *n, void *elem, void *parent)
+{
+	struct weft_route *r = elem;
+	int err;
+
+	(void)parent;
+	strcpy(r->ns, "default");
+	r->origin.pos = pos_of(n);
+	err = walk_map(c, n, route_fields, r);
+	if (err)
+		return err;
+	if (!r->parent.name[0])		/* parent: null */
+		return fail(c, get(c, n, "parent"), "parent needs a name");
+	/* namespaces not said are the route's, wherever its namespace key is */
+	if (!r->parent.ns[0])
+		strcpy(r->parent.ns, r->ns);
+	for (size_t i = 0; i < r->nrules; i++)
+		for (size_t j = 0; j < r->rules[i].nbackends; j++)
+			if (!r->rules[i].backends[j].ref.ns[0])
+				strcpy(r->rules[i].backends[j].ref.ns, r->ns);
+	return 0;
+}
+
+static int route_name_cmp(const void *a, const void *b)
+{
+	const struct weft_route *x = a, *y = b;
+	int r = strcmp(x->ns, y->ns);
+
+	return r ? r : strcmp(x->name, y->name);
+}
+
+static int route_check(struct ctx *c, yaml_node_t *seq, void *parent)
+{
+	struct weft_model *cfg = parent;
+
+	return check_dup(c, seq, cfg->routes, cfg->nroutes, sizeof(*cfg->routes), route_name_cmp,
+			 "name", "route namespace/name");
+}
+
+static const struct seqdef route_seq = {
+	sizeof(struct weft_route), offsetof(struct weft_model, nroutes), 0, 0, route_elem, route_check
+};
+
 /* Policies. */
 
 /* A CIDR (f->off: struct weft_cidr). */
@@ -1577,6 +1693,7 @@ static const struct field dp_fields[] = {
 	F_BUF("bpffs", p_abspath, struct weft_datapath_cfg, bpffs),
 	F_AT("redirect", p_bool, struct weft_datapath_cfg, redirect),
 	F_AT("policy_audit", p_bool, struct weft_datapath_cfg, policy_audit),
+	F_INT("drain_timeout", struct weft_datapath_cfg, drain_timeout, 0, 86400),
 	F_BUF("node_name", p_name, struct weft_datapath_cfg, node_name),
 	F_BUF("zone", p_label_value, struct weft_datapath_cfg, zone),
 #define WEFT_X(knob, def, what) DP_MAX(#knob, knob),
@@ -1622,6 +1739,7 @@ static const struct field top_fields[] = {
 	F_AT("services", p_seq, struct weft_model, services, .seq = &svc_seq),
 	F_AT("policies", p_seq, struct weft_model, policies, .seq = &pol_seq),
 	F_AT("nodes", p_seq, struct weft_model, nodes, .seq = &node_seq),
+	F_AT("routes", p_seq, struct weft_model, routes, .seq = &route_seq),
 	{ 0 }
 };
 

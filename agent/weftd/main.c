@@ -29,6 +29,13 @@
 #include "serve/metrics.h"
 #include "reconcile/reconcile.h"
 
+/* Connections through a parent address to a backend that left its route,
+ * closed when due (datapath.drain_timeout after it left). */
+struct drain {
+	struct weft_gone_key key;
+	long long due_ms;		/* CLOCK_MONOTONIC */
+};
+
 struct weftd {
 	char *config_path;		/* NULL: defaults (Kubernetes mode only) */
 	struct weft_model *file;	/* the file as last read: the settings (and in
@@ -50,6 +57,9 @@ struct weftd {
 	int linkfd;			/* rtnetlink link events (tc on late interfaces); -1: none */
 	int cfgfd;			/* inotify on the config's directory; -1: none */
 	int cfgtfd;			/* the quiet time after a change (timerfd); -1: none */
+	int draintfd;			/* the next drain deadline (timerfd); -1: none */
+	struct drain *drains;		/* backends that left a route, to close when due */
+	size_t ndrains;
 	uint64_t cfg_digest;		/* of the version last read, good or bad */
 	unsigned int cfg_defers;	/* reads put off since the last one (config_settled) */
 	struct weft_metrics_agent counts;	/* what /metrics says of weftd itself */
@@ -128,13 +138,66 @@ static void http_open(struct weftd *d)
 		weft_log(LOG_ERROR, "%s: serving no metrics", err);
 }
 
-/* The objects the policy step left out of m: each one that was not left
+/* One object left out of the model in force: counted and logged when it
+ * was not left out by the apply before (was[], nold entries); /readyz names
+ * the first. */
+static void note_one(struct weftd *d, const bool *was, size_t nold, const char *kind,
+		     const char *ns, const char *name, const char *reason, const char *step,
+		     const char *msg)
+{
+	struct weft_metrics_reject *r = NULL;
+
+	if (!d->rejected[0])
+		snprintf(d->rejected, sizeof(d->rejected), "%s: %s", step, msg);
+	for (size_t j = 0; j < d->nrej && !r; j++)
+		if (!strcmp(d->rej[j].kind, kind) && !strcmp(d->rej[j].ns, ns) &&
+		    !strcmp(d->rej[j].name, name) && !strcmp(d->rej[j].reason, reason))
+			r = &d->rej[j];
+	if (!r) {
+		void *n = realloc(d->rej, (d->nrej + 1) * sizeof(*d->rej));
+
+		if (!n)
+			return;	/* logged and on /readyz all the same */
+		d->rej = n;
+		r = &d->rej[d->nrej++];
+		memset(r, 0, sizeof(*r));
+		snprintf(r->kind, sizeof(r->kind), "%s", kind);
+		snprintf(r->ns, sizeof(r->ns), "%s", ns);
+		snprintf(r->name, sizeof(r->name), "%s", name);
+		snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	}
+	if (!r->active && !(was && (size_t)(r - d->rej) < nold && was[r - d->rej])) {
+		r->count++;
+		weft_log(LOG_ERROR, "reconcile: %s: %s", step, msg);
+	}
+	r->active = true;
+}
+
+struct route_rejects {
+	struct weftd *d;
+	const struct weft_model *m;
+	const bool *was;
+	size_t nold;
+};
+
+static void note_route(void *ctx, size_t i, const char *reason, const char *msg)
+{
+	struct route_rejects *x = ctx;
+	const struct weft_route *r = &x->m->routes[i];
+
+	note_one(x->d, x->was, x->nold, r->origin.kind ? r->origin.kind : "route", r->ns, r->name,
+		 reason, "services", msg);
+}
+
+/* The objects the policy and services steps left out of m (policies over
+ * the map budget, routes that cannot apply): each one that was not left
  * out before is logged (an event) and counted; /readyz names the first. */
 static void note_rejects(struct weftd *d, const struct weft_model *m)
 {
 	const struct weft_pol_state *pol = weft_rec_policy(d->rec);
 	size_t nold = d->nrej;
 	bool *was = calloc(nold + 1, sizeof(*was));	/* rejected by the apply before */
+	struct route_rejects rr = { d, m, was, nold };
 
 	d->rejected[0] = 0;
 	for (size_t i = 0; i < nold; i++) {
@@ -145,36 +208,12 @@ static void note_rejects(struct weftd *d, const struct weft_model *m)
 	for (size_t i = 0; i < pol->nrejects; i++) {
 		const struct weft_pol_reject *x = &pol->rejects[i];
 		const struct weft_policy *p = x->policy < m->npolicies ? &m->policies[x->policy] : NULL;
-		const char *kind = p && p->origin.kind ? p->origin.kind : "policy";
-		struct weft_metrics_reject *r = NULL;
 
-		if (!p)
-			continue;
-		if (!d->rejected[0])
-			snprintf(d->rejected, sizeof(d->rejected), "policy: %s", x->msg);
-		for (size_t j = 0; j < d->nrej && !r; j++)
-			if (!strcmp(d->rej[j].kind, kind) && !strcmp(d->rej[j].ns, p->ns) &&
-			    !strcmp(d->rej[j].name, p->name) && !strcmp(d->rej[j].reason, x->reason))
-				r = &d->rej[j];
-		if (!r) {
-			void *n = realloc(d->rej, (d->nrej + 1) * sizeof(*d->rej));
-
-			if (!n)
-				continue;	/* logged and on /readyz all the same */
-			d->rej = n;
-			r = &d->rej[d->nrej++];
-			memset(r, 0, sizeof(*r));
-			snprintf(r->kind, sizeof(r->kind), "%s", kind);
-			snprintf(r->ns, sizeof(r->ns), "%s", p->ns);
-			snprintf(r->name, sizeof(r->name), "%s", p->name);
-			snprintf(r->reason, sizeof(r->reason), "%s", x->reason);
-		}
-		if (!r->active && !(was && (size_t)(r - d->rej) < nold && was[r - d->rej])) {
-			r->count++;
-			weft_log(LOG_ERROR, "reconcile: policy: %s", x->msg);
-		}
-		r->active = true;
+		if (p)
+			note_one(d, was, nold, p->origin.kind ? p->origin.kind : "policy", p->ns,
+				 p->name, x->reason, "policy", x->msg);
 	}
+	weft_routes_check(m, note_route, &rr);
 	free(was);
 }
 
@@ -197,6 +236,114 @@ static void close_gone(struct weftd *d, const struct weft_model *old, const stru
 	free(gone);
 }
 
+static int drain_key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct weft_gone_key));
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Arm the drain timer to the earliest deadline (none: disarmed). */
+static void drain_arm(struct weftd *d)
+{
+	struct itimerspec t = { 0 };
+	long long first = -1, left;
+
+	if (d->draintfd < 0)
+		return;
+	for (size_t i = 0; i < d->ndrains; i++)
+		if (first < 0 || d->drains[i].due_ms < first)
+			first = d->drains[i].due_ms;
+	if (first >= 0) {
+		left = first - now_ms();
+		if (left < 1)
+			left = 1;
+		t.it_value = (struct timespec){ left / 1000, left % 1000 * 1000000 };
+	}
+	if (timerfd_settime(d->draintfd, 0, &t, NULL) < 0)
+		weft_log(LOG_ERROR, "services: drain timer: %s", strerror(errno));
+}
+
+/* Close the connections whose drain is due. */
+static void drain_run(struct weftd *d)
+{
+	struct weft_gone_key *due = calloc(d->ndrains + 1, sizeof(*due));
+	long long now = now_ms();
+	size_t n = 0, k = 0;
+	uint64_t x;
+	int ret;
+
+	if (d->draintfd >= 0 && read(d->draintfd, &x, sizeof(x)) < 0 && errno != EAGAIN)
+		weft_log(LOG_DEBUG, "services: drain timer: %s", strerror(errno));
+	if (!due)
+		return;
+	for (size_t i = 0; i < d->ndrains; i++) {
+		if (d->drains[i].due_ms <= now)
+			due[n++] = d->drains[i].key;
+		else
+			d->drains[k++] = d->drains[i];
+	}
+	d->ndrains = k;
+	if (n && d->attached) {
+		ret = weft_datapath_close_gone(d->dp, due, n);
+		if (ret && ret != -EOPNOTSUPP)
+			weft_log(LOG_WARN, "services: closing connections to %zu backends that left a route: %s",
+				 n, strerror(-ret));
+		else if (!ret)
+			weft_log(LOG_INFO, "services: connections to %zu backends that left a route closed (drained)",
+				 n);
+	}
+	free(due);
+	drain_arm(d);
+}
+
+/* From old to m: the backends that left a route start draining; one that
+ * new connections go to again (weight back) stops. */
+static void drain_note(struct weftd *d, const struct weft_model *old, const struct weft_model *m)
+{
+	const char *node = m->datapath.node_name;
+	struct weft_gone_key *act = NULL, *gone = NULL;
+	size_t nact = 0, ngone = 0, k = 0;
+	/* without a timer, at once */
+	long long due = now_ms() + (d->draintfd < 0 ? 0 : (long long)m->datapath.drain_timeout * 1000);
+
+	if (!weft_model_active(m, node, &act, &nact)) {
+		for (size_t i = 0; i < d->ndrains; i++)
+			if (!nact || !bsearch(&d->drains[i].key, act, nact, sizeof(*act), drain_key_cmp))
+				d->drains[k++] = d->drains[i];
+		d->ndrains = k;
+	}
+	free(act);
+	if (old && !weft_model_route_drained(old, m, node, &gone, &ngone) && ngone) {
+		struct drain *v = realloc(d->drains, (d->ndrains + ngone) * sizeof(*v));
+
+		if (v) {
+			d->drains = v;
+			for (size_t i = 0; i < ngone; i++) {
+				bool pending = false;
+
+				for (size_t j = 0; j < d->ndrains && !pending; j++)
+					pending = !drain_key_cmp(&d->drains[j].key, &gone[i]);
+				if (!pending)
+					d->drains[d->ndrains++] = (struct drain){ gone[i], due };
+			}
+			weft_log(LOG_INFO, "services: %zu backends left a route: their connections through the parent close in %u s",
+				 ngone, m->datapath.drain_timeout);
+		}
+	}
+	free(gone);
+	if (d->ndrains && (!m->datapath.drain_timeout || d->draintfd < 0))
+		drain_run(d);
+	else
+		drain_arm(d);
+}
+
 /* Hand m to the reconciler; it becomes the model in force (weftd owns it
  * from here). Returns 0 when every step applied. */
 static int apply(struct weftd *d, struct weft_model *m, unsigned int mask)
@@ -205,15 +352,17 @@ static int apply(struct weftd *d, struct weft_model *m, unsigned int mask)
 	int ret = weft_rec_apply(d->rec, m, mask, &res);
 
 	if ((mask & (1u << WEFT_STEP_SERVICES)) && !(res.failed & (1u << WEFT_STEP_SERVICES)) &&
-	    m != d->model)
+	    m != d->model) {
 		close_gone(d, d->model, m);
+		drain_note(d, d->model, m);
+	}
 	if (m != d->model) {
 		weft_model_free(d->model);
 		d->model = m;
 	}
 	d->last_ops = res.nops;
 	d->failed = res.failed;
-	if ((mask & (1u << WEFT_STEP_POLICY)) && !(res.failed & (1u << WEFT_STEP_POLICY)))
+	if ((mask & ~res.failed) & (1u << WEFT_STEP_POLICY | 1u << WEFT_STEP_SERVICES))
 		note_rejects(d, d->model);
 	d->failure[0] = 0;
 	for (int i = 0; i < WEFT_STEP_COUNT; i++)
@@ -524,6 +673,11 @@ static int loop(struct weftd *d)
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
 			return -errno;
 	}
+	if (d->draintfd >= 0) {
+		ev.data.fd = d->draintfd;
+		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+			return -errno;
+	}
 	if (d->cfgfd >= 0) {
 		ev.data.fd = d->cfgfd;
 		if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
@@ -559,6 +713,10 @@ static int loop(struct weftd *d)
 			}
 			if (evs[i].data.fd == d->cfgtfd) {
 				config_settled(d);
+				continue;
+			}
+			if (evs[i].data.fd == d->draintfd) {
+				drain_run(d);
 				continue;
 			}
 			if (evs[i].data.fd != d->sigfd ||
@@ -604,7 +762,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, 0, 'V' },
 		{ 0 },
 	};
-	struct weftd d = { .epfd = -1, .sigfd = -1, .linkfd = -1, .cfgfd = -1, .cfgtfd = -1 };
+	struct weftd d = { .epfd = -1, .sigfd = -1, .linkfd = -1, .cfgfd = -1, .cfgtfd = -1,
+			   .draintfd = -1 };
 	sigset_t sigs;
 	bool cleanup = false;
 	char err[512];
@@ -725,6 +884,10 @@ int main(int argc, char **argv)
 			d.cfgfd = -1;
 		}
 	}
+	d.draintfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (d.draintfd < 0)
+		weft_log(LOG_ERROR, "services: drain timer: %s: connections to backends that leave a route are closed at once",
+			 strerror(errno));
 	ret = start(&d);
 	if (!ret && d.kubernetes)
 		ret = k8s_open(&d);
@@ -740,6 +903,9 @@ int main(int argc, char **argv)
 		close(d.cfgfd);
 	if (d.cfgtfd >= 0)
 		close(d.cfgtfd);
+	if (d.draintfd >= 0)
+		close(d.draintfd);
+	free(d.drains);
 	weft_http_close(d.http);
 	weft_k8s_free(d.k8s);
 	weft_rec_free(d.rec);

@@ -251,6 +251,11 @@ static __always_inline enum weft_verdict weft_svc_select(void *ctx,
 				return WEFT_PASS;
 		}
 		*be = *slot;
+		if (!(be->addr[0] | be->addr[1] | be->addr[2] | be->addr[3] | be->port)) {
+			/* a route's share without a backend (weft/abi.h) */
+			weft_cnt_refused(svc->id);
+			return WEFT_REFUSE;
+		}
 		if (res && weft_res_choose(svc, res, be)) {
 			weft_stat_inc(WEFT_STAT_OVERFLOW);
 			weft_cnt_overflow(svc->id);

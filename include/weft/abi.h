@@ -19,11 +19,13 @@
 #include <linux/types.h>
 #endif
 
-#define WEFT_ABI_VERSION 6	/* 2: weft_pol_meta; 3: weft_if_src, weft_ct_egress/ingress, weft_frag;
+#define WEFT_ABI_VERSION 7	/* 2: weft_pol_meta; 3: weft_if_src, weft_ct_egress/ingress, weft_frag;
 				 * 4: weft_stats 33 entries; 5: weft_ep_v2 (service account);
 				 * 6: resilience (issue 16): weft_svc_val.flags,
 				 * weft_svc_res, weft_be_state, weft_sk_svc, weft_cnt
-				 * 48 bytes (weft_*_cnt_v2), weft_stats 37 entries */
+				 * 48 bytes (weft_*_cnt_v2), weft_stats 37 entries;
+				 * 7: the zero backend refuses, weft_ep_val's canonical
+				 * service and revision (issue 15) */
 
 /* Maps: their names, types, sizes and settings are in weft/maps.h. */
 
@@ -146,6 +148,10 @@ struct weft_sk_svc {
 	__u32 pad2;		/* zero */
 };
 _Static_assert(sizeof(struct weft_sk_svc) == 32, "weft_sk_svc is ABI");
+
+/* A backend (of weft_be and weft_slot) whose address and port are all zero
+ * is a route's share that has no backend: connects and sends that pick it
+ * fail with ECONNREFUSED, counted as refused by the service port. */
 
 /* Key of weft_slot: one entry of a service port's selection table. */
 struct weft_slot_key {
@@ -616,10 +622,14 @@ struct weft_ep_val {
 	char service_account[WEFT_NAME_LEN];	/* the pod's service account (Kubernetes
 					 * spec.serviceAccountName, file `service_account:`,
 					 * "default" when not said); "" = not known */
-	__u8 reserved[2 * WEFT_NAME_LEN];	/* zero: room for more names of the
-					 * endpoint (issue 15: canonical service and
-					 * revision) without another layout change; a
-					 * reader takes zero as "not known" */
+	char canonical_service[WEFT_NAME_LEN];	/* Istio's canonical service (label
+					 * service.istio.io/canonical-name, else
+					 * app.kubernetes.io/name, else app, else the
+					 * workload); "" = not known (a writer before
+					 * issue 15: the reader takes the workload) */
+	char canonical_revision[WEFT_NAME_LEN];	/* canonical-revision, else
+					 * app.kubernetes.io/version, else version, else
+					 * "latest"; "" = not known ("latest") */
 };
 _Static_assert(sizeof(struct weft_ep_val) == 400, "weft_ep_val is ABI");
 

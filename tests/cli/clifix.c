@@ -137,6 +137,19 @@ int fx_ep_sa(struct fx *f, const char *ip, const char *sa)
 	return bpf_map_update_elem(f->ep, &k, &v, BPF_EXIST);
 }
 
+int fx_ep_canon(struct fx *f, const char *ip, const char *service, const char *revision)
+{
+	struct weft_addr_key k;
+	struct weft_ep_val v;
+
+	fx_ip16(ip, k.addr);
+	if (bpf_map_lookup_elem(f->ep, &k, &v))
+		return -errno;
+	snprintf(v.canonical_service, sizeof(v.canonical_service), "%s", service);
+	snprintf(v.canonical_revision, sizeof(v.canonical_revision), "%s", revision);
+	return bpf_map_update_elem(f->ep, &k, &v, BPF_EXIST);
+}
+
 int fx_meta(struct fx *f, __u32 id, const char *name, const char *ns, const char *port)
 {
 	struct weft_svc_meta m = { .nbackends = 1 };

@@ -41,6 +41,7 @@ int fx_ep(struct fx *f, const char *ip, const char *name, const char *ns, const 
 	  __u32 identity, __u32 ifindex, __u32 flags);
 /* Set the service account of an endpoint fx_ep wrote. 0 or -errno. */
 int fx_ep_sa(struct fx *f, const char *ip, const char *sa);
+int fx_ep_canon(struct fx *f, const char *ip, const char *service, const char *revision);
 int fx_meta(struct fx *f, __u32 id, const char *name, const char *ns, const char *port);
 struct weft_sock_key fx_sock_key(const char *local, uint16_t lport, const char *remote,
 				 uint16_t rport, __u64 netns);

@@ -190,7 +190,8 @@ TEST(e2e, cli_service_accounts_from_pinned_maps)
 	if (!ASSERT_OK(fx_open(&f), "fixture") || !ASSERT_OK(fx_names(&f), "names") ||
 	    !ASSERT_OK(fx_ep(&f, "10.250.0.40", "cli-b", "shop", "cli", 258, 0, WEFT_EP_REMOTE), "remote") ||
 	    !ASSERT_OK(fx_ep_sa(&f, WEB, "web-sa"), "web-1's account") ||
-	    !ASSERT_OK(fx_ep_sa(&f, "10.250.0.40", "cli-sa"), "the remote one's"))
+	    !ASSERT_OK(fx_ep_sa(&f, "10.250.0.40", "cli-sa"), "the remote one's") ||
+	    !ASSERT_OK(fx_ep_canon(&f, WEB, "web", "canary"), "web-1's canonical names"))
 		goto out;
 	ASSERT_OK(fx_flow(&f, &(struct flow_spec){ WEB, DB, 40000, 5432, true, DB_ID,
 						   1000, 200, 500, 100, 250, 5000 }), "client flow");
@@ -203,6 +204,9 @@ TEST(e2e, cli_service_accounts_from_pinned_maps)
 		ASSERT_STR(jstr(j, "0.service_account"), "(null)", "no account known: null");
 		ASSERT_STR(jstr(j, "1.name"), "web-1", "default/web-1");
 		ASSERT_STR(jstr(j, "1.service_account"), "web-sa", "web-1's account");
+		ASSERT_STR(jstr(j, "1.canonical_service"), "web", "web-1's canonical service");
+		ASSERT_STR(jstr(j, "1.canonical_revision"), "canary", "web-1's canonical revision");
+		ASSERT_STR(jstr(j, "0.canonical_revision"), "(null)", "not known: null");
 		ASSERT_STR(jstr(j, "2.name"), "cli-b", "shop/cli-b");
 		ASSERT_STR(jstr(j, "2.service_account"), "cli-sa", "a remote endpoint's account");
 		ASSERT_STR(jstr(j, "2.flags.0"), "remote", "and it is remote");
@@ -212,7 +216,8 @@ TEST(e2e, cli_service_accounts_from_pinned_maps)
 		ASSERT_TRUE(strstr(out, "service_account: cli-sa"), out);
 	if (ASSERT_OK(weft(false, "endpoints -o wide"), "weft endpoints -o wide"))
 		ASSERT_TRUE(strstr(out, "SERVICE-ACCOUNT") && strstr(out, " cli-sa ") &&
-			    strstr(out, " web-sa "), out);
+			    strstr(out, " web-sa ") && strstr(out, "CANONICAL-SERVICE") &&
+			    strstr(out, " canary "), out);
 	if (ASSERT_OK(weft(false, "endpoints"), "weft endpoints"))
 		ASSERT_TRUE(!strstr(out, "SERVICE-ACCOUNT") && !strstr(out, "cli-sa"),
 			    "the plain table leaves it to -o wide");

@@ -660,7 +660,7 @@ TEST_TIMEOUT(e2e, series_of_deleted_services_and_endpoints_disappear, 90)
 		return;
 	ASSERT_EQ(sample(body, "weft_service_connections_total{" SVC_HTTP "}"), 6, "web's series");
 	ASSERT_TRUE(strstr(body, "\nweft_tcp_connections_opened_total{reporter=\"source\",") &&
-		    strstr(body, "destination_service_name=\"web\",destination_service_namespace=\"default\",request_protocol=\"tcp\"}"),
+		    strstr(body, "destination_service_name=\"web\",destination_service_namespace=\"default\",request_protocol=\"tcp\",source_canonical_service="),
 		    "web's TCP series");
 	ASSERT_TRUE(strstr(body, "destination_workload=\"shop-api\""), "the endpoint's series");
 	ASSERT_TRUE(strstr(body, "\nweft_tcp_connect_duration_seconds_count{reporter=\"source\","), "histograms");

@@ -34,7 +34,7 @@ static const struct bad_case bad[] = {
 	{ "two_documents", "services: []\n---\nservices: []\n", "t.yaml:3:1: a second YAML document" },
 	/* unknown keys, at every level */
 	{ "unknown_top", "telemetry: {listen: \"127.0.0.1:9465\"}\n",
-	  "t.yaml:1:1: telemetry: unknown key (expected one of: datapath, metrics, namespaces, endpoints, services, policies, nodes)" },
+	  "t.yaml:1:1: telemetry: unknown key (expected one of: datapath, metrics, namespaces, endpoints, services, policies, nodes, routes)" },
 	{ "unknown_datapath", "datapath:\n  bogus: 1\n", "t.yaml:2:3: datapath.bogus: unknown key" },
 	{ "rtt_updates_not_bool", "metrics:\n  tcp_rtt_updates: sometimes\n", "t.yaml:2:20: metrics.tcp_rtt_updates:" },
 	{ "unknown_service", SVC "    color: red\n", "t.yaml:5:5: services[0].color: unknown key" },

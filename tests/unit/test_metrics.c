@@ -512,7 +512,9 @@ TEST(unit, metrics_render_tcp_and_histograms)
 		"destination_principal=\"spiffe://cluster.local/ns/shop/sa/api\","
 		"destination_cluster=\"Kubernetes\","
 		"destination_service=\"api.shop.svc.cluster.local\",destination_service_name=\"api\","
-		"destination_service_namespace=\"shop\",request_protocol=\"tcp\"}";
+		"destination_service_namespace=\"shop\",request_protocol=\"tcp\","
+		"source_canonical_service=\"web\",source_canonical_revision=\"latest\","
+		"destination_canonical_service=\"api\",destination_canonical_revision=\"v2\"}";
 	static const char *const hl =
 		"reporter=\"destination\",destination_workload=\"api\",destination_workload_namespace=\"shop\","
 		"destination_service_name=\"api\",destination_service_namespace=\"shop\"";
@@ -530,6 +532,10 @@ TEST(unit, metrics_render_tcp_and_histograms)
 		strcpy(tcp[i].dst_sa, "api");
 		strcpy(tcp[i].svc, "api");
 		strcpy(tcp[i].svc_ns, "shop");
+		strcpy(tcp[i].src_cs, "web");
+		strcpy(tcp[i].src_cr, "latest");
+		strcpy(tcp[i].dst_cs, "api");
+		strcpy(tcp[i].dst_cr, "v2");
 	}
 	/* Two edges (two backends' pods of one workload) and a direct one to
 	 * an address of no known service account. */
@@ -580,7 +586,9 @@ TEST(unit, metrics_render_tcp_and_histograms)
 	ASSERT_TRUE(strstr(t, "destination_principal=\"unknown\",destination_cluster=\"Kubernetes\","
 			   "destination_service=\"unknown\","
 			   "destination_service_name=\"unknown\","
-			   "destination_service_namespace=\"unknown\",request_protocol=\"tcp\"} 9\n"),
+			   "destination_service_namespace=\"unknown\",request_protocol=\"tcp\","
+			   "source_canonical_service=\"web\",source_canonical_revision=\"latest\","
+			   "destination_canonical_service=\"api\",destination_canonical_revision=\"v2\"} 9\n"),
 		    "no service, no service account: unknown");
 	ASSERT_EQ(count_lines(t, "weft_tcp_connections_opened_total{"), 2, "one series per label set");
 	ASSERT_TRUE(strstr(t, "# TYPE weft_tcp_rtt_seconds histogram\n"), "histogram type");
@@ -744,6 +752,10 @@ static void tcp_fixture(struct weft_metrics_tcp tcp[2])
 		strcpy(tcp[i].svc, "api");
 		strcpy(tcp[i].svc_ns, "shop");
 		strcpy(tcp[i].src_sa, "web");
+		strcpy(tcp[i].src_cs, "web");
+		strcpy(tcp[i].src_cr, "latest");
+		strcpy(tcp[i].dst_cs, "api");
+		strcpy(tcp[i].dst_cr, "canary");
 		tcp[i].v = (struct weft_edge_val){ .opened = 3, .closed = 2, .received_bytes = 100,
 						   .sent_bytes = 7 };
 	}
@@ -783,7 +795,13 @@ TEST(unit, metrics_istio_compat_renders_istio_names_and_labels)
 		  "families Istio lacks keep weft's name, with the same labels");
 	ASSERT_TRUE(strstr(t, "destination_service=\"api.shop.svc.cluster.local\","), "service FQDN");
 	ASSERT_TRUE(strstr(t, "source_canonical_service=\"web\",source_canonical_revision=\"latest\""),
-		    "canonical service: the workload");
+		    "canonical service and revision of the source");
+	ASSERT_TRUE(strstr(t, "destination_canonical_service=\"api\",destination_canonical_revision=\"canary\""),
+		    "canonical service and revision of the destination");
+	ASSERT_TRUE(strstr(plain.p, "request_protocol=\"tcp\",source_canonical_service=\"web\","
+				    "source_canonical_revision=\"latest\",destination_canonical_service=\"api\","
+				    "destination_canonical_revision=\"canary\"}"),
+		    "weft's own set: the canonical names last");
 	ASSERT_TRUE(strstr(t, "request_protocol=\"tcp\",response_flags=\"-\","), "response_flags");
 	ASSERT_TRUE(strstr(plain.p, "\nweft_tcp_connections_opened_total{reporter=\"source\",source_workload=\"web\","
 			   "source_workload_namespace=\"shop\",source_principal=\"spiffe://example.org/ns/shop/sa/web\","

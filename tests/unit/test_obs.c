@@ -142,9 +142,10 @@ TEST(unit, obs_endpoints_service_account_and_node_from_file)
 	ASSERT_EQ(e[1].v.ifindex, 0, "remote: no interface");
 	ASSERT_GE(e[1].v.identity, WEFT_ID_EP_MIN, "remote: an identity all the same");
 	ASSERT_STR(e[2].v.service_account, "default", "not said: default, as Kubernetes");
-	for (size_t i = 0; i < sizeof(e[2].v.reserved); i++)
-		if (!ASSERT_EQ(e[2].v.reserved[i], 0, "reserved bytes zero"))
-			break;
+	ASSERT_STR(e[0].v.canonical_service, "web", "canonical service: label app");
+	ASSERT_STR(e[0].v.canonical_revision, "latest", "canonical revision: no version label");
+	ASSERT_STR(e[2].v.canonical_service, "lone", "no labels: the workload (its name)");
+	ASSERT_STR(e[2].v.canonical_revision, "latest", "no labels: latest");
 out:
 	free(e);
 	weft_pol_free(&pol);
@@ -160,4 +161,40 @@ out_cfg:
 		ASSERT_TRUE(!cfg && !strncmp(err, bad[i].want, strlen(bad[i].want)), err);
 		weft_model_free(cfg);
 	}
+}
+
+/* Istio's canonical service and revision: service.istio.io/canonical-*,
+ * then app.kubernetes.io/name and version, then app and version, else the
+ * workload and "latest"; each chosen on its own. */
+TEST(unit, endpoint_canonical_service_and_revision)
+{
+	static const char yaml[] =
+		"endpoints:\n"
+		"  - {name: p1, ip: 10.0.0.1, labels: {service.istio.io/canonical-name: shop,\n"
+		"     service.istio.io/canonical-revision: v7, app.kubernetes.io/name: x,\n"
+		"     app.kubernetes.io/version: '9', app: y, version: v1}}\n"
+		"  - {name: p2, ip: 10.0.0.2, labels: {app.kubernetes.io/name: cart,\n"
+		"     app.kubernetes.io/version: '2.1', app: y, version: v1}}\n"
+		"  - {name: p3, ip: 10.0.0.3, labels: {app: web, version: canary}}\n"
+		"  - {name: p4, ip: 10.0.0.4, workload: rollout-a, labels: {version: v2}}\n"
+		"  - {name: p5, ip: 10.0.0.5, labels: {service.istio.io/canonical-revision: r3}}\n";
+	static const char *const want[][2] = {
+		{ "shop", "v7" }, { "cart", "2.1" }, { "web", "canary" }, { "rollout-a", "v2" },
+		{ "p5", "r3" },
+	};
+	char err[512] = "";
+	struct weft_model *cfg = weft_file_parse(yaml, strlen(yaml), "t.yaml", err, sizeof(err));
+	struct weft_ep_ent *e = NULL;
+	size_t n = 0;
+
+	if (!ASSERT_NOT_NULL(cfg, err))
+		return;
+	if (ASSERT_OK(weft_ep_build(cfg, NULL, &e, &n), "build") && ASSERT_EQ(n, 5, "five")) {
+		for (size_t i = 0; i < n; i++) {
+			ASSERT_STR(e[i].v.canonical_service, want[i][0], e[i].v.name);
+			ASSERT_STR(e[i].v.canonical_revision, want[i][1], e[i].v.name);
+		}
+	}
+	free(e);
+	weft_model_free(cfg);
 }

@@ -17,7 +17,8 @@
 enum res_state { R_IDLE, R_LIST, R_WATCH };
 
 /* The resources, in k->res. */
-enum { RES_SVC, RES_SLICE, RES_POD, RES_NS, RES_NETPOL, RES_SVCIMPORT, RES_NODE, NRES };
+enum { RES_SVC, RES_SLICE, RES_POD, RES_NS, RES_NETPOL, RES_SVCIMPORT, RES_NODE, RES_TCPROUTE,
+       RES_UDPROUTE, RES_TSPLIT, NRES };
 
 #define RES_MAX_VERSIONS 4		/* candidate versions of an optional resource */
 

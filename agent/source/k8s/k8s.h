@@ -132,6 +132,22 @@ int weft_k8s_translate_namespaces(struct json_object *namespaces, struct weft_mo
 int weft_k8s_translate_netpols(struct json_object *netpols, struct json_object *pods,
 			       struct json_object *last_good, struct weft_model *cfg);
 
+/*
+ * Routes (issue 15) into cfg->routes: Gateway API TCPRoutes and UDPRoutes
+ * (gateway.networking.k8s.io v1 or v1alpha2: the same fields) with a
+ * Service parentRef (group "", kind Service; others, Gateways, are not
+ * weft's), one model route per Service parent, its protocol the route's;
+ * backendRefs of kind Service in the route's namespace (another kind or
+ * namespace does not resolve: no ReferenceGrant is read, so its share is
+ * refused); SMI TrafficSplits (split.smi-spec.io v1alpha4, v1alpha3:
+ * spec.service, spec.backends[{service, weight}]). Oldest first
+ * (creationTimestamp, then namespace/name), so of two routes on one port
+ * the older applies. A malformed object is logged and skipped. 0 or
+ * -ENOMEM.
+ */
+int weft_k8s_translate_routes(struct json_object *tcproutes, struct json_object *udproutes,
+			      struct json_object *trafficsplits, struct weft_model *cfg);
+
 /* Drop the Services and Pods the model's own rules reject (model/validate.c:
  * an address two pods claim, a frontend two Services claim): every object
  * made from a rejected Kubernetes object goes, each logged once ("k8s:

@@ -1885,3 +1885,291 @@ out:
 	free(r.ep);
 	return n < 0 ? n : 0;
 }
+
+/* --- routes: Gateway API TCPRoute/UDPRoute, SMI TrafficSplit (issue 15) --- */
+
+/* A route being built, with what orders it (oldest first, as the Gateway
+ * API resolves conflicts). */
+struct kroute {
+	struct weft_route r;
+	const char *created;		/* metadata.creationTimestamp, "" if none */
+};
+
+static int kroute_cmp(const void *a, const void *b)
+{
+	const struct kroute *x = a, *y = b;
+	int c = strcmp(x->created, y->created);
+
+	if (!c)
+		c = strcmp(x->r.ns, y->r.ns);
+	if (!c)
+		c = strcmp(x->r.name, y->r.name);
+	return c ? c : strcmp(x->r.origin.kind, y->r.origin.kind);
+}
+
+/* A name member that fits WEFT_NAME_LEN into out; false (logged) if bad. */
+static bool kname(struct json_object *o, const char *key, const char *where, const char *kind,
+		  const char *ns, const char *name, char *out, bool required)
+{
+	bool bad = false;
+	const char *v = jstr(o, key, &bad);
+
+	if (bad || (required && (!v || !*v)) || (v && strlen(v) >= WEFT_NAME_LEN)) {
+		bad_obj(kind, ns, name, "%s.%s: %s", where, key,
+			bad ? "not a string" : !v || !*v ? "required" : "too long");
+		return false;
+	}
+	if (v)
+		snprintf(out, WEFT_NAME_LEN, "%s", v);
+	return true;
+}
+
+/* One backendRef (Gateway API) into b: only Services of the route's own
+ * namespace resolve (no ReferenceGrant is read); another kind or namespace
+ * keeps its share, refused (name left empty). false if malformed. */
+static bool gw_backend(struct json_object *o, const char *where, const char *kind, const char *ns,
+		       const char *name, struct weft_route_backend *b)
+{
+	bool bad = false;
+	const char *group = jstr(o, "group", &bad), *k = jstr(o, "kind", &bad);
+	char bns[WEFT_NAME_LEN] = "";
+	long v = 1;
+
+	if (bad || !kname(o, "name", where, kind, ns, name, b->ref.name, true) ||
+	    !kname(o, "namespace", where, kind, ns, name, bns, false)) {
+		if (bad)
+			bad_obj(kind, ns, name, "%s: group and kind must be strings", where);
+		return false;
+	}
+	if (jget(o, "weight") && !jint(jget(o, "weight"), 0, WEFT_ROUTE_MAX_WEIGHT, &v)) {
+		bad_obj(kind, ns, name, "%s.weight: an integer 0..%d", where, WEFT_ROUTE_MAX_WEIGHT);
+		return false;
+	}
+	b->weight = (uint32_t)v;
+	v = 0;
+	if (jget(o, "port") && !jint(jget(o, "port"), 1, 65535, &v)) {
+		bad_obj(kind, ns, name, "%s.port: an integer 1..65535", where);
+		return false;
+	}
+	b->ref.port = (uint16_t)v;
+	snprintf(b->ref.ns, sizeof(b->ref.ns), "%s", ns);
+	if ((group && *group) || (k && strcmp(k, "Service")) || (bns[0] && strcmp(bns, ns)))
+		b->ref.name[0] = 0;	/* does not resolve: its share is refused */
+	return true;
+}
+
+static int kroute_add(struct kroute **v, size_t *n, size_t *cap, const struct kroute *x)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? 2 * *cap : 16;
+		struct kroute *q = realloc(*v, nc * sizeof(*q));
+
+		if (!q)
+			return -ENOMEM;
+		*v = q;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = *x;
+	return 0;
+}
+
+/* The rules of a TCPRoute/UDPRoute into r (rules[].backendRefs[]). 1 if
+ * malformed (logged), 0, -ENOMEM. */
+static int gw_rules(struct json_object *rules, const char *kind, const char *ns, const char *name,
+		    struct weft_route *r)
+{
+	size_t n = rules && json_object_is_type(rules, json_type_array) ? json_object_array_length(rules) : 0;
+
+	if (!n) {
+		bad_obj(kind, ns, name, "spec.rules: at least one rule");
+		return 1;
+	}
+	r->rules = calloc(n, sizeof(*r->rules));
+	if (!r->rules)
+		return -ENOMEM;
+	r->nrules = n;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *refs = jget(json_object_array_get_idx(rules, i), "backendRefs");
+		size_t nb = refs && json_object_is_type(refs, json_type_array) ? json_object_array_length(refs) : 0;
+		struct weft_route_rule *rule = &r->rules[i];
+
+		if (nb > WEFT_ROUTE_MAX_BACKENDS) {
+			bad_obj(kind, ns, name, "spec.rules[%zu].backendRefs: more than %d", i,
+				WEFT_ROUTE_MAX_BACKENDS);
+			return 1;
+		}
+		rule->backends = calloc(nb + 1, sizeof(*rule->backends));
+		if (!rule->backends)
+			return -ENOMEM;
+		for (size_t j = 0; j < nb; j++) {
+			char where[64];
+
+			snprintf(where, sizeof(where), "spec.rules[%zu].backendRefs[%zu]", i, j);
+			if (!gw_backend(json_object_array_get_idx(refs, j), where, kind, ns, name,
+					&rule->backends[j]))
+				return 1;
+			rule->nbackends++;
+		}
+	}
+	return 0;
+}
+
+/* The model routes of one TCPRoute or UDPRoute: one per Service parentRef
+ * (others, Gateways, are not weft's). */
+static int gw_route(struct json_object *o, const char *kind, uint8_t proto, struct kroute **v,
+		    size_t *n, size_t *cap)
+{
+	struct json_object *spec = jget(o, "spec"), *parents = jget(spec, "parentRefs");
+	size_t np = parents && json_object_is_type(parents, json_type_array) ? json_object_array_length(parents) : 0;
+	const char *ns, *name, *created;
+	bool bad = false;
+	int ret = 0;
+
+	if (!meta_names(o, kind, &ns, &name))
+		return 0;
+	created = jstr(jget(o, "metadata"), "creationTimestamp", &bad);
+	if (bad)
+		created = NULL;
+	for (size_t i = 0; !ret && i < np; i++) {
+		struct json_object *p = json_object_array_get_idx(parents, i);
+		const char *group, *k;
+		struct kroute x = { .created = created ? created : "" };
+		char where[64];
+
+		bad = false;
+		group = jstr(p, "group", &bad);
+		k = jstr(p, "kind", &bad);
+		long port = 0;
+
+		/* a Service parent says group "" and kind Service */
+		if (bad || !group || *group || !k || strcmp(k, "Service"))
+			continue;
+		snprintf(where, sizeof(where), "spec.parentRefs[%zu]", i);
+		if (!kname(p, "name", where, kind, ns, name, x.r.parent.name, true) ||
+		    !kname(p, "namespace", where, kind, ns, name, x.r.parent.ns, false))
+			return 0;
+		if (jget(p, "port") && !jint(jget(p, "port"), 1, 65535, &port)) {
+			bad_obj(kind, ns, name, "%s.port: an integer 1..65535", where);
+			return 0;
+		}
+		if (!x.r.parent.ns[0])
+			snprintf(x.r.parent.ns, sizeof(x.r.parent.ns), "%s", ns);
+		x.r.parent.port = (uint16_t)port;
+		x.r.proto = proto;
+		snprintf(x.r.name, sizeof(x.r.name), "%s", name);
+		snprintf(x.r.ns, sizeof(x.r.ns), "%s", ns);
+		x.r.origin.kind = kind;
+		ret = gw_rules(jget(spec, "rules"), kind, ns, name, &x.r);
+		if (!ret)
+			ret = kroute_add(v, n, cap, &x);
+		if (ret) {
+			weft_route_clear(&x.r);
+			return ret < 0 ? ret : 0;
+		}
+	}
+	return 0;
+}
+
+/* An SMI TrafficSplit (v1alpha3, v1alpha4: weights are integers):
+ * spec.service, spec.backends[{service, weight}], one namespace. */
+static int smi_split(struct json_object *o, struct kroute **v, size_t *n, size_t *cap)
+{
+	static const char kind[] = "TrafficSplit";
+	struct json_object *spec = jget(o, "spec"), *bes = jget(spec, "backends");
+	size_t nb = bes && json_object_is_type(bes, json_type_array) ? json_object_array_length(bes) : 0;
+	struct kroute x = { .created = "" };
+	const char *ns, *name, *created;
+	bool bad = false;
+	int ret;
+
+	if (!meta_names(o, kind, &ns, &name) ||
+	    !kname(spec, "service", "spec", kind, ns, name, x.r.parent.name, true))
+		return 0;
+	created = jstr(jget(o, "metadata"), "creationTimestamp", &bad);
+	x.created = created && !bad ? created : "";
+	if (!nb || nb > WEFT_ROUTE_MAX_BACKENDS) {
+		bad_obj(kind, ns, name, "spec.backends: 1 to %d entries", WEFT_ROUTE_MAX_BACKENDS);
+		return 0;
+	}
+	snprintf(x.r.name, sizeof(x.r.name), "%s", name);
+	snprintf(x.r.ns, sizeof(x.r.ns), "%s", ns);
+	snprintf(x.r.parent.ns, sizeof(x.r.parent.ns), "%s", ns);
+	x.r.origin.kind = kind;
+	x.r.rules = calloc(1, sizeof(*x.r.rules));
+	if (!x.r.rules || !(x.r.rules[0].backends = calloc(nb, sizeof(struct weft_route_backend)))) {
+		weft_route_clear(&x.r);
+		free(x.r.rules);
+		return -ENOMEM;
+	}
+	x.r.nrules = 1;
+	for (size_t i = 0; i < nb; i++) {
+		struct json_object *b = json_object_array_get_idx(bes, i);
+		struct weft_route_backend *rb = &x.r.rules[0].backends[i];
+		char where[64];
+		long w = 0;
+
+		snprintf(where, sizeof(where), "spec.backends[%zu]", i);
+		if (!kname(b, "service", where, kind, ns, name, rb->ref.name, true) ||
+		    !jint(jget(b, "weight"), 0, WEFT_ROUTE_MAX_WEIGHT, &w)) {
+			if (rb->ref.name[0])
+				bad_obj(kind, ns, name, "%s.weight: an integer 0..%d", where,
+					WEFT_ROUTE_MAX_WEIGHT);
+			weft_route_clear(&x.r);
+			return 0;
+		}
+		snprintf(rb->ref.ns, sizeof(rb->ref.ns), "%s", ns);
+		rb->weight = (uint32_t)w;
+		x.r.rules[0].nbackends++;
+	}
+	ret = kroute_add(v, n, cap, &x);
+	if (ret)
+		weft_route_clear(&x.r);
+	return ret;
+}
+
+int weft_k8s_translate_routes(struct json_object *tcp, struct json_object *udp,
+			      struct json_object *splits, struct weft_model *cfg)
+{
+	struct kroute *v = NULL;
+	size_t n = 0, cap = 0;
+	int ret = 0;
+
+	if (tcp) {
+		json_object_object_foreach(tcp, k1, o) {
+			(void)k1;
+			if (!ret)
+				ret = gw_route(o, "TCPRoute", IPPROTO_TCP, &v, &n, &cap);
+		}
+	}
+	if (udp) {
+		json_object_object_foreach(udp, k2, o) {
+			(void)k2;
+			if (!ret)
+				ret = gw_route(o, "UDPRoute", IPPROTO_UDP, &v, &n, &cap);
+		}
+	}
+	if (splits) {
+		json_object_object_foreach(splits, k3, o) {
+			(void)k3;
+			if (!ret)
+				ret = smi_split(o, &v, &n, &cap);
+		}
+	}
+	if (!ret && n) {
+		void *q = realloc(cfg->routes, (cfg->nroutes + n) * sizeof(*cfg->routes));
+
+		if (!q) {
+			ret = -ENOMEM;
+		} else {
+			cfg->routes = q;
+			qsort(v, n, sizeof(*v), kroute_cmp);
+			for (size_t i = 0; i < n; i++)
+				cfg->routes[cfg->nroutes++] = v[i].r;
+			n = 0;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		weft_route_clear(&v[i].r);
+	free(v);
+	return ret;
+}

@@ -1094,6 +1094,9 @@ struct weft_model *weft_k8s_config(struct weft_k8s *k, const struct weft_model *
 	if (!ret)
 		ret = weft_k8s_translate_netpols(k->res[RES_NETPOL].cache, k->res[RES_POD].cache,
 						 k->np_good, cfg);
+	if (!ret)
+		ret = weft_k8s_translate_routes(k->res[RES_TCPROUTE].cache, k->res[RES_UDPROUTE].cache,
+						k->res[RES_TSPLIT].cache, cfg);
 	if (ret) {
 		weft_model_free(cfg);
 		errno = -ret;
@@ -1163,6 +1166,21 @@ struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
 	k->res[RES_SVCIMPORT] = (struct res){
 		.kind = "ServiceImport", .optional = true, .npaths = 1,
 		.paths = { "/apis/multicluster.x-k8s.io/v1alpha1/serviceimports" },
+	};
+	k->res[RES_TCPROUTE] = (struct res){
+		.kind = "TCPRoute", .optional = true, .npaths = 2,
+		.paths = { "/apis/gateway.networking.k8s.io/v1/tcproutes",
+			   "/apis/gateway.networking.k8s.io/v1alpha2/tcproutes" },
+	};
+	k->res[RES_UDPROUTE] = (struct res){
+		.kind = "UDPRoute", .optional = true, .npaths = 2,
+		.paths = { "/apis/gateway.networking.k8s.io/v1/udproutes",
+			   "/apis/gateway.networking.k8s.io/v1alpha2/udproutes" },
+	};
+	k->res[RES_TSPLIT] = (struct res){
+		.kind = "TrafficSplit", .optional = true, .npaths = 2,
+		.paths = { "/apis/split.smi-spec.io/v1alpha4/trafficsplits",
+			   "/apis/split.smi-spec.io/v1alpha3/trafficsplits" },
 	};
 	k->recheck_ms = RECHECK_MS;
 	for (size_t i = 0; i < NRES; i++)
