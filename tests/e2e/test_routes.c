@@ -333,6 +333,7 @@ out:
 	"source_principal=\"spiffe://cluster.local/ns/default/sa/default\","                        \
 	"destination_workload=\"web\",destination_workload_namespace=\"default\","                  \
 	"destination_principal=\"spiffe://cluster.local/ns/default/sa/default\","                   \
+	"destination_cluster=\"Kubernetes\","                                                     \
 	"destination_service=\"web.default.svc.cluster.local\",destination_service_name=\"web\","   \
 	"destination_service_namespace=\"default\",request_protocol=\"tcp\","                       \
 	"source_canonical_service=\"client\",source_canonical_revision=\"latest\","                 \
