@@ -119,7 +119,7 @@ static long lock_holder(unsigned long ino)
  * holder shows in /proc/locks as FLOCK ... PID 00:DEV:INODE). The CLI opens
  * pins only and takes no lock: it works while weftd runs.
  */
-static int lock_bpffs(const char *dir, char *err, size_t errlen)
+static int lock_bpffs(const char *dir, bool cleanup, char *err, size_t errlen)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct stat st;
@@ -138,7 +138,13 @@ static int lock_bpffs(const char *dir, char *err, size_t errlen)
 	}
 	pid = fstat(fd, &st) ? 0 : lock_holder(st.st_ino);
 	close(fd);
-	if (pid)
+	if (cleanup && pid)
+		snprintf(err, errlen, "cleanup: datapath.bpffs: %s is in use by a running weftd (pid %ld holds its lock): stop it first",
+			 dir, pid);
+	else if (cleanup)
+		snprintf(err, errlen, "cleanup: datapath.bpffs: %s is in use by a running weftd (its lock is held): stop it first",
+			 dir);
+	else if (pid)
 		snprintf(err, errlen, "datapath.bpffs: %s is in use by another weftd (pid %ld holds its lock): one weftd per bpffs folder",
 			 dir, pid);
 	else
@@ -661,7 +667,7 @@ struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, ch
 	ret = check_bpffs(dp->bpffs, err, errlen);
 	if (ret)
 		goto fail;
-	dp->lockfd = lock_bpffs(dp->bpffs, err, errlen);
+	dp->lockfd = lock_bpffs(dp->bpffs, false, err, errlen);
 	if (dp->lockfd < 0) {
 		ret = dp->lockfd;
 		goto fail;
@@ -894,6 +900,11 @@ void weft_datapath_close(struct weft_datapath *dp)
 		close(dp->lockfd);
 	weft__destroy(dp->skel);
 	free(dp);
+}
+
+int weft_datapath_cleanup_lock(const char *bpffs, char *err, size_t errlen)
+{
+	return lock_bpffs(bpffs, true, err, errlen);
 }
 
 int weft_datapath_cleanup(const struct weft_datapath_cfg *cfg, char *err, size_t errlen)
