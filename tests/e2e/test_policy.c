@@ -1054,6 +1054,18 @@ TEST_TIMEOUT(e2e, policy_full_port_range_from_three_selectors_fits, 90)
 		goto out;
 	/* web (one identity) x 3 peers x 16 blocks + web's marker */
 	ASSERT_EQ(pol_entries(), 3 * 16 + 1, "weft_pol: 49 entries, not 196,605");
+	{
+		static char out[65536];
+		int ranges = 0;
+
+		if (ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s policy --json",
+					   weft_test_bindir(), tenv_bpffs()), "weft policy --json")) {
+			for (const char *q = out; (q = strstr(q, "\"1-65535\"")); q++)
+				ranges++;
+			ASSERT_EQ(ranges, 3, "weft policy: one 1-65535 rule a peer, its blocks merged");
+			ASSERT_TRUE(!strstr(out, "32768-65535"), "no block shown alone");
+		}
+	}
 	/* be3: app web too, but of namespace other: not a selected peer. */
 	c = fork();
 	if (c == 0)
