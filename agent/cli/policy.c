@@ -25,7 +25,7 @@
 struct pol_line {
 	uint8_t dir, action, audit, proto;
 	uint32_t peer, rule;
-	uint16_t lo, hi;		/* host order; 0-0: every port */
+	uint16_t lo, hi;		/* host order; 0-65535: every port */
 };
 
 /* A local endpoint's identity and names (weft_ep), sorted by identity. */
@@ -195,8 +195,11 @@ static void pol_addrs(const struct weft_pol_state *st, uint32_t id, struct json_
 		snprintf(buf, len, "(no address)");
 }
 
-/* The lines of the subject whose entries start at *i (advanced past them),
- * merged over port runs: how many, in lines. */
+/* The lines of the subject whose entries start at *i (advanced past them):
+ * each entry a port block (weft_pol is an LPM_TRIE), the blocks of one
+ * rule merged back into the ranges they came from. A deny inside an
+ * allow's range shows as its own line (the kernel's longest block wins,
+ * see README). How many, in lines. */
 static size_t subject_lines(const struct weft_pol_state *st, size_t *i, struct pol_line *lines)
 {
 	uint32_t subj = st->ents[*i].k.subject;
@@ -204,10 +207,14 @@ static size_t subject_lines(const struct weft_pol_state *st, size_t *i, struct p
 
 	for (; *i < st->nents && st->ents[*i].k.subject == subj; ++*i) {
 		const struct weft_pol_ent *e = &st->ents[*i];
+		uint32_t bits = e->k.prefixlen >= WEFT_POL_FIXED_BITS &&
+						e->k.prefixlen <= WEFT_POL_FULL_BITS ?
+					e->k.prefixlen - WEFT_POL_FIXED_BITS : 16;
+		uint32_t lo = ntohs(e->k.port);
 
 		lines[n++] = (struct pol_line){ e->k.dir, e->v.action, e->v.audit, e->k.proto,
-						e->k.peer, e->v.rule, ntohs(e->k.port),
-						ntohs(e->k.port) };
+						e->k.peer, e->v.rule, (uint16_t)lo,
+						(uint16_t)(lo + (1u << (16 - bits)) - 1) };
 	}
 	qsort(lines, n, sizeof(*lines), pol_line_cmp);
 	for (size_t j = 0; j < n; j++) {
@@ -215,8 +222,9 @@ static size_t subject_lines(const struct weft_pol_state *st, size_t *i, struct p
 
 		if (l && l->dir == lines[j].dir && l->action == lines[j].action &&
 		    l->peer == lines[j].peer && l->proto == lines[j].proto &&
-		    l->rule == lines[j].rule && l->lo && l->hi + 1 == lines[j].lo) {
-			l->hi = lines[j].lo;
+		    l->rule == lines[j].rule && l->audit == lines[j].audit &&
+		    (uint32_t)l->hi + 1 == lines[j].lo) {
+			l->hi = lines[j].hi;
 			continue;
 		}
 		lines[m++] = lines[j];
@@ -261,9 +269,11 @@ static void line_text(const struct pol *p, uint32_t subj, const struct pol_line 
 		    l->action == WEFT_POL_DENY ? "deny" : "allow";
 	t->proto = l->action == WEFT_POL_SELECTED ? "any" : weft_proto_name(l->proto);
 	snprintf(t->ports, sizeof(t->ports), "any");
-	if (l->lo && l->lo == l->hi)
+	if (l->action == WEFT_POL_SELECTED || (!l->lo && l->hi == 65535))
+		;
+	else if (l->lo == l->hi)
 		snprintf(t->ports, sizeof(t->ports), "%u", l->lo);
-	else if (l->lo)
+	else
 		snprintf(t->ports, sizeof(t->ports), "%u-%u", l->lo, l->hi);
 	t->has_meta = pol_meta(p, l->rule, &t->meta);
 	rule_name(l, t->has_meta ? &t->meta : NULL, t->rule, sizeof(t->rule));

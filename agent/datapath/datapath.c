@@ -119,7 +119,7 @@ static long lock_holder(unsigned long ino)
  * holder shows in /proc/locks as FLOCK ... PID 00:DEV:INODE). The CLI opens
  * pins only and takes no lock: it works while weftd runs.
  */
-static int lock_bpffs(const char *dir, char *err, size_t errlen)
+static int lock_bpffs(const char *dir, bool cleanup, char *err, size_t errlen)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct stat st;
@@ -138,7 +138,13 @@ static int lock_bpffs(const char *dir, char *err, size_t errlen)
 	}
 	pid = fstat(fd, &st) ? 0 : lock_holder(st.st_ino);
 	close(fd);
-	if (pid)
+	if (cleanup && pid)
+		snprintf(err, errlen, "cleanup: datapath.bpffs: %s is in use by a running weftd (pid %ld holds its lock): stop it first",
+			 dir, pid);
+	else if (cleanup)
+		snprintf(err, errlen, "cleanup: datapath.bpffs: %s is in use by a running weftd (its lock is held): stop it first",
+			 dir);
+	else if (pid)
 		snprintf(err, errlen, "datapath.bpffs: %s is in use by another weftd (pid %ld holds its lock): one weftd per bpffs folder",
 			 dir, pid);
 	else
@@ -289,6 +295,69 @@ out:
 	return ret;
 }
 
+/* Of two weft_pol values the one the old four-probe decision let win:
+ * a deny over an audited deny over an allow. */
+static const struct weft_pol_val *pol_stronger(const struct weft_pol_val *a,
+					       const struct weft_pol_val *b)
+{
+	int ra = a->action == WEFT_POL_DENY ? (a->audit ? 2 : 3) : 1;
+	int rb = b->action == WEFT_POL_DENY ? (b->audit ? 2 : 3) : 1;
+
+	return rb > ra ? b : a;
+}
+
+/*
+ * weft_pol up to ABI 7 was a HASH keyed by one port (0: every port), read
+ * with four lookups ({peer, any peer} x {port, every port}); now an
+ * LPM_TRIE read with two (peer, any peer), each the longest port block. An
+ * entry of every port becomes the /0 block; one of a port, its /16 block
+ * with the every-port entry of the same peer folded in, as the old lookup
+ * folded them. So the decisions of the old policy carry over exactly. 0 or
+ * -errno (-EPROTO: not that old layout either).
+ */
+static int pol_translate(int from, int to, size_t *copied)
+{
+	struct weft_pol_key_abi6 key, *prev = NULL;
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	int ret = 0;
+
+	memset(&info, 0, sizeof(info));
+	*copied = 0;
+	if (bpf_obj_get_info_by_fd(from, &info, &len))
+		return -errno;
+	if (info.type != BPF_MAP_TYPE_HASH || info.key_size != sizeof(key) ||
+	    info.value_size != sizeof(struct weft_pol_val))
+		return -EPROTO;
+	while (!bpf_map_get_next_key(from, prev, &key)) {
+		struct weft_pol_key_abi6 any = key;
+		struct weft_pol_val v, va;
+		const struct weft_pol_val *w = &v;
+		struct weft_pol_key k = {
+			.prefixlen = key.port ? WEFT_POL_FULL_BITS : WEFT_POL_FIXED_BITS,
+			.epoch = key.epoch, .subject = key.subject, .peer = key.peer,
+			.proto = key.proto, .dir = key.dir, .port = key.port,
+		};
+
+		prev = &key;
+		if (!key.proto)	/* the selected marker: port 0, all 16 bits */
+			k.prefixlen = WEFT_POL_FULL_BITS;
+		if (bpf_map_lookup_elem(from, &key, &v))
+			continue;
+		any.port = 0;
+		if (key.port && key.proto && !bpf_map_lookup_elem(from, &any, &va))
+			w = pol_stronger(&v, &va);
+		if (bpf_map_update_elem(to, &k, w, BPF_ANY)) {
+			ret = -errno;
+			if (ret != -E2BIG)
+				return ret;
+			continue;
+		}
+		(*copied)++;
+	}
+	return ret;
+}
+
 /*
  * weft_be_state made anew: its ejections and error runs carry over, its
  * active counts cannot. The sockets they count are counted out through
@@ -342,6 +411,8 @@ static void carry_old(struct weft_datapath *dp)
 			continue;
 		}
 		ret = copy_map(dp->old[id], dp->maps.fd[id], map, &n);
+		if (ret == -EPROTO && id == WEFT_M_POL)
+			ret = pol_translate(dp->old[id], dp->maps.fd[id], &n);
 		if (!ret && id == WEFT_M_BE_STATE)
 			ret = be_state_uncount(dp->maps.fd[id]);
 		if (ret) {
@@ -661,7 +732,7 @@ struct weft_datapath *weft_datapath_load(const struct weft_datapath_cfg *cfg, ch
 	ret = check_bpffs(dp->bpffs, err, errlen);
 	if (ret)
 		goto fail;
-	dp->lockfd = lock_bpffs(dp->bpffs, err, errlen);
+	dp->lockfd = lock_bpffs(dp->bpffs, false, err, errlen);
 	if (dp->lockfd < 0) {
 		ret = dp->lockfd;
 		goto fail;
@@ -894,6 +965,11 @@ void weft_datapath_close(struct weft_datapath *dp)
 		close(dp->lockfd);
 	weft__destroy(dp->skel);
 	free(dp);
+}
+
+int weft_datapath_cleanup_lock(const char *bpffs, char *err, size_t errlen)
+{
+	return lock_bpffs(bpffs, true, err, errlen);
 }
 
 int weft_datapath_cleanup(const struct weft_datapath_cfg *cfg, char *err, size_t errlen)

@@ -140,6 +140,12 @@ int weft_datapath_tc_sweep(struct weft_datapath *dp);
 /* Close fds; attached programs and pins stay. Accepts NULL. */
 void weft_datapath_close(struct weft_datapath *dp);
 
+/* The folder lock weftd holds, taken for --cleanup so it never pulls a
+ * running weftd's datapath away: an fd to close after the cleanup, -ENOENT
+ * if the folder is not there (nothing to clean), -EBUSY with err naming the
+ * holder's pid while a weftd runs on it, or another -errno. */
+int weft_datapath_cleanup_lock(const char *bpffs, char *err, size_t errlen);
+
 /* Detach every program weft pinned under cfg->bpffs and unpin its maps. */
 int weft_datapath_cleanup(const struct weft_datapath_cfg *cfg, char *err, size_t errlen);
 

@@ -112,6 +112,14 @@ static int u32_cmp(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* A rule's port range for one (subject, peer, proto, dir): k holds those
+ * (prefixlen, epoch and port zero), lo..hi the ports, host order. */
+struct range {
+	struct weft_pol_key k;
+	uint16_t lo, hi;
+	struct weft_pol_val v;
+};
+
 /* The compiler's working state. */
 struct comp {
 	const struct weft_model *cfg;
@@ -121,8 +129,9 @@ struct comp {
 	uint32_t *pfx_id;
 	size_t *in_start;		/* per prefix (npfx + 1): its run of in_ep */
 	size_t *in_ep;			/* endpoints whose address a prefix holds */
-	struct weft_pol_ent *ents;
-	size_t nents, cap;
+	struct range *raw;		/* rules as port ranges, before resolve() */
+	size_t nraw, cap;
+	size_t nblocks;			/* their blocks: at least what resolve() emits */
 	size_t max;			/* entries allowed (one generation) */
 	char *err;
 	size_t errlen;
@@ -382,29 +391,57 @@ out:
 	return ret;
 }
 
-static int add_ent(struct comp *c, uint32_t subject, uint32_t peer, uint16_t port, uint8_t proto,
-		   uint8_t dir, uint8_t action, bool audit, uint32_t rule)
+/* The aligned blocks of lo..hi, in order: each (first port, port bits),
+ * the largest block that starts at lo and ends by hi, then on from there.
+ * At most 30 for a range of 16-bit ports; 1-65535 is 16, 0-65535 one /0.
+ * out may be NULL (count only). */
+static size_t port_blocks(uint32_t lo, uint32_t hi, uint16_t *first, uint8_t *bits)
 {
-	struct weft_pol_ent *e;
+	size_t n = 0;
 
-	if (c->nents >= c->max)
+	while (lo <= hi) {
+		unsigned int b = 16;
+
+		while (b && !(lo & ((1u << (17 - b)) - 1)) && lo + (1u << (17 - b)) - 1 <= hi)
+			b--;
+		if (first) {
+			first[n] = (uint16_t)lo;
+			bits[n] = (uint8_t)b;
+		}
+		n++;
+		lo += 1u << (16 - b);
+	}
+	return n;
+}
+
+/* One rule's range for one (subject, peer): its blocks count against the
+ * budget (an upper bound of what resolve() emits for it). */
+static int add_ent(struct comp *c, uint32_t subject, uint32_t peer, uint16_t lo, uint16_t hi,
+		   uint8_t proto, uint8_t dir, uint8_t action, bool audit, uint32_t rule)
+{
+	size_t cost = port_blocks(lo, hi, NULL, NULL);
+	struct range *e;
+
+	if (c->nblocks + cost > c->max)
 		return -E2BIG;	/* weft_pol_build names the policy */
-	if (c->nents == c->cap) {
+	if (c->nraw == c->cap) {
 		size_t ncap = c->cap ? c->cap * 2 : 64;
 
-		e = realloc(c->ents, ncap * sizeof(*e));
+		e = realloc(c->raw, ncap * sizeof(*e));
 		if (!e)
 			return -ENOMEM;
-		c->ents = e;
+		c->raw = e;
 		c->cap = ncap;
 	}
-	e = &c->ents[c->nents++];
+	c->nblocks += cost;
+	e = &c->raw[c->nraw++];
 	memset(e, 0, sizeof(*e));
 	e->k.subject = subject;
 	e->k.peer = peer;
-	e->k.port = htons(port);
 	e->k.proto = proto;
 	e->k.dir = dir;
+	e->lo = lo;
+	e->hi = hi;
 	e->v.action = action;
 	e->v.audit = audit;
 	e->v.rule = rule;
@@ -531,13 +568,12 @@ static int compile_rule(struct comp *c, const struct weft_policy *p, const uint3
 	for (size_t s = 0; !ret && s < nsubj; s++)
 		for (size_t i = 0; !ret && i < npeer; i++)
 			for (size_t j = 0; !ret && j < nports; j++) {
-				uint32_t lo = ports[j].port;
-				uint32_t hi = ports[j].end_port ? ports[j].end_port : lo;
+				uint16_t lo = ports[j].port;
+				uint16_t hi = !lo ? 65535 : ports[j].end_port ? ports[j].end_port : lo;
 
-				for (uint32_t port = lo; !ret && port <= hi; port++)
-					ret = add_ent(c, subj[s], peer[i], (uint16_t)port,
-						      ports[j].proto, dir, action,
-						      p->audit || c->cfg->datapath.policy_audit, rule);
+				ret = add_ent(c, subj[s], peer[i], lo, hi, ports[j].proto, dir,
+					      action, p->audit || c->cfg->datapath.policy_audit,
+					      rule);
 			}
 	free(peer);
 	return ret;
@@ -569,10 +605,10 @@ static int compile_policy(struct comp *c, size_t pi)
 	}
 	for (size_t s = 0; !ret && s < nsubj; s++) {
 		if (p->has_ingress)
-			ret = add_ent(c, subj[s], WEFT_ID_ANY, 0, 0, WEFT_DIR_INGRESS,
+			ret = add_ent(c, subj[s], WEFT_ID_ANY, 0, 0, 0, WEFT_DIR_INGRESS,
 				      WEFT_POL_SELECTED, audit, (uint32_t)pi << 16 | WEFT_RULE_DEFAULT);
 		if (!ret && p->has_egress)
-			ret = add_ent(c, subj[s], WEFT_ID_ANY, 0, 0, WEFT_DIR_EGRESS,
+			ret = add_ent(c, subj[s], WEFT_ID_ANY, 0, 0, 0, WEFT_DIR_EGRESS,
 				      WEFT_POL_SELECTED, audit, (uint32_t)pi << 16 | WEFT_RULE_DEFAULT);
 	}
 	for (size_t r = 0; !ret && r < p->ningress; r++)
@@ -601,27 +637,115 @@ static int id_cmp(const void *a, const void *b)
 		      &((const struct weft_pol_id_ent *)b)->k, sizeof(struct weft_pol_id_key));
 }
 
-/* Sort and merge entries with the same key: deny beats allow; a deny or a
- * marker is in audit mode only if every policy that made it is; an allow
- * keeps the first rule. */
-static size_t merge_ents(struct weft_pol_ent *e, size_t n)
+static int range_cmp(const void *a, const void *b)
 {
-	size_t k = 0;
+	const struct range *x = a, *y = b;
+	int r = memcmp(&x->k, &y->k, sizeof(x->k));
 
-	sort(e, n, sizeof(*e), ent_cmp);
-	for (size_t i = 0; i < n; i++) {
-		struct weft_pol_ent *m = k ? &e[k - 1] : NULL;
+	if (r)
+		return r;
+	return x->lo != y->lo ? (x->lo > y->lo) - (x->lo < y->lo) : (x->hi > y->hi) - (x->hi < y->hi);
+}
 
-		if (!m || ent_cmp(m, &e[i])) {
-			e[k++] = e[i];
-			continue;
-		}
-		if (e[i].v.action == WEFT_POL_DENY && m->v.action != WEFT_POL_DENY)
-			m->v = e[i].v;
-		else if (e[i].v.action == m->v.action && m->v.action != WEFT_POL_ALLOW)
-			m->v.audit = m->v.audit && e[i].v.audit;
+/* Fold rule value v into m (m->action 0: nothing yet): deny beats allow
+ * and marker; a deny or a marker is in audit mode only if every rule that
+ * made it is, and names a rule not in audit mode if there is one; else the
+ * lowest rule. */
+static void fold(struct weft_pol_val *m, const struct weft_pol_val *v)
+{
+	if (!m->action || (v->action == WEFT_POL_DENY && m->action != WEFT_POL_DENY)) {
+		*m = *v;
+		return;
 	}
-	return k;
+	if (v->action != m->action)
+		return;
+	if (m->action != WEFT_POL_ALLOW && m->audit != v->audit) {
+		if (m->audit)
+			m->rule = v->rule;
+		m->audit = 0;
+	} else if (v->rule < m->rule) {
+		m->rule = v->rule;
+	}
+}
+
+struct block {
+	uint16_t first;
+	uint8_t bits;
+};
+
+static int block_cmp(const void *a, const void *b)
+{
+	const struct block *x = a, *y = b;
+
+	return x->first != y->first ? (x->first > y->first) - (x->first < y->first) :
+				      (x->bits > y->bits) - (x->bits < y->bits);
+}
+
+/*
+ * The entries of weft_pol from the rules' ranges. Per (subject, peer,
+ * proto, dir), the blocks of every range, each once; a block's value is
+ * every range that holds the whole block folded together. Any port's
+ * longest block B is one of its ranges' own blocks, and every range that
+ * holds the port holds B (its own block of that port holds B, blocks
+ * nest), so the longest match is exactly the fold over the ranges holding
+ * the port: no cutting into pieces, and no more entries than blocks.
+ * Sorted by key. 0 or -ENOMEM.
+ */
+static int resolve(struct comp *c, struct weft_pol_ent **out, size_t *nout)
+{
+	struct weft_pol_ent *ents = calloc(c->nblocks + 1, sizeof(*ents));
+	struct block *blk = NULL;
+	size_t n = 0, bcap = 0;
+
+	if (!ents)
+		return -ENOMEM;
+	sort(c->raw, c->nraw, sizeof(*c->raw), range_cmp);
+	for (size_t g = 0, ge; g < c->nraw; g = ge) {
+		size_t nb = 0;
+
+		for (ge = g; ge < c->nraw && !memcmp(&c->raw[ge].k, &c->raw[g].k, sizeof(c->raw[g].k)); ge++) {
+			uint16_t first[32];
+			uint8_t bits[32];
+			size_t k = port_blocks(c->raw[ge].lo, c->raw[ge].hi, first, bits);
+
+			if (nb + k > bcap) {
+				size_t ncap = (nb + k) * 2;
+				struct block *p = realloc(blk, ncap * sizeof(*p));
+
+				if (!p) {
+					free(blk);
+					free(ents);
+					return -ENOMEM;
+				}
+				blk = p;
+				bcap = ncap;
+			}
+			for (size_t i = 0; i < k; i++)
+				blk[nb++] = (struct block){ first[i], bits[i] };
+		}
+		sort(blk, nb, sizeof(*blk), block_cmp);
+		for (size_t i = 0; i < nb; i++) {
+			uint32_t a = blk[i].first, b = a + (1u << (16 - blk[i].bits)) - 1;
+			struct weft_pol_ent *e = &ents[n];
+
+			if (i && !block_cmp(&blk[i], &blk[i - 1]))
+				continue;
+			memset(e, 0, sizeof(*e));
+			/* Ranges sorted by lo: those starting past the block end the scan. */
+			for (size_t r = g; r < ge && c->raw[r].lo <= a; r++)
+				if (c->raw[r].hi >= b)
+					fold(&e->v, &c->raw[r].v);
+			e->k = c->raw[g].k;
+			e->k.prefixlen = WEFT_POL_FIXED_BITS + blk[i].bits;
+			e->k.port = htons(blk[i].first);
+			n++;
+		}
+	}
+	free(blk);
+	sort(ents, n, sizeof(*ents), ent_cmp);
+	*out = ents;
+	*nout = n;
+	return 0;
 }
 
 static void id_key(struct weft_pol_id_key *k, const struct weft_ip *ip, unsigned int plen)
@@ -732,7 +856,7 @@ static int reject(struct comp *c, struct weft_pol_state *out, size_t pi, const c
 		snprintf(where + strlen(where), sizeof(where) - strlen(where), ": policy %s/%s",
 			 p->ns, p->name);
 	snprintf(r->msg, sizeof(r->msg),
-		 "%s: needs more than the %zu of %zu entries of map %s left (it holds two generations: raise datapath.max_policy; port ranges cost an entry per port); rejected, the other policies apply",
+		 "%s: needs more than the %zu of %zu entries of map %s left (it holds two generations: raise datapath.max_policy; a port range costs its aligned blocks, 16 for 1-65535); rejected, the other policies apply",
 		 where, c->max - used, c->max, weft_map_name(WEFT_M_POL));
 	return 0;
 }
@@ -750,12 +874,13 @@ int weft_pol_build(const struct weft_model *cfg, const struct weft_pol_state *cu
 		if (!ret)
 			ret = endpoint_ids(&c);
 		for (size_t i = 0; !ret && i < cfg->npolicies; i++) {
-			size_t before = c.nents;
+			size_t before = c.nraw, used = c.nblocks;
 
 			ret = compile_policy(&c, i);
 			if (ret == -E2BIG) {
-				c.nents = before;	/* as if it were absent */
-				ret = reject(&c, out, i, "map_budget", before);
+				c.nraw = before;	/* as if it were absent */
+				c.nblocks = used;
+				ret = reject(&c, out, i, "map_budget", used);
 			}
 		}
 		if (!ret)
@@ -765,10 +890,11 @@ int weft_pol_build(const struct weft_model *cfg, const struct weft_pol_state *cu
 				snprintf(err, errlen, "policies: out of memory");
 			goto out;
 		}
-		out->ents = c.ents;
-		out->nents = merge_ents(c.ents, c.nents);
-		c.ents = NULL;
-		ret = build_metas(cfg, out, err, errlen);
+		ret = resolve(&c, &out->ents, &out->nents);
+		if (!ret)
+			ret = build_metas(cfg, out, err, errlen);
+		if (ret == -ENOMEM)
+			snprintf(err, errlen, "policies: out of memory");
 		if (ret)
 			goto out;
 	}
@@ -787,7 +913,7 @@ out:
 	free(c.in_ep);
 	free(c.pfx);
 	free(c.pfx_id);
-	free(c.ents);
+	free(c.raw);
 	return ret;
 }
 
@@ -821,7 +947,7 @@ uint32_t weft_pol_ep_ident(const struct weft_pol_state *st, const struct weft_ip
 
 uint32_t weft_pol_policed(const struct weft_pol_state *st, uint32_t id)
 {
-	struct weft_pol_ent key = { .k.subject = id }, *e;
+	struct weft_pol_ent key = { .k.prefixlen = WEFT_POL_FULL_BITS, .k.subject = id }, *e;
 	uint32_t flags = 0;
 
 	for (uint8_t dir = WEFT_DIR_INGRESS; id && st->nents && dir <= WEFT_DIR_EGRESS; dir++) {

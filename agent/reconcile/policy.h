@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * policy: `policies:` compiled into weft_pol_id (address -> identity) and
- * weft_pol (subject, peer, port, proto, direction -> allow/deny/selected).
+ * weft_pol (subject, peer, proto, direction, port block -> allow/deny/
+ * selected; an LPM_TRIE: a port range is its aligned blocks, see resolve()).
  *
  * As for services, deciding is separate from doing: weft_pol_build() is a
  * pure function of the config; weft_pol_diff() emits the map writes;
@@ -83,7 +84,9 @@ uint32_t weft_pol_ep_hash(const struct weft_endpoint *ep);
  * Compile cfg. out->epoch is cur->epoch when the result equals cur, else the
  * next one. A config without policies compiles to no entries. Limits: each
  * map must hold two generations (datapath.max_policy, max_idents). A policy
- * whose entries do not fit in what the policies before it left of
+ * whose entries (its rules' port blocks, counted before blocks shared with
+ * other rules merge: a bound of what it writes) do not fit in what the
+ * policies before it left of
  * max_policy / 2 is left out alone (out->rejects, with a message naming it:
  * "weft.yaml:14:7: policy default/big: ..." or "NetworkPolicy ns/name:
  * ..."); as if it were absent, the rest compiles. 0 or -errno (err filled).

@@ -850,8 +850,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (cleanup) {
-		const char **ifn = calloc(d.file->nendpoints + 1, sizeof(*ifn));
+		const char **ifn;
+		int lockfd = weft_datapath_cleanup_lock(d.file->datapath.bpffs, err, sizeof(err));
 
+		if (lockfd < 0 && lockfd != -ENOENT) {
+			fprintf(stderr, "weftd: %s\n", err);
+			weft_model_free(d.file);
+			return 1;
+		}
+		ifn = calloc(d.file->nendpoints + 1, sizeof(*ifn));
 		for (size_t i = 0; ifn && i < d.file->nendpoints; i++)
 			ifn[i] = d.file->endpoints[i].interface;
 		if (ifn)
@@ -860,6 +867,8 @@ int main(int argc, char **argv)
 		ret = weft_datapath_cleanup(&d.file->datapath, err, sizeof(err));
 		if (ret)
 			fprintf(stderr, "weftd: %s\n", err);
+		if (lockfd >= 0)
+			close(lockfd);
 		weft_model_free(d.file);
 		return ret ? 1 : 0;
 	}

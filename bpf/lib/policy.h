@@ -6,8 +6,10 @@
  * and port. Everything is read under the active epoch, one value read once
  * per decision, so a decision sees one whole generation of the policy.
  *
- * Decision for (subject, peer, proto, port, direction):
- *   1. any DENY among {peer, any} x {port, any port}: deny;
+ * Decision for (subject, peer, proto, port, direction), two lookups of
+ * weft_pol (peer, then any peer), each the longest port block holding the
+ * port (the agent resolved overlapping ranges into each block's value):
+ *   1. any DENY among the two: deny;
  *   2. any ALLOW among them: allow;
  *   3. the subject is selected in that direction: deny (default deny);
  *   4. else allow (an endpoint no policy selects allows everything).
@@ -71,14 +73,14 @@ struct weft_pol_found {
 	__u32 deny, audit, allow;	/* rule, or WEFT_RULE_NONE */
 };
 
-/* One lookup of the decision; folds it into *f. */
-static __always_inline void weft_pol_probe(struct weft_pol_key *k, __u32 peer, __be16 port,
+/* One lookup of the decision (the longest block of k's port); folds it
+ * into *f. */
+static __always_inline void weft_pol_probe(struct weft_pol_key *k, __u32 peer,
 					   struct weft_pol_found *f)
 {
 	struct weft_pol_val *v;
 
 	k->peer = peer;
-	k->port = port;
 	v = bpf_map_lookup_elem(&weft_pol, k);
 	if (!v)
 		return;
@@ -127,14 +129,14 @@ static __always_inline enum weft_pol_verdict weft_pol_judge(__u32 epoch, __u32 s
 	*rule = WEFT_RULE_NONE;
 	if (!epoch)
 		return WEFT_PV_ALLOW;
+	k.prefixlen = WEFT_POL_FULL_BITS;
 	k.epoch = epoch;
 	k.subject = subject;
 	k.proto = proto;
 	k.dir = dir;
-	weft_pol_probe(&k, peer, port, &f);
-	weft_pol_probe(&k, peer, 0, &f);
-	weft_pol_probe(&k, WEFT_ID_ANY, port, &f);
-	weft_pol_probe(&k, WEFT_ID_ANY, 0, &f);
+	k.port = port;
+	weft_pol_probe(&k, peer, &f);
+	weft_pol_probe(&k, WEFT_ID_ANY, &f);
 	if (f.deny != WEFT_RULE_NONE) {
 		*rule = f.deny;
 		return WEFT_PV_DENY;

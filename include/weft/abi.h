@@ -19,13 +19,14 @@
 #include <linux/types.h>
 #endif
 
-#define WEFT_ABI_VERSION 7	/* 2: weft_pol_meta; 3: weft_if_src, weft_ct_egress/ingress, weft_frag;
+#define WEFT_ABI_VERSION 8	/* 2: weft_pol_meta; 3: weft_if_src, weft_ct_egress/ingress, weft_frag;
 				 * 4: weft_stats 33 entries; 5: weft_ep_v2 (service account);
 				 * 6: resilience (issue 16): weft_svc_val.flags,
 				 * weft_svc_res, weft_be_state, weft_sk_svc, weft_cnt
 				 * 48 bytes (weft_*_cnt_v2), weft_stats 37 entries;
 				 * 7: the zero backend refuses, weft_ep_val's canonical
-				 * service and revision (issue 15) */
+				 * service and revision (issue 15);
+				 * 8: weft_pol an LPM_TRIE over port prefixes (issue 12) */
 
 /* Maps: their names, types, sizes and settings are in weft/maps.h. */
 
@@ -409,17 +410,43 @@ _Static_assert(sizeof(struct weft_pol_id_val) == 8, "weft_pol_id_val is ABI");
 #define WEFT_DIR_INGRESS 0	/* weft_pol_key.dir: traffic to the subject */
 #define WEFT_DIR_EGRESS 1	/* traffic from the subject */
 
-/* Key of weft_pol (HASH). proto 0 with peer 0 and port 0 is the marker of a
- * subject selected by some policy in that direction (default deny). */
+/*
+ * Key of weft_pol (LPM_TRIE): the fixed fields, then the destination port
+ * as a prefix, so a port range is a few aligned blocks (1-65535: 16) instead
+ * of an entry per port. prefixlen = WEFT_POL_FIXED_BITS + port bits
+ * (0: every port, 16: one port). A lookup gives the longest block holding
+ * the port; the agent writes each block's value resolved over every rule
+ * whose range holds the whole block, so the longest is the answer. The
+ * fixed fields are always matched whole, so their byte order does not
+ * matter; the port is network order (matched bit by bit from the top).
+ * The selected marker: proto 0, peer WEFT_ID_ANY, port 0, all 16 bits.
+ */
 struct weft_pol_key {
+	__u32 prefixlen;	/* WEFT_POL_FIXED_BITS + bits of port that match */
 	__u32 epoch;		/* policy epoch (low 32 bits) */
 	__u32 subject;		/* identity of the local endpoint the rule protects */
 	__u32 peer;		/* identity of the other end, WEFT_ID_ANY = every peer */
-	__be16 port;		/* destination port, network order; 0 = every port */
 	__u8 proto;		/* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP; 0 = the selected marker */
 	__u8 dir;		/* WEFT_DIR_* */
+	__be16 port;		/* first port of the block, network order; bits past
+				 * the prefix zero */
 };
-_Static_assert(sizeof(struct weft_pol_key) == 16, "weft_pol_key is ABI");
+_Static_assert(sizeof(struct weft_pol_key) == 20, "weft_pol_key is ABI");
+
+#define WEFT_POL_FIXED_BITS 112	/* epoch, subject, peer, proto, dir */
+#define WEFT_POL_FULL_BITS 128	/* WEFT_POL_FIXED_BITS + 16: one port */
+
+/* Key of weft_pol up to ABI 6 (a HASH, port 0 = every port): read only to
+ * carry an old pinned map's entries into the LPM_TRIE on an upgrade. */
+struct weft_pol_key_abi6 {
+	__u32 epoch;
+	__u32 subject;
+	__u32 peer;
+	__be16 port;
+	__u8 proto;
+	__u8 dir;
+};
+_Static_assert(sizeof(struct weft_pol_key_abi6) == 16, "weft_pol_key_abi6 is ABI");
 
 #define WEFT_POL_ALLOW 1	/* weft_pol_val.action: allow */
 #define WEFT_POL_DENY 2		/* deny; wins over any allow */

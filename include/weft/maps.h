@@ -81,7 +81,7 @@
 	/* L4 policy (tc.bpf.c, the connect hooks, sk_msg) */                                      \
 	X(POL_ID, weft_pol_id, LPM_TRIE, struct weft_pol_id_key, struct weft_pol_id_val,           \
 	  max_idents, 0, WEFT_NO_PREALLOC)                                                         \
-	X(POL, weft_pol, HASH, struct weft_pol_key, struct weft_pol_val, max_policy, 0,            \
+	X(POL, weft_pol, LPM_TRIE, struct weft_pol_key, struct weft_pol_val, max_policy, 0,        \
 	  WEFT_NO_PREALLOC)                                                                        \
 	/* flows an endpoint opened: an LRU per interface (weft_ct_egress_inner) */                \
 	X(CT_EGRESS, weft_ct_egress, ARRAY_OF_MAPS, __u32, __u32, max_endpoints, 0, 0)             \

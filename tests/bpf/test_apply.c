@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* apply and read against real maps: what is written reads back the same,
  * and a full map is an error naming it that loses nothing. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "datapath/datapath.h"
 #include "harness.h"
@@ -139,4 +145,87 @@ out_dp:
 out_cfg:
 	weft_model_free(cfg);
 	weft_model_free(cfg2);
+}
+
+/* An old entry of weft_pol (ABI 7 and before: HASH, port 0 every port). */
+static void old_pol(int fd, uint32_t peer, uint16_t port, uint8_t proto, uint8_t action,
+		    uint8_t audit, uint32_t rule)
+{
+	struct weft_pol_key_abi6 k = { .epoch = 5, .subject = 300, .peer = peer,
+				       .port = htons(port), .proto = proto,
+				       .dir = WEFT_DIR_EGRESS };
+	struct weft_pol_val v = { .action = action, .audit = audit, .rule = rule };
+
+	ASSERT_OK(bpf_map_update_elem(fd, &k, &v, BPF_ANY), "old entry");
+}
+
+/* The kernel's lookup in the new weft_pol: (action, audit, rule) or 0. */
+static uint32_t new_pol(int fd, uint32_t peer, uint16_t port, uint8_t proto)
+{
+	struct weft_pol_key k = { .prefixlen = WEFT_POL_FULL_BITS, .epoch = 5, .subject = 300,
+				  .peer = peer, .proto = proto, .dir = WEFT_DIR_EGRESS,
+				  .port = htons(port) };
+	struct weft_pol_val v;
+
+	if (bpf_map_lookup_elem(fd, &k, &v))
+		return 0;
+	return (uint32_t)v.action << 24 | (uint32_t)v.audit << 16 | v.rule;
+}
+
+/*
+ * An upgrade from ABI 7 or older finds weft_pol pinned as a HASH keyed by one port:
+ * the maps are made anew (another type) and its entries translated into
+ * the LPM_TRIE, each port's entry with its peer's every-port entry folded
+ * in as the old four lookups did, so the carried policy decides the same.
+ */
+TEST(bpf, datapath_translates_an_old_hash_weft_pol)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_NO_PREALLOC);
+	struct weft_datapath *dp = NULL;
+	struct weft_model *cfg;
+	char err[512] = "", path[512];
+	int old, fd, n = 0;
+	struct weft_pol_key k, *prev = NULL;
+
+	tenv_need_root();
+	cfg = config("services: []\n");
+	if (!cfg)
+		return;
+	test_paths(cfg, 16);
+	if (!ASSERT_TRUE(mkdir(tenv_bpffs(), 0700) == 0 || errno == EEXIST, "bpffs folder"))
+		goto out;
+	old = bpf_map_create(BPF_MAP_TYPE_HASH, "weft_pol", sizeof(struct weft_pol_key_abi6),
+			     sizeof(struct weft_pol_val), 64, &o);
+	snprintf(path, sizeof(path), "%s/weft_pol", tenv_bpffs());
+	if (!ASSERT_TRUE(old >= 0, "old weft_pol") || !ASSERT_OK(bpf_obj_pin(old, path), "pinned"))
+		goto out;
+	old_pol(old, 400, 0, IPPROTO_TCP, WEFT_POL_ALLOW, 0, 1);	/* every port */
+	old_pol(old, 400, 80, IPPROTO_TCP, WEFT_POL_DENY, 0, 2);
+	old_pol(old, 400, 443, IPPROTO_TCP, WEFT_POL_ALLOW, 0, 3);
+	old_pol(old, 401, 0, IPPROTO_TCP, WEFT_POL_DENY, 1, 4);	/* audited, every port */
+	old_pol(old, 401, 22, IPPROTO_TCP, WEFT_POL_ALLOW, 0, 5);
+	old_pol(old, 0, 0, 0, WEFT_POL_SELECTED, 0, 0xffff);		/* the marker */
+	close(old);
+	dp = weft_datapath_load(&cfg->datapath, err, sizeof(err));
+	if (!ASSERT_NOT_NULL(dp, err))
+		goto out;
+	fd = weft_datapath_maps(dp)->fd[WEFT_M_POL];
+	while (!bpf_map_get_next_key(fd, prev, &k) && n < 100) {
+		n++;
+		prev = &k;
+	}
+	ASSERT_EQ(n, 6, "every old entry carried, one for one");
+	ASSERT_EQ(new_pol(fd, 400, 80, IPPROTO_TCP), (uint32_t)WEFT_POL_DENY << 24 | 2, "port 80: the deny");
+	ASSERT_EQ(new_pol(fd, 400, 81, IPPROTO_TCP), (uint32_t)WEFT_POL_ALLOW << 24 | 1,
+		  "port 81: every port's allow");
+	ASSERT_EQ(new_pol(fd, 400, 443, IPPROTO_TCP), (uint32_t)WEFT_POL_ALLOW << 24 | 3, "port 443");
+	ASSERT_EQ(new_pol(fd, 401, 22, IPPROTO_TCP), (uint32_t)WEFT_POL_DENY << 24 | 1 << 16 | 4,
+		  "port 22: the audited every-port deny still beats the allow");
+	ASSERT_EQ(new_pol(fd, 401, 23, IPPROTO_TCP), (uint32_t)WEFT_POL_DENY << 24 | 1 << 16 | 4,
+		  "port 23: the audited deny");
+	ASSERT_EQ(new_pol(fd, 400, 80, IPPROTO_UDP), 0, "UDP: nothing");
+	ASSERT_EQ(new_pol(fd, 0, 0, 0), (uint32_t)WEFT_POL_SELECTED << 24 | 0xffff, "the marker");
+out:
+	weft_datapath_close(dp);
+	weft_model_free(cfg);
 }

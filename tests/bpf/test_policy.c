@@ -217,11 +217,14 @@ out:
  * deleted even when some are gone already (ENOENT mid-batch). */
 TEST(bpf, policy_apply_batches_and_stale_entries)
 {
-	static const char wide[] = EPS
+	static const char head[] = EPS
 		"policies:\n"
 		"  - name: wide\n"
 		"    selector: {app: client}\n"
-		"    egress: [{to: [{selector: {app: web}}], ports: [{port: 1, end_port: 7000}]}]\n";
+		"    egress: [{to: [{selector: {app: web}}], ports: [";
+	/* 5,000 single odd ports: a block each (a range would be a few). */
+	char wide[sizeof(head) + 5000 * 16];
+	size_t len = snprintf(wide, sizeof(wide), "%s", head);
 	struct weft_pol_state got = { 0 }, want = { 0 }, back = { 0 };
 	struct weft_model *cfg = NULL;
 	struct weft_pol_val v = { WEFT_POL_ALLOW, 0, 0, 1 };
@@ -230,9 +233,12 @@ TEST(bpf, policy_apply_batches_and_stale_entries)
 	uint64_t nops = 0;
 	struct pfx p;
 
+	for (int i = 0; i < 5000; i++)
+		len += snprintf(wide + len, sizeof(wide) - len, "%s{port: %d}", i ? ", " : "", 2 * i + 1);
+	snprintf(wide + len, sizeof(wide) - len, "]}]\n");
 	if (!setup(&p) || !set_policy(&p, wide))
 		goto out;
-	ASSERT_GE(p.cur.nents, 7000, "7,000 ports: more than one batch");
+	ASSERT_GE(p.cur.nents, 5000, "5,000 ports: more than one batch");
 	if (!ASSERT_OK(weft_pol_read(&p.maps, &got, err, sizeof(err)), err))
 		goto out;
 	ASSERT_EQ(got.nents, p.cur.nents, "every entry written");
@@ -240,7 +246,8 @@ TEST(bpf, policy_apply_batches_and_stale_entries)
 
 	/* A cut-short apply left entries of epoch 7; one of them is gone. */
 	for (int i = 0; i < 3; i++) {
-		stale[i] = (struct weft_pol_key){ .epoch = 7, .subject = 300 + i, .peer = 0,
+		stale[i] = (struct weft_pol_key){ .prefixlen = WEFT_POL_FULL_BITS, .epoch = 7,
+						  .subject = 300 + i, .peer = 0,
 						  .port = htons(80), .proto = IPPROTO_TCP };
 		ASSERT_OK(bpf_map_update_elem(p.maps.fd[WEFT_M_POL], &stale[i], &v, BPF_ANY), "stale entry");
 	}
@@ -272,5 +279,85 @@ out:
 	weft_pol_free(&want);
 	weft_pol_free(&back);
 	weft_model_free(cfg);
+	teardown(&p);
+}
+
+/* Port ranges in the kernel: weft_pol is an LPM_TRIE of port blocks, read
+ * with two lookups; a range and a deny inside it, and a deny of one port
+ * inside 1-65535, give the right verdict at every edge (lo - 1, lo, hi,
+ * hi + 1), for IPv4 and IPv6, each refusal counted against its rule. */
+TEST(bpf, policy_port_ranges_at_the_edges)
+{
+	static const char yaml[] = EPS
+		"policies:\n"
+		"  - name: ranges\n"
+		"    selector: {app: client}\n"
+		"    egress:\n"
+		"      - to: [{selector: {app: web}}]\n"
+		"        ports: [{port: 1000, end_port: 2000, protocol: udp}]\n"
+		"      - to: [{selector: {app: db}}]\n"
+		"        ports: [{port: 1, end_port: 65535, protocol: udp}]\n"
+		"    deny:\n"
+		"      - to: [{selector: {app: web}}]\n"
+		"        ports: [{port: 1500, end_port: 1600, protocol: udp}]\n"
+		"      - to: [{selector: {app: db}}]\n"
+		"        ports: [{port: 80, protocol: udp}]\n";
+	static const struct {
+		const char *src, *dst;
+		uint16_t port;
+		int want;
+	} cases[] = {
+		{ "10.250.0.10", "10.250.0.21", 999, -EPERM },
+		{ "10.250.0.10", "10.250.0.21", 1000, 0 },
+		{ "10.250.0.10", "10.250.0.21", 1499, 0 },
+		{ "10.250.0.10", "10.250.0.21", 1500, -EPERM },
+		{ "10.250.0.10", "10.250.0.21", 1536, -EPERM },
+		{ "10.250.0.10", "10.250.0.21", 1600, -EPERM },
+		{ "10.250.0.10", "10.250.0.21", 1601, 0 },
+		{ "10.250.0.10", "10.250.0.21", 2000, 0 },
+		{ "10.250.0.10", "10.250.0.21", 2001, -EPERM },
+		{ "10.250.0.10", "10.250.0.22", 1, 0 },
+		{ "10.250.0.10", "10.250.0.22", 79, 0 },
+		{ "10.250.0.10", "10.250.0.22", 80, -EPERM },
+		{ "10.250.0.10", "10.250.0.22", 81, 0 },
+		{ "10.250.0.10", "10.250.0.22", 65535, 0 },
+		{ "fd00:250::10", "fd00:250::21", 1500, -EPERM },
+		{ "fd00:250::10", "fd00:250::21", 1601, 0 },
+		{ "fd00:250::10", "fd00:250::22", 65535, 0 },
+	};
+	uint64_t denied = 0;
+	struct pfx p;
+
+	if (!setup(&p) || !set_policy(&p, yaml) || !ASSERT_OK(sfx_enter_cli(), "enter the cli pod"))
+		goto out;
+	/* client (2 addresses, one identity) x (web 1000-2000: 8 blocks,
+	 * its deny 1500-1600: 4, db 1-65535: 16, its deny: 1) + the marker */
+	ASSERT_EQ(p.cur.nents, 8 + 4 + 16 + 1 + 1, "a few blocks, not 66,638 ports");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "%s -> %s:%u/udp", cases[i].src, cases[i].dst,
+			 cases[i].port);
+		ASSERT_EQ(udp(cases[i].src, cases[i].dst, cases[i].port), cases[i].want, what);
+		denied += cases[i].want == -EPERM;
+	}
+	ASSERT_EQ(sfx_stat(&p.f, WEFT_STAT_POL_EGRESS_DENY), denied, "every refusal counted");
+	{
+		struct weft_pol_cnt_key ck = { .epoch = (uint32_t)p.cur.epoch,
+					       .rule = 0 << 16 | 1, .dir = WEFT_DIR_EGRESS,
+					       .verdict = WEFT_PV_CNT_DENY };
+		struct weft_ip cli;
+		uint64_t v[256] = { 0 }, sum = 0;
+		int ncpu = libbpf_num_possible_cpus();
+
+		weft_ip_parse("10.250.0.10", &cli);
+		ck.subject = weft_pol_ident(&p.cur, &cli);
+		if (ncpu > 0 && ncpu <= 256 &&
+		    ASSERT_OK(bpf_map_lookup_elem(p.maps.fd[WEFT_M_POL_CNT], &ck, v), "db's deny counted"))
+			for (int c = 0; c < ncpu; c++)
+				sum += v[c];
+		ASSERT_EQ(sum, 1, "deny rule 1 (port 80 of db) decided once");
+	}
+out:
 	teardown(&p);
 }

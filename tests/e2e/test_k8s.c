@@ -882,8 +882,9 @@ out:
 	waitpid(a.pid, NULL, 0);
 }
 
-/* Ingress to web on every port from three selectors: 3 x 65535 entries,
- * more than max_policy / 2 (issue 12). */
+/* Ingress to web on every port from three selectors (issue 12): once
+ * 3 x 65535 entries, now 3 x 16 port blocks and a marker, more than the
+ * 32 an epoch of the test's datapath.max_policy: 64. */
 #define NETPOL_BIG                                                                         \
 	"{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\",\"metadata\":{"  \
 	"\"name\":\"big\",\"namespace\":\"default\",\"uid\":\"u-np-big\"},\"spec\":{"          \
@@ -914,7 +915,7 @@ TEST_TIMEOUT(e2e, k8s_network_policy_over_budget_is_rejected_alone, 90)
 	    !api_start(&a, true))
 		return;
 	snprintf(cfg, sizeof(cfg), "%s/weft.yaml", a.dir);
-	snprintf(text, sizeof(text), "datapath:\n  cgroup: %s\n  bpffs: %s\nmetrics:\n  listen: \"127.0.0.1:%d\"\n",
+	snprintf(text, sizeof(text), "datapath:\n  cgroup: %s\n  bpffs: %s\n  max_policy: 64\nmetrics:\n  listen: \"127.0.0.1:%d\"\n",
 		 tenv_cgroup(), tenv_bpffs(), port);
 	if (!ASSERT_OK(tenv_write_file(cfg, text), "weft.yaml") ||
 	    !api(&a, "put pods " POD("cli", "default", "node-1", "\"app\":\"client\"", "10.250.0.10")) ||

@@ -716,7 +716,9 @@ TEST_TIMEOUT(e2e, apply_failures_are_counted_by_step, 90)
 }
 
 /* The policy of issue 12 that stopped the node: ports 1-65535 from three
- * selectors (3 x 65535 entries, over max_policy / 2 = 131072). */
+ * selectors. It was 3 x 65535 entries, over the default max_policy / 2 =
+ * 131072; now 3 x 16 blocks and a marker (e2e/policy_full_port_range_...),
+ * so over budget only under a small datapath.max_policy: 64 (32 an epoch). */
 #define BIG_POLICY                                                                         \
 	"  - name: big\n    selector: {app: web}\n    ingress:\n"                              \
 	"      - from: [{selector: {app: client}}, {selector: {app: a}}, {selector: {app: b}}]\n" \
@@ -745,7 +747,8 @@ TEST_TIMEOUT(e2e, metrics_policy_over_budget_is_rejected_alone, 90)
 	    !ASSERT_TRUE(port > 0, "a free port"))
 		return;
 #define ISO_HEAD                                                                           \
-	"datapath:\n  cgroup: %s\n  bpffs: %s\nmetrics:\n  listen: \"127.0.0.1:%d\"\n"          \
+	"datapath:\n  cgroup: %s\n  bpffs: %s\n  max_policy: 64\n"                                \
+	"metrics:\n  listen: \"127.0.0.1:%d\"\n"                                                 \
 	"endpoints:\n"                                                                         \
 	"  - {name: cli, ip: 10.250.0.10, labels: {app: client}}\n"                            \
 	"  - {name: web, ip: 10.250.0.21, labels: {app: web}}\n"                               \
@@ -771,7 +774,7 @@ TEST_TIMEOUT(e2e, metrics_policy_over_budget_is_rejected_alone, 90)
 			break;
 	ASSERT_EQ(http_get(port, "/readyz", body, sizeof(body)), 503,
 		  "/readyz: not ready, the desired state is not all applied");
-	ASSERT_TRUE(strstr(body, "weft.yaml:14:5: policy default/big:") != NULL,
+	ASSERT_TRUE(strstr(body, "weft.yaml:15:5: policy default/big:") != NULL,
 		    "/readyz names the policy by its place");
 	ASSERT_EQ(http_get(port, "/metrics", body, sizeof(body)), 200, "scrape");
 	ASSERT_EQ(sample(body, "weft_config_rejected_total{kind=\"policy\",name=\"big\","

@@ -1003,3 +1003,90 @@ out:
 		if (l[i] >= 0)
 			close(l[i]);
 }
+
+/* Entries of the pinned weft_pol, or -1. */
+static long pol_entries(void)
+{
+	char path[512];
+	struct weft_pol_key k, *prev = NULL;
+	long n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/weft_pol", tenv_bpffs());
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -1;
+	while (!bpf_map_get_next_key(fd, prev, &k) && n < 1000000) {
+		n++;
+		prev = &k;
+	}
+	close(fd);
+	return n;
+}
+
+/*
+ * Issue 12's policy that stopped the node: ingress on ports 1-65535 from
+ * three selectors. Once 196,605 entries (over the 131,072 an epoch of the
+ * default datapath.max_policy) and rejected; now 16 port blocks a peer:
+ * it applies, costs 49 entries, and is enforced at its edges (1, 80,
+ * 65535 allowed) while a peer it does not select is dropped.
+ */
+TEST_TIMEOUT(e2e, policy_full_port_range_from_three_selectors_fits, 90)
+{
+	static const char wide[] =
+		"  - name: wide\n"
+		"    selector: {app: web}\n"
+		"    ingress:\n"
+		"      - from: [{selector: {app: client}}, {selector: {app: db}}, {selector: {app: web}}]\n"
+		"        ports: [{port: 1, end_port: 65535}]\n";
+	static const uint16_t ports[] = { 1, 80, ECHO, 65535 };
+	struct pnode n;
+	int st = -1;
+	pid_t c;
+
+	if (!node_up(&n))
+		return;
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+		if (ports[i] != ECHO && !ASSERT_TRUE(tenv_namesrv("be1", "be1", "::", ports[i]) > 0,
+						     "a web server on an edge port"))
+			return;
+	if (!apply(&n, false, wide))
+		goto out;
+	/* web (one identity) x 3 peers x 16 blocks + web's marker */
+	ASSERT_EQ(pol_entries(), 3 * 16 + 1, "weft_pol: 49 entries, not 196,605");
+	{
+		static char out[65536];
+		int ranges = 0;
+
+		if (ASSERT_OK(tenv_capture(out, sizeof(out), "%s/weft --bpffs %s policy --json",
+					   weft_test_bindir(), tenv_bpffs()), "weft policy --json")) {
+			for (const char *q = out; (q = strstr(q, "\"1-65535\"")); q++)
+				ranges++;
+			ASSERT_EQ(ranges, 3, "weft policy: one 1-65535 rule a peer, its blocks merged");
+			ASSERT_TRUE(!strstr(out, "32768-65535"), "no block shown alone");
+		}
+	}
+	/* be3: app web too, but of namespace other: not a selected peer. */
+	c = fork();
+	if (c == 0)
+		_exit(tenv_enter("be3", true) ? 2 : conn(BE1, 80, NULL) >= 0 ? 0 : 1);
+	ASSERT_TRUE(c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 1,
+		    "be3 -> web:80: a peer not selected, dropped");
+	if (!ASSERT_OK(tenv_enter("cli", true), "enter the client pod"))
+		goto out;
+	for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+		char what[64];
+		int fd = conn(BE1, ports[i], NULL);
+
+		snprintf(what, sizeof(what), "cli -> web:%u allowed", ports[i]);
+		ASSERT_TRUE(fd >= 0, what);
+		if (fd >= 0)
+			close(fd);
+	}
+	ASSERT_GE(tenv_stat(WEFT_STAT_POL_TC_INGRESS_DENY), 1, "the drop of be3's SYN counted");
+out:
+	if (n.weftd > 0) {
+		kill(n.weftd, SIGTERM);
+		waitpid(n.weftd, NULL, 0);
+	}
+}

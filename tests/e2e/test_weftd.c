@@ -772,6 +772,36 @@ TEST(e2e, second_weftd_on_the_same_bpffs_is_refused)
 	weftd_start(&n);
 }
 
+/* --cleanup takes the folder lock too: it never pulls the datapath from
+ * under a running weftd, and names the pid that holds the folder. */
+TEST(e2e, cleanup_while_weftd_runs_is_refused)
+{
+	struct node n;
+	char out[4096], want[200];
+	int hits[4];
+	pid_t first;
+
+	if (!node_up(&n, 2) || !write_config(&n, "random", TWO_BACKENDS, NULL) ||
+	    weftd_start(&n) < 0 || !ASSERT_OK(tenv_enter("cli", true), "enter client pod"))
+		return;
+	first = n.weftd;
+	ASSERT_EQ(tenv_capture(out, sizeof(out), "timeout 10 %s/weftd --cleanup --config %s 2>&1",
+			       weft_test_bindir(), n.config), 1, "--cleanup exits 1");
+	snprintf(want, sizeof(want), "%s is in use by a running weftd (pid %d holds its lock)",
+		 tenv_bpffs(), (int)first);
+	ASSERT_TRUE(strstr(out, want) != NULL, out);
+	ASSERT_EQ(kill(first, 0), 0, "weftd still runs");
+	ASSERT_EQ(progs_attached(BPF_CGROUP_INET4_CONNECT), 1, "connect4 still attached");
+	ASSERT_EQ(access(tenv_bpffs(), F_OK), 0, "the pins are still there");
+	ASSERT_EQ(spread(50, hits, NULL), 0, "the VIP still works");
+	/* Once weftd is gone, the same command cleans up. */
+	ASSERT_EQ(weftd_stop(&n, SIGTERM), 0, "SIGTERM: clean exit");
+	ASSERT_EQ(tenv_capture(out, sizeof(out), "timeout 10 %s/weftd --cleanup --config %s 2>&1",
+			       weft_test_bindir(), n.config), 0, out);
+	ASSERT_EQ(progs_attached(BPF_CGROUP_INET4_CONNECT), 0, "connect4 detached");
+	ASSERT_EQ(access(tenv_bpffs(), F_OK), -1, "pin directory removed");
+}
+
 /* Is SIGHUP in /proc/PID/status's SigBlk? */
 static bool sighup_blocked(pid_t pid)
 {

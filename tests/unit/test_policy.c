@@ -142,21 +142,32 @@ static struct weft_ip ip(const char *s)
 	return a;
 }
 
-/* The entry for a key, or NULL. */
+/* The kernel's lookup of weft_pol (an LPM_TRIE): the entry of (subj, peer,
+ * proto, dir) with the longest port block holding port, or NULL. */
 static const struct weft_pol_val *find(const struct weft_pol_state *st, uint32_t subj,
 				       uint32_t peer, uint16_t port, uint8_t proto, uint8_t dir)
 {
+	const struct weft_pol_val *best = NULL;
+	uint32_t bestlen = 0;
+
 	for (size_t i = 0; i < st->nents; i++) {
 		const struct weft_pol_key *k = &st->ents[i].k;
+		uint32_t bits = k->prefixlen - WEFT_POL_FIXED_BITS;
+		uint32_t mask = bits ? 0xffffu << (16 - bits) & 0xffff : 0;
 
-		if (k->subject == subj && k->peer == peer && k->port == htons(port) &&
-		    k->proto == proto && k->dir == dir)
-			return &st->ents[i].v;
+		if (k->prefixlen < WEFT_POL_FIXED_BITS || k->prefixlen > WEFT_POL_FULL_BITS)
+			continue;
+		if (k->subject == subj && k->peer == peer && k->proto == proto && k->dir == dir &&
+		    (port & mask) == ntohs(k->port) && (!best || k->prefixlen > bestlen)) {
+			best = &st->ents[i].v;
+			bestlen = k->prefixlen;
+		}
 	}
-	return NULL;
+	return best;
 }
 
-/* The decision the datapath makes (lib/policy.h), over a built state. */
+/* The decision the datapath makes (lib/policy.h), over a built state: a
+ * lookup for the peer, one for any peer. */
 static int decide(const struct weft_pol_state *st, const char *src, const char *dst,
 		  uint16_t port, uint8_t proto, uint8_t dir)
 {
@@ -164,18 +175,16 @@ static int decide(const struct weft_pol_state *st, const char *src, const char *
 	uint32_t subj = weft_pol_ident(st, dir == WEFT_DIR_INGRESS ? &d : &s);
 	uint32_t peer = weft_pol_ident(st, dir == WEFT_DIR_INGRESS ? &s : &d);
 	const uint32_t peers[2] = { peer, WEFT_ID_ANY };
-	const uint16_t ports[2] = { port, 0 };
 	const struct weft_pol_val *v;
 	bool deny = false, allow = false;
 
-	for (int i = 0; i < 2; i++)
-		for (int j = 0; j < 2; j++) {
-			v = find(st, subj, peers[i], ports[j], proto, dir);
-			if (v && v->action == WEFT_POL_DENY && !v->audit)
-				deny = true;
-			if (v && v->action == WEFT_POL_ALLOW)
-				allow = true;
-		}
+	for (int i = 0; i < 2; i++) {
+		v = find(st, subj, peers[i], port, proto, dir);
+		if (v && v->action == WEFT_POL_DENY && !v->audit)
+			deny = true;
+		if (v && v->action == WEFT_POL_ALLOW)
+			allow = true;
+	}
 	if (deny)
 		return WEFT_POL_DENY;
 	if (allow)
@@ -256,6 +265,97 @@ TEST(unit, policy_compile)
 	}
 	weft_pol_free(&st);
 out_cfg:
+	weft_model_free(cfg);
+}
+
+/* Port ranges compile to aligned blocks of an LPM key, not an entry per
+ * port: the issue's 1-65535 from three selectors is 3 x 16 blocks and a
+ * marker; overlapping allows and denies are resolved per block, so the
+ * longest match (what the kernel finds) is the right verdict at each edge. */
+TEST(unit, policy_port_ranges_compile_to_blocks)
+{
+	static const char yaml[] = EPS
+		"datapath: {max_policy: 400}\n"
+		"policies:\n"
+		"  - name: wide\n"
+		"    selector: {app: web}\n"
+		"    ingress:\n"
+		"      - from: [{selector: {app: client}}, {selector: {app: db}}, {selector: {app: web}}]\n"
+		"        ports: [{port: 1, end_port: 65535}]\n"
+		"  - name: db\n"
+		"    selector: {app: db}\n"
+		"    ingress:\n"
+		"      - from: [{selector: {app: client}}]\n"
+		"        ports: [{port: 1000, end_port: 2000}]\n"
+		"      - from: [{selector: {app: web}}]\n"
+		"    deny:\n"
+		"      - from: [{selector: {app: client}}]\n"
+		"        ports: [{port: 1500, end_port: 1600}]\n"
+		"      - from: [{selector: {app: web}}]\n"
+		"        ports: [{port: 80}]\n";
+	static const struct vcase cases[] = {
+		{ "10.250.0.10", "10.250.0.21", 1, TCP, IN, A, "wide: client at 1" },
+		{ "10.250.0.10", "10.250.0.21", 80, TCP, IN, A, "wide: client at 80" },
+		{ "10.250.0.30", "10.250.0.22", 32767, TCP, IN, A, "wide: db at 32767" },
+		{ "10.250.0.22", "10.250.0.21", 65535, TCP, IN, A, "wide: web at 65535" },
+		{ "10.250.0.10", "10.250.0.21", 0, TCP, IN, D, "wide: port 0 is not in 1-65535" },
+		{ "10.250.0.10", "10.250.0.21", 80, UDP, IN, D, "wide: TCP only" },
+		{ "10.250.0.40", "10.250.0.21", 80, TCP, IN, D, "wide: a peer not selected" },
+		{ "10.252.0.1", "10.250.0.21", 443, TCP, IN, D, "wide: world" },
+		{ "10.250.0.10", "10.250.0.30", 999, TCP, IN, D, "db: lo - 1" },
+		{ "10.250.0.10", "10.250.0.30", 1000, TCP, IN, A, "db: lo" },
+		{ "10.250.0.10", "10.250.0.30", 1499, TCP, IN, A, "db: below the deny" },
+		{ "10.250.0.10", "10.250.0.30", 1500, TCP, IN, D, "db: the deny's lo" },
+		{ "10.250.0.10", "10.250.0.30", 1536, TCP, IN, D, "db: inside the deny" },
+		{ "10.250.0.10", "10.250.0.30", 1600, TCP, IN, D, "db: the deny's hi" },
+		{ "10.250.0.10", "10.250.0.30", 1601, TCP, IN, A, "db: past the deny" },
+		{ "10.250.0.10", "10.250.0.30", 2000, TCP, IN, A, "db: hi" },
+		{ "10.250.0.10", "10.250.0.30", 2001, TCP, IN, D, "db: hi + 1" },
+		{ "10.250.0.21", "10.250.0.30", 79, TCP, IN, A, "db: web, every port" },
+		{ "10.250.0.21", "10.250.0.30", 80, TCP, IN, D, "db: web, the denied port in every port" },
+		{ "10.250.0.21", "10.250.0.30", 81, TCP, IN, A, "db: web, past it" },
+		{ "10.250.0.21", "10.250.0.30", 80, UDP, IN, A, "db: web, UDP 80 (the deny is TCP)" },
+	};
+	char err[512] = "";
+	struct weft_model *cfg = parse(yaml, err, sizeof(err));
+	struct weft_pol_state cur = { 0 }, st;
+	uint32_t web;
+	size_t n = 0;
+
+	if (!ASSERT_NOT_NULL(cfg, err))
+		return;
+	if (!ASSERT_OK(weft_pol_build(cfg, &cur, &st, err, sizeof(err)), err))
+		goto out;
+	ASSERT_EQ(st.nrejects, 0, "both fit 200 entries");
+	web = weft_pol_ident(&st, &cfg->endpoints[0].ip);
+	for (size_t i = 0; i < st.nents; i++)
+		n += st.ents[i].k.subject == web;
+	ASSERT_EQ(n, 3 * 16 + 1, "1-65535 from three selectors: 16 blocks a peer and the marker");
+	for (size_t i = 0; i < st.nents; i++) {
+		const struct weft_pol_key *k = &st.ents[i].k;
+		uint32_t bits = k->prefixlen - WEFT_POL_FIXED_BITS;
+
+		weft_assert(k->prefixlen >= WEFT_POL_FIXED_BITS && bits <= 16 &&
+				    !(ntohs(k->port) & (bits < 16 ? 0xffffu >> bits : 0)),
+			    __FILE__, __LINE__, "entry %zu: prefixlen %u, port %u: bits past the prefix",
+			    i, k->prefixlen, ntohs(k->port));
+	}
+	check_cases(&st, cases, sizeof(cases) / sizeof(cases[0]));
+	/* The deciding rule of a block is the one that holds it. */
+	{
+		uint32_t cli = weft_pol_ident(&st, &cfg->endpoints[2].ip);
+		uint32_t db = weft_pol_ident(&st, &cfg->endpoints[3].ip);
+		const struct weft_pol_val *v = find(&st, db, cli, 1550, TCP, IN);
+
+		if (ASSERT_NOT_NULL(v, "db, client, 1550"))
+			ASSERT_EQ(v->rule, 1u << 16 | 0, "deny rule 0 of policy 1");
+		v = find(&st, db, cli, 1200, TCP, IN);
+		if (ASSERT_NOT_NULL(v, "db, client, 1200"))
+			ASSERT_EQ(v->rule, 1u << 16 | 0, "ingress rule 0 of policy 1");
+		ASSERT_EQ(v ? v->action : 0, WEFT_POL_ALLOW, "an allow");
+	}
+	weft_pol_free(&st);
+out:
 	weft_model_free(cfg);
 }
 
@@ -415,7 +515,7 @@ TEST(unit, policy_audit_and_no_policy)
 TEST(unit, policy_limit)
 {
 	static const char yaml[] = EPS
-		"datapath: {max_policy: 100}\n"
+		"datapath: {max_policy: 10}\n"
 		"policies:\n"
 		"  - name: p\n"
 		"    selector: {app: web}\n"
