@@ -89,10 +89,10 @@ TEST_TIMEOUT(e2e, demo_shows_two_nodes_and_cleans_up, 120)
 
 	/* Each node's map names its own pods and the other's (remote). */
 	section(out, "weft endpoints -o wide on node-a", part, sizeof(part));
-	ASSERT_TRUE(strstr(part, "default    client  client    client           10.250.0.10 ") &&
+	ASSERT_TRUE(strstr(part, "default    client  client    client           client             latest    10.250.0.10 ") &&
 			    strstr(part, "remote"),
 		    part);
-	ASSERT_TRUE(strstr(part, "web-1   web       web              10.250.0.21") &&
+	ASSERT_TRUE(strstr(part, "web-1   web       web              web                latest    10.250.0.21") &&
 			    strstr(part, "wv-web1"),
 		    "node-a: web-1 local, with its interface");
 	section(out, "weft endpoints -o wide on node-b", part, sizeof(part));
