@@ -340,6 +340,7 @@ void weft_model_free(struct weft_model *m)
 	for (size_t i = 0; i < m->npolicies; i++)
 		weft_policy_clear(&m->policies[i]);
 	free(m->policies);
+	free(m->rejects);
 	free(m->source);
 	free(m);
 }

@@ -128,13 +128,49 @@ static void http_open(struct weftd *d)
 		weft_log(LOG_ERROR, "%s: serving no metrics", err);
 }
 
-/* The objects the policy step left out of m: each one that was not left
- * out before is logged (an event) and counted; /readyz names the first. */
+/* One object left out alone by the apply now in force: counted when it
+ * was not left out by the one before (was, nold); NULL: out of memory. */
+static struct weft_metrics_reject *rej_mark(struct weftd *d, const char *kind, const char *ns,
+					    const char *name, const char *reason, const bool *was,
+					    size_t nold, bool *counted)
+{
+	struct weft_metrics_reject *r = NULL;
+
+	*counted = false;
+	for (size_t j = 0; j < d->nrej && !r; j++)
+		if (!strcmp(d->rej[j].kind, kind) && !strcmp(d->rej[j].ns, ns) &&
+		    !strcmp(d->rej[j].name, name) && !strcmp(d->rej[j].reason, reason))
+			r = &d->rej[j];
+	if (!r) {
+		void *n = realloc(d->rej, (d->nrej + 1) * sizeof(*d->rej));
+
+		if (!n)
+			return NULL;
+		d->rej = n;
+		r = &d->rej[d->nrej++];
+		memset(r, 0, sizeof(*r));
+		snprintf(r->kind, sizeof(r->kind), "%s", kind);
+		snprintf(r->ns, sizeof(r->ns), "%s", ns);
+		snprintf(r->name, sizeof(r->name), "%s", name);
+		snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	}
+	if (!r->active && !(was && (size_t)(r - d->rej) < nold && was[r - d->rej])) {
+		r->count++;
+		*counted = true;
+	}
+	r->active = true;
+	return r;
+}
+
+/* The objects the policy step, and the source (m->rejects: logged there),
+ * left out of m: each one that was not left out before is counted; the
+ * policy step's are logged here (an event) and /readyz names the first. */
 static void note_rejects(struct weftd *d, const struct weft_model *m)
 {
 	const struct weft_pol_state *pol = weft_rec_policy(d->rec);
 	size_t nold = d->nrej;
 	bool *was = calloc(nold + 1, sizeof(*was));	/* rejected by the apply before */
+	bool counted;
 
 	d->rejected[0] = 0;
 	for (size_t i = 0; i < nold; i++) {
@@ -146,35 +182,18 @@ static void note_rejects(struct weftd *d, const struct weft_model *m)
 		const struct weft_pol_reject *x = &pol->rejects[i];
 		const struct weft_policy *p = x->policy < m->npolicies ? &m->policies[x->policy] : NULL;
 		const char *kind = p && p->origin.kind ? p->origin.kind : "policy";
-		struct weft_metrics_reject *r = NULL;
 
 		if (!p)
 			continue;
 		if (!d->rejected[0])
 			snprintf(d->rejected, sizeof(d->rejected), "policy: %s", x->msg);
-		for (size_t j = 0; j < d->nrej && !r; j++)
-			if (!strcmp(d->rej[j].kind, kind) && !strcmp(d->rej[j].ns, p->ns) &&
-			    !strcmp(d->rej[j].name, p->name) && !strcmp(d->rej[j].reason, x->reason))
-				r = &d->rej[j];
-		if (!r) {
-			void *n = realloc(d->rej, (d->nrej + 1) * sizeof(*d->rej));
-
-			if (!n)
-				continue;	/* logged and on /readyz all the same */
-			d->rej = n;
-			r = &d->rej[d->nrej++];
-			memset(r, 0, sizeof(*r));
-			snprintf(r->kind, sizeof(r->kind), "%s", kind);
-			snprintf(r->ns, sizeof(r->ns), "%s", p->ns);
-			snprintf(r->name, sizeof(r->name), "%s", p->name);
-			snprintf(r->reason, sizeof(r->reason), "%s", x->reason);
-		}
-		if (!r->active && !(was && (size_t)(r - d->rej) < nold && was[r - d->rej])) {
-			r->count++;
+		/* not kept for metrics when out of memory: logged and on /readyz all the same */
+		if (!rej_mark(d, kind, p->ns, p->name, x->reason, was, nold, &counted) || counted)
 			weft_log(LOG_ERROR, "reconcile: policy: %s", x->msg);
-		}
-		r->active = true;
 	}
+	for (size_t i = 0; i < m->nrejects; i++)
+		rej_mark(d, m->rejects[i].kind, m->rejects[i].ns, m->rejects[i].name,
+			 m->rejects[i].reason, was, nold, &counted);
 	free(was);
 }
 
