@@ -35,7 +35,9 @@
  *				watch of it gets 404; its objects are kept,
  *				hidden); on: served again
  * RES is "services", "endpointslices", "pods", "namespaces",
- * "networkpolicies" or "serviceimports" (multicluster.x-k8s.io/v1alpha1);
+ * "networkpolicies", "serviceimports" (multicluster.x-k8s.io/v1alpha1),
+ * "destinationrules" (networking.istio.io/v1) or "destinationrules.v1beta1"
+ * (the same CRD's older version: its own objects, served on its own);
  * NS/NAME of a namespace is its name alone.
  */
 #include <errno.h>
@@ -87,7 +89,7 @@ struct watch {
 	size_t plen;
 };
 
-#define NRES 6
+#define NRES 8
 static struct res res[NRES] = {
 	{ .name = "services", .path = "/api/v1/services", .list_kind = "ServiceList",
 	  .kind = "Service", .api_version = "v1" },
@@ -104,6 +106,13 @@ static struct res res[NRES] = {
 	{ .name = "serviceimports", .path = "/apis/multicluster.x-k8s.io/v1alpha1/serviceimports",
 	  .list_kind = "ServiceImportList", .kind = "ServiceImport",
 	  .api_version = "multicluster.x-k8s.io/v1alpha1" },
+	{ .name = "destinationrules", .path = "/apis/networking.istio.io/v1/destinationrules",
+	  .list_kind = "DestinationRuleList", .kind = "DestinationRule",
+	  .api_version = "networking.istio.io/v1" },
+	{ .name = "destinationrules.v1beta1",
+	  .path = "/apis/networking.istio.io/v1beta1/destinationrules",
+	  .list_kind = "DestinationRuleList", .kind = "DestinationRule",
+	  .api_version = "networking.istio.io/v1beta1" },
 };
 static struct watch w[MAX_WATCH];
 static long rv = 100;
