@@ -30,7 +30,7 @@
 	"\"spec\":{%s}}"
 
 struct fx {
-	struct json_object *svcs, *drs, *noted;
+	struct json_object *svcs, *imps, *drs, *noted;
 	struct weft_model *cfg;
 	int n;
 };
@@ -60,6 +60,7 @@ static void fx_init(struct fx *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->svcs = json_object_new_object();
+	f->imps = json_object_new_object();
 	f->drs = json_object_new_object();
 	f->noted = json_object_new_object();
 	weft_log_level = LOG_WARN + 0;	/* the lines under test */
@@ -69,6 +70,7 @@ static void fx_free(struct fx *f)
 {
 	weft_model_free(f->cfg);
 	json_object_put(f->svcs);
+	json_object_put(f->imps);
 	json_object_put(f->drs);
 	json_object_put(f->noted);
 }
@@ -90,6 +92,8 @@ static int run(struct fx *f, char *log, size_t len)
 		dup2(fd, 2);
 	ret = weft_k8s_translate(f->svcs, NULL, f->cfg);
 	if (!ret)
+		ret = weft_k8s_translate_imports(f->imps, NULL, f->cfg);
+	if (!ret)
 		ret = weft_k8s_translate_destrules(f->drs, f->noted, f->cfg);
 	fflush(stderr);
 	dup2(saved, 2);
@@ -104,17 +108,24 @@ static int run(struct fx *f, char *log, size_t len)
 	return ret;
 }
 
-/* The weft service of Service ns/name's port. */
-static const struct weft_service *find(const struct fx *f, const char *ns, const char *name,
-				       uint16_t port)
+/* The weft service of kind ns/name's port. */
+static const struct weft_service *find_kind(const struct fx *f, const char *kind, const char *ns,
+					    const char *name, uint16_t port)
 {
 	for (size_t i = 0; f->cfg && i < f->cfg->nservices; i++) {
 		const struct weft_service *s = &f->cfg->services[i];
 
-		if (!strcmp(s->ns, ns) && !strcmp(s->name, name) && s->ports[0].port == port)
+		if (!strcmp(s->ns, ns) && !strcmp(s->name, name) && s->ports[0].port == port &&
+		    !strcmp(s->origin.kind, kind))
 			return s;
 	}
 	return NULL;
+}
+
+static const struct weft_service *find(const struct fx *f, const char *ns, const char *name,
+				       uint16_t port)
+{
+	return find_kind(f, "Service", ns, name, port);
 }
 
 TEST(unit, k8s_destrule_translates_into_the_file_keys_settings)
@@ -244,6 +255,18 @@ TEST(unit, k8s_destrule_host_forms)
 	ASSERT_EQ(find(&f, "shop", "e", 80)->max_conns, 0, "a host outside the cluster");
 	ASSERT_EQ(f.cfg->nrejects, 0, "no match is no error");
 	ASSERT_STR(log, "", "nothing logged");
+
+	/* MCS: name.ns.svc.clusterset.local is the ServiceImport, not the Service. */
+	add(f.imps, &f.n, "{\"kind\":\"ServiceImport\",\"metadata\":{\"name\":\"a\",\"namespace\":\"shop\"},"
+			  "\"spec\":{\"ips\":[\"10.200.0.1\"],\"ports\":[{\"port\":80,\"protocol\":\"TCP\"}],"
+			  "\"type\":\"ClusterSetIP\"}}");
+	add(f.drs, &f.n, DR_FMT, "set", "shop", "2025-01-01T00:00:00Z",
+	    "\"host\":\"a.shop.svc.clusterset.local\",\"trafficPolicy\":{\"connectionPool\":{\"tcp\":{\"maxConnections\":77}}}");
+	if (!ASSERT_OK(run(&f, log, sizeof(log)), "translate with the import"))
+		goto out;
+	ASSERT_EQ(find_kind(&f, "ServiceImport", "shop", "a", 80)->max_conns, 77, "the import's rule");
+	ASSERT_EQ(find(&f, "shop", "a", 80)->max_conns, 10, "the Service keeps its own");
+	ASSERT_STR(log, "", "nothing logged");
 out:
 	fx_free(&f);
 }
@@ -301,6 +324,11 @@ TEST(unit, k8s_destrule_bad_values_are_rejected_alone)
 		ASSERT_TRUE(strstr(log, bad[i].msg), bad[i].msg);
 	ASSERT_TRUE(strstr(log, "DestinationRule shop/nohost: spec.host: missing"), "no host");
 	ASSERT_FALSE(strstr(log, "shop/good"), "the good rule is not named");
+	/* The next translation: rejected again, not logged again. */
+	if (!ASSERT_OK(run(&f, log, sizeof(log)), "translate again"))
+		goto out;
+	ASSERT_EQ(f.cfg->nrejects, sizeof(bad) / sizeof(bad[0]) + 1, "still rejected");
+	ASSERT_STR(log, "", "logged when it became rejected only");
 out:
 	fx_free(&f);
 }

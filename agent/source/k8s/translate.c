@@ -822,7 +822,9 @@ struct kdr {
 	struct weft_outlier outlier;	/* errors 0: off */
 	uint32_t max_conns;
 	int lb;				/* WEFT_LB_*, -1: not said */
+	bool clusterset;		/* host name.ns.svc.clusterset.local: the ServiceImport */
 	char ignored[512];		/* fields not honoured, ", " between */
+	char err[512];			/* why it does not translate */
 };
 
 static void dr_ignore(struct kdr *d, const char *prefix, const char *key)
@@ -869,6 +871,7 @@ static void dr_host(struct kdr *d, const char *h)
 		return;
 	memcpy(d->hname, h, nl);
 	d->hname[nl] = 0;
+	d->clusterset = dot2 && !strcmp(dot2 + 4, ".clusterset.local");	/* MCS's domain */
 	memcpy(d->hns, dot ? dot + 1 : d->ns, sl);
 	d->hns[sl] = 0;
 }
@@ -888,7 +891,7 @@ static bool dr_seconds(struct json_object *o, const char *key, uint32_t *s)
 	return true;
 }
 
-/* 0: read; -1: malformed (logged). */
+/* 0: read; -1: malformed (d->err says why, unless meta_names logged it). */
 static int dr_parse(struct json_object *o, struct kdr *d)
 {
 	static const char *const spec_known[] = { "host", "trafficPolicy", NULL };
@@ -907,7 +910,7 @@ static int dr_parse(struct json_object *o, struct kdr *d)
 	d->lb = -1;
 	if (!meta_names(o, "DestinationRule", &d->ns, &d->name))
 		return -1;
-#define BAD(...) do { bad_obj("DestinationRule", d->ns, d->name, __VA_ARGS__); return -1; } while (0)
+#define BAD(...) do { snprintf(d->err, sizeof(d->err), __VA_ARGS__); return -1; } while (0)
 #define OBJ(v, what) do { if ((v) && !json_object_is_type((v), json_type_object)) BAD("%s: not an object", what); } while (0)
 	d->created = jstr(jget(o, "metadata"), "creationTimestamp", &bad);
 	spec = jget(o, "spec");
@@ -1037,32 +1040,40 @@ static int reject_add(struct weft_model *cfg, const char *kind, const char *ns, 
 	return 0;
 }
 
-/* Log what d does not honour (and which rule shadows it) once per change. */
-static int dr_note(struct json_object *noted, struct json_object *seen, const struct kdr *d,
-		   const struct kdr *winner)
+/* Log msg about rule ns/name once while it stays the same: seen gets what
+ * is to be remembered, noted is what was (NULL: log every time). */
+static int note_once(struct json_object *noted, struct json_object *seen, const struct kdr *d,
+		     int level, const char *msg)
 {
-	char key[2 * WEFT_NAME_LEN + 1], msg[768];
+	char key[2 * WEFT_NAME_LEN + 1];
 	struct json_object *was, *v;
-	int n = 0;
 
 	snprintf(key, sizeof(key), "%s/%s", d->ns, d->name);
-	if (d->ignored[0])
-		n = snprintf(msg, sizeof(msg), "not honoured at L4 (ignored): %s", d->ignored);
-	if (winner)
-		snprintf(msg + n, sizeof(msg) - n, "%shost %s.%s is also DestinationRule %s/%s's, the older: this one is not applied",
-			 n ? "; " : "", d->hname, d->hns, winner->ns, winner->name);
-	else if (!n)
-		msg[0] = 0;
-	if (!msg[0])
-		return 0;
 	if (seen && !(v = json_object_new_string(msg)))
 		return -ENOMEM;
 	if (seen)
 		json_object_object_add(seen, key, v);
 	if (noted && json_object_object_get_ex(noted, key, &was) && !strcmp(json_object_get_string(was), msg))
 		return 0;
-	weft_log(LOG_WARN, "k8s: DestinationRule %s: %s", key, msg);
+	weft_log(level, "k8s: DestinationRule %s: %s", key, msg);
 	return 0;
+}
+
+/* What d does not honour, and which rule shadows it, if anything. */
+static int dr_note(struct json_object *noted, struct json_object *seen, const struct kdr *d,
+		   const struct kdr *winner)
+{
+	char msg[768];
+	int n = 0;
+
+	if (d->ignored[0])
+		n = snprintf(msg, sizeof(msg), "not honoured at L4 (ignored): %s", d->ignored);
+	if (winner)
+		snprintf(msg + n, sizeof(msg) - n, "%shost %s.%s is also DestinationRule %s/%s's, the older: this one is not applied",
+			 n ? "; " : "", d->hname, d->hns, winner->ns, winner->name);
+	else if (!n)
+		return 0;
+	return note_once(noted, seen, d, LOG_WARN, msg);
 }
 
 int weft_k8s_translate_destrules(struct json_object *rules, struct json_object *noted,
@@ -1079,9 +1090,17 @@ int weft_k8s_translate_destrules(struct json_object *rules, struct json_object *
 	if (rules) {
 		json_object_object_foreach(rules, k, v) {
 			(void)k;
+			char msg[600];
+
 			if (!dr_parse(v, &d[n])) {
 				n++;
 				continue;
+			}
+			if (d[n].err[0]) {	/* logged when it becomes rejected */
+				snprintf(msg, sizeof(msg), "%s; skipped", d[n].err);
+				ret = note_once(noted, seen, &d[n], LOG_ERROR, msg);
+				if (ret)
+					goto out;
 			}
 			ret = reject_add(cfg, "DestinationRule", d[n].ns, d[n].name, "invalid");
 			if (ret)
@@ -1093,7 +1112,8 @@ int weft_k8s_translate_destrules(struct json_object *rules, struct json_object *
 
 		for (size_t j = 0; d[i].hname[0] && j < n; j++)
 			if (j != i && !strcmp(d[j].hname, d[i].hname) && !strcmp(d[j].hns, d[i].hns) &&
-			    dr_before(&d[j], &d[i]) && (!w || dr_before(&d[j], w)))
+			    d[j].clusterset == d[i].clusterset && dr_before(&d[j], &d[i]) &&
+			    (!w || dr_before(&d[j], w)))
 				w = &d[j];
 		ret = dr_note(noted, seen, &d[i], w);
 		if (ret)
@@ -1105,7 +1125,8 @@ int weft_k8s_translate_destrules(struct json_object *rules, struct json_object *
 
 			bool tcp = ws->nports == 1 && ws->ports[0].proto == IPPROTO_TCP;
 
-			if (!ws->origin.kind || strcmp(ws->origin.kind, "Service") ||
+			if (!ws->origin.kind ||
+			    strcmp(ws->origin.kind, d[i].clusterset ? "ServiceImport" : "Service") ||
 			    strcmp(ws->name, d[i].hname) || strcmp(ws->ns, d[i].hns))
 				continue;
 			/* resilience acts on TCP connects (README, Resilience) */
