@@ -7,7 +7,8 @@
  * spec.nodeName), Namespaces and NetworkPolicies (networking.k8s.io/v1)
  * through libcurl's multi interface; its sockets and timer sit behind one
  * epoll fd that weftd's loop watches. Custom resources (ServiceImports,
- * multicluster.x-k8s.io/v1alpha1) are optional: a cluster that does not
+ * multicluster.x-k8s.io/v1alpha1; DestinationRules, networking.istio.io/v1
+ * then v1beta1) are optional: a cluster that does not
  * serve their API gets one log line, and their collection is asked again
  * every 30-60 s (weft_k8s_set_recheck). The objects are cached as they came
  * (json-c); after each batch of events the cache is translated
