@@ -241,7 +241,7 @@ test-kernel: deps
 # FUZZ_CI_SECONDS over tests/fuzz/corpus (make test runs it).
 FUZZ := $(BUILD)/fuzz
 FUZZ_TARGETS ?= config http kubeconfig watch k8s_service k8s_slice k8s_pod k8s_namespace \
-	k8s_netpol k8s_import k8s_node nl_link nl_qdisc nl_route nl_nsid tc
+	k8s_netpol k8s_import k8s_node k8s_destrule nl_link nl_qdisc nl_route nl_nsid tc
 FUZZ_SECONDS ?= 60
 FUZZ_CI_SECONDS ?= 3
 # The harness of a target: the target's name up to its first '_'.
@@ -253,6 +253,7 @@ FUZZ_DEF_k8s_namespace := -DFUZZ_KIND=K_NS
 FUZZ_DEF_k8s_netpol := -DFUZZ_KIND=K_NETPOL
 FUZZ_DEF_k8s_import := -DFUZZ_KIND=K_IMPORT
 FUZZ_DEF_k8s_node := -DFUZZ_KIND=K_NODE
+FUZZ_DEF_k8s_destrule := -DFUZZ_KIND=K_DESTRULE
 FUZZ_DEF_nl_link := -DFUZZ_NL=1
 FUZZ_DEF_nl_qdisc := -DFUZZ_NL=2
 FUZZ_DEF_nl_route := -DFUZZ_NL=3

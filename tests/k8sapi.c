@@ -38,7 +38,9 @@
  * RES is "services", "endpointslices", "pods", "namespaces",
  * "networkpolicies", "serviceimports" (multicluster.x-k8s.io/v1alpha1),
  * "nodes", "tcproutes", "udproutes" (gateway.networking.k8s.io/v1),
- * "tcproutes-v1alpha2" or "trafficsplits" (split.smi-spec.io/v1alpha4);
+ * "tcproutes-v1alpha2", "trafficsplits" (split.smi-spec.io/v1alpha4),
+ * "destinationrules" (networking.istio.io/v1) or "destinationrules.v1beta1"
+ * (the same CRD's older version: its own objects, served on its own);
  * NS/NAME of a namespace or a node is its name alone.
  */
 #include <errno.h>
@@ -91,7 +93,7 @@ struct watch {
 	size_t plen;
 };
 
-#define NRES 11
+#define NRES 13
 static struct res res[NRES] = {
 	{ .name = "services", .path = "/api/v1/services", .list_kind = "ServiceList",
 	  .kind = "Service", .api_version = "v1" },
@@ -122,6 +124,13 @@ static struct res res[NRES] = {
 	{ .name = "trafficsplits", .path = "/apis/split.smi-spec.io/v1alpha4/trafficsplits",
 	  .list_kind = "TrafficSplitList", .kind = "TrafficSplit",
 	  .api_version = "split.smi-spec.io/v1alpha4" },
+	{ .name = "destinationrules", .path = "/apis/networking.istio.io/v1/destinationrules",
+	  .list_kind = "DestinationRuleList", .kind = "DestinationRule",
+	  .api_version = "networking.istio.io/v1" },
+	{ .name = "destinationrules.v1beta1",
+	  .path = "/apis/networking.istio.io/v1beta1/destinationrules",
+	  .list_kind = "DestinationRuleList", .kind = "DestinationRule",
+	  .api_version = "networking.istio.io/v1beta1" },
 };
 static struct watch w[MAX_WATCH];
 static long rv = 100;

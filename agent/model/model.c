@@ -474,6 +474,7 @@ void weft_model_free(struct weft_model *m)
 	for (size_t i = 0; i < m->nroutes; i++)
 		weft_route_clear(&m->routes[i]);
 	free(m->routes);
+	free(m->rejects);
 	free(m->source);
 	free(m);
 }

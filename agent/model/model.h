@@ -397,6 +397,15 @@ struct weft_metrics_cfg {
 					 * default, WEFT_METRICS_CLUSTER) */
 };
 
+/* An object its source left out alone (Kubernetes: one that does not
+ * translate), for weft_config_rejected_total; the source logged why. */
+struct weft_src_reject {
+	char kind[24];			/* "DestinationRule" */
+	char ns[WEFT_NAME_LEN];
+	char name[WEFT_NAME_LEN];
+	char reason[32];		/* "invalid" */
+};
+
 struct weft_model {
 	char *source;			/* the file it came from, "<string>", or "kubernetes" */
 	struct weft_datapath_cfg datapath;
@@ -413,6 +422,8 @@ struct weft_model {
 	size_t nnodes;
 	struct weft_route *routes;
 	size_t nroutes;
+	struct weft_src_reject *rejects;	/* left out by the source */
+	size_t nrejects;
 };
 
 /* The defaults of the datapath and metrics settings, the same for every

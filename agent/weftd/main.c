@@ -138,17 +138,15 @@ static void http_open(struct weftd *d)
 		weft_log(LOG_ERROR, "%s: serving no metrics", err);
 }
 
-/* One object left out of the model in force: counted and logged when it
- * was not left out by the apply before (was[], nold entries); /readyz names
- * the first. */
-static void note_one(struct weftd *d, const bool *was, size_t nold, const char *kind,
-		     const char *ns, const char *name, const char *reason, const char *step,
-		     const char *msg)
+/* One object left out alone by the apply now in force: counted when it
+ * was not left out by the one before (was, nold); NULL: out of memory. */
+static struct weft_metrics_reject *rej_mark(struct weftd *d, const char *kind, const char *ns,
+					    const char *name, const char *reason, const bool *was,
+					    size_t nold, bool *counted)
 {
 	struct weft_metrics_reject *r = NULL;
 
-	if (!d->rejected[0])
-		snprintf(d->rejected, sizeof(d->rejected), "%s: %s", step, msg);
+	*counted = false;
 	for (size_t j = 0; j < d->nrej && !r; j++)
 		if (!strcmp(d->rej[j].kind, kind) && !strcmp(d->rej[j].ns, ns) &&
 		    !strcmp(d->rej[j].name, name) && !strcmp(d->rej[j].reason, reason))
@@ -157,7 +155,7 @@ static void note_one(struct weftd *d, const bool *was, size_t nold, const char *
 		void *n = realloc(d->rej, (d->nrej + 1) * sizeof(*d->rej));
 
 		if (!n)
-			return;	/* logged and on /readyz all the same */
+			return NULL;
 		d->rej = n;
 		r = &d->rej[d->nrej++];
 		memset(r, 0, sizeof(*r));
@@ -168,9 +166,25 @@ static void note_one(struct weftd *d, const bool *was, size_t nold, const char *
 	}
 	if (!r->active && !(was && (size_t)(r - d->rej) < nold && was[r - d->rej])) {
 		r->count++;
-		weft_log(LOG_ERROR, "reconcile: %s: %s", step, msg);
+		*counted = true;
 	}
 	r->active = true;
+	return r;
+}
+
+/* One object left out of the model in force by a step: counted and logged
+ * when it was not left out by the apply before; /readyz names the first. */
+static void note_one(struct weftd *d, const bool *was, size_t nold, const char *kind,
+		     const char *ns, const char *name, const char *reason, const char *step,
+		     const char *msg)
+{
+	bool counted;
+
+	if (!d->rejected[0])
+		snprintf(d->rejected, sizeof(d->rejected), "%s: %s", step, msg);
+	/* not kept for metrics when out of memory: logged and on /readyz all the same */
+	if (!rej_mark(d, kind, ns, name, reason, was, nold, &counted) || counted)
+		weft_log(LOG_ERROR, "reconcile: %s: %s", step, msg);
 }
 
 struct route_rejects {
@@ -190,14 +204,16 @@ static void note_route(void *ctx, size_t i, const char *reason, const char *msg)
 }
 
 /* The objects the policy and services steps left out of m (policies over
- * the map budget, routes that cannot apply): each one that was not left
- * out before is logged (an event) and counted; /readyz names the first. */
+ * the map budget, routes that cannot apply), and the source (m->rejects:
+ * logged there): each one that was not left out before is counted; the
+ * steps' are logged here (an event) and /readyz names the first. */
 static void note_rejects(struct weftd *d, const struct weft_model *m)
 {
 	const struct weft_pol_state *pol = weft_rec_policy(d->rec);
 	size_t nold = d->nrej;
 	bool *was = calloc(nold + 1, sizeof(*was));	/* rejected by the apply before */
 	struct route_rejects rr = { d, m, was, nold };
+	bool counted;
 
 	d->rejected[0] = 0;
 	for (size_t i = 0; i < nold; i++) {
@@ -214,6 +230,9 @@ static void note_rejects(struct weftd *d, const struct weft_model *m)
 				 p->name, x->reason, "policy", x->msg);
 	}
 	weft_routes_check(m, note_route, &rr);
+	for (size_t i = 0; i < m->nrejects; i++)
+		rej_mark(d, m->rejects[i].kind, m->rejects[i].ns, m->rejects[i].name,
+			 m->rejects[i].reason, was, nold, &counted);
 	free(was);
 }
 

@@ -2,7 +2,8 @@
 /*
  * fuzz targets k8s_service, k8s_slice, k8s_pod, k8s_namespace, k8s_netpol,
  * k8s_import (ServiceImports), k8s_node (Nodes, as the watch slims them,
- * with the Services whose node ports they carry):
+ * with the Services whose node ports they carry), k8s_destrule
+ * (DestinationRules):
  * Kubernetes objects as JSON into the model (source/k8s/translate.c), the
  * way weft_k8s_config translates the caches, then the model's rejections
  * (weft_k8s_reject_invalid). This file is built once per translator, with
@@ -20,13 +21,13 @@
 #include "lib/log.h"
 #include "source/k8s/k8s.h"
 
-enum { K_SVC, K_SLICE, K_POD, K_NS, K_NETPOL, K_IMPORT, K_NODE, K_N };
+enum { K_SVC, K_SLICE, K_POD, K_NS, K_NETPOL, K_IMPORT, K_NODE, K_DESTRULE, K_N };
 
 static const char *const kinds[K_N] = { "Service", "EndpointSlice", "Pod", "Namespace",
-					"NetworkPolicy", "ServiceImport", "Node" };
+					"NetworkPolicy", "ServiceImport", "Node", "DestinationRule" };
 
 #ifndef FUZZ_KIND
-#error "FUZZ_KIND: K_SVC, K_SLICE, K_POD, K_NS, K_NETPOL, K_IMPORT or K_NODE (the Makefile sets it)"
+#error "FUZZ_KIND: K_SVC, K_SLICE, K_POD, K_NS, K_NETPOL, K_IMPORT, K_NODE or K_DESTRULE (the Makefile sets it)"
 #endif
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -62,12 +63,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *doc, *cache[K_N], *last_good = json_object_new_object();
+	struct json_object *noted = json_object_new_object();
 	struct weft_model *cfg = weft_model_new("kubernetes");
 	int n = 0, ret;
 
 	for (int i = 0; i < K_N; i++)
 		cache[i] = json_object_new_object();
-	if (!tok || !cfg || !last_good)
+	if (!tok || !cfg || !last_good || !noted)
 		abort();
 	doc = json_tokener_parse_ex(tok, (const char *)data, (int)size);
 	if (json_object_is_type(doc, json_type_array)) {
@@ -89,6 +91,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ret)
 		ret = weft_k8s_translate_imports(cache[K_IMPORT], cache[K_SLICE], cfg);
 	if (!ret)
+		ret = weft_k8s_translate_destrules(cache[K_DESTRULE], noted, cfg);
+	if (!ret)	/* again: what was noted is not logged twice */
+		ret = weft_k8s_translate_destrules(cache[K_DESTRULE], noted, cfg);
+	if (!ret)
 		ret = weft_k8s_translate_pods(cache[K_POD], "node-1", fake_ifname, cfg);
 	if (!ret)
 		ret = weft_k8s_translate_namespaces(cache[K_NS], cfg);
@@ -100,6 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	weft_model_free(cfg);
 	json_object_put(doc);
 	json_object_put(last_good);
+	json_object_put(noted);
 	for (int i = 0; i < K_N; i++)
 		json_object_put(cache[i]);
 	json_tokener_free(tok);

@@ -212,6 +212,47 @@ save('k8s_node', 'bad', json.dumps([
     {'kind': 'Node', 'metadata': {'name': 7}},
     npsvc('bad', 'Gateway', '10.96.0.4', {'externalIPs': [5]})]))
 
+
+def dr(name, ns, created, spec):
+    return {'apiVersion': 'networking.istio.io/v1', 'kind': 'DestinationRule',
+            'metadata': {'name': name, 'namespace': ns, 'creationTimestamp': created},
+            'spec': spec}
+
+
+def drsvc(name, ns, ip):
+    return {'kind': 'Service', 'metadata': {'name': name, 'namespace': ns,
+            'annotations': {'weft.dev/fault-abort-percent': '12.5'}},
+            'spec': {'clusterIP': ip, 'ports': [{'port': 80, 'protocol': 'TCP'},
+                                                 {'port': 53, 'protocol': 'UDP'}]}}
+
+
+save('k8s_destrule', 'every-field', json.dumps([
+    drsvc('web', 'shop', '10.96.0.10'),
+    dr('web', 'shop', '2026-01-01T00:00:00Z', {
+        'host': 'web.shop.svc.cluster.local', 'subsets': [{'name': 'v1'}],
+        'trafficPolicy': {
+            'outlierDetection': {'consecutive5xxErrors': 7, 'consecutiveGatewayErrors': 3,
+                                 'interval': '1m30s', 'baseEjectionTime': '500ms',
+                                 'maxEjectionPercent': 50, 'minHealthPercent': 60},
+            'connectionPool': {'tcp': {'maxConnections': 100, 'connectTimeout': '1s'},
+                               'http': {'http1MaxPendingRequests': 1}},
+            'loadBalancer': {'simple': 'LEAST_CONN'}, 'tls': {'mode': 'ISTIO_MUTUAL'}}})]))
+save('k8s_destrule', 'hosts-and-precedence', json.dumps([
+    drsvc('web', 'shop', '10.96.0.10'),
+    dr('a', 'shop', '2026-02-01T00:00:00Z', {'host': 'web', 'trafficPolicy': {
+        'loadBalancer': {'consistentHash': {'useSourceIp': True}}}}),
+    dr('b', 'ops', '2026-01-01T00:00:00Z', {'host': 'web.shop', 'trafficPolicy': {
+        'loadBalancer': {'simple': 'ROUND_ROBIN'}}}),
+    dr('c', 'shop', '2026-01-01T00:00:00Z', {'host': '*.shop.svc.cluster.local'}),
+    dr('d', 'shop', '2026-01-01T00:00:00Z', {'host': 'example.com'})]))
+save('k8s_destrule', 'bad', json.dumps([
+    drsvc('web', 'shop', '10.96.0.10'),
+    dr('iv', 'shop', '', {'host': 'web', 'trafficPolicy': {
+        'outlierDetection': {'interval': '10x', 'baseEjectionTime': 30}}}),
+    dr('lb', 'shop', '', {'host': 'web', 'trafficPolicy': {
+        'loadBalancer': {'simple': 'FASTEST', 'consistentHash': {}}}}),
+    dr('od', 'shop', '', {'host': 'web', 'trafficPolicy': {'outlierDetection': []}})]))
+
 # --- watch streams and list pages -----------------------------------------
 def events(items, types):
     return ''.join(json.dumps({'type': t, 'object': o}) + '\n' for t, o in zip(types, items))

@@ -18,7 +18,7 @@ enum res_state { R_IDLE, R_LIST, R_WATCH };
 
 /* The resources, in k->res. */
 enum { RES_SVC, RES_SLICE, RES_POD, RES_NS, RES_NETPOL, RES_SVCIMPORT, RES_NODE, RES_TCPROUTE,
-       RES_UDPROUTE, RES_TSPLIT, NRES };
+       RES_UDPROUTE, RES_TSPLIT, RES_DESTRULE, NRES };
 
 #define RES_MAX_VERSIONS 4		/* candidate versions of an optional resource */
 
@@ -65,6 +65,8 @@ struct weft_k8s {
 	CURLM *multi;
 	struct res res[NRES];
 	struct json_object *np_good;	/* last good NetworkPolicy per key */
+	struct json_object *dr_noted;	/* DestinationRule "ns/name" -> what was
+					 * logged of it (unhonoured fields) */
 	char *token;
 	struct stat token_st;
 	unsigned int seed;

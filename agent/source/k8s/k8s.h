@@ -8,7 +8,8 @@
  * Nodes (nodes.c: InternalIPs for node ports, the zone label)
  * through libcurl's multi interface; its sockets and timer sit behind one
  * epoll fd that weftd's loop watches. Custom resources (ServiceImports,
- * multicluster.x-k8s.io/v1alpha1) are optional: a cluster that does not
+ * multicluster.x-k8s.io/v1alpha1; DestinationRules, networking.istio.io/v1
+ * then v1beta1) are optional: a cluster that does not
  * serve their API gets one log line, and their collection is asked again
  * every 30-60 s (weft_k8s_set_recheck). The objects are cached as they came
  * (json-c); after each batch of events the cache is translated
@@ -21,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "model/model.h"
 
@@ -29,6 +31,8 @@ struct json_object;
 /* Annotations weft reads on a Service. */
 #define WEFT_K8S_ANN_LB "weft.dev/lb"		/* random | round_robin | maglev */
 #define WEFT_K8S_ANN_WEIGHTS "weft.dev/weights" /* JSON object: {"<endpoint ip>": 1..65535} */
+/* fault.abort_percent of the Service's TCP ports: "0".."100", up to four decimals */
+#define WEFT_K8S_ANN_FAULT_ABORT "weft.dev/fault-abort-percent"
 
 /* kube-proxy's default sessionAffinityConfig.clientIP.timeoutSeconds. */
 #define WEFT_K8S_DEF_AFFINITY 10800
@@ -60,6 +64,28 @@ int weft_k8s_translate(struct json_object *services, struct json_object *slices,
  */
 int weft_k8s_translate_imports(struct json_object *imports, struct json_object *slices,
 			       struct weft_model *cfg);
+
+/*
+ * DestinationRules (networking.istio.io v1/v1beta1) onto the services of
+ * cfg that Services made (call after weft_k8s_translate): spec.host (a
+ * Service's FQDN name.ns.svc.cluster.local, name.ns.svc, name.ns, or a short
+ * name in the rule's namespace; one matching no Service applies to nothing)
+ * gets trafficPolicy.outlierDetection, connectionPool.tcp.maxConnections and
+ * loadBalancer (simple, consistentHash: maglev) on its TCP ports, as the
+ * file's outlier_detection, connection_pool and lb keys. Of several rules
+ * for one Service the oldest (creationTimestamp, then namespace/name) wins,
+ * as in Istio. A malformed rule is logged ("k8s: DestinationRule ns/name:
+ * field: ...") and rejected alone: appended to cfg->rejects. Fields weft
+ * does not honour at L4 are logged once per object: noted (NULL: log every
+ * time) maps "ns/name" to what was last logged of it. 0 or -ENOMEM.
+ */
+int weft_k8s_translate_destrules(struct json_object *rules, struct json_object *noted,
+				 struct weft_model *cfg);
+
+/* A Go/Istio duration ("30s", "1m30s", "500ms", "1.5h"; units ns, us, µs,
+ * ms, s, m, h; "0") into milliseconds (rounded up to a whole one).
+ * 0 or -EINVAL (malformed, negative, or over a day). */
+int weft_k8s_duration_ms(const char *text, uint64_t *ms);
 
 /* The host-side interface of a pod address (name filled, 0), or -errno.
  * weft_route_ifname (lib/route.h) is the node's: the output interface of

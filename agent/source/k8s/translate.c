@@ -19,6 +19,7 @@
  * multicluster.kubernetes.io/service-name, each backend with its slice's
  * source cluster.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -52,6 +53,7 @@ struct ksvc {
 	size_t nports;
 	uint8_t lb;
 	uint32_t affinity;
+	uint32_t abort_ppm;		/* WEFT_K8S_ANN_FAULT_ABORT, TCP ports only */
 	bool node_local, publish_not_ready;
 	uint8_t type, traffic;		/* WEFT_SVC_*, WEFT_TD_* */
 	bool external_local;		/* externalTrafficPolicy Local */
@@ -133,6 +135,33 @@ static bool jint(struct json_object *v, long lo, long hi, long *out)
 		return false;
 	*out = (long)json_object_get_int64(v);
 	return *out >= lo && *out <= hi;
+}
+
+/* A percentage "0".."100" with up to four decimals, as the file's
+ * fault.abort_percent, into parts per million. 0 or -EINVAL. */
+static int k8s_percent_ppm(const char *t, uint32_t *ppm)
+{
+	unsigned long whole = 0, frac = 0, scale = 1000;	/* ppm of the first decimal */
+	const char *p = t;
+
+	if (!isdigit((unsigned char)*p))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++)
+		if ((whole = whole * 10 + (unsigned long)(*p - '0')) > 100)
+			return -EINVAL;
+	if (*p == '.') {
+		if (!isdigit((unsigned char)*++p))
+			return -EINVAL;
+		for (; isdigit((unsigned char)*p); p++, scale /= 10) {
+			if (!scale)
+				return -EINVAL;	/* a fifth decimal */
+			frac += (unsigned long)(*p - '0') * scale;
+		}
+	}
+	if (*p || whole * 10000 + frac > WEFT_ABORT_PPM_MAX)
+		return -EINVAL;
+	*ppm = (uint32_t)(whole * 10000 + frac);
+	return 0;
 }
 
 /* protocol: 1 TCP/UDP (proto set), 0 SCTP (skipped), -1 unknown. */
@@ -256,7 +285,7 @@ static int svc_external(struct json_object *o, struct json_object *spec, struct 
 static int svc_parse(struct json_object *o, struct ksvc *s)
 {
 	struct json_object *spec, *ips, *ports, *ann, *pnr;
-	const char *type, *cip, *aff, *lb, *w, *itp;
+	const char *type, *cip, *aff, *lb, *w, *itp, *fa;
 	bool bad = false;
 	size_t n;
 	int er;
@@ -381,6 +410,7 @@ static int svc_parse(struct json_object *o, struct ksvc *s)
 	ann = jget(jget(o, "metadata"), "annotations");
 	lb = jstr(ann, WEFT_K8S_ANN_LB, &bad);
 	w = jstr(ann, WEFT_K8S_ANN_WEIGHTS, &bad);
+	fa = jstr(ann, WEFT_K8S_ANN_FAULT_ABORT, &bad);
 	if (bad)
 		BAD("metadata.annotations: values must be strings");
 	s->lb = WEFT_LB_RANDOM;
@@ -390,6 +420,8 @@ static int svc_parse(struct json_object *o, struct ksvc *s)
 		s->lb = WEFT_LB_MAGLEV;
 	else if (lb && strcmp(lb, "random"))
 		BAD("annotation " WEFT_K8S_ANN_LB ": '%s' (random, round_robin or maglev)", lb);
+	if (fa && k8s_percent_ppm(fa, &s->abort_ppm))
+		BAD("annotation " WEFT_K8S_ANN_FAULT_ABORT ": '%s' (a percentage 0..100, up to four decimals)", fa);
 	if (w) {
 		struct weft_ip ip;
 
@@ -696,6 +728,8 @@ static int add_service(struct weft_model *cfg, size_t *cap, const struct ksvc *s
 			ws->type = s->type;
 			ws->traffic = s->traffic;
 			ws->external_local = s->external_local;
+			if (s->ports[i].proto == IPPROTO_TCP)	/* resilience is TCP's */
+				ws->abort_ppm = s->abort_ppm;
 			ws->ports = calloc(1, sizeof(*ws->ports));
 			ws->external_ips = calloc(s->next + 1, sizeof(*ws->external_ips));
 			ws->lb_ips = calloc(s->nlbip + 1, sizeof(*ws->lb_ips));
@@ -916,6 +950,407 @@ int weft_k8s_translate_imports(struct json_object *imports, struct json_object *
 	}
 	free(sl);
 	return ret ? ret : weft_k8s_reject_invalid(cfg);
+}
+
+/* --- DestinationRules (Istio, networking.istio.io) ------------------ */
+
+int weft_k8s_duration_ms(const char *text, uint64_t *ms)
+{
+	static const struct { const char *unit; double ns; } units[] = {
+		{ "ns", 1 }, { "us", 1e3 }, { "\xc2\xb5s", 1e3 }, { "\xce\xbcs", 1e3 },
+		{ "ms", 1e6 }, { "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
+	};
+	const char *p = text;
+	double total = 0;
+
+	if (*p == '+')
+		p++;
+	if (!strcmp(p, "0")) {
+		*ms = 0;
+		return 0;
+	}
+	if (!*p)
+		return -EINVAL;
+	while (*p) {
+		double v = 0, scale = 1;
+		bool digits = false;
+		size_t best = 0, bi = 0;
+
+		for (; isdigit((unsigned char)*p); p++, digits = true)
+			v = v * 10 + (*p - '0');
+		if (*p == '.')
+			for (p++; isdigit((unsigned char)*p); p++, digits = true)
+				v += (*p - '0') * (scale /= 10);
+		if (!digits)
+			return -EINVAL;
+		for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+			size_t l = strlen(units[i].unit);
+
+			if (!strncmp(p, units[i].unit, l) && l > best) {
+				best = l;
+				bi = i;
+			}
+		}
+		if (!best)
+			return -EINVAL;	/* no unit */
+		total += v * units[bi].ns;
+		p += best;
+		if (total > 86400e9)
+			return -EINVAL;
+	}
+	*ms = (uint64_t)((total + 999999) / 1e6);
+	return 0;
+}
+
+/* One DestinationRule, read. */
+struct kdr {
+	const char *ns, *name, *created;
+	char hname[WEFT_NAME_LEN], hns[WEFT_NAME_LEN];	/* the Service; hname "": none */
+	bool outlier_set, pool_set;
+	struct weft_outlier outlier;	/* errors 0: off */
+	uint32_t max_conns;
+	int lb;				/* WEFT_LB_*, -1: not said */
+	bool clusterset;		/* host name.ns.svc.clusterset.local: the ServiceImport */
+	char ignored[512];		/* fields not honoured, ", " between */
+	char err[512];			/* why it does not translate */
+};
+
+static void dr_ignore(struct kdr *d, const char *prefix, const char *key)
+{
+	size_t n = strlen(d->ignored);
+
+	if (n < sizeof(d->ignored) - 1)
+		snprintf(d->ignored + n, sizeof(d->ignored) - n, "%s%s%s", n ? ", " : "", prefix, key);
+}
+
+/* Every key of o not in known[] is a field weft does not honour. */
+static void dr_unknown(struct kdr *d, struct json_object *o, const char *prefix,
+		       const char *const *known)
+{
+	json_object_object_foreach(o, key, v) {
+		size_t i = 0;
+
+		(void)v;
+		while (known[i] && strcmp(known[i], key))
+			i++;
+		if (!known[i])
+			dr_ignore(d, prefix, key);
+	}
+}
+
+/* spec.host into the Service it names, if it can name one. */
+static void dr_host(struct kdr *d, const char *h)
+{
+	const char *dot = strchr(h, '.'), *dot2 = dot ? strchr(dot + 1, '.') : NULL;
+	size_t nl = dot ? (size_t)(dot - h) : strlen(h);
+	size_t sl = dot ? (dot2 ? (size_t)(dot2 - dot - 1) : strlen(dot + 1)) : strlen(d->ns);
+
+	d->hname[0] = 0;
+	if (strchr(h, '*')) {
+		dr_ignore(d, "spec.host: ", "a wildcard");
+		return;
+	}
+	/* name, name.ns, name.ns.svc, name.ns.svc.<cluster domain> */
+	if (dot2 && strncmp(dot2 + 1, "svc", 3) != 0)
+		return;
+	if (dot2 && dot2[4] && dot2[4] != '.')
+		return;
+	if (!nl || nl >= WEFT_NAME_LEN || !sl || sl >= WEFT_NAME_LEN)
+		return;
+	memcpy(d->hname, h, nl);
+	d->hname[nl] = 0;
+	d->clusterset = dot2 && !strcmp(dot2 + 4, ".clusterset.local");	/* MCS's domain */
+	memcpy(d->hns, dot ? dot + 1 : d->ns, sl);
+	d->hns[sl] = 0;
+}
+
+/* A duration field in whole seconds (rounded up) 1..86400. */
+static bool dr_seconds(struct json_object *o, const char *key, uint32_t *s)
+{
+	struct json_object *v = jget(o, key);
+	uint64_t ms;
+
+	if (!v)
+		return true;
+	if (!json_object_is_type(v, json_type_string) ||
+	    weft_k8s_duration_ms(json_object_get_string(v), &ms) || !ms)
+		return false;
+	*s = (uint32_t)((ms + 999) / 1000);
+	return true;
+}
+
+/* 0: read; -1: malformed (d->err says why, unless meta_names logged it). */
+static int dr_parse(struct json_object *o, struct kdr *d)
+{
+	static const char *const spec_known[] = { "host", "trafficPolicy", NULL };
+	static const char *const tp_known[] = { "loadBalancer", "connectionPool", "outlierDetection", NULL };
+	static const char *const od_known[] = { "consecutive5xxErrors", "consecutiveGatewayErrors",
+		"interval", "baseEjectionTime", "maxEjectionPercent", "minHealthPercent", NULL };
+	static const char *const cp_known[] = { "tcp", NULL };
+	static const char *const tcp_known[] = { "maxConnections", NULL };
+	static const char *const lb_known[] = { "simple", "consistentHash", NULL };
+	static const char *const ch_known[] = { "useSourceIp", "maglev", NULL };
+	struct json_object *spec, *tp, *od, *cp, *tcp, *lbo, *ch;
+	const char *host, *simple;
+	bool bad = false;
+
+	memset(d, 0, sizeof(*d));
+	d->lb = -1;
+	if (!meta_names(o, "DestinationRule", &d->ns, &d->name))
+		return -1;
+#define BAD(...) do { snprintf(d->err, sizeof(d->err), __VA_ARGS__); return -1; } while (0)
+#define OBJ(v, what) do { if ((v) && !json_object_is_type((v), json_type_object)) BAD("%s: not an object", what); } while (0)
+	d->created = jstr(jget(o, "metadata"), "creationTimestamp", &bad);
+	spec = jget(o, "spec");
+	if (!spec || !json_object_is_type(spec, json_type_object))
+		BAD("spec: missing");
+	host = jstr(spec, "host", &bad);
+	if (bad || !host || !*host)
+		BAD("spec.host: missing or not a string");
+	dr_unknown(d, spec, "spec.", spec_known);
+	dr_host(d, host);
+	tp = jget(spec, "trafficPolicy");
+	OBJ(tp, "spec.trafficPolicy");
+	if (!tp)
+		return 0;
+	dr_unknown(d, tp, "spec.trafficPolicy.", tp_known);
+
+	od = jget(tp, "outlierDetection");
+	OBJ(od, "spec.trafficPolicy.outlierDetection");
+	if (od) {
+		const struct weft_outlier def = WEFT_OUTLIER_DEFAULT;
+		struct json_object *c5 = jget(od, "consecutive5xxErrors");
+		struct json_object *cg = jget(od, "consecutiveGatewayErrors");
+		long e5 = def.errors, eg = 0, mx = def.eject_pct, mh = 0;
+
+		dr_unknown(d, od, "spec.trafficPolicy.outlierDetection.", od_known);
+		d->outlier_set = true;
+		d->outlier = def;
+		if (c5 && !jint(c5, 0, 65535, &e5))
+			BAD("spec.trafficPolicy.outlierDetection.consecutive5xxErrors: not 0..65535");
+		if (cg && !jint(cg, 0, 65535, &eg))
+			BAD("spec.trafficPolicy.outlierDetection.consecutiveGatewayErrors: not 0..65535");
+		/* both count L4 connect failures: the stricter one that is on */
+		d->outlier.errors = !e5 ? (uint32_t)eg : !eg ? (uint32_t)e5 :
+				    (uint32_t)(e5 < eg ? e5 : eg);
+		if (!dr_seconds(od, "interval", &d->outlier.interval))
+			BAD("spec.trafficPolicy.outlierDetection.interval: not a duration of 1ms to 24h ('10s', '1m', '500ms')");
+		if (!dr_seconds(od, "baseEjectionTime", &d->outlier.eject_s))
+			BAD("spec.trafficPolicy.outlierDetection.baseEjectionTime: not a duration of 1ms to 24h ('30s', '1m', '500ms')");
+		if (jget(od, "maxEjectionPercent") && !jint(jget(od, "maxEjectionPercent"), 0, 100, &mx))
+			BAD("spec.trafficPolicy.outlierDetection.maxEjectionPercent: not 0..100");
+		if (jget(od, "minHealthPercent") && !jint(jget(od, "minHealthPercent"), 0, 100, &mh))
+			BAD("spec.trafficPolicy.outlierDetection.minHealthPercent: not 0..100");
+		/* ejecting stops where fewer than minHealthPercent would be left */
+		d->outlier.eject_pct = (uint32_t)(mx < 100 - mh ? mx : 100 - mh);
+	}
+
+	cp = jget(tp, "connectionPool");
+	OBJ(cp, "spec.trafficPolicy.connectionPool");
+	if (cp) {
+		dr_unknown(d, cp, "spec.trafficPolicy.connectionPool.", cp_known);
+		tcp = jget(cp, "tcp");
+		OBJ(tcp, "spec.trafficPolicy.connectionPool.tcp");
+		if (tcp) {
+			struct json_object *mc = jget(tcp, "maxConnections");
+			long v;
+
+			dr_unknown(d, tcp, "spec.trafficPolicy.connectionPool.tcp.", tcp_known);
+			if (mc && !jint(mc, 1, 1L << 30, &v))
+				BAD("spec.trafficPolicy.connectionPool.tcp.maxConnections: not 1..1073741824");
+			if (mc) {
+				d->pool_set = true;
+				d->max_conns = (uint32_t)v;
+			}
+		}
+	}
+
+	lbo = jget(tp, "loadBalancer");
+	OBJ(lbo, "spec.trafficPolicy.loadBalancer");
+	if (lbo) {
+		dr_unknown(d, lbo, "spec.trafficPolicy.loadBalancer.", lb_known);
+		simple = jstr(lbo, "simple", &bad);
+		ch = jget(lbo, "consistentHash");
+		OBJ(ch, "spec.trafficPolicy.loadBalancer.consistentHash");
+		if (bad)
+			BAD("spec.trafficPolicy.loadBalancer.simple: not a string");
+		if (simple && ch)
+			BAD("spec.trafficPolicy.loadBalancer: simple and consistentHash are exclusive");
+		if (!simple || !strcmp(simple, "UNSPECIFIED"))
+			;
+		else if (!strcmp(simple, "LEAST_REQUEST") || !strcmp(simple, "LEAST_CONN"))
+			d->lb = WEFT_LB_LEAST_REQUEST;
+		else if (!strcmp(simple, "ROUND_ROBIN"))
+			d->lb = WEFT_LB_ROUND_ROBIN;
+		else if (!strcmp(simple, "RANDOM"))
+			d->lb = WEFT_LB_RANDOM;
+		else if (!strcmp(simple, "PASSTHROUGH"))
+			dr_ignore(d, "spec.trafficPolicy.loadBalancer.simple: ", "PASSTHROUGH");
+		else
+			BAD("spec.trafficPolicy.loadBalancer.simple: '%s' (LEAST_REQUEST, LEAST_CONN, ROUND_ROBIN, RANDOM)",
+			    simple);
+		if (ch) {
+			d->lb = WEFT_LB_MAGLEV;	/* keyed on the client */
+			dr_unknown(d, ch, "spec.trafficPolicy.loadBalancer.consistentHash.", ch_known);
+		}
+	}
+	return 0;
+#undef OBJ
+#undef BAD
+}
+
+/* Istio's order of precedence among rules for one host: the oldest first
+ * (RFC 3339 timestamps of one form sort as text), then namespace/name. */
+static bool dr_before(const struct kdr *a, const struct kdr *b)
+{
+	int c = strcmp(a->created ? a->created : "", b->created ? b->created : "");
+
+	if (c)
+		return c < 0;
+	c = strcmp(a->ns, b->ns);
+	return c ? c < 0 : strcmp(a->name, b->name) < 0;
+}
+
+static int reject_add(struct weft_model *cfg, const char *kind, const char *ns, const char *name,
+		      const char *reason)
+{
+	struct weft_src_reject *r = realloc(cfg->rejects, (cfg->nrejects + 1) * sizeof(*r));
+
+	if (!r)
+		return -ENOMEM;
+	cfg->rejects = r;
+	r = &r[cfg->nrejects++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->kind, sizeof(r->kind), "%s", kind);
+	snprintf(r->ns, sizeof(r->ns), "%s", ns ? ns : "");
+	snprintf(r->name, sizeof(r->name), "%s", name ? name : "");
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
+	return 0;
+}
+
+/* Log msg about rule ns/name once while it stays the same: seen gets what
+ * is to be remembered, noted is what was (NULL: log every time). */
+static int note_once(struct json_object *noted, struct json_object *seen, const struct kdr *d,
+		     int level, const char *msg)
+{
+	char key[2 * WEFT_NAME_LEN + 1];
+	struct json_object *was, *v;
+
+	snprintf(key, sizeof(key), "%s/%s", d->ns, d->name);
+	if (seen && !(v = json_object_new_string(msg)))
+		return -ENOMEM;
+	if (seen)
+		json_object_object_add(seen, key, v);
+	if (noted && json_object_object_get_ex(noted, key, &was) && !strcmp(json_object_get_string(was), msg))
+		return 0;
+	weft_log(level, "k8s: DestinationRule %s: %s", key, msg);
+	return 0;
+}
+
+/* What d does not honour, and which rule shadows it, if anything. */
+static int dr_note(struct json_object *noted, struct json_object *seen, const struct kdr *d,
+		   const struct kdr *winner)
+{
+	char msg[768];
+	int n = 0;
+
+	if (d->ignored[0])
+		n = snprintf(msg, sizeof(msg), "not honoured at L4 (ignored): %s", d->ignored);
+	if (winner)
+		snprintf(msg + n, sizeof(msg) - n, "%shost %s.%s is also DestinationRule %s/%s's, the older: this one is not applied",
+			 n ? "; " : "", d->hname, d->hns, winner->ns, winner->name);
+	else if (!n)
+		return 0;
+	return note_once(noted, seen, d, LOG_WARN, msg);
+}
+
+int weft_k8s_translate_destrules(struct json_object *rules, struct json_object *noted,
+				 struct weft_model *cfg)
+{
+	size_t n = 0, cap = rules ? (size_t)json_object_object_length(rules) : 0;
+	struct json_object *seen = noted ? json_object_new_object() : NULL;
+	struct kdr *d = calloc(cap + 1, sizeof(*d));
+	int ret = -ENOMEM;
+
+	if (!d || (noted && !seen))
+		goto out;
+	ret = 0;
+	if (rules) {
+		json_object_object_foreach(rules, k, v) {
+			(void)k;
+			char msg[600];
+
+			if (!dr_parse(v, &d[n])) {
+				n++;
+				continue;
+			}
+			if (d[n].err[0]) {	/* logged when it becomes rejected */
+				snprintf(msg, sizeof(msg), "%s; skipped", d[n].err);
+				ret = note_once(noted, seen, &d[n], LOG_ERROR, msg);
+				if (ret)
+					goto out;
+			}
+			ret = reject_add(cfg, "DestinationRule", d[n].ns, d[n].name, "invalid");
+			if (ret)
+				goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct kdr *w = NULL;	/* an older rule for the same Service */
+
+		for (size_t j = 0; d[i].hname[0] && j < n; j++)
+			if (j != i && !strcmp(d[j].hname, d[i].hname) && !strcmp(d[j].hns, d[i].hns) &&
+			    d[j].clusterset == d[i].clusterset && dr_before(&d[j], &d[i]) &&
+			    (!w || dr_before(&d[j], w)))
+				w = &d[j];
+		ret = dr_note(noted, seen, &d[i], w);
+		if (ret)
+			goto out;
+		if (w || !d[i].hname[0])
+			continue;
+		for (size_t s = 0; s < cfg->nservices; s++) {
+			struct weft_service *ws = &cfg->services[s];
+
+			bool tcp = ws->nports == 1 && ws->ports[0].proto == IPPROTO_TCP;
+
+			if (!ws->origin.kind ||
+			    strcmp(ws->origin.kind, d[i].clusterset ? "ServiceImport" : "Service") ||
+			    strcmp(ws->name, d[i].hname) || strcmp(ws->ns, d[i].hns))
+				continue;
+			/* resilience acts on TCP connects (README, Resilience) */
+			if (d[i].outlier_set && tcp)
+				ws->outlier = d[i].outlier;
+			if (d[i].pool_set && tcp)
+				ws->max_conns = d[i].max_conns;
+			if (d[i].lb >= 0 && (tcp || d[i].lb != WEFT_LB_LEAST_REQUEST))
+				ws->lb = (uint8_t)d[i].lb;
+		}
+	}
+	if (noted) {	/* now what was logged: forget deleted and quiet rules */
+		size_t ngone = 0, i = 0;
+		char **gone = calloc((size_t)json_object_object_length(noted) + 1, sizeof(*gone));
+
+		if (!gone) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		json_object_object_foreach(noted, k, v) {
+			(void)v;
+			if (!json_object_object_get_ex(seen, k, NULL) && (gone[ngone] = strdup(k)))
+				ngone++;
+		}
+		for (i = 0; i < ngone; i++) {
+			json_object_object_del(noted, gone[i]);
+			free(gone[i]);
+		}
+		free(gone);
+		json_object_object_foreach(seen, k2, v2)
+			json_object_object_add(noted, k2, json_object_get(v2));
+	}
+out:
+	json_object_put(seen);
+	free(d);
+	return ret;
 }
 
 /* --- Pods, Namespaces, NetworkPolicies ------------------------------ */

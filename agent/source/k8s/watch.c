@@ -1087,6 +1087,8 @@ struct weft_model *weft_k8s_config(struct weft_k8s *k, const struct weft_model *
 		ret = weft_k8s_translate_imports(k->res[RES_SVCIMPORT].cache,
 						 k->res[RES_SLICE].cache, cfg);
 	if (!ret)
+		ret = weft_k8s_translate_destrules(k->res[RES_DESTRULE].cache, k->dr_noted, cfg);
+	if (!ret)
 		ret = weft_k8s_translate_pods(k->res[RES_POD].cache, k->node ? k->node : "",
 					      weft_route_ifname, cfg);
 	if (!ret)
@@ -1120,6 +1122,7 @@ void weft_k8s_free(struct weft_k8s *k)
 		free(r->cont);
 	}
 	json_object_put(k->np_good);
+	json_object_put(k->dr_noted);
 	if (k->multi)
 		curl_multi_cleanup(k->multi);
 	if (k->epfd >= 0)
@@ -1182,6 +1185,11 @@ struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
 		.paths = { "/apis/split.smi-spec.io/v1alpha4/trafficsplits",
 			   "/apis/split.smi-spec.io/v1alpha3/trafficsplits" },
 	};
+	k->res[RES_DESTRULE] = (struct res){
+		.kind = "DestinationRule", .optional = true, .npaths = 2,
+		.paths = { "/apis/networking.istio.io/v1/destinationrules",
+			   "/apis/networking.istio.io/v1beta1/destinationrules" },
+	};
 	k->recheck_ms = RECHECK_MS;
 	for (size_t i = 0; i < NRES; i++)
 		if (k->res[i].optional)
@@ -1191,7 +1199,9 @@ struct weft_k8s *weft_k8s_new(struct weft_k8s_conn *conn, const char *node,
 		weft_log(LOG_WARN, "k8s: %s: insecure-skip-tls-verify: the API server's certificate is not verified (anyone on the path can pose as it)",
 			 k->conn.server ? k->conn.server : "?");
 	k->np_good = json_object_new_object();
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) || (node && !k->node) || !k->np_good)
+	k->dr_noted = json_object_new_object();
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) || (node && !k->node) || !k->np_good ||
+	    !k->dr_noted)
 		goto fail;
 	for (size_t i = 0; i < NRES; i++)
 		if (!(k->res[i].cache = json_object_new_object()))
